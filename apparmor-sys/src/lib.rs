@@ -1,0 +1,1 @@
+//! placeholder, replaced by the apparmor-sys work

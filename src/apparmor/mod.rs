@@ -1,0 +1,1 @@
+//! AppArmor: profile rendering from policy/apparmor/ templates, label naming, and loading where the kernel has AppArmor.

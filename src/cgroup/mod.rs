@@ -1,0 +1,1 @@
+//! cgroups on the running kernel: layout detection, creating, limiting, delegating and removing trees.

@@ -1,0 +1,60 @@
+//! Command-line parsing and dispatch. Each command group lives in its own file and exposes a
+//! clap `Subcommand` enum with a `run` method; this file only flattens them into one CLI.
+
+mod check;
+mod launch;
+mod planning;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// lxnest: plan, check, generate and launch nested container stacks.
+#[derive(Debug, Parser)]
+#[command(name = "lxnest", version, about)]
+pub struct Cli {
+    /// Log filter (`info`, `debug`, `lxnest=trace`); also from LXNEST_LOG.
+    #[arg(long, global = true)]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Planning(planning::PlanningCommand),
+    #[command(flatten)]
+    Launch(launch::LaunchCommand),
+    #[command(flatten)]
+    Check(check::CheckCommand),
+}
+
+/// Parse arguments and run; errors are printed with their whole cause chain.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log.as_deref());
+    let result = match cli.command {
+        Command::Planning(c) => c.run(),
+        Command::Launch(c) => c.run(),
+        Command::Check(c) => c.run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("lxnest: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(filter: Option<&str>) {
+    let filter = filter
+        .map(String::from)
+        .or_else(|| std::env::var("LXNEST_LOG").ok())
+        .unwrap_or_else(|| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,19 @@
+//! lxnest: one spec for a whole nesting stack (host -> level 1 -> level 2 ...), planned, checked,
+//! rendered into AppArmor profiles, seccomp filters and LXC config, and launched.
+//!
+//! Data flows one way: [`spec`] (parse) -> [`plan`] (pure) -> artifacts ([`apparmor`], [`seccomp`],
+//! [`lxc`]) -> apply ([`launch`], [`cgroup`], [`net`], [`rootfs`]). [`host`] reads the facts of the
+//! machine into a [`plan::host::HostSnapshot`] value that the pure planner consumes.
+#![deny(missing_docs)]
+
+pub mod apparmor;
+pub mod cgroup;
+pub mod host;
+pub mod launch;
+pub mod lxc;
+pub mod net;
+pub mod origin;
+pub mod plan;
+pub mod rootfs;
+pub mod seccomp;
+pub mod spec;

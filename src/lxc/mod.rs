@@ -1,0 +1,1 @@
+//! LXC config: rendering fragments for lxc-start, and reading LXC configuration files.

@@ -1,0 +1,1 @@
+//! Networking on the running kernel through netlink: bridges, veths, addresses, routes, NAT.

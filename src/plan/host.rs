@@ -1,0 +1,128 @@
+//! What the planner needs to know about the machine, as a plain value. `host::read` fills it from
+//! the running kernel; tests build it by hand. Nothing here does I/O.
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// How cgroups are mounted on the machine lxnest runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CgroupMode {
+    /// Only cgroup v1 hierarchies.
+    V1,
+    /// v1 controller hierarchies plus a cgroup2 mount (usually /sys/fs/cgroup/unified) that may
+    /// carry some controllers of its own.
+    Hybrid,
+    /// A single cgroup2 hierarchy at /sys/fs/cgroup.
+    Unified,
+}
+
+/// The cgroup layout, as seen from the process that plans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupLayout {
+    /// v1, hybrid or unified.
+    pub mode: CgroupMode,
+    /// Controllers mounted as v1 hierarchies (`memory`, `pids`, ...; `name=systemd` excluded).
+    pub v1_controllers: Vec<String>,
+    /// Controllers available on the cgroup2 side (`cgroup.controllers` of its root).
+    pub unified_controllers: Vec<String>,
+    /// Where cgroup2 is mounted, if anywhere.
+    pub unified_mount: Option<String>,
+    /// Whether cgroup2 is mounted with `nsdelegate`.
+    pub nsdelegate: bool,
+}
+
+/// Kernel features that change what a plan can promise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelFeatures {
+    /// AppArmor is the enabled LSM (module loaded and `enabled` = Y).
+    pub apparmor: bool,
+    /// AppArmor supports stacking and policy namespaces.
+    pub apparmor_stacking: bool,
+    /// Landlock ABI version, if Landlock is enabled.
+    pub landlock_abi: Option<u32>,
+    /// `SECCOMP_RET_USER_NOTIF` is available.
+    pub seccomp_notify: bool,
+    /// User namespaces can be created.
+    pub userns: bool,
+    /// Cgroup namespaces exist.
+    pub cgroupns: bool,
+    /// Time namespaces exist.
+    pub timens: bool,
+}
+
+/// A contiguous id range: ids `first..first+count` of the parent's namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdRange {
+    /// First id of the range.
+    pub first: u32,
+    /// Number of ids.
+    pub count: u32,
+}
+
+/// Everything the planner knows of the machine it plans for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostSnapshot {
+    /// Destinations the host already routes (connected and static routes), never reused.
+    pub routes: Vec<Ipv4Net>,
+    /// The host's own addresses with their prefixes.
+    pub addresses: Vec<Ipv4Net>,
+    /// DNS servers from resolv.conf; a bridge subnet must not cover them.
+    pub dns: Vec<IpAddr>,
+    /// MTU of the interface carrying the default route (1500 when unknown).
+    pub uplink_mtu: u32,
+    /// cgroup layout.
+    pub cgroup: CgroupLayout,
+    /// Kernel features.
+    pub kernel: KernelFeatures,
+    /// Subordinate uids the planning user may map (from /etc/subuid), empty when none.
+    pub subuids: Vec<IdRange>,
+    /// Subordinate gids, likewise.
+    pub subgids: Vec<IdRange>,
+    /// Whether the planner runs as real root (uid 0 in the initial user namespace).
+    pub privileged: bool,
+    /// The nesting level the planner itself sits at (0 on the real host).
+    pub level: u32,
+}
+
+impl HostSnapshot {
+    /// A typical laptop: hybrid cgroups like these build machines, no AppArmor, a home LAN on
+    /// 192.168.1.0/24, and LXC's lxcbr0 already on 10.0.3.0/24. Used by tests and `--host-fixture`.
+    pub fn laptop() -> Self {
+        HostSnapshot {
+            routes: vec![
+                "192.168.1.0/24".parse().expect("literal"),
+                "10.0.3.0/24".parse().expect("literal"),
+            ],
+            addresses: vec![
+                "192.168.1.20/24".parse().expect("literal"),
+                "10.0.3.1/24".parse().expect("literal"),
+            ],
+            dns: vec!["192.168.1.1".parse().expect("literal")],
+            uplink_mtu: 1500,
+            cgroup: CgroupLayout {
+                mode: CgroupMode::Hybrid,
+                v1_controllers: ["blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids"]
+                    .map(String::from)
+                    .to_vec(),
+                unified_controllers: vec!["hugetlb".into()],
+                unified_mount: Some("/sys/fs/cgroup/unified".into()),
+                nsdelegate: false,
+            },
+            kernel: KernelFeatures {
+                apparmor: false,
+                apparmor_stacking: false,
+                landlock_abi: Some(4),
+                seccomp_notify: true,
+                userns: true,
+                cgroupns: true,
+                timens: true,
+            },
+            subuids: vec![IdRange { first: 100_000, count: 1_000_000 }],
+            subgids: vec![IdRange { first: 100_000, count: 1_000_000 }],
+            privileged: true,
+            level: 0,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Root filesystems: the built-in host-derived default, directories, tarballs.

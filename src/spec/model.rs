@@ -1,0 +1,233 @@
+//! The nesting spec as written by the user: one file (plus includes) describing a whole stack.
+//! Every struct denies unknown keys so a typo is an error with file:line, not a silent default.
+
+use crate::origin::Origin;
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One YAML file as parsed, before includes are resolved.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    /// Name of the stack (the including file's name wins).
+    pub name: Option<String>,
+    /// Other spec files to merge in first, relative to this file.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Settings every container starts from.
+    #[serde(default)]
+    pub defaults: Option<ContainerDefaults>,
+    /// Level-1 containers.
+    #[serde(default)]
+    pub containers: Vec<ContainerSpec>,
+}
+
+/// Settings shared by all containers of a stack (a subset of [`ContainerSpec`]).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerDefaults {
+    /// Default rootfs.
+    pub rootfs: Option<String>,
+    /// Default limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Default network wishes.
+    #[serde(default)]
+    pub network: NetworkWish,
+    /// Extra seccomp rules for every container.
+    #[serde(default)]
+    pub seccomp: SeccompWish,
+    /// Extra AppArmor rules for every container.
+    #[serde(default)]
+    pub apparmor: AppArmorWish,
+    /// Environment for every container.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Hooks for every container.
+    #[serde(default)]
+    pub hooks: Hooks,
+}
+
+/// One container and, through `children`, the containers it hosts.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerSpec {
+    /// Name, unique among siblings: `[a-z0-9][a-z0-9-]*`, at most 32 characters.
+    pub name: String,
+    /// The container manager this container runs inside itself (`lxc`, `lxnest`, `docker`, `lxd`),
+    /// one of `nesting/runtimes/`. Absent: the container hosts nothing.
+    pub runtime: Option<String>,
+    /// Init flavour: `systemd` adds what systemd as PID 1 needs; absent runs `command` as PID 1.
+    pub init: Option<String>,
+    /// The command run as the container's first process.
+    pub command: Option<Vec<String>>,
+    /// `builtin`, `dir:PATH` or `tar:PATH`.
+    pub rootfs: Option<String>,
+    /// Resource limits; a child's limits never exceed its parent's.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Network wishes.
+    #[serde(default)]
+    pub network: NetworkWish,
+    /// Extra seccomp rules and files.
+    #[serde(default)]
+    pub seccomp: SeccompWish,
+    /// Extra AppArmor rules.
+    #[serde(default)]
+    pub apparmor: AppArmorWish,
+    /// Capabilities to drop beyond the defaults.
+    #[serde(default)]
+    pub capabilities: CapabilityWish,
+    /// Extra device nodes (`/dev/fuse`).
+    #[serde(default)]
+    pub devices: Vec<String>,
+    /// Id mapping; absent picks a range inside the parent's.
+    pub idmap: Option<IdMapWish>,
+    /// Extra mounts.
+    #[serde(default)]
+    pub mounts: Vec<MountWish>,
+    /// Hooks, as in LXC.
+    #[serde(default)]
+    pub hooks: Hooks,
+    /// Environment of the first process.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Containers this one hosts (level + 1).
+    #[serde(default)]
+    pub children: Vec<ContainerSpec>,
+    /// Where `name:` of this container was written (filled by the loader).
+    #[serde(skip_deserializing)]
+    pub origin: Origin,
+}
+
+/// Resource limits.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Memory limit: bytes, or with a suffix `K`, `M`, `G` (powers of 1024).
+    pub memory: Option<String>,
+    /// Maximum number of tasks.
+    pub pids: Option<u64>,
+    /// CPU bandwidth in cores (`1.5`).
+    pub cpu: Option<f64>,
+}
+
+/// Network wishes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkWish {
+    /// `bridge` (default: a veth on the parent's lxnest bridge), `loopback` or `none` (share nothing,
+    /// no namespace of its own is not offered).
+    pub mode: Option<String>,
+    /// Subnet for the bridge this container creates for its children (default: picked).
+    pub subnet: Option<Ipv4Net>,
+    /// MTU for this container's interface (default: the parent's).
+    pub mtu: Option<u32>,
+    /// NAT this container's children out through its own interface (default: true, done inside
+    /// this container's network namespace only).
+    pub nat: Option<bool>,
+}
+
+/// Extra seccomp policy for one container.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeccompWish {
+    /// Rules in LXC v2 rule syntax (`keyctl errno 38`).
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Extra LXC v2 policy files, relative to the spec file.
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+/// Extra AppArmor rules for one container, in AppArmor syntax (`deny /srv/** w,`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppArmorWish {
+    /// Rules added to the container's profile.
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+/// Capability wishes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapabilityWish {
+    /// Capabilities to drop (names without `CAP_`, lower case, as in lxc.cap.drop).
+    #[serde(default)]
+    pub drop: Vec<String>,
+}
+
+/// Id mapping wish: container root maps to `host_uid` (in the parent's namespace).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdMapWish {
+    /// First uid in the parent's namespace.
+    pub uid: Option<u32>,
+    /// First gid in the parent's namespace.
+    pub gid: Option<u32>,
+    /// Number of ids (default 65536).
+    pub count: Option<u32>,
+    /// Run without a user namespace (real root inside). Refused for nesting hosts.
+    #[serde(default)]
+    pub privileged: bool,
+}
+
+/// One extra mount, in fstab-like fields.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountWish {
+    /// Source (host path for binds).
+    pub source: String,
+    /// Target, relative to the container's root.
+    pub target: String,
+    /// Filesystem type (`bind` for bind mounts).
+    #[serde(default = "default_bind")]
+    pub fstype: String,
+    /// Mount options (`ro`, `nosuid`, ...).
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+fn default_bind() -> String {
+    "bind".into()
+}
+
+/// Hooks, by LXC hook type. Each entry is a command line run through `/bin/sh -c`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Hooks {
+    /// On the host, before anything is set up.
+    #[serde(default)]
+    pub pre_start: Vec<String>,
+    /// In the container's mount namespace, before the rootfs is mounted.
+    #[serde(default)]
+    pub pre_mount: Vec<String>,
+    /// In the container's mount namespace, after mounts, before pivot_root.
+    #[serde(default)]
+    pub mount: Vec<String>,
+    /// Like mount, after /dev is populated.
+    #[serde(default)]
+    pub autodev: Vec<String>,
+    /// Inside the container, just before the init command.
+    #[serde(default)]
+    pub start: Vec<String>,
+    /// On the host, when the container is being stopped.
+    #[serde(default)]
+    pub stop: Vec<String>,
+    /// On the host, after the container is gone and cleaned up.
+    #[serde(default)]
+    pub post_stop: Vec<String>,
+}
+
+/// A fully resolved stack: includes merged, defaults applied, origins filled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stack {
+    /// Stack name.
+    pub name: String,
+    /// The spec file it came from.
+    pub source: String,
+    /// Level-1 containers (with their children).
+    pub containers: Vec<ContainerSpec>,
+}

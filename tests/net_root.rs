@@ -1,0 +1,254 @@
+//! Network tests as root, entirely inside network namespaces the test creates (each kept alive
+//! by an fd and entered by short-lived threads): bridge, veths, addresses, routes, TCP between
+//! two namespaces, the NAT table. Nothing is created in the host's namespace; the tests check
+//! that the host-facing refusals hold.
+
+use ipnet::Ipv4Net;
+use lxnest::net::{self, nat, NetError};
+use lxnest::origin::Origin;
+use lxnest::plan::model::BridgePlan;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Duration;
+
+/// A new network namespace, held by the returned fd.
+fn new_netns() -> OwnedFd {
+    std::thread::spawn(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare netns");
+        std::fs::File::open("/proc/thread-self/ns/net")
+            .map(OwnedFd::from)
+            .expect("open ns")
+    })
+    .join()
+    .expect("netns thread")
+}
+
+/// Runs `f` on a thread that entered `ns`.
+fn run_in<T: Send>(ns: &OwnedFd, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            f()
+        })
+        .join()
+        .expect("thread in netns")
+    })
+}
+
+fn bridge_plan(name: &str, subnet: &str, address: &str) -> BridgePlan {
+    BridgePlan {
+        name: name.into(),
+        subnet: subnet.parse().expect("subnet"),
+        address: address.parse().expect("address"),
+        mtu: 1400,
+        nat: true,
+        origin: Origin::default(),
+    }
+}
+
+fn is_missing(r: Result<u32, NetError>) -> bool {
+    matches!(r, Err(NetError::NoSuchInterface(_)))
+}
+
+#[test]
+fn root_bridge_veths_and_tcp_between_namespaces() {
+    assert!(
+        is_missing(net::link_index("lxt-br0")),
+        "host already has lxt-br0"
+    );
+    let (ns_a, ns_b, ns_c) = (new_netns(), new_netns(), new_netns());
+    let plan = bridge_plan("lxt-br0", "10.231.7.0/24", "10.231.7.1/24");
+
+    let (bridge, vb, vc) = run_in(&ns_a, || {
+        let bridge = net::ensure_bridge(&plan).expect("bridge");
+        assert!(bridge.created());
+        // A second ensure reuses lxnest's own bridge and leaves it alone on drop.
+        let again = net::ensure_bridge(&plan).expect("bridge again");
+        assert!(!again.created());
+        drop(again);
+        let vb =
+            net::create_veth("lxt-vb", "peerb", "lxt-br0", ns_b.as_fd(), 1400).expect("veth b");
+        let vc =
+            net::create_veth("lxt-vc", "peerc", "lxt-br0", ns_c.as_fd(), 1400).expect("veth c");
+        // Someone else's interface with the bridge's name is never taken over.
+        let foreign = bridge_plan("lxt-vb", "10.231.9.0/24", "10.231.9.1/24");
+        assert!(matches!(
+            net::ensure_bridge(&foreign),
+            Err(NetError::NotOurs { .. })
+        ));
+        let addrs = net::addresses_v4().expect("addresses");
+        assert!(addrs
+            .iter()
+            .any(|a| a.address == plan.address && a.label.as_deref() == Some("lxt-br0")));
+        let routes = net::routes_v4().expect("routes");
+        assert!(routes.iter().any(|r| r.destination == plan.subnet));
+        (bridge, vb, vc)
+    });
+    assert!(
+        is_missing(net::link_index("lxt-br0")),
+        "the bridge leaked into the host namespace"
+    );
+
+    let gw = Ipv4Addr::new(10, 231, 7, 1);
+    for (ns, peer, ip) in [
+        (&ns_b, "peerb", "10.231.7.2/24"),
+        (&ns_c, "peerc", "10.231.7.3/24"),
+    ] {
+        let addr: Ipv4Net = ip.parse().expect("ip");
+        run_in(ns, || {
+            net::configure_inside(peer, "eth0", Some(addr), Some(gw), 1400).expect("configure");
+            assert!(is_missing(net::link_index(peer)), "peer was not renamed");
+            let addrs = net::addresses_v4().expect("addresses");
+            assert!(
+                addrs
+                    .iter()
+                    .any(|a| a.address == addr && a.label.as_deref() == Some("eth0")),
+                "{addrs:?}"
+            );
+            assert!(
+                addrs
+                    .iter()
+                    .any(|a| a.address.addr() == Ipv4Addr::LOCALHOST),
+                "lo not up"
+            );
+            let routes = net::routes_v4().expect("routes");
+            let default: Ipv4Net = "0.0.0.0/0".parse().expect("default");
+            assert!(
+                routes
+                    .iter()
+                    .any(|r| r.destination == default && r.gateway == Some(gw)),
+                "{routes:?}"
+            );
+        });
+    }
+
+    // TCP from C to B across the bridge in A; both sockets live in their namespaces.
+    let listener = run_in(&ns_b, || {
+        TcpListener::bind("10.231.7.2:7777").expect("listen")
+    });
+    let target: SocketAddr = "10.231.7.2:7777".parse().expect("addr");
+    run_in(&ns_c, || {
+        let mut s = TcpStream::connect_timeout(&target, Duration::from_secs(5))
+            .expect("connect across bridge");
+        s.write_all(b"hello from c").expect("send");
+    });
+    listener.set_nonblocking(false).expect("blocking");
+    let (mut conn, from) = listener.accept().expect("accept");
+    assert_eq!(from.ip(), Ipv4Addr::new(10, 231, 7, 3));
+    let mut got = String::new();
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    conn.read_to_string(&mut got).expect("read");
+    assert_eq!(got, "hello from c");
+    // From the host namespace the container addresses are unreachable: nothing routes there.
+    assert!(!net::routes_v4()
+        .expect("host routes")
+        .iter()
+        .any(|r| r.destination == plan.subnet));
+
+    drop((conn, listener, vb, vc, bridge));
+    run_in(&ns_a, || {
+        for name in ["lxt-br0", "lxt-vb", "lxt-vc"] {
+            assert!(is_missing(net::link_index(name)), "{name} left behind");
+        }
+    });
+    run_in(&ns_b, || {
+        assert!(
+            is_missing(net::link_index("eth0")),
+            "peer outlived its pair"
+        )
+    });
+}
+
+#[test]
+fn root_delete_link_for_stop() {
+    let (ns_a, ns_b) = (new_netns(), new_netns());
+    run_in(&ns_a, || {
+        let plan = bridge_plan("lxt-br2", "10.231.10.0/24", "10.231.10.1/24");
+        let bridge = net::ensure_bridge(&plan).expect("bridge");
+        let veth =
+            net::create_veth("lxt-v2", "peer2", "lxt-br2", ns_b.as_fd(), 1500).expect("veth");
+        veth.persist();
+        bridge.persist();
+        assert!(net::link_index("lxt-v2").is_ok());
+        net::delete_link("lxt-v2").expect("delete veth");
+        net::delete_link("lxt-br2").expect("delete bridge");
+        net::delete_link("lxt-br2").expect("deleting a missing link is fine");
+        assert!(is_missing(net::link_index("lxt-v2")));
+        assert!(is_missing(net::link_index("lxt-br2")));
+    });
+}
+
+#[test]
+fn root_nat_only_in_own_namespace() {
+    let host_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("read");
+    // The host refusals are only exercised where the host is recognised as such.
+    if nat::in_initial_netns().expect("ns check") {
+        let plan = bridge_plan("lxt-br1", "10.231.8.0/24", "10.231.8.1/24");
+        assert!(
+            nat::NatGuard::new(&plan).is_err(),
+            "NAT must be refused on the host"
+        );
+        assert!(
+            nat::enable_ip_forward().is_err(),
+            "ip_forward must be refused on the host"
+        );
+    }
+    let ns = new_netns();
+    let plan = bridge_plan("lxt-br1", "10.231.8.0/24", "10.231.8.1/24");
+    let guard = run_in(&ns, || {
+        assert!(!nat::in_initial_netns().expect("ns check"));
+        nat::enable_ip_forward().expect("ip_forward");
+        assert_eq!(
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward")
+                .expect("read")
+                .trim(),
+            "1"
+        );
+        let guard = nat::NatGuard::new(&plan).expect("nat");
+        assert!(nat::list_tables()
+            .expect("tables")
+            .contains(&"lxnest".to_string()));
+        // `nft` forked from this thread runs in this namespace.
+        match std::process::Command::new("nft")
+            .args(["list", "table", "ip", "lxnest"])
+            .output()
+        {
+            Ok(out) => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    out.status.success(),
+                    "nft: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(
+                    text.contains("type nat hook postrouting priority srcnat"),
+                    "{text}"
+                );
+                assert!(text.contains("ip saddr 10.231.8.0/24"), "{text}");
+                assert!(text.contains("oifname != \"lxt-br1\""), "{text}");
+                assert!(text.contains("masquerade"), "{text}");
+            }
+            Err(e) => eprintln!("nft not installed ({e}); checked through netlink only"),
+        }
+        // A second guard replaces a stale table instead of failing.
+        let again = nat::NatGuard::new(&plan).expect("replace");
+        again.persist();
+        guard
+    });
+    // The host's sysctl and ruleset are untouched.
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("read"),
+        host_forward
+    );
+    assert!(!nat::list_tables()
+        .expect("host tables")
+        .contains(&"lxnest".to_string()));
+    drop(guard); // from this (host) thread: the guard's socket still targets the namespace
+    run_in(&ns, || {
+        assert!(!nat::list_tables()
+            .expect("tables")
+            .contains(&"lxnest".to_string()))
+    });
+}

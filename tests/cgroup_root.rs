@@ -414,11 +414,19 @@ fn nested_helper_role() {
     let ro = tempfile::tempdir().expect("tmp ro");
     let mounted = premount::mount_cgroups(ro.path(), Premount::ReadOnly).expect("premount ro");
     for m in mounted.iter().skip(1) {
-        assert!(m.join("cgroup.procs").exists(), "{} not a cgroup mount", m.display());
+        assert!(
+            m.join("cgroup.procs").exists(),
+            "{} not a cgroup mount",
+            m.display()
+        );
         let err = std::fs::create_dir(m.join("nope")).expect_err("read-only view is writable");
         assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{}", m.display());
     }
-    nix::mount::umount2(&ro.path().join("sys/fs/cgroup"), nix::mount::MntFlags::MNT_DETACH).expect("umount ro");
+    nix::mount::umount2(
+        &ro.path().join("sys/fs/cgroup"),
+        nix::mount::MntFlags::MNT_DETACH,
+    )
+    .expect("umount ro");
     let layout = cgroup::detect().expect("detect inside");
     let own = cgroup::own_paths().expect("own inside");
     for h in &own.hierarchies {

@@ -252,3 +252,83 @@ fn root_nat_only_in_own_namespace() {
             .contains(&"lxnest".to_string()))
     });
 }
+
+/// A nesting host's namespace ("outer") with an uplink to a "world" namespace, its own bridge and
+/// a container namespace behind it: the container reaches the world only once NAT is installed,
+/// and the world sees the outer address, not the container's.
+#[test]
+fn root_masquerade_really_translates() {
+    let (world, outer, inner) = (new_netns(), new_netns(), new_netns());
+    let world_plan = bridge_plan("lxt-wbr", "10.231.20.0/24", "10.231.20.1/24");
+    let (world_bridge, uplink) = run_in(&world, || {
+        let b = net::ensure_bridge(&world_plan).expect("world bridge");
+        let v = net::create_veth("lxt-up", "up0", "lxt-wbr", outer.as_fd(), 1500).expect("uplink");
+        (b, v)
+    });
+    let outer_plan = bridge_plan("lxt-obr", "10.231.21.0/24", "10.231.21.1/24");
+    let (outer_bridge, veth) = run_in(&outer, || {
+        let up: Ipv4Net = "10.231.20.2/24".parse().expect("ip");
+        net::configure_inside(
+            "up0",
+            "eth0",
+            Some(up),
+            Some(Ipv4Addr::new(10, 231, 20, 1)),
+            1500,
+        )
+        .expect("uplink");
+        nat::enable_ip_forward().expect("forward");
+        let b = net::ensure_bridge(&outer_plan).expect("outer bridge");
+        let v = net::create_veth("lxt-c", "c0", "lxt-obr", inner.as_fd(), 1500).expect("veth");
+        (b, v)
+    });
+    run_in(&inner, || {
+        let a: Ipv4Net = "10.231.21.2/24".parse().expect("ip");
+        net::configure_inside(
+            "c0",
+            "eth0",
+            Some(a),
+            Some(Ipv4Addr::new(10, 231, 21, 1)),
+            1500,
+        )
+        .expect("inner");
+    });
+    let listener = run_in(&world, || {
+        TcpListener::bind("10.231.20.1:8888").expect("listen")
+    });
+    let target: SocketAddr = "10.231.20.1:8888".parse().expect("addr");
+
+    // Without NAT the world cannot answer 10.231.21.2: it has no route back.
+    let before = run_in(&inner, || {
+        TcpStream::connect_timeout(&target, Duration::from_millis(1500))
+    });
+    assert!(before.is_err(), "reached the world without NAT");
+
+    let nat_guard = run_in(&outer, || nat::NatGuard::new(&outer_plan).expect("nat"));
+    run_in(&inner, || {
+        let mut s = TcpStream::connect_timeout(&target, Duration::from_secs(5))
+            .expect("connect through NAT");
+        s.write_all(b"masqueraded").expect("send");
+    });
+    // Drain anything a retransmitted SYN of the first attempt may have left in the backlog.
+    listener.set_nonblocking(false).expect("blocking");
+    let (mut conn, from) = listener.accept().expect("accept");
+    assert_eq!(
+        from.ip(),
+        Ipv4Addr::new(10, 231, 20, 2),
+        "the world saw the container's own address"
+    );
+    let mut got = String::new();
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    conn.read_to_string(&mut got).expect("read");
+    assert_eq!(got, "masqueraded");
+    drop((
+        conn,
+        listener,
+        nat_guard,
+        veth,
+        outer_bridge,
+        uplink,
+        world_bridge,
+    ));
+}

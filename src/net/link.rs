@@ -312,10 +312,16 @@ pub fn create_veth(
         "RTM_NEWLINK veth",
         host_name,
     )?;
-    let index = get_link(&mut rtnl, host_name)?
-        .ok_or_else(|| NetError::NoSuchInterface(host_name.into()))?
-        .header
-        .index;
+    let index = match get_link(&mut rtnl, host_name) {
+        Ok(Some(l)) => l.header.index,
+        other => {
+            // The pair exists but cannot be looked up: remove it by name rather than leak it.
+            let _ = delete_link(host_name);
+            return Err(other
+                .err()
+                .unwrap_or_else(|| NetError::NoSuchInterface(host_name.into())));
+        }
+    };
     let mut guard = VethGuard {
         rtnl,
         name: host_name.into(),

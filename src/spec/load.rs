@@ -280,6 +280,19 @@ fn apply_defaults(c: &mut ContainerSpec, d: &ContainerDefaults) {
     }
 }
 
+/// The planner does no I/O, so policy files named in the spec are read here.
+fn read_seccomp_files(c: &mut ContainerSpec) -> Result<(), SpecError> {
+    c.seccomp.file_texts.clear();
+    for f in &c.seccomp.files {
+        let text = std::fs::read_to_string(f).map_err(|source| SpecError::Read {
+            file: format!("{} (seccomp file of container {})", f, c.name),
+            source,
+        })?;
+        c.seccomp.file_texts.push((f.clone(), text));
+    }
+    c.children.iter_mut().try_for_each(read_seccomp_files)
+}
+
 fn prepend<T: Clone>(own: &mut Vec<T>, first: &[T]) {
     let mine = std::mem::take(own);
     *own = first.iter().cloned().chain(mine).collect();

@@ -142,6 +142,9 @@ pub struct SeccompWish {
     /// Where each entry of `rules` was written (filled by the loader, same order).
     #[serde(skip)]
     pub rule_origins: Vec<Origin>,
+    /// Contents of `files`, read by the loader so that planning does no I/O: (path, text).
+    #[serde(skip)]
+    pub file_texts: Vec<(String, String)>,
 }
 
 /// Extra AppArmor rules for one container, in AppArmor syntax (`deny /srv/** w,`).

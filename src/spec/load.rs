@@ -44,6 +44,9 @@ fn finish(name: String, source: String, file: SpecFile) -> Result<Stack, SpecErr
         }
     }
     crate::spec::validate::containers(&containers, &source)?;
+    for c in &mut containers {
+        read_seccomp_files(c)?;
+    }
     Ok(Stack {
         name,
         source,

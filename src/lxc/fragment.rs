@@ -20,7 +20,8 @@ fn registry() -> &'static Result<Handlebars<'static>, String> {
         let mut h = Handlebars::new();
         h.set_strict_mode(true);
         h.register_escape_fn(handlebars::no_escape);
-        h.register_template_string("container", TEMPLATE).map_err(|e| e.to_string())?;
+        h.register_template_string("container", TEMPLATE)
+            .map_err(|e| e.to_string())?;
         Ok(h)
     })
 }
@@ -59,7 +60,13 @@ struct Ctx {
 
 /// Render the fragment. `seccomp_file` is where the LXC-text filter is written next to it;
 /// `builtin_rootfs` is the directory LXC should use for a built-in or tarball rootfs.
-pub fn render(stack: &str, c: &LevelPlan, seccomp_file: &str, builtin_rootfs: &str, apparmor: bool) -> Result<String, FragmentError> {
+pub fn render(
+    stack: &str,
+    c: &LevelPlan,
+    seccomp_file: &str,
+    builtin_rootfs: &str,
+    apparmor: bool,
+) -> Result<String, FragmentError> {
     let ctx = Ctx {
         stack: stack.into(),
         path: c.path.clone(),
@@ -74,19 +81,42 @@ pub fn render(stack: &str, c: &LevelPlan, seccomp_file: &str, builtin_rootfs: &s
         idmap: idmap_lines(c),
         caps: c.capabilities.join(" "),
         mount_auto: mount_auto(c),
-        mounts: c.mounts.iter().map(|m| format!("{} {} {} {} 0 0", m.source, m.target.trim_start_matches('/'), m.fstype, mount_opts(m))).collect(),
+        mounts: c
+            .mounts
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} {} {} 0 0",
+                    m.source,
+                    m.target.trim_start_matches('/'),
+                    m.fstype,
+                    mount_opts(m)
+                )
+            })
+            .collect(),
         cgroup: cgroup_lines(c),
         devices: device_lines(c),
         net: net(c),
         apparmor: apparmor.then(|| c.apparmor.label.clone()),
         seccomp_file: seccomp_file.into(),
         seccomp_nesting: c.seccomp.allow_nesting,
-        environment: c.init.environment.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        hooks: c.hooks.iter().flat_map(|(k, v)| v.iter().map(move |h| format!("lxc.hook.{k} = {h}"))).collect(),
+        environment: c
+            .init
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        hooks: c
+            .hooks
+            .iter()
+            .flat_map(|(k, v)| v.iter().map(move |h| format!("lxc.hook.{k} = {h}")))
+            .collect(),
         init: c.init.command.join(" "),
     };
     match registry() {
-        Ok(h) => h.render("container", &ctx).map_err(|e| FragmentError(e.to_string())),
+        Ok(h) => h
+            .render("container", &ctx)
+            .map_err(|e| FragmentError(e.to_string())),
         Err(e) => Err(FragmentError(e.clone())),
     }
 }
@@ -105,8 +135,14 @@ fn mount_opts(m: &crate::plan::model::MountPlan) -> String {
 
 fn idmap_lines(c: &LevelPlan) -> Vec<String> {
     let Some(m) = &c.idmap else { return Vec::new() };
-    let u = m.uid.iter().map(|l| format!("u {} {} {}", l.inside, l.outside, l.count));
-    let g = m.gid.iter().map(|l| format!("g {} {} {}", l.inside, l.outside, l.count));
+    let u = m
+        .uid
+        .iter()
+        .map(|l| format!("u {} {} {}", l.inside, l.outside, l.count));
+    let g = m
+        .gid
+        .iter()
+        .map(|l| format!("g {} {} {}", l.inside, l.outside, l.count));
     u.chain(g).collect()
 }
 
@@ -125,10 +161,18 @@ fn cgroup_lines(c: &LevelPlan) -> Vec<String> {
     let l = &c.cgroup.limits;
     let mut out = Vec::new();
     if let Some(m) = l.memory {
-        out.push(if v2 { format!("lxc.cgroup2.memory.max = {m}") } else { format!("lxc.cgroup.memory.limit_in_bytes = {m}") });
+        out.push(if v2 {
+            format!("lxc.cgroup2.memory.max = {m}")
+        } else {
+            format!("lxc.cgroup.memory.limit_in_bytes = {m}")
+        });
     }
     if let Some(p) = l.pids {
-        out.push(if v2 { format!("lxc.cgroup2.pids.max = {p}") } else { format!("lxc.cgroup.pids.max = {p}") });
+        out.push(if v2 {
+            format!("lxc.cgroup2.pids.max = {p}")
+        } else {
+            format!("lxc.cgroup.pids.max = {p}")
+        });
     }
     if let Some((q, per)) = l.cpu {
         if v2 {
@@ -143,9 +187,18 @@ fn cgroup_lines(c: &LevelPlan) -> Vec<String> {
 
 /// Device allowlist (cgroup v1 devices controller; LXC turns it into an eBPF program on v2).
 fn device_lines(c: &LevelPlan) -> Vec<String> {
-    let key = if c.cgroup.mode == CgroupMode::Unified { "lxc.cgroup2.devices" } else { "lxc.cgroup.devices" };
+    let key = if c.cgroup.mode == CgroupMode::Unified {
+        "lxc.cgroup2.devices"
+    } else {
+        "lxc.cgroup.devices"
+    };
     let mut out = vec![format!("{key}.deny = a")];
-    out.extend(c.devices.iter().map(|d| format!("{key}.allow = {} {}:{} {}", d.kind, d.major, d.minor, d.access)));
+    out.extend(c.devices.iter().map(|d| {
+        format!(
+            "{key}.allow = {} {}:{} {}",
+            d.kind, d.major, d.minor, d.access
+        )
+    }));
     out.push(format!("{key}.allow = c 136:* rwm"));
     out.push(format!("{key}.allow = c 5:2 rwm"));
     out

@@ -9,3 +9,6 @@ pub mod validate;
 pub use error::SpecError;
 pub use load::{load, parse_str};
 pub use model::{ContainerSpec, Stack};
+
+#[cfg(test)]
+mod load_tests;

@@ -3,7 +3,7 @@
 //! (an inner level is never looser than its parent).
 
 use crate::plan::error::Finding;
-use crate::plan::model::{LevelPlan, Plan};
+use crate::plan::model::{LevelPlan, Plan, PlanIndex};
 use crate::plan::needs;
 use crate::seccomp::{decide, Action};
 use crate::spec::model::{ContainerSpec, Stack};
@@ -11,11 +11,13 @@ use crate::spec::model::{ContainerSpec, Stack};
 /// All findings for a planned stack.
 pub fn run(plan: &Plan, stack: &Stack) -> Vec<Finding> {
     let mut out = Vec::new();
-    let specs = flatten(&stack.containers, "");
+    let specs: std::collections::HashMap<String, &ContainerSpec> = flatten(&stack.containers, "").into_iter().collect();
+    let index = PlanIndex::new(plan);
     for c in &plan.containers {
-        let Some(spec) = specs.iter().find(|(p, _)| *p == c.path).map(|(_, s)| *s) else { continue };
-        needs_allowed(plan, c, spec, &mut out);
-        not_looser(plan, c, &mut out);
+        let Some(spec) = specs.get(&c.path) else { continue };
+        let ancestors = index.ancestors(&c.path);
+        needs_allowed(&ancestors, c, spec, &mut out);
+        not_looser(&ancestors, c, &mut out);
     }
     out
 }
@@ -31,13 +33,13 @@ fn flatten<'a>(list: &'a [ContainerSpec], prefix: &str) -> Vec<(String, &'a Cont
 }
 
 /// The syscalls a container's runtime needs, checked against its own filter and every ancestor's.
-fn needs_allowed(plan: &Plan, c: &LevelPlan, spec: &ContainerSpec, out: &mut Vec<Finding>) {
+fn needs_allowed(ancestors: &[&LevelPlan], c: &LevelPlan, spec: &ContainerSpec, out: &mut Vec<Finding>) {
     let own = needs::own(spec);
     if own.is_empty() {
         return;
     }
     let runs = own.sources.iter().cloned().collect::<Vec<_>>().join(" and ");
-    let mut chain: Vec<&LevelPlan> = plan.ancestors(&c.path);
+    let mut chain: Vec<&LevelPlan> = ancestors.to_vec();
     chain.push(c);
     for syscall in &own.syscalls {
         for holder in &chain {
@@ -65,8 +67,7 @@ fn needs_allowed(plan: &Plan, c: &LevelPlan, spec: &ContainerSpec, out: &mut Vec
 
 /// A rule that explicitly allows a syscall some ancestor denies has no effect (filters stack);
 /// it is an error so that nobody believes the inner level is looser.
-fn not_looser(plan: &Plan, c: &LevelPlan, out: &mut Vec<Finding>) {
-    let ancestors = plan.ancestors(&c.path);
+fn not_looser(ancestors: &[&LevelPlan], c: &LevelPlan, out: &mut Vec<Finding>) {
     for rule in c.seccomp.own.rules.iter().filter(|r| r.action == Action::Allow && r.args.is_empty()) {
         if rule.origin.file.starts_with("policy/") {
             continue;

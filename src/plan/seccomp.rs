@@ -8,7 +8,7 @@
 
 use crate::origin::Origin;
 use crate::plan::error::PlanError;
-use crate::plan::model::{LevelPlan, Plan, SeccompPlan};
+use crate::plan::model::{LevelPlan, Plan, PlanIndex, SeccompPlan};
 use crate::plan::needs::Needs;
 use crate::seccomp::{decide, lxc_text, Action, Mode, Policy, Rule};
 use crate::spec::model::ContainerSpec;
@@ -63,8 +63,9 @@ pub fn own_policy(c: &ContainerSpec, own: &Needs, subtree: &Needs, _parent: Opti
 /// Fill `inherited_from` and `effective` for every container once the whole tree is planned.
 pub fn fill_effective(plan: &mut Plan) {
     let mut computed = Vec::with_capacity(plan.containers.len());
+    let index = PlanIndex::new(plan);
     for c in &plan.containers {
-        let ancestors = plan.ancestors(&c.path);
+        let ancestors = index.ancestors(&c.path);
         let mut chain: Vec<(&str, &Policy)> = ancestors.iter().map(|a| (a.path.as_str(), &a.seccomp.own)).collect();
         chain.push((c.path.as_str(), &c.seccomp.own));
         let names: BTreeSet<&str> = chain.iter().flat_map(|(_, p)| p.rules.iter().map(|r| r.syscall.as_str())).collect();

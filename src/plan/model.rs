@@ -55,7 +55,12 @@ pub struct PlanIndex<'a> {
 impl<'a> PlanIndex<'a> {
     /// Index a plan.
     pub fn new(plan: &'a Plan) -> Self {
-        let by_path = plan.containers.iter().enumerate().map(|(i, c)| (c.path.as_str(), i)).collect();
+        let by_path = plan
+            .containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.path.as_str(), i))
+            .collect();
         PlanIndex { plan, by_path }
     }
 

@@ -9,9 +9,95 @@ use std::path::{Path, PathBuf};
 /// Includes may nest this deep (the top file counts as 1).
 pub const INCLUDE_DEPTH_LIMIT: usize = 8;
 
-/// Read a spec file from disk, resolving includes.
+/// The example stacks of `nesting/examples/`, compiled in so `builtin:NAME` works anywhere.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "common.yaml",
+        include_str!("../../nesting/examples/common.yaml"),
+    ),
+    (
+        "juju-laptop.yaml",
+        include_str!("../../nesting/examples/juju-laptop.yaml"),
+    ),
+    (
+        "docker-in-lxc.yaml",
+        include_str!("../../nesting/examples/docker-in-lxc.yaml"),
+    ),
+    (
+        "three-levels.yaml",
+        include_str!("../../nesting/examples/three-levels.yaml"),
+    ),
+];
+
+/// Prefix that names a built-in example instead of a file (`builtin:juju-laptop`).
+pub const BUILTIN_PREFIX: &str = "builtin:";
+
+/// Names of the built-in example stacks.
+pub fn builtin_names() -> Vec<&'static str> {
+    BUILTIN
+        .iter()
+        .map(|(n, _)| n.trim_end_matches(".yaml"))
+        .filter(|n| *n != "common")
+        .collect()
+}
+
+/// Where spec text comes from: the filesystem, or the compiled-in examples.
+trait Source {
+    /// A key that is equal for the same file however it is named (for cycle detection), and
+    /// the file's text.
+    fn read(&self, path: &Path) -> std::io::Result<(PathBuf, String)>;
+}
+
+struct Files;
+
+impl Source for Files {
+    fn read(&self, path: &Path) -> std::io::Result<(PathBuf, String)> {
+        Ok((path.canonicalize()?, std::fs::read_to_string(path)?))
+    }
+}
+
+struct Builtin;
+
+impl Source for Builtin {
+    fn read(&self, path: &Path) -> std::io::Result<(PathBuf, String)> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(n, t)| (PathBuf::from(n), t.to_string()))
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such built-in example")
+            })
+    }
+}
+
+/// Read a spec file from disk (or `builtin:NAME`), resolving includes.
 pub fn load(path: &Path) -> Result<Stack, SpecError> {
-    let mut loader = Loader::default();
+    let text = path.to_string_lossy();
+    if let Some(name) = text.strip_prefix(BUILTIN_PREFIX) {
+        let file = PathBuf::from(format!("{name}.yaml"));
+        let mut loader = Loader {
+            chain: Vec::new(),
+            source: &Builtin,
+        };
+        let merged = loader.read(&file, None).map_err(|e| match e {
+            SpecError::Read { .. } => SpecError::Invalid {
+                origin: Origin::new(text.to_string(), 0),
+                message: format!("no built-in stack `{name}`"),
+                fix: format!("use one of: {}", builtin_names().join(", ")),
+            },
+            other => other,
+        })?;
+        let stack_name = merged.name.clone().unwrap_or_else(|| name.to_string());
+        return finish(stack_name, text.to_string(), merged);
+    }
+    let mut loader = Loader {
+        chain: Vec::new(),
+        source: &Files,
+    };
     let merged = loader.read(path, None)?;
     let display = display_path(path);
     let name = merged
@@ -54,19 +140,19 @@ fn finish(name: String, source: String, file: SpecFile) -> Result<Stack, SpecErr
     })
 }
 
-#[derive(Default)]
-struct Loader {
+struct Loader<'s> {
     /// Canonical paths of the files being read, outermost first (for cycle detection).
     chain: Vec<PathBuf>,
+    source: &'s dyn Source,
 }
 
-impl Loader {
+impl Loader<'_> {
     fn read(&mut self, path: &Path, from: Option<Origin>) -> Result<SpecFile, SpecError> {
         let display = display_path(path);
         let at = from
             .clone()
             .unwrap_or_else(|| Origin::new(display.clone(), 0));
-        let canonical = path.canonicalize().map_err(|source| SpecError::Read {
+        let (canonical, text) = self.source.read(path).map_err(|source| SpecError::Read {
             file: at.to_string(),
             source,
         })?;
@@ -84,10 +170,6 @@ impl Loader {
                 limit: INCLUDE_DEPTH_LIMIT,
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-            file: at.to_string(),
-            source,
-        })?;
         let mut file = parse_file(&text, &display)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         file.containers

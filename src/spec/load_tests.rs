@@ -188,3 +188,20 @@ fn every_example_loads() {
         );
     }
 }
+
+#[test]
+fn builtin_examples_load_without_files() {
+    let stack = load(Path::new("builtin:juju-laptop")).unwrap();
+    assert_eq!(stack.name, "juju-laptop");
+    assert_eq!(stack.containers[0].children.len(), 3);
+    assert_eq!(
+        stack.containers[0].rootfs.as_deref(),
+        Some("builtin"),
+        "include of common.yaml resolved"
+    );
+    let msg = load(Path::new("builtin:nope")).unwrap_err().to_string();
+    assert!(
+        msg.contains("no built-in stack") && msg.contains("juju-laptop"),
+        "{msg}"
+    );
+}

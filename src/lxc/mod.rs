@@ -1,5 +1,8 @@
 //! LXC config: rendering fragments for lxc-start, and reading LXC configuration files.
 
+pub mod config;
 pub mod fragment;
+pub mod keys;
 
+pub use config::{read as read_config, LxcConfig, LxcConfigError};
 pub use fragment::{render as render_fragment, FragmentError};

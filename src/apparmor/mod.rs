@@ -1,1 +1,7 @@
-//! AppArmor: profile rendering from policy/apparmor/ templates, label naming, and loading where the kernel has AppArmor.
+//! tmp
+pub mod error;
+pub mod naming;
+pub mod render;
+pub use error::AppArmorError;
+pub use naming::{names, Names};
+pub use render::{default_rootfs_dirs, known_flags, render, runtime_rootfs_dirs, ProfileParams};

@@ -4,8 +4,16 @@ use super::mountinfo::Mount;
 use crate::plan::host::{CgroupLayout, CgroupMode};
 
 /// Superblock options of a v1 cgroup mount that are not controller names.
-const V1_NON_CONTROLLER_OPTIONS: &[&str] =
-    &["rw", "ro", "xattr", "noprefix", "clone_children", "cpuset_v2_mode", "none", "favordynmods"];
+const V1_NON_CONTROLLER_OPTIONS: &[&str] = &[
+    "rw",
+    "ro",
+    "xattr",
+    "noprefix",
+    "clone_children",
+    "cpuset_v2_mode",
+    "none",
+    "favordynmods",
+];
 
 /// The controllers a v1 cgroup mount carries (`name=...` and `release_agent=...` excluded).
 pub(crate) fn v1_controllers_of(mount: &Mount) -> Vec<String> {
@@ -33,8 +41,17 @@ pub(crate) fn memberships(text: &str) -> Vec<Membership> {
         .filter_map(|l| {
             let mut p = l.splitn(3, ':');
             let hierarchy = p.next()?.parse().ok()?;
-            let controllers = p.next()?.split(',').filter(|c| !c.is_empty()).map(String::from).collect();
-            Some(Membership { hierarchy, controllers, path: p.next()?.to_string() })
+            let controllers = p
+                .next()?
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect();
+            Some(Membership {
+                hierarchy,
+                controllers,
+                path: p.next()?.to_string(),
+            })
         })
         .collect()
 }
@@ -42,7 +59,11 @@ pub(crate) fn memberships(text: &str) -> Vec<Membership> {
 /// The cgroup layout seen from here. `unified_root_controllers` is the `cgroup.controllers` text
 /// of the cgroup2 mount's root, when there is one. With no cgroup filesystem mounted at all (some
 /// containers), the mode comes from /proc/self/cgroup and the lists stay empty.
-pub(crate) fn layout(mounts: &[Mount], self_cgroup: &str, unified_root_controllers: Option<&str>) -> CgroupLayout {
+pub(crate) fn layout(
+    mounts: &[Mount],
+    self_cgroup: &str,
+    unified_root_controllers: Option<&str>,
+) -> CgroupLayout {
     let mut v1: Vec<String> = mounts
         .iter()
         .filter(|m| m.fstype == "cgroup")
@@ -109,7 +130,11 @@ mod tests {
     #[test]
     fn unified_with_nsdelegate() {
         let (m, _) = parse(samples::UNIFIED);
-        let l = layout(&m, "0::/user.slice\n", Some("cpuset cpu io memory hugetlb pids rdma misc\n"));
+        let l = layout(
+            &m,
+            "0::/user.slice\n",
+            Some("cpuset cpu io memory hugetlb pids rdma misc\n"),
+        );
         assert_eq!(l.mode, CgroupMode::Unified);
         assert!(l.v1_controllers.is_empty());
         assert_eq!(l.unified_controllers.len(), 8);
@@ -122,7 +147,10 @@ mod tests {
         let (m, _) = parse(samples::V1);
         let l = layout(&m, "", None);
         assert_eq!(l.mode, CgroupMode::V1);
-        assert_eq!(l.v1_controllers, strings(&["cpu", "cpuacct", "memory", "net_cls", "net_prio"]));
+        assert_eq!(
+            l.v1_controllers,
+            strings(&["cpu", "cpuacct", "memory", "net_cls", "net_prio"])
+        );
         assert_eq!(l.unified_mount, None);
     }
 

@@ -73,7 +73,8 @@ impl Drop for CgroupGuard {
 }
 
 fn words(text: Option<String>) -> Vec<String> {
-    text.map(|t| t.split_whitespace().map(String::from).collect()).unwrap_or_default()
+    text.map(|t| t.split_whitespace().map(String::from).collect())
+        .unwrap_or_default()
 }
 
 /// Probes the cgroup2 side into `d`.
@@ -81,15 +82,23 @@ fn probe_unified(dir: &Path, d: &mut Delegation) {
     d.unified_dir = Some(dir.display().to_string());
     d.unified_available = words(optional(dir.join("cgroup.controllers")));
     d.unified_subtree_control = words(optional(dir.join("cgroup.subtree_control")));
-    d.own_processes = optional(dir.join("cgroup.procs")).map(|t| t.lines().count()).unwrap_or(0);
+    d.own_processes = optional(dir.join("cgroup.procs"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0);
     d.has_children = std::fs::read_dir(dir)
-        .map(|it| it.flatten().any(|e| e.file_type().is_ok_and(|t| t.is_dir())))
+        .map(|it| {
+            it.flatten()
+                .any(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        })
         .unwrap_or(false);
     let name = format!("lxnest-check.{}", std::process::id());
     let child = match CgroupGuard::create(dir.join(&name)) {
         Ok(g) => g,
         Err(e) => {
-            d.notes.push(format!("cannot create a child cgroup in {}: {e}", dir.display()));
+            d.notes.push(format!(
+                "cannot create a child cgroup in {}: {e}",
+                dir.display()
+            ));
             return;
         }
     };
@@ -99,14 +108,18 @@ fn probe_unified(dir: &Path, d: &mut Delegation) {
     let grandchild = match CgroupGuard::create(child.0.join("probe")) {
         Ok(g) => g,
         Err(e) => {
-            d.notes.push(format!("cannot create a grandchild cgroup: {e}"));
+            d.notes
+                .push(format!("cannot create a grandchild cgroup: {e}"));
             return;
         }
     };
     for c in words(optional(child.0.join("cgroup.controllers"))) {
         match std::fs::write(child.0.join("cgroup.subtree_control"), format!("+{c}")) {
             Ok(()) => d.unified_delegable.push(c),
-            Err(e) => d.notes.push(format!("cannot enable {c} below {}: {e}", child.0.display())),
+            Err(e) => d.notes.push(format!(
+                "cannot enable {c} below {}: {e}",
+                child.0.display()
+            )),
         }
     }
     // Drop order: grandchild first, then child (controllers are disabled with them).
@@ -119,20 +132,41 @@ pub(crate) fn probe(mounts: &[Mount], self_cgroup: &str) -> Delegation {
     let mut d = Delegation::default();
     let ms = memberships(self_cgroup);
     if let (Some(m), Some(v2)) = (
-        mounts.iter().filter(|m| m.fstype == "cgroup2").min_by_key(|m| m.mount_point.len()),
+        mounts
+            .iter()
+            .filter(|m| m.fstype == "cgroup2")
+            .min_by_key(|m| m.mount_point.len()),
         ms.iter().find(|m| m.hierarchy == 0),
     ) {
         match own_dir(&m.mount_point, &m.root, &v2.path) {
             Some(dir) => probe_unified(&dir, &mut d),
-            None => d.notes.push(format!("the cgroup2 mount at {} does not cover {}", m.mount_point, v2.path)),
+            None => d.notes.push(format!(
+                "the cgroup2 mount at {} does not cover {}",
+                m.mount_point, v2.path
+            )),
         }
     }
     for m in mounts.iter().filter(|m| m.fstype == "cgroup") {
         let ctrls = v1_controllers_of(m);
-        let label = if ctrls.is_empty() { m.super_options.iter().find(|o| o.starts_with("name=")).cloned().unwrap_or_default() } else { ctrls.join(",") };
-        let member = ms.iter().find(|x| x.hierarchy != 0 && ctrls.iter().all(|c| x.controllers.contains(c)) && (!ctrls.is_empty() || x.controllers.contains(&label)));
-        let Some(dir) = member.and_then(|x| own_dir(&m.mount_point, &m.root, &x.path)) else { continue };
-        let ok = CgroupGuard::create(dir.join(format!("lxnest-check.{}", std::process::id()))).is_ok();
+        let label = if ctrls.is_empty() {
+            m.super_options
+                .iter()
+                .find(|o| o.starts_with("name="))
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            ctrls.join(",")
+        };
+        let member = ms.iter().find(|x| {
+            x.hierarchy != 0
+                && ctrls.iter().all(|c| x.controllers.contains(c))
+                && (!ctrls.is_empty() || x.controllers.contains(&label))
+        });
+        let Some(dir) = member.and_then(|x| own_dir(&m.mount_point, &m.root, &x.path)) else {
+            continue;
+        };
+        let ok =
+            CgroupGuard::create(dir.join(format!("lxnest-check.{}", std::process::id()))).is_ok();
         if d.v1_writable.iter().all(|(l, _)| *l != label) {
             d.v1_writable.push((label, ok));
         }
@@ -146,17 +180,29 @@ mod tests {
 
     #[test]
     fn own_dir_with_and_without_namespace_roots() {
-        assert_eq!(own_dir("/sys/fs/cgroup", "/", "/user.slice/a"), Some(PathBuf::from("/sys/fs/cgroup/user.slice/a")));
-        assert_eq!(own_dir("/sys/fs/cgroup/unified", "/", "/"), Some(PathBuf::from("/sys/fs/cgroup/unified")));
+        assert_eq!(
+            own_dir("/sys/fs/cgroup", "/", "/user.slice/a"),
+            Some(PathBuf::from("/sys/fs/cgroup/user.slice/a"))
+        );
+        assert_eq!(
+            own_dir("/sys/fs/cgroup/unified", "/", "/"),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
         // A bind of /lxc/c1 seen by a process in /lxc/c1/init.
-        assert_eq!(own_dir("/sys/fs/cgroup", "/lxc/c1", "/lxc/c1/init"), Some(PathBuf::from("/sys/fs/cgroup/init")));
+        assert_eq!(
+            own_dir("/sys/fs/cgroup", "/lxc/c1", "/lxc/c1/init"),
+            Some(PathBuf::from("/sys/fs/cgroup/init"))
+        );
         assert_eq!(own_dir("/sys/fs/cgroup", "/lxc/c1", "/lxc/c10"), None);
         assert_eq!(own_dir("/sys/fs/cgroup", "/lxc/c1", "/other"), None);
     }
 
     #[test]
     fn leaf_means_no_children() {
-        let d = Delegation { has_children: true, ..Delegation::default() };
+        let d = Delegation {
+            has_children: true,
+            ..Delegation::default()
+        };
         assert!(!d.in_leaf());
         assert!(Delegation::default().in_leaf());
     }

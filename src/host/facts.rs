@@ -63,12 +63,18 @@ pub struct ProcSysfsFacts {
 impl ProcSysfsFacts {
     /// A proc mount with nothing on top, if any.
     pub fn clean_proc(&self) -> Option<&str> {
-        self.proc.iter().find(|m| m.is_clean()).map(|m| m.mount_point.as_str())
+        self.proc
+            .iter()
+            .find(|m| m.is_clean())
+            .map(|m| m.mount_point.as_str())
     }
 
     /// A sysfs mount with nothing on top, if any.
     pub fn clean_sysfs(&self) -> Option<&str> {
-        self.sysfs.iter().find(|m| m.is_clean()).map(|m| m.mount_point.as_str())
+        self.sysfs
+            .iter()
+            .find(|m| m.is_clean())
+            .map(|m| m.mount_point.as_str())
     }
 }
 
@@ -84,7 +90,13 @@ pub struct DeviceFact {
 }
 
 /// Devices the runtime presets may name; opening them creates nothing (no ioctl is issued).
-pub const DEVICES: &[&str] = &["/dev/fuse", "/dev/net/tun", "/dev/kvm", "/dev/loop-control", "/dev/mapper/control"];
+pub const DEVICES: &[&str] = &[
+    "/dev/fuse",
+    "/dev/net/tun",
+    "/dev/kvm",
+    "/dev/loop-control",
+    "/dev/mapper/control",
+];
 
 fn device(path: &str) -> DeviceFact {
     use std::os::unix::fs::FileTypeExt;
@@ -95,11 +107,19 @@ fn device(path: &str) -> DeviceFact {
             .write(true)
             .open(path)
             .err()
-            .map(|e| e.raw_os_error().map(|n| format!("{:?}", nix::errno::Errno::from_raw(n))).unwrap_or_else(|| e.to_string()))
+            .map(|e| {
+                e.raw_os_error()
+                    .map(|n| format!("{:?}", nix::errno::Errno::from_raw(n)))
+                    .unwrap_or_else(|| e.to_string())
+            })
     } else {
         None
     };
-    DeviceFact { path: path.into(), present, open_error }
+    DeviceFact {
+        path: path.into(),
+        present,
+        open_error,
+    }
 }
 
 /// All facts `check` reports.
@@ -132,7 +152,13 @@ pub struct Facts {
 }
 
 fn lines(text: Option<String>) -> Vec<String> {
-    text.map(|t| t.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()).unwrap_or_default()
+    text.map(|t| {
+        t.lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// Reads the snapshot and everything check adds: forks probe children, and creates and removes
@@ -160,7 +186,10 @@ pub fn facts() -> Result<Facts, HostError> {
             features: lines(optional("/sys/kernel/cgroup/features")),
             delegation: delegation::probe(&c.mounts, &c.self_cgroup),
         },
-        proc_sysfs: ProcSysfsFacts { proc: pseudo_mounts(&c.mounts, "proc"), sysfs: pseudo_mounts(&c.mounts, "sysfs") },
+        proc_sysfs: ProcSysfsFacts {
+            proc: pseudo_mounts(&c.mounts, "proc"),
+            sysfs: pseudo_mounts(&c.mounts, "sysfs"),
+        },
         tools: tools::read(),
         probes,
         devices: DEVICES.iter().map(|d| device(d)).collect(),

@@ -7,7 +7,10 @@ use std::path::Path;
 /// Reads a file every Linux system has; failing is an error with the path in it.
 pub(crate) fn required(path: impl AsRef<Path>) -> Result<String, HostError> {
     let path = path.as_ref();
-    std::fs::read_to_string(path).map_err(|source| HostError::Read { path: path.into(), source })
+    std::fs::read_to_string(path).map_err(|source| HostError::Read {
+        path: path.into(),
+        source,
+    })
 }
 
 /// Reads a file that may be missing or unreadable here; `None` then.

@@ -34,14 +34,23 @@ pub(crate) fn id_map(text: &str) -> Vec<MapLine> {
     text.lines()
         .filter_map(|l| {
             let mut w = l.split_whitespace().map(|x| x.parse::<u32>().ok());
-            Some(MapLine { inside: w.next()??, outside: w.next()??, count: w.next()?? })
+            Some(MapLine {
+                inside: w.next()??,
+                outside: w.next()??,
+                count: w.next()??,
+            })
         })
         .collect()
 }
 
 /// Whether the map is the initial user namespace's identity map `0 0 4294967295`.
 pub(crate) fn is_identity_map(text: &str) -> bool {
-    id_map(text) == [MapLine { inside: 0, outside: 0, count: u32::MAX }]
+    id_map(text)
+        == [MapLine {
+            inside: 0,
+            outside: 0,
+            count: u32::MAX,
+        }]
 }
 
 #[cfg(test)]
@@ -56,13 +65,28 @@ mod tests {
         let r = subordinate_ranges(SUBUID, Some("alice"), 1000);
         assert_eq!(
             r,
-            vec![IdRange { first: 100_000, count: 65536 }, IdRange { first: 165_536, count: 65536 }]
+            vec![
+                IdRange {
+                    first: 100_000,
+                    count: 65536
+                },
+                IdRange {
+                    first: 165_536,
+                    count: 65536
+                }
+            ]
         );
     }
 
     #[test]
     fn other_users_and_unknown_names() {
-        assert_eq!(subordinate_ranges(SUBUID, Some("bob"), 1001), vec![IdRange { first: 231_072, count: 65536 }]);
+        assert_eq!(
+            subordinate_ranges(SUBUID, Some("bob"), 1001),
+            vec![IdRange {
+                first: 231_072,
+                count: 65536
+            }]
+        );
         assert!(subordinate_ranges(SUBUID, None, 0).is_empty());
         assert!(subordinate_ranges("", Some("root"), 0).is_empty());
     }
@@ -73,6 +97,13 @@ mod tests {
         assert!(!is_identity_map("         0     100000      65536\n"));
         assert!(!is_identity_map("0 0 4294967295\n1 1 1\n"));
         assert!(!is_identity_map(""));
-        assert_eq!(id_map("0 1000 1\nbad\n"), vec![MapLine { inside: 0, outside: 1000, count: 1 }]);
+        assert_eq!(
+            id_map("0 1000 1\nbad\n"),
+            vec![MapLine {
+                inside: 0,
+                outside: 1000,
+                count: 1
+            }]
+        );
     }
 }

@@ -73,7 +73,8 @@ pub(crate) fn builtin_lists(text: &str, name: &str) -> bool {
     let want = name.replace('-', "_");
     text.lines().any(|l| {
         let file = l.rsplit('/').next().unwrap_or(l);
-        file.strip_suffix(".ko").is_some_and(|stem| stem.replace('-', "_") == want)
+        file.strip_suffix(".ko")
+            .is_some_and(|stem| stem.replace('-', "_") == want)
     })
 }
 
@@ -92,7 +93,8 @@ pub(crate) fn dep_lists(text: &str, name: &str) -> bool {
 mod tests {
     use super::*;
 
-    const CONFIG: &str = "# comment\nCONFIG_VETH=y\nCONFIG_DM_CRYPT=m\n# CONFIG_SECURITY_APPARMOR is not set\n\
+    const CONFIG: &str =
+        "# comment\nCONFIG_VETH=y\nCONFIG_DM_CRYPT=m\n# CONFIG_SECURITY_APPARMOR is not set\n\
                           CONFIG_LSM=\"landlock,lockdown,yama\"\nCONFIG_VETHX=n\n";
 
     #[test]
@@ -112,9 +114,13 @@ mod tests {
         assert!(builtin_lists(builtin, "veth"));
         assert!(builtin_lists(builtin, "dm_crypt"));
         assert!(!builtin_lists(builtin, "bridge"));
-        let dep = "kernel/net/bridge/bridge.ko.xz: kernel/net/802/stp.ko.xz kernel/net/llc/llc.ko.xz\n\
+        let dep =
+            "kernel/net/bridge/bridge.ko.xz: kernel/net/802/stp.ko.xz kernel/net/llc/llc.ko.xz\n\
                    kernel/net/802/stp.ko.xz: kernel/net/llc/llc.ko.xz\n";
         assert!(dep_lists(dep, "bridge"));
-        assert!(!dep_lists(dep, "llc"), "llc only appears as a dependency here");
+        assert!(
+            !dep_lists(dep, "llc"),
+            "llc only appears as a dependency here"
+        );
     }
 }

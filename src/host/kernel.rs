@@ -63,7 +63,10 @@ pub(crate) fn truthy(text: &str) -> bool {
 
 /// The names of a /proc/filesystems text (`nodev\tproc`, `\text4`).
 pub(crate) fn filesystems(text: &str) -> Vec<String> {
-    text.lines().filter_map(|l| l.split_whitespace().last()).map(String::from).collect()
+    text.lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .map(String::from)
+        .collect()
 }
 
 /// `(major, minor)` of a kernel release string (`6.18.44-fc-v669`).
@@ -75,7 +78,10 @@ pub(crate) fn release_version(release: &str) -> Option<(u32, u32)> {
 /// The version out of `apparmor_parser --version` (`AppArmor parser version 3.0.8`).
 pub(crate) fn parser_version(output: &str) -> Option<String> {
     let first = output.lines().next()?;
-    first.trim().strip_prefix("AppArmor parser version ").map(|v| v.trim().to_string())
+    first
+        .trim()
+        .strip_prefix("AppArmor parser version ")
+        .map(|v| v.trim().to_string())
 }
 
 /// Availability of a feature that is a kernel option and a module: a loaded module answers
@@ -111,7 +117,10 @@ fn kernel_config(release: &str) -> Option<String> {
     use std::io::Read;
     if let Ok(f) = std::fs::File::open("/proc/config.gz") {
         let mut text = String::new();
-        if flate2::read::GzDecoder::new(f).read_to_string(&mut text).is_ok() {
+        if flate2::read::GzDecoder::new(f)
+            .read_to_string(&mut text)
+            .is_ok()
+        {
             return Some(text);
         }
     }
@@ -152,19 +161,26 @@ pub(crate) fn read_apparmor(run_parser: bool) -> AppArmorFacts {
         None
     };
     let mut parser_abis: Vec<String> = std::fs::read_dir("/etc/apparmor.d/abi")
-        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     parser_abis.sort();
     AppArmorFacts {
         enabled,
-        stacking: enabled && optional(format!("{sec}/features/domain/stack")).is_some_and(|t| truthy(&t)),
+        stacking: enabled
+            && optional(format!("{sec}/features/domain/stack")).is_some_and(|t| truthy(&t)),
         policy_namespaces: enabled
             && (optional(format!("{sec}/features/namespaces/profile")).is_some_and(|t| truthy(&t))
                 || exists(format!("{sec}/policy/namespaces"))),
         parser_version,
         parser_abis,
-        restrict_unprivileged_userns: optional("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
-            .map(|t| truthy(&t)),
+        restrict_unprivileged_userns: optional(
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        )
+        .map(|t| truthy(&t)),
         label,
     }
 }
@@ -179,7 +195,14 @@ pub(crate) fn read_extras() -> KernelExtras {
     let builtin = optional(format!("/lib/modules/{release}/modules.builtin"));
     let dep = optional(format!("/lib/modules/{release}/modules.dep"));
     let feature = |option: &str, module: &str| {
-        module_feature(cfg, option, module, exists(format!("/sys/module/{module}")), builtin.as_deref(), dep.as_deref())
+        module_feature(
+            cfg,
+            option,
+            module,
+            exists(format!("/sys/module/{module}")),
+            builtin.as_deref(),
+            dep.as_deref(),
+        )
     };
     let fs = filesystems(&optional("/proc/filesystems").unwrap_or_default());
     let overlay = if fs.iter().any(|f| f == "overlay") {
@@ -190,7 +213,8 @@ pub(crate) fn read_extras() -> KernelExtras {
     let fscrypt = if exists("/sys/fs/ext4/features/encryption") {
         Availability::Yes(Source::File("/sys/fs/ext4/features/encryption".into()))
     } else {
-        cfg.map(|c| from_config(c, "FS_ENCRYPTION")).unwrap_or(Availability::Unknown)
+        cfg.map(|c| from_config(c, "FS_ENCRYPTION"))
+            .unwrap_or(Availability::Unknown)
     };
     KernelExtras {
         seccomp_actions: optional("/proc/sys/kernel/seccomp/actions_avail")
@@ -199,10 +223,12 @@ pub(crate) fn read_extras() -> KernelExtras {
         seccomp_allow_cache: release_version(&release).is_some_and(|v| v >= (5, 11)),
         release,
         filesystems: fs,
-        max_user_namespaces: optional_line("/proc/sys/user/max_user_namespaces").and_then(|t| t.parse().ok()),
+        max_user_namespaces: optional_line("/proc/sys/user/max_user_namespaces")
+            .and_then(|t| t.parse().ok()),
         fscrypt,
         dm_crypt: feature("DM_CRYPT", "dm_crypt"),
-        device_mapper: optional("/proc/misc").is_some_and(|t| t.lines().any(|l| l.trim().ends_with("device-mapper"))),
+        device_mapper: optional("/proc/misc")
+            .is_some_and(|t| t.lines().any(|l| l.trim().ends_with("device-mapper"))),
         overlay,
         veth: feature("VETH", "veth"),
         bridge: feature("BRIDGE", "bridge"),
@@ -212,8 +238,14 @@ pub(crate) fn read_extras() -> KernelExtras {
 
 /// The planner's kernel features. `privileged` is whether we are real root, which lifts the
 /// unprivileged user namespace restrictions.
-pub(crate) fn features(apparmor: &AppArmorFacts, seccomp_actions: &[String], max_userns: Option<u64>, privileged: bool) -> KernelFeatures {
-    let unpriv_clone = optional_line("/proc/sys/kernel/unprivileged_userns_clone").map(|t| t != "0");
+pub(crate) fn features(
+    apparmor: &AppArmorFacts,
+    seccomp_actions: &[String],
+    max_userns: Option<u64>,
+    privileged: bool,
+) -> KernelFeatures {
+    let unpriv_clone =
+        optional_line("/proc/sys/kernel/unprivileged_userns_clone").map(|t| t != "0");
     KernelFeatures {
         apparmor: apparmor.enabled,
         apparmor_stacking: apparmor.stacking && apparmor.policy_namespaces,
@@ -251,24 +283,49 @@ mod tests {
     #[test]
     fn small_parsers() {
         assert!(truthy("Y\n") && truthy("yes") && !truthy("N") && !truthy(""));
-        assert_eq!(filesystems("nodev\tsysfs\nnodev\tcgroup2\n\text4\n"), vec!["sysfs", "cgroup2", "ext4"]);
+        assert_eq!(
+            filesystems("nodev\tsysfs\nnodev\tcgroup2\n\text4\n"),
+            vec!["sysfs", "cgroup2", "ext4"]
+        );
         assert_eq!(release_version("6.18.44-fc-v669"), Some((6, 18)));
         assert_eq!(release_version("5.4.0-150-generic"), Some((5, 4)));
         assert_eq!(release_version("weird"), None);
-        assert_eq!(parser_version("AppArmor parser version 3.0.8\nCopyright (C) 1999-2008 Novell Inc.\n").as_deref(), Some("3.0.8"));
+        assert_eq!(
+            parser_version("AppArmor parser version 3.0.8\nCopyright (C) 1999-2008 Novell Inc.\n")
+                .as_deref(),
+            Some("3.0.8")
+        );
         assert_eq!(parser_version("nope"), None);
     }
 
     #[test]
     fn module_feature_order() {
         let cfg = "CONFIG_VETH=y\n";
-        assert!(matches!(module_feature(Some(cfg), "VETH", "veth", false, None, None), Availability::Yes(Source::Config(_))));
-        assert!(matches!(module_feature(Some(cfg), "BRIDGE", "bridge", true, None, None), Availability::Yes(Source::LoadedModule(_))));
-        assert!(matches!(module_feature(Some(cfg), "BRIDGE", "bridge", false, None, None), Availability::No(_)));
+        assert!(matches!(
+            module_feature(Some(cfg), "VETH", "veth", false, None, None),
+            Availability::Yes(Source::Config(_))
+        ));
+        assert!(matches!(
+            module_feature(Some(cfg), "BRIDGE", "bridge", true, None, None),
+            Availability::Yes(Source::LoadedModule(_))
+        ));
+        assert!(matches!(
+            module_feature(Some(cfg), "BRIDGE", "bridge", false, None, None),
+            Availability::No(_)
+        ));
         let dep = "kernel/net/bridge/bridge.ko: \n";
-        assert!(matches!(module_feature(None, "BRIDGE", "bridge", false, Some(""), Some(dep)), Availability::Yes(Source::ModuleFile(_))));
-        assert!(matches!(module_feature(None, "BRIDGE", "bridge", false, Some(""), Some("")), Availability::No(_)));
-        assert_eq!(module_feature(None, "BRIDGE", "bridge", false, None, None), Availability::Unknown);
+        assert!(matches!(
+            module_feature(None, "BRIDGE", "bridge", false, Some(""), Some(dep)),
+            Availability::Yes(Source::ModuleFile(_))
+        ));
+        assert!(matches!(
+            module_feature(None, "BRIDGE", "bridge", false, Some(""), Some("")),
+            Availability::No(_)
+        ));
+        assert_eq!(
+            module_feature(None, "BRIDGE", "bridge", false, None, None),
+            Availability::Unknown
+        );
     }
 
     #[test]
@@ -276,7 +333,13 @@ mod tests {
         assert!(userns_allowed(true, Some(1000), None, None, false));
         assert!(!userns_allowed(true, Some(0), None, None, true));
         assert!(!userns_allowed(true, Some(1000), Some(false), None, false));
-        assert!(userns_allowed(true, Some(1000), Some(false), Some(true), true));
+        assert!(userns_allowed(
+            true,
+            Some(1000),
+            Some(false),
+            Some(true),
+            true
+        ));
         assert!(!userns_allowed(true, Some(1000), None, Some(true), false));
         assert!(!userns_allowed(false, None, None, None, true));
     }

@@ -68,13 +68,23 @@ pub(crate) fn combine(i: &Inputs) -> NestingFacts {
     let mut signals = Vec::new();
     let mut unreadable = Vec::new();
     let mut runtime = None;
-    let mut sig = |source: &str, value: String, strong: bool| signals.push(Signal { source: source.into(), value, strong });
+    let mut sig = |source: &str, value: String, strong: bool| {
+        signals.push(Signal {
+            source: source.into(),
+            value,
+            strong,
+        })
+    };
 
     let marker = i
         .marker_file
         .as_deref()
         .and_then(|t| t.trim().parse::<u32>().ok().map(|l| (LEVEL_FILE, l)))
-        .or_else(|| i.marker_env.as_deref().and_then(|t| t.trim().parse::<u32>().ok().map(|l| (LEVEL_ENV, l))));
+        .or_else(|| {
+            i.marker_env
+                .as_deref()
+                .and_then(|t| t.trim().parse::<u32>().ok().map(|l| (LEVEL_ENV, l)))
+        });
     if let Some((src, l)) = marker {
         sig(src, l.to_string(), l > 0);
         runtime = Some("lxnest".to_string());
@@ -104,15 +114,27 @@ pub(crate) fn combine(i: &Inputs) -> NestingFacts {
     }
     let ns = |ino: Option<u64>, init: u64| ino.is_some_and(|v| v != init);
     if ns(i.user_ns_ino, INIT_USER_NS) {
-        sig("/proc/self/ns/user", "not the initial user namespace".into(), true);
+        sig(
+            "/proc/self/ns/user",
+            "not the initial user namespace".into(),
+            true,
+        );
     }
     if ns(i.pid_ns_ino, INIT_PID_NS) {
-        sig("/proc/self/ns/pid", "not the initial pid namespace".into(), true);
+        sig(
+            "/proc/self/ns/pid",
+            "not the initial pid namespace".into(),
+            true,
+        );
     }
     // Weak: systemd services and sandboxes use cgroup namespaces and seccomp on hosts too, and
     // /.dockerenv outlives the container an image was built in.
     if ns(i.cgroup_ns_ino, INIT_CGROUP_NS) {
-        sig("/proc/self/ns/cgroup", "not the initial cgroup namespace".into(), false);
+        sig(
+            "/proc/self/ns/cgroup",
+            "not the initial cgroup namespace".into(),
+            false,
+        );
     }
     if let Some(n) = i.seccomp_filters.filter(|n| *n > 0) {
         sig("/proc/self/status Seccomp_filters", n.to_string(), false);
@@ -129,7 +151,13 @@ pub(crate) fn combine(i: &Inputs) -> NestingFacts {
         Some((_, l)) => l,
         None => u32::from(contained),
     };
-    NestingFacts { level, exact: marker.is_some(), runtime: if contained { runtime } else { None }, signals, unreadable }
+    NestingFacts {
+        level,
+        exact: marker.is_some(),
+        runtime: if contained { runtime } else { None },
+        signals,
+        unreadable,
+    }
 }
 
 /// The `container=` value of an environ text (NUL-separated).
@@ -141,7 +169,9 @@ pub(crate) fn container_var(environ: &[u8]) -> Option<String> {
 }
 
 fn ns_ino(kind: &str) -> Option<u64> {
-    std::fs::metadata(format!("/proc/self/ns/{kind}")).ok().map(|m| m.ino())
+    std::fs::metadata(format!("/proc/self/ns/{kind}"))
+        .ok()
+        .map(|m| m.ino())
 }
 
 /// Reads the signals. `seccomp_filters` comes from /proc/self/status, read by the caller.
@@ -149,7 +179,9 @@ pub(crate) fn read(seccomp_filters: Option<u32>) -> NestingFacts {
     let inputs = Inputs {
         marker_file: optional(LEVEL_FILE),
         marker_env: std::env::var(LEVEL_ENV).ok(),
-        pid1_container: std::fs::read("/proc/1/environ").ok().map(|e| container_var(&e)),
+        pid1_container: std::fs::read("/proc/1/environ")
+            .ok()
+            .map(|e| container_var(&e)),
         systemd_container: optional_line("/run/systemd/container").filter(|v| !v.is_empty()),
         dockerenv: exists("/.dockerenv"),
         containerenv: exists("/run/.containerenv"),
@@ -188,7 +220,11 @@ mod tests {
     #[test]
     fn stale_dockerenv_and_unreadable_environ_on_a_vm_stay_level_0() {
         // This build machine: a Firecracker VM booted from a Docker image.
-        let f = combine(&Inputs { dockerenv: true, pid1_container: None, ..host() });
+        let f = combine(&Inputs {
+            dockerenv: true,
+            pid1_container: None,
+            ..host()
+        });
         assert_eq!(f.level, 0);
         assert_eq!(f.runtime, None);
         assert_eq!(f.unreadable, vec!["/proc/1/environ".to_string()]);
@@ -211,7 +247,11 @@ mod tests {
 
     #[test]
     fn docker_without_container_env() {
-        let f = combine(&Inputs { dockerenv: true, pid_ns_ino: Some(4026532300), ..host() });
+        let f = combine(&Inputs {
+            dockerenv: true,
+            pid_ns_ino: Some(4026532300),
+            ..host()
+        });
         assert_eq!(f.level, 1);
         assert_eq!(f.runtime.as_deref(), Some("docker"));
     }
@@ -226,15 +266,25 @@ mod tests {
         });
         assert_eq!((f.level, f.exact), (2, true));
         assert_eq!(f.runtime.as_deref(), Some("lxnest"));
-        let env_only = combine(&Inputs { marker_env: Some("1".into()), user_ns_ino: Some(1), ..host() });
+        let env_only = combine(&Inputs {
+            marker_env: Some("1".into()),
+            user_ns_ino: Some(1),
+            ..host()
+        });
         assert_eq!((env_only.level, env_only.exact), (1, true));
-        let garbage = combine(&Inputs { marker_file: Some("x".into()), ..host() });
+        let garbage = combine(&Inputs {
+            marker_file: Some("x".into()),
+            ..host()
+        });
         assert!(!garbage.exact);
     }
 
     #[test]
     fn environ_parsing() {
-        assert_eq!(container_var(b"PATH=/bin\0container=lxc\0TERM=linux\0").as_deref(), Some("lxc"));
+        assert_eq!(
+            container_var(b"PATH=/bin\0container=lxc\0TERM=linux\0").as_deref(),
+            Some("lxc")
+        );
         assert_eq!(container_var(b"PATH=/bin\0"), None);
     }
 }

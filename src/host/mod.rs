@@ -26,11 +26,13 @@ pub mod verdict;
 pub use crate::plan::host::HostSnapshot;
 pub use caps::{cap_names, CAP_NAMES};
 pub use delegation::Delegation;
-pub use facts::{facts, CapFacts, DeviceFact, DEVICES, CgroupFacts, Facts, ProcSysfsFacts, SeccompFacts};
-pub use mountinfo::PseudoMount;
+pub use facts::{
+    facts, CapFacts, CgroupFacts, DeviceFact, Facts, ProcSysfsFacts, SeccompFacts, DEVICES,
+};
 pub use kconfig::{Availability, Source};
 pub use kernel::{AppArmorFacts, KernelExtras};
 pub use level::{NestingFacts, Signal, LEVEL_ENV, LEVEL_FILE};
+pub use mountinfo::PseudoMount;
 pub use probe::{Outcome, ProbeClass, ProbeResult};
 pub use snapshot::read;
 pub use tools::{Tool, ToolFacts};

@@ -24,7 +24,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -44,7 +47,12 @@ fn parse_line(line: &str) -> Option<Mount> {
     if l.len() < 6 || r.len() < 3 {
         return None;
     }
-    let list = |s: &str| s.split(',').filter(|o| !o.is_empty()).map(String::from).collect();
+    let list = |s: &str| {
+        s.split(',')
+            .filter(|o| !o.is_empty())
+            .map(String::from)
+            .collect()
+    };
     Some(Mount {
         id: l[0].parse().ok()?,
         parent: l[1].parse().ok()?,
@@ -77,9 +85,18 @@ pub(crate) fn parse(text: &str) -> (Vec<Mount>, Vec<usize>) {
 /// mounts on them when it decides whether a proc/sysfs mount is fully visible, relative to the
 /// proc or sysfs mount point.
 const EMPTY_MOUNT_POINTS: &[&str] = &[
-    "sys/fs/binfmt_misc", "fs/cgroup", "kernel/security", "kernel/debug", "kernel/tracing",
-    "kernel/config", "fs/fuse/connections", "fs/bpf", "fs/pstore", "firmware/efi/efivars",
-    "fs/selinux", "fs/smackfs",
+    "sys/fs/binfmt_misc",
+    "fs/cgroup",
+    "kernel/security",
+    "kernel/debug",
+    "kernel/tracing",
+    "kernel/config",
+    "fs/fuse/connections",
+    "fs/bpf",
+    "fs/pstore",
+    "firmware/efi/efivars",
+    "fs/selinux",
+    "fs/smackfs",
 ];
 
 /// A proc or sysfs mount and what covers parts of it.
@@ -107,7 +124,11 @@ pub(crate) fn pseudo_mounts(mounts: &[Mount], fstype: &str) -> Vec<PseudoMount> 
         .iter()
         .filter(|m| m.fstype == fstype && m.root == "/")
         // A later mount on exactly the same point hides this one; it is then not reachable.
-        .filter(|m| !mounts.iter().any(|o| o.parent == m.id && o.mount_point == m.mount_point))
+        .filter(|m| {
+            !mounts
+                .iter()
+                .any(|o| o.parent == m.id && o.mount_point == m.mount_point)
+        })
         .map(|m| {
             let base = m.mount_point.trim_end_matches('/');
             let covered = mounts
@@ -118,7 +139,10 @@ pub(crate) fn pseudo_mounts(mounts: &[Mount], fstype: &str) -> Vec<PseudoMount> 
                     (!EMPTY_MOUNT_POINTS.contains(&rel)).then(|| c.mount_point.clone())
                 })
                 .collect();
-            PseudoMount { mount_point: m.mount_point.clone(), covered }
+            PseudoMount {
+                mount_point: m.mount_point.clone(),
+                covered,
+            }
         })
         .collect()
 }
@@ -213,7 +237,10 @@ mod tests {
         let sys = pseudo_mounts(&m, "sysfs");
         assert!(sys[0].is_clean(), "{sys:?}");
         let (u, _) = parse(UNIFIED);
-        assert!(pseudo_mounts(&u, "proc")[0].is_clean(), "binfmt_misc is an empty mount point");
+        assert!(
+            pseudo_mounts(&u, "proc")[0].is_clean(),
+            "binfmt_misc is an empty mount point"
+        );
         assert!(pseudo_mounts(&u, "sysfs")[0].is_clean());
     }
 

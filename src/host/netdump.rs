@@ -3,9 +3,13 @@
 
 use super::HostError;
 use ipnet::Ipv4Net;
-use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
+};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use std::net::{IpAddr, Ipv4Addr};
@@ -58,9 +62,8 @@ pub(crate) fn address_of(msg: &AddressMessage) -> Option<Ipv4Net> {
     }
     let pick = |want_local: bool| {
         msg.attributes.iter().find_map(|a| match (a, want_local) {
-            (AddressAttribute::Local(IpAddr::V4(ip)), true) | (AddressAttribute::Address(IpAddr::V4(ip)), false) => {
-                Some(*ip)
-            }
+            (AddressAttribute::Local(IpAddr::V4(ip)), true)
+            | (AddressAttribute::Address(IpAddr::V4(ip)), false) => Some(*ip),
             _ => None,
         })
     };
@@ -69,7 +72,10 @@ pub(crate) fn address_of(msg: &AddressMessage) -> Option<Ipv4Net> {
 }
 
 /// Sends one dump request and collects the inner messages of the reply.
-fn dump(what: &'static str, request: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>, HostError> {
+fn dump(
+    what: &'static str,
+    request: RouteNetlinkMessage,
+) -> Result<Vec<RouteNetlinkMessage>, HostError> {
     let io = |source| HostError::Netlink { what, source };
     let mut socket = Socket::new(NETLINK_ROUTE).map_err(io)?;
     socket.bind_auto().map_err(io)?;
@@ -90,18 +96,27 @@ fn dump(what: &'static str, request: RouteNetlinkMessage) -> Result<Vec<RouteNet
         let mut offset = 0;
         while offset < n {
             let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&rx[offset..n])
-                .map_err(|e| HostError::NetlinkDecode { what, message: e.to_string() })?;
+                .map_err(|e| HostError::NetlinkDecode {
+                    what,
+                    message: e.to_string(),
+                })?;
             let len = reply.header.length as usize;
             match reply.payload {
                 NetlinkPayload::Done(_) => return Ok(out),
                 NetlinkPayload::Error(e) => {
-                    return Err(HostError::NetlinkDecode { what, message: e.to_string() });
+                    return Err(HostError::NetlinkDecode {
+                        what,
+                        message: e.to_string(),
+                    });
                 }
                 NetlinkPayload::InnerMessage(inner) => out.push(inner),
                 _ => {}
             }
             if len == 0 {
-                return Err(HostError::NetlinkDecode { what, message: "zero-length message".into() });
+                return Err(HostError::NetlinkDecode {
+                    what,
+                    message: "zero-length message".into(),
+                });
             }
             offset += len;
         }
@@ -139,7 +154,8 @@ pub(crate) fn interface_name(index: u32) -> Option<String> {
     let dir = std::fs::read_dir("/sys/class/net").ok()?;
     dir.flatten().find_map(|e| {
         let idx = std::fs::read_to_string(e.path().join("ifindex")).ok()?;
-        (idx.trim().parse::<u32>().ok()? == index).then(|| e.file_name().to_string_lossy().into_owned())
+        (idx.trim().parse::<u32>().ok()? == index)
+            .then(|| e.file_name().to_string_lossy().into_owned())
     })
 }
 
@@ -154,7 +170,8 @@ mod tests {
         m.header.table = table;
         m.header.kind = kind;
         if let Some(d) = dst {
-            m.attributes.push(RouteAttribute::Destination(RouteAddress::Inet(d)));
+            m.attributes
+                .push(RouteAttribute::Destination(RouteAddress::Inet(d)));
         }
         m.attributes.push(RouteAttribute::Oif(oif));
         m
@@ -163,14 +180,43 @@ mod tests {
     #[test]
     fn main_table_unicast_routes_only() {
         let default = route_of(&route(None, 0, 254, RouteType::Unicast, 4)).expect("default route");
-        assert_eq!(default.destination, "0.0.0.0/0".parse::<Ipv4Net>().expect("literal"));
+        assert_eq!(
+            default.destination,
+            "0.0.0.0/0".parse::<Ipv4Net>().expect("literal")
+        );
         assert_eq!(default.oif, Some(4));
-        let lan = route_of(&route(Some(Ipv4Addr::new(192, 0, 2, 0)), 24, 254, RouteType::Unicast, 4));
+        let lan = route_of(&route(
+            Some(Ipv4Addr::new(192, 0, 2, 0)),
+            24,
+            254,
+            RouteType::Unicast,
+            4,
+        ));
         assert_eq!(lan.map(|r| r.destination), "192.0.2.0/24".parse().ok());
-        assert!(route_of(&route(Some(Ipv4Addr::new(127, 0, 0, 1)), 32, 255, RouteType::Local, 1)).is_none());
-        assert!(route_of(&route(Some(Ipv4Addr::new(10, 0, 0, 0)), 8, 100, RouteType::Unicast, 1)).is_none());
+        assert!(route_of(&route(
+            Some(Ipv4Addr::new(127, 0, 0, 1)),
+            32,
+            255,
+            RouteType::Local,
+            1
+        ))
+        .is_none());
+        assert!(route_of(&route(
+            Some(Ipv4Addr::new(10, 0, 0, 0)),
+            8,
+            100,
+            RouteType::Unicast,
+            1
+        ))
+        .is_none());
         // A table number above 255 is carried in RTA_TABLE, the header says 252 (RT_TABLE_COMPAT).
-        let mut big = route(Some(Ipv4Addr::new(10, 0, 0, 0)), 8, 252, RouteType::Unicast, 1);
+        let mut big = route(
+            Some(Ipv4Addr::new(10, 0, 0, 0)),
+            8,
+            252,
+            RouteType::Unicast,
+            1,
+        );
         big.attributes.push(RouteAttribute::Table(254));
         assert!(route_of(&big).is_some());
     }
@@ -180,8 +226,14 @@ mod tests {
         let mut m = AddressMessage::default();
         m.header.family = AddressFamily::Inet;
         m.header.prefix_len = 24;
-        m.attributes.push(AddressAttribute::Address(IpAddr::V4(Ipv4Addr::new(10, 9, 9, 9))));
-        m.attributes.push(AddressAttribute::Local(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2))));
+        m.attributes
+            .push(AddressAttribute::Address(IpAddr::V4(Ipv4Addr::new(
+                10, 9, 9, 9,
+            ))));
+        m.attributes
+            .push(AddressAttribute::Local(IpAddr::V4(Ipv4Addr::new(
+                192, 0, 2, 2,
+            ))));
         assert_eq!(address_of(&m), "192.0.2.2/24".parse().ok());
         m.header.family = AddressFamily::Inet6;
         assert_eq!(address_of(&m), None);

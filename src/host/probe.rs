@@ -91,7 +91,12 @@ pub struct ProbeResult {
 /// Reads an outcome. `reached` are the errnos that prove the call got past every filter
 /// (chosen per probe); `cap` is the capability the call checks, `effective` the capabilities
 /// held.
-pub(crate) fn classify(outcome: Outcome, reached: &[i32], cap: Option<&str>, effective: &[String]) -> (ProbeClass, String) {
+pub(crate) fn classify(
+    outcome: Outcome,
+    reached: &[i32],
+    cap: Option<&str>,
+    effective: &[String],
+) -> (ProbeClass, String) {
     use ProbeClass::*;
     let holds = |c: &str| effective.iter().any(|e| e == c);
     match outcome {
@@ -132,34 +137,73 @@ mod tests {
 
     #[test]
     fn reached_errnos_and_success_are_allowed() {
-        assert_eq!(classify(Outcome::Returned(0), &[], None, &[]).0, ProbeClass::Allowed);
-        assert_eq!(classify(Outcome::Errno(libc::EBADF), &[libc::EBADF], None, &[]).0, ProbeClass::Allowed);
+        assert_eq!(
+            classify(Outcome::Returned(0), &[], None, &[]).0,
+            ProbeClass::Allowed
+        );
+        assert_eq!(
+            classify(Outcome::Errno(libc::EBADF), &[libc::EBADF], None, &[]).0,
+            ProbeClass::Allowed
+        );
     }
 
     #[test]
     fn seccomp_patterns() {
         let all = eff(&["sys_admin"]);
-        assert_eq!(classify(Outcome::Errno(libc::ENOSYS), &[libc::EINVAL], None, &all).0, ProbeClass::DeniedBySeccomp);
-        assert_eq!(classify(Outcome::Signal(libc::SIGSYS), &[], None, &all).0, ProbeClass::DeniedBySeccomp);
+        assert_eq!(
+            classify(Outcome::Errno(libc::ENOSYS), &[libc::EINVAL], None, &all).0,
+            ProbeClass::DeniedBySeccomp
+        );
+        assert_eq!(
+            classify(Outcome::Signal(libc::SIGSYS), &[], None, &all).0,
+            ProbeClass::DeniedBySeccomp
+        );
         // Docker's profile answers EPERM: with the capability held, that is the filter.
-        assert_eq!(classify(Outcome::Errno(libc::EPERM), &[], Some("sys_admin"), &all).0, ProbeClass::DeniedBySeccomp);
-        assert_eq!(classify(Outcome::Errno(libc::EPERM), &[libc::EBADF], None, &[]).0, ProbeClass::DeniedBySeccomp);
+        assert_eq!(
+            classify(Outcome::Errno(libc::EPERM), &[], Some("sys_admin"), &all).0,
+            ProbeClass::DeniedBySeccomp
+        );
+        assert_eq!(
+            classify(Outcome::Errno(libc::EPERM), &[libc::EBADF], None, &[]).0,
+            ProbeClass::DeniedBySeccomp
+        );
     }
 
     #[test]
     fn caps_lsm_limits_and_unknowns() {
-        assert_eq!(classify(Outcome::Errno(libc::EPERM), &[], Some("sys_admin"), &[]).0, ProbeClass::DeniedByCaps);
-        assert_eq!(classify(Outcome::Errno(libc::EACCES), &[], None, &[]).0, ProbeClass::DeniedByLsm);
-        assert_eq!(classify(Outcome::Errno(libc::ENOSPC), &[], None, &[]).0, ProbeClass::Limited);
-        assert_eq!(classify(Outcome::SetupFailed(libc::EPERM), &[], None, &[]).0, ProbeClass::Unknown);
-        assert_eq!(classify(Outcome::Timeout, &[], None, &[]).0, ProbeClass::Unknown);
-        assert_eq!(classify(Outcome::Signal(libc::SIGSEGV), &[], None, &[]).0, ProbeClass::Unknown);
+        assert_eq!(
+            classify(Outcome::Errno(libc::EPERM), &[], Some("sys_admin"), &[]).0,
+            ProbeClass::DeniedByCaps
+        );
+        assert_eq!(
+            classify(Outcome::Errno(libc::EACCES), &[], None, &[]).0,
+            ProbeClass::DeniedByLsm
+        );
+        assert_eq!(
+            classify(Outcome::Errno(libc::ENOSPC), &[], None, &[]).0,
+            ProbeClass::Limited
+        );
+        assert_eq!(
+            classify(Outcome::SetupFailed(libc::EPERM), &[], None, &[]).0,
+            ProbeClass::Unknown
+        );
+        assert_eq!(
+            classify(Outcome::Timeout, &[], None, &[]).0,
+            ProbeClass::Unknown
+        );
+        assert_eq!(
+            classify(Outcome::Signal(libc::SIGSEGV), &[], None, &[]).0,
+            ProbeClass::Unknown
+        );
     }
 
     #[test]
     fn outcome_text() {
         assert_eq!(Outcome::Errno(libc::EPERM).describe(), "EPERM");
         assert_eq!(Outcome::Signal(libc::SIGSYS).describe(), "SIGSYS");
-        assert_eq!(Outcome::SetupFailed(libc::EPERM).describe(), "setup failed: EPERM");
+        assert_eq!(
+            Outcome::SetupFailed(libc::EPERM).describe(),
+            "setup failed: EPERM"
+        );
     }
 }

@@ -58,7 +58,9 @@ mod tests {
     use super::*;
 
     fn ips(list: &[&str]) -> Vec<IpAddr> {
-        list.iter().map(|s| s.parse().expect("test literal")).collect()
+        list.iter()
+            .map(|s| s.parse().expect("test literal"))
+            .collect()
     }
 
     #[test]
@@ -66,14 +68,20 @@ mod tests {
         let text = "# generated\nsearch example.org\nnameserver 10.255.255.53\n\
                     nameserver  192.168.1.1 # router\n;nameserver 9.9.9.9\noptions edns0\n\
                     nameserver fe80::1%eth0\nnameserver 192.168.1.1\nnameserver bogus\n";
-        assert_eq!(nameservers(text), ips(&["10.255.255.53", "192.168.1.1", "fe80::1"]));
+        assert_eq!(
+            nameservers(text),
+            ips(&["10.255.255.53", "192.168.1.1", "fe80::1"])
+        );
     }
 
     #[test]
     fn resolved_stub_is_replaced_by_upstream() {
         let stub = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n";
         let upstream = "nameserver 192.168.178.1\nnameserver 2001:db8::53\n";
-        assert_eq!(servers(stub, Some(upstream)), ips(&["192.168.178.1", "2001:db8::53"]));
+        assert_eq!(
+            servers(stub, Some(upstream)),
+            ips(&["192.168.178.1", "2001:db8::53"])
+        );
         // Without the upstream file (resolved not running) the stub is all we know.
         assert_eq!(servers(stub, None), ips(&["127.0.0.53"]));
         // An empty upstream file keeps the stub.
@@ -82,7 +90,10 @@ mod tests {
 
     #[test]
     fn non_stub_ignores_upstream_and_empty_file_has_none() {
-        assert_eq!(servers("nameserver 1.1.1.1\n", Some("nameserver 8.8.8.8\n")), ips(&["1.1.1.1"]));
+        assert_eq!(
+            servers("nameserver 1.1.1.1\n", Some("nameserver 8.8.8.8\n")),
+            ips(&["1.1.1.1"])
+        );
         assert!(servers("", None).is_empty());
         assert!(!is_resolved_stub(&[]));
     }

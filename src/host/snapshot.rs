@@ -33,7 +33,11 @@ pub fn read() -> Result<HostSnapshot, HostError> {
 
 /// Destinations to keep out of bridge subnets: every route except the default route.
 pub(crate) fn route_destinations(routes: &[netdump::Route]) -> Vec<Ipv4Net> {
-    let mut out: Vec<Ipv4Net> = routes.iter().map(|r| r.destination).filter(|d| d.prefix_len() > 0).collect();
+    let mut out: Vec<Ipv4Net> = routes
+        .iter()
+        .map(|r| r.destination)
+        .filter(|d| d.prefix_len() > 0)
+        .collect();
     out.sort();
     out.dedup();
     out
@@ -41,7 +45,10 @@ pub(crate) fn route_destinations(routes: &[netdump::Route]) -> Vec<Ipv4Net> {
 
 /// The interface index of the default route (the lowest-metric one comes first in the dump).
 pub(crate) fn default_oif(routes: &[netdump::Route]) -> Option<u32> {
-    routes.iter().find(|r| r.destination.prefix_len() == 0).and_then(|r| r.oif)
+    routes
+        .iter()
+        .find(|r| r.destination.prefix_len() == 0)
+        .and_then(|r| r.oif)
 }
 
 /// Reads everything the snapshot needs. `for_check` also runs `apparmor_parser --version`.
@@ -49,7 +56,11 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
     let mountinfo_path = "/proc/self/mountinfo";
     let (mounts, bad) = mountinfo::parse(&required(mountinfo_path)?);
     if let Some(line) = bad.first() {
-        return Err(HostError::Parse { path: mountinfo_path.into(), line: *line, message: "not a mountinfo line".into() });
+        return Err(HostError::Parse {
+            path: mountinfo_path.into(),
+            line: *line,
+            message: "not a mountinfo line".into(),
+        });
     }
     let self_cgroup = required("/proc/self/cgroup")?;
     let unified_root = mounts
@@ -68,7 +79,8 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
     let seccomp_actions: Vec<String> = optional("/proc/sys/kernel/seccomp/actions_avail")
         .map(|t| t.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
-    let max_user_namespaces = optional_line("/proc/sys/user/max_user_namespaces").and_then(|t| t.parse().ok());
+    let max_user_namespaces =
+        optional_line("/proc/sys/user/max_user_namespaces").and_then(|t| t.parse().ok());
     let kernel = kernel::features(&apparmor, &seccomp_actions, max_user_namespaces, privileged);
 
     let routes = netdump::routes()?;
@@ -85,10 +97,21 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
     let dns = resolv::servers(&main, upstream.as_deref());
 
     let uid = nix::unistd::getuid();
-    let user = nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name);
-    let subuids = ids::subordinate_ranges(&optional("/etc/subuid").unwrap_or_default(), user.as_deref(), uid.as_raw());
+    let user = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    let subuids = ids::subordinate_ranges(
+        &optional("/etc/subuid").unwrap_or_default(),
+        user.as_deref(),
+        uid.as_raw(),
+    );
     // /etc/subgid is keyed by user name or uid too, not by group.
-    let subgids = ids::subordinate_ranges(&optional("/etc/subgid").unwrap_or_default(), user.as_deref(), uid.as_raw());
+    let subgids = ids::subordinate_ranges(
+        &optional("/etc/subgid").unwrap_or_default(),
+        user.as_deref(),
+        uid.as_raw(),
+    );
 
     let snapshot = HostSnapshot {
         routes: route_destinations(&routes),
@@ -102,7 +125,17 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
         privileged,
         level: nesting.level,
     };
-    Ok(Collected { snapshot, mounts, self_cgroup, status, apparmor, nesting, seccomp_actions, max_user_namespaces, uplink })
+    Ok(Collected {
+        snapshot,
+        mounts,
+        self_cgroup,
+        status,
+        apparmor,
+        nesting,
+        seccomp_actions,
+        max_user_namespaces,
+        uplink,
+    })
 }
 
 #[cfg(test)]
@@ -110,15 +143,26 @@ mod tests {
     use super::*;
 
     fn r(dst: &str, oif: u32) -> netdump::Route {
-        netdump::Route { destination: dst.parse().expect("literal"), oif: Some(oif) }
+        netdump::Route {
+            destination: dst.parse().expect("literal"),
+            oif: Some(oif),
+        }
     }
 
     #[test]
     fn default_route_is_not_a_destination_but_names_the_uplink() {
-        let routes = vec![r("0.0.0.0/0", 4), r("192.0.2.0/24", 4), r("10.0.3.0/24", 7), r("192.0.2.0/24", 4)];
+        let routes = vec![
+            r("0.0.0.0/0", 4),
+            r("192.0.2.0/24", 4),
+            r("10.0.3.0/24", 7),
+            r("192.0.2.0/24", 4),
+        ];
         assert_eq!(
             route_destinations(&routes),
-            vec!["10.0.3.0/24".parse::<Ipv4Net>().expect("literal"), "192.0.2.0/24".parse().expect("literal")]
+            vec![
+                "10.0.3.0/24".parse::<Ipv4Net>().expect("literal"),
+                "192.0.2.0/24".parse().expect("literal")
+            ]
         );
         assert_eq!(default_oif(&routes), Some(4));
         assert_eq!(default_oif(&routes[1..]), None);

@@ -19,7 +19,9 @@ pub(crate) struct Status {
 pub(crate) fn parse(text: &str) -> Status {
     let mut s = Status::default();
     for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
         match key {
             "Seccomp" => s.seccomp_mode = value.parse().ok(),

@@ -52,7 +52,9 @@ impl Plan {
 
     /// Direct children of a container.
     pub fn children<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a LevelPlan> + 'a {
-        self.containers.iter().filter(move |c| c.parent.as_deref() == Some(path))
+        self.containers
+            .iter()
+            .filter(move |c| c.parent.as_deref() == Some(path))
     }
 }
 

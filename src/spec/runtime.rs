@@ -60,7 +60,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("lxnest", include_str!("../../nesting/runtimes/lxnest.yaml")),
     ("docker", include_str!("../../nesting/runtimes/docker.yaml")),
     ("lxd", include_str!("../../nesting/runtimes/lxd.yaml")),
-    ("systemd", include_str!("../../nesting/runtimes/systemd.yaml")),
+    (
+        "systemd",
+        include_str!("../../nesting/runtimes/systemd.yaml"),
+    ),
 ];
 
 fn parse_builtin(file: &str, text: &str) -> RuntimeNeeds {
@@ -77,7 +80,10 @@ pub fn builtin_names() -> Vec<&'static str> {
 
 /// The preset called `name`, if lxnest ships one.
 pub fn builtin(name: &str) -> Option<RuntimeNeeds> {
-    BUILTIN.iter().find(|(n, _)| *n == name).map(|(n, t)| parse_builtin(n, t))
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, t)| parse_builtin(n, t))
 }
 
 /// Every built-in preset, in a stable order.

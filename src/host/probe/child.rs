@@ -16,7 +16,11 @@ pub(crate) enum Step {
 
 /// The current errno as a negative return value, the kernel's convention.
 pub(crate) fn neg_errno() -> i64 {
-    -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+    -i64::from(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
 }
 
 /// Seconds a probe may take; a seccomp user-notification supervisor above could hold a call.
@@ -25,7 +29,10 @@ const PROBE_SECONDS: u32 = 5;
 /// Forks, runs `body` in the child, and returns its outcome. `body` must only make raw syscalls
 /// (the parent may have other threads, so the child must not allocate or take locks).
 pub(crate) fn run(name: &str, body: &dyn Fn() -> Step) -> Result<Outcome, HostError> {
-    let err = |source| HostError::Probe { probe: name.to_string(), source };
+    let err = |source| HostError::Probe {
+        probe: name.to_string(),
+        source,
+    };
     let (rd, wr) = pipe().map_err(err)?;
     // SAFETY: the child only runs `body`, whose contract is raw syscalls only, then writes a
     // fixed buffer to a pipe and calls _exit; nothing in it allocates or locks.

@@ -66,10 +66,18 @@ struct Collector {
 
 impl Collector {
     fn block(&mut self, area: &str, message: String, fix: String) {
-        self.blockers.push(Finding { area: area.into(), message, fix });
+        self.blockers.push(Finding {
+            area: area.into(),
+            message,
+            fix,
+        });
     }
     fn warn(&mut self, area: &str, message: String, fix: String) {
-        self.warnings.push(Finding { area: area.into(), message, fix });
+        self.warnings.push(Finding {
+            area: area.into(),
+            message,
+            fix,
+        });
     }
 }
 
@@ -87,9 +95,16 @@ fn probe_finding(p: &ProbeResult, facts: &Facts, c: &mut Collector) {
             format!("{} is refused by an LSM ({what})", p.name),
             format!("allow it in the AppArmor/Landlock policy {lvl}"),
         ),
-        ProbeClass::Limited => (format!("{} fails: {}", p.name, p.detail), "raise user.max_*_namespaces on the host".into()),
+        ProbeClass::Limited => (
+            format!("{} fails: {}", p.name, p.detail),
+            "raise user.max_*_namespaces on the host".into(),
+        ),
         ProbeClass::Unknown => {
-            c.warn("syscall", format!("{}: {}", p.name, p.detail), "run check as root to probe it".into());
+            c.warn(
+                "syscall",
+                format!("{}: {}", p.name, p.detail),
+                "run check as root to probe it".into(),
+            );
             return;
         }
     };
@@ -104,7 +119,11 @@ fn syscalls(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     for s in &needs.syscalls {
         let probes: Vec<&ProbeResult> = facts.probes.iter().filter(|p| &p.syscall == s).collect();
         if probes.is_empty() {
-            c.warn("syscall", format!("{s} is not probed"), "nothing to do; check cannot test it safely".into());
+            c.warn(
+                "syscall",
+                format!("{s} is not probed"),
+                "nothing to do; check cannot test it safely".into(),
+            );
         }
         for p in probes {
             probe_finding(p, facts, c);
@@ -116,9 +135,21 @@ fn capabilities(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     let lvl = at_level(facts);
     for cap in needs.capabilities.iter().map(|x| normalize(x)) {
         if !facts.caps.bounding.contains(&cap) {
-            c.block("capability", format!("cap_{cap} is not in the bounding set"), format!("keep {cap} {lvl}"));
+            let fix = match facts.nesting.level {
+                0 => format!("run lxnest from a context whose bounding set keeps {cap}"),
+                _ => format!("keep {cap} {lvl}"),
+            };
+            c.block(
+                "capability",
+                format!("cap_{cap} is not in the bounding set"),
+                fix,
+            );
         } else if !facts.caps.effective.contains(&cap) {
-            c.warn("capability", format!("cap_{cap} is bounded but not effective now"), "run the runtime as root".into());
+            c.warn(
+                "capability",
+                format!("cap_{cap} is bounded but not effective now"),
+                "run the runtime as root".into(),
+            );
         }
     }
 }
@@ -127,11 +158,23 @@ fn devices(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     let lvl = at_level(facts);
     for d in &needs.devices {
         match facts.devices.iter().find(|f| &f.path == d) {
-            None => c.warn("device", format!("{d} is not checked"), "make sure it is passed in".into()),
-            Some(f) if !f.present => c.block("device", format!("{d} is missing"), format!("pass {d} in {lvl}")),
+            None => c.warn(
+                "device",
+                format!("{d} is not checked"),
+                "make sure it is passed in".into(),
+            ),
+            Some(f) if !f.present => c.block(
+                "device",
+                format!("{d} is missing"),
+                format!("pass {d} in {lvl}"),
+            ),
             Some(f) => {
                 if let Some(e) = &f.open_error {
-                    c.block("device", format!("{d} cannot be opened ({e})"), format!("allow {d} in the device policy {lvl}"));
+                    c.block(
+                        "device",
+                        format!("{d} cannot be opened ({e})"),
+                        format!("allow {d} in the device policy {lvl}"),
+                    );
                 }
             }
         }
@@ -149,9 +192,17 @@ fn filesystems(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
         }
         let loadable = (fs == "overlay" && facts.kernel.overlay.is_yes()) || fs == "fuse";
         if loadable {
-            c.warn("filesystem", format!("{fs} is not registered yet"), "it loads as a module on first mount (modprobe on the host)".into());
+            c.warn(
+                "filesystem",
+                format!("{fs} is not registered yet"),
+                "it loads as a module on first mount (modprobe on the host)".into(),
+            );
         } else {
-            c.block("filesystem", format!("the kernel has no {fs} filesystem"), "use a kernel with it".into());
+            c.block(
+                "filesystem",
+                format!("the kernel has no {fs} filesystem"),
+                "use a kernel with it".into(),
+            );
         }
     }
 }
@@ -163,7 +214,11 @@ fn proc_sysfs(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     let lvl = at_level(facts);
     let ps = &facts.proc_sysfs;
     if ps.clean_proc().is_none() {
-        let covered = ps.proc.first().map(|m| m.covered.join(", ")).unwrap_or_else(|| "no proc mount".into());
+        let covered = ps
+            .proc
+            .first()
+            .map(|m| m.covered.join(", "))
+            .unwrap_or_else(|| "no proc mount".into());
         c.block(
             "proc/sysfs",
             format!("no unmasked proc mount for inner containers (covered: {covered})"),
@@ -171,7 +226,11 @@ fn proc_sysfs(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
         );
     }
     if ps.clean_sysfs().is_none() {
-        let covered = ps.sysfs.first().map(|m| m.covered.join(", ")).unwrap_or_else(|| "no sysfs mount".into());
+        let covered = ps
+            .sysfs
+            .first()
+            .map(|m| m.covered.join(", "))
+            .unwrap_or_else(|| "no sysfs mount".into());
         c.block(
             "proc/sysfs",
             format!("no unmasked sysfs mount for inner containers (covered: {covered})"),
@@ -188,13 +247,25 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     let d = &facts.cgroup.delegation;
     let layout = &facts.snapshot.cgroup;
     if d.unified_dir.is_none() && d.v1_writable.is_empty() {
-        c.block("cgroup", "no cgroup filesystem is mounted here".into(), format!("mount cgroups read-write {lvl} (LXC: lxc.mount.auto = cgroup:rw)"));
+        c.block(
+            "cgroup",
+            "no cgroup filesystem is mounted here".into(),
+            format!("mount cgroups read-write {lvl} (LXC: lxc.mount.auto = cgroup:rw)"),
+        );
         return;
     }
-    let v1_ok = |ctrl: &str| d.v1_writable.iter().any(|(l, ok)| *ok && l.split(',').any(|x| x == ctrl));
+    let v1_ok = |ctrl: &str| {
+        d.v1_writable
+            .iter()
+            .any(|(l, ok)| *ok && l.split(',').any(|x| x == ctrl))
+    };
     let writable = d.unified_writable || d.v1_writable.iter().any(|(_, ok)| *ok);
     if !writable {
-        c.block("cgroup", "this cgroup is not writable: no child cgroup can be created".into(), format!("delegate the container's cgroup {lvl}"));
+        c.block(
+            "cgroup",
+            "this cgroup is not writable: no child cgroup can be created".into(),
+            format!("delegate the container's cgroup {lvl}"),
+        );
         return;
     }
     for ctrl in &needs.cgroup.controllers {
@@ -208,12 +279,23 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
         } else {
             "it is not available to this cgroup".to_string()
         };
-        c.block("cgroup", format!("controller {ctrl} cannot be delegated: {where_}"), format!("delegate {ctrl} {lvl}"));
+        c.block(
+            "cgroup",
+            format!("controller {ctrl} cannot be delegated: {where_}"),
+            format!("delegate {ctrl} {lvl}"),
+        );
     }
-    if d.unified_dir.is_some() && d.own_processes > 0 && !d.unified_available.is_empty() && facts.nesting.level > 0 {
+    if d.unified_dir.is_some()
+        && d.own_processes > 0
+        && !d.unified_available.is_empty()
+        && facts.nesting.level > 0
+    {
         c.warn(
             "cgroup",
-            format!("{} process(es) sit in this container's own cgroup2 node", d.own_processes),
+            format!(
+                "{} process(es) sit in this container's own cgroup2 node",
+                d.own_processes
+            ),
             "the nested runtime must move them into a leaf before enabling controllers".into(),
         );
     }
@@ -228,11 +310,18 @@ fn apparmor(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     let label = aa.label.as_deref().unwrap_or("unconfined");
     if needs.apparmor.iter().any(|f| f == "load_policy") {
         if !aa.policy_namespaces {
-            c.block("apparmor", "AppArmor has no policy namespaces".into(), "use a kernel with AppArmor policy namespaces".into());
+            c.block(
+                "apparmor",
+                "AppArmor has no policy namespaces".into(),
+                "use a kernel with AppArmor policy namespaces".into(),
+            );
         } else if facts.nesting.level >= 2 {
             c.block(
                 "apparmor",
-                format!("AppArmor policy namespaces nest one level only; level {} cannot load profiles", facts.nesting.level),
+                format!(
+                    "AppArmor policy namespaces nest one level only; level {} cannot load profiles",
+                    facts.nesting.level
+                ),
                 "run this runtime at level 1, or without its own profiles".into(),
             );
         }
@@ -248,7 +337,10 @@ fn apparmor(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
 
 /// The verdict for one runtime.
 pub fn verdict(facts: &Facts, needs: &RuntimeNeeds) -> Verdict {
-    let mut c = Collector { blockers: Vec::new(), warnings: Vec::new() };
+    let mut c = Collector {
+        blockers: Vec::new(),
+        warnings: Vec::new(),
+    };
     syscalls(facts, needs, &mut c);
     capabilities(facts, needs, &mut c);
     devices(facts, needs, &mut c);
@@ -256,7 +348,12 @@ pub fn verdict(facts: &Facts, needs: &RuntimeNeeds) -> Verdict {
     proc_sysfs(facts, needs, &mut c);
     cgroups(facts, needs, &mut c);
     apparmor(facts, needs, &mut c);
-    Verdict { runtime: needs.name.clone(), ready: c.blockers.is_empty(), blockers: c.blockers, warnings: c.warnings }
+    Verdict {
+        runtime: needs.name.clone(),
+        ready: c.blockers.is_empty(),
+        blockers: c.blockers,
+        warnings: c.warnings,
+    }
 }
 
 /// Verdicts for several runtimes, in the given order.

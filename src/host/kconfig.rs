@@ -21,6 +21,20 @@ pub enum Source {
     None,
 }
 
+impl Source {
+    /// Short text for reports: `CONFIG_VETH`, `module bridge loaded`, `/proc/filesystems`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Config(c) => c.clone(),
+            Source::LoadedModule(m) => format!("module {m} loaded"),
+            Source::Builtin(m) => format!("{m} built in"),
+            Source::ModuleFile(m) => format!("module {m} on disk"),
+            Source::File(f) => f.clone(),
+            Source::None => "nothing to look at".into(),
+        }
+    }
+}
+
 /// Whether a kernel feature is there, and how that is known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state", content = "source")]

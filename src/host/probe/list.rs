@@ -44,7 +44,7 @@ impl Args {
 }
 
 fn ret(v: libc::c_long) -> Step {
-    Step::Ran(if v < 0 { neg_errno() } else { i64::from(v) })
+    Step::Ran(if v < 0 { neg_errno() } else { v })
 }
 
 fn ret_int(v: libc::c_int) -> Step {

@@ -11,10 +11,13 @@ use crate::spec::model::{ContainerSpec, Stack};
 /// All findings for a planned stack.
 pub fn run(plan: &Plan, stack: &Stack) -> Vec<Finding> {
     let mut out = Vec::new();
-    let specs: std::collections::HashMap<String, &ContainerSpec> = flatten(&stack.containers, "").into_iter().collect();
+    let specs: std::collections::HashMap<String, &ContainerSpec> =
+        flatten(&stack.containers, "").into_iter().collect();
     let index = PlanIndex::new(plan);
     for c in &plan.containers {
-        let Some(spec) = specs.get(&c.path) else { continue };
+        let Some(spec) = specs.get(&c.path) else {
+            continue;
+        };
         let ancestors = index.ancestors(&c.path);
         needs_allowed(&ancestors, c, spec, &mut out);
         not_looser(&ancestors, c, &mut out);
@@ -33,12 +36,22 @@ fn flatten<'a>(list: &'a [ContainerSpec], prefix: &str) -> Vec<(String, &'a Cont
 }
 
 /// The syscalls a container's runtime needs, checked against its own filter and every ancestor's.
-fn needs_allowed(ancestors: &[&LevelPlan], c: &LevelPlan, spec: &ContainerSpec, out: &mut Vec<Finding>) {
+fn needs_allowed(
+    ancestors: &[&LevelPlan],
+    c: &LevelPlan,
+    spec: &ContainerSpec,
+    out: &mut Vec<Finding>,
+) {
     let own = needs::own(spec);
     if own.is_empty() {
         return;
     }
-    let runs = own.sources.iter().cloned().collect::<Vec<_>>().join(" and ");
+    let runs = own
+        .sources
+        .iter()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" and ");
     let mut chain: Vec<&LevelPlan> = ancestors.to_vec();
     chain.push(c);
     for syscall in &own.syscalls {
@@ -47,18 +60,37 @@ fn needs_allowed(ancestors: &[&LevelPlan], c: &LevelPlan, spec: &ContainerSpec, 
             if matches!(d.action, Action::Allow | Action::Log) {
                 continue;
             }
-            let whose = if holder.path == c.path { "its own filter".to_string() } else { format!("the level-{} filter of {}", holder.depth, holder.path) };
+            let whose = if holder.path == c.path {
+                "its own filter".to_string()
+            } else {
+                format!("the level-{} filter of {}", holder.depth, holder.path)
+            };
             let (rule, origin) = match &d.rule {
-                Some(r) => (format!("seccomp: {} {}", r.syscall, r.action), r.origin.clone()),
-                None => (format!("seccomp default action {}", holder.seccomp.own.default_action), holder.seccomp.own.default_origin.clone()),
+                Some(r) => (
+                    format!("seccomp: {} {}", r.syscall, r.action),
+                    r.origin.clone(),
+                ),
+                None => (
+                    format!(
+                        "seccomp default action {}",
+                        holder.seccomp.own.default_action
+                    ),
+                    holder.seccomp.own.default_origin.clone(),
+                ),
             };
             out.push(Finding {
                 container: c.path.clone(),
                 level: c.depth,
                 rule,
                 origin,
-                message: format!("{} at level {} runs {runs}, which needs {syscall}; {whose} denies it ({})", c.name, c.depth, d.action),
-                fix: format!("remove that rule, or add `{syscall} allow` to the seccomp rules of {}", holder.path),
+                message: format!(
+                    "{} at level {} runs {runs}, which needs {syscall}; {whose} denies it ({})",
+                    c.name, c.depth, d.action
+                ),
+                fix: format!(
+                    "remove that rule, or add `{syscall} allow` to the seccomp rules of {}",
+                    holder.path
+                ),
             });
             break;
         }
@@ -68,7 +100,13 @@ fn needs_allowed(ancestors: &[&LevelPlan], c: &LevelPlan, spec: &ContainerSpec, 
 /// A rule that explicitly allows a syscall some ancestor denies has no effect (filters stack);
 /// it is an error so that nobody believes the inner level is looser.
 fn not_looser(ancestors: &[&LevelPlan], c: &LevelPlan, out: &mut Vec<Finding>) {
-    for rule in c.seccomp.own.rules.iter().filter(|r| r.action == Action::Allow && r.args.is_empty()) {
+    for rule in c
+        .seccomp
+        .own
+        .rules
+        .iter()
+        .filter(|r| r.action == Action::Allow && r.args.is_empty())
+    {
         if rule.origin.file.starts_with("policy/") {
             continue;
         }
@@ -77,7 +115,11 @@ fn not_looser(ancestors: &[&LevelPlan], c: &LevelPlan, out: &mut Vec<Finding>) {
             if matches!(d.action, Action::Allow | Action::Log) {
                 continue;
             }
-            let at = d.rule.as_ref().map(|r| r.origin.to_string()).unwrap_or_else(|| a.seccomp.own.default_origin.to_string());
+            let at = d
+                .rule
+                .as_ref()
+                .map(|r| r.origin.to_string())
+                .unwrap_or_else(|| a.seccomp.own.default_origin.to_string());
             out.push(Finding {
                 container: c.path.clone(),
                 level: c.depth,

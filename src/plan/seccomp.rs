@@ -8,33 +8,60 @@
 
 use crate::origin::Origin;
 use crate::plan::error::PlanError;
-use crate::plan::model::{LevelPlan, Plan, PlanIndex, SeccompPlan};
+use crate::plan::model::{Plan, PlanIndex, SeccompPlan};
 use crate::plan::needs::Needs;
-use crate::seccomp::{decide, lxc_text, Action, Mode, Policy, Rule};
+use crate::seccomp::{builtin, decide, lxc_text, Action, Mode, Policy, Rule};
 use crate::spec::model::ContainerSpec;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Display path and text of lxnest's base policy files.
-pub const DEFAULT_FILE: (&str, &str) = ("policy/seccomp/default.seccomp", include_str!("../../policy/seccomp/default.seccomp"));
-/// Extra denials for containers that start nothing.
-pub const NO_NESTING_FILE: (&str, &str) =
-    ("policy/seccomp/no-nesting.seccomp", include_str!("../../policy/seccomp/no-nesting.seccomp"));
+/// lxnest's base policies, parsed once per plan.
+pub struct Base {
+    default: Policy,
+    no_nesting: Policy,
+}
 
-fn base(file: (&str, &str)) -> Result<Policy, PlanError> {
-    lxc_text::parse(file.1, file.0).map_err(|source| PlanError::Seccomp { origin: Origin::new(file.0, 0), source })
+impl Base {
+    /// Parse `policy/seccomp/default.seccomp` and `no-nesting.seccomp` (compiled in).
+    pub fn load() -> Result<Self, PlanError> {
+        let origin = |f: &str| Origin::new(f, 0);
+        Ok(Base {
+            default: builtin::default_policy().map_err(|source| PlanError::Seccomp {
+                origin: origin(builtin::DEFAULT_FILE),
+                source,
+            })?,
+            no_nesting: builtin::no_nesting_policy().map_err(|source| PlanError::Seccomp {
+                origin: origin(builtin::NO_NESTING_FILE),
+                source,
+            })?,
+        })
+    }
 }
 
 /// The container's own filter.
-pub fn own_policy(c: &ContainerSpec, own: &Needs, subtree: &Needs, _parent: Option<&LevelPlan>) -> Result<SeccompPlan, PlanError> {
+pub fn own_policy(
+    base: &Base,
+    c: &ContainerSpec,
+    own: &Needs,
+    subtree: &Needs,
+) -> Result<SeccompPlan, PlanError> {
     let mut rules: Vec<Rule> = Vec::new();
     for (i, text) in c.seccomp.rules.iter().enumerate() {
-        let origin = c.seccomp.rule_origins.get(i).cloned().unwrap_or_else(|| c.origin.clone());
-        let rule = lxc_text::parse_rule(text, origin.clone()).map_err(|source| PlanError::Seccomp { origin, source })?;
+        let origin = c
+            .seccomp
+            .rule_origins
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| c.origin.clone());
+        let rule = lxc_text::parse_rule(text, origin.clone())
+            .map_err(|source| PlanError::Seccomp { origin, source })?;
         rules.push(rule);
     }
-    let mut policy = base(DEFAULT_FILE)?;
+    let mut policy = base.default.clone();
     for (file, text) in &c.seccomp.file_texts {
-        let p = lxc_text::parse(text, file).map_err(|source| PlanError::Seccomp { origin: Origin::new(file, 0), source })?;
+        let p = lxc_text::parse(text, file).map_err(|source| PlanError::Seccomp {
+            origin: Origin::new(file, 0),
+            source,
+        })?;
         if p.mode == Mode::Allowlist {
             // An allowlist named by the user becomes the level's mode and default; lxnest's
             // denials stay in as explicit rules.
@@ -47,7 +74,7 @@ pub fn own_policy(c: &ContainerSpec, own: &Needs, subtree: &Needs, _parent: Opti
     }
     let mut base_rules = policy.rules.clone();
     if own.is_empty() && c.children.is_empty() {
-        base_rules.extend(base(NO_NESTING_FILE)?.rules);
+        base_rules.extend(base.no_nesting.rules.iter().cloned());
     }
     base_rules.retain(|r| !subtree.syscalls.contains(&r.syscall));
     rules.extend(base_rules);
@@ -66,9 +93,15 @@ pub fn fill_effective(plan: &mut Plan) {
     let index = PlanIndex::new(plan);
     for c in &plan.containers {
         let ancestors = index.ancestors(&c.path);
-        let mut chain: Vec<(&str, &Policy)> = ancestors.iter().map(|a| (a.path.as_str(), &a.seccomp.own)).collect();
+        let mut chain: Vec<(&str, &Policy)> = ancestors
+            .iter()
+            .map(|a| (a.path.as_str(), &a.seccomp.own))
+            .collect();
         chain.push((c.path.as_str(), &c.seccomp.own));
-        let names: BTreeSet<&str> = chain.iter().flat_map(|(_, p)| p.rules.iter().map(|r| r.syscall.as_str())).collect();
+        let names: BTreeSet<&str> = chain
+            .iter()
+            .flat_map(|(_, p)| p.rules.iter().map(|r| r.syscall.as_str()))
+            .collect();
         let mut effective = BTreeMap::new();
         let denies_by_default = chain.iter().any(|(_, p)| p.default_action != Action::Allow);
         for name in names {
@@ -80,7 +113,10 @@ pub fn fill_effective(plan: &mut Plan) {
         if denies_by_default {
             effective.insert("*".into(), decide::effective(&chain, "*"));
         }
-        computed.push((ancestors.iter().map(|a| a.path.clone()).collect::<Vec<_>>(), effective));
+        computed.push((
+            ancestors.iter().map(|a| a.path.clone()).collect::<Vec<_>>(),
+            effective,
+        ));
     }
     for (c, (inherited, effective)) in plan.containers.iter_mut().zip(computed) {
         c.seccomp.inherited_from = inherited;

@@ -17,18 +17,40 @@ const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 /// Plan a whole stack against a host snapshot. Pure: same inputs, same plan.
 pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
-    let mut w = Walker::new(stack, host);
-    network::reserve_user_subnets(&stack.containers, "", host.level + 1, &mut w.alloc, &mut w.findings);
-    let bridged = stack.containers.iter().filter(|c| network::bridged(c)).count() as u32;
+    let mut w = Walker::new(stack, host)?;
+    network::reserve_user_subnets(
+        &stack.containers,
+        "",
+        host.level + 1,
+        &mut w.alloc,
+        &mut w.findings,
+    );
+    let bridged = stack
+        .containers
+        .iter()
+        .filter(|c| network::bridged(c))
+        .count() as u32;
     let host_bridge = (bridged > 0)
         .then(|| {
             let name = network::host_bridge_name(&stack.name);
-            network::bridge(name, None, bridged, host.uplink_mtu, false, Origin::builtin("picked"), &mut w.alloc)
+            network::bridge(
+                name,
+                None,
+                bridged,
+                host.uplink_mtu,
+                false,
+                Origin::builtin("picked"),
+                &mut w.alloc,
+            )
         })
         .flatten();
     let (uids, gids) = idmap::available(host);
     let mut ids = (uids.map(IdAllocator::new), gids.map(IdAllocator::new));
-    let top = Parent { level: None, bridge: host_bridge.as_ref(), depth: host.level };
+    let top = Parent {
+        level: None,
+        bridge: host_bridge.as_ref(),
+        depth: host.level,
+    };
     w.siblings(&stack.containers, &top, &mut ids)?;
     let mut plan = Plan {
         stack: stack.name.clone(),
@@ -54,6 +76,7 @@ struct Walker<'a> {
     out: Vec<LevelPlan>,
     findings: Vec<Finding>,
     warnings: Vec<String>,
+    base: crate::plan::seccomp::Base,
 }
 
 /// What a container inherits from its parent while it is planned.
@@ -66,28 +89,39 @@ struct Parent<'p> {
 type Ids = (Option<IdAllocator>, Option<IdAllocator>);
 
 impl<'a> Walker<'a> {
-    fn new(stack: &'a Stack, host: &'a HostSnapshot) -> Self {
-        Walker {
+    fn new(stack: &'a Stack, host: &'a HostSnapshot) -> Result<Self, PlanError> {
+        Ok(Walker {
             stack,
             host,
             alloc: SubnetAllocator::new(&host.routes, &host.addresses, &host.dns),
             out: Vec::new(),
             findings: Vec::new(),
             warnings: Vec::new(),
-        }
+            base: crate::plan::seccomp::Base::load()?,
+        })
     }
 
-    fn siblings(&mut self, list: &[ContainerSpec], parent: &Parent, ids: &mut Ids) -> Result<(), PlanError> {
+    fn siblings(
+        &mut self,
+        list: &[ContainerSpec],
+        parent: &Parent,
+        ids: &mut Ids,
+    ) -> Result<(), PlanError> {
         let mut on_bridge = 0;
         for c in list {
             let index = on_bridge;
             if network::bridged(c) {
                 on_bridge += 1;
             }
-            let Some(level) = self.container(c, parent, index, ids)? else { continue };
+            let Some(level) = self.container(c, parent, index, ids)? else {
+                continue;
+            };
             let count = level.idmap.as_ref().map(|m| m.host_uid.count).unwrap_or(0);
             let mut kid_ids = match &level.idmap {
-                Some(_) => (Some(IdAllocator::for_children(count)), Some(IdAllocator::for_children(count))),
+                Some(_) => (
+                    Some(IdAllocator::for_children(count)),
+                    Some(IdAllocator::for_children(count)),
+                ),
                 None => (ids.0.clone(), ids.1.clone()),
             };
             let own_bridge = level.network.own_bridge.clone();
@@ -95,19 +129,36 @@ impl<'a> Walker<'a> {
             self.out.push(level);
             let me = self.out.len() - 1;
             let snapshot = self.out[me].clone();
-            let next = Parent { level: Some(&snapshot), bridge: own_bridge.as_ref(), depth };
+            let next = Parent {
+                level: Some(&snapshot),
+                bridge: own_bridge.as_ref(),
+                depth,
+            };
             self.siblings(&c.children, &next, &mut kid_ids)?;
         }
         Ok(())
     }
 
     /// One container; `None` when it could not be planned (its findings are recorded).
-    fn container(&mut self, c: &ContainerSpec, parent: &Parent, index: u32, ids: &mut Ids) -> Result<Option<LevelPlan>, PlanError> {
+    fn container(
+        &mut self,
+        c: &ContainerSpec,
+        parent: &Parent,
+        index: u32,
+        ids: &mut Ids,
+    ) -> Result<Option<LevelPlan>, PlanError> {
         let depth = parent.depth + 1;
         let path = network::join(parent.level.map(|p| p.path.as_str()).unwrap_or(""), &c.name);
         let own = needs::own(c);
         let subtree = needs::subtree(c);
-        let cg = cgroup::plan(c, &path, depth, &own, &self.host.cgroup, parent.level.map(|p| &p.cgroup));
+        let cg = cgroup::plan(
+            c,
+            &path,
+            depth,
+            &own,
+            &self.host.cgroup,
+            parent.level.map(|p| &p.cgroup),
+        );
         let cg = match cg {
             Ok(cg) => cg,
             Err(mut f) => {
@@ -115,7 +166,16 @@ impl<'a> Walker<'a> {
                 return Ok(None);
             }
         };
-        let net = network::container(c, &self.stack.name, &path, depth, parent.bridge, index, own.overhead, &mut self.alloc);
+        let net = network::container(
+            c,
+            &self.stack.name,
+            &path,
+            depth,
+            parent.bridge,
+            index,
+            own.overhead,
+            &mut self.alloc,
+        );
         let net = match net {
             Ok(n) => n,
             Err(f) => {
@@ -123,8 +183,10 @@ impl<'a> Walker<'a> {
                 return Ok(None);
             }
         };
-        let Some(idmap) = self.idmap(c, &path, depth, parent, ids) else { return Ok(None) };
-        let seccomp = crate::plan::seccomp::own_policy(c, &own, &subtree, parent.level)?;
+        let Some(idmap) = self.idmap(c, &path, depth, parent, ids) else {
+            return Ok(None);
+        };
+        let seccomp = crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree)?;
         let apparmor = crate::plan::apparmor::plan(c, &path, &subtree, self.host)?;
         if let Some(note) = &apparmor.note {
             self.warnings.push(format!("{path}: {note}"));
@@ -152,9 +214,18 @@ impl<'a> Walker<'a> {
         Ok(Some(level))
     }
 
-    fn idmap(&mut self, c: &ContainerSpec, path: &str, depth: u32, parent: &Parent, ids: &mut Ids) -> Option<Option<IdMapPlan>> {
+    fn idmap(
+        &mut self,
+        c: &ContainerSpec,
+        path: &str,
+        depth: u32,
+        parent: &Parent,
+        ids: &mut Ids,
+    ) -> Option<Option<IdMapPlan>> {
         if c.idmap.as_ref().is_some_and(|m| m.privileged) {
-            self.warnings.push(format!("{path}: privileged (no user namespace): root inside is root of the parent"));
+            self.warnings.push(format!(
+                "{path}: privileged (no user namespace): root inside is root of the parent"
+            ));
             return Some(None);
         }
         let size = idmap::block_size(c);
@@ -186,7 +257,13 @@ impl<'a> Walker<'a> {
         Some(Some(idmap::map(uid, gid, count, hu, hg)))
     }
 
-    fn devices(&mut self, c: &ContainerSpec, path: &str, depth: u32, subtree: &Needs) -> Vec<DevicePlan> {
+    fn devices(
+        &mut self,
+        c: &ContainerSpec,
+        path: &str,
+        depth: u32,
+        subtree: &Needs,
+    ) -> Vec<DevicePlan> {
         let mut wanted: BTreeSet<String> = devices::DEFAULT.iter().map(|s| s.to_string()).collect();
         wanted.extend(subtree.devices.iter().cloned());
         collect_spec_devices(c, &mut wanted);
@@ -211,7 +288,9 @@ impl<'a> Walker<'a> {
 /// A device a descendant asks for must be passed through every ancestor.
 fn collect_spec_devices(c: &ContainerSpec, into: &mut BTreeSet<String>) {
     into.extend(c.devices.iter().cloned());
-    c.children.iter().for_each(|k| collect_spec_devices(k, into));
+    c.children
+        .iter()
+        .for_each(|k| collect_spec_devices(k, into));
 }
 
 fn rootfs(c: &ContainerSpec) -> RootfsPlan {
@@ -238,10 +317,17 @@ fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
     environment.insert("LXNEST_LEVEL".into(), depth.to_string());
     environment.insert("LXNEST_CONTAINER".into(), path.into());
     if !own.is_empty() {
-        environment.insert("LXNEST_RUNTIMES".into(), own.sources.iter().cloned().collect::<Vec<_>>().join(","));
+        environment.insert(
+            "LXNEST_RUNTIMES".into(),
+            own.sources.iter().cloned().collect::<Vec<_>>().join(","),
+        );
     }
     environment.extend(c.environment.clone());
-    InitPlan { command, environment, hostname: c.name.clone() }
+    InitPlan {
+        command,
+        environment,
+        hostname: c.name.clone(),
+    }
 }
 
 /// Defaults plus needs, never more than the parent keeps (an inner level is never looser).
@@ -270,13 +356,16 @@ fn mounts(c: &ContainerSpec) -> Vec<MountPlan> {
 /// start nothing themselves get it; they may write everywhere but /proc, /sys and /boot.
 fn landlock(own: &Needs, host: &HostSnapshot) -> LandlockPlan {
     let writable = [
-        "/bin", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt", "/opt",
-        "/root", "/run", "/sbin", "/srv", "/tmp", "/usr", "/var",
+        "/bin", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt",
+        "/opt", "/root", "/run", "/sbin", "/srv", "/tmp", "/usr", "/var",
     ];
     let reason = if host.kernel.landlock_abi.is_none() {
         Some("the kernel has no Landlock".to_string())
     } else if !own.is_empty() {
-        Some(format!("runs {}, which mounts; Landlock forbids mount to restricted processes", join_names(own)))
+        Some(format!(
+            "runs {}, which mounts; Landlock forbids mount to restricted processes",
+            join_names(own)
+        ))
     } else {
         None
     };

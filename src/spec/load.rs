@@ -366,7 +366,7 @@ fn apply_defaults(c: &mut ContainerSpec, d: &ContainerDefaults) {
 }
 
 /// The planner does no I/O, so policy files named in the spec are read here.
-fn read_seccomp_files(c: &mut ContainerSpec) -> Result<(), SpecError> {
+pub(crate) fn read_seccomp_files(c: &mut ContainerSpec) -> Result<(), SpecError> {
     c.seccomp.file_texts.clear();
     for f in &c.seccomp.files {
         let text = std::fs::read_to_string(f).map_err(|source| SpecError::Read {

@@ -7,6 +7,7 @@
 mod audit;
 pub mod error;
 mod glob;
+pub mod kernel;
 pub mod matcher;
 pub mod naming;
 pub mod render;

@@ -71,7 +71,10 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
     let layout = cgroup::layout(&mounts, &self_cgroup, unified_root.as_deref());
 
     let status = status::parse(&required("/proc/self/status")?);
-    let nesting = level::read(status.seccomp_filters);
+    let nesting = level::read(
+        status.seccomp_filters,
+        level::cgroup_hint(&mounts, &self_cgroup),
+    );
     let uid_map = optional("/proc/self/uid_map").unwrap_or_default();
     let privileged = nix::unistd::geteuid().is_root() && ids::is_identity_map(&uid_map);
 

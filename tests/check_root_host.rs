@@ -223,3 +223,12 @@ fn unknown_kind_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown runtime kind"));
 }
+
+#[test]
+fn root_host_and_cgroup_modules_agree_on_the_layout() {
+    // Two modules parse the cgroup layout (host for planning and check, cgroup for applying);
+    // on the machine the tests run on they must say the same.
+    let host = lxnest::host::read().expect("host::read").cgroup;
+    let cgroup = lxnest::cgroup::layout::detect().expect("cgroup::layout::detect");
+    assert_eq!(host, cgroup);
+}

@@ -35,18 +35,8 @@ const STANDARD: &[&str] = &[
 pub fn allow_lines(devices: &[DevicePlan]) -> Vec<String> {
     let mut out: Vec<String> = STANDARD.iter().map(|s| s.to_string()).collect();
     for d in devices {
-        let access: String = d
-            .access
-            .chars()
-            .filter(|c| matches!(c, 'r' | 'w' | 'm'))
-            .collect();
-        let line = format!(
-            "{} {}:{} {}",
-            d.kind,
-            d.major,
-            d.minor,
-            if access.is_empty() { "rwm" } else { &access }
-        );
+        let access: String = d.access.chars().filter(|c| matches!(c, 'r' | 'w' | 'm')).collect();
+        let line = format!("{} {}:{} {}", d.kind, d.major, d.minor, if access.is_empty() { "rwm" } else { &access });
         if !out.contains(&line) {
             out.push(line);
         }
@@ -89,27 +79,9 @@ mod tests {
 
     #[test]
     fn plan_devices_follow_the_standard_set() {
-        let fuse = DevicePlan {
-            path: "/dev/fuse".into(),
-            kind: 'c',
-            major: 10,
-            minor: 229,
-            access: "rwm".into(),
-        };
-        let null = DevicePlan {
-            path: "/dev/null".into(),
-            kind: 'c',
-            major: 1,
-            minor: 3,
-            access: "rwm".into(),
-        };
-        let weird = DevicePlan {
-            path: "/dev/x".into(),
-            kind: 'b',
-            major: 7,
-            minor: 0,
-            access: "rx".into(),
-        };
+        let fuse = DevicePlan { path: "/dev/fuse".into(), kind: 'c', major: 10, minor: 229, access: "rwm".into() };
+        let null = DevicePlan { path: "/dev/null".into(), kind: 'c', major: 1, minor: 3, access: "rwm".into() };
+        let weird = DevicePlan { path: "/dev/x".into(), kind: 'b', major: 7, minor: 0, access: "rx".into() };
         let lines = allow_lines(&[fuse, null, weird]);
         assert_eq!(lines.len(), STANDARD.len() + 2);
         assert_eq!(lines[STANDARD.len()], "c 10:229 rwm");

@@ -109,10 +109,7 @@ pub enum CgroupError {
 pub type Result<T, E = CgroupError> = std::result::Result<T, E>;
 
 /// Builds a [`CgroupError::Io`] from an operation and a path.
-pub(crate) fn io_err(
-    op: &'static str,
-    path: impl Into<PathBuf>,
-) -> impl FnOnce(io::Error) -> CgroupError {
+pub(crate) fn io_err(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> CgroupError {
     let path = path.into();
     move |source| CgroupError::Io { op, path, source }
 }

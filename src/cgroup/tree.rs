@@ -104,10 +104,7 @@ fn side_of(layout: &CgroupLayout, controller: &str) -> Option<bool> {
 }
 
 fn v1_err(path: &str) -> impl FnOnce(cgroups_rs::fs::error::Error) -> CgroupError + '_ {
-    move |e| CgroupError::V1 {
-        path: path.to_string(),
-        message: e.to_string(),
-    }
+    move |e| CgroupError::V1 { path: path.to_string(), message: e.to_string() }
 }
 
 /// Creates the container's cgroup at `plan.path` under this process's own cgroup in every
@@ -117,22 +114,13 @@ pub fn create(layout: &CgroupLayout, plan: &CgroupPlan) -> Result<CgroupGuard> {
 }
 
 /// [`create`] with an explicit base (for nested use).
-pub fn create_with(
-    layout: &CgroupLayout,
-    plan: &CgroupPlan,
-    opts: &CreateOptions,
-) -> Result<CgroupGuard> {
+pub fn create_with(layout: &CgroupLayout, plan: &CgroupPlan, opts: &CreateOptions) -> Result<CgroupGuard> {
     let own = own_paths()?;
     create_in(layout, &own, plan, opts)
 }
 
 /// [`create_with`] on an already read [`OwnCgroups`].
-pub fn create_in(
-    layout: &CgroupLayout,
-    own: &OwnCgroups,
-    plan: &CgroupPlan,
-    opts: &CreateOptions,
-) -> Result<CgroupGuard> {
+pub fn create_in(layout: &CgroupLayout, own: &OwnCgroups, plan: &CgroupPlan, opts: &CreateOptions) -> Result<CgroupGuard> {
     let rel = plain_relative(&plan.path)?;
     let leaf_rel = match (&plan.init_leaf, plan.delegate && own.unified().is_some()) {
         (Some(l), true) => Some(plain_relative(l)?),
@@ -144,12 +132,7 @@ pub fn create_in(
         match side_of(layout, c) {
             Some(true) => on_v2.push(c.to_string()),
             Some(false) => {}
-            None => {
-                return Err(CgroupError::ControllerUnavailable {
-                    controller: c.into(),
-                    what: "a limit",
-                })
-            }
+            None => return Err(CgroupError::ControllerUnavailable { controller: c.into(), what: "a limit" }),
         }
     }
     for c in &plan.controllers {
@@ -158,36 +141,21 @@ pub fn create_in(
         }
     }
 
-    let mut guard = CgroupGuard {
-        path: plan.path.clone(),
-        places: Vec::new(),
-        v1: None,
-        v1_leaf: None,
-        persist: false,
-    };
+    let mut guard = CgroupGuard { path: plan.path.clone(), places: Vec::new(), v1: None, v1_leaf: None, persist: false };
 
     // v1: cgroups-rs creates the directory in each hierarchy it knows, relative to our base
     // there (its own default would be the hierarchy root).
     let mut relative_paths = HashMap::new();
     for h in own.v1() {
         let base = base_dir(h, opts.base)?;
-        let base_rel = base
-            .strip_prefix(&h.mount_point)
-            .unwrap_or(Path::new(""))
-            .to_string_lossy()
-            .into_owned();
+        let base_rel = base.strip_prefix(&h.mount_point).unwrap_or(Path::new("")).to_string_lossy().into_owned();
         if let HierarchyKind::V1(cs) = &h.kind {
             for c in cs {
                 relative_paths.insert(c.clone(), base_rel.clone());
             }
         }
         let dir = base.join(&rel);
-        guard.places.push(Place {
-            hierarchy: h.clone(),
-            leaf: leaf_rel.as_ref().map(|l| dir.join(l)),
-            base,
-            dir,
-        });
+        guard.places.push(Place { hierarchy: h.clone(), leaf: leaf_rel.as_ref().map(|l| dir.join(l)), base, dir });
     }
     if own.v1().next().is_some() {
         let cg = Cgroup::new_with_relative_paths(Box::new(V1::new()), &rel, relative_paths.clone())
@@ -198,11 +166,9 @@ pub fn create_in(
             res.memory.memory_hard_limit = plan.limits.memory.map(|m| m as i64);
         }
         if !on_v2.iter().any(|c| c == "pids") {
-            res.pid.maximum_number_of_processes =
-                plan.limits.pids.map(|n| MaxValue::Value(n as i64));
+            res.pid.maximum_number_of_processes = plan.limits.pids.map(|n| MaxValue::Value(n as i64));
         }
-        if let (Some((quota, period)), false) = (plan.limits.cpu, on_v2.iter().any(|c| c == "cpu"))
-        {
+        if let (Some((quota, period)), false) = (plan.limits.cpu, on_v2.iter().any(|c| c == "cpu")) {
             res.cpu.period = Some(period);
             res.cpu.quota = Some(quota as i64);
         }
@@ -210,9 +176,8 @@ pub fn create_in(
             cg.apply(&res).map_err(v1_err(&plan.path))?;
         }
         if let Some(l) = &leaf_rel {
-            let cg =
-                Cgroup::new_with_relative_paths(Box::new(V1::new()), rel.join(l), relative_paths)
-                    .map_err(v1_err(&plan.path))?;
+            let cg = Cgroup::new_with_relative_paths(Box::new(V1::new()), rel.join(l), relative_paths)
+                .map_err(v1_err(&plan.path))?;
             guard.v1_leaf = Some(cg);
         }
         // cgroups-rs silently skips hierarchies it does not know; make sure each exists.
@@ -227,12 +192,7 @@ pub fn create_in(
     if let Some(h) = own.unified() {
         let base = base_dir(h, opts.base)?;
         let dir = base.join(&rel);
-        guard.places.push(Place {
-            hierarchy: h.clone(),
-            base: base.clone(),
-            dir: dir.clone(),
-            leaf: None,
-        });
+        guard.places.push(Place { hierarchy: h.clone(), base: base.clone(), dir: dir.clone(), leaf: None });
         v2::create_enabled(&base, &rel, &on_v2)?;
         v2::write_limits(&dir, &plan.limits, &on_v2)?;
         if let Some(l) = &leaf_rel {
@@ -254,23 +214,14 @@ impl CgroupGuard {
 
     /// `(hierarchy label, container directory)` for every hierarchy.
     pub fn dirs(&self) -> Vec<(String, PathBuf)> {
-        self.places
-            .iter()
-            .map(|p| (p.hierarchy.label(), p.dir.clone()))
-            .collect()
+        self.places.iter().map(|p| (p.hierarchy.label(), p.dir.clone())).collect()
     }
 
     /// The container's directory in the hierarchy holding `controller` (`unified` for cgroup2).
     pub fn dir_of(&self, controller: &str) -> Option<&Path> {
         self.places
             .iter()
-            .find(|p| {
-                if controller == "unified" {
-                    p.is_v2()
-                } else {
-                    p.hierarchy.has(controller)
-                }
-            })
+            .find(|p| if controller == "unified" { p.is_v2() } else { p.hierarchy.has(controller) })
             .map(|p| p.dir.as_path())
     }
 
@@ -283,8 +234,7 @@ impl CgroupGuard {
     /// before the process unshares its cgroup namespace, so that this cgroup becomes its root.
     pub fn add_task(&self, pid: i32) -> Result<()> {
         if let Some(cg) = &self.v1 {
-            cg.add_task_by_tgid(CgroupPid::from(pid as u64))
-                .map_err(v1_err(&self.path))?;
+            cg.add_task_by_tgid(CgroupPid::from(pid as u64)).map_err(v1_err(&self.path))?;
         }
         for p in self.places.iter().filter(|p| p.is_v2()) {
             v2::write(&p.dir, "cgroup.procs", &pid.to_string())?;
@@ -300,8 +250,7 @@ impl CgroupGuard {
             return self.add_task(pid);
         }
         if let Some(cg) = &self.v1_leaf {
-            cg.add_task_by_tgid(CgroupPid::from(pid as u64))
-                .map_err(v1_err(&self.path))?;
+            cg.add_task_by_tgid(CgroupPid::from(pid as u64)).map_err(v1_err(&self.path))?;
         }
         for p in self.places.iter().filter(|p| p.is_v2()) {
             let dir = p.leaf.as_ref().unwrap_or(&p.dir);
@@ -351,12 +300,7 @@ pub fn remove_with(plan_path: &str, opts: &CreateOptions) -> Result<()> {
     let mut places = Vec::new();
     for h in &own.hierarchies {
         let base = base_dir(h, opts.base)?;
-        places.push(Place {
-            hierarchy: h.clone(),
-            dir: base.join(&rel),
-            base,
-            leaf: None,
-        });
+        places.push(Place { hierarchy: h.clone(), dir: base.join(&rel), base, leaf: None });
     }
     teardown(&places, plan_path)
 }
@@ -399,12 +343,7 @@ pub(crate) fn subtree_pids(dir: &Path) -> Vec<i32> {
 
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.path())
-                .collect()
-        })
+        .map(|rd| rd.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect())
         .unwrap_or_default()
 }
 
@@ -441,14 +380,7 @@ pub(crate) fn kill_and_remove(dir: &Path, v2_side: bool) -> Result<()> {
             Ok(()) => return Ok(()),
             Err(e) if Instant::now() >= deadline => {
                 let pids = subtree_pids(dir);
-                return Err(if pids.is_empty() {
-                    io_err("rmdir", dir)(e)
-                } else {
-                    CgroupError::Busy {
-                        path: dir.into(),
-                        pids,
-                    }
-                });
+                return Err(if pids.is_empty() { io_err("rmdir", dir)(e) } else { CgroupError::Busy { path: dir.into(), pids } });
             }
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }

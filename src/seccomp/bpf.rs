@@ -214,9 +214,7 @@ mod tests {
         }
         let prog = b.finish(next);
         // Every jump stays in range by construction; check the program ends with returns.
-        assert!(prog
-            .iter()
-            .all(|i| i.code != JEQ || (i.jt as usize) < prog.len()));
+        assert!(prog.iter().all(|i| i.code != JEQ || (i.jt as usize) < prog.len()));
         assert_eq!(prog.last().map(|i| i.code), Some(RET_K));
     }
 }

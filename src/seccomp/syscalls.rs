@@ -94,11 +94,9 @@ pub fn is_known(name: &str) -> bool {
 
 /// Every known name: the x86_64 table, then i386-only names.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
-    X64::iter().map(|s| s.name()).chain(
-        I386::iter()
-            .map(|s| s.name())
-            .filter(|n| n.parse::<X64>().is_err()),
-    )
+    X64::iter()
+        .map(|s| s.name())
+        .chain(I386::iter().map(|s| s.name()).filter(|n| n.parse::<X64>().is_err()))
 }
 
 /// Check that `name` is a syscall; the error lists close names as the fix.
@@ -172,24 +170,15 @@ mod tests {
                 }
             }
         }
-        assert_eq!(
-            name(Arch::X32, 13),
-            None,
-            "an x32 number always carries bit 30"
-        );
+        assert_eq!(name(Arch::X32, 13), None, "an x32 number always carries bit 30");
     }
 
     #[test]
     fn unknown_names_get_close_hints() {
         assert!(close_names("kexec_loda").contains(&"kexec_load"));
         assert!(close_names("umount").contains(&"umount2"));
-        let err = check("opne_by_handle_at", &Origin::new("p.seccomp", 7))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("p.seccomp:7: unknown syscall `opne_by_handle_at`"),
-            "{err}"
-        );
+        let err = check("opne_by_handle_at", &Origin::new("p.seccomp", 7)).unwrap_err().to_string();
+        assert!(err.starts_with("p.seccomp:7: unknown syscall `opne_by_handle_at`"), "{err}");
         assert!(err.contains("`open_by_handle_at`"), "{err}");
     }
 }

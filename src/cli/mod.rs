@@ -5,6 +5,7 @@ mod check;
 mod config;
 mod launch;
 mod planning;
+mod table;
 
 use clap::Parser;
 use std::process::ExitCode;

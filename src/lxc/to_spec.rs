@@ -40,7 +40,10 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, MapError> {
     let eff: BTreeMap<String, Values> = effective(cfg).into_iter().collect();
     let last = |k: &str| eff.get(k).and_then(|v| v.last().cloned());
     let all = |k: &str| eff.get(k).cloned().unwrap_or_default();
-    let mut notes: Vec<String> = not_enforced(cfg).into_iter().map(|(k, o)| format!("{k} is read but not enforced ({o})")).collect();
+    let mut notes: Vec<String> = not_enforced(cfg)
+        .into_iter()
+        .map(|(k, o)| format!("{k} is read but not enforced ({o})"))
+        .collect();
     let default_name = std::path::Path::new(&cfg.file)
         .parent()
         .and_then(|p| p.file_name())
@@ -48,7 +51,10 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, MapError> {
         .unwrap_or_else(|| "container".into());
     let uts = last("lxc.uts.name");
     let mut c = ContainerSpec {
-        name: name.map(String::from).or(uts.map(|(v, _)| v)).unwrap_or(default_name),
+        name: name
+            .map(String::from)
+            .or(uts.map(|(v, _)| v))
+            .unwrap_or(default_name),
         origin: Origin::new(cfg.file.clone(), 0),
         ..Default::default()
     };
@@ -66,34 +72,75 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, MapError> {
         c.runtime = Some("lxc".into());
     }
     if let Some((v, o)) = last("lxc.apparmor.profile") {
-        notes.push(format!("lxc.apparmor.profile = {v} ({o}): lxnest generates the profile itself"));
+        notes.push(format!(
+            "lxc.apparmor.profile = {v} ({o}): lxnest generates the profile itself"
+        ));
     }
     if let Some((v, _)) = last("lxc.seccomp.profile") {
         c.seccomp.files.push(v);
     }
-    for hook in ["pre-start", "pre-mount", "mount", "autodev", "start", "stop", "post-stop"] {
-        let cmds: Vec<String> = all(&format!("lxc.hook.{hook}")).into_iter().map(|(v, _)| v).collect();
+    for hook in [
+        "pre-start",
+        "pre-mount",
+        "mount",
+        "autodev",
+        "start",
+        "stop",
+        "post-stop",
+    ] {
+        let cmds: Vec<String> = all(&format!("lxc.hook.{hook}"))
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect();
         hooks_slot(&mut c.hooks, hook).extend(cmds);
     }
     for (v, o) in all("lxc.environment") {
-        let (k, val) = v.split_once('=').ok_or_else(|| err(&o, "lxc.environment", &v, "not NAME=VALUE", "write lxc.environment = NAME=VALUE"))?;
+        let (k, val) = v.split_once('=').ok_or_else(|| {
+            err(
+                &o,
+                "lxc.environment",
+                &v,
+                "not NAME=VALUE",
+                "write lxc.environment = NAME=VALUE",
+            )
+        })?;
         c.environment.insert(k.trim().into(), val.trim().into());
     }
     if let Some((v, _)) = last("lxc.init.cmd").or_else(|| last("lxc.execute.cmd")) {
         c.command = Some(v.split_whitespace().map(String::from).collect());
     }
-    devices(&mut c, &all("lxc.cgroup.devices.allow"), &all("lxc.cgroup2.devices.allow"));
+    devices(
+        &mut c,
+        &all("lxc.cgroup.devices.allow"),
+        &all("lxc.cgroup2.devices.allow"),
+    );
     if let Some((v, o)) = last("lxc.arch") {
         if !["x86_64", "amd64", "linux64"].contains(&v.as_str()) {
-            return Err(err(&o, "lxc.arch", &v, "lxnest runs x86_64 containers only", "remove lxc.arch or set it to x86_64"));
+            return Err(err(
+                &o,
+                "lxc.arch",
+                &v,
+                "lxnest runs x86_64 containers only",
+                "remove lxc.arch or set it to x86_64",
+            ));
         }
     }
-    let stack = Stack { name: c.name.clone(), source: cfg.file.clone(), containers: vec![c] };
+    let stack = Stack {
+        name: c.name.clone(),
+        source: cfg.file.clone(),
+        containers: vec![c],
+    };
     Ok(Mapped { stack, notes })
 }
 
 fn err(o: &Origin, key: &str, value: &str, message: &str, fix: &str) -> MapError {
-    MapError { origin: o.clone(), key: key.into(), value: value.into(), message: message.into(), fix: fix.into() }
+    MapError {
+        origin: o.clone(),
+        key: key.into(),
+        value: value.into(),
+        message: message.into(),
+        fix: fix.into(),
+    }
 }
 
 fn rootfs(v: &str, o: &Origin) -> Result<String, MapError> {
@@ -101,16 +148,32 @@ fn rootfs(v: &str, o: &Origin) -> Result<String, MapError> {
     if path.starts_with('/') && !path.contains(':') {
         return Ok(format!("dir:{path}"));
     }
-    Err(err(o, "lxc.rootfs.path", v, "only directory root filesystems are supported", "point lxc.rootfs.path at a directory (dir:/path or /path)"))
+    Err(err(
+        o,
+        "lxc.rootfs.path",
+        v,
+        "only directory root filesystems are supported",
+        "point lxc.rootfs.path at a directory (dir:/path or /path)",
+    ))
 }
 
 /// `source target fstype options [dump [pass]]`, as in fstab; the target is relative to the rootfs.
 fn mount_entry(v: &str, o: &Origin) -> Result<MountWish, MapError> {
     let f: Vec<&str> = v.split_whitespace().collect();
     if f.len() < 4 {
-        return Err(err(o, "lxc.mount.entry", v, "expected at least four fields", "write `SOURCE TARGET FSTYPE OPTIONS 0 0`"));
+        return Err(err(
+            o,
+            "lxc.mount.entry",
+            v,
+            "expected at least four fields",
+            "write `SOURCE TARGET FSTYPE OPTIONS 0 0`",
+        ));
     }
-    let options: Vec<String> = f[3].split(',').filter(|x| !x.is_empty() && *x != "defaults").map(String::from).collect();
+    let options: Vec<String> = f[3]
+        .split(',')
+        .filter(|x| !x.is_empty() && *x != "defaults")
+        .map(String::from)
+        .collect();
     let bind = options.iter().any(|x| x == "bind" || x == "rbind");
     Ok(MountWish {
         source: f[0].into(),
@@ -127,11 +190,27 @@ fn idmap(lines: &Values) -> Result<Option<IdMapWish>, MapError> {
     let mut w = IdMapWish::default();
     for (v, o) in lines {
         let f: Vec<&str> = v.split_whitespace().collect();
-        let nums: Option<Vec<u32>> = f.get(1..4).map(|s| s.iter().filter_map(|n| n.parse().ok()).collect());
-        let bad = || err(o, "lxc.idmap", v, "expected `u|g INSIDE OUTSIDE COUNT`", "write e.g. `u 0 100000 65536`");
+        let nums: Option<Vec<u32>> = f
+            .get(1..4)
+            .map(|s| s.iter().filter_map(|n| n.parse().ok()).collect());
+        let bad = || {
+            err(
+                o,
+                "lxc.idmap",
+                v,
+                "expected `u|g INSIDE OUTSIDE COUNT`",
+                "write e.g. `u 0 100000 65536`",
+            )
+        };
         let nums = nums.filter(|n| n.len() == 3).ok_or_else(bad)?;
         if nums[0] != 0 {
-            return Err(err(o, "lxc.idmap", v, "lxnest maps container root (0) first and one range per kind", "start the range at 0: `u 0 OUTSIDE COUNT`"));
+            return Err(err(
+                o,
+                "lxc.idmap",
+                v,
+                "lxnest maps container root (0) first and one range per kind",
+                "start the range at 0: `u 0 OUTSIDE COUNT`",
+            ));
         }
         match f[0] {
             "u" => w.uid = Some(nums[1]),
@@ -148,9 +227,18 @@ fn cap_drop(drop: &Values, keep: &Values) -> Result<Vec<String>, MapError> {
         let mut out = Vec::new();
         for (v, o) in vals {
             for cap in v.split_whitespace() {
-                let c = cap.trim_start_matches("cap_").trim_start_matches("CAP_").to_ascii_lowercase();
+                let c = cap
+                    .trim_start_matches("cap_")
+                    .trim_start_matches("CAP_")
+                    .to_ascii_lowercase();
                 if c != "none" && !caps::known(&c) {
-                    return Err(err(o, "lxc.cap", v, &format!("unknown capability `{cap}`"), "use names like sys_admin (see capabilities(7))"));
+                    return Err(err(
+                        o,
+                        "lxc.cap",
+                        v,
+                        &format!("unknown capability `{cap}`"),
+                        "use names like sys_admin (see capabilities(7))",
+                    ));
                 }
                 out.push(c);
             }
@@ -163,20 +251,34 @@ fn cap_drop(drop: &Values, keep: &Values) -> Result<Vec<String>, MapError> {
         return Ok(drop);
     }
     // lxc.cap.keep: everything not listed is dropped.
-    Ok(caps::ALL.iter().map(|s| s.to_string()).filter(|c| !keep.contains(c)).chain(drop).collect())
+    Ok(caps::ALL
+        .iter()
+        .map(|s| s.to_string())
+        .filter(|c| !keep.contains(c))
+        .chain(drop)
+        .collect())
 }
 
 fn limits(c: &mut ContainerSpec, eff: &BTreeMap<String, Values>) -> Result<(), MapError> {
     let get = |k: &str| eff.get(k).and_then(|v| v.last().cloned());
-    if let Some((v, _)) = get("lxc.cgroup2.memory.max").or_else(|| get("lxc.cgroup.memory.limit_in_bytes")) {
+    if let Some((v, _)) =
+        get("lxc.cgroup2.memory.max").or_else(|| get("lxc.cgroup.memory.limit_in_bytes"))
+    {
         c.limits.memory = Some(v);
     }
     if let Some((v, o)) = get("lxc.cgroup2.pids.max").or_else(|| get("lxc.cgroup.pids.max")) {
         if v != "max" {
-            c.limits.pids = Some(v.parse().map_err(|_| err(&o, "pids.max", &v, "not a number", "give a number of tasks"))?);
+            c.limits.pids =
+                Some(v.parse().map_err(|_| {
+                    err(&o, "pids.max", &v, "not a number", "give a number of tasks")
+                })?);
         }
     }
-    let cpu = match (get("lxc.cgroup2.cpu.max"), get("lxc.cgroup.cpu.cfs_quota_us"), get("lxc.cgroup.cpu.cfs_period_us")) {
+    let cpu = match (
+        get("lxc.cgroup2.cpu.max"),
+        get("lxc.cgroup.cpu.cfs_quota_us"),
+        get("lxc.cgroup.cpu.cfs_period_us"),
+    ) {
         (Some((v, o)), _, _) => {
             let mut f = v.split_whitespace();
             let q = f.next().unwrap_or("max");
@@ -194,7 +296,15 @@ fn limits(c: &mut ContainerSpec, eff: &BTreeMap<String, Values>) -> Result<(), M
 }
 
 fn ratio(q: &str, p: &str, o: &Origin, v: &str) -> Result<f64, MapError> {
-    let bad = || err(o, "cpu", v, "not a quota and period in microseconds", "write e.g. `50000 100000`");
+    let bad = || {
+        err(
+            o,
+            "cpu",
+            v,
+            "not a quota and period in microseconds",
+            "write e.g. `50000 100000`",
+        )
+    };
     let q: f64 = q.parse().map_err(|_| bad())?;
     let p: f64 = p.parse().map_err(|_| bad())?;
     if p <= 0.0 {
@@ -203,7 +313,10 @@ fn ratio(q: &str, p: &str, o: &Origin, v: &str) -> Result<f64, MapError> {
     Ok(q / p)
 }
 
-fn network(eff: &BTreeMap<String, Values>, notes: &mut Vec<String>) -> Result<NetworkWish, MapError> {
+fn network(
+    eff: &BTreeMap<String, Values>,
+    notes: &mut Vec<String>,
+) -> Result<NetworkWish, MapError> {
     let kind = eff.get("lxc.net.0.type").and_then(|v| v.last().cloned());
     let mode = match kind.as_ref().map(|(v, o)| (v.as_str(), o)) {
         None | Some(("empty", _)) => "loopback",
@@ -213,17 +326,32 @@ fn network(eff: &BTreeMap<String, Values>, notes: &mut Vec<String>) -> Result<Ne
             "loopback"
         }
         Some((other, o)) => {
-            notes.push(format!("lxc.net.0.type = {other} ({o}) is not supported; lxnest uses a veth on its bridge"));
+            notes.push(format!(
+                "lxc.net.0.type = {other} ({o}) is not supported; lxnest uses a veth on its bridge"
+            ));
             "bridge"
         }
     };
-    for k in ["lxc.net.0.link", "lxc.net.0.ipv4.address", "lxc.net.0.ipv4.gateway"] {
+    for k in [
+        "lxc.net.0.link",
+        "lxc.net.0.ipv4.address",
+        "lxc.net.0.ipv4.gateway",
+    ] {
         if let Some((v, o)) = eff.get(k).and_then(|v| v.last()) {
-            notes.push(format!("{k} = {v} ({o}): lxnest picks bridge, address and gateway so they never collide"));
+            notes.push(format!(
+                "{k} = {v} ({o}): lxnest picks bridge, address and gateway so they never collide"
+            ));
         }
     }
-    let mtu = eff.get("lxc.net.0.mtu").and_then(|v| v.last()).and_then(|(v, _)| v.parse().ok());
-    Ok(NetworkWish { mode: Some(mode.into()), mtu, ..Default::default() })
+    let mtu = eff
+        .get("lxc.net.0.mtu")
+        .and_then(|v| v.last())
+        .and_then(|(v, _)| v.parse().ok());
+    Ok(NetworkWish {
+        mode: Some(mode.into()),
+        mtu,
+        ..Default::default()
+    })
 }
 
 fn hooks_slot<'a>(h: &'a mut crate::spec::model::Hooks, kind: &str) -> &'a mut Vec<String> {
@@ -242,10 +370,15 @@ fn hooks_slot<'a>(h: &'a mut crate::spec::model::Hooks, kind: &str) -> &'a mut V
 fn devices(c: &mut ContainerSpec, v1: &Values, v2: &Values) {
     for (v, _) in v1.iter().chain(v2) {
         let f: Vec<&str> = v.split_whitespace().collect();
-        let Some((maj, min)) = f.get(1).and_then(|n| n.split_once(':')) else { continue };
-        let (Ok(maj), Ok(min)) = (maj.parse::<u32>(), min.parse::<u32>()) else { continue };
+        let Some((maj, min)) = f.get(1).and_then(|n| n.split_once(':')) else {
+            continue;
+        };
+        let (Ok(maj), Ok(min)) = (maj.parse::<u32>(), min.parse::<u32>()) else {
+            continue;
+        };
         for path in crate::plan::devices::known_paths() {
-            let known = crate::plan::devices::lookup(path).filter(|d| d.major == maj && d.minor == min);
+            let known =
+                crate::plan::devices::lookup(path).filter(|d| d.major == maj && d.minor == min);
             let default = crate::plan::devices::DEFAULT.contains(&path);
             if known.is_some() && !default && !c.devices.iter().any(|d| d == path) {
                 c.devices.push(path.to_string());
@@ -294,7 +427,10 @@ mod tests {
     use crate::lxc::config::parse_text;
 
     fn cfg(text: &str) -> LxcConfig {
-        LxcConfig { file: "/var/lib/lxc/web1/config".into(), entries: parse_text(text, "/var/lib/lxc/web1/config").unwrap() }
+        LxcConfig {
+            file: "/var/lib/lxc/web1/config".into(),
+            entries: parse_text(text, "/var/lib/lxc/web1/config").unwrap(),
+        }
     }
 
     #[test]
@@ -313,7 +449,10 @@ mod tests {
         assert_eq!(c.name, "web1", "named after its directory");
         assert_eq!(c.rootfs.as_deref(), Some("dir:/srv/web1"));
         let id = c.idmap.as_ref().unwrap();
-        assert_eq!((id.uid, id.gid, id.count), (Some(100000), Some(100000), Some(65536)));
+        assert_eq!(
+            (id.uid, id.gid, id.count),
+            (Some(100000), Some(100000), Some(65536))
+        );
         assert_eq!(c.capabilities.drop, ["sys_time", "mknod"]);
         assert_eq!(c.limits.memory.as_deref(), Some("1073741824"));
         assert_eq!(c.limits.pids, Some(200));
@@ -325,8 +464,16 @@ mod tests {
         assert_eq!(c.environment["A"], "b");
         assert_eq!(c.command.as_ref().unwrap(), &["/sbin/init", "splash"]);
         assert_eq!(c.devices, ["/dev/fuse"]);
-        assert!(m.notes.iter().any(|n| n.contains("lxc.tty.max")), "{:?}", m.notes);
-        assert!(m.notes.iter().any(|n| n.contains("lxc.net.0.link")), "{:?}", m.notes);
+        assert!(
+            m.notes.iter().any(|n| n.contains("lxc.tty.max")),
+            "{:?}",
+            m.notes
+        );
+        assert!(
+            m.notes.iter().any(|n| n.contains("lxc.net.0.link")),
+            "{:?}",
+            m.notes
+        );
     }
 
     #[test]
@@ -334,9 +481,16 @@ mod tests {
         let m = map(&cfg("lxc.cap.keep = chown kill\n"), Some("x")).unwrap();
         let drop = &m.stack.containers[0].capabilities.drop;
         assert!(drop.contains(&"sys_admin".to_string()) && !drop.contains(&"kill".to_string()));
-        let e = map(&cfg("lxc.uts.name = a\nlxc.idmap = u 1 100000 65536\n"), None).err().unwrap();
+        let e = map(
+            &cfg("lxc.uts.name = a\nlxc.idmap = u 1 100000 65536\n"),
+            None,
+        )
+        .err()
+        .unwrap();
         assert!(e.to_string().contains("config:2"), "{e}");
-        let e = map(&cfg("lxc.rootfs.path = overlay:/a:/b\n"), None).err().unwrap();
+        let e = map(&cfg("lxc.rootfs.path = overlay:/a:/b\n"), None)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("directory"), "{e}");
     }
 

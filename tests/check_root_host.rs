@@ -232,3 +232,41 @@ fn root_host_and_cgroup_modules_agree_on_the_layout() {
     let cgroup = lxnest::cgroup::layout::detect().expect("cgroup::layout::detect");
     assert_eq!(host, cgroup);
 }
+
+#[test]
+fn root_text_report_has_every_section_and_a_line_per_runtime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = frozen_binary(dir.path());
+    let out = std::process::Command::new(&bin)
+        .arg("check")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for section in [
+        "Namespaces",
+        "seccomp",
+        "cgroups",
+        "LSMs",
+        "Storage and network",
+        "Ids and privileges",
+        "Container view",
+        "Syscall probes (forked children, harmless arguments)",
+        "Verdicts",
+    ] {
+        assert!(
+            text.lines().any(|l| l == section),
+            "missing section {section}:\n{text}"
+        );
+    }
+    for kind in lxnest::spec::runtime::builtin_names() {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("  {kind}: ")))
+            .unwrap_or_else(|| panic!("no verdict line for {kind}"));
+        assert!(
+            line.contains(": ready") || line.contains(": blocked: "),
+            "{line}"
+        );
+    }
+}

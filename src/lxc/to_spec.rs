@@ -36,7 +36,7 @@ type Values = Vec<(String, Origin)>;
 
 /// Map `cfg` onto a stack with one level-1 container named `name` (default: `lxc.uts.name`, else
 /// the config file's directory name, as LXC names containers by their directory).
-pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, MapError> {
+pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>> {
     let eff: BTreeMap<String, Values> = effective(cfg).into_iter().collect();
     let last = |k: &str| eff.get(k).and_then(|v| v.last().cloned());
     let all = |k: &str| eff.get(k).cloned().unwrap_or_default();
@@ -133,17 +133,17 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, MapError> {
     Ok(Mapped { stack, notes })
 }
 
-fn err(o: &Origin, key: &str, value: &str, message: &str, fix: &str) -> MapError {
-    MapError {
+fn err(o: &Origin, key: &str, value: &str, message: &str, fix: &str) -> Box<MapError> {
+    Box::new(MapError {
         origin: o.clone(),
         key: key.into(),
         value: value.into(),
         message: message.into(),
         fix: fix.into(),
-    }
+    })
 }
 
-fn rootfs(v: &str, o: &Origin) -> Result<String, MapError> {
+fn rootfs(v: &str, o: &Origin) -> Result<String, Box<MapError>> {
     let path = v.strip_prefix("dir:").unwrap_or(v);
     if path.starts_with('/') && !path.contains(':') {
         return Ok(format!("dir:{path}"));
@@ -158,7 +158,7 @@ fn rootfs(v: &str, o: &Origin) -> Result<String, MapError> {
 }
 
 /// `source target fstype options [dump [pass]]`, as in fstab; the target is relative to the rootfs.
-fn mount_entry(v: &str, o: &Origin) -> Result<MountWish, MapError> {
+fn mount_entry(v: &str, o: &Origin) -> Result<MountWish, Box<MapError>> {
     let f: Vec<&str> = v.split_whitespace().collect();
     if f.len() < 4 {
         return Err(err(
@@ -183,7 +183,7 @@ fn mount_entry(v: &str, o: &Origin) -> Result<MountWish, MapError> {
     })
 }
 
-fn idmap(lines: &Values) -> Result<Option<IdMapWish>, MapError> {
+fn idmap(lines: &Values) -> Result<Option<IdMapWish>, Box<MapError>> {
     if lines.is_empty() {
         return Ok(None);
     }
@@ -222,8 +222,8 @@ fn idmap(lines: &Values) -> Result<Option<IdMapWish>, MapError> {
     Ok(Some(w))
 }
 
-fn cap_drop(drop: &Values, keep: &Values) -> Result<Vec<String>, MapError> {
-    let names = |vals: &Values| -> Result<Vec<String>, MapError> {
+fn cap_drop(drop: &Values, keep: &Values) -> Result<Vec<String>, Box<MapError>> {
+    let names = |vals: &Values| -> Result<Vec<String>, Box<MapError>> {
         let mut out = Vec::new();
         for (v, o) in vals {
             for cap in v.split_whitespace() {
@@ -259,7 +259,7 @@ fn cap_drop(drop: &Values, keep: &Values) -> Result<Vec<String>, MapError> {
         .collect())
 }
 
-fn limits(c: &mut ContainerSpec, eff: &BTreeMap<String, Values>) -> Result<(), MapError> {
+fn limits(c: &mut ContainerSpec, eff: &BTreeMap<String, Values>) -> Result<(), Box<MapError>> {
     let get = |k: &str| eff.get(k).and_then(|v| v.last().cloned());
     if let Some((v, _)) =
         get("lxc.cgroup2.memory.max").or_else(|| get("lxc.cgroup.memory.limit_in_bytes"))
@@ -295,7 +295,7 @@ fn limits(c: &mut ContainerSpec, eff: &BTreeMap<String, Values>) -> Result<(), M
     Ok(())
 }
 
-fn ratio(q: &str, p: &str, o: &Origin, v: &str) -> Result<f64, MapError> {
+fn ratio(q: &str, p: &str, o: &Origin, v: &str) -> Result<f64, Box<MapError>> {
     let bad = || {
         err(
             o,
@@ -316,7 +316,7 @@ fn ratio(q: &str, p: &str, o: &Origin, v: &str) -> Result<f64, MapError> {
 fn network(
     eff: &BTreeMap<String, Values>,
     notes: &mut Vec<String>,
-) -> Result<NetworkWish, MapError> {
+) -> Result<NetworkWish, Box<MapError>> {
     let kind = eff.get("lxc.net.0.type").and_then(|v| v.last().cloned());
     let mode = match kind.as_ref().map(|(v, o)| (v.as_str(), o)) {
         None | Some(("empty", _)) => "loopback",
@@ -395,7 +395,7 @@ pub enum LoadError {
     Config(#[from] crate::lxc::config::LxcConfigError),
     /// Mapping a value.
     #[error(transparent)]
-    Map(#[from] MapError),
+    Map(#[from] Box<MapError>),
     /// The mapped container is not a valid spec (name, values), or a file it names is unreadable.
     #[error(transparent)]
     Spec(#[from] crate::spec::SpecError),

@@ -123,6 +123,9 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
     for u in &n.unreadable {
         let _ = writeln!(o, "  evidence: {u} unreadable");
     }
+    for note in &f.notes {
+        let _ = writeln!(o, "  note: {note}");
+    }
 
     namespaces(&mut o, f);
     seccomp(&mut o, f);

@@ -135,6 +135,7 @@ fn host() -> Facts {
                 open_error: None,
             })
             .collect(),
+        notes: vec![],
     }
 }
 

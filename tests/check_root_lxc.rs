@@ -92,10 +92,13 @@ impl Drop for Container {
 }
 
 /// Options of one test container.
+#[derive(Default)]
 struct Setup {
     nesting_conf: bool,
     cgroup_force: bool,
     unprivileged: bool,
+    /// An LXC seccomp v2 policy replacing common.seccomp.
+    seccomp: Option<&'static str>,
 }
 
 fn has_lxc() -> bool {
@@ -166,6 +169,11 @@ fn start(tag: &str, s: &Setup) -> Container {
     if s.nesting_conf {
         config.push_str("lxc.include = /usr/share/lxc/config/nesting.conf\n");
     }
+    if let Some(policy) = s.seccomp {
+        let file = dir.join("policy.seccomp");
+        std::fs::write(&file, policy).expect("write seccomp policy");
+        config.push_str(&format!("lxc.seccomp.profile = {}\n", file.display()));
+    }
     if s.unprivileged {
         config.push_str("lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n");
         let out = Command::new("chown")
@@ -217,6 +225,10 @@ fn start(tag: &str, s: &Setup) -> Container {
 }
 
 fn check_inside(c: &Container) -> (i32, serde_json::Value) {
+    check_inside_for(c, "lxc")
+}
+
+fn check_inside_for(c: &Container, kind: &str) -> (i32, serde_json::Value) {
     let out = c.lxc(
         "lxc-attach",
         &[
@@ -227,7 +239,7 @@ fn check_inside(c: &Container) -> (i32, serde_json::Value) {
             "/lxnest/lxnest",
             "check",
             "--for",
-            "lxc",
+            kind,
             "--output",
             "json",
         ],
@@ -282,6 +294,7 @@ fn root_lxc_plain_container_lacks_proc_copies_and_cgroups() {
             nesting_conf: false,
             cgroup_force: false,
             unprivileged: false,
+            seccomp: None,
         },
     );
     let (code, doc) = check_inside(&c);
@@ -306,6 +319,7 @@ fn root_lxc_nesting_conf_and_cgroups_leave_only_capabilities() {
             nesting_conf: true,
             cgroup_force: true,
             unprivileged: false,
+            seccomp: None,
         },
     );
     let (code, doc) = check_inside(&c);
@@ -339,6 +353,7 @@ fn root_lxc_unprivileged_container_is_seen_through_its_uid_map() {
             nesting_conf: true,
             cgroup_force: true,
             unprivileged: true,
+            seccomp: None,
         },
     );
     let (_, doc) = check_inside(&c);
@@ -353,4 +368,49 @@ fn root_lxc_unprivileged_container_is_seen_through_its_uid_map() {
     // Capabilities in its own user namespace still let it mount in a private namespace.
     let b = blockers(&doc, "lxc");
     assert!(b.iter().all(|m| is_cap_blocker(m)), "{b:?}");
+}
+
+/// The brief's example: an outer LXC filter answers keyctl with ENOSYS (errno 38), which blocks
+/// Docker inside (runc gives each container a session keyring) but not LXC.
+const KEYCTL_ENOSYS: &str = "2\ndenylist\n[all]\nkeyctl errno 38\nkexec_load errno 1\n";
+
+#[test]
+fn root_lxc_keyctl_filter_blocks_docker_at_level_1() {
+    if !has_lxc() {
+        panic!("lxc-start or /bin/busybox missing: install lxc and busybox-static");
+    }
+    let c = start(
+        "keyctl",
+        &Setup {
+            nesting_conf: true,
+            cgroup_force: true,
+            seccomp: Some(KEYCTL_ENOSYS),
+            ..Setup::default()
+        },
+    );
+    let (code, doc) = check_inside_for(&c, "docker");
+    assert_eq!(code, 1);
+    let keyctl = doc["facts"]["probes"]
+        .as_array()
+        .expect("probes")
+        .iter()
+        .find(|p| p["name"] == "keyctl")
+        .expect("keyctl probe")
+        .clone();
+    assert_eq!(keyctl["class"], "denied_by_seccomp", "{keyctl}");
+    let v = &doc["verdicts"][0];
+    let first = v["blockers"]
+        .as_array()
+        .expect("blockers")
+        .iter()
+        .find(|b| b["area"] == "syscall")
+        .expect("a syscall blocker")
+        .clone();
+    assert_eq!(
+        first["message"],
+        "keyctl returns ENOSYS from an outer seccomp filter"
+    );
+    assert_eq!(first["fix"], "allow keyctl at level 1");
+    let (_, lxc) = check_inside_for(&c, "lxc");
+    assert!(blockers(&lxc, "lxc").iter().all(|m| !m.contains("keyctl")));
 }

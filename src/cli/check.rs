@@ -171,6 +171,12 @@ fn seccomp(o: &mut String, f: &Facts) {
     let s = &f.seccomp;
     let k = &f.snapshot.kernel;
     let _ = writeln!(o, "\nseccomp");
+    item(
+        o,
+        !s.actions.is_empty(),
+        "seccomp filters",
+        "syscall filters per container (every level adds one)",
+    );
     let _ = writeln!(
         o,
         "        filters stacked over this process: {} (mode {})",

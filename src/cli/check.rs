@@ -235,30 +235,28 @@ fn cgroups(o: &mut String, f: &Facts) {
     item(
         o,
         writable,
-        "own cgroup writable",
+        "cgroups writable",
         "a runtime here can create cgroups for its containers",
     );
-    if d.unified_dir.is_some() {
+    if let Some(dir) = &d.unified_dir {
         item(
             o,
             !d.unified_delegable.is_empty(),
             "cgroup2 controllers delegable",
             &format!(
-                "[{}] can be enabled below this cgroup",
+                "[{}] can be enabled below {dir}",
                 d.unified_delegable.join(" ")
             ),
         );
-        // The real root cgroup is exempt from the no-internal-processes rule.
+    }
+    // The real root cgroup is exempt from the no-internal-processes rule.
+    if let Some(own) = &d.own_dir {
         if n.level > 0 || f.cgroup.membership.iter().all(|m| m != "0::/") {
             item(
                 o,
                 d.in_leaf(),
                 "own processes in a leaf",
-                &format!(
-                    "{} process(es) in {}",
-                    d.own_processes,
-                    d.unified_dir.as_deref().unwrap_or("")
-                ),
+                &format!("{} process(es) in {own}", d.own_processes),
             );
         }
     }

@@ -268,16 +268,21 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
         );
         return;
     }
+    let mut pending = Vec::new();
     for ctrl in &needs.cgroup.controllers {
         if d.unified_delegable.contains(ctrl) || v1_ok(ctrl) {
             continue;
         }
+        if d.unified_writable && d.unified_available.contains(ctrl) {
+            // Available here but not passed on yet: the runtime can enable it itself once no
+            // process sits in the node that passes it on.
+            pending.push(ctrl.clone());
+            continue;
+        }
         let where_ = if layout.v1_controllers.contains(ctrl) {
-            "its v1 hierarchy is not writable here".to_string()
-        } else if d.unified_available.contains(ctrl) {
-            "it cannot be enabled below this cgroup".to_string()
+            "its v1 hierarchy is not writable here"
         } else {
-            "it is not available to this cgroup".to_string()
+            "it is not available to this cgroup"
         };
         c.block(
             "cgroup",
@@ -285,18 +290,18 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
             format!("delegate {ctrl} {lvl}"),
         );
     }
-    if d.unified_dir.is_some()
-        && d.own_processes > 0
-        && !d.unified_available.is_empty()
-        && facts.nesting.level > 0
-    {
+    if !pending.is_empty() {
+        let procs = match d.own_processes {
+            0 => String::new(),
+            n => format!(
+                "; {n} process(es) sit in {}",
+                d.own_dir.as_deref().unwrap_or("this cgroup")
+            ),
+        };
         c.warn(
             "cgroup",
-            format!(
-                "{} process(es) sit in this container's own cgroup2 node",
-                d.own_processes
-            ),
-            "the nested runtime must move them into a leaf before enabling controllers".into(),
+            format!("{} available but not enabled for children{procs}", pending.join(", ")),
+            "the nested runtime must move processes into a leaf and enable them in cgroup.subtree_control (lxnest does)".into(),
         );
     }
 }

@@ -102,6 +102,7 @@ fn host() -> Facts {
                 unified_available: vec!["hugetlb".into()],
                 unified_subtree_control: vec![],
                 unified_delegable: vec!["hugetlb".into()],
+                own_dir: Some("/sys/fs/cgroup/unified".into()),
                 own_processes: 70,
                 has_children: true,
                 v1_writable: ["cpu", "memory", "pids"]
@@ -286,6 +287,26 @@ fn cgroup_delegation() {
     assert!(v.blockers[0]
         .message
         .starts_with("controller memory cannot be delegated"));
+
+    // Unified layout: memory is available but not yet passed on: the runtime can fix that.
+    let mut f = host();
+    f.cgroup.delegation.v1_writable.clear();
+    f.snapshot.cgroup.mode = crate::plan::host::CgroupMode::Unified;
+    f.snapshot.cgroup.v1_controllers.clear();
+    f.cgroup.delegation.unified_available = vec!["memory".into(), "pids".into(), "cpu".into()];
+    f.cgroup.delegation.unified_delegable = vec!["pids".into(), "cpu".into()];
+    f.cgroup.delegation.own_processes = 1;
+    let v = verdict(&f, &needs("lxc"));
+    assert!(v.ready, "{v:?}");
+    assert_eq!(v.warnings[0].message, "memory available but not enabled for children; 1 process(es) sit in /sys/fs/cgroup/unified");
+    // Not available at all: blocked.
+    f.cgroup
+        .delegation
+        .unified_available
+        .retain(|c| c != "memory");
+    assert!(verdict(&f, &needs("lxc")).blockers[0]
+        .message
+        .ends_with("it is not available to this cgroup"));
 
     let mut f = host();
     f.cgroup.delegation.unified_writable = false;

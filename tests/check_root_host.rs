@@ -185,7 +185,7 @@ fn root_cgroup_probe_removes_what_it_creates() {
     let d = &doc["facts"]["cgroup"]["delegation"];
     assert!(
         d["unified_writable"].as_bool() == Some(true)
-            || d["v1_writable"].as_array().is_some_and(|v| !v.is_empty())
+            || d["v1"].as_array().is_some_and(|v| !v.is_empty())
     );
     // Every cgroup directory this process sees: none may still hold the probe's cgroup.
     let name = format!("lxnest-check.{pid}");
@@ -269,4 +269,42 @@ fn root_text_report_has_every_section_and_a_line_per_runtime() {
             "{line}"
         );
     }
+}
+
+#[test]
+fn root_check_as_an_unprivileged_user_reads_capability_denials() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // nobody must reach the binary.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let bin = frozen_binary(dir.path());
+    let hook: Box<dyn FnMut() -> std::io::Result<()> + Send + Sync> = Box::new(|| {
+        // SAFETY: drops this pre-exec child's groups and ids to nobody (65534); raw syscalls only.
+        unsafe {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    });
+    let (code, doc, _) = run_json(&bin, &["--for", "lxc"], &[], Some(hook));
+    assert_eq!(code, 1, "lxc cannot run as nobody");
+    assert_eq!(doc["facts"]["snapshot"]["privileged"], false);
+    assert!(doc["facts"]["caps"]["effective"]
+        .as_array()
+        .is_some_and(|c| c.is_empty()));
+    assert_eq!(probe(&doc, "unshare(mnt)")["class"], "denied_by_caps");
+    assert_eq!(probe(&doc, "sethostname")["class"], "denied_by_caps");
+    // No capability is needed for these: they still reach the kernel.
+    assert_eq!(probe(&doc, "setns")["class"], "allowed");
+    assert_eq!(probe(&doc, "unshare(user)")["class"], "allowed");
+    assert_eq!(probe(&doc, "mount(tmpfs)")["class"], "unknown");
+    let d = &doc["facts"]["cgroup"]["delegation"];
+    assert_eq!(d["unified_writable"], false);
 }

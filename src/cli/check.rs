@@ -231,7 +231,7 @@ fn cgroups(o: &mut String, f: &Facts) {
         "nsdelegate",
         "cgroup namespaces are delegation boundaries",
     );
-    let writable = d.unified_writable || d.v1_writable.iter().any(|(_, ok)| *ok);
+    let writable = d.writable();
     item(
         o,
         writable,
@@ -260,11 +260,11 @@ fn cgroups(o: &mut String, f: &Facts) {
             );
         }
     }
-    for (ctrl, ok) in &d.v1_writable {
+    for h in &d.v1 {
         item(
             o,
-            *ok,
-            &format!("v1 {ctrl} writable"),
+            h.writable,
+            &format!("v1 {} writable", h.controllers),
             "child cgroups can be created in this hierarchy",
         );
     }

@@ -32,13 +32,34 @@ pub struct Delegation {
     pub own_processes: usize,
     /// Whether the own node already has child cgroups.
     pub has_children: bool,
-    /// Per v1 controller hierarchy: (controllers, a child cgroup could be created).
-    pub v1_writable: Vec<(String, bool)>,
+    /// Per v1 hierarchy: whether a child cgroup could be created.
+    pub v1: Vec<V1Hierarchy>,
     /// What went wrong along the way.
     pub notes: Vec<String>,
 }
 
+/// One v1 hierarchy and the write test's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct V1Hierarchy {
+    /// Its controllers, comma-separated (`cpu,cpuacct`), or `name=systemd`.
+    pub controllers: String,
+    /// A child cgroup could be created (and removed) in it.
+    pub writable: bool,
+}
+
+impl V1Hierarchy {
+    /// Whether this hierarchy carries `controller`.
+    pub fn carries(&self, controller: &str) -> bool {
+        self.controllers.split(',').any(|c| c == controller)
+    }
+}
+
 impl Delegation {
+    /// Some hierarchy accepts new cgroups.
+    pub fn writable(&self) -> bool {
+        self.unified_writable || self.v1.iter().any(|h| h.writable)
+    }
+
     /// The own processes sit in a leaf (no child cgroups), so controllers can only be enabled
     /// for children after moving them into one.
     pub fn in_leaf(&self) -> bool {
@@ -191,7 +212,7 @@ pub(crate) fn probe(mounts: &[Mount], self_cgroup: &str) -> Delegation {
         } else {
             ctrls.join(",")
         };
-        if d.v1_writable.iter().any(|(l, _)| *l == label) {
+        if d.v1.iter().any(|h| h.controllers == label) {
             continue;
         }
         let own = ms
@@ -206,7 +227,10 @@ pub(crate) fn probe(mounts: &[Mount], self_cgroup: &str) -> Delegation {
         let ok = candidates(m, own)
             .iter()
             .any(|dir| CgroupGuard::create(dir.join(probe_name())).is_ok());
-        d.v1_writable.push((label, ok));
+        d.v1.push(V1Hierarchy {
+            controllers: label,
+            writable: ok,
+        });
     }
     d
 }

@@ -246,7 +246,7 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     let lvl = at_level(facts);
     let d = &facts.cgroup.delegation;
     let layout = &facts.snapshot.cgroup;
-    if d.unified_dir.is_none() && d.v1_writable.is_empty() {
+    if d.unified_dir.is_none() && d.v1.is_empty() {
         c.block(
             "cgroup",
             "no cgroup filesystem is mounted here".into(),
@@ -254,13 +254,8 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
         );
         return;
     }
-    let v1_ok = |ctrl: &str| {
-        d.v1_writable
-            .iter()
-            .any(|(l, ok)| *ok && l.split(',').any(|x| x == ctrl))
-    };
-    let writable = d.unified_writable || d.v1_writable.iter().any(|(_, ok)| *ok);
-    if !writable {
+    let v1_ok = |ctrl: &str| d.v1.iter().any(|h| h.writable && h.carries(ctrl));
+    if !d.writable() {
         c.block(
             "cgroup",
             "this cgroup is not writable: no child cgroup can be created".into(),

@@ -8,7 +8,7 @@ use crate::host::level::NestingFacts;
 use crate::host::mountinfo::PseudoMount;
 use crate::host::probe::{classify, Outcome};
 use crate::host::tools::{Tool, ToolFacts};
-use crate::host::{cap_names, Delegation};
+use crate::host::{cap_names, Delegation, V1Hierarchy};
 use crate::plan::host::HostSnapshot;
 use crate::spec::runtime::builtin;
 
@@ -105,9 +105,12 @@ fn host() -> Facts {
                 own_dir: Some("/sys/fs/cgroup/unified".into()),
                 own_processes: 70,
                 has_children: true,
-                v1_writable: ["cpu", "memory", "pids"]
+                v1: ["cpu", "memory", "pids"]
                     .iter()
-                    .map(|c| (c.to_string(), true))
+                    .map(|c| V1Hierarchy {
+                        controllers: c.to_string(),
+                        writable: true,
+                    })
                     .collect(),
                 notes: vec![],
             },
@@ -278,10 +281,7 @@ fn cgroup_delegation() {
     );
 
     let mut f = host();
-    f.cgroup
-        .delegation
-        .v1_writable
-        .retain(|(c, _)| c != "memory");
+    f.cgroup.delegation.v1.retain(|h| h.controllers != "memory");
     let v = verdict(&f, &needs("docker"));
     assert_eq!(v.blockers.len(), 1);
     assert!(v.blockers[0]
@@ -290,7 +290,7 @@ fn cgroup_delegation() {
 
     // Unified layout: memory is available but not yet passed on: the runtime can fix that.
     let mut f = host();
-    f.cgroup.delegation.v1_writable.clear();
+    f.cgroup.delegation.v1.clear();
     f.snapshot.cgroup.mode = crate::plan::host::CgroupMode::Unified;
     f.snapshot.cgroup.v1_controllers.clear();
     f.cgroup.delegation.unified_available = vec!["memory".into(), "pids".into(), "cpu".into()];
@@ -310,8 +310,8 @@ fn cgroup_delegation() {
 
     let mut f = host();
     f.cgroup.delegation.unified_writable = false;
-    for w in &mut f.cgroup.delegation.v1_writable {
-        w.1 = false;
+    for h in &mut f.cgroup.delegation.v1 {
+        h.writable = false;
     }
     assert!(verdict(&f, &needs("lxc")).blockers[0]
         .message

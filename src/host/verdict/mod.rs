@@ -303,6 +303,15 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
 
 fn apparmor(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     let aa = &facts.apparmor;
+    // Ubuntu's restriction lets the unshare succeed but strips capabilities inside the new user
+    // namespace, so the probes cannot see it.
+    if aa.restrict_unprivileged_userns == Some(true) && !facts.snapshot.privileged {
+        c.warn(
+            "apparmor",
+            "kernel.apparmor_restrict_unprivileged_userns is on: user namespaces made here get no capabilities".into(),
+            "set it to 0 on the host, or allow `userns,` in this level's profile".into(),
+        );
+    }
     if !aa.enabled || needs.apparmor.is_empty() {
         return;
     }

@@ -356,6 +356,12 @@ fn apparmor_policy_namespaces_nest_one_level() {
     f.nesting.level = 2;
     let v = verdict(&f, &needs("lxc"));
     assert!(v.blockers[0].message.contains("nest one level"));
+    f.apparmor.restrict_unprivileged_userns = Some(true);
+    f.snapshot.privileged = false;
+    let v = verdict(&f, &needs("lxc"));
+    assert!(v.warnings.iter().any(|w| w
+        .message
+        .starts_with("kernel.apparmor_restrict_unprivileged_userns")));
     // Without AppArmor nothing is asked of it.
     f.apparmor.enabled = false;
     assert!(verdict(&f, &needs("lxc")).ready);

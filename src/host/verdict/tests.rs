@@ -187,21 +187,21 @@ fn keyctl_enosys_blocks_docker_but_not_lxc() {
 #[test]
 fn missing_capabilities_and_caps_denials() {
     let mut f = host();
-    f.caps.bounding.retain(|c| c != "sys_resource");
+    f.caps.bounding.retain(|c| c != "net_admin");
     let v = verdict(&f, &needs("lxc"));
     assert!(!v.ready);
     assert_eq!(
         v.blockers[0].message,
-        "cap_sys_resource is not in the bounding set"
+        "cap_net_admin is not in the bounding set"
     );
     assert_eq!(
         v.blockers[0].fix,
-        "run lxnest from a context whose bounding set keeps sys_resource"
+        "run lxnest from a context whose bounding set keeps net_admin"
     );
     f.nesting.level = 1;
     assert_eq!(
         verdict(&f, &needs("lxc")).blockers[0].fix,
-        "keep sys_resource at level 1"
+        "keep net_admin at level 1"
     );
 
     let mut f = host();

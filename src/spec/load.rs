@@ -235,7 +235,8 @@ fn parse_file(text: &str, display: &str) -> Result<SpecFile, SpecError> {
 /// Containers appear in the text in depth-first order, so each name is searched for after the
 /// previous one; that tells apart two `unit-1` under different parents.
 fn fill_origins(c: &mut ContainerSpec, lines: &[&str], display: &str, cursor: &mut u32) {
-    let line = find_name_line(lines, &c.name, *cursor).or_else(|| find_name_line(lines, &c.name, 1));
+    let line =
+        find_name_line(lines, &c.name, *cursor).or_else(|| find_name_line(lines, &c.name, 1));
     let line = line.unwrap_or(0);
     if line > 0 {
         *cursor = line + 1;
@@ -280,18 +281,14 @@ fn resolve_paths(c: &mut ContainerSpec, dir: &Path) {
 
 fn find_name_line(lines: &[&str], name: &str, from: u32) -> Option<u32> {
     let start = from.saturating_sub(1) as usize;
-    lines
-        .iter()
-        .enumerate()
-        .skip(start)
-        .find_map(|(i, l)| {
-            let l = l.trim_start().trim_start_matches("- ").trim();
-            let value = l
-                .strip_prefix("name:")?
-                .trim()
-                .trim_matches(|c| c == '"' || c == '\'');
-            (value == name).then_some(i as u32 + 1)
-        })
+    lines.iter().enumerate().skip(start).find_map(|(i, l)| {
+        let l = l.trim_start().trim_start_matches("- ").trim();
+        let value = l
+            .strip_prefix("name:")?
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        (value == name).then_some(i as u32 + 1)
+    })
 }
 
 /// First line at or after `from` that contains `needle` (for origins of list items).

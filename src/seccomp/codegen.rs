@@ -304,8 +304,14 @@ fn emit_test(b: &mut Builder, test: &Test, low_only: bool, pass: Target, fail: T
             if low_only && hi_k != 0 {
                 return f; // a 32-bit argument is below any value with high bits
             }
-            let lo = b.jump(code, lo_k, t, f);
-            let lo = b.op_then(bpf::LD_ABS, lo_off, lo);
+            let lo = match (code, lo_k) {
+                (bpf::JGE, 0) => t,        // every low word is >= 0
+                (bpf::JGT, u32::MAX) => f, // no low word is > 0xffffffff
+                _ => {
+                    let lo = b.jump(code, lo_k, t, f);
+                    b.op_then(bpf::LD_ABS, lo_off, lo)
+                }
+            };
             if low_only {
                 return lo;
             }

@@ -362,4 +362,4 @@ fn number_text(v: u64) -> String {
 
 #[cfg(test)]
 #[path = "lxc_text_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -60,8 +60,8 @@ const X32_SPECIAL_BASE: u32 = 512;
 /// The syscall's number on `arch`, `None` when that arch has no such call.
 pub fn number(arch: Arch, name: &str) -> Option<u32> {
     match arch {
-        Arch::X86_64 => name.parse::<X64>().ok().map(|s| s.id() as u32),
-        Arch::I386 => name.parse::<I386>().ok().map(|s| s.id() as u32),
+        Arch::X86_64 => lookup::<X64>(name).map(|s| s.id() as u32),
+        Arch::I386 => lookup::<I386>(name).map(|s| s.id() as u32),
         Arch::X32 => {
             if let Some(i) = X32_SPECIAL.iter().position(|n| *n == name) {
                 return Some(X32_SYSCALL_BIT | (X32_SPECIAL_BASE + i as u32));
@@ -74,8 +74,8 @@ pub fn number(arch: Arch, name: &str) -> Option<u32> {
 /// The name of syscall `nr` on `arch` (for x32, `nr` includes [`X32_SYSCALL_BIT`]).
 pub fn name(arch: Arch, nr: u32) -> Option<&'static str> {
     match arch {
-        Arch::X86_64 => X64::new(nr as usize).map(|s| s.name()),
-        Arch::I386 => I386::new(nr as usize).map(|s| s.name()),
+        Arch::X86_64 => X64::new(nr as usize).map(|s| plain(s.name())),
+        Arch::I386 => I386::new(nr as usize).map(|s| plain(s.name())),
         Arch::X32 => {
             let bare = nr.checked_sub(X32_SYSCALL_BIT)?;
             if (X32_SPECIAL_BASE..X32_SPECIAL_BASE + X32_SPECIAL.len() as u32).contains(&bare) {
@@ -95,8 +95,18 @@ pub fn is_known(name: &str) -> bool {
 /// Every known name: the x86_64 table, then i386-only names.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
     X64::iter()
-        .map(|s| s.name())
-        .chain(I386::iter().map(|s| s.name()).filter(|n| n.parse::<X64>().is_err()))
+        .map(|s| plain(s.name()))
+        .chain(I386::iter().map(|s| plain(s.name())).filter(|n| lookup::<X64>(n).is_none()))
+}
+
+/// The table's entry for `name`; Rust keywords (`break`) are stored as raw identifiers.
+fn lookup<T: std::str::FromStr>(name: &str) -> Option<T> {
+    name.parse().ok().or_else(|| format!("r#{name}").parse().ok())
+}
+
+/// A table name without the raw-identifier prefix.
+fn plain(name: &'static str) -> &'static str {
+    name.strip_prefix("r#").unwrap_or(name)
 }
 
 /// Check that `name` is a syscall; the error lists close names as the fix.
@@ -159,6 +169,9 @@ mod tests {
         assert_eq!(number(Arch::I386, "newfstatat"), None);
         assert_eq!(number(Arch::X86_64, "socketcall"), None);
         assert!(is_known("socketcall"));
+        // i386's `break` is a Rust keyword in the table; it reads as the plain name.
+        assert_eq!(number(Arch::I386, "break"), Some(17));
+        assert!(all_names().all(|n| !n.starts_with("r#")));
     }
 
     #[test]

@@ -95,11 +95,6 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// Position the next instruction will get.
-    pub fn len(&self) -> usize {
-        self.code.len()
-    }
-
     /// Emit `ret k` for each value (the program's tail).
     pub fn rets(&mut self, values: impl IntoIterator<Item = u32>) {
         for v in values {
@@ -214,7 +209,9 @@ mod tests {
         }
         let prog = b.finish(next);
         // Every jump stays in range by construction; check the program ends with returns.
-        assert!(prog.iter().all(|i| i.code != JEQ || (i.jt as usize) < prog.len()));
+        assert!(prog
+            .iter()
+            .all(|i| i.code != JEQ || (i.jt as usize) < prog.len()));
         assert_eq!(prog.last().map(|i| i.code), Some(RET_K));
     }
 }

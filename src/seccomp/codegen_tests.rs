@@ -15,7 +15,9 @@ fn reference(p: &Policy, arch: Arch, nr: u32, args: [u64; 6]) -> Action {
             Mode::Denylist => Action::Errno(38),
         };
     }
-    let Some(name) = syscalls::name(arch, nr) else { return p.default_action };
+    let Some(name) = syscalls::name(arch, nr) else {
+        return p.default_action;
+    };
     if p.reject_force_umount && name == "umount2" && args[1] & MNT_FORCE != 0 {
         return Action::Errno(EACCES);
     }
@@ -43,7 +45,12 @@ fn interesting_args(p: &Policy, rng: &mut Rng, low_only: bool) -> [u64; 6] {
     let mut pool: Vec<u64> = vec![0, 1, u64::MAX, 1 << 32, 0xffff_ffff];
     for r in &p.rules {
         for a in &r.args {
-            pool.extend([a.value, a.value.wrapping_add(1), a.value.wrapping_sub(1), a.value ^ (1 << 32)]);
+            pool.extend([
+                a.value,
+                a.value.wrapping_add(1),
+                a.value.wrapping_sub(1),
+                a.value ^ (1 << 32),
+            ]);
             if let CmpOp::MaskedEq(m) = a.op {
                 pool.extend([m, a.value | !m, a.value & m]);
             }
@@ -51,7 +58,11 @@ fn interesting_args(p: &Policy, rng: &mut Rng, low_only: bool) -> [u64; 6] {
     }
     let mut args = [0u64; 6];
     for arg in &mut args {
-        let v = if rng.below(4) == 0 { rng.next() } else { pool[rng.below(pool.len() as u64) as usize] };
+        let v = if rng.below(4) == 0 {
+            rng.next()
+        } else {
+            pool[rng.below(pool.len() as u64) as usize]
+        };
         *arg = if low_only { v & 0xffff_ffff } else { v };
     }
     args
@@ -63,15 +74,33 @@ fn check_against_reference(p: &Policy, rng: &mut Rng, calls_per_nr: usize) {
         for nr in (0..480).chain([0x3fff_ffff, 0xffff_ffff]) {
             for _ in 0..calls_per_nr {
                 let args = interesting_args(p, rng, arch == Arch::I386);
-                let nr = if arch == Arch::X32 { nr & 0x3fff_ffff } else { nr };
-                let got = evaluate(&prog, arch, nr, args).unwrap_or_else(|e| panic!("{e}\n{}", disasm(&prog)));
+                let nr = if arch == Arch::X32 {
+                    nr & 0x3fff_ffff
+                } else {
+                    nr
+                };
+                let got = evaluate(&prog, arch, nr, args)
+                    .unwrap_or_else(|e| panic!("{e}\n{}", disasm(&prog)));
                 let want = reference(p, arch, nr, args);
-                assert_eq!(got, want, "{arch:?} nr {nr} args {args:x?}\n{}\n{}", crate::seccomp::lxc_text::render(p), disasm(&prog));
+                assert_eq!(
+                    got,
+                    want,
+                    "{arch:?} nr {nr} args {args:x?}\n{}\n{}",
+                    crate::seccomp::lxc_text::render(p),
+                    disasm(&prog)
+                );
             }
         }
     }
-    let foreign = SeccompData { arch: 0xc000_00b7, ..SeccompData::default() };
-    assert_eq!(interp::run(&prog, &foreign).map(bpf::action_of), Ok(Action::KillProcess), "unknown arch");
+    let foreign = SeccompData {
+        arch: 0xc000_00b7,
+        ..SeccompData::default()
+    };
+    assert_eq!(
+        interp::run(&prog, &foreign).map(bpf::action_of),
+        Ok(Action::KillProcess),
+        "unknown arch"
+    );
 }
 
 #[test]
@@ -90,8 +119,13 @@ fn shipped_and_lxc_policies_compile_to_what_they_say() {
     for p in [builtin::default_policy(), builtin::no_nesting_policy()] {
         check_against_reference(&p.expect("parses"), &mut rng, 4);
     }
-    let text = std::fs::read_to_string("/usr/share/lxc/config/common.seccomp").expect("lxc installed");
-    check_against_reference(&parse(&text, "common.seccomp").expect("parses"), &mut rng, 4);
+    let text =
+        std::fs::read_to_string("/usr/share/lxc/config/common.seccomp").expect("lxc installed");
+    check_against_reference(
+        &parse(&text, "common.seccomp").expect("parses"),
+        &mut rng,
+        4,
+    );
 }
 
 /// A Docker-sized allowlist: every x86_64 syscall but a spread-out ~90.
@@ -103,7 +137,9 @@ fn big_allowlist() -> Policy {
             text.push('\n');
         }
     }
-    text.push_str("personality allow [0,0,==]\npersonality allow [0,8,==]\nclone allow [0,0,&=,0x7e020000]\n");
+    text.push_str(
+        "personality allow [0,0,==]\npersonality allow [0,8,==]\nclone allow [0,0,&=,0x7e020000]\n",
+    );
     parse(&text, "big").expect("parses")
 }
 
@@ -115,14 +151,21 @@ fn big_allowlist_stays_small_and_correct() {
     let len = compile(&p).expect("compiles").len();
     // libseccomp 2.5.4 needs about 2.6 instructions per allowed syscall for three arches (see
     // docs/seccomp.md). Even with a gap every fifth number, ranges keep this under 1.5.
-    assert!(len * 2 < p.rules.len() * 3, "{len} instructions for {} rules", p.rules.len());
+    assert!(
+        len * 2 < p.rules.len() * 3,
+        "{len} instructions for {} rules",
+        p.rules.len()
+    );
 }
 
 /// seccompiler as an oracle: for single-action x86_64 policies both programs must agree on
 /// every syscall (x32 aside: seccompiler has no x32 guard).
 #[test]
 fn agrees_with_seccompiler_on_single_action_policies() {
-    use seccompiler::{SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch};
+    use seccompiler::{
+        SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+        SeccompRule, TargetArch,
+    };
     let mut rng = Rng(0xabcdef);
     for round in 0..40 {
         let mut text = String::from("2\ndenylist allow\n[x86_64]\n");
@@ -130,13 +173,19 @@ fn agrees_with_seccompiler_on_single_action_policies() {
         let mut unconditional = std::collections::BTreeSet::new();
         for _ in 0..(1 + rng.below(30)) {
             let nr = rng.below(460) as u32;
-            let Some(name) = syscalls::name(Arch::X86_64, nr) else { continue };
+            let Some(name) = syscalls::name(Arch::X86_64, nr) else {
+                continue;
+            };
             if rng.below(2) == 0 || round % 4 == 0 {
                 text.push_str(&format!("{name} errno 1\n"));
                 unconditional.insert(nr as i64);
             } else {
                 let index = rng.below(6) as u8;
-                let value = if rng.below(2) == 0 { rng.below(10) } else { rng.next() };
+                let value = if rng.below(2) == 0 {
+                    rng.below(10)
+                } else {
+                    rng.next()
+                };
                 let (op, sop, text_op) = match rng.below(7) {
                     0 => (CmpOp::Eq, SeccompCmpOp::Eq, "=="),
                     1 => (CmpOp::Ne, SeccompCmpOp::Ne, "!="),
@@ -144,13 +193,31 @@ fn agrees_with_seccompiler_on_single_action_policies() {
                     3 => (CmpOp::Le, SeccompCmpOp::Le, "<="),
                     4 => (CmpOp::Gt, SeccompCmpOp::Gt, ">"),
                     5 => (CmpOp::Ge, SeccompCmpOp::Ge, ">="),
-                    _ => (CmpOp::MaskedEq(0xff00ff), SeccompCmpOp::MaskedEq(0xff00ff), "&="),
+                    _ => (
+                        CmpOp::MaskedEq(0xff00ff),
+                        SeccompCmpOp::MaskedEq(0xff00ff),
+                        "&=",
+                    ),
                 };
-                let value = if let CmpOp::MaskedEq(m) = op { value & m } else { value };
-                let mask = if let CmpOp::MaskedEq(m) = op { format!(",{m}") } else { String::new() };
-                text.push_str(&format!("{name} errno 1 [{index},{value},{text_op}{mask}]\n"));
-                let cond = SeccompCondition::new(index, SeccompCmpArgLen::Qword, sop, value).expect("valid condition");
-                rules.entry(nr as i64).or_default().push(SeccompRule::new(vec![cond]).expect("valid rule"));
+                let value = if let CmpOp::MaskedEq(m) = op {
+                    value & m
+                } else {
+                    value
+                };
+                let mask = if let CmpOp::MaskedEq(m) = op {
+                    format!(",{m}")
+                } else {
+                    String::new()
+                };
+                text.push_str(&format!(
+                    "{name} errno 1 [{index},{value},{text_op}{mask}]\n"
+                ));
+                let cond = SeccompCondition::new(index, SeccompCmpArgLen::Qword, sop, value)
+                    .expect("valid condition");
+                rules
+                    .entry(nr as i64)
+                    .or_default()
+                    .push(SeccompRule::new(vec![cond]).expect("valid rule"));
             }
         }
         for nr in &unconditional {
@@ -158,8 +225,13 @@ fn agrees_with_seccompiler_on_single_action_policies() {
         }
         let p = parse(&text, "oracle").expect("parses");
         let ours = compile(&p).expect("compiles");
-        let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(1), TargetArch::x86_64)
-            .expect("valid filter");
+        let filter = SeccompFilter::new(
+            rules,
+            SeccompAction::Allow,
+            SeccompAction::Errno(1),
+            TargetArch::x86_64,
+        )
+        .expect("valid filter");
         let theirs: seccompiler::BpfProgram = filter.try_into().expect("seccompiler compiles");
         for nr in 0..470 {
             for _ in 0..4 {
@@ -176,11 +248,21 @@ fn agrees_with_seccompiler_on_single_action_policies() {
 fn sizes_stay_under_libseccomp() {
     // libseccomp 2.5.4, x86_64 + x86 + x32, measured with scripts/bench-filter-size.sh.
     let common = "2\ndenylist\nreject_force_umount\n[all]\nkexec_load errno 1\nopen_by_handle_at errno 1\ninit_module errno 1\nfinit_module errno 1\ndelete_module errno 1\n";
-    let with_umount = compile(&parse(common, "c").expect("parses")).expect("compiles").len();
-    assert!(with_umount <= 33, "common.seccomp: {with_umount} > libseccomp's 33");
+    let with_umount = compile(&parse(common, "c").expect("parses"))
+        .expect("compiles")
+        .len();
+    assert!(
+        with_umount <= 33,
+        "common.seccomp: {with_umount} > libseccomp's 33"
+    );
     let without = common.replace("reject_force_umount\n", "");
-    let len = compile(&parse(&without, "c").expect("parses")).expect("compiles").len();
-    assert!(len <= 23, "common.seccomp without reject_force_umount: {len} > libseccomp's 23");
+    let len = compile(&parse(&without, "c").expect("parses"))
+        .expect("compiles")
+        .len();
+    assert!(
+        len <= 23,
+        "common.seccomp without reject_force_umount: {len} > libseccomp's 23"
+    );
 }
 
 #[test]
@@ -188,13 +270,20 @@ fn x32_and_foreign_arches_are_closed() {
     let deny = parse("2\ndenylist\nkexec_load errno 1\n", "d").expect("parses");
     let prog = compile(&deny).expect("compiles");
     // kexec_load through the x32 entry, and a plain x32 read: both refused with ENOSYS.
-    assert_eq!(evaluate(&prog, Arch::X32, 528, [0; 6]), Ok(Action::Errno(38)));
+    assert_eq!(
+        evaluate(&prog, Arch::X32, 528, [0; 6]),
+        Ok(Action::Errno(38))
+    );
     assert_eq!(evaluate(&prog, Arch::X32, 0, [0; 6]), Ok(Action::Errno(38)));
     assert_eq!(evaluate(&prog, Arch::X86_64, 0, [0; 6]), Ok(Action::Allow));
     let allow = parse("2\nallowlist errno 1\nread\n", "a").expect("parses");
     let prog = compile(&allow).expect("compiles");
     assert_eq!(evaluate(&prog, Arch::X32, 0, [0; 6]), Ok(Action::Errno(1)));
-    assert_eq!(evaluate(&prog, Arch::I386, 3, [0; 6]), Ok(Action::Allow), "i386 read is 3");
+    assert_eq!(
+        evaluate(&prog, Arch::I386, 3, [0; 6]),
+        Ok(Action::Allow),
+        "i386 read is 3"
+    );
 }
 
 #[test]

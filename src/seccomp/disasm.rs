@@ -26,8 +26,16 @@ pub fn disasm(prog: &[sock_filter]) -> String {
                     bpf::AUDIT_ARCH_I386 if i.code == bpf::JEQ => "  ; i386",
                     _ => "",
                 };
-                let k = if i.k < 4096 { i.k.to_string() } else { format!("{:#x}", i.k) };
-                format!("{op} #{k:<12} jt {:0width$} jf {:0width$}{note}", to(i.jt), to(i.jf))
+                let k = if i.k < 4096 {
+                    i.k.to_string()
+                } else {
+                    format!("{:#x}", i.k)
+                };
+                format!(
+                    "{op} #{k:<12} jt {:0width$} jf {:0width$}{note}",
+                    to(i.jt),
+                    to(i.jf)
+                )
             }
             bpf::RET_K => format!("ret  {}", ret_text(i.k)),
             code => format!("?    code={code:#06x} jt={} jf={} k={:#x}", i.jt, i.jf, i.k),
@@ -41,7 +49,11 @@ fn field(off: u32) -> String {
     match off {
         bpf::OFF_NR => "  ; nr".into(),
         bpf::OFF_ARCH => "  ; arch".into(),
-        16..=63 => format!("  ; arg{} {}", (off - 16) / 8, if off % 8 == 0 { "lo" } else { "hi" }),
+        16..=63 => format!(
+            "  ; arg{} {}",
+            (off - 16) / 8,
+            if off % 8 == 0 { "lo" } else { "hi" }
+        ),
         _ => String::new(),
     }
 }

@@ -43,7 +43,10 @@ pub fn install_report(prog: &[sock_filter], nnp: NoNewPrivs) -> Result<Installed
     let len = u16::try_from(prog.len())
         .ok()
         .filter(|l| *l > 0 && usize::from(*l) <= super::bpf::MAX_INSNS)
-        .ok_or(SeccompError::TooLong { len: prog.len(), max: super::bpf::MAX_INSNS })?;
+        .ok_or(SeccompError::TooLong {
+            len: prog.len(),
+            max: super::bpf::MAX_INSNS,
+        })?;
     let set_nnp = match nnp {
         NoNewPrivs::Always => true,
         NoNewPrivs::Auto => !has_sys_admin(),
@@ -58,11 +61,19 @@ pub fn install_report(prog: &[sock_filter], nnp: NoNewPrivs) -> Result<Installed
             });
         }
     }
-    let fprog = SockFprog { len, filter: prog.as_ptr() };
+    let fprog = SockFprog {
+        len,
+        filter: prog.as_ptr(),
+    };
     // SAFETY: seccompiler's sock_filter is #[repr(C)] with the kernel's layout; `fprog` points at
     // `prog`, which outlives the call, and the kernel copies the program before returning.
     let rc = unsafe {
-        libc::syscall(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0 as libc::c_ulong, &fprog as *const SockFprog)
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            0 as libc::c_ulong,
+            &fprog as *const SockFprog,
+        )
     };
     if rc != 0 {
         return Err(SeccompError::Kernel {
@@ -70,23 +81,32 @@ pub fn install_report(prog: &[sock_filter], nnp: NoNewPrivs) -> Result<Installed
             source: std::io::Error::last_os_error(),
         });
     }
-    Ok(Installed { set_no_new_privs: set_nnp })
+    Ok(Installed {
+        set_no_new_privs: set_nnp,
+    })
 }
 
 /// Whether the calling thread has CAP_SYS_ADMIN in its effective set (in its user namespace).
 fn has_sys_admin() -> bool {
-    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_ADMIN).unwrap_or(false)
+    caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_ADMIN,
+    )
+    .unwrap_or(false)
 }
 
 /// How many filters are stacked on this process (`Seccomp_filters` in /proc/self/status).
 pub fn filter_count() -> Result<u32, SeccompError> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| SeccompError::Status(e.to_string()))?;
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| SeccompError::Status(e.to_string()))?;
     status_field(&status, "Seccomp_filters:")
 }
 
 /// Whether NO_NEW_PRIVS is set on this process (`NoNewPrivs` in /proc/self/status).
 pub fn no_new_privs() -> Result<bool, SeccompError> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| SeccompError::Status(e.to_string()))?;
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| SeccompError::Status(e.to_string()))?;
     status_field(&status, "NoNewPrivs:").map(|v| v == 1)
 }
 

@@ -28,7 +28,12 @@ impl SeccompData {
             Arch::X32 => (bpf::AUDIT_ARCH_X86_64, nr | X32_SYSCALL_BIT),
             Arch::I386 => (bpf::AUDIT_ARCH_I386, nr),
         };
-        SeccompData { nr, arch: audit, instruction_pointer: 0, args }
+        SeccompData {
+            nr,
+            arch: audit,
+            instruction_pointer: 0,
+            args,
+        }
     }
 
     fn word(&self, off: u32) -> Option<u32> {
@@ -108,7 +113,12 @@ pub fn run(prog: &[sock_filter], data: &SeccompData) -> Result<u32, InterpError>
 }
 
 /// The action `prog` takes for a call of `nr` with `args` on `arch`.
-pub fn evaluate(prog: &[sock_filter], arch: Arch, nr: u32, args: [u64; 6]) -> Result<Action, InterpError> {
+pub fn evaluate(
+    prog: &[sock_filter],
+    arch: Arch,
+    nr: u32,
+    args: [u64; 6],
+) -> Result<Action, InterpError> {
     run(prog, &SeccompData::call(arch, nr, args)).map(bpf::action_of)
 }
 

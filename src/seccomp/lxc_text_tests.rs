@@ -14,15 +14,21 @@ fn without_origins(mut p: Policy) -> Policy {
 
 fn assert_round_trip(p: &Policy) {
     let text = render(p);
-    let back = parse(&text, "rendered").unwrap_or_else(|e| panic!("rendered text does not parse: {e}\n{text}"));
-    assert_eq!(without_origins(back), without_origins(p.clone()), "\n{text}");
+    let back = parse(&text, "rendered")
+        .unwrap_or_else(|e| panic!("rendered text does not parse: {e}\n{text}"));
+    assert_eq!(
+        without_origins(back),
+        without_origins(p.clone()),
+        "\n{text}"
+    );
 }
 
 #[test]
 fn loads_every_lxc_policy_in_debians_package() {
     let dir = "/usr/share/lxc/config";
     let mut seen = 0;
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{dir}: {e} (install Debian's lxc package)"));
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e} (install Debian's lxc package)"));
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().and_then(|e| e.to_str()) != Some("seccomp") {
@@ -53,7 +59,10 @@ fn common_seccomp_reads_as_lxc_means_it() {
 
 #[test]
 fn shipped_policies_round_trip() {
-    for (text, file) in [(builtin::DEFAULT_TEXT, builtin::DEFAULT_FILE), (builtin::NO_NESTING_TEXT, builtin::NO_NESTING_FILE)] {
+    for (text, file) in [
+        (builtin::DEFAULT_TEXT, builtin::DEFAULT_FILE),
+        (builtin::NO_NESTING_TEXT, builtin::NO_NESTING_FILE),
+    ] {
         assert_round_trip(&parse(text, file).unwrap_or_else(|e| panic!("{e}")));
     }
 }
@@ -65,7 +74,10 @@ fn defaults_follow_lxc() {
     assert_eq!(p.rules[0].action, Action::Allow);
     assert_eq!(p.rules[1].action, Action::Errno(5));
     let p = parse("2\nblacklist errno 1\nmount\n", "b").expect("parses");
-    assert_eq!((p.mode, p.default_action), (Mode::Denylist, Action::Errno(1)));
+    assert_eq!(
+        (p.mode, p.default_action),
+        (Mode::Denylist, Action::Errno(1))
+    );
     assert_eq!(p.rules[0].action, Action::KillProcess);
     let p = parse("2\nwhitelist trap\n", "c").expect("parses");
     assert_eq!((p.mode, p.default_action), (Mode::Allowlist, Action::Trap));
@@ -75,7 +87,13 @@ fn defaults_follow_lxc() {
 fn sections_crlf_comments_and_short_ops() {
     let text = "2\r\ndenylist\r\n# a comment\r\n\r\n[x86_64]\r\nmount errno 1 [2,0x1000,>=] [0,7,&=,0xf]\r\n[x86]\r\nstime\r\n[arm64]\r\nnot_a_syscall kill\r\n[X32]\r\nptrace trap # no x32 debugging\r\n[all]\r\nclone notify [0,1,==][1,2,!=] [2,3,<] [3,4,<=] [4,5,>]\r\nkeyctl log\r\nbpf trace 3\r\n";
     let (p, report) = parse_with_report(text, "s.seccomp").expect("parses");
-    assert_eq!(report.skipped, vec![(Origin::new("s.seccomp", 10), "not_a_syscall kill".to_string())]);
+    assert_eq!(
+        report.skipped,
+        vec![(
+            Origin::new("s.seccomp", 10),
+            "not_a_syscall kill".to_string()
+        )]
+    );
     let arches: Vec<_> = p.rules.iter().map(|r| r.arches.clone()).collect();
     assert_eq!(arches[0], vec![Arch::X86_64]);
     assert_eq!(arches[1], vec![Arch::I386]);
@@ -84,12 +102,23 @@ fn sections_crlf_comments_and_short_ops() {
     assert_eq!(
         p.rules[0].args,
         vec![
-            ArgCmp { index: 2, value: 0x1000, op: CmpOp::Ge },
-            ArgCmp { index: 0, value: 7, op: CmpOp::MaskedEq(0xf) }
+            ArgCmp {
+                index: 2,
+                value: 0x1000,
+                op: CmpOp::Ge
+            },
+            ArgCmp {
+                index: 0,
+                value: 7,
+                op: CmpOp::MaskedEq(0xf)
+            }
         ]
     );
     let ops: Vec<CmpOp> = p.rules[3].args.iter().map(|a| a.op).collect();
-    assert_eq!(ops, vec![CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt]);
+    assert_eq!(
+        ops,
+        vec![CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt]
+    );
     assert_eq!(p.rules[3].action, Action::Notify);
     assert_eq!(p.rules[4].action, Action::Log);
     assert_eq!(p.rules[5].action, Action::Trace(3));
@@ -112,23 +141,62 @@ fn errors_name_file_line_problem_and_fix() {
         ("1\n12\n", "bad.seccomp:1: version 1"),
         ("3\n", "bad.seccomp:1: expected the version `2`"),
         ("2\n", "bad.seccomp:2: missing the policy type"),
-        ("2\ngraylist\n", "bad.seccomp:2: unknown policy type `graylist`"),
-        ("2\ndenylist allow\nmount errno\n", "bad.seccomp:3: `errno` needs a number"),
-        ("2\ndenylist allow\nmount errno 5000\n", "bad.seccomp:3: `errno 5000`: the number must be 0..=4095"),
-        ("2\ndenylist allow\nmount deny\n", "bad.seccomp:3: unknown action `deny`"),
-        ("2\ndenylist\n\nmount errno 1 2\n", "bad.seccomp:4: unexpected `2` after the action"),
-        ("2\ndenylist\nmount errno 1 [6,1,==]\n", "bad.seccomp:3: argument index `6` is not 0..=5"),
-        ("2\ndenylist\nmount errno 1 [0,1,~=]\n", "bad.seccomp:3: unknown comparison `~=`"),
+        (
+            "2\ngraylist\n",
+            "bad.seccomp:2: unknown policy type `graylist`",
+        ),
+        (
+            "2\ndenylist allow\nmount errno\n",
+            "bad.seccomp:3: `errno` needs a number",
+        ),
+        (
+            "2\ndenylist allow\nmount errno 5000\n",
+            "bad.seccomp:3: `errno 5000`: the number must be 0..=4095",
+        ),
+        (
+            "2\ndenylist allow\nmount deny\n",
+            "bad.seccomp:3: unknown action `deny`",
+        ),
+        (
+            "2\ndenylist\n\nmount errno 1 2\n",
+            "bad.seccomp:4: unexpected `2` after the action",
+        ),
+        (
+            "2\ndenylist\nmount errno 1 [6,1,==]\n",
+            "bad.seccomp:3: argument index `6` is not 0..=5",
+        ),
+        (
+            "2\ndenylist\nmount errno 1 [0,1,~=]\n",
+            "bad.seccomp:3: unknown comparison `~=`",
+        ),
         ("2\ndenylist\nmount errno 1 [0,1,&=]\n", "needs a mask"),
-        ("2\ndenylist\nmount errno 1 [0,-1,==]\n", "value `-1` is not a 64-bit unsigned number"),
-        ("2\ndenylist\nmount errno 1 [0,1]\n", "has 2 fields, expected 3 or 4"),
-        ("2\ndenylist\nmount errno 1 0,1,==]\n", "unexpected `0,1,==]`"),
-        ("2\ndenylist\n[sparc9]\n", "bad.seccomp:3: unknown section `[sparc9]`"),
-        ("2\ndenylist\n[all]\nmout errno 1\n", "bad.seccomp:4: unknown syscall `mout`; fix: did you mean `mount`"),
+        (
+            "2\ndenylist\nmount errno 1 [0,-1,==]\n",
+            "value `-1` is not a 64-bit unsigned number",
+        ),
+        (
+            "2\ndenylist\nmount errno 1 [0,1]\n",
+            "has 2 fields, expected 3 or 4",
+        ),
+        (
+            "2\ndenylist\nmount errno 1 0,1,==]\n",
+            "unexpected `0,1,==]`",
+        ),
+        (
+            "2\ndenylist\n[sparc9]\n",
+            "bad.seccomp:3: unknown section `[sparc9]`",
+        ),
+        (
+            "2\ndenylist\n[all]\nmout errno 1\n",
+            "bad.seccomp:4: unknown syscall `mout`; fix: did you mean `mount`",
+        ),
     ];
     for (text, want) in cases {
         let got = error(text);
-        assert!(got.contains(want), "for {text:?}: got {got:?}, want {want:?}");
+        assert!(
+            got.contains(want),
+            "for {text:?}: got {got:?}, want {want:?}"
+        );
         assert!(got.contains("fix: "), "no fix hint in {got:?}");
     }
 }
@@ -136,12 +204,18 @@ fn errors_name_file_line_problem_and_fix() {
 #[test]
 fn parse_rule_reads_spec_rules() {
     let r = parse_rule("keyctl errno 38", Origin::new("stack.yaml", 12)).expect("parses");
-    assert_eq!((r.syscall.as_str(), r.action, r.origin.line), ("keyctl", Action::Errno(38), 12));
+    assert_eq!(
+        (r.syscall.as_str(), r.action, r.origin.line),
+        ("keyctl", Action::Errno(38), 12)
+    );
     assert_eq!(r.arches, ALL_ARCHES.to_vec());
     let r = parse_rule("ptrace # no debugging", Origin::new("stack.yaml", 13)).expect("parses");
     assert_eq!(r.action, Action::KillProcess);
     let e = parse_rule("kexec_laod errno 1", Origin::new("stack.yaml", 14)).expect_err("unknown");
-    assert!(e.to_string().starts_with("stack.yaml:14: unknown syscall"), "{e}");
+    assert!(
+        e.to_string().starts_with("stack.yaml:14: unknown syscall"),
+        "{e}"
+    );
 }
 
 /// A small xorshift generator: deterministic cases without a dependency.
@@ -171,8 +245,17 @@ pub(crate) fn random_policy(rng: &mut Rng, names: &[&str]) -> Policy {
         6 => Action::KillThread,
         _ => Action::KillProcess,
     };
-    let arch_sets = [ALL_ARCHES.to_vec(), vec![Arch::X86_64], vec![Arch::I386], vec![Arch::X32]];
-    let mode = if rng.below(2) == 0 { Mode::Denylist } else { Mode::Allowlist };
+    let arch_sets = [
+        ALL_ARCHES.to_vec(),
+        vec![Arch::X86_64],
+        vec![Arch::I386],
+        vec![Arch::X32],
+    ];
+    let mode = if rng.below(2) == 0 {
+        Mode::Denylist
+    } else {
+        Mode::Allowlist
+    };
     let mut rules = Vec::new();
     for _ in 0..rng.below(40) {
         let args = (0..rng.below(4))
@@ -191,7 +274,11 @@ pub(crate) fn random_policy(rng: &mut Rng, names: &[&str]) -> Policy {
                     5 => CmpOp::Ge,
                     _ => CmpOp::MaskedEq(rng.next() | value),
                 };
-                ArgCmp { index: rng.below(6) as u8, value, op }
+                ArgCmp {
+                    index: rng.below(6) as u8,
+                    value,
+                    op,
+                }
             })
             .collect();
         rules.push(Rule {
@@ -225,5 +312,8 @@ fn multi_arch_rules_render_once_per_arch() {
     let mut p = parse("2\ndenylist\nmount errno 1\n", "m").expect("parses");
     p.rules[0].arches = vec![Arch::I386, Arch::X86_64];
     let text = render(&p);
-    assert_eq!(text, "2\ndenylist allow\n[x86_64]\nmount errno 1\n[i386]\nmount errno 1\n");
+    assert_eq!(
+        text,
+        "2\ndenylist allow\n[x86_64]\nmount errno 1\n[i386]\nmount errno 1\n"
+    );
 }

@@ -94,14 +94,18 @@ pub fn is_known(name: &str) -> bool {
 
 /// Every known name: the x86_64 table, then i386-only names.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
-    X64::iter()
-        .map(|s| plain(s.name()))
-        .chain(I386::iter().map(|s| plain(s.name())).filter(|n| lookup::<X64>(n).is_none()))
+    X64::iter().map(|s| plain(s.name())).chain(
+        I386::iter()
+            .map(|s| plain(s.name()))
+            .filter(|n| lookup::<X64>(n).is_none()),
+    )
 }
 
 /// The table's entry for `name`; Rust keywords (`break`) are stored as raw identifiers.
 fn lookup<T: std::str::FromStr>(name: &str) -> Option<T> {
-    name.parse().ok().or_else(|| format!("r#{name}").parse().ok())
+    name.parse()
+        .ok()
+        .or_else(|| format!("r#{name}").parse().ok())
 }
 
 /// A table name without the raw-identifier prefix.
@@ -183,15 +187,24 @@ mod tests {
                 }
             }
         }
-        assert_eq!(name(Arch::X32, 13), None, "an x32 number always carries bit 30");
+        assert_eq!(
+            name(Arch::X32, 13),
+            None,
+            "an x32 number always carries bit 30"
+        );
     }
 
     #[test]
     fn unknown_names_get_close_hints() {
         assert!(close_names("kexec_loda").contains(&"kexec_load"));
         assert!(close_names("umount").contains(&"umount2"));
-        let err = check("opne_by_handle_at", &Origin::new("p.seccomp", 7)).unwrap_err().to_string();
-        assert!(err.starts_with("p.seccomp:7: unknown syscall `opne_by_handle_at`"), "{err}");
+        let err = check("opne_by_handle_at", &Origin::new("p.seccomp", 7))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("p.seccomp:7: unknown syscall `opne_by_handle_at`"),
+            "{err}"
+        );
         assert!(err.contains("`open_by_handle_at`"), "{err}");
     }
 }

@@ -23,7 +23,7 @@ pub use super::disasm::disasm;
 
 /// Runs at most this long are checked one after another instead of split further: below it a
 /// split costs more instructions than it saves comparisons.
-const LINEAR_RUNS: usize = 4;
+const LINEAR_RUNS: usize = 3;
 
 /// `MNT_FORCE`, the `umount2` flag `reject_force_umount` refuses.
 const MNT_FORCE: u64 = 1;

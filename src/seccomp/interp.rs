@@ -85,10 +85,17 @@ pub enum InterpError {
 
 /// Run `prog` on `data`; the `SECCOMP_RET_*` value it returns.
 pub fn run(prog: &[sock_filter], data: &SeccompData) -> Result<u32, InterpError> {
+    run_counted(prog, data).map(|(ret, _)| ret)
+}
+
+/// [`run`], also counting the instructions executed (what each call costs in the kernel).
+pub fn run_counted(prog: &[sock_filter], data: &SeccompData) -> Result<(u32, usize), InterpError> {
+    let mut steps = 0usize;
     let mut a: u32 = 0;
     let mut pc = 0usize;
     // Every jump goes forward, so the loop ends after at most prog.len() steps.
     while let Some(i) = prog.get(pc) {
+        steps += 1;
         let cond = |taken: bool| if taken { i.jt as usize } else { i.jf as usize };
         let skip = match i.code {
             bpf::LD_ABS => {
@@ -104,7 +111,7 @@ pub fn run(prog: &[sock_filter], data: &SeccompData) -> Result<u32, InterpError>
             bpf::JGT => cond(a > i.k),
             bpf::JGE => cond(a >= i.k),
             bpf::JSET => cond(a & i.k != 0),
-            bpf::RET_K => return Ok(i.k),
+            bpf::RET_K => return Ok((i.k, steps)),
             code => return Err(InterpError::Opcode { pc, code }),
         };
         pc = pc + 1 + skip;

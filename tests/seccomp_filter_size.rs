@@ -153,6 +153,18 @@ fn filters_are_no_larger_than_libseccomp() {
         let Some(dir) = &bench_dir else { continue };
         let dir = Path::new(dir);
         std::fs::write(dir.join(format!("{name}.seccomp")), &text).expect("write policy");
+        let raw: Vec<u8> = prog
+            .iter()
+            .flat_map(|i| {
+                [
+                    &i.code.to_ne_bytes()[..],
+                    &[i.jt, i.jf],
+                    &i.k.to_ne_bytes()[..],
+                ]
+                .concat()
+            })
+            .collect();
+        std::fs::write(dir.join(format!("{name}.lxnest.bpf")), raw).expect("write program");
         let linear = read_bpf(&dir.join(format!("{name}.linear.bpf")));
         let tree = read_bpf(&dir.join(format!("{name}.tree.bpf")));
         if let (Some(linear), Some(tree)) = (linear, tree) {

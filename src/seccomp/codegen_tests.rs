@@ -167,8 +167,25 @@ fn agrees_with_seccompiler_on_single_action_policies() {
         SeccompRule, TargetArch,
     };
     let mut rng = Rng(0xabcdef);
-    for round in 0..40 {
-        let mut text = String::from("2\ndenylist allow\n[x86_64]\n");
+    for round in 0..60 {
+        // Odd rounds: an allowlist (mismatch errno 1, match allow); even: a denylist.
+        let allowlist = round % 2 == 1;
+        let (header, hit, miss, matched) = if allowlist {
+            (
+                "2\nallowlist errno 1\n[x86_64]\n",
+                "allow",
+                SeccompAction::Errno(1),
+                SeccompAction::Allow,
+            )
+        } else {
+            (
+                "2\ndenylist allow\n[x86_64]\n",
+                "errno 1",
+                SeccompAction::Allow,
+                SeccompAction::Errno(1),
+            )
+        };
+        let mut text = String::from(header);
         let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
         let mut unconditional = std::collections::BTreeSet::new();
         for _ in 0..(1 + rng.below(30)) {
@@ -177,7 +194,7 @@ fn agrees_with_seccompiler_on_single_action_policies() {
                 continue;
             };
             if rng.below(2) == 0 || round % 4 == 0 {
-                text.push_str(&format!("{name} errno 1\n"));
+                text.push_str(&format!("{name} {hit}\n"));
                 unconditional.insert(nr as i64);
             } else {
                 let index = rng.below(6) as u8;
@@ -209,9 +226,7 @@ fn agrees_with_seccompiler_on_single_action_policies() {
                 } else {
                     String::new()
                 };
-                text.push_str(&format!(
-                    "{name} errno 1 [{index},{value},{text_op}{mask}]\n"
-                ));
+                text.push_str(&format!("{name} {hit} [{index},{value},{text_op}{mask}]\n"));
                 let cond = SeccompCondition::new(index, SeccompCmpArgLen::Qword, sop, value)
                     .expect("valid condition");
                 rules
@@ -225,13 +240,8 @@ fn agrees_with_seccompiler_on_single_action_policies() {
         }
         let p = parse(&text, "oracle").expect("parses");
         let ours = compile(&p).expect("compiles");
-        let filter = SeccompFilter::new(
-            rules,
-            SeccompAction::Allow,
-            SeccompAction::Errno(1),
-            TargetArch::x86_64,
-        )
-        .expect("valid filter");
+        let filter =
+            SeccompFilter::new(rules, miss, matched, TargetArch::x86_64).expect("valid filter");
         let theirs: seccompiler::BpfProgram = filter.try_into().expect("seccompiler compiles");
         for nr in 0..470 {
             for _ in 0..4 {

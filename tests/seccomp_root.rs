@@ -356,3 +356,44 @@ fn seccomp_root_no_new_privs_only_when_needed() {
     exited_ok(&unprivileged);
     assert_eq!(unprivileged.values, vec![1, 1, -1]);
 }
+
+#[test]
+fn seccomp_root_notify_goes_to_the_listener() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use lxnest::seccomp::install::install_with_listener;
+    let p = prog("2\ndenylist\ngetppid notify\n");
+    let c = in_child(move || {
+        let Ok((_, listener)) = install_with_listener(&p, NoNewPrivs::Auto) else {
+            return vec![];
+        };
+        let fd = listener.as_raw_fd();
+        // A supervisor thread answers the first notification with errno 77.
+        let supervisor = std::thread::spawn(move || {
+            // SAFETY: both structs are plain data the kernel fills or reads; they outlive the
+            // ioctls, and `fd` stays open until the thread is joined.
+            unsafe {
+                let mut req: libc::seccomp_notif = std::mem::zeroed();
+                if libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) != 0 {
+                    return -1;
+                }
+                let mut resp: libc::seccomp_notif_resp = std::mem::zeroed();
+                resp.id = req.id;
+                resp.error = -77;
+                if libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp) != 0 {
+                    return -2;
+                }
+                i64::from(req.data.nr)
+            }
+        });
+        let answered = raw(libc::SYS_getppid, [0; 3]);
+        let seen_nr = supervisor.join().unwrap_or(-3);
+        drop(listener);
+        // With the listener gone the kernel answers ENOSYS itself.
+        vec![answered, seen_nr, raw(libc::SYS_getppid, [0; 3])]
+    });
+    exited_ok(&c);
+    assert_eq!(c.values, vec![-77, libc::SYS_getppid, -(libc::ENOSYS as i64)]);
+}

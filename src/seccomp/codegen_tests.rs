@@ -82,6 +82,12 @@ fn check_against_reference(p: &Policy, rng: &mut Rng, calls_per_nr: usize) {
                 let got = evaluate(&prog, arch, nr, args)
                     .unwrap_or_else(|e| panic!("{e}\n{}", disasm(&prog)));
                 let want = reference(p, arch, nr, args);
+                if let Some(name) =
+                    syscalls::name(arch, nr).filter(|_| nr < X32_SYSCALL_BIT || arch == Arch::X32)
+                {
+                    let model = crate::seccomp::decide_call(p, arch, name, &args).0;
+                    assert_eq!(model, want, "decide_call {arch:?} {name} {args:x?}");
+                }
                 assert_eq!(
                     got,
                     want,

@@ -1,7 +1,7 @@
 //! What a policy decides for a syscall, and which rule decided: the answers behind `explain`
 //! and the planner's checks. Read at the native arch (x86_64) unless an arch is given.
 
-use super::model::{Action, Arch, Policy, Rule};
+use super::model::{Action, Arch, ArgCmp, CmpOp, Mode, Policy, Rule};
 use crate::plan::model::EffectiveDecision;
 
 /// The result of one policy for one syscall.
@@ -43,6 +43,48 @@ pub fn decide_on(p: &Policy, arch: Arch, syscall: &str) -> Decision {
         action: p.default_action,
         rule: None,
         conditional,
+    }
+}
+
+/// What `p` decides for one exact call (`args` as the kernel passes them; i386 arguments are
+/// 32 bits, pass them zero-extended). The rule that matched, or `None` for the default.
+/// `reject_force_umount` reports as `errno 13` with no rule.
+pub fn decide_call(
+    p: &Policy,
+    arch: Arch,
+    syscall: &str,
+    args: &[u64; 6],
+) -> (Action, Option<Rule>) {
+    if arch == Arch::X32 {
+        // The compiled filter refuses every x32 call (docs/seccomp.md, "The x32 choice").
+        return match p.mode {
+            Mode::Allowlist => (p.default_action, None),
+            Mode::Denylist => (Action::Errno(38), None),
+        };
+    }
+    if p.reject_force_umount && syscall == "umount2" && args[1] & 1 != 0 {
+        return (Action::Errno(13), None);
+    }
+    let holds = |c: &ArgCmp| {
+        let a = args[usize::from(c.index.min(5))];
+        match c.op {
+            CmpOp::Eq => a == c.value,
+            CmpOp::Ne => a != c.value,
+            CmpOp::Lt => a < c.value,
+            CmpOp::Le => a <= c.value,
+            CmpOp::Gt => a > c.value,
+            CmpOp::Ge => a >= c.value,
+            CmpOp::MaskedEq(m) => a & m == c.value,
+        }
+    };
+    match p
+        .rules
+        .iter()
+        .filter(|r| r.syscall == syscall && r.arches.contains(&arch))
+        .find(|r| r.args.iter().all(holds))
+    {
+        Some(r) => (r.action, Some(r.clone())),
+        None => (p.default_action, None),
     }
 }
 
@@ -105,6 +147,26 @@ mod tests {
         );
         assert!(decide(&p, "umount2").conditional);
         assert!(!decide(&p, "keyctl").conditional);
+    }
+
+    #[test]
+    fn exact_calls_follow_the_first_matching_rule() {
+        let p = policy(
+            "2\ndenylist\nreject_force_umount\nclone errno 1 [0,0x10000000,&=,0x10000000]\nclone trap [1,5,>]\n",
+            "t",
+        );
+        let call = |name: &str, a0: u64, a1: u64| {
+            decide_call(&p, Arch::X86_64, name, &[a0, a1, 0, 0, 0, 0])
+        };
+        assert_eq!(call("clone", 0x1000_0011, 9).0, Action::Errno(1));
+        assert_eq!(call("clone", 0x11, 9).0, Action::Trap);
+        assert_eq!(call("clone", 0x11, 5), (Action::Allow, None));
+        assert_eq!(call("umount2", 0, 1), (Action::Errno(13), None));
+        assert_eq!(call("umount2", 0, 2), (Action::Allow, None));
+        assert_eq!(
+            decide_call(&p, Arch::X32, "read", &[0; 6]).0,
+            Action::Errno(38)
+        );
     }
 
     #[test]

@@ -150,6 +150,32 @@ fn big_allowlist() -> Policy {
 }
 
 #[test]
+fn long_programs_jump_far_and_stay_correct() {
+    // Syscalls with their own argument blocks: the program runs past the 255-instruction reach
+    // of conditional jumps many times over.
+    let text_for = |count: usize| {
+        let mut text = String::from("2\ndenylist\n");
+        for (i, name) in syscalls::all_names().enumerate().take(count) {
+            let (errno, index, hi) = (i % 50 + 1, i % 6, (i as u64) << 33);
+            text.push_str(&format!(
+                "{name} errno {errno} [{index},{i},!=] [1,{hi:#x},<]\n"
+            ));
+        }
+        text
+    };
+    let p = parse(&text_for(150), "long").expect("parses");
+    let prog = compile(&p).expect("compiles");
+    assert!(prog.len() > 1500, "{}", prog.len());
+    check_against_reference(&p, &mut Rng(5), 2);
+    // Past the kernel's limit the compiler says so instead of emitting a program it would refuse.
+    let too_long = compile(&parse(&text_for(400), "long").expect("parses"));
+    assert!(
+        matches!(too_long, Err(SeccompError::TooLong { max: 4096, .. })),
+        "{too_long:?}"
+    );
+}
+
+#[test]
 fn big_allowlist_stays_small_and_correct() {
     let p = big_allowlist();
     assert!(p.rules.len() > 300, "{}", p.rules.len());

@@ -31,7 +31,7 @@ fn known(prog: &[sock_filter]) -> Vec<Option<Known>> {
             acc: None,
         });
     }
-    let mut flow = |at: &mut Vec<Option<Known>>, to: usize, k: Known| {
+    let flow = |at: &mut Vec<Option<Known>>, to: usize, k: Known| {
         if let Some(slot) = at.get_mut(to) {
             *slot = Some(match *slot {
                 None => k,

@@ -44,6 +44,25 @@ fn int80(nr: u32) -> i64 {
     i64::from(ret as i32)
 }
 
+/// An i386 syscall with two arguments through `int 0x80`.
+fn int80_2(nr: u32, a0: u32, a1: u32) -> i64 {
+    let ret: u32;
+    // SAFETY: as `int80`; LLVM reserves rbx, so the first argument is swapped into ebx around
+    // the call and rbx restored before the asm block ends.
+    unsafe {
+        std::arch::asm!(
+            "xchg {b:r}, rbx",
+            "int 0x80",
+            "xchg {b:r}, rbx",
+            b = inout(reg) u64::from(a0) => _,
+            inlateout("eax") nr => ret,
+            in("ecx") a1,
+            options(nostack),
+        )
+    };
+    i64::from(ret as i32)
+}
+
 /// What a child reported, and how it ended.
 struct Child {
     status: WaitStatus,
@@ -129,11 +148,13 @@ fn seccomp_root_rules_errnos_args_and_arches() {
             int80(24), // i386 getuid
             int80(64), // i386 getppid
             raw(libc::SYS_getpid, [0; 3]),
+            int80_2(96, 2, 0), // i386 getpriority(PRIO_USER, 0)
+            int80_2(96, 0, 0), // i386 getpriority(PRIO_PROCESS, 0)
         ]
     });
     exited_ok(&c);
     let v = &c.values;
-    assert_eq!(v.len(), 11, "the child could not install the filter");
+    assert_eq!(v.len(), 13, "the child could not install the filter");
     assert_eq!(v[0], -42, "getppid errno 42");
     assert_eq!(v[1], -5, "getpriority(PRIO_USER) matches [0,2,==]");
     assert_eq!(v[2], -6, "the high word of arg1 is compared");
@@ -158,6 +179,12 @@ fn seccomp_root_rules_errnos_args_and_arches() {
     if i386_native > 0 {
         assert_eq!(v[8], -33, "i386 getuid via int 0x80 hits the [i386] rule");
         assert_eq!(v[9], -42, "i386 getppid via int 0x80 hits the [all] rule");
+        assert_eq!(v[11], -5, "i386 arguments are checked at the same offsets");
+        assert!(
+            v[12] >= 0,
+            "i386 getpriority(PRIO_PROCESS, 0) is allowed: {}",
+            v[12]
+        );
     } else {
         eprintln!(
             "i386 emulation is off in this kernel ({i386_native}); int 0x80 part not checked"
@@ -395,5 +422,8 @@ fn seccomp_root_notify_goes_to_the_listener() {
         vec![answered, seen_nr, raw(libc::SYS_getppid, [0; 3])]
     });
     exited_ok(&c);
-    assert_eq!(c.values, vec![-77, libc::SYS_getppid, -(libc::ENOSYS as i64)]);
+    assert_eq!(
+        c.values,
+        vec![-77, libc::SYS_getppid, -(libc::ENOSYS as i64)]
+    );
 }

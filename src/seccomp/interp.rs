@@ -28,7 +28,12 @@ impl SeccompData {
             Arch::X32 => (bpf::AUDIT_ARCH_X86_64, nr | X32_SYSCALL_BIT),
             Arch::I386 => (bpf::AUDIT_ARCH_I386, nr),
         };
-        SeccompData { nr, arch: audit, instruction_pointer: 0, args }
+        SeccompData {
+            nr,
+            arch: audit,
+            instruction_pointer: 0,
+            args,
+        }
     }
 
     fn word(&self, off: u32) -> Option<u32> {
@@ -80,10 +85,17 @@ pub enum InterpError {
 
 /// Run `prog` on `data`; the `SECCOMP_RET_*` value it returns.
 pub fn run(prog: &[sock_filter], data: &SeccompData) -> Result<u32, InterpError> {
+    run_counted(prog, data).map(|(ret, _)| ret)
+}
+
+/// [`run`], also counting the instructions executed (what each call costs in the kernel).
+pub fn run_counted(prog: &[sock_filter], data: &SeccompData) -> Result<(u32, usize), InterpError> {
+    let mut steps = 0usize;
     let mut a: u32 = 0;
     let mut pc = 0usize;
     // Every jump goes forward, so the loop ends after at most prog.len() steps.
     while let Some(i) = prog.get(pc) {
+        steps += 1;
         let cond = |taken: bool| if taken { i.jt as usize } else { i.jf as usize };
         let skip = match i.code {
             bpf::LD_ABS => {
@@ -99,7 +111,7 @@ pub fn run(prog: &[sock_filter], data: &SeccompData) -> Result<u32, InterpError>
             bpf::JGT => cond(a > i.k),
             bpf::JGE => cond(a >= i.k),
             bpf::JSET => cond(a & i.k != 0),
-            bpf::RET_K => return Ok(i.k),
+            bpf::RET_K => return Ok((i.k, steps)),
             code => return Err(InterpError::Opcode { pc, code }),
         };
         pc = pc + 1 + skip;
@@ -108,7 +120,12 @@ pub fn run(prog: &[sock_filter], data: &SeccompData) -> Result<u32, InterpError>
 }
 
 /// The action `prog` takes for a call of `nr` with `args` on `arch`.
-pub fn evaluate(prog: &[sock_filter], arch: Arch, nr: u32, args: [u64; 6]) -> Result<Action, InterpError> {
+pub fn evaluate(
+    prog: &[sock_filter],
+    arch: Arch,
+    nr: u32,
+    args: [u64; 6],
+) -> Result<Action, InterpError> {
     run(prog, &SeccompData::call(arch, nr, args)).map(bpf::action_of)
 }
 

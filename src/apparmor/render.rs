@@ -320,9 +320,9 @@ mod tests {
         let text = render(&ProfileParams::new("lxnest-a")).unwrap();
         assert!(text.contains("profile lxnest-a flags=(attach_disconnected,mediate_deleted) {"));
         for rule in [
-            "deny @{procfs}/sys/** wklx,",
-            "deny @{procfs}/sysrq-trigger rwklx,",
-            "deny @{sysfs}/kernel/** wklx,",
+            "deny /proc/sys/** wklx,",
+            "deny @{procfs}/{sysrq-trigger,kcore,kmem,mem} rwklx,",
+            "deny /sys/kernel/** wklx,",
             "deny capability mac_admin,",
             "deny capability sys_module,",
             "deny umount /proc/{,**},",
@@ -364,8 +364,8 @@ mod tests {
     fn load_policy_lifts_mac_admin_and_opens_only_the_apparmor_fs() {
         let text = render(&ProfileParams::new("x").with_flags(["load_policy"])).unwrap();
         assert!(!text.contains("deny capability mac_admin,"));
-        assert!(!text.contains("deny @{sysfs}/kernel/** wklx,"));
-        assert!(text.contains("deny @{sysfs}/kernel/security/apparmor?** wklx,"));
+        assert!(!text.contains("deny /sys/kernel/** wklx,"));
+        assert!(text.contains("deny /sys/kernel/security/apparmor?** wklx,"));
     }
 
     #[test]

@@ -321,7 +321,7 @@ mod tests {
         assert!(text.contains("profile lxnest-a flags=(attach_disconnected,mediate_deleted) {"));
         for rule in [
             "deny /proc/sys/** wklx,",
-            "deny @{procfs}/{sysrq-trigger,kcore,kmem,mem} rwklx,",
+            "deny /proc/{sysrq-trigger,kcore,kmem,mem} rwklx,",
             "deny /sys/kernel/** wklx,",
             "deny capability mac_admin,",
             "deny capability sys_module,",

@@ -7,7 +7,10 @@
 #![deny(missing_docs)]
 
 pub mod apparmor;
+pub mod artifacts;
 pub mod cgroup;
+pub mod diff;
+pub mod explain;
 pub mod host;
 pub mod launch;
 pub mod lxc;

@@ -2,8 +2,10 @@
 //! clap `Subcommand` enum with a `run` method; this file only flattens them into one CLI.
 
 mod check;
+mod config;
 mod launch;
 mod planning;
+mod table;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -27,6 +29,8 @@ enum Command {
     Launch(launch::LaunchCommand),
     #[command(flatten)]
     Check(check::CheckCommand),
+    #[command(flatten)]
+    Config(config::ConfigCommand),
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -37,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Planning(c) => c.run(),
         Command::Launch(c) => c.run(),
         Command::Check(c) => c.run(),
+        Command::Config(c) => c.run(),
     };
     match result {
         Ok(code) => code,

@@ -5,7 +5,9 @@
 //! Without `apparmor_parser` the tests skip with a message, except under CI (`CI=true`), where a
 //! missing parser is a failure.
 
-use lxnest::apparmor::{known_flags, names, render, runtime_rootfs_dirs, ProfileParams};
+use lxnest::apparmor::{
+    default_rootfs_dirs, known_flags, names, render, runtime_rootfs_dirs, ProfileParams,
+};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -93,6 +95,13 @@ fn compile_with(text: &str, mount_rules: bool) -> Result<Vec<u8>, String> {
     Ok(out.stdout)
 }
 
+fn all_dirs() -> Vec<String> {
+    default_rootfs_dirs()
+        .iter()
+        .map(|d| d.to_string())
+        .collect()
+}
+
 fn level1(flags: &[&str], rootfs: Vec<String>) -> String {
     level1_named("host1", flags, rootfs)
 }
@@ -118,7 +127,15 @@ fn base_and_every_single_flag_compile() {
     }
     check("base profile", &level1(&[], vec![]));
     for (flag, _) in known_flags() {
-        check(&format!("flag {flag} (level 1)"), &level1(&[flag], vec![]));
+        check(
+            &format!("flag {flag} (level 1)"),
+            &level1(&[flag], all_dirs()),
+        );
+        // A container that hosts no runtime: the rules for children's rootfs are left out.
+        check(
+            &format!("flag {flag} (level 1, no children)"),
+            &level1(&[flag], vec![]),
+        );
         // Level 2: no child namespace, loaded inside level 1's namespace.
         let n = names(&["host1", "child"]);
         let mut p = ProfileParams::new(n.profile).with_flags([*flag]);
@@ -136,7 +153,8 @@ fn every_runtime_and_all_flags_together_compile() {
         return;
     }
     let all: Vec<&str> = known_flags().iter().map(|(k, _)| *k).collect();
-    check("all flags, all runtimes", &level1(&all, vec![]));
+    check("all flags, all runtimes", &level1(&all, all_dirs()));
+    check("all flags, no children", &level1(&all, vec![]));
     for rt in ["lxc", "lxd", "docker", "lxnest"] {
         let dirs = runtime_rootfs_dirs(rt);
         assert!(!dirs.is_empty(), "no rootfs directories for {rt}");
@@ -153,7 +171,7 @@ fn every_runtime_and_all_flags_together_compile() {
         ["systemd", "mount_proc"],
         ["systemd", "mount_bind"],
     ] {
-        check(&format!("flags {pair:?}"), &level1(&pair, vec![]));
+        check(&format!("flags {pair:?}"), &level1(&pair, all_dirs()));
     }
 }
 

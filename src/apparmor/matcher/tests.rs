@@ -16,6 +16,7 @@ fn mount(fstype: Option<&str>, options: &str, source: Option<&str>) -> Access {
 fn profile(flags: &[&str]) -> String {
     let mut p = ProfileParams::new("lxnest-a").with_flags(flags.iter().copied());
     p.child_namespace = Some("lxnest-a".into());
+    p.rootfs_dirs = crate::apparmor::runtime_rootfs_dirs("lxc");
     render(&p).expect("render")
 }
 

@@ -113,7 +113,11 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     inject::check(c, "cgroup")?;
     let layout = cgroup::detect().map_err(step_err(c, "cgroup"))?;
     let cg = cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup).map_err(step_err(c, "cgroup"))?;
-    cgroup::apply_devices(&cg, &plan.devices).map_err(step_err(c, "cgroup"))?;
+    // The v1 devices controller only takes writes from the initial user namespace; a nested
+    // launcher's children stay under the allowlist its own parent wrote.
+    if !super::defaults::in_user_namespace() {
+        cgroup::apply_devices(&cg, &plan.devices).map_err(step_err(c, "cgroup"))?;
+    }
 
     // The bridge exists before the veth that plugs into it.
     let bridge = match (&opts.bridge, plan.network.mode.as_str()) {

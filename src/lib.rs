@@ -15,6 +15,7 @@ pub mod host;
 pub mod launch;
 pub mod lxc;
 pub mod net;
+pub mod openvz;
 pub mod origin;
 pub mod plan;
 pub mod rootfs;

@@ -19,4 +19,5 @@ pub mod origin;
 pub mod plan;
 pub mod rootfs;
 pub mod seccomp;
+pub mod source;
 pub mod spec;

@@ -115,3 +115,20 @@ fn load_into_namespace_root() {
     assert!(loaded, "{} not listed in {}", n.profile, ns_dir.display());
     kernel::unload(Some(NS), &n.profile).expect("unload");
 }
+
+#[test]
+fn install_without_apparmor_is_not_enabled_and_level3_needs_nothing() {
+    let level3 = names(&["a", "b", "c"]);
+    let done = lxnest::apparmor::install(&level3, "").expect("nothing to load at level 3");
+    assert_eq!(done.onexec(), None);
+    done.uninstall().expect("nothing to remove");
+    if kernel_enabled() {
+        return;
+    }
+    let level1 = names(&["a"]);
+    let text = render(&ProfileParams::new(level1.profile.clone())).unwrap();
+    assert!(matches!(
+        lxnest::apparmor::install(&level1, &text),
+        Err(AppArmorError::NotEnabled { .. })
+    ));
+}

@@ -185,7 +185,7 @@ fn match_at(toks: &[Tok], t: &[char]) -> bool {
                 && match_at(rest, &t[1..])
         }
         Tok::Star { cross, nonempty } => {
-            if *nonempty && t.first().map_or(true, |&c| c == '/') {
+            if *nonempty && t.first().is_none_or(|&c| c == '/') {
                 return false;
             }
             let min = usize::from(*nonempty);

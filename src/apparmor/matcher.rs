@@ -434,7 +434,7 @@ fn mount_matches(
             return false;
         }
     }
-    rule_target.map_or(true, |p| glob_matches(p, target, vars))
+    rule_target.is_none_or(|p| glob_matches(p, target, vars))
 }
 
 #[cfg(test)]

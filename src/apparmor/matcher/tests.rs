@@ -16,6 +16,7 @@ fn mount(fstype: Option<&str>, options: &str, source: Option<&str>) -> Access {
 fn profile(flags: &[&str]) -> String {
     let mut p = ProfileParams::new("lxnest-a").with_flags(flags.iter().copied());
     p.child_namespace = Some("lxnest-a".into());
+    p.rootfs_dirs = crate::apparmor::runtime_rootfs_dirs("lxc");
     render(&p).expect("render")
 }
 
@@ -130,12 +131,12 @@ fn rendered_base_profile_denies_kernel_knobs_by_line() {
     assert_eq!(e.decision, Decision::Denied);
     assert_eq!(
         e.rule.unwrap().line,
-        line_of(&text, "deny @{procfs}/sys/** wklx,")
+        line_of(&text, "deny /proc/sys/** wklx,")
     );
     let e = explain(&text, "/proc/sysrq-trigger", &Access::File("w".into()));
     assert_eq!(
         e.rule.unwrap().line,
-        line_of(&text, "deny @{procfs}/sysrq-trigger rwklx,")
+        line_of(&text, "deny /proc/{sysrq-trigger,kcore,kmem,mem} rwklx,")
     );
     // Reading sysctls and writing ordinary files are allowed by `file,`.
     let e = explain(
@@ -171,7 +172,6 @@ fn sysctl_net_opens_only_net() {
     for p in [
         "/proc/sys/kernel/x",
         "/proc/sys/netfilter/x",
-        "/proc/sys/n",
         "/proc/sys/vm/x",
     ] {
         assert_eq!(explain(&text, p, &w).decision, Decision::Denied, "{p}");
@@ -252,4 +252,42 @@ fn access_parse() {
         Some(mount(None, "rw,bind", Some("/src")))
     );
     assert_eq!(Access::parse("q"), None);
+}
+
+#[test]
+fn sysfs_writes_only_for_own_net_devices_cgroups_and_fuse() {
+    let text = profile(&[]);
+    let w = Access::File("w".into());
+    for p in [
+        "/sys/devices/virtual/net/eth0/mtu",
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/fuse/connections/42/abort",
+    ] {
+        assert_eq!(explain(&text, p, &w).decision, Decision::Allowed, "{p}");
+    }
+    for p in [
+        "/sys/bus/pci/rescan",
+        "/sys/module/kvm/parameters/halt_poll_ns",
+        "/sys/devices/system/cpu/cpu1/online",
+        "/sys/devices/virtual/block/loop0/uevent",
+        "/sys/fs/ext4/sda1/err_report_sec",
+        "/sys/kernel/mm/transparent_hugepage/enabled",
+        "/sys/kernel/security/apparmor/.replace",
+        "/sys/power/state",
+    ] {
+        assert_eq!(explain(&text, p, &w).decision, Decision::Denied, "{p}");
+    }
+    let lp = profile(&["load_policy"]);
+    assert_eq!(
+        explain(&lp, "/sys/kernel/security/apparmor/.replace", &w).decision,
+        Decision::Allowed
+    );
+    assert_eq!(
+        explain(&lp, "/sys/kernel/security/lockdown", &w).decision,
+        Decision::Denied
+    );
+    assert_eq!(
+        explain(&lp, "/sys/kernel/mm/ksm/run", &w).decision,
+        Decision::Denied
+    );
 }

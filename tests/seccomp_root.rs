@@ -545,3 +545,54 @@ fn seccomp_root_setuid_programs_keep_working() {
     // With NNP the kernel ignores the setuid bit: this is what LXC and lxnest avoid.
     assert_eq!(setuid_id_under(&filter, NoNewPrivs::Always), "65534");
 }
+
+#[test]
+fn seccomp_root_shipped_policies_stacked() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use lxnest::seccomp::builtin;
+    let default = compile(&builtin::default_policy().expect("parses")).expect("compiles");
+    let no_nesting = compile(&builtin::no_nesting_policy().expect("parses")).expect("compiles");
+    let c = in_child(move || {
+        if install(&default, NoNewPrivs::Auto).is_err()
+            || install(&no_nesting, NoNewPrivs::Auto).is_err()
+        {
+            return vec![];
+        }
+        // glibc tries clone3 for a new thread, gets ENOSYS and falls back to clone without
+        // CLONE_NEW* flags, which the filter lets through.
+        let thread = std::thread::spawn(|| 7).join().map(i64::from).unwrap_or(-1);
+        let flags = |f: libc::c_int| f as u64;
+        vec![
+            filter_count().map(i64::from).unwrap_or(-1),
+            thread,
+            raw(libc::SYS_unshare, [flags(libc::CLONE_NEWUSER), 0, 0]),
+            raw(
+                libc::SYS_clone,
+                [flags(libc::CLONE_NEWUSER | libc::SIGCHLD), 0, 0],
+            ),
+            raw(
+                libc::SYS_clone,
+                [flags(libc::CLONE_NEWNET | libc::SIGCHLD), 0, 0],
+            ),
+            raw(libc::SYS_clone3, [0, 0, 0]),
+            raw(libc::SYS_keyctl, [0, 0, 0]),
+            raw(libc::SYS_mount, [0, 0, 0]),
+            raw(libc::SYS_syslog, [3, 0, 0]),
+        ]
+    });
+    exited_ok(&c);
+    let (eperm, enosys) = (-(libc::EPERM as i64), -(libc::ENOSYS as i64));
+    assert_eq!(c.values.len(), 9, "the child could not install the filters");
+    assert!(c.values[0] >= 2, "two more filters: {}", c.values[0]);
+    assert_eq!(
+        c.values[1], 7,
+        "threads still start (clone3 -> ENOSYS -> clone)"
+    );
+    assert_eq!(
+        &c.values[2..],
+        &[eperm, eperm, eperm, enosys, enosys, eperm, eperm]
+    );
+}

@@ -77,7 +77,12 @@ fn in_child(f: impl FnOnce() -> Vec<i64>) -> Child {
     match unsafe { fork() }.expect("fork") {
         ForkResult::Child => {
             drop(rd);
-            let values = f();
+            // A panic must not unwind into the forked copy of the test harness.
+            let values = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                Ok(values) => values,
+                // SAFETY: leaving the child at once, without running anything of the parent's.
+                Err(_) => unsafe { libc::_exit(101) },
+            };
             let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
             // SAFETY: writing our own buffer to our own pipe end, then leaving without unwinding.
             unsafe {

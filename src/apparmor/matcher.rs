@@ -270,21 +270,37 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-/// The comma-terminated rules inside the profile block, with their line numbers.
+/// The comma-terminated rules inside the profile block, each with the line it starts on. A rule
+/// may span lines (the template writes long mount rules one `options=` per line); it ends at a
+/// line ending with `,` outside parentheses.
 fn rules(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut inside = false;
+    let mut pending: Option<(usize, String)> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = strip_comment(raw).trim();
         if !inside {
             inside = line.starts_with("profile ") && line.ends_with('{');
             continue;
         }
-        if line == "}" {
+        if line.is_empty() {
+            continue;
+        }
+        if line == "}" && pending.is_none() {
             break;
         }
-        if let Some(rule) = line.strip_suffix(',') {
-            out.push((i + 1, rule.trim().to_string()));
+        let (start, mut rule) = pending.take().unwrap_or((i + 1, String::new()));
+        if !rule.is_empty() {
+            rule.push(' ');
+        }
+        rule.push_str(line);
+        let depth: i32 = rule
+            .chars()
+            .map(|c| i32::from(c == '(') - i32::from(c == ')'))
+            .sum();
+        match rule.strip_suffix(',') {
+            Some(done) if depth == 0 => out.push((start, done.trim().to_string())),
+            _ => pending = Some((start, rule)),
         }
     }
     out

@@ -331,3 +331,41 @@ fn multi_line_rules_are_one_rule_at_their_first_line() {
         Decision::NotAllowed
     );
 }
+
+#[test]
+fn capabilities_are_explained() {
+    let text = profile(&[]);
+    let e = explain(
+        &text,
+        "",
+        &Access::parse("capability:CAP_SYS_MODULE").unwrap(),
+    );
+    assert_eq!(e.decision, Decision::Denied);
+    assert_eq!(
+        e.rule.unwrap().line,
+        line_of(&text, "deny capability sys_module,")
+    );
+    let e = explain(&text, "", &Access::Capability("sys_admin".into()));
+    assert_eq!(
+        (e.decision, e.rule.unwrap().line),
+        (Decision::Allowed, line_of(&text, "capability,"))
+    );
+    let lp = profile(&["load_policy"]);
+    assert_eq!(
+        explain(&lp, "", &Access::Capability("mac_admin".into())).decision,
+        Decision::Allowed
+    );
+    assert_eq!(
+        explain(&text, "", &Access::Capability("mac_admin".into())).decision,
+        Decision::Denied
+    );
+    let some = "profile t {\n  capability chown setuid,\n}\n";
+    assert_eq!(
+        explain(some, "", &Access::Capability("setuid".into())).decision,
+        Decision::Allowed
+    );
+    assert_eq!(
+        explain(some, "", &Access::Capability("kill".into())).decision,
+        Decision::NotAllowed
+    );
+}

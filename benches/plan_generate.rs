@@ -4,7 +4,7 @@
 //! Run: `cargo bench --bench plan_generate` (or `-- 1000` for another N). Prints the time per
 //! phase and per container; compare runs by their ratio, not by one absolute figure.
 
-use lxnest::plan::host::HostSnapshot;
+use lxnest::plan::host::{HostSnapshot, IdRange};
 use std::time::Instant;
 
 fn spec(n: usize) -> String {
@@ -26,7 +26,13 @@ fn main() {
     let t0 = Instant::now();
     let stack = lxnest::spec::parse_str(&text, "bench.yaml").expect("generated spec parses");
     let t1 = Instant::now();
-    let plan = lxnest::plan::plan(&stack, &HostSnapshot::laptop()).expect("generated spec plans");
+    // 30,000 user-namespaced containers need about 2 billion subordinate ids (Incus gives root a
+    // billion by default); the laptop fixture's million would run out.
+    let mut host = HostSnapshot::laptop();
+    let big = IdRange { first: 100_000, count: 4_000_000_000 };
+    host.subuids = vec![big];
+    host.subgids = vec![big];
+    let plan = lxnest::plan::plan(&stack, &host).expect("generated spec plans");
     let t2 = Instant::now();
     let artifacts =
         lxnest::artifacts::render_all(&plan, std::path::Path::new("/out"), false).expect("renders");

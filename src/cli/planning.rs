@@ -40,7 +40,7 @@ impl HostArgs {
 pub enum PlanningCommand {
     /// Plan a stack and print each level: policies, cgroups, id maps, network.
     Plan {
-        /// The nesting spec (YAML).
+        /// The nesting spec (YAML), `builtin:NAME`, or an LXC config file.
         spec: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -50,7 +50,7 @@ pub enum PlanningCommand {
     },
     /// Write every artifact of a plan (profiles, filters, LXC config, plan.json) below a directory.
     Generate {
-        /// The nesting spec (YAML).
+        /// The nesting spec (YAML), `builtin:NAME`, or an LXC config file.
         spec: PathBuf,
         /// Output directory (created).
         #[arg(short = 'o', long = "out", value_name = "DIR")]
@@ -60,7 +60,7 @@ pub enum PlanningCommand {
     },
     /// Say which rule of which level decides a syscall or a path for a container.
     Explain {
-        /// The nesting spec (YAML).
+        /// The nesting spec (YAML), `builtin:NAME`, or an LXC config file.
         spec: PathBuf,
         /// Container path, e.g. juju-host/unit-1.
         container: String,
@@ -151,9 +151,12 @@ impl PlanningCommand {
 }
 
 fn load_plan(spec: &std::path::Path, host: &HostArgs) -> anyhow::Result<Plan> {
-    let stack = lxnest::spec::load(spec)?;
+    let loaded = lxnest::source::load(spec)?;
+    for note in &loaded.notes {
+        eprintln!("lxnest: note: {note}");
+    }
     let snapshot = host.snapshot()?;
-    Ok(lxnest::plan::plan(&stack, &snapshot)?)
+    Ok(lxnest::plan::plan(&loaded.stack, &snapshot)?)
 }
 
 fn get<'a>(plan: &'a Plan, path: &str) -> anyhow::Result<&'a LevelPlan> {

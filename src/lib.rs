@@ -22,3 +22,4 @@ pub mod rootfs;
 pub mod seccomp;
 pub mod source;
 pub mod spec;
+pub mod tarball;

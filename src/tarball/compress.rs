@@ -37,7 +37,8 @@ pub fn open<R: Read + Send + 'static>(inner: R) -> std::io::Result<(Format, Box<
         Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buf)),
         Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(buf)),
         Format::Zstd => Box::new(
-            ruzstd::decoding::StreamingDecoder::new(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?,
+            ruzstd::decoding::StreamingDecoder::new(buf)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?,
         ),
         // lzma-rs decodes whole streams into a writer; a pipe thread turns that into a reader.
         Format::Xz => Box::new(xz_reader(buf)?),

@@ -59,32 +59,60 @@ struct Stamp {
 
 fn stamp_of(tarball: &Path, shift: Option<Shift>) -> std::io::Result<Stamp> {
     let m = std::fs::metadata(tarball)?;
-    let mtime_ns = m.modified()?.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0);
-    Ok(Stamp { tarball: std::path::absolute(tarball)?, size: m.len(), mtime_ns, shift })
+    let mtime_ns = m
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0);
+    Ok(Stamp {
+        tarball: std::path::absolute(tarball)?,
+        size: m.len(),
+        mtime_ns,
+        shift,
+    })
 }
 
 /// Unpack `tarball` at `dest` unless `dest` already holds this very tarball (same stamp).
 /// Returns `None` when the existing tree was reused.
-pub fn ensure(tarball: &Path, dest: &Path, shift: Option<Shift>) -> Result<Option<Summary>, TarError> {
+pub fn ensure(
+    tarball: &Path,
+    dest: &Path,
+    shift: Option<Shift>,
+) -> Result<Option<Summary>, TarError> {
     let file = crate::spec::load::display_path(tarball);
-    let rerr = |source| TarError::Read { file: file.clone(), source };
+    let rerr = |source| TarError::Read {
+        file: file.clone(),
+        source,
+    };
     let stamp = stamp_of(tarball, shift).map_err(rerr)?;
     let stamp_path = dest.with_extension("stamp");
-    let previous: Option<Stamp> = std::fs::read(&stamp_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let previous: Option<Stamp> = std::fs::read(&stamp_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
     if previous.as_ref() == Some(&stamp) && dest.is_dir() {
         return Ok(None);
     }
     let summary = unpack_fresh(tarball, dest, shift)?;
     let bytes = serde_json::to_vec(&stamp).unwrap_or_default();
-    std::fs::write(&stamp_path, bytes).map_err(|e| TarError::Write { path: stamp_path.display().to_string(), source: e })?;
+    std::fs::write(&stamp_path, bytes).map_err(|e| TarError::Write {
+        path: stamp_path.display().to_string(),
+        source: e,
+    })?;
     Ok(Some(summary))
 }
 
 /// Unpack into `DEST.partial`, then replace `dest` with it.
-pub fn unpack_fresh(tarball: &Path, dest: &Path, shift: Option<Shift>) -> Result<Summary, TarError> {
+pub fn unpack_fresh(
+    tarball: &Path,
+    dest: &Path,
+    shift: Option<Shift>,
+) -> Result<Summary, TarError> {
     let file = crate::spec::load::display_path(tarball);
     let partial = dest.with_extension("partial");
-    let werr = |p: &Path, source| TarError::Write { path: p.display().to_string(), source };
+    let werr = |p: &Path, source| TarError::Write {
+        path: p.display().to_string(),
+        source,
+    };
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).map_err(|e| werr(&partial, e))?;
     let result = read_into(tarball, &partial, shift, &file);
@@ -103,11 +131,22 @@ pub fn unpack_fresh(tarball: &Path, dest: &Path, shift: Option<Shift>) -> Result
     }
 }
 
-fn read_into(tarball: &Path, dest: &Path, shift: Option<Shift>, file: &str) -> Result<Summary, TarError> {
-    let f = std::fs::File::open(tarball).map_err(|e| TarError::Read { file: file.into(), source: e })?;
+fn read_into(
+    tarball: &Path,
+    dest: &Path,
+    shift: Option<Shift>,
+    file: &str,
+) -> Result<Summary, TarError> {
+    let f = std::fs::File::open(tarball).map_err(|e| TarError::Read {
+        file: file.into(),
+        source: e,
+    })?;
     let total = f.metadata().map(|m| m.len()).unwrap_or(0);
     let progress = Progress::new(f, total, std::io::stderr().is_terminal());
-    let (_, reader) = compress::open(progress).map_err(|e| TarError::Read { file: file.into(), source: e })?;
+    let (_, reader) = compress::open(progress).map_err(|e| TarError::Read {
+        file: file.into(),
+        source: e,
+    })?;
     let mut archive = tar::Archive::new(reader);
     archive.set_overwrite(true);
     let sum = unpack::unpack(&mut archive, dest, shift, file)?;
@@ -128,7 +167,13 @@ struct Progress<R> {
 
 impl<R> Progress<R> {
     fn new(inner: R, total: u64, tty: bool) -> Self {
-        Progress { inner, read: 0, total, shown: 0, draw: tty && total > 16 << 20 }
+        Progress {
+            inner,
+            read: 0,
+            total,
+            shown: 0,
+            draw: tty && total > 16 << 20,
+        }
     }
 }
 
@@ -140,7 +185,10 @@ impl<R: Read> Read for Progress<R> {
         if self.draw && pct != self.shown {
             self.shown = pct;
             let bar = "#".repeat((pct / 4) as usize);
-            eprint!("\runpacking [{bar:<25}] {pct:>3}% of {} MiB", self.total >> 20);
+            eprint!(
+                "\runpacking [{bar:<25}] {pct:>3}% of {} MiB",
+                self.total >> 20
+            );
             let _ = std::io::stderr().flush();
         }
         Ok(n)

@@ -22,7 +22,9 @@ impl std::fmt::Display for Refusal {
         match self {
             Refusal::Absolute => write!(f, "absolute name"),
             Refusal::Climbs => write!(f, "name climbs out of the tree with `..`"),
-            Refusal::ThroughSymlink(p) => write!(f, "would be written through the symlink {}", p.display()),
+            Refusal::ThroughSymlink(p) => {
+                write!(f, "would be written through the symlink {}", p.display())
+            }
             Refusal::LinkEscapes(t) => write!(f, "hard link to `{t}`, outside the tree"),
         }
     }
@@ -46,11 +48,18 @@ pub fn relative(name: &Path) -> Result<PathBuf, Refusal> {
 /// could hold it); the entry itself may be replaced.
 pub fn check_parents(root: &Path, rel: &Path) -> Result<(), Refusal> {
     let mut cur = root.to_path_buf();
-    let parents: Vec<_> = rel.parent().map(|p| p.components().collect()).unwrap_or_default();
+    let parents: Vec<_> = rel
+        .parent()
+        .map(|p| p.components().collect())
+        .unwrap_or_default();
     for c in parents {
         cur.push(c);
         match std::fs::symlink_metadata(&cur) {
-            Ok(m) if m.file_type().is_symlink() => return Err(Refusal::ThroughSymlink(cur.strip_prefix(root).unwrap_or(&cur).to_path_buf())),
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Refusal::ThroughSymlink(
+                    cur.strip_prefix(root).unwrap_or(&cur).to_path_buf(),
+                ))
+            }
             _ => {}
         }
     }
@@ -68,7 +77,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(relative(Path::new("./etc/passwd")).unwrap(), PathBuf::from("etc/passwd"));
+        assert_eq!(
+            relative(Path::new("./etc/passwd")).unwrap(),
+            PathBuf::from("etc/passwd")
+        );
         assert_eq!(relative(Path::new("/etc/passwd")), Err(Refusal::Absolute));
         assert_eq!(relative(Path::new("a/../../escape")), Err(Refusal::Climbs));
         assert!(link_target(Path::new("/etc/shadow")).is_err());
@@ -80,8 +92,14 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/tmp", d.path().join("evil")).unwrap();
         std::fs::create_dir(d.path().join("ok")).unwrap();
-        assert!(matches!(check_parents(d.path(), Path::new("evil/x")), Err(Refusal::ThroughSymlink(_))));
+        assert!(matches!(
+            check_parents(d.path(), Path::new("evil/x")),
+            Err(Refusal::ThroughSymlink(_))
+        ));
         assert!(check_parents(d.path(), Path::new("ok/x")).is_ok());
-        assert!(check_parents(d.path(), Path::new("evil")).is_ok(), "the entry itself may be replaced");
+        assert!(
+            check_parents(d.path(), Path::new("evil")).is_ok(),
+            "the entry itself may be replaced"
+        );
     }
 }

@@ -32,13 +32,34 @@ pub struct Summary {
 }
 
 /// Unpack every entry of `archive` below `dest` (which must exist and be empty).
-pub fn unpack<R: std::io::Read>(archive: &mut tar::Archive<R>, dest: &Path, shift: Option<Shift>, file: &str) -> Result<Summary, TarError> {
+pub fn unpack<R: std::io::Read>(
+    archive: &mut tar::Archive<R>,
+    dest: &Path,
+    shift: Option<Shift>,
+    file: &str,
+) -> Result<Summary, TarError> {
     let mut sum = Summary::default();
-    let entries = archive.entries().map_err(|e| TarError::Read { file: file.into(), source: e })?;
+    let entries = archive.entries().map_err(|e| TarError::Read {
+        file: file.into(),
+        source: e,
+    })?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| TarError::Read { file: file.into(), source: e })?;
-        let name = entry.path().map_err(|e| TarError::Read { file: file.into(), source: e })?.into_owned();
-        let refuse = |why: Refusal| TarError::Refused { file: file.into(), entry: name.display().to_string(), why: why.to_string() };
+        let mut entry = entry.map_err(|e| TarError::Read {
+            file: file.into(),
+            source: e,
+        })?;
+        let name = entry
+            .path()
+            .map_err(|e| TarError::Read {
+                file: file.into(),
+                source: e,
+            })?
+            .into_owned();
+        let refuse = |why: Refusal| TarError::Refused {
+            file: file.into(),
+            entry: name.display().to_string(),
+            why: why.to_string(),
+        };
         let rel = safety::relative(&name).map_err(refuse)?;
         if rel.as_os_str().is_empty() {
             continue; // "./" itself
@@ -54,7 +75,12 @@ pub fn unpack<R: std::io::Read>(archive: &mut tar::Archive<R>, dest: &Path, shif
             continue;
         }
         if kind.is_hard_link() {
-            let link = entry.link_name().ok().flatten().map(|l| l.into_owned()).unwrap_or_default();
+            let link = entry
+                .link_name()
+                .ok()
+                .flatten()
+                .map(|l| l.into_owned())
+                .unwrap_or_default();
             let src = safety::link_target(&link).map_err(refuse)?;
             safety::check_parents(dest, &src).map_err(refuse)?;
             remove_existing(&target)?;
@@ -81,7 +107,10 @@ pub fn unpack<R: std::io::Read>(archive: &mut tar::Archive<R>, dest: &Path, shif
 }
 
 fn io(path: &Path, source: std::io::Error) -> TarError {
-    TarError::Write { path: path.display().to_string(), source }
+    TarError::Write {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn remove_existing(target: &Path) -> Result<(), TarError> {
@@ -93,7 +122,13 @@ fn remove_existing(target: &Path) -> Result<(), TarError> {
 }
 
 /// lchown to the shifted owner; refuse ids outside the container's range.
-fn own<R: std::io::Read>(entry: &tar::Entry<R>, target: &Path, shift: Option<Shift>, rel: &Path, file: &str) -> Result<(), TarError> {
+fn own<R: std::io::Read>(
+    entry: &tar::Entry<R>,
+    target: &Path,
+    shift: Option<Shift>,
+    rel: &Path,
+    file: &str,
+) -> Result<(), TarError> {
     let h = entry.header();
     let (uid, gid) = (h.uid().unwrap_or(0), h.gid().unwrap_or(0));
     let (uid, gid) = match shift {
@@ -102,31 +137,51 @@ fn own<R: std::io::Read>(entry: &tar::Entry<R>, target: &Path, shift: Option<Shi
                 return Err(TarError::Refused {
                     file: file.into(),
                     entry: rel.display().to_string(),
-                    why: format!("owned by {uid}:{gid}, outside the container's {} ids", s.count),
+                    why: format!(
+                        "owned by {uid}:{gid}, outside the container's {} ids",
+                        s.count
+                    ),
                 });
             }
             (u64::from(s.uid) + uid, u64::from(s.gid) + gid)
         }
         None => (uid, gid),
     };
-    let (uid, gid) = (u32::try_from(uid).unwrap_or(u32::MAX), u32::try_from(gid).unwrap_or(u32::MAX));
+    let (uid, gid) = (
+        u32::try_from(uid).unwrap_or(u32::MAX),
+        u32::try_from(gid).unwrap_or(u32::MAX),
+    );
     std::os::unix::fs::lchown(target, Some(uid), Some(gid)).map_err(|e| io(target, e))?;
     // chown clears set-id bits; put the archive's mode back (symlinks have none).
     let meta = std::fs::symlink_metadata(target).map_err(|e| io(target, e))?;
     if !meta.file_type().is_symlink() {
         let mode = h.mode().unwrap_or(0o644) & 0o7777;
-        std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode)).map_err(|e| io(target, e))?;
+        std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io(target, e))?;
     }
     Ok(())
 }
 
 /// `SCHILY.xattr.NAME` pax records; refused ones are noted, not fatal.
-fn xattrs<R: std::io::Read>(entry: &mut tar::Entry<R>, target: &Path, rel: &Path, sum: &mut Summary) {
-    let Ok(Some(exts)) = entry.pax_extensions() else { return };
+fn xattrs<R: std::io::Read>(
+    entry: &mut tar::Entry<R>,
+    target: &Path,
+    rel: &Path,
+    sum: &mut Summary,
+) {
+    let Ok(Some(exts)) = entry.pax_extensions() else {
+        return;
+    };
     for ext in exts.flatten() {
-        let Some(name) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") else { continue };
+        let Some(name) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") else {
+            continue;
+        };
         if xattr::set(target, OsStr::from_bytes(name), ext.value_bytes()).is_err() {
-            sum.skipped_xattrs.push(format!("{}: {}", rel.display(), String::from_utf8_lossy(name)));
+            sum.skipped_xattrs.push(format!(
+                "{}: {}",
+                rel.display(),
+                String::from_utf8_lossy(name)
+            ));
         }
     }
 }

@@ -23,6 +23,8 @@ pub fn apply(plan: &LandlockPlan, no_new_privs: bool) -> Result<String, landlock
     let mut skipped = Vec::new();
     for (paths, access) in [(&plan.read_only, read), (&plan.read_write, all)] {
         for p in paths {
+            // Directory-only rights on a file would make the crate report a downgrade.
+            let access = if std::path::Path::new(p).is_dir() { access } else { access & AccessFs::from_file(ABI_WANTED) };
             match PathFd::new(p) {
                 Ok(fd) => created = created.add_rule(PathBeneath::new(fd, access))?,
                 // A path the rootfs lacks cannot be granted; denying it is the safe outcome.

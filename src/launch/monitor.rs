@@ -138,7 +138,9 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
 /// Starts `plan` under a detached monitor process; returns the init's pid once it runs.
 pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
     let c = plan.path.as_str();
-    let (r, w) = nix::unistd::pipe().map_err(step_err(c, "monitor"))?;
+    // Close-on-exec: the container's init must not inherit the report pipe, or the reader
+    // would never see end-of-file.
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(c, "monitor"))?;
     // SAFETY: the CLI process is single-threaded, so the child may run arbitrary code after fork.
     match unsafe { fork() }.map_err(step_err(c, "monitor"))? {
         ForkResult::Parent { child } => {

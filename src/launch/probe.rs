@@ -8,9 +8,9 @@ use std::ffi::CString;
 use std::io::Write;
 
 /// Probe names, in the order `all` runs them.
+/// The mount probes come last: where one succeeds (a nesting host's own mount namespace) it
+/// must not change what the others see.
 pub const PROBES: &[&str] = &[
-    "mount_bind_root",
-    "mount_over_proc",
     "write_sysrq",
     "write_proc_sys_kernel",
     "write_sys_kernel",
@@ -30,6 +30,8 @@ pub const PROBES: &[&str] = &[
     "cgroup_mkdir",
     "net_route_add",
     "net_addr_set",
+    "mount_bind_root",
+    "mount_over_proc",
 ];
 
 fn rc(r: libc::c_long) -> Result<(), Errno> {
@@ -42,6 +44,12 @@ fn rc(r: libc::c_long) -> Result<(), Errno> {
 
 fn cs(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
+}
+
+/// Writes a file's current value back to it: harmless if the write were allowed.
+fn write_same(path: &str) -> Result<(), Errno> {
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    write_file(path, &current)
 }
 
 fn write_file(path: &str, data: &str) -> Result<(), Errno> {
@@ -97,9 +105,10 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
     match name {
         "mount_bind_root" => mount(Some("/"), "/mnt", None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
         "mount_over_proc" => mount(Some("/tmp"), "/proc", None::<&str>, MsFlags::MS_BIND, None::<&str>),
+        // "h" only prints help to the kernel log, should the write ever go through.
         "write_sysrq" => write_file("/proc/sysrq-trigger", "h"),
-        "write_proc_sys_kernel" => write_file("/proc/sys/kernel/domainname", "escaped"),
-        "write_sys_kernel" => write_file("/sys/kernel/uevent_helper", ""),
+        "write_proc_sys_kernel" => write_same("/proc/sys/kernel/panic"),
+        "write_sys_kernel" => write_same(SYS_KERNEL_FILE),
         // SAFETY (all raw syscalls below): arguments are null pointers, invalid fds or harmless
         // values; the kernel validates them and nothing of ours is written.
         "kexec_load" => rc(unsafe { libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0) }),
@@ -141,6 +150,19 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
     }
 }
 
+/// The /sys/kernel file the sysfs probe writes (present on every kernel lxnest supports).
+pub const SYS_KERNEL_FILE: &str = "/sys/kernel/rcu_expedited";
+
+/// The file a probe needs, when the host may lack it (kernel configuration).
+pub fn needs_file(name: &str) -> Option<&'static str> {
+    match name {
+        "write_sysrq" => Some("/proc/sysrq-trigger"),
+        "write_proc_sys_kernel" => Some("/proc/sys/kernel/panic"),
+        "write_sys_kernel" => Some(SYS_KERNEL_FILE),
+        _ => None,
+    }
+}
+
 /// Result text: `ok` or the errno name (`EPERM`).
 pub fn result_text(r: Result<(), Errno>) -> String {
     match r {
@@ -154,7 +176,11 @@ pub fn run(name: &str, args: &[String]) -> i32 {
     let outside = args.first().and_then(|a| a.parse().ok()).unwrap_or(1);
     let names: Vec<&str> = if name == "all" { PROBES.to_vec() } else { vec![name] };
     for n in names {
-        println!("{n}\t{}", result_text(attempt(n, outside)));
+        let result = match needs_file(n) {
+            Some(f) if !std::path::Path::new(f).exists() => "absent".to_string(),
+            _ => result_text(attempt(n, outside)),
+        };
+        println!("{n}\t{result}");
     }
     0
 }

@@ -21,8 +21,8 @@ fn expected_plain(probe: &str) -> &'static [&'static str] {
         "write_proc_sys_kernel" => &["EACCES"],
         "write_sys_kernel" => &["EROFS"],
         // seccomp (errno 1) and missing capabilities in the initial user namespace.
-        "kexec_load" | "init_module" | "finit_module" | "delete_module" | "open_by_handle_at" | "reboot"
-        | "swapon" | "clock_settime" | "syslog" | "mknod_block" => &["EPERM"],
+        "kexec_load" | "init_module" | "finit_module" | "delete_module" | "open_by_handle_at"
+        | "reboot" | "swapon" | "clock_settime" | "syslog" | "mknod_block" => &["EPERM"],
         // Processes of the parent's pid namespace do not exist in the container's.
         "kill_outside" | "ptrace_outside" => &["ESRCH"],
         // Limits are files owned by the host's root; the premounted cgroupfs is read-only.
@@ -40,15 +40,23 @@ fn expected_plain(probe: &str) -> &'static [&'static str] {
 /// (its mount, cgroup or network namespace), which a nesting host legitimately manages.
 fn expected_nesting_host(probe: &str) -> Option<&'static [&'static str]> {
     match probe {
-        "cgroup_mkdir" | "net_route_add" | "net_addr_set" | "mount_bind_root" | "mount_over_proc" => None,
+        "cgroup_mkdir" | "net_route_add" | "net_addr_set" | "mount_bind_root"
+        | "mount_over_proc" => None,
         p => Some(expected_plain(p)),
     }
 }
 
 fn probe_table(args: &[&str]) -> BTreeMap<String, String> {
-    let o = Command::new(bin()).args(args).output().expect("spawn lxnest");
+    let o = Command::new(bin())
+        .args(args)
+        .output()
+        .expect("spawn lxnest");
     let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(o.status.success(), "{args:?}: {out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{args:?}: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     out.lines()
         .filter_map(|l| l.split_once('\t'))
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -60,35 +68,57 @@ fn escape_root_battery_fails_at_every_level() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().to_str().expect("utf-8");
     let me = std::process::id().to_string();
-    let l1 = probe_table(&["run", "-P", p, "-n", "esc-l1", "--", "lxnest", "__probe", "all", &me]);
-    let l2 = probe_table(&[
-        "run", "-P", p, "-n", "esc-host", "--nested", "--", "lxnest", "run", "-n", "esc-l2", "--", "lxnest", "__probe", "all",
-        &me,
+    let l1 = probe_table(&[
+        "run", "-P", p, "-n", "esc-l1", "--", "lxnest", "__probe", "all", &me,
     ]);
-    let host = probe_table(&["run", "-P", p, "-n", "esc-host", "--nested", "--", "lxnest", "__probe", "all", &me]);
+    let l2 = probe_table(&[
+        "run", "-P", p, "-n", "esc-host", "--nested", "--", "lxnest", "run", "-n", "esc-l2", "--",
+        "lxnest", "__probe", "all", &me,
+    ]);
+    let host = probe_table(&[
+        "run", "-P", p, "-n", "esc-host", "--nested", "--", "lxnest", "__probe", "all", &me,
+    ]);
 
-    let mut table = format!("{:<24} {:<10} {:<10} {:<14}\n", "probe", "level 1", "level 2", "nesting host");
+    let mut table = format!(
+        "{:<24} {:<10} {:<10} {:<14}\n",
+        "probe", "level 1", "level 2", "nesting host"
+    );
     let mut failures = Vec::new();
     for probe in PROBES {
-        let get = |t: &BTreeMap<String, String>| t.get(*probe).cloned().unwrap_or_else(|| "missing".into());
+        let get = |t: &BTreeMap<String, String>| {
+            t.get(*probe).cloned().unwrap_or_else(|| "missing".into())
+        };
         let (a, b, h) = (get(&l1), get(&l2), get(&host));
         table.push_str(&format!("{probe:<24} {a:<10} {b:<10} {h:<14}\n"));
         let want = expected_plain(probe);
         for (level, got) in [("level 1", &a), ("level 2", &b)] {
             if !want.contains(&got.as_str()) {
-                failures.push(format!("{probe} at {level}: got {got}, want one of {want:?}"));
+                failures.push(format!(
+                    "{probe} at {level}: got {got}, want one of {want:?}"
+                ));
             }
-            if got == "absent" && needs_file(probe).is_some_and(|f| std::path::Path::new(f).exists()) {
-                failures.push(format!("{probe} at {level}: the host has the file but the container does not"));
+            if got == "absent"
+                && needs_file(probe).is_some_and(|f| std::path::Path::new(f).exists())
+            {
+                failures.push(format!(
+                    "{probe} at {level}: the host has the file but the container does not"
+                ));
             }
         }
         if let Some(want) = expected_nesting_host(probe) {
             if !want.contains(&h.as_str()) {
-                failures.push(format!("{probe} in the nesting host: got {h}, want one of {want:?}"));
+                failures.push(format!(
+                    "{probe} in the nesting host: got {h}, want one of {want:?}"
+                ));
             }
         }
     }
     println!("{table}");
     assert!(failures.is_empty(), "{}\n{table}", failures.join("\n"));
-    assert!(std::fs::read_dir(dir.path()).map(|mut d| d.next().is_none()).unwrap_or(true), "state left behind");
+    assert!(
+        std::fs::read_dir(dir.path())
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true),
+        "state left behind"
+    );
 }

@@ -146,8 +146,8 @@ fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
         Output::Json => println!("{}", serde_json::to_string_pretty(states)?),
         Output::Text => {
             println!(
-                "{:<20} {:<8} {:>8} {:>5} {:<28} {}",
-                "NAME", "STATE", "PID", "LEVEL", "CGROUP", "ADDRESS"
+                "{:<20} {:<8} {:>8} {:>5} {:<28} ADDRESS",
+                "NAME", "STATE", "PID", "LEVEL", "CGROUP"
             );
             for s in states {
                 let st = if state::alive(s) {

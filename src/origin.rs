@@ -16,12 +16,18 @@ pub struct Origin {
 impl Origin {
     /// An origin at `file:line`.
     pub fn new(file: impl Into<String>, line: u32) -> Self {
-        Origin { file: file.into(), line }
+        Origin {
+            file: file.into(),
+            line,
+        }
     }
 
     /// An origin for a value lxnest itself chose (no file to edit).
     pub fn builtin(what: &str) -> Self {
-        Origin { file: format!("<builtin:{what}>"), line: 0 }
+        Origin {
+            file: format!("<builtin:{what}>"),
+            line: 0,
+        }
     }
 }
 

@@ -2,8 +2,11 @@
 //! clap `Subcommand` enum with a `run` method; this file only flattens them into one CLI.
 
 mod check;
+mod config;
 mod launch;
+mod openvz;
 mod planning;
+mod table;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -27,6 +30,10 @@ enum Command {
     Launch(launch::LaunchCommand),
     #[command(flatten)]
     Check(check::CheckCommand),
+    #[command(flatten)]
+    Config(config::ConfigCommand),
+    #[command(flatten)]
+    OpenVz(openvz::OpenVzCommand),
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -37,6 +44,8 @@ pub fn main() -> ExitCode {
         Command::Planning(c) => c.run(),
         Command::Launch(c) => c.run(),
         Command::Check(c) => c.run(),
+        Command::Config(c) => c.run(),
+        Command::OpenVz(c) => c.run(),
     };
     match result {
         Ok(code) => code,

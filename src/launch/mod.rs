@@ -1,1 +1,31 @@
-//! The launcher: turns a planned container into running processes (clone, namespaces, rootfs, monitor).
+//! The launcher: turns a planned container ([`crate::plan::LevelPlan`]) into running processes
+//! that the kernel confines. One module per job; [`start::start`] orchestrates the parent side
+//! and [`child`] the container side, in the order docs/launch.md explains.
+
+pub mod apparmor;
+pub mod caps;
+pub mod child;
+pub mod defaults;
+pub mod dev;
+pub mod error;
+pub mod idmap;
+pub mod inject;
+pub mod landlock;
+pub mod monitor;
+pub mod mounts;
+pub mod nested;
+pub mod netif;
+pub mod network;
+pub mod ops;
+pub mod pivot;
+pub mod probe;
+pub mod proc;
+pub mod spawn;
+pub mod start;
+pub mod state;
+pub mod sync;
+
+pub use error::{LaunchError, Result};
+pub use monitor::{run_foreground, start_detached};
+pub use start::{start, StartOptions, Started};
+pub use state::State;

@@ -103,9 +103,11 @@ impl HostSnapshot {
             uplink_mtu: 1500,
             cgroup: CgroupLayout {
                 mode: CgroupMode::Hybrid,
-                v1_controllers: ["blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids"]
-                    .map(String::from)
-                    .to_vec(),
+                v1_controllers: [
+                    "blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids",
+                ]
+                .map(String::from)
+                .to_vec(),
                 unified_controllers: vec!["hugetlb".into()],
                 unified_mount: Some("/sys/fs/cgroup/unified".into()),
                 nsdelegate: false,
@@ -119,8 +121,14 @@ impl HostSnapshot {
                 cgroupns: true,
                 timens: true,
             },
-            subuids: vec![IdRange { first: 100_000, count: 1_000_000 }],
-            subgids: vec![IdRange { first: 100_000, count: 1_000_000 }],
+            subuids: vec![IdRange {
+                first: 100_000,
+                count: 1_000_000,
+            }],
+            subgids: vec![IdRange {
+                first: 100_000,
+                count: 1_000_000,
+            }],
             privileged: true,
             level: 0,
         }

@@ -1,6 +1,23 @@
 //! The pure planner: spec + host snapshot -> [`model::Plan`]. No I/O, no root.
 
+pub mod apparmor;
+pub mod caps;
+pub mod cgroup;
+pub mod check;
+pub mod devices;
+pub mod error;
 pub mod host;
+pub mod idmap;
 pub mod model;
+pub mod needs;
+pub mod network;
+pub mod seccomp;
+pub mod subnet;
+pub mod walk;
 
+pub use error::{Finding, PlanError};
 pub use model::{LevelPlan, Plan};
+pub use walk::plan;
+
+#[cfg(test)]
+mod tests;

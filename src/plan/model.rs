@@ -35,24 +35,50 @@ impl Plan {
 
     /// Ancestors of a container, outermost first (not including the container itself).
     pub fn ancestors(&self, path: &str) -> Vec<&LevelPlan> {
-        let mut out = Vec::new();
-        let mut cur = self.get(path).and_then(|c| c.parent.clone());
-        while let Some(p) = cur {
-            match self.get(&p) {
-                Some(level) => {
-                    cur = level.parent.clone();
-                    out.push(level);
-                }
-                None => break,
-            }
-        }
-        out.reverse();
-        out
+        PlanIndex::new(self).ancestors(path)
     }
 
     /// Direct children of a container.
     pub fn children<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a LevelPlan> + 'a {
-        self.containers.iter().filter(move |c| c.parent.as_deref() == Some(path))
+        self.containers
+            .iter()
+            .filter(move |c| c.parent.as_deref() == Some(path))
+    }
+}
+
+/// Path lookups in constant time, for work over every container of a large plan.
+pub struct PlanIndex<'a> {
+    plan: &'a Plan,
+    by_path: std::collections::HashMap<&'a str, usize>,
+}
+
+impl<'a> PlanIndex<'a> {
+    /// Index a plan.
+    pub fn new(plan: &'a Plan) -> Self {
+        let by_path = plan
+            .containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.path.as_str(), i))
+            .collect();
+        PlanIndex { plan, by_path }
+    }
+
+    /// The container with this path.
+    pub fn get(&self, path: &str) -> Option<&'a LevelPlan> {
+        self.by_path.get(path).map(|&i| &self.plan.containers[i])
+    }
+
+    /// Ancestors of a container, outermost first.
+    pub fn ancestors(&self, path: &str) -> Vec<&'a LevelPlan> {
+        let mut out = Vec::new();
+        let mut cur = self.get(path).and_then(|c| c.parent.as_deref());
+        while let Some(level) = cur.and_then(|p| self.get(p)) {
+            out.push(level);
+            cur = level.parent.as_deref();
+        }
+        out.reverse();
+        out
     }
 }
 

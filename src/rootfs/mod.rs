@@ -1,1 +1,116 @@
-//! Root filesystems: the built-in host-derived default, directories, tarballs.
+//! Root filesystems: the built-in host-derived default ([`builtin`]), an existing directory, and
+//! (later) tarballs. Everything here runs inside the container's new mount namespace, before
+//! pivot_root, so nothing it mounts is visible to the host or outlives the container.
+
+pub mod builtin;
+pub mod etc;
+
+use crate::launch::mounts::{bind, MountError};
+use crate::plan::model::RootfsPlan;
+use std::path::{Path, PathBuf};
+
+/// Errors of rootfs preparation.
+#[derive(Debug, thiserror::Error)]
+pub enum RootfsError {
+    /// A mount failed.
+    #[error(transparent)]
+    Mount(#[from] MountError),
+    /// Writing a generated file failed.
+    #[error("write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory rootfs does not exist.
+    #[error("rootfs directory {0} does not exist")]
+    Missing(String),
+    /// The rootfs kind is planned but not implemented yet.
+    #[error("rootfs {0} is not yet supported (only `builtin` and `dir:PATH` are)")]
+    NotYetSupported(String),
+}
+
+/// What the caller needs to know about a prepared root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prepared {
+    /// Remount `/` read-only once everything is mounted (the built-in root is a generated tmpfs
+    /// that nothing needs to change later).
+    pub read_only_root: bool,
+}
+
+/// Inputs of the built-in root besides the plan.
+#[derive(Debug, Clone)]
+pub struct BuiltinInputs {
+    /// Hostname for /etc/hostname and /etc/hosts.
+    pub hostname: String,
+    /// The lxnest binary to expose at [`builtin::LXNEST_PATH`] (the running executable).
+    pub lxnest_binary: Option<PathBuf>,
+}
+
+/// Prepares the root at `root` (an existing empty directory) from `plan`.
+pub fn prepare(
+    plan: &RootfsPlan,
+    root: &Path,
+    inputs: &BuiltinInputs,
+) -> Result<Prepared, RootfsError> {
+    match plan {
+        RootfsPlan::Builtin => {
+            builtin::build(root, inputs)?;
+            Ok(Prepared {
+                read_only_root: true,
+            })
+        }
+        RootfsPlan::Dir(path) => {
+            let src = Path::new(path);
+            if !src.is_dir() {
+                return Err(RootfsError::Missing(path.clone()));
+            }
+            bind(src, root, true)?;
+            Ok(Prepared {
+                read_only_root: false,
+            })
+        }
+        RootfsPlan::Tar(path) => Err(RootfsError::NotYetSupported(format!("tar:{path}"))),
+    }
+}
+
+/// Parses the spec's `rootfs:` value (`builtin`, `dir:PATH`, `tar:PATH`).
+pub fn parse(spec: &str) -> Option<RootfsPlan> {
+    match spec.split_once(':') {
+        None if spec == "builtin" => Some(RootfsPlan::Builtin),
+        Some(("dir", p)) if !p.is_empty() => Some(RootfsPlan::Dir(p.into())),
+        Some(("tar", p)) if !p.is_empty() => Some(RootfsPlan::Tar(p.into())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kinds_and_refuses_tar() {
+        assert_eq!(parse("builtin"), Some(RootfsPlan::Builtin));
+        assert_eq!(parse("dir:/srv/r"), Some(RootfsPlan::Dir("/srv/r".into())));
+        assert_eq!(parse("tar:/x.tar"), Some(RootfsPlan::Tar("/x.tar".into())));
+        assert_eq!(parse("dir:"), None);
+        let inputs = BuiltinInputs {
+            hostname: "h".into(),
+            lxnest_binary: None,
+        };
+        let err = prepare(
+            &RootfsPlan::Tar("/x.tar".into()),
+            Path::new("/nonexistent"),
+            &inputs,
+        );
+        assert!(matches!(err, Err(RootfsError::NotYetSupported(_))));
+        let err = prepare(
+            &RootfsPlan::Dir("/nonexistent/r".into()),
+            Path::new("/nonexistent"),
+            &inputs,
+        );
+        assert!(matches!(err, Err(RootfsError::Missing(_))));
+    }
+}

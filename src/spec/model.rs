@@ -117,8 +117,8 @@ pub struct Limits {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkWish {
-    /// `bridge` (default: a veth on the parent's lxnest bridge), `loopback` or `none` (share nothing,
-    /// no namespace of its own is not offered).
+    /// `bridge` (default: a veth on the parent's lxnest bridge), `loopback` (a network namespace
+    /// with only `lo` up) or `none` (a network namespace with no interface up at all).
     pub mode: Option<String>,
     /// Subnet for the bridge this container creates for its children (default: picked).
     pub subnet: Option<Ipv4Net>,
@@ -136,9 +136,15 @@ pub struct SeccompWish {
     /// Rules in LXC v2 rule syntax (`keyctl errno 38`).
     #[serde(default)]
     pub rules: Vec<String>,
-    /// Extra LXC v2 policy files, relative to the spec file.
+    /// Extra LXC v2 policy files, relative to the spec file (made absolute by the loader).
     #[serde(default)]
     pub files: Vec<String>,
+    /// Where each entry of `rules` was written (filled by the loader, same order).
+    #[serde(skip)]
+    pub rule_origins: Vec<Origin>,
+    /// Contents of `files`, read by the loader so that planning does no I/O: (path, text).
+    #[serde(skip)]
+    pub file_texts: Vec<(String, String)>,
 }
 
 /// Extra AppArmor rules for one container, in AppArmor syntax (`deny /srv/** w,`).
@@ -148,6 +154,9 @@ pub struct AppArmorWish {
     /// Rules added to the container's profile.
     #[serde(default)]
     pub rules: Vec<String>,
+    /// Where each entry of `rules` was written (filled by the loader, same order).
+    #[serde(skip)]
+    pub rule_origins: Vec<Origin>,
 }
 
 /// Capability wishes.

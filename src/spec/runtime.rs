@@ -52,3 +52,73 @@ pub struct CgroupNeeds {
     #[serde(default)]
     pub controllers: Vec<String>,
 }
+
+/// The presets shipped in `nesting/runtimes/`, compiled in. `systemd` is an init, not a runtime,
+/// but it is described the same way and combined with a runtime's needs.
+const BUILTIN: &[(&str, &str)] = &[
+    ("lxc", include_str!("../../nesting/runtimes/lxc.yaml")),
+    ("lxnest", include_str!("../../nesting/runtimes/lxnest.yaml")),
+    ("docker", include_str!("../../nesting/runtimes/docker.yaml")),
+    ("lxd", include_str!("../../nesting/runtimes/lxd.yaml")),
+    (
+        "systemd",
+        include_str!("../../nesting/runtimes/systemd.yaml"),
+    ),
+];
+
+fn parse_builtin(file: &str, text: &str) -> RuntimeNeeds {
+    // The presets are part of the binary and a unit test parses each one, so a failure here is a
+    // build defect, not bad user input.
+    serde_yaml_ng::from_str(text)
+        .unwrap_or_else(|e| panic!("built-in preset nesting/runtimes/{file}.yaml: {e}"))
+}
+
+/// Names of the built-in presets (`lxc`, `lxnest`, `docker`, `lxd`, `systemd`).
+pub fn builtin_names() -> Vec<&'static str> {
+    BUILTIN.iter().map(|(n, _)| *n).collect()
+}
+
+/// Presets parsed once: planning looks them up for every container.
+fn parsed() -> &'static [RuntimeNeeds] {
+    static ALL: std::sync::OnceLock<Vec<RuntimeNeeds>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| BUILTIN.iter().map(|(n, t)| parse_builtin(n, t)).collect())
+}
+
+/// The preset called `name`, if lxnest ships one.
+pub fn builtin(name: &str) -> Option<RuntimeNeeds> {
+    parsed().iter().find(|r| r.name == name).cloned()
+}
+
+/// Every built-in preset, in a stable order.
+pub fn builtin_all() -> Vec<RuntimeNeeds> {
+    parsed().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_preset_parses_and_is_named_like_its_file() {
+        for (file, _) in BUILTIN {
+            let needs = builtin(file).expect("listed");
+            assert_eq!(&needs.name, file);
+            assert!(!needs.description.is_empty());
+        }
+        assert_eq!(builtin_all().len(), BUILTIN.len());
+    }
+
+    #[test]
+    fn runtimes_that_manage_cgroups_ask_for_delegation() {
+        for needs in builtin_all() {
+            if needs.syscalls.iter().any(|s| s == "pivot_root") {
+                assert!(needs.cgroup.delegate, "{} starts containers", needs.name);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_preset_is_none() {
+        assert!(builtin("rkt").is_none());
+    }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Run every test lxnest has, as root, on a Debian 12 machine with a Rust toolchain: installs the
+# Debian packages the tests need, then unit tests, root integration tests, the AppArmor parser
+# checks, formatting and lints. Exit status is non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use, and why:
+#   apparmor          apparmor_parser compiles every generated profile (-QT -K)
+#   lxc               LXC's own parser checks generated configs; real configs/seccomp files to load
+#   crun              start-latency comparison in the benchmarks
+#   busybox-static    small rootfs for LXC and unprivileged tests
+#   uidmap            newuidmap/newgidmap for unprivileged containers
+#   nftables          `nft list ruleset` to verify NAT rules made through netlink
+#   iproute2          `ip` to verify (never to configure) links and routes in tests
+#   libseccomp-dev    filter-size comparison against libseccomp
+#   e2fsprogs         ext4 images with the encrypt feature
+PACKAGES=(apparmor lxc crun busybox-static uidmap nftables iproute2 libseccomp-dev e2fsprogs gcc)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export CARGO_TERM_COLOR=never
+step() { echo; echo "==> $*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "tests (unit, integration, root)"
+cargo test --workspace 2>&1 | tee /tmp/lxnest-test.log

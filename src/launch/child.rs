@@ -1,0 +1,248 @@
+//! The container side of the start sequence: everything the cloned child does between clone and
+//! exec, in the order the kernel requires. Each step reports its failure to the parent through
+//! the sync channel and the child exits; the parent then undoes its own steps.
+
+use super::error::{step_err, LaunchError, Result};
+use super::sync::{Channel, Enforced, Msg};
+use super::{apparmor, caps, dev, idmap, inject, landlock, mounts, netif, pivot, proc};
+use crate::plan::model::LevelPlan;
+use crate::rootfs::{self, BuiltinInputs};
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::unistd::{execve, sethostname, setresgid, setresuid, Gid, Uid};
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+
+/// Default PATH of the first process when the plan sets none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Where a nesting host finds its plan (inside the container).
+pub const NESTED_PLAN: &str = "run/lxnest/plan.json";
+
+/// What the child needs besides the plan.
+#[derive(Debug, Clone)]
+pub struct ChildSpec<'a> {
+    /// The container.
+    pub plan: &'a LevelPlan,
+    /// Empty directory (in the parent's filesystem) where the new root is assembled.
+    pub root: PathBuf,
+    /// For a nesting host: the JSON its `lxnest init-nested` reads at [`NESTED_PLAN`].
+    pub nested_json: Option<String>,
+    /// The running lxnest binary, exposed inside the built-in root.
+    pub lxnest_binary: Option<PathBuf>,
+    /// AppArmor label to stack on exec, when the profile was loaded.
+    pub apparmor_label: Option<String>,
+    /// AppArmor outcome text for `info` when no label applies.
+    pub apparmor_note: String,
+}
+
+/// Runs the child side; returns only on failure (after telling the parent).
+pub fn run(spec: &ChildSpec<'_>, ch: &mut Channel) -> isize {
+    match steps(spec, ch) {
+        Ok(never) => match never {},
+        Err(e) => {
+            let (step, message) = match &e {
+                LaunchError::Step { step, message, .. } => (step.to_string(), message.clone()),
+                LaunchError::Injected { step, .. } => (step.to_string(), "injected failure".into()),
+                other => ("child".into(), other.to_string()),
+            };
+            let _ = ch.send(&Msg::Failed { step, message });
+            1
+        }
+    }
+}
+
+fn wait_continue(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
+    match ch.recv() {
+        Ok(Msg::Continue) => Ok(()),
+        Ok(other) => Err(step_err(c, step)(format!(
+            "unexpected {other:?} from the parent"
+        ))),
+        Err(e) => Err(step_err(c, step)(e)),
+    }
+}
+
+fn resolve(cmd: &str, path_var: &str) -> Option<PathBuf> {
+    if cmd.contains('/') {
+        return Some(PathBuf::from(cmd));
+    }
+    path_var
+        .split(':')
+        .map(|d| Path::new(d).join(cmd))
+        .find(|p| p.is_file())
+}
+
+fn cstrings<I: IntoIterator<Item = String>>(it: I) -> Option<Vec<CString>> {
+    it.into_iter().map(|s| CString::new(s).ok()).collect()
+}
+
+fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
+    let plan = spec.plan;
+    let c = plan.path.as_str();
+    let root = spec.root.as_path();
+
+    // A launcher that waits on signals (init-nested, a monitor) may have them blocked; the mask
+    // survives exec, so clear it before anything else.
+    let _ = nix::sys::signal::SigSet::all().thread_unblock();
+
+    // Wait until the parent has written our id maps, put us in our cgroup and plugged the
+    // network: until then we hold no capabilities that the kernel would honour.
+    wait_continue(ch, c, "idmap")?;
+
+    // Become root of the new user namespace (its ids now exist) before anything that checks
+    // ownership: files we create must belong to the container's root.
+    inject::check(c, "identity")?;
+    if let Some(map) = &plan.idmap {
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+            .map_err(step_err(c, "identity"))?;
+        if !idmap::single_id(&map.gid) {
+            nix::unistd::setgroups(&[]).map_err(step_err(c, "identity"))?;
+        }
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+            .map_err(step_err(c, "identity"))?;
+    }
+
+    // The cgroup namespace comes after the parent moved us into the container's cgroup, so that
+    // cgroup (not the launcher's) is the root the container sees.
+    inject::check(c, "cgroupns")?;
+    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(step_err(c, "cgroupns"))?;
+    ch.send(&Msg::CgroupNsReady)
+        .map_err(step_err(c, "cgroupns"))?;
+    wait_continue(ch, c, "cgroup-leaf")?;
+
+    inject::check(c, "hostname")?;
+    sethostname(&plan.init.hostname).map_err(step_err(c, "hostname"))?;
+
+    // Mount propagation private first: nothing we mount may leak back into the parent's
+    // namespace, which also guarantees that a failed start leaves no mount behind.
+    inject::check(c, "rootfs")?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(step_err(c, "rootfs"))?;
+    let inputs = BuiltinInputs {
+        hostname: plan.init.hostname.clone(),
+        lxnest_binary: spec.lxnest_binary.clone(),
+    };
+    let prepared =
+        rootfs::prepare(&plan.rootfs, root, &inputs).map_err(|source| LaunchError::Rootfs {
+            container: c.into(),
+            source,
+        })?;
+
+    // The plan's mounts before /dev and /proc, so they cannot cover the masks set up next.
+    inject::check(c, "mounts")?;
+    mounts::apply_plan_mounts(root, &plan.mounts).map_err(step_err(c, "mounts"))?;
+
+    // /dev before /proc: the /proc masks bind the container's own /dev/null.
+    inject::check(c, "dev")?;
+    dev::populate(root, &plan.devices).map_err(step_err(c, "dev"))?;
+    inject::check(c, "proc")?;
+    proc::mount_proc_sys(root).map_err(step_err(c, "proc"))?;
+    let nesting = plan.runtime.is_some() || spec.nested_json.is_some();
+    if nesting {
+        proc::mount_clean_copies(root).map_err(step_err(c, "proc"))?;
+    }
+
+    // cgroupfs after /sys (it mounts below sys/fs/cgroup) and after unshare(CLONE_NEWCGROUP),
+    // so the fresh cgroup mounts are rooted at the container's own cgroup.
+    inject::check(c, "cgroupfs")?;
+    crate::cgroup::premount::mount_cgroups(root, plan.cgroup.premount)
+        .map_err(step_err(c, "cgroupfs"))?;
+
+    if let Some(json) = &spec.nested_json {
+        let p = root.join(NESTED_PLAN);
+        std::fs::write(&p, json)
+            .map_err(|e| step_err(c, "rootfs")(format!("{}: {e}", p.display())))?;
+    }
+
+    // pivot_root after every mount (sources name the parent's paths) and before Landlock (a
+    // Landlock domain forbids pivot_root and mount).
+    inject::check(c, "pivot")?;
+    pivot::pivot(root, prepared.read_only_root).map_err(step_err(c, "pivot"))?;
+
+    inject::check(c, "loopback")?;
+    if plan.network.mode != "none" {
+        netif::set_up("lo").map_err(step_err(c, "loopback"))?;
+    }
+
+    // Resolve the command while the filesystem is still fully visible to us.
+    let env_path = plan
+        .init
+        .environment
+        .get("PATH")
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_PATH.into());
+    let argv0 = plan
+        .init
+        .command
+        .first()
+        .ok_or_else(|| step_err(c, "exec")("empty command"))?;
+    let exe = resolve(argv0, &env_path)
+        .ok_or_else(|| step_err(c, "exec")(format!("{argv0}: not found in {env_path}")))?;
+    let exe = CString::new(exe.as_os_str().as_encoded_bytes()).map_err(step_err(c, "exec"))?;
+    let argv =
+        cstrings(plan.init.command.clone()).ok_or_else(|| step_err(c, "exec")("NUL in argv"))?;
+    let mut env = plan.init.environment.clone();
+    env.entry("PATH".into()).or_insert(env_path);
+    env.entry("HOME".into()).or_insert_with(|| "/root".into());
+    env.entry("container".into())
+        .or_insert_with(|| "lxnest".into());
+    if let Ok(t) = std::env::var("TERM") {
+        env.entry("TERM".into()).or_insert(t);
+    }
+    let envp = cstrings(env.into_iter().map(|(k, v)| format!("{k}={v}")))
+        .ok_or_else(|| step_err(c, "exec")("NUL in environment"))?;
+
+    // Capabilities: shrink the bounding set now; the init gets exactly that set at exec. The
+    // effective set keeps CAP_SYS_ADMIN until exec, which the seccomp step needs to install its
+    // filter without NO_NEW_PRIVS (setuid programs inside keep working, as in LXC).
+    inject::check(c, "caps")?;
+    let keep = caps::plan_set(&plan.capabilities).map_err(step_err(c, "caps"))?;
+    let kept = caps::restrict(&keep).map_err(step_err(c, "caps"))?;
+
+    // Landlock after pivot_root (paths are the container's) and before seccomp (its syscalls
+    // could be filtered).
+    inject::check(c, "landlock")?;
+    let landlock = landlock::apply(&plan.landlock, false).map_err(step_err(c, "landlock"))?;
+
+    // AppArmor: the label applies at exec, so the launcher's own remaining steps are not
+    // confined by the container's profile.
+    inject::check(c, "apparmor")?;
+    let apparmor = match &spec.apparmor_label {
+        Some(label) => {
+            apparmor::stack_onexec(label).map_err(step_err(c, "apparmor"))?;
+            format!("label {label} on exec")
+        }
+        None => spec.apparmor_note.clone(),
+    };
+
+    // seccomp last before exec, so that lxnest's own setup syscalls above are not filtered.
+    inject::check(c, "seccomp")?;
+    let prog = crate::seccomp::compile(&plan.seccomp.own).map_err(step_err(c, "seccomp"))?;
+    let installed =
+        crate::seccomp::install::install_report(&prog, crate::seccomp::NoNewPrivs::Auto)
+            .map_err(step_err(c, "seccomp"))?;
+    let enforced = Enforced {
+        seccomp_filters: crate::seccomp::filter_count().unwrap_or(0),
+        seccomp_insns: prog.len(),
+        no_new_privs: installed.set_no_new_privs,
+        landlock,
+        apparmor,
+        capabilities: kept,
+    };
+    ch.send(&Msg::Enforced(enforced))
+        .map_err(step_err(c, "exec"))?;
+
+    inject::check(c, "exec")?;
+    let err = match execve(&exe, &argv, &envp) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    Err(step_err(c, "exec")(format!("execve {argv0}: {err}")))
+}

@@ -1,0 +1,209 @@
+//! A hand-built plan for one-shot containers (`lxnest run`) and for tests: the built-in rootfs,
+//! lxnest's base seccomp policy, the default capabilities, a 65,536-id user namespace, loopback
+//! networking and a Landlock domain (plain containers) or what a nested lxnest needs (nesting
+//! hosts). The spec planner produces the same shapes for spec-driven containers.
+
+use crate::origin::Origin;
+use crate::plan::host::{CgroupMode, IdRange};
+use crate::plan::model::*;
+use crate::seccomp::builtin;
+use std::collections::BTreeMap;
+
+/// Ids given to a plain container.
+pub const BLOCK: u32 = 65_536;
+
+/// Capabilities a nested lxnest needs on top of the defaults (mounts, namespaces, netns setup,
+/// map writing for its own children).
+pub const NESTING_CAPS: &[&str] = &[
+    "sys_admin",
+    "net_admin",
+    "sys_resource",
+    "sys_ptrace",
+    "dac_read_search",
+];
+
+/// Whether this process runs in a user namespace other than the initial one.
+pub fn in_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
+        .unwrap_or(false)
+}
+
+/// The first host uid for containers: root's subordinate range when it has one, else 100000.
+fn base_id(file: &str) -> u32 {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let mut f = l.split(':');
+                (f.next() == Some("root"))
+                    .then(|| f.next().and_then(|v| v.parse().ok()))
+                    .flatten()
+            })
+        })
+        .unwrap_or(100_000)
+}
+
+/// The id map of a container: nesting hosts get three blocks so their own children fit in the
+/// second one; inside a user namespace the container takes the second block of ours.
+pub fn idmap(nesting: bool) -> IdMapPlan {
+    let count = if nesting { 3 * BLOCK } else { BLOCK };
+    let (uid, gid) = if in_user_namespace() {
+        (BLOCK, BLOCK)
+    } else {
+        (base_id("/etc/subuid"), base_id("/etc/subgid"))
+    };
+    IdMapPlan {
+        uid: vec![IdMapLine {
+            inside: 0,
+            outside: uid,
+            count,
+        }],
+        gid: vec![IdMapLine {
+            inside: 0,
+            outside: gid,
+            count,
+        }],
+        host_uid: IdRange { first: uid, count },
+        host_gid: IdRange { first: gid, count },
+    }
+}
+
+/// lxnest's base seccomp policy, plus the no-nesting denials for a plain container.
+pub fn seccomp(nesting: bool) -> SeccompPlan {
+    let mut own = builtin::default_policy()
+        .expect("policy/seccomp/default.seccomp is compiled in and tested");
+    if !nesting {
+        let extra = builtin::no_nesting_policy()
+            .expect("policy/seccomp/no-nesting.seccomp is compiled in and tested");
+        own.rules.extend(extra.rules);
+    }
+    SeccompPlan {
+        own,
+        inherited_from: Vec::new(),
+        allow_nesting: nesting,
+        effective: BTreeMap::new(),
+    }
+}
+
+/// Landlock for a plain container: read everywhere, write only to scratch places and the
+/// standard devices. Nesting hosts get none (Landlock forbids mount and pivot_root).
+pub fn landlock(nesting: bool) -> LandlockPlan {
+    if nesting {
+        return LandlockPlan {
+            enabled: false,
+            reason: Some("nesting host: Landlock forbids the mounts its runtime makes".into()),
+            ..Default::default()
+        };
+    }
+    let rw = [
+        "/tmp",
+        "/var",
+        "/run",
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/tty",
+        "/dev/pts",
+        "/dev/ptmx",
+    ];
+    LandlockPlan {
+        enabled: true,
+        reason: None,
+        read_only: vec!["/".into()],
+        read_write: rw.map(String::from).to_vec(),
+    }
+}
+
+/// A level-1 (or, inside a nesting host, next-level) container on the built-in rootfs.
+pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan {
+    let mut caps: Vec<String> = crate::plan::caps::DEFAULT_KEEP
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if nesting {
+        caps.extend(NESTING_CAPS.iter().map(|s| s.to_string()));
+    }
+    let mode = crate::cgroup::detect()
+        .map(|l| l.mode)
+        .unwrap_or(CgroupMode::Hybrid);
+    let profile = format!("lxnest-{name}");
+    LevelPlan {
+        name: name.into(),
+        path: name.into(),
+        depth: 1,
+        parent: None,
+        runtime: nesting.then(|| "lxnest".into()),
+        origin: Origin::builtin("run"),
+        rootfs: RootfsPlan::Builtin,
+        init: InitPlan {
+            command,
+            environment: BTreeMap::new(),
+            hostname: name.into(),
+        },
+        apparmor: AppArmorPlan {
+            profile: profile.clone(),
+            namespace: None,
+            label: profile,
+            flags: Vec::new(),
+            extra_rules: Vec::new(),
+            text: String::new(),
+            note: Some("hand-built plan: no profile rendered".into()),
+        },
+        seccomp: seccomp(nesting),
+        cgroup: CgroupPlan {
+            path: format!("lxnest/{name}"),
+            mode,
+            controllers: Vec::new(),
+            limits: LimitPlan {
+                memory: None,
+                pids: Some(if nesting { 4096 } else { 1024 }),
+                cpu: None,
+            },
+            delegate: nesting,
+            init_leaf: None,
+            premount: if nesting {
+                Premount::Namespaced
+            } else {
+                Premount::ReadOnly
+            },
+        },
+        network: NetPlan {
+            mode: "loopback".into(),
+            parent_bridge: None,
+            veth_host: None,
+            interface: "eth0".into(),
+            address: None,
+            gateway: None,
+            mtu: 1500,
+            own_bridge: None,
+        },
+        capabilities: caps,
+        devices: crate::plan::devices::DEFAULT
+            .iter()
+            .filter_map(|d| crate::plan::devices::lookup(d))
+            .collect(),
+        idmap: Some(idmap(nesting)),
+        mounts: Vec::new(),
+        landlock: landlock(nesting),
+        hooks: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_nesting_plans_differ_where_they_should() {
+        let p = level_plan("c1", vec!["/bin/true".into()], false);
+        assert!(p.landlock.enabled && p.runtime.is_none() && !p.cgroup.delegate);
+        assert!(!p.capabilities.iter().any(|c| c == "sys_admin"));
+        assert!(p.seccomp.own.rules.iter().any(|r| r.syscall == "mount"));
+        let n = level_plan("h1", vec!["/bin/sh".into()], true);
+        assert!(!n.landlock.enabled && n.cgroup.delegate);
+        assert!(n.capabilities.iter().any(|c| c == "sys_admin"));
+        assert!(!n.seccomp.own.rules.iter().any(|r| r.syscall == "mount"));
+        assert_eq!(n.idmap.as_ref().map(|m| m.uid[0].count), Some(3 * BLOCK));
+    }
+}

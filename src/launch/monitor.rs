@@ -1,0 +1,227 @@
+//! Watching a running container: a foreground wait (`run`, `start -F`) or a detached monitor
+//! process per container (double fork + setsid) that reaps the init, keeps `state.json`, and on
+//! SIGTERM stops the container (SIGTERM to the init, a grace period, then SIGKILL of the whole
+//! cgroup) and removes every cgroup, veth and state file.
+
+use super::error::{step_err, LaunchError, Result};
+use super::network;
+use super::start::{start, StartOptions, Started};
+use super::state::{self, State};
+use crate::plan::model::LevelPlan;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{fork, setsid, ForkResult, Pid};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// How long `stop` waits between SIGTERM and SIGKILL by default.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// Exit code of a process as a shell reports it (128 + signal when killed).
+pub fn exit_code(ws: WaitStatus) -> Option<i32> {
+    match ws {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
+    let pid = s.child.pid().as_raw();
+    State {
+        name: plan.name.clone(),
+        path: plan.path.clone(),
+        level: plan.depth,
+        status: "running".into(),
+        pid,
+        pid_start: state::start_time(pid).unwrap_or(0),
+        monitor_pid,
+        cgroups: s.cgroup.dirs(),
+        veth: plan.network.veth_host.clone().filter(|_| s.veth.is_some()),
+        bridge_created: None,
+        enforced: s.enforced.clone(),
+        apparmor: s.apparmor.clone(),
+        plan: plan.clone(),
+    }
+}
+
+/// Waits for the init to exit, turning SIGTERM/SIGINT/SIGHUP into a stop with `grace`.
+/// Returns the init's exit code. Signals are blocked only now, after the init exec'd, so the
+/// init does not inherit a blocked mask.
+pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
+    let mut mask = SigSet::empty();
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+    ] {
+        mask.add(s);
+    }
+    mask.thread_block()?;
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
+    let mut deadline: Option<Instant> = None;
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(ws) => {
+                if let Some(code) = exit_code(ws) {
+                    return Ok(code);
+                }
+            }
+            Err(nix::errno::Errno::ECHILD) => return Ok(0),
+            Err(e) => return Err(e),
+        }
+        let timeout = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    // The grace is over: SIGKILL reaches a pid-namespace init even without a handler.
+                    let _ = kill(pid, Signal::SIGKILL);
+                    deadline = None;
+                    PollTimeout::NONE
+                } else {
+                    PollTimeout::try_from(left.as_millis().min(60_000) as i32)
+                        .unwrap_or(PollTimeout::MAX)
+                }
+            }
+            None => PollTimeout::NONE,
+        };
+        let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+        while let Ok(Some(info)) = sfd.read_signal() {
+            let sig = info.ssi_signo as i32;
+            if (sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP)
+                && deadline.is_none()
+            {
+                let _ = kill(pid, Signal::SIGTERM);
+                deadline = Some(Instant::now() + grace);
+            }
+        }
+    }
+}
+
+/// Tears a started container down in the right order; the bridge goes only when unused.
+pub fn teardown(s: Started) {
+    let Started {
+        child,
+        veth,
+        bridge,
+        cgroup,
+        state,
+        ..
+    } = s;
+    drop(child);
+    drop(veth);
+    if let Some(b) = bridge {
+        match b.persist() {
+            Some(name) if network::bridge_unused(&name) => network::delete_link(&name),
+            _ => {}
+        }
+    }
+    if let Err(e) = cgroup.remove() {
+        tracing::warn!("cgroup cleanup: {e}");
+    }
+    drop(state);
+}
+
+/// Starts `plan` and waits in the foreground; returns the init's exit code.
+pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
+    let started = start(plan, opts)?;
+    let st = state_of(plan, &started, std::process::id() as i32);
+    if let Err(e) = state::write(&opts.state_dir, &st) {
+        teardown(started);
+        return Err(e);
+    }
+    let code = wait(started.child.pid(), grace).map_err(step_err(&plan.path, "monitor"));
+    // The init is reaped (or wait failed): don't let the guard signal a recycled pid.
+    let mut started = started;
+    if code.is_ok() {
+        let pid = std::mem::replace(&mut started.child, super::start::ChildGuard::released());
+        let _ = pid.release();
+    }
+    teardown(started);
+    code
+}
+
+/// Starts `plan` under a detached monitor process; returns the init's pid once it runs.
+pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
+    let c = plan.path.as_str();
+    // Close-on-exec: the container's init must not inherit the report pipe, or the reader
+    // would never see end-of-file.
+    let (r, w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(c, "monitor"))?;
+    // SAFETY: the CLI process is single-threaded, so the child may run arbitrary code after fork.
+    match unsafe { fork() }.map_err(step_err(c, "monitor"))? {
+        ForkResult::Parent { child } => {
+            drop(w);
+            let _ = waitpid(child, None);
+            let mut text = String::new();
+            let _ = std::fs::File::from(r).read_to_string(&mut text);
+            match text.split_once(' ') {
+                Some(("ok", pid)) => pid
+                    .trim()
+                    .parse()
+                    .map_err(|_| step_err(c, "monitor")(text.clone())),
+                Some(("err", msg)) => Err(LaunchError::Refused {
+                    container: c.into(),
+                    message: msg.trim().to_string(),
+                }),
+                _ => Err(step_err(c, "monitor")(
+                    "the monitor exited without a report",
+                )),
+            }
+        }
+        ForkResult::Child => {
+            drop(r);
+            let _ = setsid();
+            // SAFETY: as above; the intermediate child exits at once so the monitor is reparented.
+            match unsafe { fork() } {
+                Ok(ForkResult::Child) => {
+                    let code = monitor_main(plan, opts, grace, w);
+                    std::process::exit(code)
+                }
+                _ => std::process::exit(0),
+            }
+        }
+    }
+}
+
+fn report(w: &mut std::fs::File, line: &str) {
+    let _ = w.write_all(line.as_bytes());
+}
+
+fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: OwnedFd) -> i32 {
+    let mut w = std::fs::File::from(w);
+    let mut opts = opts.clone();
+    opts.console_log = true;
+    let started = match start(plan, &opts)
+        .and_then(|s| super::inject::check(&plan.path, "monitor").map(|_| s))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            report(&mut w, &format!("err {e}\n"));
+            return 1;
+        }
+    };
+    let st = state_of(plan, &started, std::process::id() as i32);
+    if let Err(e) = state::write(&opts.state_dir, &st) {
+        report(&mut w, &format!("err {e}\n"));
+        teardown(started);
+        return 1;
+    }
+    report(&mut w, &format!("ok {}\n", st.pid));
+    drop(w);
+    let code = wait(started.child.pid(), grace).unwrap_or(1);
+    let mut started = started;
+    let reaped = std::mem::replace(&mut started.child, super::start::ChildGuard::released());
+    let _ = reaped.release();
+    teardown(started);
+    code
+}

@@ -1,0 +1,131 @@
+//! A nesting host's first process, `lxnest init-nested`: it reads the plan its parent wrote at
+//! /run/lxnest/plan.json, starts its own children from that plan (no re-planning, so what was
+//! checked is what runs), then acts as an init: reaps everything and, on SIGTERM, stops its
+//! children before exiting.
+
+use super::error::{step_err, Result};
+use super::monitor::teardown;
+use super::start::{start, StartOptions, Started};
+use super::state;
+use crate::cgroup::CreateOptions;
+use crate::plan::model::{LevelPlan, Plan};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// What the outer launcher hands to a nesting host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Handoff {
+    /// The nesting host's own path in `plan`.
+    pub own_path: String,
+    /// The whole plan (the host's descendants are in it).
+    pub plan: Plan,
+}
+
+/// Path of the handoff inside the nesting host.
+pub const HANDOFF_PATH: &str = "/run/lxnest/plan.json";
+
+/// The handoff JSON for `host`, when it has children in `plan`.
+pub fn handoff_for(plan: &Plan, host: &LevelPlan) -> Option<String> {
+    plan.children(&host.path).next()?;
+    serde_json::to_string(&Handoff {
+        own_path: host.path.clone(),
+        plan: plan.clone(),
+    })
+    .ok()
+}
+
+/// A child's plan as its nesting host applies it: the cgroup path becomes relative to the host's
+/// cgroup namespace root (the parent's own `cgroup.path` prefix is stripped).
+pub fn localize(child: &LevelPlan, parent: &LevelPlan) -> LevelPlan {
+    let mut c = child.clone();
+    let prefix = format!("{}/", parent.cgroup.path.trim_end_matches('/'));
+    if let Some(rest) = c.cgroup.path.strip_prefix(&prefix) {
+        c.cgroup.path = rest.to_string();
+    }
+    c
+}
+
+/// Runs `init-nested`; returns the exit code.
+pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
+    let path = handoff_path.unwrap_or_else(|| PathBuf::from(HANDOFF_PATH));
+    let text = std::fs::read_to_string(&path).map_err(step_err("init-nested", "state"))?;
+    let h: Handoff = serde_json::from_str(&text).map_err(step_err("init-nested", "state"))?;
+    let me =
+        h.plan.get(&h.own_path).cloned().ok_or_else(|| {
+            step_err("init-nested", "state")(format!("{} not in plan", h.own_path))
+        })?;
+    let mut started: Vec<Started> = Vec::new();
+    for child in h.plan.children(&me.path) {
+        let local = localize(child, &me);
+        let opts = StartOptions {
+            state_dir: PathBuf::from(state::DEFAULT_DIR),
+            require_apparmor: false,
+            cgroup: CreateOptions::default(),
+            bridge: me.network.own_bridge.clone(),
+            nested_json: handoff_for(&h.plan, child),
+            console_log: false,
+        };
+        match start(&local, &opts) {
+            Ok(s) => started.push(s),
+            Err(e) => {
+                eprintln!("lxnest init-nested: {e}");
+                for s in started.drain(..).rev() {
+                    teardown(s);
+                }
+                return Ok(1);
+            }
+        }
+    }
+    Ok(reap_loop(started))
+}
+
+/// Reaps every process (we are PID 1); exits when SIGTERM arrives (after stopping the children)
+/// or when no child container is left.
+fn reap_loop(mut started: Vec<Started>) -> i32 {
+    let mut mask = SigSet::empty();
+    for s in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
+        mask.add(s);
+    }
+    if mask.thread_block().is_err() {
+        return 1;
+    }
+    let Ok(sfd) = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC) else {
+        return 1;
+    };
+    loop {
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(ws) => {
+                    if let Some(pid) = ws.pid() {
+                        if let Some(i) = started.iter().position(|s| s.child.pid() == pid) {
+                            let mut s = started.remove(i);
+                            let _ = std::mem::replace(
+                                &mut s.child,
+                                super::start::ChildGuard::released(),
+                            )
+                            .release();
+                            teardown(s);
+                        }
+                    }
+                }
+            }
+        }
+        if started.is_empty() {
+            return 0;
+        }
+        match sfd.read_signal() {
+            Ok(Some(info)) if info.ssi_signo as i32 != libc::SIGCHLD => {
+                for s in started.drain(..).rev() {
+                    teardown(s);
+                }
+                return 0;
+            }
+            _ => {}
+        }
+    }
+}

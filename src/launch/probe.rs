@@ -1,0 +1,237 @@
+//! Escape probes, run inside a container (`lxnest __probe NAME|all [HOST_PID]`) by the escape
+//! battery: each attempts one thing a container must not be able to do and prints
+//! `name<TAB>result`, where result is `ok` (the attempt worked: an escape) or the errno's name.
+//! Attempts that could harm the host if they succeeded use harmless arguments.
+
+use nix::errno::Errno;
+use std::ffi::CString;
+use std::io::Write;
+
+/// Probe names, in the order `all` runs them.
+/// The mount probes come last: where one succeeds (a nesting host's own mount namespace) it
+/// must not change what the others see.
+pub const PROBES: &[&str] = &[
+    "write_sysrq",
+    "write_proc_sys_kernel",
+    "write_sys_kernel",
+    "kexec_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "open_by_handle_at",
+    "reboot",
+    "swapon",
+    "clock_settime",
+    "syslog",
+    "mknod_block",
+    "kill_outside",
+    "ptrace_outside",
+    "cgroup_raise_limit",
+    "cgroup_mkdir",
+    "net_route_add",
+    "net_addr_set",
+    "mount_bind_root",
+    "mount_over_proc",
+];
+
+fn rc(r: libc::c_long) -> Result<(), Errno> {
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+fn cs(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
+}
+
+/// Writes a file's current value back to it: harmless if the write were allowed.
+fn write_same(path: &str) -> Result<(), Errno> {
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    write_file(path, &current)
+}
+
+fn write_file(path: &str, data: &str) -> Result<(), Errno> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(data.as_bytes()))
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+/// The container's own cgroup directory of a controller, as premounted.
+fn cgroup_dir() -> String {
+    for d in [
+        "/sys/fs/cgroup/pids",
+        "/sys/fs/cgroup/memory",
+        "/sys/fs/cgroup/unified",
+        "/sys/fs/cgroup",
+    ] {
+        if std::path::Path::new(d).join("cgroup.procs").exists() {
+            return d.to_string();
+        }
+    }
+    "/sys/fs/cgroup".into()
+}
+
+fn route_ioctl(req: libc::c_ulong) -> Result<(), Errno> {
+    // SAFETY: socket(2) with constant arguments.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let r = if req == libc::SIOCADDRT {
+        // SAFETY: rtentry is plain data; zeroed is valid (a default route to 0.0.0.0/0 on no device).
+        let mut rt: libc::rtentry = unsafe { std::mem::zeroed() };
+        rt.rt_dst.sa_family = libc::AF_INET as u16;
+        rt.rt_genmask.sa_family = libc::AF_INET as u16;
+        rt.rt_flags = libc::RTF_UP;
+        // SAFETY: SIOCADDRT reads a valid rtentry.
+        unsafe { libc::ioctl(fd, libc::SIOCADDRT, &rt) }
+    } else {
+        // SAFETY: ifreq is plain data; set lo's address to 0.0.0.0 (the kernel checks CAP_NET_ADMIN first).
+        let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+        ifr.ifr_name[0] = b'l' as libc::c_char;
+        ifr.ifr_name[1] = b'o' as libc::c_char;
+        ifr.ifr_ifru.ifru_addr.sa_family = libc::AF_INET as u16;
+        // SAFETY: SIOCSIFADDR reads a valid ifreq.
+        unsafe { libc::ioctl(fd, libc::SIOCSIFADDR, &ifr) }
+    };
+    let out = if r < 0 { Err(Errno::last()) } else { Ok(()) };
+    // SAFETY: fd is ours and closed once.
+    unsafe { libc::close(fd) };
+    out
+}
+
+/// Runs one probe; `outside` is a pid of the parent's namespace (for kill/ptrace).
+pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
+    use nix::mount::{mount, MsFlags};
+    match name {
+        "mount_bind_root" => mount(
+            Some("/"),
+            "/mnt",
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        ),
+        "mount_over_proc" => mount(
+            Some("/tmp"),
+            "/proc",
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        ),
+        // "h" only prints help to the kernel log, should the write ever go through.
+        "write_sysrq" => write_file("/proc/sysrq-trigger", "h"),
+        "write_proc_sys_kernel" => write_same("/proc/sys/kernel/panic"),
+        "write_sys_kernel" => write_same(SYS_KERNEL_FILE),
+        // SAFETY (all raw syscalls below): arguments are null pointers, invalid fds or harmless
+        // values; the kernel validates them and nothing of ours is written.
+        "kexec_load" => rc(unsafe { libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0) }),
+        "init_module" => rc(unsafe { libc::syscall(libc::SYS_init_module, 0, 0, cs("").as_ptr()) }),
+        "finit_module" => {
+            rc(unsafe { libc::syscall(libc::SYS_finit_module, -1, cs("").as_ptr(), 0) })
+        }
+        "delete_module" => rc(unsafe {
+            libc::syscall(
+                libc::SYS_delete_module,
+                cs("lxnest_probe").as_ptr(),
+                libc::O_NONBLOCK,
+            )
+        }),
+        "open_by_handle_at" => rc(unsafe { libc::syscall(libc::SYS_open_by_handle_at, -1, 0, 0) }),
+        // Ctrl-Alt-Del handling "on": harmless even if it were allowed.
+        "reboot" => rc(unsafe {
+            libc::syscall(
+                libc::SYS_reboot,
+                libc::LINUX_REBOOT_MAGIC1,
+                libc::LINUX_REBOOT_MAGIC2,
+                libc::LINUX_REBOOT_CMD_CAD_ON,
+                0,
+            )
+        }),
+        "swapon" => rc(unsafe { libc::syscall(libc::SYS_swapon, cs("/dev/null").as_ptr(), 0) }),
+        "clock_settime" => {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: reads the clock into a valid timespec, then sets it to the same value.
+            unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+            rc(unsafe {
+                libc::syscall(
+                    libc::SYS_clock_settime,
+                    libc::CLOCK_REALTIME,
+                    &ts as *const libc::timespec,
+                )
+            })
+        }
+        // SYSLOG_ACTION_SIZE_BUFFER (10): reads nothing but needs the same privilege.
+        "syslog" => rc(unsafe { libc::syscall(libc::SYS_syslog, 10, 0, 0) }),
+        "mknod_block" => {
+            let dev = libc::makedev(8, 0);
+            // SAFETY: a path string we own; creates a node in the container's /tmp at most.
+            rc(
+                unsafe { libc::mknod(cs("/tmp/probe-sda").as_ptr(), libc::S_IFBLK | 0o600, dev) }
+                    as libc::c_long,
+            )
+        }
+        "kill_outside" => nix::sys::signal::kill(nix::unistd::Pid::from_raw(outside), None),
+        // SAFETY: PTRACE_ATTACH takes a pid and null pointers.
+        "ptrace_outside" => rc(unsafe { libc::ptrace(libc::PTRACE_ATTACH, outside, 0, 0) }),
+        "cgroup_raise_limit" => {
+            let d = cgroup_dir();
+            let file = if d.ends_with("pids") {
+                "pids.max"
+            } else {
+                "cgroup.max.descendants"
+            };
+            write_file(&format!("{d}/{file}"), "max")
+        }
+        "cgroup_mkdir" => std::fs::create_dir(format!("{}/probe-escape", cgroup_dir()))
+            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))),
+        "net_route_add" => route_ioctl(libc::SIOCADDRT),
+        "net_addr_set" => route_ioctl(libc::SIOCSIFADDR),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// The /sys/kernel file the sysfs probe writes (present on every kernel lxnest supports).
+pub const SYS_KERNEL_FILE: &str = "/sys/kernel/rcu_expedited";
+
+/// The file a probe needs, when the host may lack it (kernel configuration).
+pub fn needs_file(name: &str) -> Option<&'static str> {
+    match name {
+        "write_sysrq" => Some("/proc/sysrq-trigger"),
+        "write_proc_sys_kernel" => Some("/proc/sys/kernel/panic"),
+        "write_sys_kernel" => Some(SYS_KERNEL_FILE),
+        _ => None,
+    }
+}
+
+/// Result text: `ok` or the errno name (`EPERM`).
+pub fn result_text(r: Result<(), Errno>) -> String {
+    match r {
+        Ok(()) => "ok".into(),
+        Err(e) => format!("{e:?}"),
+    }
+}
+
+/// The `__probe` command: prints one line per probe; exits 0 (the caller judges the results).
+pub fn run(name: &str, args: &[String]) -> i32 {
+    let outside = args.first().and_then(|a| a.parse().ok()).unwrap_or(1);
+    let names: Vec<&str> = if name == "all" {
+        PROBES.to_vec()
+    } else {
+        vec![name]
+    };
+    for n in names {
+        let result = match needs_file(n) {
+            Some(f) if !std::path::Path::new(f).exists() => "absent".to_string(),
+            _ => result_text(attempt(n, outside)),
+        };
+        println!("{n}\t{result}");
+    }
+    0
+}

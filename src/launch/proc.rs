@@ -1,0 +1,78 @@
+//! /proc and /sys for the container: fresh mounts (the pid namespace's /proc, the network
+//! namespace's /sys) with the host-wide knobs masked or read-only, and, for nesting hosts,
+//! clean unmasked copies at /dev/.lxnest/{proc,sys}: the kernel lets a nested container mount
+//! proc or sysfs only when a fully visible instance exists in its mount namespace.
+
+use super::mounts::{bind, mkdir_p, mount_fs, remount_ro, MResult};
+use nix::mount::MsFlags;
+use std::path::Path;
+
+/// Files hidden behind /dev/null: they leak host kernel state or addresses.
+pub const MASKED_FILES: &[&str] = &[
+    "kcore",
+    "keys",
+    "key-users",
+    "timer_list",
+    "sched_debug",
+    "latency_stats",
+    "kallsyms",
+    "kmsg",
+    "kpagecount",
+    "kpageflags",
+    "kpagecgroup",
+    "config.gz",
+];
+
+/// Directories hidden behind an empty read-only tmpfs.
+pub const MASKED_DIRS: &[&str] = &["acpi", "scsi", "firmware", "asound"];
+
+/// Paths made read-only: host-wide knobs that the user namespace alone does not always guard.
+pub const READ_ONLY: &[&str] = &["sys", "sysrq-trigger", "irq", "bus", "fs"];
+
+const PSEUDO: MsFlags = MsFlags::MS_NOSUID
+    .union(MsFlags::MS_NODEV)
+    .union(MsFlags::MS_NOEXEC);
+
+/// Mounts `<root>/proc` with masks, then `<root>/sys` read-only.
+pub fn mount_proc_sys(root: &Path) -> MResult {
+    let proc_dir = root.join("proc");
+    mkdir_p(&proc_dir)?;
+    mount_fs("proc", &proc_dir, PSEUDO, None)?;
+    for ro in READ_ONLY {
+        let p = proc_dir.join(ro);
+        if p.exists() {
+            // Bind onto itself, then remount that bind read-only: writes then fail with EROFS.
+            bind(&p, &p, true)?;
+            remount_ro(&p, MsFlags::empty())?;
+        }
+    }
+    let null = root.join("dev/null");
+    for f in MASKED_FILES {
+        let p = proc_dir.join(f);
+        if p.exists() {
+            bind(&null, &p, false)?;
+        }
+    }
+    for d in MASKED_DIRS {
+        let p = proc_dir.join(d);
+        if p.is_dir() {
+            mount_fs("tmpfs", &p, PSEUDO | MsFlags::MS_RDONLY, Some("size=0"))?;
+        }
+    }
+    let sys = root.join("sys");
+    mkdir_p(&sys)?;
+    mount_fs("sysfs", &sys, PSEUDO | MsFlags::MS_RDONLY, None)?;
+    Ok(())
+}
+
+/// Clean proc and sysfs instances at `<root>/dev/.lxnest/{proc,sys}` for a nesting host.
+pub fn mount_clean_copies(root: &Path) -> MResult {
+    let base = root.join("dev/.lxnest");
+    let p = base.join("proc");
+    mkdir_p(&p)?;
+    mount_fs("proc", &p, PSEUDO, None)?;
+    let s = base.join("sys");
+    mkdir_p(&s)?;
+    mount_fs("sysfs", &s, PSEUDO | MsFlags::MS_RDONLY, None)?;
+    Ok(())
+}

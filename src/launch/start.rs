@@ -1,0 +1,300 @@
+//! The parent side of the start sequence. Each kernel resource is held by a guard as soon as it
+//! exists, so an error at any step unwinds everything made before it (the child's mounts live in
+//! its own mount namespace and vanish with it).
+
+use super::child::{self, ChildSpec};
+use super::error::{step_err, LaunchError, Result};
+use super::network::{self, BridgeGuard, VethGuard};
+use super::state::StateDirGuard;
+use super::sync::{Channel, Enforced, Msg, SyncError};
+use super::{apparmor, idmap, inject, spawn};
+use crate::cgroup::{self, CgroupGuard, CreateOptions};
+use crate::plan::model::{BridgePlan, LevelPlan};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use std::path::PathBuf;
+
+/// How to start.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// State directory (`-P`).
+    pub state_dir: PathBuf,
+    /// Refuse to start without AppArmor.
+    pub require_apparmor: bool,
+    /// Where the plan's cgroup path is rooted (`Own` on a host, see [`crate::cgroup::Base`]).
+    pub cgroup: CreateOptions,
+    /// The bridge the container's veth attaches to, created here when missing.
+    pub bridge: Option<BridgePlan>,
+    /// For a nesting host: the plan its `lxnest init-nested` reads.
+    pub nested_json: Option<String>,
+    /// Send the container's stdio (and ours) to `<statedir>/<name>/console.log`, stdin from
+    /// /dev/null: for a detached monitor that outlives the terminal.
+    pub console_log: bool,
+}
+
+/// The container's init, killed and reaped on drop unless released.
+#[derive(Debug)]
+pub struct ChildGuard {
+    pid: Option<Pid>,
+}
+
+impl ChildGuard {
+    /// A guard that owns nothing (after the init was reaped elsewhere).
+    pub fn released() -> ChildGuard {
+        ChildGuard { pid: None }
+    }
+
+    /// The pid.
+    pub fn pid(&self) -> Pid {
+        self.pid.unwrap_or(Pid::from_raw(0))
+    }
+
+    /// Hands the pid over to the caller (who now must reap it).
+    pub fn release(mut self) -> Pid {
+        self.pid.take().unwrap_or(Pid::from_raw(0))
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+    }
+}
+
+/// A started container: its guards and what it enforces. Dropping it kills the container and
+/// removes everything (the foreground `run` and the monitor rely on that).
+#[derive(Debug)]
+pub struct Started {
+    /// What the child enforced.
+    pub enforced: Enforced,
+    /// AppArmor outcome seen from the parent.
+    pub apparmor: String,
+    // Field order is drop order: the init dies first, then its network, cgroup and state go.
+    /// The init.
+    pub child: ChildGuard,
+    /// The veth, if any.
+    pub veth: Option<VethGuard>,
+    /// The bridge, if this start created it.
+    pub bridge: Option<BridgeGuard>,
+    /// The cgroup.
+    pub cgroup: CgroupGuard,
+    /// The state directory.
+    pub state: StateDirGuard,
+}
+
+/// Starts `plan`: see docs/launch.md for the order and the reason for each step's position.
+pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
+    let c = plan.path.as_str();
+
+    // State directory first: it is the lock that makes a second start of the same name fail
+    // before anything else is touched, and it holds the rootfs mount point.
+    inject::check(c, "state")?;
+    let state = StateDirGuard::create(&opts.state_dir, &plan.name)?;
+    if opts.console_log {
+        redirect_stdio(&state.path().join("console.log")).map_err(step_err(c, "state"))?;
+    }
+
+    // AppArmor profile before clone: it must be in the kernel before the child asks for it.
+    let (apparmor_label, apparmor_note) =
+        match apparmor::load(&plan.apparmor, opts.require_apparmor) {
+            Ok(apparmor::Outcome::Loaded(label)) => (Some(label.clone()), format!("label {label}")),
+            Ok(apparmor::Outcome::Unavailable) => {
+                log_apparmor_once();
+                (
+                    None,
+                    "unavailable: kernel without AppArmor (profile planned, not loaded)"
+                        .to_string(),
+                )
+            }
+            Err(message) => {
+                return Err(LaunchError::Refused {
+                    container: c.into(),
+                    message,
+                })
+            }
+        };
+
+    // cgroup before clone, so the child can be placed in it before it runs any of its own
+    // steps and every process it ever forks is accounted and limited.
+    inject::check(c, "cgroup")?;
+    let layout = cgroup::detect().map_err(step_err(c, "cgroup"))?;
+    let cg =
+        cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup).map_err(step_err(c, "cgroup"))?;
+    // The v1 devices controller only takes writes from the initial user namespace; a nested
+    // launcher's children stay under the allowlist its own parent wrote.
+    if !super::defaults::in_user_namespace() {
+        cgroup::apply_devices(&cg, &plan.devices).map_err(step_err(c, "cgroup"))?;
+    }
+
+    // The bridge exists before the veth that plugs into it.
+    let bridge = match (&opts.bridge, plan.network.mode.as_str()) {
+        (Some(b), "bridge") => Some(network::ensure_bridge(b).map_err(step_err(c, "network"))?),
+        _ => None,
+    };
+
+    inject::check(c, "spawn")?;
+    let (mut parent_end, child_end) = Channel::pair().map_err(step_err(c, "spawn"))?;
+    let spec = ChildSpec {
+        plan,
+        root: state.path().join("rootfs"),
+        nested_json: opts.nested_json.clone(),
+        lxnest_binary: std::env::current_exe().ok(),
+        apparmor_label,
+        apparmor_note: apparmor_note.clone(),
+    };
+    let mut child_end = Some(child_end);
+    let pid = spawn::spawn(
+        plan,
+        Box::new(|| match child_end.as_mut() {
+            Some(ch) => child::run(&spec, ch),
+            None => 1,
+        }),
+    )
+    .map_err(step_err(c, "spawn"))?;
+    let child = ChildGuard { pid: Some(pid) };
+    // Our copy of the child's end must go, or we would never see end-of-file at its exec.
+    drop(child_end.take());
+
+    let result = parent_steps(plan, &cg, &mut parent_end, pid);
+    let (enforced, veth) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            // Drop order: child (killed), bridge, cgroup, state.
+            drop(child);
+            return Err(e);
+        }
+    };
+    Ok(Started {
+        enforced,
+        apparmor: apparmor_note,
+        child,
+        veth,
+        bridge,
+        cgroup: cg,
+        state,
+    })
+}
+
+fn parent_steps(
+    plan: &LevelPlan,
+    cg: &CgroupGuard,
+    ch: &mut Channel,
+    pid: Pid,
+) -> Result<(Enforced, Option<VethGuard>)> {
+    let c = plan.path.as_str();
+    // Id maps first: until they exist the child's root is "nobody" and it can do nothing that
+    // needs its capabilities in the new user namespace; it waits for our Continue.
+    inject::check(c, "idmap")?;
+    if let Some(map) = &plan.idmap {
+        idmap::write_maps(pid, map).map_err(step_err(c, "idmap"))?;
+    }
+    // Into the cgroup before the child runs anything, and before it unshares its cgroup
+    // namespace (that cgroup becomes its root). Delegation hands the subtree to its root.
+    inject::check(c, "cgroup-attach")?;
+    cg.add_task(pid.as_raw())
+        .map_err(step_err(c, "cgroup-attach"))?;
+    if plan.cgroup.delegate {
+        let uid = plan
+            .idmap
+            .as_ref()
+            .and_then(|m| idmap::outside_of(&m.uid, 0))
+            .unwrap_or(0);
+        let gid = plan
+            .idmap
+            .as_ref()
+            .and_then(|m| idmap::outside_of(&m.gid, 0))
+            .unwrap_or(0);
+        cg.delegate(uid, gid)
+            .map_err(step_err(c, "cgroup-attach"))?;
+    }
+    // Network from the parent side: the veth's inside end moves into the child's namespace.
+    inject::check(c, "network")?;
+    let veth = if plan.network.mode == "bridge" {
+        network::setup_veth(&plan.network, pid).map_err(step_err(c, "network"))?
+    } else {
+        None
+    };
+    send(ch, c, "idmap")?;
+    expect(ch, c, "cgroupns", |m| matches!(m, Msg::CgroupNsReady))?;
+    // The init leaf only now: cgroup v2 forbids processes in a node that delegates controllers,
+    // and the child had to unshare its cgroup namespace while still at the container's root.
+    inject::check(c, "cgroup-leaf")?;
+    if plan.cgroup.init_leaf.is_some() {
+        cg.move_to_leaf(pid.as_raw())
+            .map_err(step_err(c, "cgroup-leaf"))?;
+    }
+    send(ch, c, "cgroup-leaf")?;
+    let enforced = match ch.recv() {
+        Ok(Msg::Enforced(e)) => e,
+        Ok(Msg::Failed { step, message }) => {
+            return Err(LaunchError::Child {
+                container: c.into(),
+                step,
+                message,
+            })
+        }
+        Ok(other) => return Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
+        Err(e) => return Err(step_err(c, "exec")(format!("child died before exec: {e}"))),
+    };
+    match ch.recv() {
+        Err(SyncError::Closed) => Ok((enforced, veth)),
+        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child {
+            container: c.into(),
+            step,
+            message,
+        }),
+        Ok(other) => Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
+        Err(e) => Err(step_err(c, "exec")(e)),
+    }
+}
+
+fn send(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
+    ch.send(&Msg::Continue).map_err(step_err(c, step))
+}
+
+fn expect(ch: &mut Channel, c: &str, step: &'static str, ok: impl Fn(&Msg) -> bool) -> Result<()> {
+    match ch.recv() {
+        Ok(m) if ok(&m) => Ok(()),
+        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child {
+            container: c.into(),
+            step,
+            message,
+        }),
+        Ok(other) => Err(step_err(c, step)(format!("unexpected {other:?}"))),
+        Err(e) => Err(step_err(c, step)(e)),
+    }
+}
+
+fn log_apparmor_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::info!(
+            "AppArmor is not enabled in this kernel: profiles are planned but not loaded"
+        )
+    });
+}
+
+/// Points stdin at /dev/null and stdout/stderr at `log` (inherited by the container's init).
+fn redirect_stdio(log: &std::path::Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let null = std::fs::File::open("/dev/null")?;
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    for (src, dst) in [
+        (null.as_raw_fd(), 0),
+        (out.as_raw_fd(), 1),
+        (out.as_raw_fd(), 2),
+    ] {
+        // SAFETY: dup2 onto the standard descriptors; `src` is a valid open fd owned above.
+        if unsafe { libc::dup2(src, dst) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! Network plan: one bridge per level that has bridged children (the planner's own level gets one
+//! that lxnest owns; each nesting host gets one inside its own network namespace), a veth per
+//! container, static addresses, and NAT only inside nesting hosts, never on the real host.
+
+use crate::origin::Origin;
+use crate::plan::error::Finding;
+use crate::plan::model::{BridgePlan, NetPlan};
+use crate::plan::subnet::{self, SubnetAllocator};
+use crate::spec::model::ContainerSpec;
+use ipnet::Ipv4Net;
+
+/// Bridge name inside a nesting host (its own namespace, so the name never collides).
+pub const INNER_BRIDGE: &str = "lxnbr0";
+
+/// Interface name inside every container.
+pub const INTERFACE: &str = "eth0";
+
+/// Stable 64-bit FNV-1a, so generated names do not change between lxnest versions.
+pub fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The bridge lxnest owns at the planner's level for a stack (`lxnbr-` + 6 hex digits).
+pub fn host_bridge_name(stack: &str) -> String {
+    format!("lxnbr-{:06x}", fnv(stack) & 0xff_ffff)
+}
+
+/// Host-side veth name of a container (12 bytes, unique per stack and path).
+pub fn veth_name(stack: &str, path: &str) -> String {
+    format!(
+        "vx{:010x}",
+        fnv(&format!("{stack}/{path}")) & 0xff_ffff_ffff
+    )
+}
+
+/// Whether a container wants a veth on its parent's bridge.
+pub fn bridged(c: &ContainerSpec) -> bool {
+    c.network.mode.as_deref().unwrap_or("bridge") == "bridge"
+}
+
+/// Subnets the user chose, reserved before anything is picked. Collisions with the host or with
+/// each other are findings naming both sides.
+pub fn reserve_user_subnets(
+    list: &[ContainerSpec],
+    prefix: &str,
+    depth: u32,
+    alloc: &mut SubnetAllocator,
+    out: &mut Vec<Finding>,
+) {
+    for c in list {
+        let path = join(prefix, &c.name);
+        if let Some(net) = c.network.subnet {
+            match alloc.conflict(&net) {
+                Some(taken) => out.push(Finding {
+                    container: path.clone(),
+                    level: depth,
+                    rule: format!("network.subnet {net}"),
+                    origin: c.origin.clone(),
+                    message: format!("subnet {net} collides with {taken}, already routed or used"),
+                    fix: "remove `subnet:` to let lxnest pick a free one, or choose another".into(),
+                }),
+                None => alloc.reserve(net),
+            }
+        }
+        reserve_user_subnets(&c.children, &path, depth + 1, alloc, out);
+    }
+}
+
+/// A bridge for `count` containers: the user's subnet if given, else a picked one.
+pub fn bridge(
+    name: String,
+    wish: Option<Ipv4Net>,
+    count: u32,
+    mtu: u32,
+    nat: bool,
+    origin: Origin,
+    alloc: &mut SubnetAllocator,
+) -> Option<BridgePlan> {
+    let (subnet, origin) = match wish {
+        Some(net) => (net, origin),
+        None => (alloc.pick(count)?, Origin::builtin("picked")),
+    };
+    Some(BridgePlan {
+        name,
+        address: subnet::host(&subnet, 1)?,
+        subnet,
+        mtu,
+        nat,
+        origin,
+    })
+}
+
+/// The container's own network: its veth on `parent` (at `index` among the bridged siblings) and,
+/// when it has bridged children, the bridge it creates for them.
+#[allow(clippy::too_many_arguments)]
+pub fn container(
+    c: &ContainerSpec,
+    stack: &str,
+    path: &str,
+    depth: u32,
+    parent: Option<&BridgePlan>,
+    index: u32,
+    overhead: u32,
+    alloc: &mut SubnetAllocator,
+) -> Result<NetPlan, Box<Finding>> {
+    let mode = c.network.mode.clone().unwrap_or_else(|| "bridge".into());
+    let exhausted = |what: &str| {
+        Box::new(Finding {
+            container: path.into(),
+            level: depth,
+            rule: "network".into(),
+            origin: c.origin.clone(),
+            message: format!("no free {what}"),
+            fix: "give the bridge a larger `subnet:`, or fewer containers on it".into(),
+        })
+    };
+    let on_bridge = if mode == "bridge" { parent } else { None };
+    let address = match on_bridge {
+        Some(b) => Some(subnet::host(&b.subnet, index + 2).ok_or_else(|| exhausted("address"))?),
+        None => None,
+    };
+    let mtu = c.network.mtu.or(on_bridge.map(|b| b.mtu)).unwrap_or(1500);
+    let kids = c.children.iter().filter(|k| bridged(k)).count() as u32;
+    let own_bridge = if kids > 0 {
+        let nat = c.network.nat.unwrap_or(true);
+        let inner_mtu = mtu.saturating_sub(overhead);
+        let b = bridge(
+            INNER_BRIDGE.into(),
+            c.network.subnet,
+            kids,
+            inner_mtu,
+            nat,
+            c.origin.clone(),
+            alloc,
+        );
+        Some(b.ok_or_else(|| exhausted("subnet"))?)
+    } else {
+        None
+    };
+    Ok(NetPlan {
+        mode,
+        parent_bridge: on_bridge.map(|b| b.name.clone()),
+        veth_host: on_bridge.map(|_| veth_name(stack, path)),
+        interface: INTERFACE.into(),
+        address,
+        gateway: on_bridge.map(|b| b.address.addr()),
+        mtu,
+        own_bridge,
+    })
+}
+
+/// `parent/name`, or `name` at level 1.
+pub fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::model::NetworkWish;
+
+    #[test]
+    fn names_are_stable_and_fit_ifnamsiz() {
+        assert_eq!(
+            host_bridge_name("juju-laptop"),
+            host_bridge_name("juju-laptop")
+        );
+        assert_ne!(veth_name("s", "a/b"), veth_name("s", "a/c"));
+        assert!(host_bridge_name("x").len() <= 15 && veth_name("s", "p").len() <= 15);
+    }
+
+    #[test]
+    fn nesting_host_gets_own_bridge_with_nat_and_lower_mtu() {
+        let mut alloc = SubnetAllocator::new(&[], &[], &[]);
+        let host = bridge(
+            "lxnbr-x".into(),
+            None,
+            1,
+            1500,
+            false,
+            Origin::default(),
+            &mut alloc,
+        )
+        .unwrap();
+        let kid = ContainerSpec {
+            name: "k".into(),
+            ..Default::default()
+        };
+        let c = ContainerSpec {
+            name: "h".into(),
+            children: vec![kid.clone(), kid],
+            ..Default::default()
+        };
+        let net = container(&c, "s", "h", 1, Some(&host), 0, 50, &mut alloc).unwrap();
+        assert_eq!(net.address, Some("10.100.0.2/24".parse().unwrap()));
+        assert_eq!(net.gateway, Some("10.100.0.1".parse().unwrap()));
+        let own = net.own_bridge.unwrap();
+        assert!(own.nat && !host.nat);
+        assert_eq!(own.mtu, 1450);
+        assert!(!subnet::overlaps(&own.subnet, &host.subnet));
+    }
+
+    #[test]
+    fn loopback_mode_has_no_veth() {
+        let mut alloc = SubnetAllocator::new(&[], &[], &[]);
+        let c = ContainerSpec {
+            name: "l".into(),
+            network: NetworkWish {
+                mode: Some("loopback".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let net = container(&c, "s", "l", 1, None, 0, 0, &mut alloc).unwrap();
+        assert!(net.veth_host.is_none() && net.address.is_none() && net.own_bridge.is_none());
+    }
+
+    #[test]
+    fn user_subnet_colliding_with_host_route_is_a_finding() {
+        let mut alloc = SubnetAllocator::new(&["192.168.1.0/24".parse().unwrap()], &[], &[]);
+        let c = ContainerSpec {
+            name: "h".into(),
+            network: NetworkWish {
+                subnet: Some("192.168.1.0/25".parse().unwrap()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        reserve_user_subnets(&[c], "", 1, &mut alloc, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].message.contains("collides with 192.168.1.0/24"));
+    }
+}

@@ -1,0 +1,125 @@
+//! Each level's own seccomp filter, and the effective (stacked) decisions.
+//!
+//! A level's filter is: the spec's rules, then the spec's policy files, then lxnest's base policy
+//! (`policy/seccomp/default.seccomp`, plus `no-nesting.seccomp` for containers that start nothing).
+//! Base rules for syscalls that a runtime at or below the container needs are dropped, because the
+//! kernel runs every ancestor's filter on a descendant's calls. Rules the user wrote are never
+//! dropped: when they deny a need, the checks say so.
+
+use crate::origin::Origin;
+use crate::plan::error::PlanError;
+use crate::plan::model::{Plan, PlanIndex, SeccompPlan};
+use crate::plan::needs::Needs;
+use crate::seccomp::{builtin, decide, lxc_text, Action, Mode, Policy, Rule};
+use crate::spec::model::ContainerSpec;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// lxnest's base policies, parsed once per plan.
+pub struct Base {
+    default: Policy,
+    no_nesting: Policy,
+}
+
+impl Base {
+    /// Parse `policy/seccomp/default.seccomp` and `no-nesting.seccomp` (compiled in).
+    pub fn load() -> Result<Self, PlanError> {
+        let origin = |f: &str| Origin::new(f, 0);
+        Ok(Base {
+            default: builtin::default_policy().map_err(|source| PlanError::Seccomp {
+                origin: origin(builtin::DEFAULT_FILE),
+                source,
+            })?,
+            no_nesting: builtin::no_nesting_policy().map_err(|source| PlanError::Seccomp {
+                origin: origin(builtin::NO_NESTING_FILE),
+                source,
+            })?,
+        })
+    }
+}
+
+/// The container's own filter.
+pub fn own_policy(
+    base: &Base,
+    c: &ContainerSpec,
+    own: &Needs,
+    subtree: &Needs,
+) -> Result<SeccompPlan, PlanError> {
+    let mut rules: Vec<Rule> = Vec::new();
+    for (i, text) in c.seccomp.rules.iter().enumerate() {
+        let origin = c
+            .seccomp
+            .rule_origins
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| c.origin.clone());
+        let rule = lxc_text::parse_rule(text, origin.clone())
+            .map_err(|source| PlanError::Seccomp { origin, source })?;
+        rules.push(rule);
+    }
+    let mut policy = base.default.clone();
+    for (file, text) in &c.seccomp.file_texts {
+        let p = lxc_text::parse(text, file).map_err(|source| PlanError::Seccomp {
+            origin: Origin::new(file, 0),
+            source,
+        })?;
+        if p.mode == Mode::Allowlist {
+            // An allowlist named by the user becomes the level's mode and default; lxnest's
+            // denials stay in as explicit rules.
+            policy.mode = p.mode;
+            policy.default_action = p.default_action;
+            policy.default_origin = p.default_origin.clone();
+        }
+        policy.reject_force_umount |= p.reject_force_umount;
+        rules.extend(p.rules);
+    }
+    let mut base_rules = policy.rules.clone();
+    if own.is_empty() && c.children.is_empty() {
+        base_rules.extend(base.no_nesting.rules.iter().cloned());
+    }
+    base_rules.retain(|r| !subtree.syscalls.contains(&r.syscall));
+    rules.extend(base_rules);
+    policy.rules = rules;
+    Ok(SeccompPlan {
+        own: policy,
+        inherited_from: Vec::new(),
+        allow_nesting: subtree.stacks_seccomp,
+        effective: BTreeMap::new(),
+    })
+}
+
+/// Fill `inherited_from` and `effective` for every container once the whole tree is planned.
+pub fn fill_effective(plan: &mut Plan) {
+    let mut computed = Vec::with_capacity(plan.containers.len());
+    let index = PlanIndex::new(plan);
+    for c in &plan.containers {
+        let ancestors = index.ancestors(&c.path);
+        let mut chain: Vec<(&str, &Policy)> = ancestors
+            .iter()
+            .map(|a| (a.path.as_str(), &a.seccomp.own))
+            .collect();
+        chain.push((c.path.as_str(), &c.seccomp.own));
+        let names: BTreeSet<&str> = chain
+            .iter()
+            .flat_map(|(_, p)| p.rules.iter().map(|r| r.syscall.as_str()))
+            .collect();
+        let mut effective = BTreeMap::new();
+        let denies_by_default = chain.iter().any(|(_, p)| p.default_action != Action::Allow);
+        for name in names {
+            let d = decide::effective(&chain, name);
+            if d.action != Action::Allow || d.conditional {
+                effective.insert(name.to_string(), d);
+            }
+        }
+        if denies_by_default {
+            effective.insert("*".into(), decide::effective(&chain, "*"));
+        }
+        computed.push((
+            ancestors.iter().map(|a| a.path.clone()).collect::<Vec<_>>(),
+            effective,
+        ));
+    }
+    for (c, (inherited, effective)) in plan.containers.iter_mut().zip(computed) {
+        c.seccomp.inherited_from = inherited;
+        c.seccomp.effective = effective;
+    }
+}

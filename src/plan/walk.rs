@@ -1,0 +1,399 @@
+//! The tree walk: visits containers parents-first and assembles one [`LevelPlan`] each from the
+//! per-topic planners (cgroup, network, id maps, seccomp, AppArmor), then runs the checks.
+
+use crate::origin::Origin;
+use crate::plan::error::{Finding, PlanError};
+use crate::plan::host::HostSnapshot;
+use crate::plan::idmap::{self, IdAllocator};
+use crate::plan::model::*;
+use crate::plan::needs::{self, Needs};
+use crate::plan::subnet::SubnetAllocator;
+use crate::plan::{caps, cgroup, check, devices, network};
+use crate::spec::model::{ContainerSpec, Stack};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// PATH inside every container.
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Plan a whole stack against a host snapshot. Pure: same inputs, same plan.
+pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
+    let mut w = Walker::new(stack, host)?;
+    network::reserve_user_subnets(
+        &stack.containers,
+        "",
+        host.level + 1,
+        &mut w.alloc,
+        &mut w.findings,
+    );
+    let bridged = stack
+        .containers
+        .iter()
+        .filter(|c| network::bridged(c))
+        .count() as u32;
+    let host_bridge = (bridged > 0)
+        .then(|| {
+            let name = network::host_bridge_name(&stack.name);
+            network::bridge(
+                name,
+                None,
+                bridged,
+                host.uplink_mtu,
+                false,
+                Origin::builtin("picked"),
+                &mut w.alloc,
+            )
+        })
+        .flatten();
+    let (uids, gids) = idmap::available(host);
+    let mut ids = (uids.map(IdAllocator::new), gids.map(IdAllocator::new));
+    let top = Parent {
+        level: None,
+        bridge: host_bridge.as_ref(),
+        depth: host.level,
+    };
+    w.siblings(&stack.containers, &top, &mut ids)?;
+    let mut plan = Plan {
+        stack: stack.name.clone(),
+        source: stack.source.clone(),
+        base_level: host.level,
+        host_bridge,
+        containers: w.out,
+        warnings: w.warnings,
+    };
+    crate::plan::seccomp::fill_effective(&mut plan);
+    w.findings.extend(check::run(&plan, stack));
+    if w.findings.is_empty() {
+        Ok(plan)
+    } else {
+        Err(PlanError::Rejected(w.findings))
+    }
+}
+
+struct Walker<'a> {
+    stack: &'a Stack,
+    host: &'a HostSnapshot,
+    alloc: SubnetAllocator,
+    out: Vec<LevelPlan>,
+    findings: Vec<Finding>,
+    warnings: Vec<String>,
+    base: crate::plan::seccomp::Base,
+}
+
+/// What a container inherits from its parent while it is planned.
+struct Parent<'p> {
+    level: Option<&'p LevelPlan>,
+    bridge: Option<&'p BridgePlan>,
+    depth: u32,
+}
+
+type Ids = (Option<IdAllocator>, Option<IdAllocator>);
+
+impl<'a> Walker<'a> {
+    fn new(stack: &'a Stack, host: &'a HostSnapshot) -> Result<Self, PlanError> {
+        Ok(Walker {
+            stack,
+            host,
+            alloc: SubnetAllocator::new(&host.routes, &host.addresses, &host.dns),
+            out: Vec::new(),
+            findings: Vec::new(),
+            warnings: Vec::new(),
+            base: crate::plan::seccomp::Base::load()?,
+        })
+    }
+
+    fn siblings(
+        &mut self,
+        list: &[ContainerSpec],
+        parent: &Parent,
+        ids: &mut Ids,
+    ) -> Result<(), PlanError> {
+        let mut on_bridge = 0;
+        for c in list {
+            let index = on_bridge;
+            if network::bridged(c) {
+                on_bridge += 1;
+            }
+            let Some(level) = self.container(c, parent, index, ids)? else {
+                continue;
+            };
+            let count = level.idmap.as_ref().map(|m| m.host_uid.count).unwrap_or(0);
+            let mut kid_ids = match &level.idmap {
+                Some(_) => (
+                    Some(IdAllocator::for_children(count)),
+                    Some(IdAllocator::for_children(count)),
+                ),
+                None => (ids.0.clone(), ids.1.clone()),
+            };
+            let own_bridge = level.network.own_bridge.clone();
+            let depth = level.depth;
+            self.out.push(level);
+            let me = self.out.len() - 1;
+            let snapshot = self.out[me].clone();
+            let next = Parent {
+                level: Some(&snapshot),
+                bridge: own_bridge.as_ref(),
+                depth,
+            };
+            self.siblings(&c.children, &next, &mut kid_ids)?;
+        }
+        Ok(())
+    }
+
+    /// One container; `None` when it could not be planned (its findings are recorded).
+    fn container(
+        &mut self,
+        c: &ContainerSpec,
+        parent: &Parent,
+        index: u32,
+        ids: &mut Ids,
+    ) -> Result<Option<LevelPlan>, PlanError> {
+        let depth = parent.depth + 1;
+        let path = network::join(parent.level.map(|p| p.path.as_str()).unwrap_or(""), &c.name);
+        let own = needs::own(c);
+        let subtree = needs::subtree(c);
+        let cg = cgroup::plan(
+            c,
+            &path,
+            depth,
+            &own,
+            &self.host.cgroup,
+            parent.level.map(|p| &p.cgroup),
+        );
+        let cg = match cg {
+            Ok(cg) => cg,
+            Err(mut f) => {
+                self.findings.append(&mut f);
+                return Ok(None);
+            }
+        };
+        let net = network::container(
+            c,
+            &self.stack.name,
+            &path,
+            depth,
+            parent.bridge,
+            index,
+            own.overhead,
+            &mut self.alloc,
+        );
+        let net = match net {
+            Ok(n) => n,
+            Err(f) => {
+                self.findings.push(*f);
+                return Ok(None);
+            }
+        };
+        let Some(idmap) = self.idmap(c, &path, depth, parent, ids) else {
+            return Ok(None);
+        };
+        let seccomp = crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree)?;
+        let apparmor = crate::plan::apparmor::plan(c, &path, &subtree, self.host)?;
+        if let Some(note) = &apparmor.note {
+            self.warnings.push(format!("{path}: {note}"));
+        }
+        let level = LevelPlan {
+            name: c.name.clone(),
+            path: path.clone(),
+            depth,
+            parent: parent.level.map(|p| p.path.clone()),
+            runtime: c.runtime.clone(),
+            origin: c.origin.clone(),
+            rootfs: rootfs(c),
+            init: init(c, &path, depth, &own),
+            apparmor,
+            seccomp,
+            cgroup: cg,
+            network: net,
+            capabilities: capabilities(c, &own, parent.level),
+            devices: self.devices(c, &path, depth, &subtree),
+            idmap,
+            mounts: mounts(c),
+            landlock: landlock(&own, self.host),
+            hooks: hooks(c),
+        };
+        Ok(Some(level))
+    }
+
+    fn idmap(
+        &mut self,
+        c: &ContainerSpec,
+        path: &str,
+        depth: u32,
+        parent: &Parent,
+        ids: &mut Ids,
+    ) -> Option<Option<IdMapPlan>> {
+        if c.idmap.as_ref().is_some_and(|m| m.privileged) {
+            self.warnings.push(format!(
+                "{path}: privileged (no user namespace): root inside is root of the parent"
+            ));
+            return Some(None);
+        }
+        let size = idmap::block_size(c);
+        let wish = c.idmap.clone().unwrap_or_default();
+        let count = u64::from(wish.count.unwrap_or(0)).max(size);
+        let take = |alloc: &mut Option<IdAllocator>, at: Option<u32>| {
+            let alloc = alloc.as_mut()?;
+            match at {
+                Some(first) => alloc.take_at(first, count),
+                None => alloc.take(count),
+            }
+        };
+        let (uid, gid) = (take(&mut ids.0, wish.uid), take(&mut ids.1, wish.gid));
+        let (Some(uid), Some(gid), Ok(count)) = (uid, gid, u32::try_from(count)) else {
+            self.findings.push(Finding {
+                container: path.into(),
+                level: depth,
+                rule: "idmap".into(),
+                origin: c.origin.clone(),
+                message: format!("no room for {count} ids in the parent's range (subordinate ids, or the parent's block)"),
+                fix: "add subordinate ids (/etc/subuid, /etc/subgid), remove a fixed `idmap.uid`, or nest fewer containers".into(),
+            });
+            return None;
+        };
+        let (hu, hg) = match parent.level.and_then(|p| p.idmap.as_ref()) {
+            Some(p) => (p.host_uid.first + uid, p.host_gid.first + gid),
+            None => (uid, gid),
+        };
+        Some(Some(idmap::map(uid, gid, count, hu, hg)))
+    }
+
+    fn devices(
+        &mut self,
+        c: &ContainerSpec,
+        path: &str,
+        depth: u32,
+        subtree: &Needs,
+    ) -> Vec<DevicePlan> {
+        let mut wanted: BTreeSet<String> = devices::DEFAULT.iter().map(|s| s.to_string()).collect();
+        wanted.extend(subtree.devices.iter().cloned());
+        collect_spec_devices(c, &mut wanted);
+        let mut out = Vec::new();
+        for d in wanted {
+            match devices::lookup(&d) {
+                Some(p) => out.push(p),
+                None => self.findings.push(Finding {
+                    container: path.into(),
+                    level: depth,
+                    rule: format!("devices: {d}"),
+                    origin: c.origin.clone(),
+                    message: format!("lxnest does not pass through {d}"),
+                    fix: format!("use one of: {}", devices::known_paths().join(", ")),
+                }),
+            }
+        }
+        out
+    }
+}
+
+/// A device a descendant asks for must be passed through every ancestor.
+fn collect_spec_devices(c: &ContainerSpec, into: &mut BTreeSet<String>) {
+    into.extend(c.devices.iter().cloned());
+    c.children
+        .iter()
+        .for_each(|k| collect_spec_devices(k, into));
+}
+
+fn rootfs(c: &ContainerSpec) -> RootfsPlan {
+    match c.rootfs.as_deref() {
+        Some(r) if r.starts_with("dir:") => RootfsPlan::Dir(r[4..].to_string()),
+        Some(r) if r.starts_with("tar:") => RootfsPlan::Tar(r[4..].to_string()),
+        _ => RootfsPlan::Builtin,
+    }
+}
+
+fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
+    let command = c.command.clone().unwrap_or_else(|| {
+        if c.init.as_deref() == Some("systemd") {
+            vec!["/sbin/init".into()]
+        } else {
+            // lxnest's own init reaps, starts the children of this container from the plan (if
+            // any) and stops them on SIGTERM.
+            vec!["lxnest".into(), "init-nested".into()]
+        }
+    });
+    let mut environment: BTreeMap<String, String> = BTreeMap::new();
+    environment.insert("container".into(), "lxnest".into());
+    environment.insert("PATH".into(), PATH.into());
+    environment.insert("LXNEST_LEVEL".into(), depth.to_string());
+    environment.insert("LXNEST_CONTAINER".into(), path.into());
+    if !own.is_empty() {
+        environment.insert(
+            "LXNEST_RUNTIMES".into(),
+            own.sources.iter().cloned().collect::<Vec<_>>().join(","),
+        );
+    }
+    environment.extend(c.environment.clone());
+    InitPlan {
+        command,
+        environment,
+        hostname: c.name.clone(),
+    }
+}
+
+/// Defaults plus needs, never more than the parent keeps (an inner level is never looser).
+fn capabilities(c: &ContainerSpec, own: &Needs, parent: Option<&LevelPlan>) -> Vec<String> {
+    let mut set = caps::kept(&own.capabilities, &c.capabilities.drop);
+    if let Some(p) = parent {
+        set.retain(|cap| p.capabilities.contains(cap));
+    }
+    set.into_iter().collect()
+}
+
+fn mounts(c: &ContainerSpec) -> Vec<MountPlan> {
+    c.mounts
+        .iter()
+        .map(|m| MountPlan {
+            source: m.source.clone(),
+            target: m.target.clone(),
+            fstype: m.fstype.clone(),
+            options: m.options.clone(),
+            origin: c.origin.clone(),
+        })
+        .collect()
+}
+
+/// Landlock denies mount and pivot_root to the processes it restricts, so only containers that
+/// start nothing themselves get it; they may write everywhere but /proc, /sys and /boot.
+fn landlock(own: &Needs, host: &HostSnapshot) -> LandlockPlan {
+    let writable = [
+        "/bin", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt",
+        "/opt", "/root", "/run", "/sbin", "/srv", "/tmp", "/usr", "/var",
+    ];
+    let reason = if host.kernel.landlock_abi.is_none() {
+        Some("the kernel has no Landlock".to_string())
+    } else if !own.is_empty() {
+        Some(format!(
+            "runs {}, which mounts; Landlock forbids mount to restricted processes",
+            join_names(own)
+        ))
+    } else {
+        None
+    };
+    LandlockPlan {
+        enabled: reason.is_none(),
+        reason,
+        read_only: vec!["/".into()],
+        read_write: writable.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn join_names(n: &Needs) -> String {
+    n.sources.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+fn hooks(c: &ContainerSpec) -> BTreeMap<String, Vec<String>> {
+    let h = &c.hooks;
+    [
+        ("pre-start", &h.pre_start),
+        ("pre-mount", &h.pre_mount),
+        ("mount", &h.mount),
+        ("autodev", &h.autodev),
+        ("start", &h.start),
+        ("stop", &h.stop),
+        ("post-stop", &h.post_stop),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| (k.to_string(), v.clone()))
+    .collect()
+}

@@ -1,0 +1,193 @@
+//! Checks on a spec that need no plan: names, known runtimes, value syntax. Errors point at the
+//! container's `name:` line and say what to write instead.
+
+use crate::origin::Origin;
+use crate::spec::error::SpecError;
+use crate::spec::model::ContainerSpec;
+use crate::spec::runtime;
+use std::collections::BTreeMap;
+
+/// Longest container name; interface names are derived from it and must fit in 15 bytes.
+pub const NAME_MAX: usize = 32;
+
+/// Validate a list of sibling containers and, recursively, their children.
+pub fn containers(list: &[ContainerSpec], source: &str) -> Result<(), SpecError> {
+    let mut seen: BTreeMap<&str, &Origin> = BTreeMap::new();
+    for c in list {
+        if let Some(first) = seen.insert(&c.name, &c.origin) {
+            return Err(invalid(
+                &c.origin,
+                format!(
+                    "container name `{}` is used twice among siblings (first at {first})",
+                    c.name
+                ),
+                "give each container at the same level its own name",
+            ));
+        }
+        container(c, source)?;
+        containers(&c.children, source)?;
+    }
+    Ok(())
+}
+
+fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
+    name(c)?;
+    if let Some(r) = &c.runtime {
+        if runtime::builtin(r).is_none() || r == "systemd" {
+            let known: Vec<_> = runtime::builtin_names()
+                .into_iter()
+                .filter(|n| *n != "systemd")
+                .collect();
+            return Err(invalid(
+                &c.origin,
+                format!("container `{}`: unknown runtime `{r}`", c.name),
+                &format!("use one of: {}", known.join(", ")),
+            ));
+        }
+    }
+    if let Some(init) = &c.init {
+        if init != "systemd" {
+            return Err(invalid(
+                &c.origin,
+                format!("container `{}`: unknown init `{init}`", c.name),
+                "use `init: systemd`, or leave `init` out and set `command`",
+            ));
+        }
+    }
+    if let Some(rootfs) = &c.rootfs {
+        rootfs_syntax(c, rootfs)?;
+    }
+    if let Some(mode) = &c.network.mode {
+        if !["bridge", "loopback", "none"].contains(&mode.as_str()) {
+            return Err(invalid(
+                &c.origin,
+                format!("container `{}`: unknown network mode `{mode}`", c.name),
+                "use `bridge`, `loopback` or `none`",
+            ));
+        }
+    }
+    limits(c)?;
+    if c.idmap.as_ref().is_some_and(|m| m.privileged) && !c.children.is_empty() {
+        return Err(invalid(
+            &c.origin,
+            format!("container `{}` is privileged and hosts containers", c.name),
+            "drop `privileged: true`: a nesting host must run in a user namespace so its children cannot reach real root",
+        ));
+    }
+    if c.runtime.is_none() && !c.children.is_empty() {
+        return Err(invalid(
+            &c.origin,
+            format!("container `{}` has children but no `runtime`", c.name),
+            "set `runtime: lxnest` (or lxc, docker, lxd) on the container that hosts them",
+        ));
+    }
+    Ok(())
+}
+
+fn name(c: &ContainerSpec) -> Result<(), SpecError> {
+    let ok = !c.name.is_empty()
+        && c.name.len() <= NAME_MAX
+        && c.name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !c.name.starts_with('-');
+    if ok {
+        return Ok(());
+    }
+    Err(invalid(
+        &c.origin,
+        format!("container name `{}` is not valid", c.name),
+        &format!("use lower-case letters, digits and `-`, not starting with `-`, at most {NAME_MAX} characters"),
+    ))
+}
+
+fn rootfs_syntax(c: &ContainerSpec, rootfs: &str) -> Result<(), SpecError> {
+    let ok = rootfs == "builtin"
+        || rootfs.strip_prefix("dir:").is_some_and(|p| !p.is_empty())
+        || rootfs.strip_prefix("tar:").is_some_and(|p| !p.is_empty());
+    if ok {
+        return Ok(());
+    }
+    Err(invalid(
+        &c.origin,
+        format!(
+            "container `{}`: rootfs `{rootfs}` is not understood",
+            c.name
+        ),
+        "use `builtin`, `dir:PATH` or `tar:PATH`",
+    ))
+}
+
+fn limits(c: &ContainerSpec) -> Result<(), SpecError> {
+    if let Some(m) = &c.limits.memory {
+        parse_bytes(m).map_err(|why| {
+            invalid(
+                &c.origin,
+                format!("container `{}`: memory `{m}`: {why}", c.name),
+                "write e.g. `512M` or `4G`",
+            )
+        })?;
+    }
+    if c.limits.pids == Some(0) {
+        return Err(invalid(
+            &c.origin,
+            format!("container `{}`: pids 0", c.name),
+            "use at least 1, or leave it out",
+        ));
+    }
+    if let Some(cpu) = c.limits.cpu {
+        if !(cpu.is_finite() && cpu > 0.0 && cpu <= 4096.0) {
+            return Err(invalid(
+                &c.origin,
+                format!("container `{}`: cpu {cpu} is out of range", c.name),
+                "give a number of cores such as 0.5 or 2",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parse `512M`, `4G`, `1024`, `2GiB` into bytes (suffixes are powers of 1024).
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| "not a number".to_string())?;
+    let mult: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        other => return Err(format!("unknown unit `{other}`")),
+    };
+    let bytes = n.checked_mul(mult).ok_or_else(|| "too large".to_string())?;
+    if bytes < 1 << 20 {
+        return Err("below 1M, a container cannot start in that".into());
+    }
+    Ok(bytes)
+}
+
+fn invalid(origin: &Origin, message: String, fix: &str) -> SpecError {
+    SpecError::Invalid {
+        origin: origin.clone(),
+        message,
+        fix: fix.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_with_units() {
+        assert_eq!(parse_bytes("512M"), Ok(512 << 20));
+        assert_eq!(parse_bytes("4G"), Ok(4 << 30));
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("2097152"), Ok(2 << 20));
+        assert!(parse_bytes("12Q").is_err());
+        assert!(parse_bytes("G").is_err());
+        assert!(parse_bytes("100K").is_err(), "too small to be a real limit");
+    }
+}

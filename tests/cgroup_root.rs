@@ -311,63 +311,36 @@ fn root_remove_without_a_guard() {
     cgroup::remove(&layout, &path).expect("remove twice");
 }
 
-#[test]
-fn root_devices_allowlist_is_enforced() {
-    let layout = cgroup::detect().expect("detect");
-    if !layout.v1_controllers.iter().any(|c| c == "devices") {
-        eprintln!("no v1 devices controller: the policy is not cgroup-enforced here (see docs/cgroups.md)");
-        return;
-    }
+/// A kmsg-class node (c 1:11) in a temp dir, and a script that reports what it may do with it.
+fn device_probe() -> (tempfile::TempDir, String) {
     let tmp = tempfile::tempdir().expect("tmp");
     let kmsg = tmp.path().join("kmsg");
-    let kmsg2 = tmp.path().join("kmsg2");
-    for node in [&kmsg, &kmsg2] {
-        nix::sys::stat::mknod(
-            node,
-            nix::sys::stat::SFlag::S_IFCHR,
-            nix::sys::stat::Mode::from_bits_truncate(0o600),
-            nix::sys::stat::makedev(1, 11),
-        )
-        .expect("mknod");
-    }
+    nix::sys::stat::mknod(
+        &kmsg,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        nix::sys::stat::makedev(1, 11),
+    )
+    .expect("mknod");
     let script = format!(
         "(exec 3<{k}) 2>/dev/null && echo read-ok || echo read-denied; \
          (exec 3>{k}) 2>/dev/null && echo write-ok || echo write-denied; \
          (: > /dev/null) 2>/dev/null && echo null-ok || echo null-denied; \
          (mknod {t}/zero c 1 5) 2>/dev/null && echo mknod-zero-ok || echo mknod-zero-denied; \
-         (mknod {t}/other c 1 11) 2>/dev/null && echo mknod-kmsg-ok || echo mknod-kmsg-denied",
+         (mknod {t}/other c 1 11) 2>/dev/null && echo mknod-kmsg-ok || echo mknod-kmsg-denied; \
+         rm -f {t}/zero {t}/other",
         k = kmsg.display(),
         t = tmp.path().display()
     );
-    // Control: outside the cgroup everything is allowed.
-    let mut control = waiting_sh(&script);
-    go(&mut control);
-    wait_timeout(&mut control, 10);
-    let (out, _) = output(&mut control);
-    assert!(
-        out.contains("read-ok") && out.contains("write-ok"),
-        "control: {out}"
-    );
-    let _ = std::fs::remove_file(tmp.path().join("zero"));
-    let _ = std::fs::remove_file(tmp.path().join("other"));
+    (tmp, script)
+}
 
-    let mut p = plan(&unique(), LimitPlan::default());
-    p.delegate = true;
-    p.init_leaf = Some("init".into());
-    let guard = cgroup::create(&layout, &p).expect("create");
-    let allowed = DevicePlan {
-        path: "/dev/kmsg".into(),
-        kind: 'c',
-        major: 1,
-        minor: 11,
-        access: "r".into(),
-    };
-    let policy = cgroup::apply_devices(&guard, &[allowed]).expect("devices");
-    assert!(matches!(policy, cgroup::devices::DevicePolicy::Enforced(_)));
-    let mut child = waiting_sh(&script);
+/// Runs the probe in `guard`'s leaf (or cgroup) and checks the outcome of a `c 1:11 r` grant.
+fn check_probe_in(guard: &cgroup::CgroupGuard, script: &str) {
+    let mut child = waiting_sh(script);
     let pid = child.id() as i32;
     guard.add_task(pid).expect("add");
-    guard.move_to_leaf(pid).expect("leaf"); // the recreated leaf inherits the list
+    guard.move_to_leaf(pid).expect("leaf"); // a recreated leaf inherits the list
     go(&mut child);
     wait_timeout(&mut child, 10);
     let (out, _) = output(&mut child);
@@ -380,7 +353,68 @@ fn root_devices_allowlist_is_enforced() {
     ] {
         assert!(out.contains(want), "{want} missing in {out:?}");
     }
-    let _ = kmsg2;
+}
+
+fn kmsg_read() -> DevicePlan {
+    DevicePlan {
+        path: "/dev/kmsg".into(),
+        kind: 'c',
+        major: 1,
+        minor: 11,
+        access: "r".into(),
+    }
+}
+
+#[test]
+fn root_devices_allowlist_is_enforced() {
+    let layout = cgroup::detect().expect("detect");
+    let (_tmp, script) = device_probe();
+    // Control: outside the cgroup everything is allowed.
+    let mut control = waiting_sh(&script);
+    go(&mut control);
+    wait_timeout(&mut control, 10);
+    let (out, _) = output(&mut control);
+    assert!(
+        out.contains("read-ok") && out.contains("write-ok") && out.contains("mknod-kmsg-ok"),
+        "control: {out}"
+    );
+
+    let mut p = plan(&unique(), LimitPlan::default());
+    p.delegate = true;
+    p.init_leaf = Some("init".into());
+    let guard = cgroup::create(&layout, &p).expect("create");
+    let policy = cgroup::apply_devices(&guard, &[kmsg_read()]).expect("devices");
+    assert!(policy.enforced(), "{policy:?}");
+    assert_eq!(
+        policy.v1,
+        layout.v1_controllers.iter().any(|c| c == "devices")
+    );
+    if layout.unified_mount.is_some() {
+        assert_eq!(policy.bpf, cgroup::devices::BpfStatus::Attached);
+    }
+    check_probe_in(&guard, &script);
+}
+
+/// The cgroup2 program alone (no v1 list written) enforces the same policy.
+#[test]
+fn root_devices_bpf_program_is_enforced() {
+    let layout = cgroup::detect().expect("detect");
+    if layout.unified_mount.is_none() {
+        eprintln!("no cgroup2 mount: nothing to attach to");
+        return;
+    }
+    let (_tmp, script) = device_probe();
+    let guard = cgroup::create(&layout, &plan(&unique(), LimitPlan::default())).expect("create");
+    let status = cgroup::devices::apply_devices_bpf(&guard, &[kmsg_read()]).expect("bpf");
+    assert_eq!(status, cgroup::devices::BpfStatus::Attached);
+    if let Some(dev) = guard.dir_of("devices") {
+        assert_eq!(
+            read(&dev.join("devices.list")),
+            "a *:* rwm",
+            "v1 list must be untouched here"
+        );
+    }
+    check_probe_in(&guard, &script);
 }
 
 /// Helper role for `root_nested_create_in_cgroup_namespace`, run in a re-executed test binary.

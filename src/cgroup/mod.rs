@@ -13,6 +13,7 @@
 //! ignores the unified mount on a hybrid host.
 
 pub mod delegate;
+pub mod devbpf;
 pub mod devices;
 pub mod layout;
 pub mod premount;
@@ -92,6 +93,18 @@ pub enum CgroupError {
         path: PathBuf,
         /// Remaining pids.
         pids: Vec<i32>,
+    },
+    /// Loading or attaching the cgroup2 device program failed.
+    #[error("{what} for {path}: {errno}{}", if log.is_empty() { String::new() } else { format!("; verifier: {log}") })]
+    Bpf {
+        /// `BPF_PROG_LOAD` or `BPF_PROG_ATTACH`.
+        what: String,
+        /// The cgroup directory.
+        path: PathBuf,
+        /// errno.
+        errno: nix::errno::Errno,
+        /// Verifier log, when there is one.
+        log: String,
     },
     /// A mount syscall failed.
     #[error("mount {what} at {target}: {errno}")]

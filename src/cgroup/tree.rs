@@ -66,6 +66,32 @@ pub struct CgroupGuard {
     persist: bool,
 }
 
+/// v1 controllers cgroups-rs 0.5 knows; a hierarchy with none of them (`misc`, `debug`) is
+/// handled with plain cgroupfs writes like the cgroup2 side.
+const CGROUPS_RS_KNOWN: &[&str] = &[
+    "blkio",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "memory",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "pids",
+    "rdma",
+    "name=systemd",
+];
+
+fn managed_by_cgroups_rs(p: &Place) -> bool {
+    match &p.hierarchy.kind {
+        HierarchyKind::V1(cs) => cs.iter().any(|c| CGROUPS_RS_KNOWN.contains(&c.as_str())),
+        HierarchyKind::Unified => false,
+    }
+}
+
 /// Checks that a plan path is relative and plain, and returns it as a path.
 fn plain_relative(p: &str) -> Result<PathBuf> {
     let path = Path::new(p);
@@ -217,8 +243,10 @@ pub fn create_in(
         }
         // cgroups-rs silently skips hierarchies it does not know; make sure each exists.
         for p in &guard.places {
-            if !p.dir.is_dir() {
-                v2::mkdir(&p.dir)?;
+            for d in std::iter::once(&p.dir).chain(p.leaf.as_ref()) {
+                if !d.is_dir() {
+                    std::fs::create_dir_all(d).map_err(io_err("mkdir", d))?;
+                }
             }
         }
     }
@@ -286,7 +314,7 @@ impl CgroupGuard {
             cg.add_task_by_tgid(CgroupPid::from(pid as u64))
                 .map_err(v1_err(&self.path))?;
         }
-        for p in self.places.iter().filter(|p| p.is_v2()) {
+        for p in self.places.iter().filter(|p| !managed_by_cgroups_rs(p)) {
             v2::write(&p.dir, "cgroup.procs", &pid.to_string())?;
         }
         Ok(())
@@ -303,7 +331,7 @@ impl CgroupGuard {
             cg.add_task_by_tgid(CgroupPid::from(pid as u64))
                 .map_err(v1_err(&self.path))?;
         }
-        for p in self.places.iter().filter(|p| p.is_v2()) {
+        for p in self.places.iter().filter(|p| !managed_by_cgroups_rs(p)) {
             let dir = p.leaf.as_ref().unwrap_or(&p.dir);
             v2::write(dir, "cgroup.procs", &pid.to_string())?;
         }
@@ -452,5 +480,72 @@ pub(crate) fn kill_and_remove(dir: &Path, v2_side: bool) -> Result<()> {
             }
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::host::CgroupMode;
+
+    fn hier(mount: &str, root: &str, path: &str) -> Hierarchy {
+        Hierarchy {
+            kind: HierarchyKind::V1(vec!["memory".into()]),
+            mount_point: mount.into(),
+            mount_root: root.into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn plan_paths_must_be_plain_and_relative() {
+        assert!(plain_relative("lxnest/a").is_ok());
+        for bad in ["", "/abs", "a/../b", "./a", ".."] {
+            assert!(
+                matches!(plain_relative(bad), Err(CgroupError::BadPath(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn bases() {
+        let h = hier("/sys/fs/cgroup/memory", "/", "/c1/init");
+        assert_eq!(
+            base_dir(&h, Base::Own).expect("own"),
+            PathBuf::from("/sys/fs/cgroup/memory/c1/init")
+        );
+        assert_eq!(
+            base_dir(&h, Base::OwnParent).expect("parent"),
+            PathBuf::from("/sys/fs/cgroup/memory/c1")
+        );
+        assert_eq!(
+            base_dir(&h, Base::MountRoot).expect("root"),
+            PathBuf::from("/sys/fs/cgroup/memory")
+        );
+        // At the mount root, the parent is the root itself, never above the mount.
+        let top = hier("/sys/fs/cgroup/memory", "/", "/");
+        assert_eq!(
+            base_dir(&top, Base::OwnParent).expect("parent"),
+            PathBuf::from("/sys/fs/cgroup/memory")
+        );
+    }
+
+    #[test]
+    fn limits_go_where_the_controller_is() {
+        let layout = CgroupLayout {
+            mode: CgroupMode::Hybrid,
+            v1_controllers: vec!["memory".into(), "pids".into()],
+            unified_controllers: vec!["cpu".into(), "memory".into()],
+            unified_mount: Some("/sys/fs/cgroup/unified".into()),
+            nsdelegate: false,
+        };
+        assert_eq!(
+            side_of(&layout, "memory"),
+            Some(false),
+            "v1 wins when both have it"
+        );
+        assert_eq!(side_of(&layout, "cpu"), Some(true));
+        assert_eq!(side_of(&layout, "io"), None);
     }
 }

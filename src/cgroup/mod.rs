@@ -12,6 +12,7 @@
 //! (hybrid `unified` mount or a pure v2 host) is lxnest's own code in [`v2`], because cgroups-rs
 //! ignores the unified mount on a hybrid host.
 
+mod cleanup;
 pub mod delegate;
 pub mod devbpf;
 pub mod devices;

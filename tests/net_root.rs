@@ -332,3 +332,89 @@ fn root_masquerade_really_translates() {
         world_bridge,
     ));
 }
+
+/// A `sleep` in a network namespace of its own, started from the calling thread's namespace.
+fn sleeper_in_new_netns() -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new("sleep");
+    cmd.arg("30");
+    // SAFETY: only the unshare syscall runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)?;
+            Ok(())
+        });
+    }
+    cmd.spawn().expect("spawn sleeper")
+}
+
+#[test]
+fn root_setup_container_for_a_process() {
+    let ns_a = new_netns();
+    run_in(&ns_a, || {
+        let plan = bridge_plan("lxt-br3", "10.231.11.0/24", "10.231.11.1/24");
+        let bridge = net::ensure_bridge(&plan).expect("bridge");
+        let mut child = sleeper_in_new_netns();
+        let pid = child.id() as i32;
+        let netplan = lxnest::plan::model::NetPlan {
+            mode: "bridge".into(),
+            parent_bridge: Some("lxt-br3".into()),
+            veth_host: Some("lxt-v3".into()),
+            interface: "eth0".into(),
+            address: Some("10.231.11.2/24".parse().expect("addr")),
+            gateway: Some(Ipv4Addr::new(10, 231, 11, 1)),
+            mtu: 1400,
+            own_bridge: None,
+        };
+        let veth = net::setup_container(&netplan, pid)
+            .expect("setup")
+            .expect("a veth");
+        assert!(net::bridge_has_ports("lxt-br3").expect("ports"));
+        let fd = net::netns_fd_of_pid(pid).expect("ns fd");
+        let (addrs, routes) =
+            net::in_netns(fd.as_fd(), || Ok((net::addresses_v4()?, net::routes_v4()?)))
+                .expect("inside");
+        assert!(addrs.iter().any(
+            |a| a.label.as_deref() == Some("eth0") && a.address == netplan.address.expect("a")
+        ));
+        assert!(
+            routes.iter().any(|r| r.gateway == netplan.gateway),
+            "{routes:?}"
+        );
+        // The container answers on its address from the parent's namespace (TCP reset or
+        // accept both prove reachability; a timeout would not).
+        let probe = TcpStream::connect_timeout(
+            &"10.231.11.2:9".parse().expect("sa"),
+            Duration::from_secs(3),
+        );
+        match probe {
+            Ok(_) => {}
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}"),
+        }
+
+        // Loopback mode: only lo, up.
+        let mut lone = sleeper_in_new_netns();
+        let lo_plan = lxnest::plan::model::NetPlan {
+            mode: "loopback".into(),
+            veth_host: None,
+            ..netplan.clone()
+        };
+        assert!(net::setup_container(&lo_plan, lone.id() as i32)
+            .expect("loopback")
+            .is_none());
+        let lone_fd = net::netns_fd_of_pid(lone.id() as i32).expect("fd");
+        let addrs = net::in_netns(lone_fd.as_fd(), net::addresses_v4).expect("inside");
+        assert_eq!(
+            addrs.iter().map(|a| a.address.addr()).collect::<Vec<_>>(),
+            [Ipv4Addr::LOCALHOST]
+        );
+
+        drop(veth);
+        assert!(!net::bridge_has_ports("lxt-br3").expect("ports"));
+        for c in [&mut child, &mut lone] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        drop(bridge);
+    });
+}

@@ -58,6 +58,32 @@ fn alias_of(l: &LinkMessage) -> Option<String> {
     })
 }
 
+/// Brings the link `name` up.
+pub(crate) fn set_up_by_name(rtnl: &mut Rtnl, name: &str) -> Result<()> {
+    let l = get_link(rtnl, name)?.ok_or_else(|| NetError::NoSuchInterface(name.into()))?;
+    set_link(rtnl, l.header.index, vec![], Some(true), name)
+}
+
+/// Indexes of the interfaces enslaved to the bridge `name`.
+pub(crate) fn get_ports(name: &str) -> Result<Vec<u32>> {
+    let mut rtnl = Rtnl::open()?;
+    let bridge =
+        get_link(&mut rtnl, name)?.ok_or_else(|| NetError::NoSuchInterface(name.into()))?;
+    let all = rtnl.dump(RouteNetlinkMessage::GetLink(link_msg(0)), "RTM_GETLINK")?;
+    Ok(all
+        .into_iter()
+        .filter_map(|m| match m {
+            RouteNetlinkMessage::NewLink(l) => Some(l),
+            _ => None,
+        })
+        .filter(|l| {
+            l.attributes
+                .contains(&LinkAttribute::Controller(bridge.header.index))
+        })
+        .map(|l| l.header.index)
+        .collect())
+}
+
 /// Sets attributes and/or flags of the link `index`.
 fn set_link(
     rtnl: &mut Rtnl,

@@ -9,6 +9,7 @@
 //! (see docs/network.md).
 
 pub mod addr;
+pub mod container;
 pub mod link;
 pub mod nat;
 pub mod nft;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use addr::{addresses_v4, InterfaceAddress};
+pub use container::{bridge_has_ports, in_netns, setup_container};
 pub use link::{
     configure_inside, create_veth, delete_link, ensure_bridge, link_index, netns_fd_of_pid,
     BridgeGuard, VethGuard,

@@ -603,3 +603,119 @@ fn root_nested_create_in_cgroup_namespace() {
     let st = wait_timeout(&mut child, 20);
     assert!(st.success(), "helper failed: {st:?}");
 }
+
+/// Helper role for `root_pure_cgroup2_view`: in a private mount namespace where only cgroup2 is
+/// mounted at /sys/fs/cgroup, lxnest must see a unified host and work there alone.
+#[test]
+fn unified_helper_role() {
+    if std::env::var("LXNEST_CG_ROLE").as_deref() != Ok("unified") {
+        return;
+    }
+    let name = std::env::var("LXNEST_CG_NAME").expect("name");
+    let target = Path::new("/sys/fs/cgroup");
+    nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH).expect("umount");
+    nix::mount::mount(
+        Some("cgroup2"),
+        target,
+        Some("cgroup2"),
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+    .expect("mount cgroup2");
+    let layout = cgroup::detect().expect("detect");
+    assert_eq!(layout.mode, lxnest::plan::host::CgroupMode::Unified);
+    assert!(layout.v1_controllers.is_empty());
+    assert_eq!(layout.unified_mount.as_deref(), Some("/sys/fs/cgroup"));
+
+    // A limit whose controller is not on this cgroup2 is refused before anything is created.
+    let mut p = plan(
+        &name,
+        LimitPlan {
+            memory: Some(1 << 30),
+            ..Default::default()
+        },
+    );
+    p.mode = layout.mode;
+    let err = cgroup::create(&layout, &p).expect_err("memory is not on cgroup2 here");
+    assert!(
+        matches!(err, cgroup::CgroupError::ControllerUnavailable { .. }),
+        "{err}"
+    );
+    assert!(!target.join(&name).exists());
+
+    p.limits = LimitPlan::default();
+    p.delegate = true;
+    p.init_leaf = Some("init".into());
+    let guard = cgroup::create(&layout, &p).expect("create");
+    assert_eq!(
+        guard.dirs(),
+        vec![("unified".to_string(), target.join(&name))]
+    );
+    guard.delegate(100_000, 100_000).expect("delegate");
+    let sc = std::fs::metadata(target.join(&name).join("cgroup.subtree_control")).expect("stat");
+    assert_eq!(sc.uid(), 100_000);
+    let mut child = waiting_sh("sleep 30");
+    let pid = child.id() as i32;
+    guard.add_task(pid).expect("add");
+    guard.move_to_leaf(pid).expect("leaf");
+    let seen = read(&PathBuf::from(format!("/proc/{pid}/cgroup")));
+    let want = format!("0::/{name}/init");
+    assert!(seen.lines().any(|l| l == want), "{want} not in {seen}");
+    // The premounted view of a pure cgroup2 host is a single cgroup2 mount, no tmpfs.
+    let root = tempfile::tempdir().expect("tmp");
+    let mounted = premount::mount_cgroups(root.path(), Premount::ReadOnly).expect("premount");
+    assert_eq!(mounted, vec![root.path().join("sys/fs/cgroup")]);
+    assert!(root
+        .path()
+        .join("sys/fs/cgroup/cgroup.controllers")
+        .exists());
+    nix::mount::umount2(&mounted[0], nix::mount::MntFlags::MNT_DETACH).expect("umount view");
+    drop(guard); // cgroup.kill, then rmdir
+    let st = wait_timeout(&mut child, 10);
+    assert!(!st.success());
+    assert!(!target.join(&name).exists());
+    println!("unified-ok");
+}
+
+#[test]
+fn root_pure_cgroup2_view() {
+    let layout = cgroup::detect().expect("detect");
+    if layout.unified_mount.is_none() {
+        eprintln!("no cgroup2 on this host");
+        return;
+    }
+    let name = unique();
+    let mut cmd = Command::new(std::env::current_exe().expect("exe"));
+    cmd.args([
+        "--exact",
+        "unified_helper_role",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("LXNEST_CG_ROLE", "unified")
+    .env("LXNEST_CG_NAME", &name)
+    .stdout(Stdio::piped());
+    // SAFETY: only async-signal-safe syscalls run between fork and exec: unshare and mount.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+            nix::mount::mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+                None::<&str>,
+            )?;
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn helper");
+    let st = wait_timeout(&mut child, 60);
+    let (out, _) = output(&mut child);
+    assert!(
+        st.success() && out.contains("unified-ok"),
+        "helper failed: {st:?}\n{out}"
+    );
+    let unified = PathBuf::from(layout.unified_mount.expect("mount"));
+    assert!(!unified.join(&name).exists(), "left behind on the host");
+}

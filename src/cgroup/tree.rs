@@ -404,6 +404,12 @@ mod tests {
     }
 
     #[test]
+    fn guard_can_move_between_threads() {
+        fn is_send<T: Send>() {}
+        is_send::<CgroupGuard>();
+    }
+
+    #[test]
     fn plan_paths_must_be_plain_and_relative() {
         assert!(plain_relative("lxnest/a").is_ok());
         for bad in ["", "/abs", "a/../b", "./a", ".."] {

@@ -103,3 +103,25 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
         Err(NetError::BadName(name.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_can_move_between_threads() {
+        fn is_send<T: Send>() {}
+        is_send::<BridgeGuard>();
+        is_send::<VethGuard>();
+        is_send::<NatGuard>();
+    }
+
+    #[test]
+    fn interface_names() {
+        assert!(check_name("eth0").is_ok());
+        assert!(check_name("abcdefghijklmno").is_ok());
+        for bad in ["", "abcdefghijklmnop", "a/b", "a b", ".", ".."] {
+            assert!(matches!(check_name(bad), Err(NetError::BadName(_))), "{bad:?}");
+        }
+    }
+}

@@ -153,3 +153,34 @@ pub fn setup_veth(net: &NetPlan, pid: Pid) -> Result<Option<VethGuard>, String> 
     }
     Ok(Some(guard))
 }
+
+/// NAT for a nesting host's children, inside the host's own network namespace only: enables
+/// forwarding and masquerades the bridge's subnet out of every other interface.
+pub fn enable_nat(plan: &BridgePlan) -> Result<(), String> {
+    // /proc/sys is read-only in a container; the clean proc copy of a nesting host is not.
+    let knob = ["/proc/sys/net/ipv4/ip_forward", "/dev/.lxnest/proc/sys/net/ipv4/ip_forward"]
+        .iter()
+        .find_map(|p| std::fs::write(p, "1").ok().map(|_| *p));
+    if knob.is_none() {
+        return Err("cannot enable net.ipv4.ip_forward".into());
+    }
+    let rules = format!(
+        "table ip lxnest {{\n chain postrouting {{\n  type nat hook postrouting priority 100;\n  ip saddr {} oifname != \"{}\" masquerade\n }}\n}}\n",
+        plan.subnet, plan.name
+    );
+    let mut child = Command::new("nft")
+        .arg("-f")
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("nft: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(rules.as_bytes()).map_err(|e| format!("nft: {e}"))?;
+    }
+    match child.wait() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("nft refused the NAT table: {s}")),
+        Err(e) => Err(format!("nft: {e}")),
+    }
+}

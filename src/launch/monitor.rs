@@ -41,7 +41,7 @@ fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
         monitor_pid,
         cgroups: s.cgroup.dirs(),
         veth: plan.network.veth_host.clone().filter(|_| s.veth.is_some()),
-        bridge_created: None,
+        bridge_created: plan.network.parent_bridge.clone().filter(|_| s.bridge.is_some()),
         enforced: s.enforced.clone(),
         apparmor: s.apparmor.clone(),
         plan: plan.clone(),
@@ -119,10 +119,12 @@ pub fn teardown(s: Started) {
     } = s;
     drop(child);
     drop(veth);
+    // Whoever created the bridge, the last container to leave it removes it.
     if let Some(b) = bridge {
-        match b.persist() {
-            Some(name) if network::bridge_unused(&name) => network::delete_link(&name),
-            _ => {}
+        if let Some(name) = b.persist() {
+            if network::bridge_unused(&name) {
+                network::delete_link(&name);
+            }
         }
     }
     if let Err(e) = cgroup.remove() {

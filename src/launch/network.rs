@@ -43,9 +43,13 @@ fn ip_in(pid: Pid, args: &[&str]) -> Result<(), String> {
     }
 }
 
-/// Whether an interface exists in the caller's network namespace.
+/// Whether an interface exists in the caller's network namespace (asked over netlink through
+/// `ip`: /sys/class/net shows the namespace of whoever mounted /sys, not necessarily ours).
 pub fn link_exists(name: &str) -> bool {
-    std::path::Path::new("/sys/class/net").join(name).exists()
+    Command::new("ip")
+        .args(["link", "show", "dev", name])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Deletes a link, ignoring "not found".
@@ -59,12 +63,13 @@ pub fn delete_link(name: &str) {
 #[derive(Debug)]
 pub struct BridgeGuard {
     name: Option<String>,
+    existing: Option<String>,
 }
 
 impl BridgeGuard {
-    /// Keeps the bridge after the guard is gone.
+    /// Keeps the bridge after the guard is gone; returns its name.
     pub fn persist(mut self) -> Option<String> {
-        self.name.take()
+        self.name.take().or_else(|| self.existing.take())
     }
 }
 
@@ -76,15 +81,15 @@ impl Drop for BridgeGuard {
     }
 }
 
-/// Creates `plan`'s bridge unless it exists; the guard owns it only when this call created it.
+/// Creates `plan`'s bridge unless it exists. The guard removes it on drop only when this call
+/// created it; [`BridgeGuard::persist`] hands over the name in every case, so the last container
+/// on a bridge can remove it.
 pub fn ensure_bridge(plan: &BridgePlan) -> Result<BridgeGuard, String> {
     if link_exists(&plan.name) {
-        return Ok(BridgeGuard { name: None });
+        return Ok(BridgeGuard { name: None, existing: Some(plan.name.clone()) });
     }
     ip(&["link", "add", &plan.name, "type", "bridge"])?;
-    let guard = BridgeGuard {
-        name: Some(plan.name.clone()),
-    };
+    let guard = BridgeGuard { name: Some(plan.name.clone()), existing: None };
     ip(&["addr", "add", &plan.address.to_string(), "dev", &plan.name])?;
     ip(&[
         "link",
@@ -99,9 +104,10 @@ pub fn ensure_bridge(plan: &BridgePlan) -> Result<BridgeGuard, String> {
 
 /// Whether a bridge has no ports left (it may then be removed).
 pub fn bridge_unused(name: &str) -> bool {
-    std::fs::read_dir(format!("/sys/class/net/{name}/brif"))
-        .map(|mut d| d.next().is_none())
-        .unwrap_or(false)
+    Command::new("ip")
+        .args(["-o", "link", "show", "master", name])
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.iter().all(u8::is_ascii_whitespace))
 }
 
 /// The container's veth; dropping it deletes the pair.

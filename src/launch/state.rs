@@ -32,7 +32,7 @@ pub struct State {
     pub cgroups: Vec<(String, PathBuf)>,
     /// The veth on the parent side, if any.
     pub veth: Option<String>,
-    /// The bridge this container's start created (removed with the last container on it).
+    /// The lxnest bridge this container is plugged into (removed with the last container on it).
     pub bridge_created: Option<String>,
     /// What was enforced.
     pub enforced: Enforced,

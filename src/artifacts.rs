@@ -50,28 +50,60 @@ pub struct Artifact {
 
 /// Render every artifact. `out_dir` is only used inside the LXC fragments, which must name their
 /// seccomp file and rootfs by absolute path.
-pub fn render_all(plan: &Plan, out_dir: &Path, apparmor: bool) -> Result<Vec<Artifact>, ArtifactError> {
+pub fn render_all(
+    plan: &Plan,
+    out_dir: &Path,
+    apparmor: bool,
+) -> Result<Vec<Artifact>, ArtifactError> {
     let mut out = Vec::new();
     for c in &plan.containers {
         let dir = &c.path;
-        let err = |source| ArtifactError::Compile { container: c.path.clone(), source };
+        let err = |source| ArtifactError::Compile {
+            container: c.path.clone(),
+            source,
+        };
         let prog = crate::seccomp::codegen::compile(&c.seccomp.own).map_err(err)?;
         let seccomp_abs = out_dir.join(dir).join("seccomp.lxc");
         let rootfs_abs = out_dir.join(dir).join("rootfs");
-        let fragment = crate::lxc::render_fragment(&plan.stack, c, &seccomp_abs.to_string_lossy(), &rootfs_abs.to_string_lossy(), apparmor)
-            .map_err(|source| ArtifactError::Lxc { container: c.path.clone(), source })?;
+        let fragment = crate::lxc::render_fragment(
+            &plan.stack,
+            c,
+            &seccomp_abs.to_string_lossy(),
+            &rootfs_abs.to_string_lossy(),
+            apparmor,
+        )
+        .map_err(|source| ArtifactError::Lxc {
+            container: c.path.clone(),
+            source,
+        })?;
         let oci = serde_json::to_string_pretty(&crate::seccomp::oci::render(&c.seccomp.own))?;
         let files: [(&str, Vec<u8>); 6] = [
             ("apparmor.profile", c.apparmor.text.clone().into_bytes()),
-            ("seccomp.lxc", crate::seccomp::lxc_text::render(&c.seccomp.own).into_bytes()),
+            (
+                "seccomp.lxc",
+                crate::seccomp::lxc_text::render(&c.seccomp.own).into_bytes(),
+            ),
             ("seccomp.oci.json", oci.into_bytes()),
             ("seccomp.bpf", bpf_bytes(&prog)),
-            ("seccomp.bpf.txt", crate::seccomp::codegen::disasm(&prog).into_bytes()),
+            (
+                "seccomp.bpf.txt",
+                crate::seccomp::codegen::disasm(&prog).into_bytes(),
+            ),
             ("lxc.conf", fragment.into_bytes()),
         ];
-        out.extend(files.into_iter().map(|(f, bytes)| Artifact { file: format!("{dir}/{f}"), bytes }));
+        // Level 3 and deeper have no profile of their own (see docs/apparmor.md).
+        let files = files
+            .into_iter()
+            .filter(|(f, b)| !(*f == "apparmor.profile" && b.is_empty()));
+        out.extend(files.map(|(f, bytes)| Artifact {
+            file: format!("{dir}/{f}"),
+            bytes,
+        }));
     }
-    out.push(Artifact { file: "plan.json".into(), bytes: serde_json::to_vec_pretty(plan)? });
+    out.push(Artifact {
+        file: "plan.json".into(),
+        bytes: serde_json::to_vec_pretty(plan)?,
+    });
     Ok(out)
 }
 
@@ -92,14 +124,20 @@ pub fn bpf_bytes(prog: &[seccompiler::sock_filter]) -> Vec<u8> {
 pub fn write(out_dir: &Path, artifacts: &[Artifact]) -> Result<(), ArtifactError> {
     for a in artifacts {
         let path = out_dir.join(&a.file);
-        let werr = |source| ArtifactError::Write { path: path.display().to_string(), source };
+        let werr = |source| ArtifactError::Write {
+            path: path.display().to_string(),
+            source,
+        };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(werr)?;
         }
         if std::fs::read(&path).ok().as_deref() == Some(a.bytes.as_slice()) {
             continue;
         }
-        std::fs::write(&path, &a.bytes).map_err(|source| ArtifactError::Write { path: path.display().to_string(), source })?;
+        std::fs::write(&path, &a.bytes).map_err(|source| ArtifactError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
     }
     Ok(())
 }

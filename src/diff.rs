@@ -23,7 +23,12 @@ pub struct Change {
 
 /// Differences between two plans; containers only in one of them are reported whole.
 pub fn plans(a: &Plan, b: &Plan) -> Vec<Change> {
-    let paths: BTreeSet<&str> = a.containers.iter().chain(&b.containers).map(|c| c.path.as_str()).collect();
+    let paths: BTreeSet<&str> = a
+        .containers
+        .iter()
+        .chain(&b.containers)
+        .map(|c| c.path.as_str())
+        .collect();
     let mut out = Vec::new();
     for p in paths {
         match (a.get(p), b.get(p)) {
@@ -38,7 +43,12 @@ pub fn plans(a: &Plan, b: &Plan) -> Vec<Change> {
 
 fn whole(p: &str, removed: bool) -> Change {
     let v = Some("container".to_string());
-    Change { container: p.into(), field: "(container)".into(), before: if removed { v.clone() } else { None }, after: if removed { None } else { v } }
+    Change {
+        container: p.into(),
+        field: "(container)".into(),
+        before: if removed { v.clone() } else { None },
+        after: if removed { None } else { v },
+    }
 }
 
 /// Differences between two containers (of the same plan or of two plans).
@@ -49,11 +59,22 @@ pub fn levels(label: String, x: &LevelPlan, y: &LevelPlan) -> Vec<Change> {
     for k in keys {
         let (before, after) = (fx.get(k), fy.get(k));
         if before != after {
-            out.push(Change { container: label.clone(), field: k.clone(), before: before.cloned(), after: after.cloned() });
+            out.push(Change {
+                container: label.clone(),
+                field: k.clone(),
+                before: before.cloned(),
+                after: after.cloned(),
+            });
         }
     }
     sets(&label, "seccomp rule", rules(x), rules(y), &mut out);
-    sets(&label, "apparmor line", lines(&x.apparmor.text), lines(&y.apparmor.text), &mut out);
+    sets(
+        &label,
+        "apparmor line",
+        lines(&x.apparmor.text),
+        lines(&y.apparmor.text),
+        &mut out,
+    );
     out
 }
 
@@ -62,15 +83,29 @@ fn rules(l: &LevelPlan) -> BTreeSet<String> {
 }
 
 fn lines(text: &str) -> BTreeSet<String> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
 }
 
 fn sets(label: &str, field: &str, a: BTreeSet<String>, b: BTreeSet<String>, out: &mut Vec<Change>) {
     for gone in a.difference(&b) {
-        out.push(Change { container: label.into(), field: field.into(), before: Some(gone.clone()), after: None });
+        out.push(Change {
+            container: label.into(),
+            field: field.into(),
+            before: Some(gone.clone()),
+            after: None,
+        });
     }
     for new in b.difference(&a) {
-        out.push(Change { container: label.into(), field: field.into(), before: None, after: Some(new.clone()) });
+        out.push(Change {
+            container: label.into(),
+            field: field.into(),
+            before: None,
+            after: Some(new.clone()),
+        });
     }
 }
 
@@ -97,13 +132,25 @@ fn flatten_level(l: &LevelPlan) -> BTreeMap<String, String> {
 }
 
 fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
-    let key = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
     match v {
         Value::Object(m) => m.iter().for_each(|(k, v)| flatten(&key(k), v, out)),
         Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => {
-            out.insert(prefix.into(), a.iter().map(scalar).collect::<Vec<_>>().join(", "));
+            out.insert(
+                prefix.into(),
+                a.iter().map(scalar).collect::<Vec<_>>().join(", "),
+            );
         }
-        Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| flatten(&key(&i.to_string()), v, out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| flatten(&key(&i.to_string()), v, out)),
         other => {
             out.insert(prefix.into(), scalar(other));
         }

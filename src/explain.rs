@@ -11,7 +11,9 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ExplainError {
     /// No such container in the plan.
-    #[error("no container `{0}` in the plan; containers are named by path, e.g. juju-host/unit-1 ({1})")]
+    #[error(
+        "no container `{0}` in the plan; containers are named by path, e.g. juju-host/unit-1 ({1})"
+    )]
     UnknownContainer(String, String),
     /// Not a syscall name lxnest knows.
     #[error("`{0}` is neither a syscall known on x86_64 nor an absolute path\n  fix: give a syscall name such as `mount`, or a path such as /proc/sysrq-trigger")]
@@ -85,7 +87,12 @@ pub struct PathAnswer {
 /// Look a container up by path.
 pub fn container<'a>(plan: &'a Plan, path: &str) -> Result<&'a LevelPlan, ExplainError> {
     plan.get(path).ok_or_else(|| {
-        let all = plan.containers.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ");
+        let all = plan
+            .containers
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         ExplainError::UnknownContainer(path.into(), all)
     })
 }
@@ -103,7 +110,9 @@ pub fn syscall(plan: &Plan, path: &str, syscall: &str) -> Result<SyscallAnswer, 
     let mut decided_by = None;
     for l in chain {
         let d = decide::decide(&l.seccomp.own, syscall);
-        if d.action.strictness() > effective.strictness() {
+        // The kernel runs the newest (innermost) filter first and keeps an earlier result unless
+        // a later one is strictly stricter, so on a tie the innermost level decides.
+        if d.action != Action::Allow && d.action.strictness() >= effective.strictness() {
             effective = d.action;
             decided_by = Some(l.path.clone());
         }
@@ -111,12 +120,22 @@ pub fn syscall(plan: &Plan, path: &str, syscall: &str) -> Result<SyscallAnswer, 
             container: l.path.clone(),
             level: l.depth,
             action: d.action,
-            origin: d.rule.as_ref().map(|r| r.origin.clone()).unwrap_or_else(|| l.seccomp.own.default_origin.clone()),
+            origin: d
+                .rule
+                .as_ref()
+                .map(|r| r.origin.clone())
+                .unwrap_or_else(|| l.seccomp.own.default_origin.clone()),
             rule: d.rule.as_ref().map(rule_text),
             conditional: d.conditional,
         });
     }
-    Ok(SyscallAnswer { container: path.into(), syscall: syscall.into(), levels, effective, decided_by })
+    Ok(SyscallAnswer {
+        container: path.into(),
+        syscall: syscall.into(),
+        levels,
+        effective,
+        decided_by,
+    })
 }
 
 /// A rule as one line of LXC seccomp text.
@@ -135,4 +154,71 @@ pub fn rule_text(r: &Rule) -> String {
         s.push_str(&format!(" [{},{},{op}]", a.index, a.value));
     }
     s
+}
+
+/// What the AppArmor profiles of every level and the container's Landlock domain say about
+/// `access` (`w`, `r`, `mount:proc`, `umount`, `pivot_root`: see [`crate::apparmor::matcher::Access::parse`])
+/// to `path`. Stacked profiles intersect, so every level must allow it.
+pub fn path(
+    plan: &Plan,
+    container_path: &str,
+    path: &str,
+    access: &str,
+) -> Result<PathAnswer, ExplainError> {
+    use crate::apparmor::matcher::{self, Access, Decision};
+    let c = container(plan, container_path)?;
+    let parsed = Access::parse(access).ok_or_else(|| ExplainError::Unknown(access.into()))?;
+    let mut chain = plan.ancestors(container_path);
+    chain.push(c);
+    let mut levels = Vec::new();
+    for l in chain.into_iter().filter(|l| !l.apparmor.text.is_empty()) {
+        let e = matcher::explain(&l.apparmor.text, path, &parsed);
+        levels.push(PathLevel {
+            container: l.path.clone(),
+            level: l.depth,
+            profile: l.apparmor.profile.clone(),
+            allowed: e.decision == Decision::Allowed,
+            rule: e.rule.map(|r| (r.line as u32, r.text)),
+        });
+    }
+    let landlock = c
+        .landlock
+        .enabled
+        .then(|| landlock_says(&c.landlock, path, &parsed));
+    let allowed = levels.iter().all(|l| l.allowed) && landlock.as_ref().is_none_or(|(ok, _)| *ok);
+    Ok(PathAnswer {
+        container: container_path.into(),
+        path: path.into(),
+        access: access.into(),
+        levels,
+        landlock,
+        allowed,
+    })
+}
+
+fn landlock_says(
+    l: &crate::plan::model::LandlockPlan,
+    path: &str,
+    access: &crate::apparmor::matcher::Access,
+) -> (bool, String) {
+    use crate::apparmor::matcher::Access;
+    let under = |root: &String| {
+        path == root || path.starts_with(&format!("{}/", root.trim_end_matches('/')))
+    };
+    match access {
+        Access::File(perms) if perms.chars().any(|p| "wal".contains(p)) => {
+            match l.read_write.iter().find(|r| under(r)) {
+                Some(root) => (true, format!("below writable {root}")),
+                None => (
+                    false,
+                    "not below any writable path of the Landlock domain".into(),
+                ),
+            }
+        }
+        Access::File(_) => (true, "readable everywhere".into()),
+        _ => (
+            false,
+            "Landlock forbids mount, umount and pivot_root to restricted processes".into(),
+        ),
+    }
 }

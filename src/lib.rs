@@ -7,13 +7,20 @@
 #![deny(missing_docs)]
 
 pub mod apparmor;
+pub mod artifacts;
 pub mod cgroup;
+pub mod diff;
+pub mod explain;
+pub mod hooks;
 pub mod host;
 pub mod launch;
 pub mod lxc;
 pub mod net;
+pub mod openvz;
 pub mod origin;
 pub mod plan;
 pub mod rootfs;
 pub mod seccomp;
+pub mod source;
 pub mod spec;
+pub mod tarball;

@@ -1,7 +1,20 @@
-//! tmp
+//! AppArmor: profile rendering from policy/apparmor/ templates, label naming, explaining which rule
+//! decides an access, and loading profiles and changing labels where the kernel has AppArmor.
+//!
+//! Planning code uses [`names`], [`render`] and [`known_flags`] (pure); `lxnest explain` uses
+//! [`explain`] and [`parse_audit_line`]; the launcher uses [`install`] and [`kernel`].
+
+mod audit;
 pub mod error;
+mod glob;
+mod install;
+pub mod kernel;
+pub mod matcher;
 pub mod naming;
 pub mod render;
+
 pub use error::AppArmorError;
-pub use naming::{names, Names};
+pub use install::{install, Installed};
+pub use matcher::{explain, parse_audit_line, Access, AuditEvent, Decision, Explanation, RuleRef};
+pub use naming::{container_of, names, Names};
 pub use render::{default_rootfs_dirs, known_flags, render, runtime_rootfs_dirs, ProfileParams};

@@ -29,8 +29,10 @@ pub struct ProfileParams {
     pub extra_rules: Vec<String>,
     /// The policy namespace the container's children live in (level 1 only).
     pub child_namespace: Option<String>,
-    /// Where nested runtimes put their children's root filesystems; empty means the defaults
-    /// of `policy/apparmor/nested-rootfs.txt` ([`default_rootfs_dirs`]).
+    /// Where the nested runtime puts its children's root filesystems, usually
+    /// [`runtime_rootfs_dirs`] of the runtime the container hosts ([`default_rootfs_dirs`] for
+    /// every known one). Empty: the container starts no children, and the rules that flags add
+    /// for children's root filesystems are left out (the flags' other rules stay).
     pub rootfs_dirs: Vec<String>,
 }
 
@@ -101,8 +103,8 @@ pub fn known_flags() -> &'static [(&'static str, &'static str)] {
     KNOWN_FLAGS.as_slice()
 }
 
-/// Every nested root filesystem directory of `policy/apparmor/nested-rootfs.txt`: what a profile
-/// gets when [`ProfileParams::rootfs_dirs`] is empty.
+/// Every nested root filesystem directory of `policy/apparmor/nested-rootfs.txt`, for a
+/// container whose runtime is not known in advance.
 pub fn default_rootfs_dirs() -> &'static [&'static str] {
     DEFAULT_ROOTFS.as_slice()
 }
@@ -136,11 +138,12 @@ pub fn render(p: &ProfileParams) -> Result<String, AppArmorError> {
             });
         }
     }
-    let rootfs: Vec<&str> = if p.rootfs_dirs.is_empty() {
-        default_rootfs_dirs().to_vec()
-    } else {
-        p.rootfs_dirs.iter().map(String::as_str).collect()
-    };
+    let mut rootfs: Vec<&str> = Vec::new();
+    for dir in &p.rootfs_dirs {
+        if !rootfs.contains(&dir.as_str()) {
+            rootfs.push(dir);
+        }
+    }
     for dir in &rootfs {
         check_dir(dir)?;
     }
@@ -156,6 +159,7 @@ pub fn render(p: &ProfileParams) -> Result<String, AppArmorError> {
         "namespace": p.namespace,
         "child_namespace": p.child_namespace,
         "flags": flags,
+        "children": !rootfs.is_empty(),
         "rootfs_dirs": rootfs,
         "extra_rules": p.extra_rules.iter().map(|r| r.trim()).collect::<Vec<_>>(),
     });
@@ -295,11 +299,17 @@ mod tests {
         ] {
             assert!(flags.contains(&must), "flags.txt lacks {must}");
         }
+        let used: Vec<String> = TEMPLATE
+            .split("flags.")
+            .skip(1)
+            .map(|part| {
+                part.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect()
+            })
+            .collect();
         for f in &flags {
-            assert!(
-                TEMPLATE.contains(&format!("flags.{f}}}")),
-                "template never uses flag {f}"
-            );
+            assert!(used.iter().any(|u| u == f), "template never uses flag {f}");
         }
         // And every `flags.X` in the template is a known flag (strict mode would fail otherwise).
         for part in TEMPLATE.split("flags.").skip(1) {
@@ -320,9 +330,9 @@ mod tests {
         let text = render(&ProfileParams::new("lxnest-a")).unwrap();
         assert!(text.contains("profile lxnest-a flags=(attach_disconnected,mediate_deleted) {"));
         for rule in [
-            "deny @{procfs}/sys/** wklx,",
-            "deny @{procfs}/sysrq-trigger rwklx,",
-            "deny @{sysfs}/kernel/** wklx,",
+            "deny /proc/sys/** wklx,",
+            "deny /proc/{sysrq-trigger,kcore,kmem,mem} rwklx,",
+            "deny /sys/kernel/** wklx,",
             "deny capability mac_admin,",
             "deny capability sys_module,",
             "deny umount /proc/{,**},",
@@ -364,8 +374,8 @@ mod tests {
     fn load_policy_lifts_mac_admin_and_opens_only_the_apparmor_fs() {
         let text = render(&ProfileParams::new("x").with_flags(["load_policy"])).unwrap();
         assert!(!text.contains("deny capability mac_admin,"));
-        assert!(!text.contains("deny @{sysfs}/kernel/** wklx,"));
-        assert!(text.contains("deny @{sysfs}/kernel/security/apparmor?** wklx,"));
+        assert!(!text.contains("deny /sys/kernel/** wklx,"));
+        assert!(text.contains("deny /sys/kernel/security/apparmor?** wklx,"));
     }
 
     #[test]
@@ -385,17 +395,30 @@ mod tests {
     }
 
     #[test]
-    fn rootfs_dirs_default_and_override() {
-        let text = render(&ProfileParams::new("x")).unwrap();
-        assert!(text.contains("/var/lib/lxc/*/rootfs"));
-        assert!(text.contains("/var/lib/docker/overlay2/*/merged"));
+    fn rootfs_dirs_per_runtime_and_none_without_children() {
         assert_eq!(runtime_rootfs_dirs("docker").len(), 2);
         assert!(runtime_rootfs_dirs("lxc").iter().all(|d| d.contains("lxc")));
         assert!(runtime_rootfs_dirs("nope").is_empty());
-        let mut p = ProfileParams::new("x");
-        p.rootfs_dirs = vec!["/srv/c/*/root".into()];
+        assert!(default_rootfs_dirs().contains(&"/var/lib/docker/overlay2/*/merged"));
+        let mut p =
+            ProfileParams::new("x").with_flags(["mount_proc", "mount_cgroup", "pivot_root"]);
+        p.rootfs_dirs = vec!["/srv/c/*/root".into(), "/srv/c/*/root".into()];
         let text = render(&p).unwrap();
-        assert!(text.contains("@{nested_rootfs}= /srv/c/*/root\n"));
+        assert!(
+            text.contains("@{nested_rootfs}= /srv/c/*/root\n"),
+            "deduplicated"
+        );
+        assert!(text.contains("pivot_root @{nested_rootfs}/,"));
+        // No children: no nested rootfs at all, the children-only rules are gone, and the
+        // cgroup flag keeps only the container's own /sys/fs/cgroup.
+        p.rootfs_dirs.clear();
+        let text = render(&p).unwrap();
+        assert!(!text.contains("nested_rootfs"), "{text}");
+        assert!(
+            !text.contains("  pivot_root ") && !text.contains("fstype=proc"),
+            "{text}"
+        );
+        assert!(text.contains("@{cgroupfs}=/sys/fs/cgroup\n"));
         p.rootfs_dirs = vec!["/srv/x y".into()];
         assert!(matches!(render(&p), Err(AppArmorError::InvalidName { .. })));
     }

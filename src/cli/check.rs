@@ -102,7 +102,7 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
     let where_ = match (n.level, &n.runtime) {
         (0, _) => "the host (level 0)".to_string(),
         (l, Some(r)) => format!(
-            "a {r} container at level {l}{}",
+            "a container ({r}) at level {l}{}",
             if n.exact { "" } else { " or deeper" }
         ),
         (l, None) => format!(
@@ -123,23 +123,40 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
     for u in &n.unreadable {
         let _ = writeln!(o, "  evidence: {u} unreadable");
     }
+    for note in &f.notes {
+        let _ = writeln!(o, "  note: {note}");
+    }
 
+    namespaces(&mut o, f);
+    seccomp(&mut o, f);
+    cgroups(&mut o, f);
+    lsms(&mut o, f);
+    storage_network(&mut o, f);
+    ids(&mut o, f);
+    container_view(&mut o, f);
+    probes(&mut o, f);
+    verdict_lines(&mut o, vs);
+    o
+}
+
+/// The namespaces section.
+fn namespaces(o: &mut String, f: &Facts) {
     let k = &f.snapshot.kernel;
     let _ = writeln!(o, "\nNamespaces");
     item(
-        &mut o,
+        o,
         k.userns,
         "user namespaces",
         "unprivileged containers with their own id maps",
     );
     item(
-        &mut o,
+        o,
         k.cgroupns,
         "cgroup namespaces",
         "containers see their own cgroup as /",
     );
     item(
-        &mut o,
+        o,
         k.timens,
         "time namespaces",
         "containers can have their own monotonic clocks",
@@ -147,9 +164,19 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
     if let Some(m) = f.kernel.max_user_namespaces {
         let _ = writeln!(o, "        user.max_user_namespaces = {m}");
     }
+}
 
+/// The seccomp section.
+fn seccomp(o: &mut String, f: &Facts) {
     let s = &f.seccomp;
+    let k = &f.snapshot.kernel;
     let _ = writeln!(o, "\nseccomp");
+    item(
+        o,
+        !s.actions.is_empty(),
+        "seccomp filters",
+        "syscall filters per container (every level adds one)",
+    );
     let _ = writeln!(
         o,
         "        filters stacked over this process: {} (mode {})",
@@ -157,13 +184,13 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
         s.mode.map_or("?".into(), |n| n.to_string())
     );
     item(
-        &mut o,
+        o,
         k.seccomp_notify,
         "user notification",
         "a supervisor can answer syscalls (LXC's notify action)",
     );
     item(
-        &mut o,
+        o,
         s.allow_cache,
         "ALLOW cache (Linux >= 5.11)",
         "argument-free ALLOW rules cost nothing after the first call",
@@ -175,9 +202,13 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
             "        no_new_privs is set: setuid programs do not gain privileges here"
         );
     }
+}
 
+/// The cgroups section.
+fn cgroups(o: &mut String, f: &Facts) {
     let c = &f.snapshot.cgroup;
     let d = &f.cgroup.delegation;
+    let n = &f.nesting;
     let _ = writeln!(o, "\ncgroups");
     let layout = match c.mode {
         CgroupMode::V1 => format!("v1: {}", c.v1_controllers.join(" ")),
@@ -195,47 +226,45 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
     };
     let _ = writeln!(o, "        layout: {layout}");
     item(
-        &mut o,
+        o,
         c.nsdelegate,
         "nsdelegate",
         "cgroup namespaces are delegation boundaries",
     );
-    let writable = d.unified_writable || d.v1_writable.iter().any(|(_, ok)| *ok);
+    let writable = d.writable();
     item(
-        &mut o,
+        o,
         writable,
-        "own cgroup writable",
+        "cgroups writable",
         "a runtime here can create cgroups for its containers",
     );
-    if d.unified_dir.is_some() {
+    if let Some(dir) = &d.unified_dir {
         item(
-            &mut o,
+            o,
             !d.unified_delegable.is_empty(),
             "cgroup2 controllers delegable",
             &format!(
-                "[{}] can be enabled below this cgroup",
+                "[{}] can be enabled below {dir}",
                 d.unified_delegable.join(" ")
             ),
         );
-        // The real root cgroup is exempt from the no-internal-processes rule.
+    }
+    // The real root cgroup is exempt from the no-internal-processes rule.
+    if let Some(own) = &d.own_dir {
         if n.level > 0 || f.cgroup.membership.iter().all(|m| m != "0::/") {
             item(
-                &mut o,
+                o,
                 d.in_leaf(),
                 "own processes in a leaf",
-                &format!(
-                    "{} process(es) in {}",
-                    d.own_processes,
-                    d.unified_dir.as_deref().unwrap_or("")
-                ),
+                &format!("{} process(es) in {own}", d.own_processes),
             );
         }
     }
-    for (ctrl, ok) in &d.v1_writable {
+    for h in &d.v1 {
         item(
-            &mut o,
-            *ok,
-            &format!("v1 {ctrl} writable"),
+            o,
+            h.writable,
+            &format!("v1 {} writable", h.controllers),
             "child cgroups can be created in this hierarchy",
         );
     }
@@ -249,11 +278,15 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
             f.cgroup.delegate_files.join(" ")
         );
     }
+}
 
+/// The lsms section.
+fn lsms(o: &mut String, f: &Facts) {
     let a = &f.apparmor;
+    let k = &f.snapshot.kernel;
     let _ = writeln!(o, "\nLSMs");
     item(
-        &mut o,
+        o,
         a.enabled,
         "AppArmor",
         if a.enabled {
@@ -264,22 +297,20 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
     );
     if a.enabled {
         item(
-            &mut o,
+            o,
             a.stacking,
             "AppArmor stacking",
             "a container's profile can be stacked with its parent's",
         );
         item(
-            &mut o,
+            o,
             a.policy_namespaces,
             "AppArmor policy namespaces",
             "level 1 can load profiles for level 2",
         );
-        let _ = writeln!(
-            o,
-            "        label: {}",
-            a.label.as_deref().unwrap_or("unknown")
-        );
+    }
+    if let Some(label) = &a.label {
+        let _ = writeln!(o, "        LSM label of this process: {label}");
     }
     if let Some(v) = &a.parser_version {
         let _ = writeln!(
@@ -290,14 +321,14 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
     }
     if let Some(r) = a.restrict_unprivileged_userns {
         item(
-            &mut o,
+            o,
             !r,
             "unprivileged userns unrestricted",
             "kernel.apparmor_restrict_unprivileged_userns",
         );
     }
     item(
-        &mut o,
+        o,
         k.landlock_abi.is_some(),
         &format!(
             "Landlock ABI {}",
@@ -305,19 +336,22 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
         ),
         "unprivileged filesystem sandboxing, stackable at every level",
     );
+}
 
+/// The storage network section.
+fn storage_network(o: &mut String, f: &Facts) {
     let x = &f.kernel;
     let _ = writeln!(o, "\nStorage and network");
     let (ok, src) = avail(&x.fscrypt);
     item(
-        &mut o,
+        o,
         ok,
         "fscrypt",
         &format!("per-directory encrypted rootfs ({src})"),
     );
     let (ok, src) = avail(&x.dm_crypt);
     item(
-        &mut o,
+        o,
         ok,
         "dm-crypt",
         &format!(
@@ -325,12 +359,7 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
             if x.device_mapper { "present" } else { "absent" }
         ),
     );
-    tool_line(
-        &mut o,
-        &f.tools.cryptsetup,
-        false,
-        "sets up dm-crypt volumes",
-    );
+    tool_line(o, &f.tools.cryptsetup, false, "sets up dm-crypt volumes");
     for (name, a, meaning) in [
         ("overlayfs", &x.overlay, "layered root filesystems"),
         ("veth", &x.veth, "container network links"),
@@ -338,7 +367,7 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
         ("nftables", &x.nftables, "NAT for container subnets"),
     ] {
         let (ok, src) = avail(a);
-        item(&mut o, ok, name, &format!("{meaning} ({src})"));
+        item(o, ok, name, &format!("{meaning} ({src})"));
     }
     let routes: Vec<String> = f.snapshot.routes.iter().map(|r| r.to_string()).collect();
     let _ = writeln!(o, "        subnets in use: {}", routes.join(" "));
@@ -348,22 +377,25 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
         f.uplink.as_deref().unwrap_or("none"),
         f.snapshot.uplink_mtu
     );
+}
 
+/// The ids section.
+fn ids(o: &mut String, f: &Facts) {
     let _ = writeln!(o, "\nIds and privileges");
     item(
-        &mut o,
+        o,
         f.snapshot.privileged,
         "real root",
         "uid 0 in the initial user namespace",
     );
     tool_line(
-        &mut o,
+        o,
         &f.tools.newuidmap,
         true,
         "maps subordinate uids for unprivileged users",
     );
     tool_line(
-        &mut o,
+        o,
         &f.tools.newgidmap,
         true,
         "maps subordinate gids for unprivileged users",
@@ -375,13 +407,13 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
             .join(" ")
     };
     item(
-        &mut o,
+        o,
         !f.snapshot.subuids.is_empty(),
         "subordinate uids",
         &ranges(&f.snapshot.subuids),
     );
     item(
-        &mut o,
+        o,
         !f.snapshot.subgids.is_empty(),
         "subordinate gids",
         &ranges(&f.snapshot.subgids),
@@ -400,18 +432,35 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
             dropped.join(" ")
         }
     );
+    let idle: Vec<&str> = f
+        .caps
+        .bounding
+        .iter()
+        .filter(|c| !f.caps.effective.contains(c))
+        .map(String::as_str)
+        .collect();
+    if !idle.is_empty() {
+        let _ = writeln!(
+            o,
+            "        bounded but not effective now: {}",
+            idle.join(" ")
+        );
+    }
+}
 
+/// The container view section.
+fn container_view(o: &mut String, f: &Facts) {
     let _ = writeln!(o, "\nContainer view");
     let clean_proc = f.proc_sysfs.clean_proc();
     let clean_sys = f.proc_sysfs.clean_sysfs();
     item(
-        &mut o,
+        o,
         clean_proc.is_some(),
         "unmasked proc",
         clean_proc.unwrap_or("every proc mount is partly covered"),
     );
     item(
-        &mut o,
+        o,
         clean_sys.is_some(),
         "unmasked sysfs",
         clean_sys.unwrap_or("every sysfs mount is partly covered"),
@@ -423,9 +472,12 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
             (Some(e), _) => format!("cannot be opened: {e}"),
             (None, _) => "usable".into(),
         };
-        item(&mut o, ok, &dv.path, &why);
+        item(o, ok, &dv.path, &why);
     }
+}
 
+/// The probes section.
+fn probes(o: &mut String, f: &Facts) {
     let _ = writeln!(o, "\nSyscall probes (forked children, harmless arguments)");
     for p in &f.probes {
         let class = match p.class {
@@ -437,13 +489,16 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
             ProbeClass::Unknown => "unknown",
         };
         item(
-            &mut o,
+            o,
             p.class.is_allowed(),
             &p.name,
             &format!("{class}: {}", p.detail),
         );
     }
+}
 
+/// The verdicts section.
+fn verdict_lines(o: &mut String, vs: &[Verdict]) {
     let _ = writeln!(o, "\nVerdicts");
     for v in vs {
         let _ = writeln!(o, "  {}", v.line());
@@ -454,5 +509,4 @@ fn render(f: &Facts, vs: &[Verdict]) -> String {
             let _ = writeln!(o, "      warning: {}; {}", w.message, w.fix);
         }
     }
-    o
 }

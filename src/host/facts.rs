@@ -149,6 +149,8 @@ pub struct Facts {
     pub probes: Vec<ProbeResult>,
     /// Device nodes.
     pub devices: Vec<DeviceFact>,
+    /// Facts that could not be read here (a blocked netlink socket), with why.
+    pub notes: Vec<String>,
 }
 
 fn lines(text: Option<String>) -> Vec<String> {
@@ -198,6 +200,7 @@ pub fn facts() -> Result<Facts, HostError> {
         apparmor: c.apparmor,
         nesting: c.nesting,
         uplink: c.uplink,
+        notes: c.notes,
         snapshot: c.snapshot,
     })
 }

@@ -5,6 +5,7 @@ use super::fsread::{exists, optional, optional_line};
 use super::kconfig::{builtin_lists, dep_lists, from_config, Availability, Source};
 use crate::plan::host::KernelFeatures;
 use serde::Serialize;
+use std::path::Path;
 
 /// AppArmor as seen from here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -146,21 +147,27 @@ pub(crate) fn landlock_abi() -> Option<u32> {
 /// Reads AppArmor's state. `run_parser` runs `apparmor_parser --version` (check does; the
 /// planner's snapshot does not need it).
 pub(crate) fn read_apparmor(run_parser: bool) -> AppArmorFacts {
-    let sec = "/sys/kernel/security/apparmor";
-    let enabled = optional("/sys/module/apparmor/parameters/enabled").is_some_and(|t| truthy(&t));
-    let label = optional_line("/proc/self/attr/apparmor/current")
-        .or_else(|| optional_line("/proc/self/attr/current"))
-        .filter(|l| !l.is_empty());
-    let parser_version = if run_parser {
-        std::process::Command::new("apparmor_parser")
+    let mut facts = read_apparmor_at(Path::new("/"));
+    if run_parser {
+        facts.parser_version = std::process::Command::new("apparmor_parser")
             .arg("--version")
             .output()
             .ok()
-            .and_then(|o| parser_version(&String::from_utf8_lossy(&o.stdout)))
-    } else {
-        None
-    };
-    let mut parser_abis: Vec<String> = std::fs::read_dir("/etc/apparmor.d/abi")
+            .and_then(|o| parser_version(&String::from_utf8_lossy(&o.stdout)));
+    }
+    facts
+}
+
+/// Reads AppArmor's files below `root` (`/` on a real system; a fake tree in tests).
+pub(crate) fn read_apparmor_at(root: &Path) -> AppArmorFacts {
+    let at = |p: &str| root.join(p);
+    let sec = "sys/kernel/security/apparmor";
+    let enabled =
+        optional(at("sys/module/apparmor/parameters/enabled")).is_some_and(|t| truthy(&t));
+    let label = optional_line(at("proc/self/attr/apparmor/current"))
+        .or_else(|| optional_line(at("proc/self/attr/current")))
+        .filter(|l| !l.is_empty());
+    let mut parser_abis: Vec<String> = std::fs::read_dir(at("etc/apparmor.d/abi"))
         .map(|d| {
             d.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -171,15 +178,16 @@ pub(crate) fn read_apparmor(run_parser: bool) -> AppArmorFacts {
     AppArmorFacts {
         enabled,
         stacking: enabled
-            && optional(format!("{sec}/features/domain/stack")).is_some_and(|t| truthy(&t)),
+            && optional(at(&format!("{sec}/features/domain/stack"))).is_some_and(|t| truthy(&t)),
         policy_namespaces: enabled
-            && (optional(format!("{sec}/features/namespaces/profile")).is_some_and(|t| truthy(&t))
-                || exists(format!("{sec}/policy/namespaces"))),
-        parser_version,
+            && (optional(at(&format!("{sec}/features/namespaces/profile")))
+                .is_some_and(|t| truthy(&t))
+                || exists(at(&format!("{sec}/policy/namespaces")))),
+        parser_version: None,
         parser_abis,
-        restrict_unprivileged_userns: optional(
-            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
-        )
+        restrict_unprivileged_userns: optional(at(
+            "proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        ))
         .map(|t| truthy(&t)),
         label,
     }
@@ -326,6 +334,46 @@ mod tests {
             module_feature(None, "BRIDGE", "bridge", false, None, None),
             Availability::Unknown
         );
+    }
+
+    #[test]
+    fn apparmor_from_a_fake_tree() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let put = |p: &str, text: &str| {
+            let path = dir.path().join(p);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        };
+        // Absent module: nothing is enabled even if stray files exist.
+        put(
+            "sys/kernel/security/apparmor/features/domain/stack",
+            "yes\n",
+        );
+        assert!(!read_apparmor_at(dir.path()).stacking);
+        // An Ubuntu 24.04 kernel inside an LXD container.
+        put("sys/module/apparmor/parameters/enabled", "Y\n");
+        put(
+            "sys/kernel/security/apparmor/features/namespaces/profile",
+            "yes\n",
+        );
+        put(
+            "proc/self/attr/apparmor/current",
+            "lxd-c1_</var/snap/lxd/common/lxd> (enforce)\n",
+        );
+        put(
+            "proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            "1\n",
+        );
+        put("etc/apparmor.d/abi/4.0", "");
+        put("etc/apparmor.d/abi/3.0", "");
+        let f = read_apparmor_at(dir.path());
+        assert!(f.enabled && f.stacking && f.policy_namespaces);
+        assert_eq!(
+            f.label.as_deref(),
+            Some("lxd-c1_</var/snap/lxd/common/lxd> (enforce)")
+        );
+        assert_eq!(f.restrict_unprivileged_userns, Some(true));
+        assert_eq!(f.parser_abis, vec!["3.0".to_string(), "4.0".to_string()]);
     }
 
     #[test]

@@ -61,6 +61,46 @@ pub(crate) struct Inputs {
     pub pid_ns_ino: Option<u64>,
     pub cgroup_ns_ino: Option<u64>,
     pub seccomp_filters: Option<u32>,
+    /// What the cgroup paths suggest (see [`cgroup_hint`]).
+    pub cgroup_hint: Option<String>,
+}
+
+/// Container runtimes name their cgroups recognizably.
+const RUNTIME_CGROUP_MARKS: &[&str] = &[
+    "lxc.payload",
+    "/lxc/",
+    "/docker",
+    "docker-",
+    "libpod-",
+    "/kubepods",
+    "machine.slice",
+    "lxnest",
+];
+
+/// A weak containment hint from cgroups: a cgroup mount whose root is not `/` while this
+/// process's cgroup reads `/` (a bind of the parent's subtree seen through a cgroup namespace),
+/// or a cgroup path named by a container runtime.
+pub(crate) fn cgroup_hint(mounts: &[super::mountinfo::Mount], self_cgroup: &str) -> Option<String> {
+    let ms = super::cgroup::memberships(self_cgroup);
+    let at_root = ms.iter().any(|m| m.path == "/");
+    if at_root {
+        if let Some(m) = mounts
+            .iter()
+            .find(|m| (m.fstype == "cgroup" || m.fstype == "cgroup2") && m.root != "/")
+        {
+            return Some(format!(
+                "{} mounted from {} while /proc/self/cgroup shows /",
+                m.mount_point, m.root
+            ));
+        }
+    }
+    ms.iter()
+        .find(|m| {
+            RUNTIME_CGROUP_MARKS
+                .iter()
+                .any(|mark| m.path.contains(mark))
+        })
+        .map(|m| format!("cgroup path {}", m.path))
 }
 
 /// Combines the inputs into a level.
@@ -139,6 +179,9 @@ pub(crate) fn combine(i: &Inputs) -> NestingFacts {
     if let Some(n) = i.seccomp_filters.filter(|n| *n > 0) {
         sig("/proc/self/status Seccomp_filters", n.to_string(), false);
     }
+    if let Some(h) = &i.cgroup_hint {
+        sig("cgroups", h.clone(), false);
+    }
     if i.dockerenv {
         sig("/.dockerenv", "present".into(), false);
         let strong_other = signals.iter().any(|s| s.strong);
@@ -174,8 +217,9 @@ fn ns_ino(kind: &str) -> Option<u64> {
         .map(|m| m.ino())
 }
 
-/// Reads the signals. `seccomp_filters` comes from /proc/self/status, read by the caller.
-pub(crate) fn read(seccomp_filters: Option<u32>) -> NestingFacts {
+/// Reads the signals. `seccomp_filters` comes from /proc/self/status and `cgroup_hint` from
+/// the mounts, both read by the caller.
+pub(crate) fn read(seccomp_filters: Option<u32>, cgroup_hint: Option<String>) -> NestingFacts {
     let inputs = Inputs {
         marker_file: optional(LEVEL_FILE),
         marker_env: std::env::var(LEVEL_ENV).ok(),
@@ -190,6 +234,7 @@ pub(crate) fn read(seccomp_filters: Option<u32>) -> NestingFacts {
         pid_ns_ino: ns_ino("pid"),
         cgroup_ns_ino: ns_ino("cgroup"),
         seccomp_filters,
+        cgroup_hint,
     };
     combine(&inputs)
 }
@@ -277,6 +322,27 @@ mod tests {
             ..host()
         });
         assert!(!garbage.exact);
+    }
+
+    #[test]
+    fn cgroup_hints_are_weak() {
+        use crate::host::mountinfo::parse;
+        let (m, _) = parse(
+            "1 0 0:1 / / rw - ext4 a rw\n2 1 0:2 /lxc/c1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+        );
+        let h = cgroup_hint(&m, "0::/\n").expect("hint");
+        assert!(h.contains("mounted from /lxc/c1"), "{h}");
+        assert_eq!(
+            cgroup_hint(&[], "0::/system.slice/docker-abc.scope\n").as_deref(),
+            Some("cgroup path /system.slice/docker-abc.scope")
+        );
+        assert_eq!(cgroup_hint(&[], "0::/user.slice/user-1000.slice\n"), None);
+        let f = combine(&Inputs {
+            cgroup_hint: Some("cgroup path /docker/abc".into()),
+            ..host()
+        });
+        assert_eq!(f.level, 0, "a hint alone does not make a container");
+        assert_eq!(f.signals.len(), 1);
     }
 
     #[test]

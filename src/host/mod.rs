@@ -25,7 +25,7 @@ pub mod verdict;
 
 pub use crate::plan::host::HostSnapshot;
 pub use caps::{cap_names, CAP_NAMES};
-pub use delegation::Delegation;
+pub use delegation::{Delegation, V1Hierarchy};
 pub use facts::{
     facts, CapFacts, CgroupFacts, DeviceFact, Facts, ProcSysfsFacts, SeccompFacts, DEVICES,
 };

@@ -23,6 +23,8 @@ pub(crate) struct Collected {
     pub seccomp_actions: Vec<String>,
     pub max_user_namespaces: Option<u64>,
     pub uplink: Option<String>,
+    /// What could not be read (check only; the snapshot reader fails instead).
+    pub notes: Vec<String>,
 }
 
 /// Reads this machine (the current network, mount, cgroup and user namespace) into a snapshot
@@ -51,6 +53,22 @@ pub(crate) fn default_oif(routes: &[netdump::Route]) -> Option<u32> {
         .and_then(|r| r.oif)
 }
 
+/// For check, a failed netlink dump becomes a note and an empty list; for the planner it stays
+/// an error, because a plan must not guess which subnets are in use.
+fn tolerate<T>(
+    r: Result<Vec<T>, HostError>,
+    for_check: bool,
+    notes: &mut Vec<String>,
+) -> Result<Vec<T>, HostError> {
+    match r {
+        Err(e) if for_check => {
+            notes.push(format!("{e}; subnets in use are unknown"));
+            Ok(Vec::new())
+        }
+        other => other,
+    }
+}
+
 /// Reads everything the snapshot needs. `for_check` also runs `apparmor_parser --version`.
 pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
     let mountinfo_path = "/proc/self/mountinfo";
@@ -71,7 +89,10 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
     let layout = cgroup::layout(&mounts, &self_cgroup, unified_root.as_deref());
 
     let status = status::parse(&required("/proc/self/status")?);
-    let nesting = level::read(status.seccomp_filters);
+    let nesting = level::read(
+        status.seccomp_filters,
+        level::cgroup_hint(&mounts, &self_cgroup),
+    );
     let uid_map = optional("/proc/self/uid_map").unwrap_or_default();
     let privileged = nix::unistd::geteuid().is_root() && ids::is_identity_map(&uid_map);
 
@@ -83,8 +104,10 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
         optional_line("/proc/sys/user/max_user_namespaces").and_then(|t| t.parse().ok());
     let kernel = kernel::features(&apparmor, &seccomp_actions, max_user_namespaces, privileged);
 
-    let routes = netdump::routes()?;
-    let addresses = netdump::addresses()?;
+    // The planner must not guess routes; check reports what it can and says what it could not.
+    let mut notes = Vec::new();
+    let routes = tolerate(netdump::routes(), for_check, &mut notes)?;
+    let addresses = tolerate(netdump::addresses(), for_check, &mut notes)?;
     let uplink = default_oif(&routes).and_then(netdump::interface_name);
     let uplink_mtu = uplink
         .as_ref()
@@ -135,6 +158,7 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
         seccomp_actions,
         max_user_namespaces,
         uplink,
+        notes,
     })
 }
 

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod fragment;
 pub mod keys;
+pub mod to_spec;
 
 pub use config::{read as read_config, LxcConfig, LxcConfigError};
 pub use fragment::{render as render_fragment, FragmentError};

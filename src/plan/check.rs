@@ -110,7 +110,7 @@ fn not_looser(ancestors: &[&LevelPlan], c: &LevelPlan, out: &mut Vec<Finding>) {
         if rule.origin.file.starts_with("policy/") {
             continue;
         }
-        for a in &ancestors {
+        for a in ancestors {
             let d = decide::decide(&a.seccomp.own, &rule.syscall);
             if matches!(d.action, Action::Allow | Action::Log) {
                 continue;

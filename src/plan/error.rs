@@ -48,6 +48,22 @@ pub enum PlanError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A seccomp rule or file could not be read.
+    #[error("{origin}: {source}")]
+    Seccomp {
+        /// The spec entry that named it.
+        origin: Origin,
+        /// The parser's error.
+        source: crate::seccomp::SeccompError,
+    },
+    /// A profile could not be rendered.
+    #[error("container {container}: AppArmor profile: {source}")]
+    AppArmor {
+        /// Container path.
+        container: String,
+        /// The renderer's error.
+        source: crate::apparmor::AppArmorError,
+    },
 }
 
 fn list(findings: &[Finding]) -> String {

@@ -1,7 +1,9 @@
 //! The pure planner: spec + host snapshot -> [`model::Plan`]. No I/O, no root.
 
+pub mod apparmor;
 pub mod caps;
 pub mod cgroup;
+pub mod check;
 pub mod devices;
 pub mod error;
 pub mod host;
@@ -9,6 +11,13 @@ pub mod idmap;
 pub mod model;
 pub mod needs;
 pub mod network;
+pub mod seccomp;
 pub mod subnet;
+pub mod walk;
 
+pub use error::{Finding, PlanError};
 pub use model::{LevelPlan, Plan};
+pub use walk::plan;
+
+#[cfg(test)]
+mod tests;

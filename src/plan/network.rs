@@ -104,15 +104,17 @@ pub fn container(
     index: u32,
     overhead: u32,
     alloc: &mut SubnetAllocator,
-) -> Result<NetPlan, Finding> {
+) -> Result<NetPlan, Box<Finding>> {
     let mode = c.network.mode.clone().unwrap_or_else(|| "bridge".into());
-    let exhausted = |what: &str| Finding {
-        container: path.into(),
-        level: depth,
-        rule: "network".into(),
-        origin: c.origin.clone(),
-        message: format!("no free {what}"),
-        fix: "give the bridge a larger `subnet:`, or fewer containers on it".into(),
+    let exhausted = |what: &str| {
+        Box::new(Finding {
+            container: path.into(),
+            level: depth,
+            rule: "network".into(),
+            origin: c.origin.clone(),
+            message: format!("no free {what}"),
+            fix: "give the bridge a larger `subnet:`, or fewer containers on it".into(),
+        })
     };
     let on_bridge = if mode == "bridge" { parent } else { None };
     let address = match on_bridge {

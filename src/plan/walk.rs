@@ -179,7 +179,7 @@ impl<'a> Walker<'a> {
         let net = match net {
             Ok(n) => n,
             Err(f) => {
-                self.findings.push(f);
+                self.findings.push(*f);
                 return Ok(None);
             }
         };

@@ -33,14 +33,31 @@ mod tests {
     fn shipped_policies_parse_and_deny_what_they_say() {
         let d = default_policy().expect("default.seccomp parses");
         assert!(d.reject_force_umount);
-        for name in ["kexec_load", "open_by_handle_at", "init_module", "bpf", "userfaultfd"] {
-            assert_eq!(crate::seccomp::decide(&d, name).action, Action::Errno(1), "{name}");
+        for name in [
+            "kexec_load",
+            "open_by_handle_at",
+            "init_module",
+            "bpf",
+            "userfaultfd",
+        ] {
+            assert_eq!(
+                crate::seccomp::decide(&d, name).action,
+                Action::Errno(1),
+                "{name}"
+            );
         }
         for name in ["keyctl", "add_key", "request_key"] {
-            assert_eq!(crate::seccomp::decide(&d, name).action, Action::Errno(38), "{name}");
+            assert_eq!(
+                crate::seccomp::decide(&d, name).action,
+                Action::Errno(38),
+                "{name}"
+            );
         }
         let n = no_nesting_policy().expect("no-nesting.seccomp parses");
-        assert_eq!(crate::seccomp::decide(&n, "clone3").action, Action::Errno(38));
+        assert_eq!(
+            crate::seccomp::decide(&n, "clone3").action,
+            Action::Errno(38)
+        );
         let clone = crate::seccomp::decide(&n, "clone");
         assert!(clone.conditional && clone.action == Action::Allow);
         // One syscall per rule, so the planner can drop rules one syscall at a time.

@@ -23,7 +23,7 @@ pub use super::disasm::disasm;
 
 /// Runs at most this long are checked one after another instead of split further: below it a
 /// split costs more instructions than it saves comparisons.
-const LINEAR_RUNS: usize = 4;
+const LINEAR_RUNS: usize = 3;
 
 /// `MNT_FORCE`, the `umount2` flag `reject_force_umount` refuses.
 const MNT_FORCE: u64 = 1;
@@ -79,7 +79,7 @@ pub fn compile(p: &Policy) -> Result<Vec<sock_filter>, SeccompError> {
         }
     }
     // The default is the most used target: emit it last so it sits nearest the code.
-    actions.sort_by_key(|a| (*a == p.default_action, a.strictness()));
+    actions.sort_by_key(|a| (*a == p.default_action, a.strictness(), bpf::ret_value(*a)));
     actions.dedup();
     b.rets(actions.iter().map(|a| bpf::ret_value(*a)));
 
@@ -104,7 +104,10 @@ pub fn compile(p: &Policy) -> Result<Vec<sock_filter>, SeccompError> {
     let entry = b.op_then(bpf::LD_ABS, bpf::OFF_ARCH, arch);
     let prog = b.finish(entry);
     if prog.len() > bpf::MAX_INSNS {
-        return Err(SeccompError::TooLong { len: prog.len(), max: bpf::MAX_INSNS });
+        return Err(SeccompError::TooLong {
+            len: prog.len(),
+            max: bpf::MAX_INSNS,
+        });
     }
     Ok(prog)
 }
@@ -122,13 +125,23 @@ fn decisions(p: &Policy, arch: Arch) -> BTreeMap<u32, Decide> {
     let mut chains: BTreeMap<u32, Vec<(Vec<ArgCmp>, Action)>> = BTreeMap::new();
     if p.reject_force_umount {
         if let Some(nr) = syscalls::number(arch, "umount2") {
-            let force = ArgCmp { index: 1, value: MNT_FORCE, op: CmpOp::MaskedEq(MNT_FORCE) };
-            chains.entry(nr).or_default().push((vec![force], Action::Errno(EACCES)));
+            let force = ArgCmp {
+                index: 1,
+                value: MNT_FORCE,
+                op: CmpOp::MaskedEq(MNT_FORCE),
+            };
+            chains
+                .entry(nr)
+                .or_default()
+                .push((vec![force], Action::Errno(EACCES)));
         }
     }
     for rule in p.rules.iter().filter(|r| r.arches.contains(&arch)) {
         if let Some(nr) = syscalls::number(arch, &rule.syscall) {
-            chains.entry(nr).or_default().push((rule.args.clone(), rule.action));
+            chains
+                .entry(nr)
+                .or_default()
+                .push((rule.args.clone(), rule.action));
         }
     }
     let low_only_arch = arch == Arch::I386;
@@ -142,8 +155,13 @@ fn decisions(p: &Policy, arch: Arch) -> BTreeMap<u32, Decide> {
             let decide = if conditional.is_empty() {
                 Decide::Ret(fallback)
             } else {
-                let low_only = low_only_arch || conditional.iter().flat_map(|r| &r.0).all(high_word_free);
-                Decide::Check(Block { rules: conditional, fallback, low_only })
+                let low_only =
+                    low_only_arch || conditional.iter().flat_map(|r| &r.0).all(high_word_free);
+                Decide::Check(Block {
+                    rules: conditional,
+                    fallback,
+                    low_only,
+                })
             };
             (decide != Decide::Ret(p.default_action)).then_some((nr, decide))
         })
@@ -154,7 +172,11 @@ fn decisions(p: &Policy, arch: Arch) -> BTreeMap<u32, Decide> {
 /// same action into one `AnyBits` test (`clone` with any `CLONE_NEW*` flag: one `jset`).
 fn merge_bits(chain: Vec<(Vec<ArgCmp>, Action)>) -> Vec<(Vec<Test>, Action)> {
     let single_bit = |args: &[ArgCmp]| match args {
-        [ArgCmp { index, value, op: CmpOp::MaskedEq(m) }] if value == m && m.count_ones() == 1 => Some((*index, *m)),
+        [ArgCmp {
+            index,
+            value,
+            op: CmpOp::MaskedEq(m),
+        }] if value == m && m.count_ones() == 1 => Some((*index, *m)),
         _ => None,
     };
     let mut out: Vec<(Vec<Test>, Action)> = Vec::new();
@@ -181,7 +203,11 @@ fn merge_bits(chain: Vec<(Vec<ArgCmp>, Action)>) -> Vec<(Vec<Test>, Action)> {
 fn high_word_free(t: &Test) -> bool {
     match t {
         Test::AnyBits { mask, .. } => mask >> 32 == 0,
-        Test::Cmp(ArgCmp { value, op: CmpOp::MaskedEq(m), .. }) => m >> 32 == 0 && value >> 32 == 0,
+        Test::Cmp(ArgCmp {
+            value,
+            op: CmpOp::MaskedEq(m),
+            ..
+        }) => m >> 32 == 0 && value >> 32 == 0,
         Test::Cmp(_) => false,
     }
 }
@@ -195,7 +221,11 @@ struct Run {
 }
 
 /// Emit the argument blocks for `decided` (sharing identical ones) and merge numbers into runs.
-fn runs(decided: &BTreeMap<u32, Decide>, b: &mut Builder, blocks: &mut HashMap<Block, Target>) -> Vec<Run> {
+fn runs(
+    decided: &BTreeMap<u32, Decide>,
+    b: &mut Builder,
+    blocks: &mut HashMap<Block, Target>,
+) -> Vec<Run> {
     let mut out: Vec<Run> = Vec::new();
     for (&nr, d) in decided {
         let target = match d {
@@ -211,7 +241,11 @@ fn runs(decided: &BTreeMap<u32, Decide>, b: &mut Builder, blocks: &mut HashMap<B
         };
         match out.last_mut() {
             Some(run) if run.hi + 1 == nr && run.target == target => run.hi = nr,
-            _ => out.push(Run { lo: nr, hi: nr, target }),
+            _ => out.push(Run {
+                lo: nr,
+                hi: nr,
+                target,
+            }),
         }
     }
     out
@@ -273,7 +307,11 @@ fn emit_test(b: &mut Builder, test: &Test, low_only: bool, pass: Target, fail: T
     let hi_off = lo_off + 4;
     match cmp.op {
         CmpOp::Eq | CmpOp::Ne => {
-            let (t, f) = if cmp.op == CmpOp::Eq { (pass, fail) } else { (fail, pass) };
+            let (t, f) = if cmp.op == CmpOp::Eq {
+                (pass, fail)
+            } else {
+                (fail, pass)
+            };
             if low_only && hi_k != 0 {
                 return f;
             }
@@ -288,7 +326,11 @@ fn emit_test(b: &mut Builder, test: &Test, low_only: bool, pass: Target, fail: T
         CmpOp::MaskedEq(mask) => {
             let (lo_m, hi_m) = (mask as u32, (mask >> 32) as u32);
             if low_only {
-                return if hi_k != 0 { fail } else { masked_word(b, lo_off, lo_m, lo_k, pass, fail) };
+                return if hi_k != 0 {
+                    fail
+                } else {
+                    masked_word(b, lo_off, lo_m, lo_k, pass, fail)
+                };
             }
             let lo = masked_word(b, lo_off, lo_m, lo_k, pass, fail);
             masked_word(b, hi_off, hi_m, hi_k, lo, fail)
@@ -304,8 +346,14 @@ fn emit_test(b: &mut Builder, test: &Test, low_only: bool, pass: Target, fail: T
             if low_only && hi_k != 0 {
                 return f; // a 32-bit argument is below any value with high bits
             }
-            let lo = b.jump(code, lo_k, t, f);
-            let lo = b.op_then(bpf::LD_ABS, lo_off, lo);
+            let lo = match (code, lo_k) {
+                (bpf::JGE, 0) => t,        // every low word is >= 0
+                (bpf::JGT, u32::MAX) => f, // no low word is > 0xffffffff
+                _ => {
+                    let lo = b.jump(code, lo_k, t, f);
+                    b.op_then(bpf::LD_ABS, lo_off, lo)
+                }
+            };
             if low_only {
                 return lo;
             }
@@ -322,7 +370,14 @@ fn emit_test(b: &mut Builder, test: &Test, low_only: bool, pass: Target, fail: T
 }
 
 /// `arg & mask != 0`, a `jset` per word that has mask bits.
-fn any_bits(b: &mut Builder, index: u8, mask: u64, low_only: bool, pass: Target, fail: Target) -> Target {
+fn any_bits(
+    b: &mut Builder,
+    index: u8,
+    mask: u64,
+    low_only: bool,
+    pass: Target,
+    fail: Target,
+) -> Target {
     let (lo_m, hi_m) = (mask as u32, (mask >> 32) as u32);
     let mut entry = fail;
     if lo_m != 0 {
@@ -337,7 +392,14 @@ fn any_bits(b: &mut Builder, index: u8, mask: u64, low_only: bool, pass: Target,
 }
 
 /// `(word & mask) == value` for one 32-bit word.
-fn masked_word(b: &mut Builder, off: u32, mask: u32, value: u32, pass: Target, fail: Target) -> Target {
+fn masked_word(
+    b: &mut Builder,
+    off: u32,
+    mask: u32,
+    value: u32,
+    pass: Target,
+    fail: Target,
+) -> Target {
     if value & !mask != 0 {
         return fail; // bits outside the mask can never match
     }

@@ -1,7 +1,7 @@
 //! What a policy decides for a syscall, and which rule decided: the answers behind `explain`
 //! and the planner's checks. Read at the native arch (x86_64) unless an arch is given.
 
-use super::model::{Action, Arch, Policy, Rule};
+use super::model::{Action, Arch, ArgCmp, CmpOp, Mode, Policy, Rule};
 use crate::plan::model::EffectiveDecision;
 
 /// The result of one policy for one syscall.
@@ -25,13 +25,67 @@ pub fn decide(p: &Policy, syscall: &str) -> Decision {
 pub fn decide_on(p: &Policy, arch: Arch, syscall: &str) -> Decision {
     // reject_force_umount is checked before any rule (see codegen), so it always counts.
     let mut conditional = p.reject_force_umount && syscall == "umount2";
-    for rule in p.rules.iter().filter(|r| r.syscall == syscall && r.arches.contains(&arch)) {
+    for rule in p
+        .rules
+        .iter()
+        .filter(|r| r.syscall == syscall && r.arches.contains(&arch))
+    {
         if rule.args.is_empty() {
-            return Decision { action: rule.action, rule: Some(rule.clone()), conditional };
+            return Decision {
+                action: rule.action,
+                rule: Some(rule.clone()),
+                conditional,
+            };
         }
         conditional = true;
     }
-    Decision { action: p.default_action, rule: None, conditional }
+    Decision {
+        action: p.default_action,
+        rule: None,
+        conditional,
+    }
+}
+
+/// What `p` decides for one exact call (`args` as the kernel passes them; i386 arguments are
+/// 32 bits, pass them zero-extended). The rule that matched, or `None` for the default.
+/// `reject_force_umount` reports as `errno 13` with no rule.
+pub fn decide_call(
+    p: &Policy,
+    arch: Arch,
+    syscall: &str,
+    args: &[u64; 6],
+) -> (Action, Option<Rule>) {
+    if arch == Arch::X32 {
+        // The compiled filter refuses every x32 call (docs/seccomp.md, "The x32 choice").
+        return match p.mode {
+            Mode::Allowlist => (p.default_action, None),
+            Mode::Denylist => (Action::Errno(38), None),
+        };
+    }
+    if p.reject_force_umount && syscall == "umount2" && args[1] & 1 != 0 {
+        return (Action::Errno(13), None);
+    }
+    let holds = |c: &ArgCmp| {
+        let a = args[usize::from(c.index.min(5))];
+        match c.op {
+            CmpOp::Eq => a == c.value,
+            CmpOp::Ne => a != c.value,
+            CmpOp::Lt => a < c.value,
+            CmpOp::Le => a <= c.value,
+            CmpOp::Gt => a > c.value,
+            CmpOp::Ge => a >= c.value,
+            CmpOp::MaskedEq(m) => a & m == c.value,
+        }
+    };
+    match p
+        .rules
+        .iter()
+        .filter(|r| r.syscall == syscall && r.arches.contains(&arch))
+        .find(|r| r.args.iter().all(holds))
+    {
+        Some(r) => (r.action, Some(r.clone())),
+        None => (p.default_action, None),
+    }
 }
 
 /// The effective result of stacked policies (outermost first, each with its container path):
@@ -43,7 +97,9 @@ pub fn effective(chain: &[(&str, &Policy)], syscall: &str) -> EffectiveDecision 
     for (path, policy) in chain.iter().rev() {
         let d = decide(policy, syscall);
         conditional |= d.conditional;
-        let origin = d.rule.map_or_else(|| policy.default_origin.clone(), |r| r.origin);
+        let origin = d
+            .rule
+            .map_or_else(|| policy.default_origin.clone(), |r| r.origin);
         let stricter = match &best {
             Some(b) => d.action.strictness() > b.action.strictness(),
             None => true,
@@ -56,7 +112,11 @@ pub fn effective(chain: &[(&str, &Policy)], syscall: &str) -> EffectiveDecision 
             });
         }
     }
-    let mut out = best.unwrap_or(EffectiveDecision { action: Action::Allow, conditional: false, decided_by: None });
+    let mut out = best.unwrap_or(EffectiveDecision {
+        action: Action::Allow,
+        conditional: false,
+        decided_by: None,
+    });
     out.conditional = conditional;
     out
 }
@@ -81,14 +141,40 @@ mod tests {
         assert_eq!(d.rule.map(|r| r.origin.line), Some(5));
         assert!(d.conditional);
         let d = decide(&p, "read");
-        assert_eq!((d.action, d.rule, d.conditional), (Action::Allow, None, false));
+        assert_eq!(
+            (d.action, d.rule, d.conditional),
+            (Action::Allow, None, false)
+        );
         assert!(decide(&p, "umount2").conditional);
         assert!(!decide(&p, "keyctl").conditional);
     }
 
     #[test]
+    fn exact_calls_follow_the_first_matching_rule() {
+        let p = policy(
+            "2\ndenylist\nreject_force_umount\nclone errno 1 [0,0x10000000,&=,0x10000000]\nclone trap [1,5,>]\n",
+            "t",
+        );
+        let call = |name: &str, a0: u64, a1: u64| {
+            decide_call(&p, Arch::X86_64, name, &[a0, a1, 0, 0, 0, 0])
+        };
+        assert_eq!(call("clone", 0x1000_0011, 9).0, Action::Errno(1));
+        assert_eq!(call("clone", 0x11, 9).0, Action::Trap);
+        assert_eq!(call("clone", 0x11, 5), (Action::Allow, None));
+        assert_eq!(call("umount2", 0, 1), (Action::Errno(13), None));
+        assert_eq!(call("umount2", 0, 2), (Action::Allow, None));
+        assert_eq!(
+            decide_call(&p, Arch::X32, "read", &[0; 6]).0,
+            Action::Errno(38)
+        );
+    }
+
+    #[test]
     fn arch_sections_are_respected() {
-        let p = policy("2\ndenylist\n[i386]\nstime errno 1\n[x86_64]\nmount errno 1\n", "t");
+        let p = policy(
+            "2\ndenylist\n[i386]\nstime errno 1\n[x86_64]\nmount errno 1\n",
+            "t",
+        );
         assert_eq!(decide(&p, "mount").action, Action::Errno(1));
         assert_eq!(decide_on(&p, Arch::I386, "mount").action, Action::Allow);
         assert_eq!(decide_on(&p, Arch::I386, "stime").action, Action::Errno(1));
@@ -97,17 +183,29 @@ mod tests {
     #[test]
     fn strictest_wins_and_ties_go_inward() {
         let outer = policy("2\ndenylist\nkeyctl errno 1\nmount kill\n", "outer");
-        let inner = policy("2\ndenylist\nkeyctl errno 38\nmount errno 1\nbpf trap\n", "inner");
+        let inner = policy(
+            "2\ndenylist\nkeyctl errno 38\nmount errno 1\nbpf trap\n",
+            "inner",
+        );
         let chain = [("a", &outer), ("a/b", &inner)];
         let e = effective(&chain, "keyctl");
         assert_eq!(e.action, Action::Errno(38));
-        assert_eq!(e.decided_by.map(|d| (d.0, d.1.to_string())), Some(("a/b".into(), "inner:3".into())));
+        assert_eq!(
+            e.decided_by.map(|d| (d.0, d.1.to_string())),
+            Some(("a/b".into(), "inner:3".into()))
+        );
         let e = effective(&chain, "mount");
-        assert_eq!((e.action, e.decided_by.map(|d| d.0)), (Action::KillProcess, Some("a".into())));
+        assert_eq!(
+            (e.action, e.decided_by.map(|d| d.0)),
+            (Action::KillProcess, Some("a".into()))
+        );
         assert_eq!(effective(&chain, "bpf").action, Action::Trap);
         let e = effective(&chain, "read");
         assert_eq!(e.action, Action::Allow);
-        assert_eq!(e.decided_by.map(|d| d.1.to_string()), Some("inner:2".into()));
+        assert_eq!(
+            e.decided_by.map(|d| d.1.to_string()),
+            Some("inner:2".into())
+        );
         assert_eq!(effective(&[], "read").decided_by, None);
     }
 }

@@ -52,6 +52,13 @@ fn close_hint(close: &[String]) -> String {
     if close.is_empty() {
         "check the spelling against the x86_64 syscall table (`ausyscall --dump`)".to_string()
     } else {
-        format!("did you mean {}?", close.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
+        format!(
+            "did you mean {}?",
+            close
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 }

@@ -6,6 +6,7 @@
 
 use super::error::SeccompError;
 use seccompiler::sock_filter;
+use std::os::fd::{FromRawFd, OwnedFd};
 
 /// When to set `PR_SET_NO_NEW_PRIVS` before installing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,6 +33,8 @@ struct SockFprog {
 }
 
 const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a user-notification fd (Linux 5.0+).
+const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
 
 /// Install `prog` on the calling thread (inherited by children created afterwards).
 pub fn install(prog: &[sock_filter], nnp: NoNewPrivs) -> Result<(), SeccompError> {
@@ -40,10 +43,37 @@ pub fn install(prog: &[sock_filter], nnp: NoNewPrivs) -> Result<(), SeccompError
 
 /// [`install`], saying whether NO_NEW_PRIVS was set.
 pub fn install_report(prog: &[sock_filter], nnp: NoNewPrivs) -> Result<Installed, SeccompError> {
+    install_flags(prog, nnp, 0).map(|(installed, _)| installed)
+}
+
+/// Install `prog` and return the listener for its `notify` rules: the supervisor reads
+/// `SECCOMP_IOCTL_NOTIF_RECV` on it. Without a listener the kernel fails notified calls with
+/// ENOSYS; so it does once the listener is closed.
+pub fn install_with_listener(
+    prog: &[sock_filter],
+    nnp: NoNewPrivs,
+) -> Result<(Installed, OwnedFd), SeccompError> {
+    let (installed, rc) = install_flags(prog, nnp, SECCOMP_FILTER_FLAG_NEW_LISTENER)?;
+    let fd = i32::try_from(rc).map_err(|_| SeccompError::Kernel {
+        step: "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)",
+        source: std::io::Error::other(format!("listener fd {rc} out of range")),
+    })?;
+    // SAFETY: with NEW_LISTENER the kernel returns a new fd that nothing else owns.
+    Ok((installed, unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+fn install_flags(
+    prog: &[sock_filter],
+    nnp: NoNewPrivs,
+    flags: libc::c_ulong,
+) -> Result<(Installed, i64), SeccompError> {
     let len = u16::try_from(prog.len())
         .ok()
         .filter(|l| *l > 0 && usize::from(*l) <= super::bpf::MAX_INSNS)
-        .ok_or(SeccompError::TooLong { len: prog.len(), max: super::bpf::MAX_INSNS })?;
+        .ok_or(SeccompError::TooLong {
+            len: prog.len(),
+            max: super::bpf::MAX_INSNS,
+        })?;
     let set_nnp = match nnp {
         NoNewPrivs::Always => true,
         NoNewPrivs::Auto => !has_sys_admin(),
@@ -58,35 +88,55 @@ pub fn install_report(prog: &[sock_filter], nnp: NoNewPrivs) -> Result<Installed
             });
         }
     }
-    let fprog = SockFprog { len, filter: prog.as_ptr() };
+    let fprog = SockFprog {
+        len,
+        filter: prog.as_ptr(),
+    };
     // SAFETY: seccompiler's sock_filter is #[repr(C)] with the kernel's layout; `fprog` points at
     // `prog`, which outlives the call, and the kernel copies the program before returning.
     let rc = unsafe {
-        libc::syscall(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0 as libc::c_ulong, &fprog as *const SockFprog)
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flags,
+            &fprog as *const SockFprog,
+        )
     };
-    if rc != 0 {
+    if rc < 0 {
         return Err(SeccompError::Kernel {
             step: "seccomp(SECCOMP_SET_MODE_FILTER)",
             source: std::io::Error::last_os_error(),
         });
     }
-    Ok(Installed { set_no_new_privs: set_nnp })
+    Ok((
+        Installed {
+            set_no_new_privs: set_nnp,
+        },
+        rc,
+    ))
 }
 
 /// Whether the calling thread has CAP_SYS_ADMIN in its effective set (in its user namespace).
 fn has_sys_admin() -> bool {
-    caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SYS_ADMIN).unwrap_or(false)
+    caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_ADMIN,
+    )
+    .unwrap_or(false)
 }
 
 /// How many filters are stacked on this process (`Seccomp_filters` in /proc/self/status).
 pub fn filter_count() -> Result<u32, SeccompError> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| SeccompError::Status(e.to_string()))?;
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| SeccompError::Status(e.to_string()))?;
     status_field(&status, "Seccomp_filters:")
 }
 
 /// Whether NO_NEW_PRIVS is set on this process (`NoNewPrivs` in /proc/self/status).
 pub fn no_new_privs() -> Result<bool, SeccompError> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| SeccompError::Status(e.to_string()))?;
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| SeccompError::Status(e.to_string()))?;
     status_field(&status, "NoNewPrivs:").map(|v| v == 1)
 }
 

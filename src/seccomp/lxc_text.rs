@@ -25,8 +25,24 @@ pub const ALL_ARCHES: [Arch; 3] = [Arch::X86_64, Arch::X32, Arch::I386];
 
 /// Sections for other hardware; their rules are skipped, as LXC does on x86_64.
 const FOREIGN_SECTIONS: &[&str] = &[
-    "arm", "armel", "armhf", "arm64", "aarch64", "ppc", "ppc64", "ppc64le", "mips", "mips64",
-    "mips64n32", "mipsel", "mipsel64", "mipsel64n32", "s390", "s390x", "riscv64", "loongarch64",
+    "arm",
+    "armel",
+    "armhf",
+    "arm64",
+    "aarch64",
+    "ppc",
+    "ppc64",
+    "ppc64le",
+    "mips",
+    "mips64",
+    "mips64n32",
+    "mipsel",
+    "mipsel64",
+    "mipsel64n32",
+    "s390",
+    "s390x",
+    "riscv64",
+    "loongarch64",
 ];
 
 /// What [`parse_with_report`] learned besides the policy.
@@ -34,6 +50,9 @@ const FOREIGN_SECTIONS: &[&str] = &[
 pub struct ParseReport {
     /// Lines inside sections for other hardware (`[arm64]`), with their text.
     pub skipped: Vec<(Origin, String)>,
+    /// Rules with a comment after an argument check: lxnest reads them, LXC refuses the file
+    /// ("Failed to interpret args"). Put the comment on its own line.
+    pub lxc_unreadable: Vec<Origin>,
 }
 
 /// Parse a whole policy file. `file` is used in origins and errors.
@@ -42,28 +61,36 @@ pub fn parse(text: &str, file: &str) -> Result<Policy, SeccompError> {
     for (origin, line) in &report.skipped {
         tracing::debug!("{origin}: skipped `{line}` (section for another architecture)");
     }
+    for origin in &report.lxc_unreadable {
+        tracing::warn!(
+            "{origin}: LXC cannot read a comment after an argument check; move it to its own line"
+        );
+    }
     Ok(policy)
 }
 
 /// Parse a whole policy file and also say which lines were skipped.
 pub fn parse_with_report(text: &str, file: &str) -> Result<(Policy, ParseReport), SeccompError> {
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i as u32 + 1, l.trim_end_matches('\r')));
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i as u32 + 1, l.trim_end_matches('\r')));
     let syntax = |line: u32, what: &str, fix: &str| SeccompError::Syntax {
         origin: Origin::new(file, line),
         what: what.to_string(),
         fix: fix.to_string(),
     };
 
-    let (_, version) = lines.next().ok_or_else(|| syntax(1, "empty policy", "start the file with a line `2`"))?;
+    let (_, version) = lines
+        .next()
+        .ok_or_else(|| syntax(1, "empty policy", "start the file with a line `2`"))?;
     match strip_comment(version) {
         "2" => {}
-        "1" => {
-            return Err(syntax(
-                1,
-                "version 1 policies (bare syscall numbers) are not supported",
-                "convert to version 2: line 1 `2`, line 2 `allowlist`, then one syscall name per line",
-            ))
-        }
+        "1" => return Err(syntax(
+            1,
+            "version 1 policies (bare syscall numbers) are not supported",
+            "convert to version 2: line 1 `2`, line 2 `allowlist`, then one syscall name per line",
+        )),
         other => {
             return Err(syntax(
                 1,
@@ -73,11 +100,17 @@ pub fn parse_with_report(text: &str, file: &str) -> Result<(Policy, ParseReport)
         }
     }
 
-    let (_, header) = lines
-        .next()
-        .ok_or_else(|| syntax(2, "missing the policy type line", "add line 2: `denylist` or `allowlist`"))?;
+    let (_, header) = lines.next().ok_or_else(|| {
+        syntax(
+            2,
+            "missing the policy type line",
+            "add line 2: `denylist` or `allowlist`",
+        )
+    })?;
     let header = strip_comment(header);
-    let (kind, default_text) = header.split_once(char::is_whitespace).unwrap_or((header, ""));
+    let (kind, default_text) = header
+        .split_once(char::is_whitespace)
+        .unwrap_or((header, ""));
     let mode = match kind {
         "denylist" | "blacklist" => Mode::Denylist,
         "allowlist" | "whitelist" => Mode::Allowlist,
@@ -95,7 +128,13 @@ pub fn parse_with_report(text: &str, file: &str) -> Result<(Policy, ParseReport)
         text => parse_action(text, &default_origin)?,
     };
 
-    let mut policy = Policy { mode, default_action, default_origin, rules: Vec::new(), reject_force_umount: false };
+    let mut policy = Policy {
+        mode,
+        default_action,
+        default_origin,
+        rules: Vec::new(),
+        reject_force_umount: false,
+    };
     let mut report = ParseReport::default();
     // Rules before any section apply to every arch, as LXC does on x86_64 hosts.
     let mut section: Option<Vec<Arch>> = Some(ALL_ARCHES.to_vec());
@@ -116,6 +155,9 @@ pub fn parse_with_report(text: &str, file: &str) -> Result<(Policy, ParseReport)
         if line.split_whitespace().next() == Some("reject_force_umount") {
             policy.reject_force_umount = true;
             continue;
+        }
+        if raw.rfind('#').is_some_and(|hash| raw[..hash].contains(']')) {
+            report.lxc_unreadable.push(origin.clone());
         }
         let mut rule = parse_rule_in(line, origin, mode)?;
         rule.arches = arches.clone();
@@ -162,7 +204,9 @@ fn parse_section(name: &str, origin: &Origin) -> Result<Option<Vec<Arch>>, Secco
             return Err(SeccompError::Syntax {
                 origin: origin.clone(),
                 what: format!("unknown section `[{name}]`"),
-                fix: "use [all], [x86_64], [i386] (or [x86]), [x32], or another arch name LXC knows".into(),
+                fix:
+                    "use [all], [x86_64], [i386] (or [x86]), [x32], or another arch name LXC knows"
+                        .into(),
             })
         }
     }))
@@ -175,7 +219,10 @@ fn parse_rule_in(line: &str, origin: Origin, mode: Mode) -> Result<Rule, Seccomp
         Some(i) => (&line[..i], &line[i..]),
         None => (line, ""),
     };
-    let (name, action_text) = head.trim().split_once(char::is_whitespace).unwrap_or((head.trim(), ""));
+    let (name, action_text) = head
+        .trim()
+        .split_once(char::is_whitespace)
+        .unwrap_or((head.trim(), ""));
     if name.is_empty() {
         return Err(SeccompError::Syntax {
             origin,
@@ -189,12 +236,22 @@ fn parse_rule_in(line: &str, origin: Origin, mode: Mode) -> Result<Rule, Seccomp
         text => parse_action(text, &origin)?,
     };
     let args = parse_args(args_text, &origin)?;
-    Ok(Rule { syscall: name.to_string(), args, action, arches: ALL_ARCHES.to_vec(), origin })
+    Ok(Rule {
+        syscall: name.to_string(),
+        args,
+        action,
+        arches: ALL_ARCHES.to_vec(),
+        origin,
+    })
 }
 
 /// Parse an action: `kill`, `errno N`, `allow`, `trap`, `notify`, `log`, `trace N`.
 pub fn parse_action(text: &str, origin: &Origin) -> Result<Action, SeccompError> {
-    let bad = |what: String, fix: &str| SeccompError::Syntax { origin: origin.clone(), what, fix: fix.to_string() };
+    let bad = |what: String, fix: &str| SeccompError::Syntax {
+        origin: origin.clone(),
+        what,
+        fix: fix.to_string(),
+    };
     let mut words = text.split_whitespace();
     let word = words.next().unwrap_or("");
     let number = |words: &mut std::str::SplitWhitespace<'_>, max: u16, fix: &str| {
@@ -203,7 +260,10 @@ pub fn parse_action(text: &str, origin: &Origin) -> Result<Action, SeccompError>
         };
         match parse_u64(n) {
             Some(v) if v <= u64::from(max) => Ok(v as u16),
-            _ => Err(bad(format!("`{word} {n}`: the number must be 0..={max}"), fix)),
+            _ => Err(bad(
+                format!("`{word} {n}`: the number must be 0..={max}"),
+                fix,
+            )),
         }
     };
     let action = match word {
@@ -223,7 +283,10 @@ pub fn parse_action(text: &str, origin: &Origin) -> Result<Action, SeccompError>
         }
     };
     if let Some(extra) = words.next() {
-        return Err(bad(format!("unexpected `{extra}` after the action"), "put argument checks in brackets: [idx,value,op]"));
+        return Err(bad(
+            format!("unexpected `{extra}` after the action"),
+            "put argument checks in brackets: [idx,value,op]",
+        ));
     }
     Ok(action)
 }
@@ -232,9 +295,10 @@ fn parse_args(text: &str, origin: &Origin) -> Result<Vec<ArgCmp>, SeccompError> 
     let bad = |what: String| SeccompError::Syntax {
         origin: origin.clone(),
         what,
-        fix: "write each check as [idx,value,op] or [idx,value,SCMP_CMP_MASKED_EQ,mask], idx 0..=5, \
+        fix:
+            "write each check as [idx,value,op] or [idx,value,SCMP_CMP_MASKED_EQ,mask], idx 0..=5, \
               op SCMP_CMP_EQ/NE/LT/LE/GT/GE/MASKED_EQ or ==, !=, <, <=, >, >=, &="
-            .to_string(),
+                .to_string(),
     };
     let mut out = Vec::new();
     let mut rest = text.trim();
@@ -246,28 +310,41 @@ fn parse_args(text: &str, origin: &Origin) -> Result<Vec<ArgCmp>, SeccompError> 
         rest = rest[inner_end + 2..].trim_start();
         let fields: Vec<&str> = inner.split(',').map(str::trim).collect();
         if !(3..=4).contains(&fields.len()) {
-            return Err(bad(format!("`[{inner}]` has {} fields, expected 3 or 4", fields.len())));
+            return Err(bad(format!(
+                "`[{inner}]` has {} fields, expected 3 or 4",
+                fields.len()
+            )));
         }
         let index = match fields[0].parse::<u8>() {
             Ok(i) if i <= 5 => i,
             _ => return Err(bad(format!("argument index `{}` is not 0..=5", fields[0]))),
         };
-        let value = parse_u64(fields[1]).ok_or_else(|| bad(format!("value `{}` is not a 64-bit unsigned number", fields[1])))?;
-        let op = match fields[2] {
-            "SCMP_CMP_EQ" | "==" => CmpOp::Eq,
-            "SCMP_CMP_NE" | "!=" => CmpOp::Ne,
-            "SCMP_CMP_LT" | "<" => CmpOp::Lt,
-            "SCMP_CMP_LE" | "<=" => CmpOp::Le,
-            "SCMP_CMP_GT" | ">" => CmpOp::Gt,
-            "SCMP_CMP_GE" | ">=" => CmpOp::Ge,
-            "SCMP_CMP_MASKED_EQ" | "&=" => {
-                let Some(mask) = fields.get(3) else {
-                    return Err(bad(format!("`[{inner}]`: SCMP_CMP_MASKED_EQ needs a mask as the 4th field")));
-                };
-                CmpOp::MaskedEq(parse_u64(mask).ok_or_else(|| bad(format!("mask `{mask}` is not a 64-bit unsigned number")))?)
-            }
-            other => return Err(bad(format!("unknown comparison `{other}`"))),
-        };
+        let value = parse_u64(fields[1]).ok_or_else(|| {
+            bad(format!(
+                "value `{}` is not a 64-bit unsigned number",
+                fields[1]
+            ))
+        })?;
+        let op =
+            match fields[2] {
+                "SCMP_CMP_EQ" | "==" => CmpOp::Eq,
+                "SCMP_CMP_NE" | "!=" => CmpOp::Ne,
+                "SCMP_CMP_LT" | "<" => CmpOp::Lt,
+                "SCMP_CMP_LE" | "<=" => CmpOp::Le,
+                "SCMP_CMP_GT" | ">" => CmpOp::Gt,
+                "SCMP_CMP_GE" | ">=" => CmpOp::Ge,
+                "SCMP_CMP_MASKED_EQ" | "&=" => {
+                    let Some(mask) = fields.get(3) else {
+                        return Err(bad(format!(
+                            "`[{inner}]`: SCMP_CMP_MASKED_EQ needs a mask as the 4th field"
+                        )));
+                    };
+                    CmpOp::MaskedEq(parse_u64(mask).ok_or_else(|| {
+                        bad(format!("mask `{mask}` is not a 64-bit unsigned number"))
+                    })?)
+                }
+                other => return Err(bad(format!("unknown comparison `{other}`"))),
+            };
         if out.len() == 6 {
             return Err(bad("more than 6 argument checks".into()));
         }
@@ -360,6 +437,58 @@ fn number_text(v: u64) -> String {
     }
 }
 
+/// Where LXC (through libseccomp) would read `p` differently from lxnest or refuse it, with
+/// origins: actions LXC does not know, rules whose action is the policy default (libseccomp
+/// refuses them and LXC then fails to start the container), and syscalls with rules of different
+/// actions (libseccomp does not apply rules in order, lxnest takes the first match).
+pub fn lxc_incompatibilities(p: &Policy) -> Vec<(Origin, String)> {
+    let lxc_knows = |a: Action| {
+        matches!(
+            a,
+            Action::KillProcess | Action::Errno(_) | Action::Allow | Action::Trap | Action::Notify
+        )
+    };
+    let mut out = Vec::new();
+    if !lxc_knows(p.default_action) {
+        out.push((
+            p.default_origin.clone(),
+            format!(
+                "LXC does not know the default action `{}`",
+                p.default_action
+            ),
+        ));
+    }
+    for (i, rule) in p.rules.iter().enumerate() {
+        if !lxc_knows(rule.action) {
+            out.push((
+                rule.origin.clone(),
+                format!("LXC does not know the action `{}`", rule.action),
+            ));
+        }
+        if rule.action == p.default_action {
+            out.push((
+                rule.origin.clone(),
+                format!("`{}` has the policy's default action `{}`: libseccomp refuses the rule and LXC fails to start", rule.syscall, rule.action),
+            ));
+        }
+        let earlier = p.rules[..i].iter().find(|r| {
+            r.syscall == rule.syscall
+                && r.action != rule.action
+                && r.arches.iter().any(|a| rule.arches.contains(a))
+        });
+        if let Some(first) = earlier {
+            out.push((
+                rule.origin.clone(),
+                format!(
+                    "`{}` also has a rule with action `{}` at {}: libseccomp does not apply rules in order, lxnest uses the first match",
+                    rule.syscall, first.action, first.origin
+                ),
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 #[path = "lxc_text_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -19,8 +19,8 @@ pub mod oci;
 pub mod syscalls;
 
 pub use codegen::compile;
-pub use decide::{decide, effective, Decision};
+pub use decide::{decide, decide_call, effective, Decision};
 pub use disasm::disasm;
 pub use error::SeccompError;
-pub use install::{filter_count, install, NoNewPrivs};
+pub use install::{filter_count, install, install_with_listener, NoNewPrivs};
 pub use model::{Action, Arch, ArgCmp, CmpOp, Mode, Policy, Rule};

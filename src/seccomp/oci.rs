@@ -14,11 +14,18 @@ pub fn render(p: &Policy) -> Value {
     if let Some(ret) = action_ret(p.default_action) {
         obj.insert("defaultErrnoRet".into(), json!(ret));
     }
-    obj.insert("architectures".into(), json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]));
+    obj.insert(
+        "architectures".into(),
+        json!(["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]),
+    );
 
     let mut syscalls: Vec<Value> = Vec::new();
     if p.reject_force_umount {
-        let force = ArgCmp { index: 1, value: 1, op: CmpOp::MaskedEq(1) };
+        let force = ArgCmp {
+            index: 1,
+            value: 1,
+            op: CmpOp::MaskedEq(1),
+        };
         syscalls.push(entry(vec!["umount2".into()], Action::Errno(13), &[force]));
     }
     // Neighbouring rules with the same action and no arguments share one entry.
@@ -126,7 +133,10 @@ mod tests {
         assert_eq!(s[0]["names"], json!(["umount2"]));
         assert_eq!(s[0]["errnoRet"], 13);
         assert_eq!(s[1]["names"], json!(["kexec_load", "init_module"]));
-        assert_eq!(s[2]["args"][0], json!({"index": 0, "value": 0x10000000u64, "valueTwo": 0x10000000u64, "op": "SCMP_CMP_MASKED_EQ"}));
+        assert_eq!(
+            s[2]["args"][0],
+            json!({"index": 0, "value": 0x10000000u64, "valueTwo": 0x10000000u64, "op": "SCMP_CMP_MASKED_EQ"})
+        );
         assert_eq!(s[3]["errnoRet"], 38);
         assert_eq!(s[4]["action"], "SCMP_ACT_KILL_PROCESS");
     }

@@ -57,11 +57,37 @@ const X32_SPECIAL: [&str; 36] = [
 ];
 const X32_SPECIAL_BASE: u32 = 512;
 
+/// Calls newer than the `syscalls` crate's tables (Linux 6.10 .. 6.18). Since 424 every call has
+/// the same number on x86_64 and i386.
+const NEWER: [(&str, u32); 9] = [
+    ("mseal", 462),
+    ("setxattrat", 463),
+    ("getxattrat", 464),
+    ("listxattrat", 465),
+    ("removexattrat", 466),
+    ("open_tree_attr", 467),
+    ("file_getattr", 468),
+    ("file_setattr", 469),
+    ("listns", 470),
+];
+
+fn newer_number(name: &str) -> Option<u32> {
+    NEWER.iter().find(|(n, _)| *n == name).map(|(_, nr)| *nr)
+}
+
+fn newer_name(nr: u32) -> Option<&'static str> {
+    NEWER.iter().find(|(_, n)| *n == nr).map(|(name, _)| *name)
+}
+
 /// The syscall's number on `arch`, `None` when that arch has no such call.
 pub fn number(arch: Arch, name: &str) -> Option<u32> {
     match arch {
-        Arch::X86_64 => name.parse::<X64>().ok().map(|s| s.id() as u32),
-        Arch::I386 => name.parse::<I386>().ok().map(|s| s.id() as u32),
+        Arch::X86_64 => lookup::<X64>(name)
+            .map(|s| s.id() as u32)
+            .or_else(|| newer_number(name)),
+        Arch::I386 => lookup::<I386>(name)
+            .map(|s| s.id() as u32)
+            .or_else(|| newer_number(name)),
         Arch::X32 => {
             if let Some(i) = X32_SPECIAL.iter().position(|n| *n == name) {
                 return Some(X32_SYSCALL_BIT | (X32_SPECIAL_BASE + i as u32));
@@ -74,8 +100,12 @@ pub fn number(arch: Arch, name: &str) -> Option<u32> {
 /// The name of syscall `nr` on `arch` (for x32, `nr` includes [`X32_SYSCALL_BIT`]).
 pub fn name(arch: Arch, nr: u32) -> Option<&'static str> {
     match arch {
-        Arch::X86_64 => X64::new(nr as usize).map(|s| s.name()),
-        Arch::I386 => I386::new(nr as usize).map(|s| s.name()),
+        Arch::X86_64 => X64::new(nr as usize)
+            .map(|s| plain(s.name()))
+            .or_else(|| newer_name(nr)),
+        Arch::I386 => I386::new(nr as usize)
+            .map(|s| plain(s.name()))
+            .or_else(|| newer_name(nr)),
         Arch::X32 => {
             let bare = nr.checked_sub(X32_SYSCALL_BIT)?;
             if (X32_SPECIAL_BASE..X32_SPECIAL_BASE + X32_SPECIAL.len() as u32).contains(&bare) {
@@ -94,9 +124,23 @@ pub fn is_known(name: &str) -> bool {
 
 /// Every known name: the x86_64 table, then i386-only names.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
-    X64::iter()
-        .map(|s| s.name())
-        .chain(I386::iter().map(|s| s.name()).filter(|n| n.parse::<X64>().is_err()))
+    X64::iter().map(|s| plain(s.name())).chain(
+        I386::iter()
+            .map(|s| plain(s.name()))
+            .filter(|n| lookup::<X64>(n).is_none()),
+    )
+}
+
+/// The table's entry for `name`; Rust keywords (`break`) are stored as raw identifiers.
+fn lookup<T: std::str::FromStr>(name: &str) -> Option<T> {
+    name.parse()
+        .ok()
+        .or_else(|| format!("r#{name}").parse().ok())
+}
+
+/// A table name without the raw-identifier prefix.
+fn plain(name: &'static str) -> &'static str {
+    name.strip_prefix("r#").unwrap_or(name)
 }
 
 /// Check that `name` is a syscall; the error lists close names as the fix.
@@ -159,6 +203,13 @@ mod tests {
         assert_eq!(number(Arch::I386, "newfstatat"), None);
         assert_eq!(number(Arch::X86_64, "socketcall"), None);
         assert!(is_known("socketcall"));
+        // i386's `break` is a Rust keyword in the table; it reads as the plain name.
+        assert_eq!(number(Arch::I386, "break"), Some(17));
+        assert!(all_names().all(|n| !n.starts_with("r#")));
+        // Calls newer than the crate's tables.
+        assert_eq!(number(Arch::X86_64, "mseal"), Some(462));
+        assert_eq!(number(Arch::I386, "file_setattr"), Some(469));
+        assert_eq!(name(Arch::X86_64, 467), Some("open_tree_attr"));
     }
 
     #[test]
@@ -170,15 +221,24 @@ mod tests {
                 }
             }
         }
-        assert_eq!(name(Arch::X32, 13), None, "an x32 number always carries bit 30");
+        assert_eq!(
+            name(Arch::X32, 13),
+            None,
+            "an x32 number always carries bit 30"
+        );
     }
 
     #[test]
     fn unknown_names_get_close_hints() {
         assert!(close_names("kexec_loda").contains(&"kexec_load"));
         assert!(close_names("umount").contains(&"umount2"));
-        let err = check("opne_by_handle_at", &Origin::new("p.seccomp", 7)).unwrap_err().to_string();
-        assert!(err.starts_with("p.seccomp:7: unknown syscall `opne_by_handle_at`"), "{err}");
+        let err = check("opne_by_handle_at", &Origin::new("p.seccomp", 7))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("p.seccomp:7: unknown syscall `opne_by_handle_at`"),
+            "{err}"
+        );
         assert!(err.contains("`open_by_handle_at`"), "{err}");
     }
 }

@@ -113,7 +113,7 @@ pub fn parse_str(text: &str, file: &str) -> Result<Stack, SpecError> {
     let mut parsed = parse_file(text, file)?;
     if let Some(inc) = parsed.include.first() {
         return Err(SpecError::Invalid {
-            origin: Origin::new(file, line_of(text, inc, 1)),
+            origin: Origin::new(file, line_of(&text.lines().collect::<Vec<_>>(), inc, 1)),
             message: "includes need a spec read from a file".into(),
             fix: "save the spec to a file and pass its path".into(),
         });
@@ -198,9 +198,10 @@ impl Loader<'_> {
         file: &mut SpecFile,
     ) -> Result<SpecFile, SpecError> {
         let dir = path.parent().unwrap_or(Path::new("."));
+        let lines: Vec<&str> = text.lines().collect();
         let mut base = SpecFile::default();
         for inc in std::mem::take(&mut file.include) {
-            let origin = Origin::new(display, line_of(text, &inc, 1));
+            let origin = Origin::new(display, line_of(&lines, &inc, 1));
             let mut sub = self.read(&dir.join(&inc), Some(origin))?;
             base.containers.append(&mut sub.containers);
             base.defaults = merge_defaults(base.defaults.take(), sub.defaults.take());
@@ -219,37 +220,39 @@ fn parse_file(text: &str, display: &str) -> Result<SpecFile, SpecError> {
             message: e.to_string(),
         }
     })?;
+    let lines: Vec<&str> = text.lines().collect();
     let mut cursor = 1;
     for c in &mut file.containers {
-        fill_origins(c, text, display, &mut cursor);
+        fill_origins(c, &lines, display, &mut cursor);
     }
     if let Some(d) = &mut file.defaults {
-        d.seccomp.rule_origins = rule_origins(&d.seccomp.rules, text, display, 1);
-        d.apparmor.rule_origins = rule_origins(&d.apparmor.rules, text, display, 1);
+        d.seccomp.rule_origins = rule_origins(&d.seccomp.rules, &lines, display, 1);
+        d.apparmor.rule_origins = rule_origins(&d.apparmor.rules, &lines, display, 1);
     }
     Ok(file)
 }
 
 /// Containers appear in the text in depth-first order, so each name is searched for after the
 /// previous one; that tells apart two `unit-1` under different parents.
-fn fill_origins(c: &mut ContainerSpec, text: &str, display: &str, cursor: &mut u32) {
-    let line = find_name_line(text, &c.name, *cursor).or_else(|| find_name_line(text, &c.name, 1));
+fn fill_origins(c: &mut ContainerSpec, lines: &[&str], display: &str, cursor: &mut u32) {
+    let line =
+        find_name_line(lines, &c.name, *cursor).or_else(|| find_name_line(lines, &c.name, 1));
     let line = line.unwrap_or(0);
     if line > 0 {
         *cursor = line + 1;
     }
     c.origin = Origin::new(display, line);
-    c.seccomp.rule_origins = rule_origins(&c.seccomp.rules, text, display, line);
-    c.apparmor.rule_origins = rule_origins(&c.apparmor.rules, text, display, line);
+    c.seccomp.rule_origins = rule_origins(&c.seccomp.rules, lines, display, line);
+    c.apparmor.rule_origins = rule_origins(&c.apparmor.rules, lines, display, line);
     for child in &mut c.children {
-        fill_origins(child, text, display, cursor);
+        fill_origins(child, lines, display, cursor);
     }
 }
 
-fn rule_origins(rules: &[String], text: &str, display: &str, from: u32) -> Vec<Origin> {
+fn rule_origins(rules: &[String], lines: &[&str], display: &str, from: u32) -> Vec<Origin> {
     rules
         .iter()
-        .map(|r| Origin::new(display, line_of(text, r, from)))
+        .map(|r| Origin::new(display, line_of(lines, r, from)))
         .collect()
 }
 
@@ -276,23 +279,22 @@ fn resolve_paths(c: &mut ContainerSpec, dir: &Path) {
     }
 }
 
-fn find_name_line(text: &str, name: &str, from: u32) -> Option<u32> {
-    text.lines()
-        .enumerate()
-        .skip(from.saturating_sub(1) as usize)
-        .find_map(|(i, l)| {
-            let l = l.trim_start().trim_start_matches("- ").trim();
-            let value = l
-                .strip_prefix("name:")?
-                .trim()
-                .trim_matches(|c| c == '"' || c == '\'');
-            (value == name).then_some(i as u32 + 1)
-        })
+fn find_name_line(lines: &[&str], name: &str, from: u32) -> Option<u32> {
+    let start = from.saturating_sub(1) as usize;
+    lines.iter().enumerate().skip(start).find_map(|(i, l)| {
+        let l = l.trim_start().trim_start_matches("- ").trim();
+        let value = l
+            .strip_prefix("name:")?
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        (value == name).then_some(i as u32 + 1)
+    })
 }
 
 /// First line at or after `from` that contains `needle` (for origins of list items).
-pub(crate) fn line_of(text: &str, needle: &str, from: u32) -> u32 {
-    text.lines()
+pub(crate) fn line_of(lines: &[&str], needle: &str, from: u32) -> u32 {
+    lines
+        .iter()
         .enumerate()
         .skip(from.saturating_sub(1) as usize)
         .find(|(_, l)| l.contains(needle))
@@ -366,7 +368,7 @@ fn apply_defaults(c: &mut ContainerSpec, d: &ContainerDefaults) {
 }
 
 /// The planner does no I/O, so policy files named in the spec are read here.
-fn read_seccomp_files(c: &mut ContainerSpec) -> Result<(), SpecError> {
+pub(crate) fn read_seccomp_files(c: &mut ContainerSpec) -> Result<(), SpecError> {
     c.seccomp.file_texts.clear();
     for f in &c.seccomp.files {
         let text = std::fs::read_to_string(f).map_err(|source| SpecError::Read {

@@ -78,17 +78,20 @@ pub fn builtin_names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(n, _)| *n).collect()
 }
 
+/// Presets parsed once: planning looks them up for every container.
+fn parsed() -> &'static [RuntimeNeeds] {
+    static ALL: std::sync::OnceLock<Vec<RuntimeNeeds>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| BUILTIN.iter().map(|(n, t)| parse_builtin(n, t)).collect())
+}
+
 /// The preset called `name`, if lxnest ships one.
 pub fn builtin(name: &str) -> Option<RuntimeNeeds> {
-    BUILTIN
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(n, t)| parse_builtin(n, t))
+    parsed().iter().find(|r| r.name == name).cloned()
 }
 
 /// Every built-in preset, in a stable order.
 pub fn builtin_all() -> Vec<RuntimeNeeds> {
-    BUILTIN.iter().map(|(n, t)| parse_builtin(n, t)).collect()
+    parsed().to_vec()
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     let lvl = at_level(facts);
     let d = &facts.cgroup.delegation;
     let layout = &facts.snapshot.cgroup;
-    if d.unified_dir.is_none() && d.v1_writable.is_empty() {
+    if d.unified_dir.is_none() && d.v1.is_empty() {
         c.block(
             "cgroup",
             "no cgroup filesystem is mounted here".into(),
@@ -254,13 +254,8 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
         );
         return;
     }
-    let v1_ok = |ctrl: &str| {
-        d.v1_writable
-            .iter()
-            .any(|(l, ok)| *ok && l.split(',').any(|x| x == ctrl))
-    };
-    let writable = d.unified_writable || d.v1_writable.iter().any(|(_, ok)| *ok);
-    if !writable {
+    let v1_ok = |ctrl: &str| d.v1.iter().any(|h| h.writable && h.carries(ctrl));
+    if !d.writable() {
         c.block(
             "cgroup",
             "this cgroup is not writable: no child cgroup can be created".into(),
@@ -268,16 +263,21 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
         );
         return;
     }
+    let mut pending = Vec::new();
     for ctrl in &needs.cgroup.controllers {
         if d.unified_delegable.contains(ctrl) || v1_ok(ctrl) {
             continue;
         }
+        if d.unified_writable && d.unified_available.contains(ctrl) {
+            // Available here but not passed on yet: the runtime can enable it itself once no
+            // process sits in the node that passes it on.
+            pending.push(ctrl.clone());
+            continue;
+        }
         let where_ = if layout.v1_controllers.contains(ctrl) {
-            "its v1 hierarchy is not writable here".to_string()
-        } else if d.unified_available.contains(ctrl) {
-            "it cannot be enabled below this cgroup".to_string()
+            "its v1 hierarchy is not writable here"
         } else {
-            "it is not available to this cgroup".to_string()
+            "it is not available to this cgroup"
         };
         c.block(
             "cgroup",
@@ -285,24 +285,33 @@ fn cgroups(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
             format!("delegate {ctrl} {lvl}"),
         );
     }
-    if d.unified_dir.is_some()
-        && d.own_processes > 0
-        && !d.unified_available.is_empty()
-        && facts.nesting.level > 0
-    {
+    if !pending.is_empty() {
+        let procs = match d.own_processes {
+            0 => String::new(),
+            n => format!(
+                "; {n} process(es) sit in {}",
+                d.own_dir.as_deref().unwrap_or("this cgroup")
+            ),
+        };
         c.warn(
             "cgroup",
-            format!(
-                "{} process(es) sit in this container's own cgroup2 node",
-                d.own_processes
-            ),
-            "the nested runtime must move them into a leaf before enabling controllers".into(),
+            format!("{} available but not enabled for children{procs}", pending.join(", ")),
+            "the nested runtime must move processes into a leaf and enable them in cgroup.subtree_control (lxnest does)".into(),
         );
     }
 }
 
 fn apparmor(facts: &Facts, needs: &RuntimeNeeds, c: &mut Collector) {
     let aa = &facts.apparmor;
+    // Ubuntu's restriction lets the unshare succeed but strips capabilities inside the new user
+    // namespace, so the probes cannot see it.
+    if aa.restrict_unprivileged_userns == Some(true) && !facts.snapshot.privileged {
+        c.warn(
+            "apparmor",
+            "kernel.apparmor_restrict_unprivileged_userns is on: user namespaces made here get no capabilities".into(),
+            "set it to 0 on the host, or allow `userns,` in this level's profile".into(),
+        );
+    }
     if !aa.enabled || needs.apparmor.is_empty() {
         return;
     }

@@ -8,7 +8,7 @@ use crate::host::level::NestingFacts;
 use crate::host::mountinfo::PseudoMount;
 use crate::host::probe::{classify, Outcome};
 use crate::host::tools::{Tool, ToolFacts};
-use crate::host::{cap_names, Delegation};
+use crate::host::{cap_names, Delegation, V1Hierarchy};
 use crate::plan::host::HostSnapshot;
 use crate::spec::runtime::builtin;
 
@@ -102,11 +102,15 @@ fn host() -> Facts {
                 unified_available: vec!["hugetlb".into()],
                 unified_subtree_control: vec![],
                 unified_delegable: vec!["hugetlb".into()],
+                own_dir: Some("/sys/fs/cgroup/unified".into()),
                 own_processes: 70,
                 has_children: true,
-                v1_writable: ["cpu", "memory", "pids"]
+                v1: ["cpu", "memory", "pids"]
                     .iter()
-                    .map(|c| (c.to_string(), true))
+                    .map(|c| V1Hierarchy {
+                        controllers: c.to_string(),
+                        writable: true,
+                    })
                     .collect(),
                 notes: vec![],
             },
@@ -135,6 +139,7 @@ fn host() -> Facts {
                 open_error: None,
             })
             .collect(),
+        notes: vec![],
     }
 }
 
@@ -182,21 +187,21 @@ fn keyctl_enosys_blocks_docker_but_not_lxc() {
 #[test]
 fn missing_capabilities_and_caps_denials() {
     let mut f = host();
-    f.caps.bounding.retain(|c| c != "sys_resource");
+    f.caps.bounding.retain(|c| c != "net_admin");
     let v = verdict(&f, &needs("lxc"));
     assert!(!v.ready);
     assert_eq!(
         v.blockers[0].message,
-        "cap_sys_resource is not in the bounding set"
+        "cap_net_admin is not in the bounding set"
     );
     assert_eq!(
         v.blockers[0].fix,
-        "run lxnest from a context whose bounding set keeps sys_resource"
+        "run lxnest from a context whose bounding set keeps net_admin"
     );
     f.nesting.level = 1;
     assert_eq!(
         verdict(&f, &needs("lxc")).blockers[0].fix,
-        "keep sys_resource at level 1"
+        "keep net_admin at level 1"
     );
 
     let mut f = host();
@@ -276,20 +281,37 @@ fn cgroup_delegation() {
     );
 
     let mut f = host();
-    f.cgroup
-        .delegation
-        .v1_writable
-        .retain(|(c, _)| c != "memory");
+    f.cgroup.delegation.v1.retain(|h| h.controllers != "memory");
     let v = verdict(&f, &needs("docker"));
     assert_eq!(v.blockers.len(), 1);
     assert!(v.blockers[0]
         .message
         .starts_with("controller memory cannot be delegated"));
 
+    // Unified layout: memory is available but not yet passed on: the runtime can fix that.
+    let mut f = host();
+    f.cgroup.delegation.v1.clear();
+    f.snapshot.cgroup.mode = crate::plan::host::CgroupMode::Unified;
+    f.snapshot.cgroup.v1_controllers.clear();
+    f.cgroup.delegation.unified_available = vec!["memory".into(), "pids".into(), "cpu".into()];
+    f.cgroup.delegation.unified_delegable = vec!["pids".into(), "cpu".into()];
+    f.cgroup.delegation.own_processes = 1;
+    let v = verdict(&f, &needs("lxc"));
+    assert!(v.ready, "{v:?}");
+    assert_eq!(v.warnings[0].message, "memory available but not enabled for children; 1 process(es) sit in /sys/fs/cgroup/unified");
+    // Not available at all: blocked.
+    f.cgroup
+        .delegation
+        .unified_available
+        .retain(|c| c != "memory");
+    assert!(verdict(&f, &needs("lxc")).blockers[0]
+        .message
+        .ends_with("it is not available to this cgroup"));
+
     let mut f = host();
     f.cgroup.delegation.unified_writable = false;
-    for w in &mut f.cgroup.delegation.v1_writable {
-        w.1 = false;
+    for h in &mut f.cgroup.delegation.v1 {
+        h.writable = false;
     }
     assert!(verdict(&f, &needs("lxc")).blockers[0]
         .message
@@ -334,6 +356,12 @@ fn apparmor_policy_namespaces_nest_one_level() {
     f.nesting.level = 2;
     let v = verdict(&f, &needs("lxc"));
     assert!(v.blockers[0].message.contains("nest one level"));
+    f.apparmor.restrict_unprivileged_userns = Some(true);
+    f.snapshot.privileged = false;
+    let v = verdict(&f, &needs("lxc"));
+    assert!(v.warnings.iter().any(|w| w
+        .message
+        .starts_with("kernel.apparmor_restrict_unprivileged_userns")));
     // Without AppArmor nothing is asked of it.
     f.apparmor.enabled = false;
     assert!(verdict(&f, &needs("lxc")).ready);

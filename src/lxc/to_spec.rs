@@ -1,0 +1,502 @@
+//! Mapping an LXC configuration onto lxnest's spec, so `plan`, `generate` and `start` treat an LXC
+//! config exactly like a one-container YAML spec. Keys that do not map are listed, never dropped.
+
+use crate::lxc::config::{effective, not_enforced, LxcConfig};
+use crate::origin::Origin;
+use crate::plan::caps;
+use crate::spec::model::{ContainerSpec, IdMapWish, MountWish, NetworkWish, Stack};
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// A value could not be mapped.
+#[derive(Debug, Error)]
+#[error("{origin}: {key} = {value}: {message}\n  fix: {fix}")]
+pub struct MapError {
+    /// Where the value was set.
+    pub origin: Origin,
+    /// Key.
+    pub key: String,
+    /// Value.
+    pub value: String,
+    /// What is wrong.
+    pub message: String,
+    /// What to write instead.
+    pub fix: String,
+}
+
+/// The stack for one LXC container, and notes about what was not (fully) mapped.
+pub struct Mapped {
+    /// A one-container stack.
+    pub stack: Stack,
+    /// Human-readable notes: keys read but not enforced, values lxnest chooses itself.
+    pub notes: Vec<String>,
+}
+
+type Values = Vec<(String, Origin)>;
+
+/// Map `cfg` onto a stack with one level-1 container named `name` (default: `lxc.uts.name`, else
+/// the config file's directory name, as LXC names containers by their directory).
+pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>> {
+    let eff: BTreeMap<String, Values> = effective(cfg).into_iter().collect();
+    let last = |k: &str| eff.get(k).and_then(|v| v.last().cloned());
+    let all = |k: &str| eff.get(k).cloned().unwrap_or_default();
+    let mut notes: Vec<String> = not_enforced(cfg)
+        .into_iter()
+        .map(|(k, o)| format!("{k} is read but not enforced ({o})"))
+        .collect();
+    let default_name = std::path::Path::new(&cfg.file)
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "container".into());
+    let uts = last("lxc.uts.name");
+    let mut c = ContainerSpec {
+        name: name
+            .map(String::from)
+            .or(uts.map(|(v, _)| v))
+            .unwrap_or(default_name),
+        origin: Origin::new(cfg.file.clone(), 0),
+        ..Default::default()
+    };
+    if let Some((v, o)) = last("lxc.rootfs.path") {
+        c.rootfs = Some(rootfs(&v, &o)?);
+    }
+    for (v, o) in all("lxc.mount.entry") {
+        c.mounts.push(mount_entry(&v, &o)?);
+    }
+    c.idmap = idmap(&all("lxc.idmap"))?;
+    c.capabilities.drop = cap_drop(&all("lxc.cap.drop"), &all("lxc.cap.keep"))?;
+    limits(&mut c, &eff)?;
+    c.network = network(&eff, &mut notes)?;
+    if last("lxc.apparmor.allow_nesting").is_some_and(|(v, _)| v == "1") {
+        c.runtime = Some("lxc".into());
+    }
+    if let Some((v, o)) = last("lxc.apparmor.profile") {
+        notes.push(format!(
+            "lxc.apparmor.profile = {v} ({o}): lxnest generates the profile itself"
+        ));
+    }
+    if let Some((v, _)) = last("lxc.seccomp.profile") {
+        c.seccomp.files.push(v);
+    }
+    for hook in [
+        "pre-start",
+        "pre-mount",
+        "mount",
+        "autodev",
+        "start",
+        "stop",
+        "post-stop",
+    ] {
+        let cmds: Vec<String> = all(&format!("lxc.hook.{hook}"))
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect();
+        hooks_slot(&mut c.hooks, hook).extend(cmds);
+    }
+    for (v, o) in all("lxc.environment") {
+        let (k, val) = v.split_once('=').ok_or_else(|| {
+            err(
+                &o,
+                "lxc.environment",
+                &v,
+                "not NAME=VALUE",
+                "write lxc.environment = NAME=VALUE",
+            )
+        })?;
+        c.environment.insert(k.trim().into(), val.trim().into());
+    }
+    if let Some((v, _)) = last("lxc.init.cmd").or_else(|| last("lxc.execute.cmd")) {
+        c.command = Some(v.split_whitespace().map(String::from).collect());
+    }
+    devices(
+        &mut c,
+        &all("lxc.cgroup.devices.allow"),
+        &all("lxc.cgroup2.devices.allow"),
+    );
+    if let Some((v, o)) = last("lxc.arch") {
+        if !["x86_64", "amd64", "linux64"].contains(&v.as_str()) {
+            return Err(err(
+                &o,
+                "lxc.arch",
+                &v,
+                "lxnest runs x86_64 containers only",
+                "remove lxc.arch or set it to x86_64",
+            ));
+        }
+    }
+    let stack = Stack {
+        name: c.name.clone(),
+        source: cfg.file.clone(),
+        containers: vec![c],
+    };
+    Ok(Mapped { stack, notes })
+}
+
+fn err(o: &Origin, key: &str, value: &str, message: &str, fix: &str) -> Box<MapError> {
+    Box::new(MapError {
+        origin: o.clone(),
+        key: key.into(),
+        value: value.into(),
+        message: message.into(),
+        fix: fix.into(),
+    })
+}
+
+fn rootfs(v: &str, o: &Origin) -> Result<String, Box<MapError>> {
+    let path = v.strip_prefix("dir:").unwrap_or(v);
+    if path.starts_with('/') && !path.contains(':') {
+        return Ok(format!("dir:{path}"));
+    }
+    Err(err(
+        o,
+        "lxc.rootfs.path",
+        v,
+        "only directory root filesystems are supported",
+        "point lxc.rootfs.path at a directory (dir:/path or /path)",
+    ))
+}
+
+/// `source target fstype options [dump [pass]]`, as in fstab; the target is relative to the rootfs.
+fn mount_entry(v: &str, o: &Origin) -> Result<MountWish, Box<MapError>> {
+    let f: Vec<&str> = v.split_whitespace().collect();
+    if f.len() < 4 {
+        return Err(err(
+            o,
+            "lxc.mount.entry",
+            v,
+            "expected at least four fields",
+            "write `SOURCE TARGET FSTYPE OPTIONS 0 0`",
+        ));
+    }
+    let options: Vec<String> = f[3]
+        .split(',')
+        .filter(|x| !x.is_empty() && *x != "defaults")
+        .map(String::from)
+        .collect();
+    let bind = options.iter().any(|x| x == "bind" || x == "rbind");
+    Ok(MountWish {
+        source: f[0].into(),
+        target: format!("/{}", f[1].trim_start_matches('/')),
+        fstype: if bind { "bind".into() } else { f[2].into() },
+        options,
+    })
+}
+
+fn idmap(lines: &Values) -> Result<Option<IdMapWish>, Box<MapError>> {
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let mut w = IdMapWish::default();
+    for (v, o) in lines {
+        let f: Vec<&str> = v.split_whitespace().collect();
+        let nums: Option<Vec<u32>> = f
+            .get(1..4)
+            .map(|s| s.iter().filter_map(|n| n.parse().ok()).collect());
+        let bad = || {
+            err(
+                o,
+                "lxc.idmap",
+                v,
+                "expected `u|g INSIDE OUTSIDE COUNT`",
+                "write e.g. `u 0 100000 65536`",
+            )
+        };
+        let nums = nums.filter(|n| n.len() == 3).ok_or_else(bad)?;
+        if nums[0] != 0 {
+            return Err(err(
+                o,
+                "lxc.idmap",
+                v,
+                "lxnest maps container root (0) first and one range per kind",
+                "start the range at 0: `u 0 OUTSIDE COUNT`",
+            ));
+        }
+        match f[0] {
+            "u" => w.uid = Some(nums[1]),
+            "g" => w.gid = Some(nums[1]),
+            _ => return Err(bad()),
+        }
+        w.count = Some(w.count.map_or(nums[2], |c| c.min(nums[2])));
+    }
+    Ok(Some(w))
+}
+
+fn cap_drop(drop: &Values, keep: &Values) -> Result<Vec<String>, Box<MapError>> {
+    let names = |vals: &Values| -> Result<Vec<String>, Box<MapError>> {
+        let mut out = Vec::new();
+        for (v, o) in vals {
+            for cap in v.split_whitespace() {
+                let c = cap
+                    .trim_start_matches("cap_")
+                    .trim_start_matches("CAP_")
+                    .to_ascii_lowercase();
+                if c != "none" && !caps::known(&c) {
+                    return Err(err(
+                        o,
+                        "lxc.cap",
+                        v,
+                        &format!("unknown capability `{cap}`"),
+                        "use names like sys_admin (see capabilities(7))",
+                    ));
+                }
+                out.push(c);
+            }
+        }
+        Ok(out)
+    };
+    let drop = names(drop)?;
+    let keep = names(keep)?;
+    if keep.is_empty() {
+        return Ok(drop);
+    }
+    // lxc.cap.keep: everything not listed is dropped.
+    Ok(caps::ALL
+        .iter()
+        .map(|s| s.to_string())
+        .filter(|c| !keep.contains(c))
+        .chain(drop)
+        .collect())
+}
+
+fn limits(c: &mut ContainerSpec, eff: &BTreeMap<String, Values>) -> Result<(), Box<MapError>> {
+    let get = |k: &str| eff.get(k).and_then(|v| v.last().cloned());
+    if let Some((v, _)) =
+        get("lxc.cgroup2.memory.max").or_else(|| get("lxc.cgroup.memory.limit_in_bytes"))
+    {
+        c.limits.memory = Some(v);
+    }
+    if let Some((v, o)) = get("lxc.cgroup2.pids.max").or_else(|| get("lxc.cgroup.pids.max")) {
+        if v != "max" {
+            c.limits.pids =
+                Some(v.parse().map_err(|_| {
+                    err(&o, "pids.max", &v, "not a number", "give a number of tasks")
+                })?);
+        }
+    }
+    let cpu = match (
+        get("lxc.cgroup2.cpu.max"),
+        get("lxc.cgroup.cpu.cfs_quota_us"),
+        get("lxc.cgroup.cpu.cfs_period_us"),
+    ) {
+        (Some((v, o)), _, _) => {
+            let mut f = v.split_whitespace();
+            let q = f.next().unwrap_or("max");
+            let p = f.next().unwrap_or("100000");
+            (q != "max").then(|| ratio(q, p, &o, &v)).transpose()?
+        }
+        (None, Some((q, o)), p) => {
+            let p = p.map(|(p, _)| p).unwrap_or_else(|| "100000".into());
+            (q != "-1").then(|| ratio(&q, &p, &o, &q)).transpose()?
+        }
+        _ => None,
+    };
+    c.limits.cpu = cpu;
+    Ok(())
+}
+
+fn ratio(q: &str, p: &str, o: &Origin, v: &str) -> Result<f64, Box<MapError>> {
+    let bad = || {
+        err(
+            o,
+            "cpu",
+            v,
+            "not a quota and period in microseconds",
+            "write e.g. `50000 100000`",
+        )
+    };
+    let q: f64 = q.parse().map_err(|_| bad())?;
+    let p: f64 = p.parse().map_err(|_| bad())?;
+    if p <= 0.0 {
+        return Err(bad());
+    }
+    Ok(q / p)
+}
+
+fn network(
+    eff: &BTreeMap<String, Values>,
+    notes: &mut Vec<String>,
+) -> Result<NetworkWish, Box<MapError>> {
+    let kind = eff.get("lxc.net.0.type").and_then(|v| v.last().cloned());
+    let mode = match kind.as_ref().map(|(v, o)| (v.as_str(), o)) {
+        None | Some(("empty", _)) => "loopback",
+        Some(("veth", _)) => "bridge",
+        Some(("none", o)) => {
+            notes.push(format!("lxc.net.0.type = none ({o}) would share the host's network; lxnest gives the container loopback only"));
+            "loopback"
+        }
+        Some((other, o)) => {
+            notes.push(format!(
+                "lxc.net.0.type = {other} ({o}) is not supported; lxnest uses a veth on its bridge"
+            ));
+            "bridge"
+        }
+    };
+    for k in [
+        "lxc.net.0.link",
+        "lxc.net.0.ipv4.address",
+        "lxc.net.0.ipv4.gateway",
+    ] {
+        if let Some((v, o)) = eff.get(k).and_then(|v| v.last()) {
+            notes.push(format!(
+                "{k} = {v} ({o}): lxnest picks bridge, address and gateway so they never collide"
+            ));
+        }
+    }
+    let mtu = eff
+        .get("lxc.net.0.mtu")
+        .and_then(|v| v.last())
+        .and_then(|(v, _)| v.parse().ok());
+    Ok(NetworkWish {
+        mode: Some(mode.into()),
+        mtu,
+        ..Default::default()
+    })
+}
+
+fn hooks_slot<'a>(h: &'a mut crate::spec::model::Hooks, kind: &str) -> &'a mut Vec<String> {
+    match kind {
+        "pre-start" => &mut h.pre_start,
+        "pre-mount" => &mut h.pre_mount,
+        "mount" => &mut h.mount,
+        "autodev" => &mut h.autodev,
+        "start" => &mut h.start,
+        "stop" => &mut h.stop,
+        _ => &mut h.post_stop,
+    }
+}
+
+/// Device nodes lxnest knows how to pass through, from `devices.allow` lines (`c 10:229 rwm`).
+fn devices(c: &mut ContainerSpec, v1: &Values, v2: &Values) {
+    for (v, _) in v1.iter().chain(v2) {
+        let f: Vec<&str> = v.split_whitespace().collect();
+        let Some((maj, min)) = f.get(1).and_then(|n| n.split_once(':')) else {
+            continue;
+        };
+        let (Ok(maj), Ok(min)) = (maj.parse::<u32>(), min.parse::<u32>()) else {
+            continue;
+        };
+        for path in crate::plan::devices::known_paths() {
+            let known =
+                crate::plan::devices::lookup(path).filter(|d| d.major == maj && d.minor == min);
+            let default = crate::plan::devices::DEFAULT.contains(&path);
+            if known.is_some() && !default && !c.devices.iter().any(|d| d == path) {
+                c.devices.push(path.to_string());
+            }
+        }
+    }
+}
+
+/// Loading an LXC config as a stack failed.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    /// Reading the config.
+    #[error(transparent)]
+    Config(#[from] crate::lxc::config::LxcConfigError),
+    /// Mapping a value.
+    #[error(transparent)]
+    Map(#[from] Box<MapError>),
+    /// The mapped container is not a valid spec (name, values), or a file it names is unreadable.
+    #[error(transparent)]
+    Spec(#[from] crate::spec::SpecError),
+}
+
+/// Read an LXC config file and map it onto a one-container stack, ready to plan.
+pub fn load(path: &std::path::Path, name: Option<&str>) -> Result<Mapped, LoadError> {
+    let cfg = crate::lxc::config::read(path)?;
+    let mut mapped = map(&cfg, name)?;
+    crate::spec::validate::containers(&mapped.stack.containers, &cfg.file)?;
+    for c in &mut mapped.stack.containers {
+        crate::spec::load::read_seccomp_files(c)?;
+    }
+    Ok(mapped)
+}
+
+/// Whether a file looks like an LXC config rather than a YAML spec: its first meaningful line
+/// is an `lxc.` key.
+pub fn looks_like_lxc(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| l.starts_with("lxc."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lxc::config::parse_text;
+
+    fn cfg(text: &str) -> LxcConfig {
+        LxcConfig {
+            file: "/var/lib/lxc/web1/config".into(),
+            entries: parse_text(text, "/var/lib/lxc/web1/config").unwrap(),
+        }
+    }
+
+    #[test]
+    fn core_keys_map_onto_the_spec() {
+        let m = map(
+            &cfg("lxc.rootfs.path = dir:/srv/web1\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n\
+                  lxc.cap.drop = sys_time mknod\nlxc.cgroup2.memory.max = 1073741824\nlxc.cgroup.pids.max = 200\n\
+                  lxc.cgroup2.cpu.max = 50000 100000\nlxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\n\
+                  lxc.mount.entry = /srv/data srv/data none bind,ro 0 0\nlxc.hook.pre-start = /bin/true\n\
+                  lxc.environment = A=b\nlxc.init.cmd = /sbin/init splash\nlxc.cgroup.devices.allow = c 10:229 rwm\n\
+                  lxc.tty.max = 4\n"),
+            None,
+        )
+        .unwrap();
+        let c = &m.stack.containers[0];
+        assert_eq!(c.name, "web1", "named after its directory");
+        assert_eq!(c.rootfs.as_deref(), Some("dir:/srv/web1"));
+        let id = c.idmap.as_ref().unwrap();
+        assert_eq!(
+            (id.uid, id.gid, id.count),
+            (Some(100000), Some(100000), Some(65536))
+        );
+        assert_eq!(c.capabilities.drop, ["sys_time", "mknod"]);
+        assert_eq!(c.limits.memory.as_deref(), Some("1073741824"));
+        assert_eq!(c.limits.pids, Some(200));
+        assert_eq!(c.limits.cpu, Some(0.5));
+        assert_eq!(c.network.mode.as_deref(), Some("bridge"));
+        assert_eq!(c.mounts[0].target, "/srv/data");
+        assert_eq!(c.mounts[0].fstype, "bind");
+        assert_eq!(c.hooks.pre_start, ["/bin/true"]);
+        assert_eq!(c.environment["A"], "b");
+        assert_eq!(c.command.as_ref().unwrap(), &["/sbin/init", "splash"]);
+        assert_eq!(c.devices, ["/dev/fuse"]);
+        assert!(
+            m.notes.iter().any(|n| n.contains("lxc.tty.max")),
+            "{:?}",
+            m.notes
+        );
+        assert!(
+            m.notes.iter().any(|n| n.contains("lxc.net.0.link")),
+            "{:?}",
+            m.notes
+        );
+    }
+
+    #[test]
+    fn cap_keep_drops_everything_else_and_bad_values_name_the_line() {
+        let m = map(&cfg("lxc.cap.keep = chown kill\n"), Some("x")).unwrap();
+        let drop = &m.stack.containers[0].capabilities.drop;
+        assert!(drop.contains(&"sys_admin".to_string()) && !drop.contains(&"kill".to_string()));
+        let e = map(
+            &cfg("lxc.uts.name = a\nlxc.idmap = u 1 100000 65536\n"),
+            None,
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("config:2"), "{e}");
+        let e = map(&cfg("lxc.rootfs.path = overlay:/a:/b\n"), None)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("directory"), "{e}");
+    }
+
+    #[test]
+    fn sniffing() {
+        assert!(looks_like_lxc("# hi\n\nlxc.uts.name = a\n"));
+        assert!(!looks_like_lxc("name: x\ncontainers: []\n"));
+    }
+}

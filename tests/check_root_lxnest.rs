@@ -1,0 +1,60 @@
+//! `lxnest check --for lxc` inside real lxnest containers: ready in a nesting host, blocked (naming
+//! what is missing) in a container that hosts nothing. Needs root.
+
+use std::process::Command;
+
+fn root() -> bool {
+    let is_root = nix::unistd::geteuid().is_root();
+    if !is_root {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the root tests as root"
+        );
+        eprintln!("SKIPPED: needs root");
+    }
+    is_root
+}
+
+fn run_check(nested: bool) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lxnest"));
+    cmd.arg("run")
+        .arg("-P")
+        .arg(std::env::temp_dir().join("lxnest-check-test"));
+    if nested {
+        cmd.arg("--nested");
+    }
+    let out = cmd
+        .args(["--", "lxnest", "check", "--for", "lxc"])
+        .output()
+        .expect("lxnest runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn root_check_inside_a_nesting_host_says_ready() {
+    if !root() {
+        return;
+    }
+    let (code, text) = run_check(true);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("lxc: ready"), "{text}");
+}
+
+#[test]
+fn root_check_inside_a_plain_container_is_blocked_and_names_the_missing_pieces() {
+    if !root() {
+        return;
+    }
+    let (code, text) = run_check(false);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("lxc: blocked"), "{text}");
+    assert!(
+        text.contains("unshare") && text.contains("seccomp"),
+        "{text}"
+    );
+}

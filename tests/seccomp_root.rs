@@ -1,0 +1,603 @@
+//! seccomp against the real kernel: each test forks a child, installs compiled filters in it,
+//! makes syscalls (raw x86_64, x32 numbers, i386 through `int 0x80`) and reports what the kernel
+//! answered through a pipe. The parent only compiles, waits and checks, so nothing it holds is
+//! filtered. Needs root (CAP_SYS_ADMIN lets a filter go in without NO_NEW_PRIVS).
+
+use lxnest::seccomp::install::{install_report, no_new_privs};
+use lxnest::seccomp::lxc_text::parse;
+use lxnest::seccomp::{compile, filter_count, install, NoNewPrivs};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, pipe, ForkResult};
+use seccompiler::sock_filter;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Compile LXC text (test policies are known-good).
+fn prog(text: &str) -> Vec<sock_filter> {
+    compile(&parse(text, "test.seccomp").unwrap_or_else(|e| panic!("{e}")))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A syscall's result as `ret` or `-errno`.
+fn raw(nr: i64, args: [u64; 3]) -> i64 {
+    // SAFETY: the syscalls used here take integers (or a NUL-terminated path we own), never
+    // memory the call could corrupt.
+    let ret = unsafe { libc::syscall(nr, args[0], args[1], args[2]) };
+    if ret == -1 {
+        -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        ret
+    }
+}
+
+/// An i386 syscall without arguments through `int 0x80` (returns `-errno` on failure).
+fn int80(nr: u32) -> i64 {
+    let ret: u32;
+    // SAFETY: `int 0x80` with an argument-less i386 syscall number reads only eax and writes
+    // eax; the kernel preserves every other register for compat callers.
+    unsafe { std::arch::asm!("int 0x80", inlateout("eax") nr => ret, options(nostack)) };
+    i64::from(ret as i32)
+}
+
+/// An i386 syscall with two arguments through `int 0x80`.
+fn int80_2(nr: u32, a0: u32, a1: u32) -> i64 {
+    let ret: u32;
+    // SAFETY: as `int80`; LLVM reserves rbx, so the first argument is swapped into ebx around
+    // the call and rbx restored before the asm block ends.
+    unsafe {
+        std::arch::asm!(
+            "xchg {b:r}, rbx",
+            "int 0x80",
+            "xchg {b:r}, rbx",
+            b = inout(reg) u64::from(a0) => _,
+            inlateout("eax") nr => ret,
+            in("ecx") a1,
+            options(nostack),
+        )
+    };
+    i64::from(ret as i32)
+}
+
+/// What a child reported, and how it ended.
+struct Child {
+    status: WaitStatus,
+    values: Vec<i64>,
+}
+
+/// Run `f` in a forked child; its return values come back through a pipe.
+fn in_child(f: impl FnOnce() -> Vec<i64>) -> Child {
+    let (rd, wr) = pipe().expect("pipe");
+    // SAFETY: the child only makes syscalls and small allocations (glibc's malloc is fork-safe)
+    // and leaves with _exit, so no state shared with the parent's other threads is touched.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            drop(rd);
+            // A panic must not unwind into the forked copy of the test harness.
+            let values = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                Ok(values) => values,
+                // SAFETY: leaving the child at once, without running anything of the parent's.
+                Err(_) => unsafe { libc::_exit(101) },
+            };
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
+            // SAFETY: writing our own buffer to our own pipe end, then leaving without unwinding.
+            unsafe {
+                libc::write(wr.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
+                libc::_exit(0)
+            }
+        }
+        ForkResult::Parent { child } => {
+            drop(wr);
+            let mut buf = Vec::new();
+            let _ = std::fs::File::from(rd).read_to_end(&mut buf);
+            let status = waitpid(child, None).expect("waitpid");
+            let values = buf
+                .chunks_exact(8)
+                .map(|c| i64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
+            Child { status, values }
+        }
+    }
+}
+
+fn exited_ok(c: &Child) {
+    assert_eq!(
+        c.status,
+        WaitStatus::Exited(c.status.pid().expect("pid"), 0),
+        "child did not finish"
+    );
+}
+
+const POLICY: &str = "2
+denylist
+reject_force_umount
+[all]
+getppid errno 42
+getpriority errno 5 [0,2,==]
+getpriority errno 6 [1,0x100000000,==]
+[i386]
+getuid errno 33
+";
+
+#[test]
+fn seccomp_root_rules_errnos_args_and_arches() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let p = prog(POLICY);
+    let x32_getpid = 0x4000_0000 | libc::SYS_getpid;
+    // Before any filter: is x32 / i386 available in this kernel?
+    let before = in_child(|| vec![raw(x32_getpid, [0; 3]), int80(20)]);
+    exited_ok(&before);
+    let (x32_native, i386_native) = (before.values[0], before.values[1]);
+
+    let c = in_child(move || {
+        if install(&p, NoNewPrivs::Auto).is_err() {
+            return vec![];
+        }
+        let path = c"/nonexistent-lxnest-seccomp-test".as_ptr() as u64;
+        vec![
+            raw(libc::SYS_getppid, [0; 3]),
+            raw(libc::SYS_getpriority, [2, 0, 0]),
+            raw(libc::SYS_getpriority, [0, 0x1_0000_0000, 0]),
+            raw(libc::SYS_getpriority, [0, 0, 0]),
+            raw(libc::SYS_umount2, [path, libc::MNT_FORCE as u64, 0]),
+            raw(libc::SYS_umount2, [path, 0, 0]),
+            raw(libc::SYS_getuid, [0; 3]),
+            raw(x32_getpid, [0; 3]),
+            int80(24), // i386 getuid
+            int80(64), // i386 getppid
+            raw(libc::SYS_getpid, [0; 3]),
+            int80_2(96, 2, 0), // i386 getpriority(PRIO_USER, 0)
+            int80_2(96, 0, 0), // i386 getpriority(PRIO_PROCESS, 0)
+        ]
+    });
+    exited_ok(&c);
+    let v = &c.values;
+    assert_eq!(v.len(), 13, "the child could not install the filter");
+    assert_eq!(v[0], -42, "getppid errno 42");
+    assert_eq!(v[1], -5, "getpriority(PRIO_USER) matches [0,2,==]");
+    assert_eq!(v[2], -6, "the high word of arg1 is compared");
+    assert!(
+        v[3] >= 0,
+        "getpriority(PRIO_PROCESS, 0) is allowed: {}",
+        v[3]
+    );
+    assert_eq!(v[4], -libc::EACCES as i64, "reject_force_umount");
+    assert_eq!(
+        v[5],
+        -libc::ENOENT as i64,
+        "umount2 without MNT_FORCE reaches the kernel"
+    );
+    assert_eq!(v[6], 0, "x86_64 getuid is not in the [i386] section");
+    assert_eq!(
+        v[7],
+        -libc::ENOSYS as i64,
+        "x32 calls get ENOSYS under a denylist (natively: {x32_native})"
+    );
+    assert!(v[10] > 0, "getpid allowed");
+    if i386_native > 0 {
+        assert_eq!(v[8], -33, "i386 getuid via int 0x80 hits the [i386] rule");
+        assert_eq!(v[9], -42, "i386 getppid via int 0x80 hits the [all] rule");
+        assert_eq!(v[11], -5, "i386 arguments are checked at the same offsets");
+        assert!(
+            v[12] >= 0,
+            "i386 getpriority(PRIO_PROCESS, 0) is allowed: {}",
+            v[12]
+        );
+    } else {
+        eprintln!(
+            "i386 emulation is off in this kernel ({i386_native}); int 0x80 part not checked"
+        );
+    }
+}
+
+#[test]
+fn seccomp_root_allowlist_closes_x32() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    // An allowlist that allows everything a Rust child needs to report, then denies getpid.
+    let mut text = String::from("2\nallowlist errno 1\n[all]\n");
+    for name in lxnest::seccomp::syscalls::all_names().filter(|n| *n != "getpid") {
+        text.push_str(name);
+        text.push('\n');
+    }
+    let p = prog(&text);
+    let x32_getpid = 0x4000_0000 | libc::SYS_getpid;
+    let c = in_child(move || {
+        if install(&p, NoNewPrivs::Auto).is_err() {
+            return vec![];
+        }
+        vec![
+            raw(libc::SYS_getpid, [0; 3]),
+            raw(x32_getpid, [0; 3]),
+            raw(libc::SYS_getppid, [0; 3]),
+        ]
+    });
+    exited_ok(&c);
+    // x32 getpid answers EPERM from the filter, not the kernel's ENOSYS: the guard ran.
+    assert_eq!(c.values.len(), 3, "the child could not install the filter");
+    assert_eq!(c.values[0], -1, "getpid is not on the allowlist: EPERM");
+    assert_eq!(
+        c.values[1], -1,
+        "x32 getpid gets the allowlist default, not the kernel's ENOSYS"
+    );
+    assert!(c.values[2] > 0, "getppid is allowed");
+}
+
+#[test]
+fn seccomp_root_trap_and_kill() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let p = prog("2\ndenylist\ngetppid trap\ngetpid kill\n");
+    let trap = {
+        let p = p.clone();
+        in_child(move || {
+            let _ = install(&p, NoNewPrivs::Auto);
+            raw(libc::SYS_getppid, [0; 3]);
+            vec![]
+        })
+    };
+    assert!(
+        matches!(trap.status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
+        "trap: {:?}",
+        trap.status
+    );
+    // SIGSYS from trap can be caught; from kill it cannot. Catch it to tell the two apart.
+    extern "C" fn on_sigsys(_: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(77) }
+    }
+    let handler = nix::sys::signal::SigHandler::Handler(on_sigsys);
+    let catch = |p: Vec<sock_filter>, nr: i64| {
+        in_child(move || {
+            // SAFETY: the handler only calls _exit.
+            let _ = unsafe { nix::sys::signal::signal(Signal::SIGSYS, handler) };
+            let _ = install(&p, NoNewPrivs::Auto);
+            raw(nr, [0; 3]);
+            vec![]
+        })
+    };
+    let trapped = catch(p.clone(), libc::SYS_getppid);
+    assert!(
+        matches!(trapped.status, WaitStatus::Exited(_, 77)),
+        "trap is catchable: {:?}",
+        trapped.status
+    );
+    let killed = catch(p, libc::SYS_getpid);
+    assert!(
+        matches!(killed.status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
+        "kill: {:?}",
+        killed.status
+    );
+}
+
+#[test]
+fn seccomp_root_stacked_filters_strictest_wins() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let outer = prog("2\ndenylist\ngetppid errno 1\ngetpriority errno 2\nsched_yield errno 3\n");
+    let inner = prog("2\ndenylist\ngetppid errno 38\ngetpriority trap\n");
+    let c = in_child(move || {
+        let before = filter_count().map(i64::from).unwrap_or(-100);
+        if install(&outer, NoNewPrivs::Auto).is_err() || install(&inner, NoNewPrivs::Auto).is_err()
+        {
+            return vec![];
+        }
+        let count = filter_count().map(i64::from).unwrap_or(-100);
+        vec![
+            before,
+            count,
+            raw(libc::SYS_getppid, [0; 3]),
+            raw(libc::SYS_sched_yield, [0; 3]),
+        ]
+    });
+    exited_ok(&c);
+    let before = c.values.first().copied().unwrap_or(-100);
+    assert_eq!(
+        c.values.get(1).copied(),
+        Some(before + 2),
+        "Seccomp_filters grew by 2"
+    );
+    assert_eq!(
+        c.values.get(2).copied(),
+        Some(-38),
+        "errno vs errno: the inner (latest) filter's errno"
+    );
+    assert_eq!(
+        c.values.get(3).copied(),
+        Some(-3),
+        "the outer filter still applies"
+    );
+    let trap = in_child(|| {
+        let outer = prog("2\ndenylist\ngetpriority errno 2\n");
+        let inner = prog("2\ndenylist\ngetpriority trap\n");
+        let _ = install(&outer, NoNewPrivs::Auto);
+        let _ = install(&inner, NoNewPrivs::Auto);
+        raw(libc::SYS_getpriority, [0, 0, 0]);
+        vec![]
+    });
+    assert!(
+        matches!(trap.status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
+        "trap beats errno: {:?}",
+        trap.status
+    );
+}
+
+#[test]
+fn seccomp_root_no_new_privs_only_when_needed() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let p = prog("2\ndenylist\nkexec_load errno 1\n");
+    let auto = {
+        let p = p.clone();
+        in_child(move || {
+            let set = install_report(&p, NoNewPrivs::Auto)
+                .map(|r| i64::from(r.set_no_new_privs))
+                .unwrap_or(-1);
+            vec![set, no_new_privs().map(i64::from).unwrap_or(-1)]
+        })
+    };
+    exited_ok(&auto);
+    // As root (CAP_SYS_ADMIN) the filter goes in without NNP, so setuid programs keep working.
+    assert_eq!(auto.values, vec![0, 0]);
+    let always = {
+        let p = p.clone();
+        in_child(move || {
+            vec![no_new_privs().map(i64::from).unwrap_or(-1), {
+                let _ = install(&p, NoNewPrivs::Always);
+                no_new_privs().map(i64::from).unwrap_or(-1)
+            }]
+        })
+    };
+    exited_ok(&always);
+    assert_eq!(always.values, vec![0, 1]);
+    // Without CAP_SYS_ADMIN, Auto must set NNP or the kernel refuses the filter.
+    let unprivileged = in_child(move || {
+        if caps::drop(
+            None,
+            caps::CapSet::Effective,
+            caps::Capability::CAP_SYS_ADMIN,
+        )
+        .is_err()
+        {
+            return vec![];
+        }
+        let set = install_report(&p, NoNewPrivs::Auto)
+            .map(|r| i64::from(r.set_no_new_privs))
+            .unwrap_or(-1);
+        vec![
+            set,
+            no_new_privs().map(i64::from).unwrap_or(-1),
+            raw(libc::SYS_kexec_load, [0; 3]),
+        ]
+    });
+    exited_ok(&unprivileged);
+    assert_eq!(unprivileged.values, vec![1, 1, -1]);
+}
+
+#[test]
+fn seccomp_root_notify_goes_to_the_listener() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use lxnest::seccomp::install::install_with_listener;
+    let p = prog("2\ndenylist\ngetppid notify\n");
+    let c = in_child(move || {
+        let Ok((_, listener)) = install_with_listener(&p, NoNewPrivs::Auto) else {
+            return vec![];
+        };
+        let fd = listener.as_raw_fd();
+        // A supervisor thread answers the first notification with errno 77.
+        let supervisor = std::thread::spawn(move || {
+            // SAFETY: both structs are plain data the kernel fills or reads; they outlive the
+            // ioctls, and `fd` stays open until the thread is joined.
+            unsafe {
+                let mut req: libc::seccomp_notif = std::mem::zeroed();
+                if libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) != 0 {
+                    return -1;
+                }
+                let mut resp: libc::seccomp_notif_resp = std::mem::zeroed();
+                resp.id = req.id;
+                resp.error = -77;
+                if libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp) != 0 {
+                    return -2;
+                }
+                i64::from(req.data.nr)
+            }
+        });
+        let answered = raw(libc::SYS_getppid, [0; 3]);
+        let seen_nr = supervisor.join().unwrap_or(-3);
+        drop(listener);
+        // With the listener gone the kernel answers ENOSYS itself.
+        vec![answered, seen_nr, raw(libc::SYS_getppid, [0; 3])]
+    });
+    exited_ok(&c);
+    assert_eq!(
+        c.values,
+        vec![-77, libc::SYS_getppid, -(libc::ENOSYS as i64)]
+    );
+}
+
+/// Run `script` in a throwaway LXC container (host root filesystem, no network) whose filter
+/// LXC itself loads from `policy`. Returns (success, stdout+stderr).
+fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy_path = dir.path().join("policy.seccomp");
+    std::fs::write(&policy_path, policy).expect("write policy");
+    let name = format!("lxnest-sc-{}", std::process::id());
+    let conf = format!(
+        "lxc.uts.name = {name}\nlxc.net.0.type = empty\nlxc.console.path = none\nlxc.tty.max = 0\n\
+         lxc.pty.max = 0\nlxc.mount.auto = proc:rw\nlxc.apparmor.profile = unconfined\n\
+         lxc.seccomp.profile = {}\n",
+        policy_path.display()
+    );
+    std::fs::write(dir.path().join("conf"), conf).expect("write config");
+    let out = std::process::Command::new("lxc-execute")
+        .arg("-n")
+        .arg(&name)
+        .arg("-P")
+        .arg(dir.path())
+        .arg("-f")
+        .arg(dir.path().join("conf"))
+        .args(["--", "/bin/sh", "-c", script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("lxc-execute runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn seccomp_root_lxc_loads_the_shipped_policies() {
+    if !is_root()
+        || std::process::Command::new("lxc-execute")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        eprintln!("skipped: needs root and lxc-execute (Debian package lxc)");
+        return;
+    }
+    use lxnest::seccomp::builtin;
+    // LXC reads the text itself; NO_NEW_PRIVS stays off, as lxnest's install does for root.
+    let status = "grep -E '^(NoNewPrivs|Seccomp_filters)' /proc/self/status";
+    let (ok, out) = lxc_execute(builtin::DEFAULT_TEXT, status);
+    assert!(
+        ok && out.contains("Seccomp_filters:\t1") && out.contains("NoNewPrivs:\t0"),
+        "{out}"
+    );
+    let script = format!("{status}; unshare -U true && echo unshare-allowed; true");
+    let (ok, out) = lxc_execute(builtin::NO_NESTING_TEXT, &script);
+    assert!(ok && out.contains("Seccomp_filters:\t1"), "{out}");
+    assert!(
+        !out.contains("unshare-allowed") && out.contains("Operation not permitted"),
+        "{out}"
+    );
+    // The check is real: a rule LXC refuses (the default action again) stops the container.
+    let (ok, out) = lxc_execute("2\ndenylist\nmount allow\n", "true");
+    assert!(!ok, "{out}");
+    // And so does the comment after an argument check that no-nesting.seccomp once had.
+    let (ok, out) = lxc_execute(
+        "2\ndenylist\nclone errno 1 [0,1,SCMP_CMP_EQ] # why\n",
+        "true",
+    );
+    assert!(!ok, "{out}");
+}
+
+/// `id -u` run through a setuid-root copy of `id` by uid 65534 under `filter`, installed with
+/// `nnp` while still root: what a setuid program inside a container gets.
+fn setuid_id_under(filter: &[sock_filter], nnp: NoNewPrivs) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::Builder::new()
+        .prefix("lxnest-suid")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("tempdir");
+    let id = dir.path().join("id");
+    std::fs::copy("/usr/bin/id", &id).expect("copy id");
+    std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o4755)).expect("setuid bit");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("dir mode");
+    let filter = filter.to_vec();
+    let mut cmd = std::process::Command::new(&id);
+    cmd.arg("-u");
+    // SAFETY: the hook runs in the forked child before exec and only installs the filter and
+    // drops the ids (syscalls plus a small allocation; glibc's malloc is fork-safe).
+    unsafe {
+        cmd.pre_exec(move || {
+            install(&filter, nnp).map_err(std::io::Error::other)?;
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+    let out = cmd.output().expect("run the setuid id");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn seccomp_root_setuid_programs_keep_working() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let filter =
+        compile(&lxnest::seccomp::builtin::default_policy().expect("parses")).expect("compiles");
+    // NoNewPrivs::Auto as root leaves NNP off: the setuid bit still raises the effective uid.
+    assert_eq!(setuid_id_under(&filter, NoNewPrivs::Auto), "0");
+    // With NNP the kernel ignores the setuid bit: this is what LXC and lxnest avoid.
+    assert_eq!(setuid_id_under(&filter, NoNewPrivs::Always), "65534");
+}
+
+#[test]
+fn seccomp_root_shipped_policies_stacked() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use lxnest::seccomp::builtin;
+    let default = compile(&builtin::default_policy().expect("parses")).expect("compiles");
+    let no_nesting = compile(&builtin::no_nesting_policy().expect("parses")).expect("compiles");
+    let c = in_child(move || {
+        if install(&default, NoNewPrivs::Auto).is_err()
+            || install(&no_nesting, NoNewPrivs::Auto).is_err()
+        {
+            return vec![];
+        }
+        // glibc tries clone3 for a new thread, gets ENOSYS and falls back to clone without
+        // CLONE_NEW* flags, which the filter lets through.
+        let thread = std::thread::spawn(|| 7).join().map(i64::from).unwrap_or(-1);
+        let flags = |f: libc::c_int| f as u64;
+        vec![
+            filter_count().map(i64::from).unwrap_or(-1),
+            thread,
+            raw(libc::SYS_unshare, [flags(libc::CLONE_NEWUSER), 0, 0]),
+            raw(
+                libc::SYS_clone,
+                [flags(libc::CLONE_NEWUSER | libc::SIGCHLD), 0, 0],
+            ),
+            raw(
+                libc::SYS_clone,
+                [flags(libc::CLONE_NEWNET | libc::SIGCHLD), 0, 0],
+            ),
+            raw(libc::SYS_clone3, [0, 0, 0]),
+            raw(libc::SYS_keyctl, [0, 0, 0]),
+            raw(libc::SYS_mount, [0, 0, 0]),
+            raw(libc::SYS_syslog, [3, 0, 0]),
+        ]
+    });
+    exited_ok(&c);
+    let (eperm, enosys) = (-(libc::EPERM as i64), -(libc::ENOSYS as i64));
+    assert_eq!(c.values.len(), 9, "the child could not install the filters");
+    assert!(c.values[0] >= 2, "two more filters: {}", c.values[0]);
+    assert_eq!(
+        c.values[1], 7,
+        "threads still start (clone3 -> ENOSYS -> clone)"
+    );
+    assert_eq!(
+        &c.values[2..],
+        &[eperm, eperm, eperm, enosys, enosys, eperm, eperm]
+    );
+}

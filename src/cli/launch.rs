@@ -126,19 +126,19 @@ pub enum LaunchCommand {
     },
 }
 
-/// Reads a plan: JSON as written by `lxnest plan --output json`. YAML specs need the planner.
+/// Reads a plan: JSON as written by `lxnest plan --output json`, or a spec (YAML, LXC config,
+/// `builtin:NAME`) planned here against this machine.
 fn load_plan(path: &Path) -> anyhow::Result<Plan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-    if text.trim_start().starts_with('{') {
-        return serde_json::from_str(&text)
-            .with_context(|| format!("parse plan {}", path.display()));
+    if path.extension().is_some_and(|e| e == "json") {
+        let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+        return serde_json::from_str(&text).with_context(|| format!("parse plan {}", path.display()));
     }
-    // INTEGRATION: plan a YAML spec here once `lxnest::plan::plan` is on main:
-    // `plan::plan(&spec::load::load(path)?, &host::snapshot()?)`.
-    bail!(
-        "{}: planning YAML specs is not wired in this build; pass a plan JSON",
-        path.display()
-    )
+    let loaded = lxnest::source::load(path)?;
+    for note in &loaded.notes {
+        eprintln!("lxnest: note: {note}");
+    }
+    let snapshot = lxnest::host::read().context("reading this machine's facts")?;
+    Ok(lxnest::plan::plan(&loaded.stack, &snapshot)?)
 }
 
 fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {

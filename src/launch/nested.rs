@@ -7,7 +7,7 @@ use super::error::{step_err, Result};
 use super::monitor::teardown;
 use super::start::{start, StartOptions, Started};
 use super::state;
-use crate::cgroup::CreateOptions;
+use crate::cgroup::{Base, CreateOptions};
 use crate::plan::model::{LevelPlan, Plan};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -71,7 +71,11 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
         let opts = StartOptions {
             state_dir: PathBuf::from(state::DEFAULT_DIR),
             require_apparmor: false,
-            cgroup: CreateOptions::default(),
+            // Our own processes sit in the init leaf when the plan made one; the children's
+            // cgroups are its siblings, inside the delegated subtree.
+            cgroup: CreateOptions {
+                base: if me.cgroup.init_leaf.is_some() { Base::OwnParent } else { Base::Own },
+            },
             bridge: me.network.own_bridge.clone(),
             nested_json: handoff_for(&h.plan, child),
             console_log: false,

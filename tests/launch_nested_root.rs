@@ -21,14 +21,22 @@ fn stack(child_script: &str) -> Plan {
         nat: true,
         origin: Origin::builtin("test"),
     });
-    let mut kid = defaults::level_plan("kid", vec!["/bin/sh".into(), "-c".into(), child_script.into()], false);
+    let mut kid = defaults::level_plan(
+        "kid",
+        vec!["/bin/sh".into(), "-c".into(), child_script.into()],
+        false,
+    );
     kid.path = "nest-host/kid".into();
     kid.parent = Some("nest-host".into());
     kid.depth = 2;
     kid.cgroup.path = "lxnest/nest-host/kid".into();
     // The child's ids are the second block of the host's three.
     if let Some(m) = kid.idmap.as_mut() {
-        m.uid = vec![IdMapLine { inside: 0, outside: defaults::BLOCK, count: defaults::BLOCK }];
+        m.uid = vec![IdMapLine {
+            inside: 0,
+            outside: defaults::BLOCK,
+            count: defaults::BLOCK,
+        }];
         m.gid = m.uid.clone();
     }
     kid.network = NetPlan {
@@ -67,7 +75,14 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
     std::fs::write(&pf, serde_json::to_string(&plan).expect("json")).expect("write");
     let state = dir.path().join("state");
     let child = Command::new(bin())
-        .args(["start", "--nested", "-F", "-P", state.to_str().expect("utf-8"), pf.to_str().expect("utf-8")])
+        .args([
+            "start",
+            "--nested",
+            "-F",
+            "-P",
+            state.to_str().expect("utf-8"),
+            pf.to_str().expect("utf-8"),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -87,16 +102,48 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let o = child.wait_with_output().expect("wait");
-    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     println!("{out}");
-    let get = |k: &str| out.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap_or("").to_string();
-    assert_eq!(o.status.code(), Some(0), "the level-2 exit code comes back through init-nested: {out}");
-    assert!(!placed.is_empty(), "level-2 init found in <own>/lxnest/nest-host/kid");
+    let get = |k: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the level-2 exit code comes back through init-nested: {out}"
+    );
+    assert!(
+        !placed.is_empty(),
+        "level-2 init found in <own>/lxnest/nest-host/kid"
+    );
     assert!(out.contains("level2 host=kid"), "{out}");
-    assert_eq!(get("uidmap"), format!("0 {} {}", defaults::BLOCK, defaults::BLOCK), "{out}");
+    assert_eq!(
+        get("uidmap"),
+        format!("0 {} {}", defaults::BLOCK, defaults::BLOCK),
+        "{out}"
+    );
     assert_eq!(get("addr"), "10.213.7.2/24", "{out}");
     assert_eq!(get("route"), "default via 10.213.7.1", "{out}");
-    assert_eq!(get("ping"), "0", "the child reaches its host's bridge: {out}");
-    assert!(!std::path::Path::new("/sys/class/net/lxnbr-test").exists(), "bridge lives in the level-1 netns only");
-    assert!(std::fs::read_dir(&state).map(|mut d| d.next().is_none()).unwrap_or(true), "state left behind");
+    assert_eq!(
+        get("ping"),
+        "0",
+        "the child reaches its host's bridge: {out}"
+    );
+    assert!(
+        !std::path::Path::new("/sys/class/net/lxnbr-test").exists(),
+        "bridge lives in the level-1 netns only"
+    );
+    assert!(
+        std::fs::read_dir(&state)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true),
+        "state left behind"
+    );
 }

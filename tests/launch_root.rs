@@ -308,12 +308,20 @@ struct TestNetns(String);
 
 impl TestNetns {
     fn new(name: &str) -> TestNetns {
-        let o = Command::new("ip").args(["netns", "add", name]).output().expect("ip netns add");
+        let o = Command::new("ip")
+            .args(["netns", "add", name])
+            .output()
+            .expect("ip netns add");
         assert!(o.status.success(), "{}", text(&o));
         TestNetns(name.to_string())
     }
     fn links(&self) -> String {
-        text(&Command::new("ip").args(["-n", &self.0, "-o", "link"]).output().expect("ip link"))
+        text(
+            &Command::new("ip")
+                .args(["-n", &self.0, "-o", "link"])
+                .output()
+                .expect("ip link"),
+        )
     }
 }
 
@@ -355,7 +363,14 @@ fn start_root_bridge_failure_at_every_step_leaves_no_veth_or_bridge() {
     let netns = format!("--net=/run/netns/{}", ns.0);
     let start = |fail: Option<&str>| {
         let mut cmd = Command::new("nsenter");
-        cmd.args([netns.as_str(), bin(), "start", "-P", c.p(), pf.to_str().expect("utf-8")]);
+        cmd.args([
+            netns.as_str(),
+            bin(),
+            "start",
+            "-P",
+            c.p(),
+            pf.to_str().expect("utf-8"),
+        ]);
         if let Some(step) = fail {
             cmd.env(inject::ENV, step);
         }
@@ -365,19 +380,44 @@ fn start_root_bridge_failure_at_every_step_leaves_no_veth_or_bridge() {
         let o = start(Some(step));
         assert!(!o.status.success(), "step {step} must fail: {}", text(&o));
         let links = ns.links();
-        assert!(!links.contains("vrt-net") && !links.contains("lxnbr-t"), "step {step} left links: {links}");
-        assert!(!c.dir.path().join("rt-net").exists(), "step {step}: state dir left behind");
-        assert!(cgroup_dirs("rt-net").is_empty(), "step {step}: cgroup left behind");
+        assert!(
+            !links.contains("vrt-net") && !links.contains("lxnbr-t"),
+            "step {step} left links: {links}"
+        );
+        assert!(
+            !c.dir.path().join("rt-net").exists(),
+            "step {step}: state dir left behind"
+        );
+        assert!(
+            cgroup_dirs("rt-net").is_empty(),
+            "step {step}: cgroup left behind"
+        );
     }
     let o = start(None);
     assert!(o.status.success(), "{}", text(&o));
     let links = ns.links();
-    assert!(links.contains("vrt-net") && links.contains("lxnbr-t"), "{links}");
+    assert!(
+        links.contains("vrt-net") && links.contains("lxnbr-t"),
+        "{links}"
+    );
     let o = Command::new("nsenter")
-        .args([netns.as_str(), bin(), "stop", "-n", "rt-net", "-P", c.p(), "-t", "0"])
+        .args([
+            netns.as_str(),
+            bin(),
+            "stop",
+            "-n",
+            "rt-net",
+            "-P",
+            c.p(),
+            "-t",
+            "0",
+        ])
         .output()
         .expect("stop");
     assert!(o.status.success(), "{}", text(&o));
     let links = ns.links();
-    assert!(!links.contains("vrt-net") && !links.contains("lxnbr-t"), "stop removes veth and bridge: {links}");
+    assert!(
+        !links.contains("vrt-net") && !links.contains("lxnbr-t"),
+        "stop removes veth and bridge: {links}"
+    );
 }

@@ -130,8 +130,10 @@ pub enum LaunchCommand {
 /// `builtin:NAME`) planned here against this machine.
 fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     if path.extension().is_some_and(|e| e == "json") {
-        let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-        return serde_json::from_str(&text).with_context(|| format!("parse plan {}", path.display()));
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+        return serde_json::from_str(&text)
+            .with_context(|| format!("parse plan {}", path.display()));
     }
     let loaded = lxnest::source::load(path)?;
     for note in &loaded.notes {

@@ -41,7 +41,11 @@ fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
         monitor_pid,
         cgroups: s.cgroup.dirs(),
         veth: plan.network.veth_host.clone().filter(|_| s.veth.is_some()),
-        bridge_created: plan.network.parent_bridge.clone().filter(|_| s.bridge.is_some()),
+        bridge_created: plan
+            .network
+            .parent_bridge
+            .clone()
+            .filter(|_| s.bridge.is_some()),
         enforced: s.enforced.clone(),
         apparmor: s.apparmor.clone(),
         plan: plan.clone(),

@@ -74,7 +74,11 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
             // Our own processes sit in the init leaf when the plan made one; the children's
             // cgroups are its siblings, inside the delegated subtree.
             cgroup: CreateOptions {
-                base: if me.cgroup.init_leaf.is_some() { Base::OwnParent } else { Base::Own },
+                base: if me.cgroup.init_leaf.is_some() {
+                    Base::OwnParent
+                } else {
+                    Base::Own
+                },
             },
             bridge: me.network.own_bridge.clone(),
             nested_json: handoff_for(&h.plan, child),

@@ -86,10 +86,16 @@ impl Drop for BridgeGuard {
 /// on a bridge can remove it.
 pub fn ensure_bridge(plan: &BridgePlan) -> Result<BridgeGuard, String> {
     if link_exists(&plan.name) {
-        return Ok(BridgeGuard { name: None, existing: Some(plan.name.clone()) });
+        return Ok(BridgeGuard {
+            name: None,
+            existing: Some(plan.name.clone()),
+        });
     }
     ip(&["link", "add", &plan.name, "type", "bridge"])?;
-    let guard = BridgeGuard { name: Some(plan.name.clone()), existing: None };
+    let guard = BridgeGuard {
+        name: Some(plan.name.clone()),
+        existing: None,
+    };
     ip(&["addr", "add", &plan.address.to_string(), "dev", &plan.name])?;
     ip(&[
         "link",
@@ -164,9 +170,12 @@ pub fn setup_veth(net: &NetPlan, pid: Pid) -> Result<Option<VethGuard>, String> 
 /// forwarding and masquerades the bridge's subnet out of every other interface.
 pub fn enable_nat(plan: &BridgePlan) -> Result<(), String> {
     // /proc/sys is read-only in a container; the clean proc copy of a nesting host is not.
-    let knob = ["/proc/sys/net/ipv4/ip_forward", "/dev/.lxnest/proc/sys/net/ipv4/ip_forward"]
-        .iter()
-        .find_map(|p| std::fs::write(p, "1").ok().map(|_| *p));
+    let knob = [
+        "/proc/sys/net/ipv4/ip_forward",
+        "/dev/.lxnest/proc/sys/net/ipv4/ip_forward",
+    ]
+    .iter()
+    .find_map(|p| std::fs::write(p, "1").ok().map(|_| *p));
     if knob.is_none() {
         return Err("cannot enable net.ipv4.ip_forward".into());
     }
@@ -182,7 +191,9 @@ pub fn enable_nat(plan: &BridgePlan) -> Result<(), String> {
         .map_err(|e| format!("nft: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
         use std::io::Write;
-        stdin.write_all(rules.as_bytes()).map_err(|e| format!("nft: {e}"))?;
+        stdin
+            .write_all(rules.as_bytes())
+            .map_err(|e| format!("nft: {e}"))?;
     }
     match child.wait() {
         Ok(s) if s.success() => Ok(()),

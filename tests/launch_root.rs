@@ -421,3 +421,71 @@ fn start_root_bridge_failure_at_every_step_leaves_no_veth_or_bridge() {
         "stop removes veth and bridge: {links}"
     );
 }
+
+#[test]
+fn run_root_hooks_run_in_order_and_the_mount_dir_appears_inside() {
+    let c = Cleanup::new(&["rt-hooks"]);
+    let log = c.dir.path().join("hooks.log");
+    let l = log.display().to_string();
+    let mut plan = defaults::level_plan(
+        "rt-hooks",
+        vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "cat /shared/hello; cat /run/lxnest/level".into(),
+        ],
+        false,
+    );
+    // Hooks get `NAME lxc TYPE` appended (LXC's convention); `true` swallows them here.
+    let hook = |kind: &str, extra: &str| {
+        (
+            kind.to_string(),
+            vec![format!("echo {kind} \"$LXC_NAME\" >> {l}{extra}; true")],
+        )
+    };
+    plan.hooks = [
+        hook("pre-start", "; mkdir -p \"$LXNEST_MOUNT_DIR/shared\"; echo from-pre-start > \"$LXNEST_MOUNT_DIR/shared/hello\""),
+        hook("post-stop", ""),
+        // Inside the container the log path does not exist: the start hook proves itself on stdout.
+        ("start".to_string(), vec!["echo start-hook-ran".to_string()]),
+    ]
+    .into_iter()
+    .collect();
+    let pf = plan_file(c.dir.path(), plan);
+    let o = lxnest(&["start", "-F", "-P", c.p(), pf.to_str().expect("utf-8")]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("from-pre-start"),
+        "the shared mount dir appears under the root: {out}"
+    );
+    assert!(out.contains("start-hook-ran"), "{out}");
+    assert!(
+        out.lines().any(|l| l == "1"),
+        "level marker /run/lxnest/level: {out}"
+    );
+    let logged = std::fs::read_to_string(&log).expect("hook log");
+    assert_eq!(logged, "pre-start rt-hooks\npost-stop rt-hooks\n");
+    assert!(!c.dir.path().join("rt-hooks").exists());
+}
+
+#[test]
+fn run_root_require_apparmor_refuses_without_it() {
+    if lxnest::apparmor::kernel::status().enabled {
+        return; // AppArmor present: nothing to refuse (the load path is exercised instead).
+    }
+    let c = Cleanup::new(&["rt-aa"]);
+    let o = lxnest(&[
+        "run",
+        "-P",
+        c.p(),
+        "-n",
+        "rt-aa",
+        "--require-apparmor",
+        "--",
+        "/bin/true",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("AppArmor is required"), "{}", text(&o));
+    assert!(!c.dir.path().join("rt-aa").exists());
+}

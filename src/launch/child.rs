@@ -4,7 +4,7 @@
 
 use super::error::{step_err, LaunchError, Result};
 use super::sync::{Channel, Enforced, Msg};
-use super::{apparmor, caps, dev, idmap, inject, landlock, mounts, netif, pivot, proc};
+use super::{apparmor, caps, dev, hooks, idmap, inject, landlock, mounts, netif, pivot, proc};
 use crate::plan::model::LevelPlan;
 use crate::rootfs::{self, BuiltinInputs};
 use nix::mount::{mount, MsFlags};
@@ -125,6 +125,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         None::<&str>,
     )
     .map_err(step_err(c, "rootfs"))?;
+    let state_dir = root.parent().unwrap_or(root);
+    hooks::run(plan, "pre-mount", state_dir, None).map_err(step_err(c, "rootfs"))?;
     let inputs = BuiltinInputs {
         hostname: plan.init.hostname.clone(),
         lxnest_binary: spec.lxnest_binary.clone(),
@@ -138,10 +140,13 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // The plan's mounts before /dev and /proc, so they cannot cover the masks set up next.
     inject::check(c, "mounts")?;
     mounts::apply_plan_mounts(root, &plan.mounts).map_err(step_err(c, "mounts"))?;
+    hooks::bind_shared(state_dir, root).map_err(step_err(c, "mounts"))?;
+    hooks::run(plan, "mount", state_dir, None).map_err(step_err(c, "mounts"))?;
 
     // /dev before /proc: the /proc masks bind the container's own /dev/null.
     inject::check(c, "dev")?;
     dev::populate(root, &plan.devices).map_err(step_err(c, "dev"))?;
+    hooks::run(plan, "autodev", state_dir, None).map_err(step_err(c, "dev"))?;
     inject::check(c, "proc")?;
     proc::mount_proc_sys(root).map_err(step_err(c, "proc"))?;
     let nesting = plan.runtime.is_some() || spec.nested_json.is_some();
@@ -155,9 +160,21 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     crate::cgroup::premount::mount_cgroups(root, plan.cgroup.premount)
         .map_err(step_err(c, "cgroupfs"))?;
 
+    // The level marker `lxnest check` reads, and a nesting host's handoff plan.
+    let level = plan
+        .init
+        .environment
+        .get("LXNEST_LEVEL")
+        .cloned()
+        .unwrap_or_else(|| plan.depth.to_string());
+    let run_dir = root.join("run/lxnest");
+    let mut files = vec![(run_dir.join("level"), format!("{level}\n"))];
     if let Some(json) = &spec.nested_json {
-        let p = root.join(NESTED_PLAN);
-        std::fs::write(&p, json)
+        files.push((root.join(NESTED_PLAN), json.clone()));
+    }
+    for (p, text) in files {
+        std::fs::create_dir_all(&run_dir)
+            .and_then(|_| std::fs::write(&p, text))
             .map_err(|e| step_err(c, "rootfs")(format!("{}: {e}", p.display())))?;
     }
 
@@ -216,11 +233,15 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     inject::check(c, "apparmor")?;
     let apparmor = match &spec.apparmor_label {
         Some(label) => {
-            apparmor::stack_onexec(label).map_err(step_err(c, "apparmor"))?;
+            apparmor::change_onexec(label).map_err(step_err(c, "apparmor"))?;
             format!("label {label} on exec")
         }
         None => spec.apparmor_note.clone(),
     };
+
+    // start hooks inside the container, confined like it except for seccomp (installed next,
+    // on this process only, after the hook has exited).
+    hooks::run(plan, "start", Path::new("/"), None).map_err(step_err(c, "hooks"))?;
 
     // seccomp last before exec, so that lxnest's own setup syscalls above are not filtered.
     inject::check(c, "seccomp")?;

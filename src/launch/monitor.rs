@@ -113,6 +113,15 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
 
 /// Tears a started container down in the right order; the bridge goes only when unused.
 pub fn teardown(s: Started) {
+    let plan_hooks = s.hook_plan.clone();
+    let state_path = s.state.path().to_path_buf();
+    if let Some(p) = &plan_hooks {
+        // stop hooks while the container still exists, as in LXC.
+        let pid = Some(s.child.pid().as_raw()).filter(|p| *p > 0);
+        if let Err(e) = super::hooks::run(p, "stop", &state_path, pid) {
+            tracing::warn!("{e}");
+        }
+    }
     let Started {
         child,
         veth,
@@ -135,6 +144,11 @@ pub fn teardown(s: Started) {
         tracing::warn!("cgroup cleanup: {e}");
     }
     drop(state);
+    if let Some(p) = &plan_hooks {
+        if let Err(e) = super::hooks::run(p, "post-stop", &state_path, None) {
+            tracing::warn!("{e}");
+        }
+    }
 }
 
 /// Starts `plan` and waits in the foreground; returns the init's exit code.

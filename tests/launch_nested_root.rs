@@ -147,3 +147,74 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
         "state left behind"
     );
 }
+
+/// A network namespace the test owns (`ip netns`), deleted on drop: the planner's host bridge and
+/// every veth live there, and no traffic leaves it.
+struct TestNetns(String);
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+#[test]
+fn start_nested_root_plans_a_yaml_spec_and_brings_up_the_stack() {
+    let ns = TestNetns(format!("lxnest-n{}", std::process::id()));
+    let o = Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .output()
+        .expect("ip netns add");
+    assert!(o.status.success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("two.yaml");
+    std::fs::write(
+        &spec,
+        r#"name: two
+containers:
+  - name: top
+    runtime: lxnest
+    children:
+      - name: leaf
+        command: ["/bin/sh", "-c", "echo leaf=$(hostname) level=$(cat /run/lxnest/level); ip -4 -o addr show eth0 | grep -q inet && echo has-addr; exit 4"]
+"#,
+    )
+    .expect("write spec");
+    let state = dir.path().join("state");
+    let o = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", ns.0))
+        .args([
+            bin(),
+            "start",
+            "--nested",
+            "-F",
+            "-P",
+            state.to_str().expect("utf-8"),
+            spec.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("nsenter");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    assert!(out.contains("leaf=leaf level=2"), "{out}");
+    assert!(out.contains("has-addr"), "{out}");
+    let links = String::from_utf8_lossy(
+        &Command::new("ip")
+            .args(["-n", &ns.0, "-o", "link"])
+            .output()
+            .expect("ip")
+            .stdout,
+    )
+    .to_string();
+    assert_eq!(links.lines().count(), 1, "only lo is left: {links}");
+    assert!(
+        std::fs::read_dir(&state)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true),
+        "state left behind"
+    );
+}

@@ -62,12 +62,27 @@ pub fn prepare(level: &Level) -> Result<CgroupJoin, String> {
                 Err(e) => return Err(format!("mkdir {}: {e}", target.display())),
             }
             join.leaves.push(target.clone());
+            inherit_cpuset(&dir, &target)?;
         }
         let procs = target.join("cgroup.procs");
         let f = OpenOptions::new().write(true).open(&procs).map_err(|e| format!("open {}: {e}", procs.display()))?;
         join.procs.push((procs, f.into()));
     }
     Ok(join)
+}
+
+/// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and the kernel refuses tasks
+/// there (ENOSPC): give the leaf its parent's.
+fn inherit_cpuset(parent: &Path, leaf: &Path) -> Result<(), String> {
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let Ok(mine) = std::fs::read_to_string(leaf.join(file)) else { continue };
+        if !mine.trim().is_empty() {
+            continue;
+        }
+        let theirs = std::fs::read_to_string(parent.join(file)).map_err(|e| format!("read {}: {e}", parent.join(file).display()))?;
+        std::fs::write(leaf.join(file), theirs.trim()).map_err(|e| format!("write {}: {e}", leaf.join(file).display()))?;
+    }
+    Ok(())
 }
 
 impl Drop for CgroupJoin {

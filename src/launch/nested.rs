@@ -7,7 +7,7 @@ use super::error::{step_err, Result};
 use super::monitor::teardown;
 use super::start::{start, StartOptions, Started};
 use super::state;
-use crate::cgroup::CreateOptions;
+use crate::cgroup::{Base, CreateOptions};
 use crate::plan::model::{LevelPlan, Plan};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -58,13 +58,28 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
         h.plan.get(&h.own_path).cloned().ok_or_else(|| {
             step_err("init-nested", "state")(format!("{} not in plan", h.own_path))
         })?;
+    if let Some(b) = me.network.own_bridge.as_ref().filter(|b| b.nat) {
+        // NAT is a convenience for the children's outbound traffic; without it they still
+        // reach each other and this host, so a failure is reported, not fatal.
+        if let Err(e) = super::network::enable_nat(b) {
+            eprintln!("lxnest init-nested: NAT for {}: {e}", b.name);
+        }
+    }
     let mut started: Vec<Started> = Vec::new();
     for child in h.plan.children(&me.path) {
         let local = localize(child, &me);
         let opts = StartOptions {
             state_dir: PathBuf::from(state::DEFAULT_DIR),
             require_apparmor: false,
-            cgroup: CreateOptions::default(),
+            // Our own processes sit in the init leaf when the plan made one; the children's
+            // cgroups are its siblings, inside the delegated subtree.
+            cgroup: CreateOptions {
+                base: if me.cgroup.init_leaf.is_some() {
+                    Base::OwnParent
+                } else {
+                    Base::Own
+                },
+            },
             bridge: me.network.own_bridge.clone(),
             nested_json: handoff_for(&h.plan, child),
             console_log: false,
@@ -84,8 +99,9 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
 }
 
 /// Reaps every process (we are PID 1); exits when SIGTERM arrives (after stopping the children)
-/// or when no child container is left.
+/// or when no child container is left, with the first non-zero exit code of a child's init.
 fn reap_loop(mut started: Vec<Started>) -> i32 {
+    let mut code = 0;
     let mut mask = SigSet::empty();
     for s in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
         mask.add(s);
@@ -103,6 +119,9 @@ fn reap_loop(mut started: Vec<Started>) -> i32 {
                 Ok(ws) => {
                     if let Some(pid) = ws.pid() {
                         if let Some(i) = started.iter().position(|s| s.child.pid() == pid) {
+                            if code == 0 {
+                                code = super::monitor::exit_code(ws).unwrap_or(1);
+                            }
                             let mut s = started.remove(i);
                             let _ = std::mem::replace(
                                 &mut s.child,
@@ -116,7 +135,7 @@ fn reap_loop(mut started: Vec<Started>) -> i32 {
             }
         }
         if started.is_empty() {
-            return 0;
+            return code;
         }
         match sfd.read_signal() {
             Ok(Some(info)) if info.ssi_signo as i32 != libc::SIGCHLD => {

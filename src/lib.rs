@@ -9,6 +9,7 @@
 pub mod apparmor;
 pub mod artifacts;
 pub mod cgroup;
+pub mod crypt;
 pub mod diff;
 pub mod explain;
 pub mod host;

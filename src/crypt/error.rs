@@ -75,7 +75,7 @@ pub enum CryptError {
         detail: String,
     },
     /// A passphrase-protected directory without its metadata: the salt is gone.
-    #[error("{dir}: encrypted with a passphrase but its key metadata {metadata} is missing (crypto-erased, or moved): the passphrase alone cannot recreate the key")]
+    #[error("{dir}: encrypted with a passphrase but its key metadata {metadata} is missing (crypto-erased, or moved): without its salt the passphrase cannot recreate the key")]
     MetadataMissing {
         /// The directory.
         dir: PathBuf,

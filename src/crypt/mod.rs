@@ -15,6 +15,7 @@ pub mod luks;
 pub mod lxc;
 pub mod meta;
 pub mod plan;
+pub mod policy;
 pub mod root;
 mod support;
 pub mod sys;

@@ -250,11 +250,21 @@ impl KdfParams {
 pub fn read_secret(source: &KeySource) -> Result<Secret, CryptError> {
     match source {
         KeySource::File(p) => read_key_file(Path::new(p)).map(Secret::Key),
-        KeySource::Stdin => read_key_from(std::io::stdin().lock(), "stdin").map(Secret::Key),
+        KeySource::Stdin => read_key_from(unbuffered_stdin()?, "stdin").map(Secret::Key),
         KeySource::Passphrase => {
             super::tty::read_passphrase("passphrase: ").map(Secret::Passphrase)
         }
     }
+}
+
+/// Standard input without std's buffer, which would keep a copy of the key after it is wiped.
+pub(crate) fn unbuffered_stdin() -> Result<std::fs::File, CryptError> {
+    use std::os::fd::AsFd;
+    std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .map_err(|e| CryptError::io("duplicate", Path::new("stdin"), e))
 }
 
 /// Reads a key file (64 raw bytes or 128 hex digits).
@@ -265,7 +275,8 @@ pub fn read_key_file(path: &Path) -> Result<Key, CryptError> {
 
 /// Reads a key (64 raw bytes or 128 hex digits) from a reader, at most 4 KiB of it.
 pub fn read_key_from(r: impl Read, what: &str) -> Result<Key, CryptError> {
-    let mut buf = Zeroizing::new(Vec::with_capacity(2 * KEY_LEN + 2));
+    // Room for everything `take` lets through, so the buffer never reallocates and leaves a copy.
+    let mut buf = Zeroizing::new(Vec::with_capacity(4097));
     r.take(4096)
         .read_to_end(&mut buf)
         .map_err(|e| CryptError::io("read key", Path::new(what), e))?;
@@ -404,6 +415,29 @@ mod tests {
         assert_eq!(serde_json::from_str::<KeyId>(&s).unwrap(), id);
         assert!(serde_json::from_str::<KeyId>("\"abcd\"").is_err());
         assert!(serde_json::from_str::<Salt>("\"00\"").is_err());
+    }
+
+    #[test]
+    fn key_files_are_read_raw_or_hex_and_errors_name_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let k = Key::generate().unwrap();
+        let hex = d.path().join("k.hex");
+        std::fs::write(&hex, k.to_hex().as_bytes()).unwrap();
+        let raw = d.path().join("k.bin");
+        std::fs::write(&raw, &k.raw()[..]).unwrap();
+        assert_eq!(read_key_file(&hex).unwrap().identifier(), k.identifier());
+        assert_eq!(read_key_file(&raw).unwrap().identifier(), k.identifier());
+        let short = d.path().join("short.key");
+        std::fs::write(&short, b"abc").unwrap();
+        let e = read_key_file(&short).unwrap_err().to_string();
+        assert!(e.contains("short.key") && e.contains("3 bytes"), "{e}");
+        let e = read_key_file(&d.path().join("missing"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing") && e.contains("open key file"), "{e}");
+        let long = d.path().join("long.key");
+        std::fs::write(&long, vec![b'a'; 10_000]).unwrap();
+        assert!(read_key_file(&long).is_err());
     }
 
     #[test]

@@ -48,13 +48,14 @@ pub fn read_passphrase(prompt: &str) -> Result<Passphrase, CryptError> {
             let _echo = EchoOff::new(&tty)?;
             read_line(&tty, "/dev/tty")
         }
-        Err(_) => read_line(std::io::stdin().lock(), "stdin"),
+        Err(_) => read_line(super::key::unbuffered_stdin()?, "stdin"),
     }
 }
 
 /// Reads one line byte by byte (no buffer that would keep a copy), without the newline.
 pub fn read_line(mut r: impl Read, what: &str) -> Result<Passphrase, CryptError> {
-    let mut line = zeroize::Zeroizing::new(Vec::with_capacity(64));
+    // Never reallocated (which would leave an unwiped copy behind): the limit is checked below.
+    let mut line = zeroize::Zeroizing::new(Vec::with_capacity(MAX_LEN + 2));
     let mut b = [0u8; 1];
     loop {
         match r.read(&mut b) {

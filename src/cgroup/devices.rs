@@ -62,7 +62,7 @@ fn apply_in(place: &Place, devices: &[DevicePlan]) -> Result<DevicePolicy> {
             std::fs::remove_dir(leaf).map_err(super::io_err("rmdir", leaf))?;
         }
     }
-    v2::write(&place.dir, "devices.deny", "a")?;
+    deny_all(&place.dir)?;
     let lines = allow_lines(devices);
     for l in &lines {
         v2::write(&place.dir, "devices.allow", l)?;
@@ -71,6 +71,23 @@ fn apply_in(place: &Place, devices: &[DevicePlan]) -> Result<DevicePolicy> {
         v2::mkdir(leaf)?;
     }
     Ok(DevicePolicy::Enforced(lines))
+}
+
+/// `devices.deny a`, retried for a moment: the kernel takes a removed child offline
+/// asynchronously and refuses (EINVAL) while the child is still online.
+fn deny_all(dir: &std::path::Path) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        match v2::write(dir, "devices.deny", "a") {
+            Err(super::CgroupError::Io { source, .. })
+                if source.raw_os_error() == Some(libc::EINVAL) && tries < 100 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            r => return r,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod check;
 mod config;
 mod launch;
+mod openvz;
 mod planning;
 mod table;
 
@@ -31,6 +32,8 @@ enum Command {
     Check(check::CheckCommand),
     #[command(flatten)]
     Config(config::ConfigCommand),
+    #[command(flatten)]
+    OpenVz(openvz::OpenVzCommand),
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -42,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::Launch(c) => c.run(),
         Command::Check(c) => c.run(),
         Command::Config(c) => c.run(),
+        Command::OpenVz(c) => c.run(),
     };
     match result {
         Ok(code) => code,

@@ -13,7 +13,8 @@ use std::process::{Command, Stdio};
 
 /// Whether the running kernel has AppArmor enabled.
 pub fn kernel_has_apparmor() -> bool {
-    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim() == "Y")
         && Path::new("/sys/kernel/security/apparmor").is_dir()
 }
 
@@ -30,7 +31,10 @@ pub enum Outcome {
 pub fn load(plan: &AppArmorPlan, require: bool) -> Result<Outcome, String> {
     if !kernel_has_apparmor() {
         if require {
-            return Err("AppArmor is required (--require-apparmor) but the kernel does not have it enabled".into());
+            return Err(
+                "AppArmor is required (--require-apparmor) but the kernel does not have it enabled"
+                    .into(),
+            );
         }
         return Ok(Outcome::Unavailable);
     }
@@ -46,13 +50,21 @@ pub fn load(plan: &AppArmorPlan, require: bool) -> Result<Outcome, String> {
     if let Some(ns) = &plan.namespace {
         cmd.arg("--namespace").arg(ns);
     }
-    let mut child = cmd.stdin(Stdio::piped()).spawn().map_err(|e| format!("apparmor_parser: {e}"))?;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("apparmor_parser: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(plan.text.as_bytes()).map_err(|e| format!("apparmor_parser stdin: {e}"))?;
+        stdin
+            .write_all(plan.text.as_bytes())
+            .map_err(|e| format!("apparmor_parser stdin: {e}"))?;
     }
     let status = child.wait().map_err(|e| format!("apparmor_parser: {e}"))?;
     if !status.success() {
-        return Err(format!("apparmor_parser refused profile {}: {status}", plan.profile));
+        return Err(format!(
+            "apparmor_parser refused profile {}: {status}",
+            plan.profile
+        ));
     }
     Ok(Outcome::Loaded(plan.label.clone()))
 }
@@ -60,6 +72,13 @@ pub fn load(plan: &AppArmorPlan, require: bool) -> Result<Outcome, String> {
 /// Child side: asks for the stacked label on the next exec.
 pub fn stack_onexec(label: &str) -> std::io::Result<()> {
     let new = Path::new("/proc/self/attr/apparmor/exec");
-    let path = if new.exists() { new } else { Path::new("/proc/self/attr/exec") };
-    std::fs::OpenOptions::new().write(true).open(path)?.write_all(format!("stack {label}").as_bytes())
+    let path = if new.exists() {
+        new
+    } else {
+        Path::new("/proc/self/attr/exec")
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .write_all(format!("stack {label}").as_bytes())
 }

@@ -56,7 +56,9 @@ pub fn run(spec: &ChildSpec<'_>, ch: &mut Channel) -> isize {
 fn wait_continue(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
     match ch.recv() {
         Ok(Msg::Continue) => Ok(()),
-        Ok(other) => Err(step_err(c, step)(format!("unexpected {other:?} from the parent"))),
+        Ok(other) => Err(step_err(c, step)(format!(
+            "unexpected {other:?} from the parent"
+        ))),
         Err(e) => Err(step_err(c, step)(e)),
     }
 }
@@ -65,7 +67,10 @@ fn resolve(cmd: &str, path_var: &str) -> Option<PathBuf> {
     if cmd.contains('/') {
         return Some(PathBuf::from(cmd));
     }
-    path_var.split(':').map(|d| Path::new(d).join(cmd)).find(|p| p.is_file())
+    path_var
+        .split(':')
+        .map(|d| Path::new(d).join(cmd))
+        .find(|p| p.is_file())
 }
 
 fn cstrings<I: IntoIterator<Item = String>>(it: I) -> Option<Vec<CString>> {
@@ -89,18 +94,21 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // ownership: files we create must belong to the container's root.
     inject::check(c, "identity")?;
     if let Some(map) = &plan.idmap {
-        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).map_err(step_err(c, "identity"))?;
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+            .map_err(step_err(c, "identity"))?;
         if !idmap::single_id(&map.gid) {
             nix::unistd::setgroups(&[]).map_err(step_err(c, "identity"))?;
         }
-        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(step_err(c, "identity"))?;
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+            .map_err(step_err(c, "identity"))?;
     }
 
     // The cgroup namespace comes after the parent moved us into the container's cgroup, so that
     // cgroup (not the launcher's) is the root the container sees.
     inject::check(c, "cgroupns")?;
     unshare(CloneFlags::CLONE_NEWCGROUP).map_err(step_err(c, "cgroupns"))?;
-    ch.send(&Msg::CgroupNsReady).map_err(step_err(c, "cgroupns"))?;
+    ch.send(&Msg::CgroupNsReady)
+        .map_err(step_err(c, "cgroupns"))?;
     wait_continue(ch, c, "cgroup-leaf")?;
 
     inject::check(c, "hostname")?;
@@ -109,11 +117,23 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // Mount propagation private first: nothing we mount may leak back into the parent's
     // namespace, which also guarantees that a failed start leaves no mount behind.
     inject::check(c, "rootfs")?;
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-        .map_err(step_err(c, "rootfs"))?;
-    let inputs = BuiltinInputs { hostname: plan.init.hostname.clone(), lxnest_binary: spec.lxnest_binary.clone() };
-    let prepared = rootfs::prepare(&plan.rootfs, root, &inputs)
-        .map_err(|source| LaunchError::Rootfs { container: c.into(), source })?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(step_err(c, "rootfs"))?;
+    let inputs = BuiltinInputs {
+        hostname: plan.init.hostname.clone(),
+        lxnest_binary: spec.lxnest_binary.clone(),
+    };
+    let prepared =
+        rootfs::prepare(&plan.rootfs, root, &inputs).map_err(|source| LaunchError::Rootfs {
+            container: c.into(),
+            source,
+        })?;
 
     // The plan's mounts before /dev and /proc, so they cannot cover the masks set up next.
     inject::check(c, "mounts")?;
@@ -132,11 +152,13 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // cgroupfs after /sys (it mounts below sys/fs/cgroup) and after unshare(CLONE_NEWCGROUP),
     // so the fresh cgroup mounts are rooted at the container's own cgroup.
     inject::check(c, "cgroupfs")?;
-    crate::cgroup::premount::mount_cgroups(root, plan.cgroup.premount).map_err(step_err(c, "cgroupfs"))?;
+    crate::cgroup::premount::mount_cgroups(root, plan.cgroup.premount)
+        .map_err(step_err(c, "cgroupfs"))?;
 
     if let Some(json) = &spec.nested_json {
         let p = root.join(NESTED_PLAN);
-        std::fs::write(&p, json).map_err(|e| step_err(c, "rootfs")(format!("{}: {e}", p.display())))?;
+        std::fs::write(&p, json)
+            .map_err(|e| step_err(c, "rootfs")(format!("{}: {e}", p.display())))?;
     }
 
     // pivot_root after every mount (sources name the parent's paths) and before Landlock (a
@@ -150,19 +172,32 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     }
 
     // Resolve the command while the filesystem is still fully visible to us.
-    let env_path = plan.init.environment.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.into());
-    let argv0 = plan.init.command.first().ok_or_else(|| step_err(c, "exec")("empty command"))?;
-    let exe = resolve(argv0, &env_path).ok_or_else(|| step_err(c, "exec")(format!("{argv0}: not found in {env_path}")))?;
+    let env_path = plan
+        .init
+        .environment
+        .get("PATH")
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_PATH.into());
+    let argv0 = plan
+        .init
+        .command
+        .first()
+        .ok_or_else(|| step_err(c, "exec")("empty command"))?;
+    let exe = resolve(argv0, &env_path)
+        .ok_or_else(|| step_err(c, "exec")(format!("{argv0}: not found in {env_path}")))?;
     let exe = CString::new(exe.as_os_str().as_encoded_bytes()).map_err(step_err(c, "exec"))?;
-    let argv = cstrings(plan.init.command.clone()).ok_or_else(|| step_err(c, "exec")("NUL in argv"))?;
+    let argv =
+        cstrings(plan.init.command.clone()).ok_or_else(|| step_err(c, "exec")("NUL in argv"))?;
     let mut env = plan.init.environment.clone();
     env.entry("PATH".into()).or_insert(env_path);
     env.entry("HOME".into()).or_insert_with(|| "/root".into());
-    env.entry("container".into()).or_insert_with(|| "lxnest".into());
+    env.entry("container".into())
+        .or_insert_with(|| "lxnest".into());
     if let Ok(t) = std::env::var("TERM") {
         env.entry("TERM".into()).or_insert(t);
     }
-    let envp = cstrings(env.into_iter().map(|(k, v)| format!("{k}={v}"))).ok_or_else(|| step_err(c, "exec")("NUL in environment"))?;
+    let envp = cstrings(env.into_iter().map(|(k, v)| format!("{k}={v}")))
+        .ok_or_else(|| step_err(c, "exec")("NUL in environment"))?;
 
     // Capabilities: shrink the bounding set now; the init gets exactly that set at exec. The
     // effective set keeps CAP_SYS_ADMIN until exec, which the seccomp step needs to install its
@@ -190,8 +225,9 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // seccomp last before exec, so that lxnest's own setup syscalls above are not filtered.
     inject::check(c, "seccomp")?;
     let prog = crate::seccomp::compile(&plan.seccomp.own).map_err(step_err(c, "seccomp"))?;
-    let installed = crate::seccomp::install::install_report(&prog, crate::seccomp::NoNewPrivs::Auto)
-        .map_err(step_err(c, "seccomp"))?;
+    let installed =
+        crate::seccomp::install::install_report(&prog, crate::seccomp::NoNewPrivs::Auto)
+            .map_err(step_err(c, "seccomp"))?;
     let enforced = Enforced {
         seccomp_filters: crate::seccomp::filter_count().unwrap_or(0),
         seccomp_insns: prog.len(),
@@ -200,7 +236,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         apparmor,
         capabilities: kept,
     };
-    ch.send(&Msg::Enforced(enforced)).map_err(step_err(c, "exec"))?;
+    ch.send(&Msg::Enforced(enforced))
+        .map_err(step_err(c, "exec"))?;
 
     inject::check(c, "exec")?;
     let err = match execve(&exe, &argv, &envp) {

@@ -31,7 +31,11 @@ pub const HANDOFF_PATH: &str = "/run/lxnest/plan.json";
 /// The handoff JSON for `host`, when it has children in `plan`.
 pub fn handoff_for(plan: &Plan, host: &LevelPlan) -> Option<String> {
     plan.children(&host.path).next()?;
-    serde_json::to_string(&Handoff { own_path: host.path.clone(), plan: plan.clone() }).ok()
+    serde_json::to_string(&Handoff {
+        own_path: host.path.clone(),
+        plan: plan.clone(),
+    })
+    .ok()
 }
 
 /// A child's plan as its nesting host applies it: the cgroup path becomes relative to the host's
@@ -50,7 +54,10 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
     let path = handoff_path.unwrap_or_else(|| PathBuf::from(HANDOFF_PATH));
     let text = std::fs::read_to_string(&path).map_err(step_err("init-nested", "state"))?;
     let h: Handoff = serde_json::from_str(&text).map_err(step_err("init-nested", "state"))?;
-    let me = h.plan.get(&h.own_path).cloned().ok_or_else(|| step_err("init-nested", "state")(format!("{} not in plan", h.own_path)))?;
+    let me =
+        h.plan.get(&h.own_path).cloned().ok_or_else(|| {
+            step_err("init-nested", "state")(format!("{} not in plan", h.own_path))
+        })?;
     let mut started: Vec<Started> = Vec::new();
     for child in h.plan.children(&me.path) {
         let local = localize(child, &me);
@@ -86,7 +93,9 @@ fn reap_loop(mut started: Vec<Started>) -> i32 {
     if mask.thread_block().is_err() {
         return 1;
     }
-    let Ok(sfd) = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC) else { return 1 };
+    let Ok(sfd) = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC) else {
+        return 1;
+    };
     loop {
         loop {
             match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
@@ -95,7 +104,11 @@ fn reap_loop(mut started: Vec<Started>) -> i32 {
                     if let Some(pid) = ws.pid() {
                         if let Some(i) = started.iter().position(|s| s.child.pid() == pid) {
                             let mut s = started.remove(i);
-                            let _ = std::mem::replace(&mut s.child, super::start::ChildGuard::released()).release();
+                            let _ = std::mem::replace(
+                                &mut s.child,
+                                super::start::ChildGuard::released(),
+                            )
+                            .release();
                             teardown(s);
                         }
                     }

@@ -9,11 +9,18 @@ use nix::unistd::Pid;
 use std::process::Command;
 
 fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -28,7 +35,11 @@ fn ip_in(pid: Pid, args: &[&str]) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("(in {pid}) ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!(
+            "(in {pid}) ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -71,15 +82,26 @@ pub fn ensure_bridge(plan: &BridgePlan) -> Result<BridgeGuard, String> {
         return Ok(BridgeGuard { name: None });
     }
     ip(&["link", "add", &plan.name, "type", "bridge"])?;
-    let guard = BridgeGuard { name: Some(plan.name.clone()) };
+    let guard = BridgeGuard {
+        name: Some(plan.name.clone()),
+    };
     ip(&["addr", "add", &plan.address.to_string(), "dev", &plan.name])?;
-    ip(&["link", "set", &plan.name, "mtu", &plan.mtu.to_string(), "up"])?;
+    ip(&[
+        "link",
+        "set",
+        &plan.name,
+        "mtu",
+        &plan.mtu.to_string(),
+        "up",
+    ])?;
     Ok(guard)
 }
 
 /// Whether a bridge has no ports left (it may then be removed).
 pub fn bridge_unused(name: &str) -> bool {
-    std::fs::read_dir(format!("/sys/class/net/{name}/brif")).map(|mut d| d.next().is_none()).unwrap_or(false)
+    std::fs::read_dir(format!("/sys/class/net/{name}/brif"))
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false)
 }
 
 /// The container's veth; dropping it deletes the pair.
@@ -110,13 +132,20 @@ pub fn setup_veth(net: &NetPlan, pid: Pid) -> Result<Option<VethGuard>, String> 
     };
     let peer = format!("{}p", &host[..host.len().min(14)]);
     let pid_s = pid.to_string();
-    ip(&["link", "add", host, "type", "veth", "peer", "name", &peer, "netns", &pid_s])?;
-    let guard = VethGuard { name: Some(host.clone()) };
+    ip(&[
+        "link", "add", host, "type", "veth", "peer", "name", &peer, "netns", &pid_s,
+    ])?;
+    let guard = VethGuard {
+        name: Some(host.clone()),
+    };
     let mtu = net.mtu.to_string();
     ip(&["link", "set", host, "master", bridge, "mtu", &mtu, "up"])?;
     ip_in(pid, &["link", "set", &peer, "name", &net.interface])?;
     if let Some(addr) = net.address {
-        ip_in(pid, &["addr", "add", &addr.to_string(), "dev", &net.interface])?;
+        ip_in(
+            pid,
+            &["addr", "add", &addr.to_string(), "dev", &net.interface],
+        )?;
     }
     ip_in(pid, &["link", "set", &net.interface, "mtu", &mtu, "up"])?;
     if let Some(gw) = net.gateway {

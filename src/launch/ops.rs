@@ -36,7 +36,8 @@ pub fn cleanup(state_dir: &Path, st: &State) -> Result<()> {
     }
     let mut first_err = None;
     for (_, d) in st.cgroups.iter().rev() {
-        if let Err(e) = crate::cgroup::tree::kill_and_remove(d, crate::cgroup::layout::is_v2_dir(d)) {
+        if let Err(e) = crate::cgroup::tree::kill_and_remove(d, crate::cgroup::layout::is_v2_dir(d))
+        {
             first_err.get_or_insert(e.to_string());
         }
     }
@@ -56,7 +57,11 @@ pub fn cleanup(state_dir: &Path, st: &State) -> Result<()> {
     }
     match first_err {
         None => Ok(()),
-        Some(message) => Err(LaunchError::State { container: st.name.clone(), path: dir.display().to_string(), message }),
+        Some(message) => Err(LaunchError::State {
+            container: st.name.clone(),
+            path: dir.display().to_string(),
+            message,
+        }),
     }
 }
 

@@ -315,11 +315,11 @@ fn hex_val(c: u8) -> Option<u8> {
 }
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    let pairs = s.as_bytes().chunks_exact(2);
+    if !pairs.remainder().is_empty() {
         return None;
     }
-    b.chunks_exact(2)
+    pairs
         .map(|p| Some(hex_val(p[0])? << 4 | hex_val(p[1])?))
         .collect()
 }

@@ -99,8 +99,9 @@ pub struct LevelPlan {
     pub origin: Origin,
     /// Root filesystem.
     pub rootfs: RootfsPlan,
-    /// Encryption of the root directory, when asked for (see [`crate::crypt`]).
-    #[serde(default)]
+    /// Encryption of the root directory, when asked for (see [`crate::crypt`]). Left out of the
+    /// serialized plan when absent, so plans without encryption read exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypt: Option<EncryptPlan>,
     /// The first process and its environment.
     pub init: InitPlan,

@@ -404,3 +404,28 @@ fn crypt_root_ext4_without_encrypt_feature_says_tune2fs() {
         "{text}"
     );
 }
+
+#[test]
+fn crypt_root_lock_with_open_files_is_reported_incomplete_until_they_close() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let fs = Fs::new(true);
+    let root = fs.mnt.join("rootfs");
+    std::fs::create_dir(&root).unwrap();
+    let key = Key::generate().unwrap();
+    let id = fscrypt::encrypt_new_dir(&root, &key).unwrap().key_id;
+    let guard = fscrypt::unlock(&root, &key).unwrap();
+    write_from_child(&root);
+    // A process of the container still holds a file when post-stop locks.
+    let held = std::fs::File::open(root.join(NAME)).unwrap();
+    assert_eq!(guard.lock().unwrap(), LockOutcome::FilesBusy);
+    assert_eq!(key_status(&root, id), KeyStatus::IncompletelyRemoved);
+    drop(held);
+    // Locking again once nothing is open completes the removal.
+    assert_eq!(fscrypt::lock(&root, id).unwrap(), LockOutcome::Removed);
+    assert_eq!(key_status(&root, id), KeyStatus::Absent);
+    let e = std::fs::read(root.join(NAME)).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
+}

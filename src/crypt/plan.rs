@@ -17,6 +17,7 @@ pub const DEFAULT_KDF: KdfPlan = KdfPlan {
 /// The encryption plan of container `c` (at plan path `path`), `None` when it asks for none.
 /// Only a `dir:` root can be encrypted: the built-in root is a fresh tmpfs (nothing persists to
 /// protect, and tmpfs has no fscrypt) and a tarball is unpacked by lxnest into its own directory.
+/// Every error is a [`CryptError::Spec`] (container, message, fix), ready to become a plan finding.
 pub fn plan(c: &ContainerSpec, path: &str) -> Result<Option<EncryptPlan>, CryptError> {
     let Some(wish) = &c.encrypt else {
         return Ok(None);

@@ -356,6 +356,15 @@ fn crypt_root_key_file_plan_and_refusals() {
     std::fs::write(&key_file, key.to_hex().as_bytes()).unwrap();
     let mut p = plan(&fs);
     p.key = KeySource::File(key_file.to_string_lossy().into_owned());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warnings = lxnest::crypt::preflight(&p).unwrap();
+    assert!(
+        warnings.len() == 1 && warnings[0].contains("chmod 600"),
+        "{warnings:?}"
+    );
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(lxnest::crypt::preflight(&p).unwrap(), Vec::<String>::new());
     let opened = lxnest::crypt::unlock_for_start(&p).unwrap();
     assert!(opened.created && opened.policy.key_id == key.identifier());
     let stored = lxnest::crypt::meta::read(Path::new(&p.metadata))
@@ -394,6 +403,13 @@ fn crypt_root_ext4_without_encrypt_feature_says_tune2fs() {
         return;
     }
     let fs = Fs::new(false);
+    // The check before a start finds it without a key, from the parent of a missing directory.
+    let e = lxnest::crypt::preflight(&plan(&fs)).unwrap_err();
+    assert!(matches!(e, CryptError::NotSupported { .. }), "{e}");
+    // A start on it leaves nothing behind.
+    let e = open_root(&plan(&fs), pass("x")).unwrap_err();
+    assert!(matches!(e, CryptError::NotSupported { .. }), "{e}");
+    assert!(!fs.mnt.join("web/rootfs").exists() && !fs.mnt.join("web/rootfs.crypt.json").exists());
     let dir = fs.mnt.join("rootfs");
     std::fs::create_dir(&dir).unwrap();
     let e = fscrypt::encrypt_new_dir(&dir, &Key::generate().unwrap()).unwrap_err();

@@ -27,4 +27,6 @@ pub use fscrypt::{
 };
 pub use key::{Key, KeyId, Passphrase, Secret};
 pub use luks::{luks_available, Unavailable};
-pub use root::{close_root, crypto_erase, open_root, unlock_for_start, EraseReport, Opened};
+pub use root::{
+    close_root, crypto_erase, open_root, preflight, unlock_for_start, EraseReport, Opened,
+};

@@ -31,14 +31,28 @@ pub fn unlock_for_start(plan: &EncryptPlan) -> Result<Opened, CryptError> {
 /// unlocked.
 pub fn open_root(plan: &EncryptPlan, secret: Secret) -> Result<Opened, CryptError> {
     let dir = Path::new(&plan.dir);
-    let meta_path = Path::new(&plan.metadata);
-    if !dir.exists() {
+    let made = !dir.exists();
+    if made {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o755)
             .create(dir)
             .map_err(|e| CryptError::io("create directory", dir, e))?;
     }
+    let meta_path = Path::new(&plan.metadata);
+    let meta_existed = meta_path.exists();
+    let opened = open_dir_root(plan, dir, secret);
+    // Leave nothing behind that this call made: the directory (empty, possibly encrypted) and
+    // then the metadata written for it. A metadata file that was there before is never touched:
+    // it may hold the only salt of a directory on a filesystem that is not mounted right now.
+    if opened.is_err() && made && std::fs::remove_dir(dir).is_ok() && !meta_existed {
+        let _ = meta::erase(meta_path);
+    }
+    opened
+}
+
+fn open_dir_root(plan: &EncryptPlan, dir: &Path, secret: Secret) -> Result<Opened, CryptError> {
+    let meta_path = Path::new(&plan.metadata);
     let stored = meta::read(meta_path)?;
     match fscrypt::policy(dir)? {
         None => create(plan, dir, meta_path, secret),
@@ -183,4 +197,33 @@ pub fn crypto_erase(dir: &Path, metadata: &Path) -> Result<EraseReport, CryptErr
         key,
         metadata_erased,
     })
+}
+
+/// For `lxnest check` and before a start, without touching any key: the directory's filesystem
+/// (before the directory exists, its nearest existing parent's) must support fscrypt, and a key
+/// file must be a readable regular file. Returns warnings (a key file others can read).
+pub fn preflight(plan: &EncryptPlan) -> Result<Vec<String>, CryptError> {
+    let mut probe = Path::new(&plan.dir);
+    while !probe.exists() {
+        probe = probe.parent().unwrap_or(Path::new("/"));
+    }
+    fscrypt::policy(probe)?;
+    let mut warnings = Vec::new();
+    if let crate::spec::model::KeySource::File(f) = &plan.key {
+        use std::os::unix::fs::PermissionsExt;
+        let path = Path::new(f);
+        let md = std::fs::metadata(path).map_err(|e| CryptError::io("stat key file", path, e))?;
+        if !md.is_file() {
+            return Err(CryptError::BadKey {
+                source_name: f.clone(),
+                message: "not a regular file".into(),
+            });
+        }
+        if md.permissions().mode() & 0o077 != 0 {
+            warnings.push(format!(
+                "key file {f} is readable by other users than its owner: chmod 600 {f}"
+            ));
+        }
+    }
+    Ok(warnings)
 }

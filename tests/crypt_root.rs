@@ -422,7 +422,7 @@ fn crypt_root_ext4_without_encrypt_feature_says_tune2fs() {
 }
 
 #[test]
-fn crypt_root_lock_with_open_files_is_reported_incomplete_until_they_close() {
+fn crypt_root_forked_child_keeps_the_key_and_open_files_make_lock_incomplete() {
     if !is_root() {
         eprintln!("skipped: needs root");
         return;
@@ -434,14 +434,36 @@ fn crypt_root_lock_with_open_files_is_reported_incomplete_until_they_close() {
     let id = fscrypt::encrypt_new_dir(&root, &key).unwrap().key_id;
     let guard = fscrypt::unlock(&root, &key).unwrap();
     write_from_child(&root);
+    // A forked child (the launcher forks the container's init) that drops its copy of the
+    // guard does not lock the directory under its parent.
+    // SAFETY: the child only drops the guard (a getpid and a comparison) and exits at once.
+    match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => {
+            drop(guard);
+            // SAFETY: _exit ends the child without running the parent's atexit handlers.
+            unsafe { libc::_exit(0) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            nix::sys::wait::waitpid(child, None).unwrap();
+            assert!(matches!(key_status(&root, id), KeyStatus::Present { .. }));
+            assert_eq!(
+                std::fs::read_to_string(root.join(NAME)).unwrap(),
+                expected_contents()
+            );
+            lock_with_open_file(&root, id, guard);
+        }
+    }
+}
+
+fn lock_with_open_file(root: &Path, id: lxnest::crypt::KeyId, guard: lxnest::crypt::KeyGuard) {
     // A process of the container still holds a file when post-stop locks.
     let held = std::fs::File::open(root.join(NAME)).unwrap();
     assert_eq!(guard.lock().unwrap(), LockOutcome::FilesBusy);
-    assert_eq!(key_status(&root, id), KeyStatus::IncompletelyRemoved);
+    assert_eq!(key_status(root, id), KeyStatus::IncompletelyRemoved);
     drop(held);
     // Locking again once nothing is open completes the removal.
-    assert_eq!(fscrypt::lock(&root, id).unwrap(), LockOutcome::Removed);
-    assert_eq!(key_status(&root, id), KeyStatus::Absent);
+    assert_eq!(fscrypt::lock(root, id).unwrap(), LockOutcome::Removed);
+    assert_eq!(key_status(root, id), KeyStatus::Absent);
     let e = std::fs::read(root.join(NAME)).unwrap_err();
     assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
 }

@@ -10,7 +10,7 @@
 use super::error::CryptError;
 use super::key::{Key, KeyId};
 pub use super::policy::{default_policy, Policy};
-use super::support::{mount_point_of, not_supported};
+use super::support::not_supported;
 use super::sys;
 use crate::plan::model::FscryptPolicyPlan;
 use nix::errno::Errno;
@@ -66,6 +66,9 @@ pub struct KeyGuard {
     anchor_path: PathBuf,
     id: KeyId,
     armed: bool,
+    /// The process that added the key: a forked child that unwinds must not lock the directory
+    /// under the container that its parent still runs.
+    owner: nix::unistd::Pid,
 }
 
 impl KeyGuard {
@@ -89,7 +92,7 @@ impl KeyGuard {
 
 impl Drop for KeyGuard {
     fn drop(&mut self) {
-        if self.armed {
+        if self.armed && nix::unistd::getpid() == self.owner {
             match remove_key(&self.anchor, &self.anchor_path, self.id, false) {
                 Ok(LockOutcome::Removed | LockOutcome::NotPresent) => {}
                 Ok(o) => {
@@ -110,10 +113,22 @@ fn open_dir(path: &Path) -> Result<OwnedFd, CryptError> {
     .map_err(|e| CryptError::io("open", path, e.into()))
 }
 
-/// Opens the root of the mount that holds `path` (the directory key ioctls are called on).
+/// Opens the anchor for `path`: its highest ancestor on the same filesystem (same st_dev), which
+/// is the root of the mount in this process's view and, short of an encrypted mount root, not
+/// encrypted itself.
 fn open_anchor(path: &Path) -> Result<(OwnedFd, PathBuf), CryptError> {
+    use std::os::unix::fs::MetadataExt;
     let canon = std::fs::canonicalize(path).map_err(|e| CryptError::io("resolve", path, e))?;
-    let anchor = mount_point_of(&canon).unwrap_or(canon);
+    let dev = std::fs::metadata(&canon)
+        .map_err(|e| CryptError::io("stat", &canon, e))?
+        .dev();
+    let mut anchor = canon;
+    while let Some(parent) = anchor.parent() {
+        if std::fs::metadata(parent).map(|m| m.dev()).ok() != Some(dev) {
+            break;
+        }
+        anchor = parent.to_path_buf();
+    }
     Ok((open_dir(&anchor)?, anchor))
 }
 
@@ -318,6 +333,7 @@ fn add_checked(anchor: OwnedFd, anchor_path: PathBuf, key: &Key) -> Result<KeyGu
         anchor_path,
         id: kernel,
         armed: true,
+        owner: nix::unistd::getpid(),
     };
     if kernel != ours {
         return Err(CryptError::IdentifierMismatch {

@@ -77,12 +77,6 @@ pub(crate) fn mount_of(mountinfo_text: &str, path: &str) -> Option<(String, Stri
     deepest(mountinfo_text, path).map(|m| (m.fstype, m.source))
 }
 
-/// The mount point of the filesystem that holds `path` (canonical), from this process's view.
-pub(crate) fn mount_point_of(path: &Path) -> Option<std::path::PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    deepest(&text, &path.to_string_lossy()).map(|m| m.mount_point.into())
-}
-
 /// The deepest mount point above `path`, the last one mounted when several stack on one point.
 fn deepest(mountinfo_text: &str, path: &str) -> Option<Mount> {
     let mounts = parse_mounts(mountinfo_text);

@@ -6,6 +6,7 @@ use super::fscrypt::{self, KeyGuard, LockOutcome, Policy};
 use super::key::{read_secret, KdfParams, Key, KeyId, Secret};
 use super::meta::{self, Metadata};
 use crate::plan::model::EncryptPlan;
+use nix::errno::Errno;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
@@ -179,6 +180,9 @@ pub fn close_root(plan: &EncryptPlan) -> Result<LockOutcome, CryptError> {
 pub struct EraseReport {
     /// The key removed from the kernel and how, when one was known.
     pub key: Option<(KeyId, LockOutcome)>,
+    /// Whether the key was removed for every user (false in a nested container, where only the
+    /// caller's own claim can be removed).
+    pub all_users: bool,
     /// Whether a metadata file (salt) was destroyed.
     pub metadata_erased: bool,
 }
@@ -188,13 +192,29 @@ pub struct EraseReport {
 /// ciphertext stays in `dir` for the caller to delete (deleting works without the key). A key
 /// kept in a key file is the user's to destroy: lxnest never had a copy.
 pub fn crypto_erase(dir: &Path, metadata: &Path) -> Result<EraseReport, CryptError> {
+    let mut all_users = true;
     let key = match key_id_of(dir, metadata)? {
-        Some(id) => Some((id, fscrypt::lock_all_users(&on_fs(dir, metadata), id)?)),
+        Some(id) => {
+            let fs = on_fs(dir, metadata);
+            match fscrypt::lock_all_users(&fs, id) {
+                // Without CAP_SYS_ADMIN in the initial user namespace (a nested lxnest), only
+                // this user's claim can go; the salt is destroyed all the same.
+                Err(CryptError::Ioctl {
+                    errno: Errno::EACCES | Errno::EPERM,
+                    ..
+                }) => {
+                    all_users = false;
+                    Some((id, fscrypt::lock(&fs, id)?))
+                }
+                r => Some((id, r?)),
+            }
+        }
         None => None,
     };
     let metadata_erased = meta::erase(metadata)?;
     Ok(EraseReport {
         key,
+        all_users,
         metadata_erased,
     })
 }

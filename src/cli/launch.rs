@@ -126,19 +126,21 @@ pub enum LaunchCommand {
     },
 }
 
-/// Reads a plan: JSON as written by `lxnest plan --output json`. YAML specs need the planner.
+/// Reads a plan: JSON as written by `lxnest plan --output json`, or a spec (YAML, LXC config,
+/// `builtin:NAME`) planned here against this machine.
 fn load_plan(path: &Path) -> anyhow::Result<Plan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-    if text.trim_start().starts_with('{') {
+    if path.extension().is_some_and(|e| e == "json") {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
         return serde_json::from_str(&text)
             .with_context(|| format!("parse plan {}", path.display()));
     }
-    // INTEGRATION: plan a YAML spec here once `lxnest::plan::plan` is on main:
-    // `plan::plan(&spec::load::load(path)?, &host::snapshot()?)`.
-    bail!(
-        "{}: planning YAML specs is not wired in this build; pass a plan JSON",
-        path.display()
-    )
+    let loaded = lxnest::source::load(path)?;
+    for note in &loaded.notes {
+        eprintln!("lxnest: note: {note}");
+    }
+    let snapshot = lxnest::host::read().context("reading this machine's facts")?;
+    Ok(lxnest::plan::plan(&loaded.stack, &snapshot)?)
 }
 
 fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
@@ -150,10 +152,13 @@ fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
                 "NAME", "STATE", "PID", "LEVEL", "CGROUP"
             );
             for s in states {
-                let st = if state::alive(s) {
-                    s.status.as_str()
-                } else {
-                    "stale"
+                let monitor = s.monitor_pid > 0
+                    && nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.monitor_pid), None)
+                        .is_ok();
+                let st = match (state::alive(s), monitor) {
+                    (false, _) => "stale",
+                    (true, false) => "orphan",
+                    (true, true) => s.status.as_str(),
                 };
                 let addr = s
                     .plan

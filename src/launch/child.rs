@@ -4,7 +4,7 @@
 
 use super::error::{step_err, LaunchError, Result};
 use super::sync::{Channel, Enforced, Msg};
-use super::{apparmor, caps, dev, idmap, inject, landlock, mounts, netif, pivot, proc};
+use super::{apparmor, caps, dev, hooks, idmap, inject, landlock, mounts, netif, pivot, proc};
 use crate::plan::model::LevelPlan;
 use crate::rootfs::{self, BuiltinInputs};
 use nix::mount::{mount, MsFlags};
@@ -90,8 +90,19 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // network: until then we hold no capabilities that the kernel would honour.
     wait_continue(ch, c, "idmap")?;
 
-    // Become root of the new user namespace (its ids now exist) before anything that checks
-    // ownership: files we create must belong to the container's root.
+    // The cgroup namespace comes after the parent moved us into the container's cgroup, so that
+    // cgroup (not the launcher's) is the root the container sees. The new user namespace
+    // already gave us CAP_SYS_ADMIN for it.
+    inject::check(c, "cgroupns")?;
+    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(step_err(c, "cgroupns"))?;
+    ch.send(&Msg::CgroupNsReady)
+        .map_err(step_err(c, "cgroupns"))?;
+    wait_continue(ch, c, "cgroup-leaf")?;
+
+    // Become root of the new user namespace (its ids exist now) before anything that checks
+    // ownership: files we create must belong to the container's root. Only after the init-leaf
+    // move: cgroup v1 lets a non-initial-namespace writer (a nested lxnest) move only tasks
+    // whose uid is its own, which ours still is until this call.
     inject::check(c, "identity")?;
     if let Some(map) = &plan.idmap {
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
@@ -102,14 +113,6 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
             .map_err(step_err(c, "identity"))?;
     }
-
-    // The cgroup namespace comes after the parent moved us into the container's cgroup, so that
-    // cgroup (not the launcher's) is the root the container sees.
-    inject::check(c, "cgroupns")?;
-    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(step_err(c, "cgroupns"))?;
-    ch.send(&Msg::CgroupNsReady)
-        .map_err(step_err(c, "cgroupns"))?;
-    wait_continue(ch, c, "cgroup-leaf")?;
 
     inject::check(c, "hostname")?;
     sethostname(&plan.init.hostname).map_err(step_err(c, "hostname"))?;
@@ -125,6 +128,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         None::<&str>,
     )
     .map_err(step_err(c, "rootfs"))?;
+    let state_dir = root.parent().unwrap_or(root);
+    hooks::run(plan, "pre-mount", state_dir, None).map_err(step_err(c, "rootfs"))?;
     let inputs = BuiltinInputs {
         hostname: plan.init.hostname.clone(),
         lxnest_binary: spec.lxnest_binary.clone(),
@@ -138,10 +143,13 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // The plan's mounts before /dev and /proc, so they cannot cover the masks set up next.
     inject::check(c, "mounts")?;
     mounts::apply_plan_mounts(root, &plan.mounts).map_err(step_err(c, "mounts"))?;
+    hooks::bind_shared(state_dir, root).map_err(step_err(c, "mounts"))?;
+    hooks::run(plan, "mount", state_dir, None).map_err(step_err(c, "mounts"))?;
 
     // /dev before /proc: the /proc masks bind the container's own /dev/null.
     inject::check(c, "dev")?;
     dev::populate(root, &plan.devices).map_err(step_err(c, "dev"))?;
+    hooks::run(plan, "autodev", state_dir, None).map_err(step_err(c, "dev"))?;
     inject::check(c, "proc")?;
     proc::mount_proc_sys(root).map_err(step_err(c, "proc"))?;
     let nesting = plan.runtime.is_some() || spec.nested_json.is_some();
@@ -155,9 +163,21 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     crate::cgroup::premount::mount_cgroups(root, plan.cgroup.premount)
         .map_err(step_err(c, "cgroupfs"))?;
 
+    // The level marker `lxnest check` reads, and a nesting host's handoff plan.
+    let level = plan
+        .init
+        .environment
+        .get("LXNEST_LEVEL")
+        .cloned()
+        .unwrap_or_else(|| plan.depth.to_string());
+    let run_dir = root.join("run/lxnest");
+    let mut files = vec![(run_dir.join("level"), format!("{level}\n"))];
     if let Some(json) = &spec.nested_json {
-        let p = root.join(NESTED_PLAN);
-        std::fs::write(&p, json)
+        files.push((root.join(NESTED_PLAN), json.clone()));
+    }
+    for (p, text) in files {
+        std::fs::create_dir_all(&run_dir)
+            .and_then(|_| std::fs::write(&p, text))
             .map_err(|e| step_err(c, "rootfs")(format!("{}: {e}", p.display())))?;
     }
 
@@ -216,11 +236,15 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     inject::check(c, "apparmor")?;
     let apparmor = match &spec.apparmor_label {
         Some(label) => {
-            apparmor::stack_onexec(label).map_err(step_err(c, "apparmor"))?;
+            apparmor::change_onexec(label).map_err(step_err(c, "apparmor"))?;
             format!("label {label} on exec")
         }
         None => spec.apparmor_note.clone(),
     };
+
+    // start hooks inside the container, confined like it except for seccomp (installed next,
+    // on this process only, after the hook has exited).
+    hooks::run(plan, "start", Path::new("/"), None).map_err(step_err(c, "hooks"))?;
 
     // seccomp last before exec, so that lxnest's own setup syscalls above are not filtered.
     inject::check(c, "seccomp")?;

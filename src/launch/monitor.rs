@@ -29,7 +29,8 @@ pub fn exit_code(ws: WaitStatus) -> Option<i32> {
     }
 }
 
-fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
+/// The state record of a started container (also written by a nesting host for its children).
+pub(crate) fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
     let pid = s.child.pid().as_raw();
     State {
         name: plan.name.clone(),
@@ -41,7 +42,11 @@ fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
         monitor_pid,
         cgroups: s.cgroup.dirs(),
         veth: plan.network.veth_host.clone().filter(|_| s.veth.is_some()),
-        bridge_created: None,
+        bridge_created: plan
+            .network
+            .parent_bridge
+            .clone()
+            .filter(|_| s.bridge.is_some()),
         enforced: s.enforced.clone(),
         apparmor: s.apparmor.clone(),
         plan: plan.clone(),
@@ -109,6 +114,15 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
 
 /// Tears a started container down in the right order; the bridge goes only when unused.
 pub fn teardown(s: Started) {
+    let plan_hooks = s.hook_plan.clone();
+    let state_path = s.state.path().to_path_buf();
+    if let Some(p) = &plan_hooks {
+        // stop hooks while the container still exists, as in LXC.
+        let pid = Some(s.child.pid().as_raw()).filter(|p| *p > 0);
+        if let Err(e) = super::hooks::run(p, "stop", &state_path, pid) {
+            tracing::warn!("{e}");
+        }
+    }
     let Started {
         child,
         veth,
@@ -119,16 +133,23 @@ pub fn teardown(s: Started) {
     } = s;
     drop(child);
     drop(veth);
+    // Whoever created the bridge, the last container to leave it removes it.
     if let Some(b) = bridge {
-        match b.persist() {
-            Some(name) if network::bridge_unused(&name) => network::delete_link(&name),
-            _ => {}
+        if let Some(name) = b.persist() {
+            if network::bridge_unused(&name) {
+                network::delete_link(&name);
+            }
         }
     }
     if let Err(e) = cgroup.remove() {
         tracing::warn!("cgroup cleanup: {e}");
     }
     drop(state);
+    if let Some(p) = &plan_hooks {
+        if let Err(e) = super::hooks::run(p, "post-stop", &state_path, None) {
+            tracing::warn!("{e}");
+        }
+    }
 }
 
 /// Starts `plan` and waits in the foreground; returns the init's exit code.

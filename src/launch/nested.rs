@@ -7,7 +7,7 @@ use super::error::{step_err, Result};
 use super::monitor::teardown;
 use super::start::{start, StartOptions, Started};
 use super::state;
-use crate::cgroup::CreateOptions;
+use crate::cgroup::{Base, CreateOptions};
 use crate::plan::model::{LevelPlan, Plan};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -51,26 +51,55 @@ pub fn localize(child: &LevelPlan, parent: &LevelPlan) -> LevelPlan {
 
 /// Runs `init-nested`; returns the exit code.
 pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
+    let explicit = handoff_path.is_some();
     let path = handoff_path.unwrap_or_else(|| PathBuf::from(HANDOFF_PATH));
+    if !explicit && !path.exists() {
+        // A container that hosts nothing: lxnest is its minimal init.
+        return Ok(reap_loop(Vec::new(), true));
+    }
     let text = std::fs::read_to_string(&path).map_err(step_err("init-nested", "state"))?;
     let h: Handoff = serde_json::from_str(&text).map_err(step_err("init-nested", "state"))?;
     let me =
         h.plan.get(&h.own_path).cloned().ok_or_else(|| {
             step_err("init-nested", "state")(format!("{} not in plan", h.own_path))
         })?;
+    if let Some(b) = me.network.own_bridge.as_ref().filter(|b| b.nat) {
+        // NAT is a convenience for the children's outbound traffic; without it they still
+        // reach each other and this host, so a failure is reported, not fatal.
+        if let Err(e) = super::network::enable_nat(b) {
+            eprintln!("lxnest init-nested: NAT for {}: {e}", b.name);
+        }
+    }
     let mut started: Vec<Started> = Vec::new();
     for child in h.plan.children(&me.path) {
         let local = localize(child, &me);
         let opts = StartOptions {
             state_dir: PathBuf::from(state::DEFAULT_DIR),
             require_apparmor: false,
-            cgroup: CreateOptions::default(),
+            // Our own processes sit in the init leaf when the plan made one; the children's
+            // cgroups are its siblings, inside the delegated subtree.
+            cgroup: CreateOptions {
+                base: if me.cgroup.init_leaf.is_some() {
+                    Base::OwnParent
+                } else {
+                    Base::Own
+                },
+            },
             bridge: me.network.own_bridge.clone(),
             nested_json: handoff_for(&h.plan, child),
             console_log: false,
         };
         match start(&local, &opts) {
-            Ok(s) => started.push(s),
+            Ok(s) => {
+                // The nesting host is its children's monitor: record them where `ls` and
+                // `attach` (from here or from the host, through /proc/PID/root) look.
+                let me_pid = nix::unistd::getpid().as_raw();
+                let st = super::monitor::state_of(&local, &s, me_pid);
+                if let Err(e) = state::write(&opts.state_dir, &st) {
+                    eprintln!("lxnest init-nested: state of {}: {e}", local.name);
+                }
+                started.push(s)
+            }
             Err(e) => {
                 eprintln!("lxnest init-nested: {e}");
                 for s in started.drain(..).rev() {
@@ -80,12 +109,14 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
             }
         }
     }
-    Ok(reap_loop(started))
+    Ok(reap_loop(started, false))
 }
 
 /// Reaps every process (we are PID 1); exits when SIGTERM arrives (after stopping the children)
-/// or when no child container is left.
-fn reap_loop(mut started: Vec<Started>) -> i32 {
+/// or, unless `idle`, when no child container is left, with the first non-zero exit code of a
+/// child's init. An `idle` init (a container that hosts nothing) runs until SIGTERM.
+fn reap_loop(mut started: Vec<Started>, idle: bool) -> i32 {
+    let mut code = 0;
     let mut mask = SigSet::empty();
     for s in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
         mask.add(s);
@@ -103,6 +134,9 @@ fn reap_loop(mut started: Vec<Started>) -> i32 {
                 Ok(ws) => {
                     if let Some(pid) = ws.pid() {
                         if let Some(i) = started.iter().position(|s| s.child.pid() == pid) {
+                            if code == 0 {
+                                code = super::monitor::exit_code(ws).unwrap_or(1);
+                            }
                             let mut s = started.remove(i);
                             let _ = std::mem::replace(
                                 &mut s.child,
@@ -115,8 +149,8 @@ fn reap_loop(mut started: Vec<Started>) -> i32 {
                 }
             }
         }
-        if started.is_empty() {
-            return 0;
+        if started.is_empty() && !idle {
+            return code;
         }
         match sfd.read_signal() {
             Ok(Some(info)) if info.ssi_signo as i32 != libc::SIGCHLD => {

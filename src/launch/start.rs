@@ -76,6 +76,8 @@ pub struct Started {
     // Field order is drop order: the init dies first, then its network, cgroup and state go.
     /// The init.
     pub child: ChildGuard,
+    /// The loaded AppArmor profile, unloaded after the init is gone.
+    pub apparmor_profile: Option<crate::apparmor::Installed>,
     /// The veth, if any.
     pub veth: Option<VethGuard>,
     /// The bridge, if this start created it.
@@ -84,6 +86,8 @@ pub struct Started {
     pub cgroup: CgroupGuard,
     /// The state directory.
     pub state: StateDirGuard,
+    /// The plan, when it has stop or post-stop hooks to run at teardown.
+    pub hook_plan: Option<LevelPlan>,
 }
 
 /// Starts `plan`: see docs/launch.md for the order and the reason for each step's position.
@@ -98,16 +102,27 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         redirect_stdio(&state.path().join("console.log")).map_err(step_err(c, "state"))?;
     }
 
+    // pre-start hooks on the host before anything else is set up, as in LXC; they may fill
+    // the shared mount directory.
+    super::hooks::run(plan, "pre-start", state.path(), None).map_err(step_err(c, "pre-start"))?;
+
     // AppArmor profile before clone: it must be in the kernel before the child asks for it.
-    let (apparmor_label, apparmor_note) =
-        match apparmor::load(&plan.apparmor, opts.require_apparmor) {
-            Ok(apparmor::Outcome::Loaded(label)) => (Some(label.clone()), format!("label {label}")),
-            Ok(apparmor::Outcome::Unavailable) => {
-                log_apparmor_once();
+    let (apparmor_guard, apparmor_label, apparmor_note) =
+        match apparmor::prepare(plan, opts.require_apparmor) {
+            Ok(apparmor::Outcome::Loaded(g)) => {
+                let label = g.onexec().map(str::to_string);
+                let note = match &label {
+                    Some(l) => format!("label {l}"),
+                    None => "confined by the parent's label (no own profile at this depth)".into(),
+                };
+                (Some(g), label, note)
+            }
+            Ok(apparmor::Outcome::Unavailable(why)) => {
+                log_apparmor_once(&why);
                 (
                     None,
-                    "unavailable: kernel without AppArmor (profile planned, not loaded)"
-                        .to_string(),
+                    None,
+                    format!("unavailable: {why} (profile planned, not loaded)"),
                 )
             }
             Err(message) => {
@@ -127,12 +142,13 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // The v1 devices controller only takes writes from the initial user namespace; a nested
     // launcher's children stay under the allowlist its own parent wrote.
     if !super::defaults::in_user_namespace() {
-        cgroup::apply_devices(&cg, &plan.devices).map_err(step_err(c, "cgroup"))?;
+        apply_devices(&cg, plan).map_err(step_err(c, "cgroup"))?;
     }
 
     // The bridge exists before the veth that plugs into it.
     let bridge = match (&opts.bridge, plan.network.mode.as_str()) {
         (Some(b), "bridge") => Some(network::ensure_bridge(b).map_err(step_err(c, "network"))?),
+        (None, "bridge") => None,
         _ => None,
     };
 
@@ -172,6 +188,11 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         enforced,
         apparmor: apparmor_note,
         child,
+        apparmor_profile: apparmor_guard,
+        hook_plan: ["stop", "post-stop"]
+            .iter()
+            .any(|k| plan.hooks.get(*k).is_some_and(|v| !v.is_empty()))
+            .then(|| plan.clone()),
         veth,
         bridge,
         cgroup: cg,
@@ -269,13 +290,9 @@ fn expect(ch: &mut Channel, c: &str, step: &'static str, ok: impl Fn(&Msg) -> bo
     }
 }
 
-fn log_apparmor_once() {
+fn log_apparmor_once(why: &str) {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        tracing::info!(
-            "AppArmor is not enabled in this kernel: profiles are planned but not loaded"
-        )
-    });
+    ONCE.call_once(|| tracing::info!("{why}: AppArmor profiles are planned but not loaded"));
 }
 
 /// Points stdin at /dev/null and stdout/stderr at `log` (inherited by the container's init).
@@ -297,4 +314,22 @@ fn redirect_stdio(log: &std::path::Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The v1 devices allowlist. The cgroup layer removes the fresh init leaf before `devices.deny a`
+/// and the kernel refuses that write until the removed child is offline, which on a busy machine
+/// can take longer than the layer's own retry: try the whole step a few more times.
+fn apply_devices(cg: &CgroupGuard, plan: &LevelPlan) -> crate::cgroup::Result<()> {
+    let mut tries = 0;
+    loop {
+        match cgroup::apply_devices(cg, &plan.devices) {
+            Ok(_) => return Ok(()),
+            Err(crate::cgroup::CgroupError::Io { source, .. })
+                if source.raw_os_error() == Some(libc::EINVAL) && tries < 5 =>
+            {
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }

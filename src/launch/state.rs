@@ -32,7 +32,7 @@ pub struct State {
     pub cgroups: Vec<(String, PathBuf)>,
     /// The veth on the parent side, if any.
     pub veth: Option<String>,
-    /// The bridge this container's start created (removed with the last container on it).
+    /// The lxnest bridge this container is plugged into (removed with the last container on it).
     pub bridge_created: Option<String>,
     /// What was enforced.
     pub enforced: Enforced,
@@ -106,7 +106,7 @@ pub struct StateDirGuard {
 }
 
 impl StateDirGuard {
-    /// Creates `<statedir>/<name>/rootfs`; fails when the container exists.
+    /// Creates `<statedir>/<name>/{rootfs,mount}`; fails when the container exists.
     pub fn create(state_dir: &Path, name: &str) -> Result<StateDirGuard> {
         let d = dir(state_dir, name);
         std::fs::create_dir_all(state_dir).map_err(|e| serr(name, state_dir)(e.to_string()))?;
@@ -120,7 +120,9 @@ impl StateDirGuard {
         let g = StateDirGuard {
             path: Some(d.clone()),
         };
-        std::fs::create_dir(d.join("rootfs")).map_err(|e| serr(name, &d)(e.to_string()))?;
+        for sub in ["rootfs", "mount"] {
+            std::fs::create_dir(d.join(sub)).map_err(|e| serr(name, &d)(e.to_string()))?;
+        }
         Ok(g)
     }
 

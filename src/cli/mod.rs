@@ -4,6 +4,7 @@
 mod attach;
 mod check;
 mod config;
+mod crypt;
 mod demo;
 mod launch;
 mod openvz;
@@ -40,6 +41,8 @@ enum Command {
     Attach(attach::AttachCommand),
     #[command(flatten)]
     Demo(demo::DemoCommand),
+    #[command(flatten)]
+    Crypt(crypt::CryptCommand),
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::OpenVz(c) => c.run(),
         Command::Attach(c) => c.run(),
         Command::Demo(c) => c.run(),
+        Command::Crypt(c) => c.run(),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,10 @@ use std::process::Command;
 fn root() -> bool {
     let is_root = nix::unistd::geteuid().is_root();
     if !is_root {
-        assert!(std::env::var_os("CI").is_none(), "CI runs the root tests as root");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the root tests as root"
+        );
         eprintln!("SKIPPED: needs root");
     }
     is_root
@@ -14,12 +17,21 @@ fn root() -> bool {
 
 fn run_check(nested: bool) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lxnest"));
-    cmd.arg("run").arg("-P").arg(std::env::temp_dir().join("lxnest-check-test"));
+    cmd.arg("run")
+        .arg("-P")
+        .arg(std::env::temp_dir().join("lxnest-check-test"));
     if nested {
         cmd.arg("--nested");
     }
-    let out = cmd.args(["--", "lxnest", "check", "--for", "lxc"]).output().expect("lxnest runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .args(["--", "lxnest", "check", "--for", "lxc"])
+        .output()
+        .expect("lxnest runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -41,5 +53,8 @@ fn root_check_inside_a_plain_container_is_blocked_and_names_the_missing_pieces()
     let (code, text) = run_check(false);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("lxc: blocked"), "{text}");
-    assert!(text.contains("unshare") && text.contains("seccomp"), "{text}");
+    assert!(
+        text.contains("unshare") && text.contains("seccomp"),
+        "{text}"
+    );
 }

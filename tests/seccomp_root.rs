@@ -77,7 +77,12 @@ fn in_child(f: impl FnOnce() -> Vec<i64>) -> Child {
     match unsafe { fork() }.expect("fork") {
         ForkResult::Child => {
             drop(rd);
-            let values = f();
+            // A panic must not unwind into the forked copy of the test harness.
+            let values = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                Ok(values) => values,
+                // SAFETY: leaving the child at once, without running anything of the parent's.
+                Err(_) => unsafe { libc::_exit(101) },
+            };
             let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
             // SAFETY: writing our own buffer to our own pipe end, then leaving without unwinding.
             unsafe {
@@ -425,5 +430,174 @@ fn seccomp_root_notify_goes_to_the_listener() {
     assert_eq!(
         c.values,
         vec![-77, libc::SYS_getppid, -(libc::ENOSYS as i64)]
+    );
+}
+
+/// Run `script` in a throwaway LXC container (host root filesystem, no network) whose filter
+/// LXC itself loads from `policy`. Returns (success, stdout+stderr).
+fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy_path = dir.path().join("policy.seccomp");
+    std::fs::write(&policy_path, policy).expect("write policy");
+    let name = format!("lxnest-sc-{}", std::process::id());
+    let conf = format!(
+        "lxc.uts.name = {name}\nlxc.net.0.type = empty\nlxc.console.path = none\nlxc.tty.max = 0\n\
+         lxc.pty.max = 0\nlxc.mount.auto = proc:rw\nlxc.apparmor.profile = unconfined\n\
+         lxc.seccomp.profile = {}\n",
+        policy_path.display()
+    );
+    std::fs::write(dir.path().join("conf"), conf).expect("write config");
+    let out = std::process::Command::new("lxc-execute")
+        .arg("-n")
+        .arg(&name)
+        .arg("-P")
+        .arg(dir.path())
+        .arg("-f")
+        .arg(dir.path().join("conf"))
+        .args(["--", "/bin/sh", "-c", script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("lxc-execute runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn seccomp_root_lxc_loads_the_shipped_policies() {
+    if !is_root()
+        || std::process::Command::new("lxc-execute")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        eprintln!("skipped: needs root and lxc-execute (Debian package lxc)");
+        return;
+    }
+    use lxnest::seccomp::builtin;
+    // LXC reads the text itself; NO_NEW_PRIVS stays off, as lxnest's install does for root.
+    let status = "grep -E '^(NoNewPrivs|Seccomp_filters)' /proc/self/status";
+    let (ok, out) = lxc_execute(builtin::DEFAULT_TEXT, status);
+    assert!(
+        ok && out.contains("Seccomp_filters:\t1") && out.contains("NoNewPrivs:\t0"),
+        "{out}"
+    );
+    let script = format!("{status}; unshare -U true && echo unshare-allowed; true");
+    let (ok, out) = lxc_execute(builtin::NO_NESTING_TEXT, &script);
+    assert!(ok && out.contains("Seccomp_filters:\t1"), "{out}");
+    assert!(
+        !out.contains("unshare-allowed") && out.contains("Operation not permitted"),
+        "{out}"
+    );
+    // The check is real: a rule LXC refuses (the default action again) stops the container.
+    let (ok, out) = lxc_execute("2\ndenylist\nmount allow\n", "true");
+    assert!(!ok, "{out}");
+    // And so does the comment after an argument check that no-nesting.seccomp once had.
+    let (ok, out) = lxc_execute(
+        "2\ndenylist\nclone errno 1 [0,1,SCMP_CMP_EQ] # why\n",
+        "true",
+    );
+    assert!(!ok, "{out}");
+}
+
+/// `id -u` run through a setuid-root copy of `id` by uid 65534 under `filter`, installed with
+/// `nnp` while still root: what a setuid program inside a container gets.
+fn setuid_id_under(filter: &[sock_filter], nnp: NoNewPrivs) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::Builder::new()
+        .prefix("lxnest-suid")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("tempdir");
+    let id = dir.path().join("id");
+    std::fs::copy("/usr/bin/id", &id).expect("copy id");
+    std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o4755)).expect("setuid bit");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("dir mode");
+    let filter = filter.to_vec();
+    let mut cmd = std::process::Command::new(&id);
+    cmd.arg("-u");
+    // SAFETY: the hook runs in the forked child before exec and only installs the filter and
+    // drops the ids (syscalls plus a small allocation; glibc's malloc is fork-safe).
+    unsafe {
+        cmd.pre_exec(move || {
+            install(&filter, nnp).map_err(std::io::Error::other)?;
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+    let out = cmd.output().expect("run the setuid id");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn seccomp_root_setuid_programs_keep_working() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let filter =
+        compile(&lxnest::seccomp::builtin::default_policy().expect("parses")).expect("compiles");
+    // NoNewPrivs::Auto as root leaves NNP off: the setuid bit still raises the effective uid.
+    assert_eq!(setuid_id_under(&filter, NoNewPrivs::Auto), "0");
+    // With NNP the kernel ignores the setuid bit: this is what LXC and lxnest avoid.
+    assert_eq!(setuid_id_under(&filter, NoNewPrivs::Always), "65534");
+}
+
+#[test]
+fn seccomp_root_shipped_policies_stacked() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use lxnest::seccomp::builtin;
+    let default = compile(&builtin::default_policy().expect("parses")).expect("compiles");
+    let no_nesting = compile(&builtin::no_nesting_policy().expect("parses")).expect("compiles");
+    let c = in_child(move || {
+        if install(&default, NoNewPrivs::Auto).is_err()
+            || install(&no_nesting, NoNewPrivs::Auto).is_err()
+        {
+            return vec![];
+        }
+        // glibc tries clone3 for a new thread, gets ENOSYS and falls back to clone without
+        // CLONE_NEW* flags, which the filter lets through.
+        let thread = std::thread::spawn(|| 7).join().map(i64::from).unwrap_or(-1);
+        let flags = |f: libc::c_int| f as u64;
+        vec![
+            filter_count().map(i64::from).unwrap_or(-1),
+            thread,
+            raw(libc::SYS_unshare, [flags(libc::CLONE_NEWUSER), 0, 0]),
+            raw(
+                libc::SYS_clone,
+                [flags(libc::CLONE_NEWUSER | libc::SIGCHLD), 0, 0],
+            ),
+            raw(
+                libc::SYS_clone,
+                [flags(libc::CLONE_NEWNET | libc::SIGCHLD), 0, 0],
+            ),
+            raw(libc::SYS_clone3, [0, 0, 0]),
+            raw(libc::SYS_keyctl, [0, 0, 0]),
+            raw(libc::SYS_mount, [0, 0, 0]),
+            raw(libc::SYS_syslog, [3, 0, 0]),
+        ]
+    });
+    exited_ok(&c);
+    let (eperm, enosys) = (-(libc::EPERM as i64), -(libc::ENOSYS as i64));
+    assert_eq!(c.values.len(), 9, "the child could not install the filters");
+    assert!(c.values[0] >= 2, "two more filters: {}", c.values[0]);
+    assert_eq!(
+        c.values[1], 7,
+        "threads still start (clone3 -> ENOSYS -> clone)"
+    );
+    assert_eq!(
+        &c.values[2..],
+        &[eperm, eperm, eperm, enosys, enosys, eperm, eperm]
     );
 }

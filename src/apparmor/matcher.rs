@@ -29,16 +29,24 @@ pub enum Access {
     Umount,
     /// pivot_root with the path as the new root.
     PivotRoot,
+    /// Using a capability (`sys_admin`); the path is ignored.
+    Capability(String),
 }
 
 impl Access {
-    /// Parses the command-line form: `r`, `rw`, `x` ..., `umount`, `pivot_root`, or
+    /// Parses the command-line form: `r`, `rw`, `x` ..., `umount`, `pivot_root`,
+    /// `capability:sys_admin`, or
     /// `mount[:FSTYPE[:OPT,OPT...[:SOURCE]]]` (empty FSTYPE for binds: `mount::rw,bind:/src`).
     pub fn parse(s: &str) -> Option<Access> {
         match s {
             "umount" => return Some(Access::Umount),
             "pivot_root" => return Some(Access::PivotRoot),
             _ => {}
+        }
+        if let Some(cap) = s.strip_prefix("capability:") {
+            let cap = cap.to_ascii_lowercase();
+            let cap = cap.trim_start_matches("cap_").to_string();
+            return (!cap.is_empty()).then_some(Access::Capability(cap));
         }
         if let Some(rest) = s.strip_prefix("mount") {
             let mut parts = rest.strip_prefix(':').unwrap_or(rest).splitn(3, ':');
@@ -124,6 +132,7 @@ pub fn explain(profile_text: &str, path: &str, access: &Access) -> Explanation {
             Access::PivotRoot => {
                 keyword_target(&body, "pivot_root", path, &vars).then(|| "*".to_string())
             }
+            Access::Capability(cap) => capability_matches(&body, cap).then(|| "*".to_string()),
         };
         if let Some(perms) = granted {
             let r = RuleRef {
@@ -270,21 +279,37 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-/// The comma-terminated rules inside the profile block, with their line numbers.
+/// The comma-terminated rules inside the profile block, each with the line it starts on. A rule
+/// may span lines (the template writes long mount rules one `options=` per line); it ends at a
+/// line ending with `,` outside parentheses.
 fn rules(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let mut inside = false;
+    let mut pending: Option<(usize, String)> = None;
     for (i, raw) in text.lines().enumerate() {
         let line = strip_comment(raw).trim();
         if !inside {
             inside = line.starts_with("profile ") && line.ends_with('{');
             continue;
         }
-        if line == "}" {
+        if line.is_empty() {
+            continue;
+        }
+        if line == "}" && pending.is_none() {
             break;
         }
-        if let Some(rule) = line.strip_suffix(',') {
-            out.push((i + 1, rule.trim().to_string()));
+        let (start, mut rule) = pending.take().unwrap_or((i + 1, String::new()));
+        if !rule.is_empty() {
+            rule.push(' ');
+        }
+        rule.push_str(line);
+        let depth: i32 = rule
+            .chars()
+            .map(|c| i32::from(c == '(') - i32::from(c == ')'))
+            .sum();
+        match rule.strip_suffix(',') {
+            Some(done) if depth == 0 => out.push((start, done.trim().to_string())),
+            _ => pending = Some((start, rule)),
         }
     }
     out
@@ -327,6 +352,16 @@ fn file_perms(body: &str, path: &str, vars: &BTreeMap<String, Vec<String>>) -> O
     }
     glob_matches(pattern, path, vars)
         .then(|| perms.chars().filter(|c| "rwaxmlk".contains(*c)).collect())
+}
+
+/// `capability,` (all) or `capability a b,`.
+fn capability_matches(body: &str, cap: &str) -> bool {
+    let mut words = body.split_whitespace();
+    if words.next() != Some("capability") {
+        return false;
+    }
+    let mut named = words.peekable();
+    named.peek().is_none() || named.any(|w| w == cap)
 }
 
 /// `umount [TARGET]` and `pivot_root [oldroot=X] [NEWROOT]`.

@@ -16,5 +16,5 @@ pub mod render;
 pub use error::AppArmorError;
 pub use install::{install, Installed};
 pub use matcher::{explain, parse_audit_line, Access, AuditEvent, Decision, Explanation, RuleRef};
-pub use naming::{names, Names};
+pub use naming::{container_of, names, Names};
 pub use render::{default_rootfs_dirs, known_flags, render, runtime_rootfs_dirs, ProfileParams};

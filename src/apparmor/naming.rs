@@ -100,6 +100,27 @@ pub fn names(container_path: &[&str]) -> Names {
     }
 }
 
+/// The container path a profile name belongs to (`lxnest-juju-host.unit-1` gives
+/// `["juju-host", "unit-1"]`), for turning the `profile=` of an audit record back into a
+/// container. `None` for profiles lxnest did not name (or shortened with a hash).
+pub fn container_of(profile: &str) -> Option<Vec<String>> {
+    // Shortened names are exactly MAX_NAME long; they cannot be mapped back.
+    if profile.len() >= MAX_NAME {
+        return None;
+    }
+    let rest = profile.strip_prefix(PREFIX)?;
+    let parts: Vec<String> = rest.split('.').map(String::from).collect();
+    let valid = |p: &String| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    (parts.len() <= 2
+        && parts.iter().all(valid)
+        && names(&parts.iter().map(String::as_str).collect::<Vec<_>>()).profile == profile)
+        .then_some(parts)
+}
+
 /// `lxnest-` followed by the container names joined with `.`, each reduced to AppArmor-safe
 /// characters, and shortened with a hash when too long.
 fn profile_name(path: &[&&str]) -> String {
@@ -209,6 +230,29 @@ mod tests {
         assert_eq!(a, names(&[&long]).profile);
         let other = format!("{}y", "x".repeat(299));
         assert_ne!(a, names(&[&other]).profile);
+    }
+
+    #[test]
+    fn profiles_map_back_to_containers() {
+        for path in [vec!["juju-host"], vec!["juju-host", "unit-1"]] {
+            let p = names(&path).profile;
+            assert_eq!(
+                container_of(&p),
+                Some(path.iter().map(|s| s.to_string()).collect())
+            );
+        }
+        assert_eq!(container_of("lxc-container-default"), None);
+        assert_eq!(container_of("lxnest-"), None);
+        assert_eq!(
+            container_of("lxnest-a.b.c"),
+            None,
+            "no level-3 profiles exist"
+        );
+        assert_eq!(
+            container_of(&names(&[&"x".repeat(300)]).profile),
+            None,
+            "hashed"
+        );
     }
 
     #[test]

@@ -126,26 +126,50 @@ pub enum LaunchCommand {
     },
 }
 
-/// Reads a plan: JSON as written by `lxnest plan --output json`. YAML specs need the planner.
+/// Reads a plan: JSON as written by `lxnest plan --output json`, or a spec (YAML, LXC config,
+/// `builtin:NAME`) planned here against this machine.
 fn load_plan(path: &Path) -> anyhow::Result<Plan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-    if text.trim_start().starts_with('{') {
-        return serde_json::from_str(&text).with_context(|| format!("parse plan {}", path.display()));
+    if path.extension().is_some_and(|e| e == "json") {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+        return serde_json::from_str(&text)
+            .with_context(|| format!("parse plan {}", path.display()));
     }
-    // INTEGRATION: plan a YAML spec here once `lxnest::plan::plan` is on main:
-    // `plan::plan(&spec::load::load(path)?, &host::snapshot()?)`.
-    bail!("{}: planning YAML specs is not wired in this build; pass a plan JSON", path.display())
+    let loaded = lxnest::source::load(path)?;
+    for note in &loaded.notes {
+        eprintln!("lxnest: note: {note}");
+    }
+    let snapshot = lxnest::host::read().context("reading this machine's facts")?;
+    Ok(lxnest::plan::plan(&loaded.stack, &snapshot)?)
 }
 
 fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(states)?),
         Output::Text => {
-            println!("{:<20} {:<8} {:>8} {:>5} {:<28} {}", "NAME", "STATE", "PID", "LEVEL", "CGROUP", "ADDRESS");
+            println!(
+                "{:<20} {:<8} {:>8} {:>5} {:<28} ADDRESS",
+                "NAME", "STATE", "PID", "LEVEL", "CGROUP"
+            );
             for s in states {
-                let st = if state::alive(s) { s.status.as_str() } else { "stale" };
-                let addr = s.plan.network.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
-                println!("{:<20} {:<8} {:>8} {:>5} {:<28} {}", s.name, st, s.pid, s.level, s.plan.cgroup.path, addr);
+                let monitor = s.monitor_pid > 0
+                    && nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.monitor_pid), None)
+                        .is_ok();
+                let st = match (state::alive(s), monitor) {
+                    (false, _) => "stale",
+                    (true, false) => "orphan",
+                    (true, true) => s.status.as_str(),
+                };
+                let addr = s
+                    .plan
+                    .network
+                    .address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<20} {:<8} {:>8} {:>5} {:<28} {}",
+                    s.name, st, s.pid, s.level, s.plan.cgroup.path, addr
+                );
             }
         }
     }
@@ -160,17 +184,31 @@ fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
     let e = &s.enforced;
     println!("name:        {}", s.name);
     println!("path:        {}", s.path);
-    println!("state:       {}", if state::alive(s) { &s.status } else { "stale" });
+    println!(
+        "state:       {}",
+        if state::alive(s) { &s.status } else { "stale" }
+    );
     println!("pid:         {}", s.pid);
     println!("level:       {}", s.level);
     for (h, d) in &s.cgroups {
         println!("cgroup:      {h}: {}", d.display());
     }
-    println!("network:     {} {}", s.plan.network.mode, s.plan.network.address.map(|a| a.to_string()).unwrap_or_default());
+    println!(
+        "network:     {} {}",
+        s.plan.network.mode,
+        s.plan
+            .network
+            .address
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    );
     if let Some(v) = &s.veth {
         println!("veth:        {v}");
     }
-    println!("seccomp:     {} filter(s) stacked, own filter {} instructions, no_new_privs={}", e.seccomp_filters, e.seccomp_insns, e.no_new_privs);
+    println!(
+        "seccomp:     {} filter(s) stacked, own filter {} instructions, no_new_privs={}",
+        e.seccomp_filters, e.seccomp_insns, e.no_new_privs
+    );
     println!("landlock:    {}", e.landlock);
     println!("apparmor:    {}", e.apparmor);
     println!("capabilities: {}", e.capabilities.join(" "));
@@ -185,8 +223,19 @@ impl LaunchCommand {
     /// Run the command.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self {
-            LaunchCommand::Start { nested, foreground, config, spec, name, state_dir, require_apparmor, timeout } => {
-                let path = config.or(spec).context("a spec is needed (SPEC or -f SPEC)")?;
+            LaunchCommand::Start {
+                nested,
+                foreground,
+                config,
+                spec,
+                name,
+                state_dir,
+                require_apparmor,
+                timeout,
+            } => {
+                let path = config
+                    .or(spec)
+                    .context("a spec is needed (SPEC or -f SPEC)")?;
                 let plan = load_plan(&path)?;
                 let grace = Duration::from_secs(timeout);
                 let targets: Vec<_> = plan
@@ -202,7 +251,11 @@ impl LaunchCommand {
                 }
                 for c in targets {
                     let mut c = c.clone();
-                    let nested_json = if nested { nested::handoff_for(&plan, &c) } else { None };
+                    let nested_json = if nested {
+                        nested::handoff_for(&plan, &c)
+                    } else {
+                        None
+                    };
                     if nested_json.is_some() {
                         c.init.command = vec!["lxnest".into(), "init-nested".into()];
                     }
@@ -221,7 +274,11 @@ impl LaunchCommand {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            LaunchCommand::Stop { name, state_dir, timeout } => {
+            LaunchCommand::Stop {
+                name,
+                state_dir,
+                timeout,
+            } => {
                 ops::stop(&state_dir, &name, Duration::from_secs(timeout))?;
                 Ok(ExitCode::SUCCESS)
             }
@@ -229,23 +286,45 @@ impl LaunchCommand {
                 print_ls(&state::list(&state_dir), output)?;
                 Ok(ExitCode::SUCCESS)
             }
-            LaunchCommand::Info { name, state_dir, output } => {
+            LaunchCommand::Info {
+                name,
+                state_dir,
+                output,
+            } => {
                 print_info(&state::read(&state_dir, &name)?, output)?;
                 Ok(ExitCode::SUCCESS)
             }
-            LaunchCommand::Run { nested, spec, name, state_dir, require_apparmor, command } => {
+            LaunchCommand::Run {
+                nested,
+                spec,
+                name,
+                state_dir,
+                require_apparmor,
+                command,
+            } => {
                 let name = name.unwrap_or_else(|| format!("run-{}", std::process::id()));
                 let mut plan = match spec {
                     Some(p) => {
                         let full = load_plan(&p)?;
-                        full.containers.first().cloned().with_context(|| format!("{} has no container", p.display()))?
+                        full.containers
+                            .first()
+                            .cloned()
+                            .with_context(|| format!("{} has no container", p.display()))?
                     }
                     None => defaults::level_plan(&name, Vec::new(), nested),
                 };
                 plan.name = name.clone();
                 plan.init.command = command;
-                let opts = StartOptions { state_dir, require_apparmor, ..Default::default() };
-                Ok(code(monitor::run_foreground(&plan, &opts, monitor::DEFAULT_GRACE)?))
+                let opts = StartOptions {
+                    state_dir,
+                    require_apparmor,
+                    ..Default::default()
+                };
+                Ok(code(monitor::run_foreground(
+                    &plan,
+                    &opts,
+                    monitor::DEFAULT_GRACE,
+                )?))
             }
             LaunchCommand::Destroy { name, state_dir } => {
                 ops::destroy(&state_dir, &name, monitor::DEFAULT_GRACE)?;

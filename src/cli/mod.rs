@@ -5,6 +5,7 @@ mod attach;
 mod check;
 mod config;
 mod launch;
+mod openvz;
 mod planning;
 mod table;
 
@@ -33,6 +34,8 @@ enum Command {
     #[command(flatten)]
     Config(config::ConfigCommand),
     #[command(flatten)]
+    OpenVz(openvz::OpenVzCommand),
+    #[command(flatten)]
     Attach(attach::AttachCommand),
 }
 
@@ -45,6 +48,7 @@ pub fn main() -> ExitCode {
         Command::Launch(c) => c.run(),
         Command::Check(c) => c.run(),
         Command::Config(c) => c.run(),
+        Command::OpenVz(c) => c.run(),
         Command::Attach(c) => c.run(),
     };
     match result {

@@ -8,6 +8,7 @@ pub mod child;
 pub mod defaults;
 pub mod dev;
 pub mod error;
+pub mod hooks;
 pub mod idmap;
 pub mod inject;
 pub mod landlock;

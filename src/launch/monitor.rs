@@ -41,7 +41,11 @@ fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
         monitor_pid,
         cgroups: s.cgroup.dirs(),
         veth: plan.network.veth_host.clone().filter(|_| s.veth.is_some()),
-        bridge_created: None,
+        bridge_created: plan
+            .network
+            .parent_bridge
+            .clone()
+            .filter(|_| s.bridge.is_some()),
         enforced: s.enforced.clone(),
         apparmor: s.apparmor.clone(),
         plan: plan.clone(),
@@ -53,7 +57,12 @@ fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
 /// init does not inherit a blocked mask.
 pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
     let mut mask = SigSet::empty();
-    for s in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+    ] {
         mask.add(s);
     }
     mask.thread_block()?;
@@ -79,7 +88,8 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
                     deadline = None;
                     PollTimeout::NONE
                 } else {
-                    PollTimeout::try_from(left.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX)
+                    PollTimeout::try_from(left.as_millis().min(60_000) as i32)
+                        .unwrap_or(PollTimeout::MAX)
                 }
             }
             None => PollTimeout::NONE,
@@ -91,7 +101,9 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
         }
         while let Ok(Some(info)) = sfd.read_signal() {
             let sig = info.ssi_signo as i32;
-            if (sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP) && deadline.is_none() {
+            if (sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP)
+                && deadline.is_none()
+            {
                 let _ = kill(pid, Signal::SIGTERM);
                 deadline = Some(Instant::now() + grace);
             }
@@ -101,19 +113,42 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
 
 /// Tears a started container down in the right order; the bridge goes only when unused.
 pub fn teardown(s: Started) {
-    let Started { child, veth, bridge, cgroup, state, .. } = s;
+    let plan_hooks = s.hook_plan.clone();
+    let state_path = s.state.path().to_path_buf();
+    if let Some(p) = &plan_hooks {
+        // stop hooks while the container still exists, as in LXC.
+        let pid = Some(s.child.pid().as_raw()).filter(|p| *p > 0);
+        if let Err(e) = super::hooks::run(p, "stop", &state_path, pid) {
+            tracing::warn!("{e}");
+        }
+    }
+    let Started {
+        child,
+        veth,
+        bridge,
+        cgroup,
+        state,
+        ..
+    } = s;
     drop(child);
     drop(veth);
+    // Whoever created the bridge, the last container to leave it removes it.
     if let Some(b) = bridge {
-        match b.persist() {
-            Some(name) if network::bridge_unused(&name) => network::delete_link(&name),
-            _ => {}
+        if let Some(name) = b.persist() {
+            if network::bridge_unused(&name) {
+                network::delete_link(&name);
+            }
         }
     }
     if let Err(e) = cgroup.remove() {
         tracing::warn!("cgroup cleanup: {e}");
     }
     drop(state);
+    if let Some(p) = &plan_hooks {
+        if let Err(e) = super::hooks::run(p, "post-stop", &state_path, None) {
+            tracing::warn!("{e}");
+        }
+    }
 }
 
 /// Starts `plan` and waits in the foreground; returns the init's exit code.
@@ -138,7 +173,10 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
 /// Starts `plan` under a detached monitor process; returns the init's pid once it runs.
 pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
     let c = plan.path.as_str();
-    let (r, w) = nix::unistd::pipe().map_err(step_err(c, "monitor"))?;
+    // Close-on-exec: the container's init must not inherit the report pipe, or the reader
+    // would never see end-of-file.
+    let (r, w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(c, "monitor"))?;
     // SAFETY: the CLI process is single-threaded, so the child may run arbitrary code after fork.
     match unsafe { fork() }.map_err(step_err(c, "monitor"))? {
         ForkResult::Parent { child } => {
@@ -147,9 +185,17 @@ pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
             let mut text = String::new();
             let _ = std::fs::File::from(r).read_to_string(&mut text);
             match text.split_once(' ') {
-                Some(("ok", pid)) => pid.trim().parse().map_err(|_| step_err(c, "monitor")(text.clone())),
-                Some(("err", msg)) => Err(LaunchError::Refused { container: c.into(), message: msg.trim().to_string() }),
-                _ => Err(step_err(c, "monitor")("the monitor exited without a report")),
+                Some(("ok", pid)) => pid
+                    .trim()
+                    .parse()
+                    .map_err(|_| step_err(c, "monitor")(text.clone())),
+                Some(("err", msg)) => Err(LaunchError::Refused {
+                    container: c.into(),
+                    message: msg.trim().to_string(),
+                }),
+                _ => Err(step_err(c, "monitor")(
+                    "the monitor exited without a report",
+                )),
             }
         }
         ForkResult::Child => {
@@ -175,7 +221,9 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     let mut w = std::fs::File::from(w);
     let mut opts = opts.clone();
     opts.console_log = true;
-    let started = match start(plan, &opts).and_then(|s| super::inject::check(&plan.path, "monitor").map(|_| s)) {
+    let started = match start(plan, &opts)
+        .and_then(|s| super::inject::check(&plan.path, "monitor").map(|_| s))
+    {
         Ok(s) => s,
         Err(e) => {
             report(&mut w, &format!("err {e}\n"));

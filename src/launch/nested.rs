@@ -7,7 +7,7 @@ use super::error::{step_err, Result};
 use super::monitor::teardown;
 use super::start::{start, StartOptions, Started};
 use super::state;
-use crate::cgroup::CreateOptions;
+use crate::cgroup::{Base, CreateOptions};
 use crate::plan::model::{LevelPlan, Plan};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -31,7 +31,11 @@ pub const HANDOFF_PATH: &str = "/run/lxnest/plan.json";
 /// The handoff JSON for `host`, when it has children in `plan`.
 pub fn handoff_for(plan: &Plan, host: &LevelPlan) -> Option<String> {
     plan.children(&host.path).next()?;
-    serde_json::to_string(&Handoff { own_path: host.path.clone(), plan: plan.clone() }).ok()
+    serde_json::to_string(&Handoff {
+        own_path: host.path.clone(),
+        plan: plan.clone(),
+    })
+    .ok()
 }
 
 /// A child's plan as its nesting host applies it: the cgroup path becomes relative to the host's
@@ -47,17 +51,40 @@ pub fn localize(child: &LevelPlan, parent: &LevelPlan) -> LevelPlan {
 
 /// Runs `init-nested`; returns the exit code.
 pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
+    let explicit = handoff_path.is_some();
     let path = handoff_path.unwrap_or_else(|| PathBuf::from(HANDOFF_PATH));
+    if !explicit && !path.exists() {
+        // A container that hosts nothing: lxnest is its minimal init.
+        return Ok(reap_loop(Vec::new(), true));
+    }
     let text = std::fs::read_to_string(&path).map_err(step_err("init-nested", "state"))?;
     let h: Handoff = serde_json::from_str(&text).map_err(step_err("init-nested", "state"))?;
-    let me = h.plan.get(&h.own_path).cloned().ok_or_else(|| step_err("init-nested", "state")(format!("{} not in plan", h.own_path)))?;
+    let me =
+        h.plan.get(&h.own_path).cloned().ok_or_else(|| {
+            step_err("init-nested", "state")(format!("{} not in plan", h.own_path))
+        })?;
+    if let Some(b) = me.network.own_bridge.as_ref().filter(|b| b.nat) {
+        // NAT is a convenience for the children's outbound traffic; without it they still
+        // reach each other and this host, so a failure is reported, not fatal.
+        if let Err(e) = super::network::enable_nat(b) {
+            eprintln!("lxnest init-nested: NAT for {}: {e}", b.name);
+        }
+    }
     let mut started: Vec<Started> = Vec::new();
     for child in h.plan.children(&me.path) {
         let local = localize(child, &me);
         let opts = StartOptions {
             state_dir: PathBuf::from(state::DEFAULT_DIR),
             require_apparmor: false,
-            cgroup: CreateOptions::default(),
+            // Our own processes sit in the init leaf when the plan made one; the children's
+            // cgroups are its siblings, inside the delegated subtree.
+            cgroup: CreateOptions {
+                base: if me.cgroup.init_leaf.is_some() {
+                    Base::OwnParent
+                } else {
+                    Base::Own
+                },
+            },
             bridge: me.network.own_bridge.clone(),
             nested_json: handoff_for(&h.plan, child),
             console_log: false,
@@ -73,12 +100,14 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
             }
         }
     }
-    Ok(reap_loop(started))
+    Ok(reap_loop(started, false))
 }
 
 /// Reaps every process (we are PID 1); exits when SIGTERM arrives (after stopping the children)
-/// or when no child container is left.
-fn reap_loop(mut started: Vec<Started>) -> i32 {
+/// or, unless `idle`, when no child container is left, with the first non-zero exit code of a
+/// child's init. An `idle` init (a container that hosts nothing) runs until SIGTERM.
+fn reap_loop(mut started: Vec<Started>, idle: bool) -> i32 {
+    let mut code = 0;
     let mut mask = SigSet::empty();
     for s in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
         mask.add(s);
@@ -86,7 +115,9 @@ fn reap_loop(mut started: Vec<Started>) -> i32 {
     if mask.thread_block().is_err() {
         return 1;
     }
-    let Ok(sfd) = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC) else { return 1 };
+    let Ok(sfd) = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC) else {
+        return 1;
+    };
     loop {
         loop {
             match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
@@ -94,16 +125,23 @@ fn reap_loop(mut started: Vec<Started>) -> i32 {
                 Ok(ws) => {
                     if let Some(pid) = ws.pid() {
                         if let Some(i) = started.iter().position(|s| s.child.pid() == pid) {
+                            if code == 0 {
+                                code = super::monitor::exit_code(ws).unwrap_or(1);
+                            }
                             let mut s = started.remove(i);
-                            let _ = std::mem::replace(&mut s.child, super::start::ChildGuard::released()).release();
+                            let _ = std::mem::replace(
+                                &mut s.child,
+                                super::start::ChildGuard::released(),
+                            )
+                            .release();
                             teardown(s);
                         }
                     }
                 }
             }
         }
-        if started.is_empty() {
-            return 0;
+        if started.is_empty() && !idle {
+            return code;
         }
         match sfd.read_signal() {
             Ok(Some(info)) if info.ssi_signo as i32 != libc::SIGCHLD => {

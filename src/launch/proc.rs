@@ -29,7 +29,9 @@ pub const MASKED_DIRS: &[&str] = &["acpi", "scsi", "firmware", "asound"];
 /// Paths made read-only: host-wide knobs that the user namespace alone does not always guard.
 pub const READ_ONLY: &[&str] = &["sys", "sysrq-trigger", "irq", "bus", "fs"];
 
-const PSEUDO: MsFlags = MsFlags::MS_NOSUID.union(MsFlags::MS_NODEV).union(MsFlags::MS_NOEXEC);
+const PSEUDO: MsFlags = MsFlags::MS_NOSUID
+    .union(MsFlags::MS_NODEV)
+    .union(MsFlags::MS_NOEXEC);
 
 /// Mounts `<root>/proc` with masks, then `<root>/sys` read-only.
 pub fn mount_proc_sys(root: &Path) -> MResult {

@@ -76,6 +76,8 @@ pub struct Started {
     // Field order is drop order: the init dies first, then its network, cgroup and state go.
     /// The init.
     pub child: ChildGuard,
+    /// The loaded AppArmor profile, unloaded after the init is gone.
+    pub apparmor_profile: Option<crate::apparmor::Installed>,
     /// The veth, if any.
     pub veth: Option<VethGuard>,
     /// The bridge, if this start created it.
@@ -84,6 +86,8 @@ pub struct Started {
     pub cgroup: CgroupGuard,
     /// The state directory.
     pub state: StateDirGuard,
+    /// The plan, when it has stop or post-stop hooks to run at teardown.
+    pub hook_plan: Option<LevelPlan>,
 }
 
 /// Starts `plan`: see docs/launch.md for the order and the reason for each step's position.
@@ -98,30 +102,53 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         redirect_stdio(&state.path().join("console.log")).map_err(step_err(c, "state"))?;
     }
 
+    // pre-start hooks on the host before anything else is set up, as in LXC; they may fill
+    // the shared mount directory.
+    super::hooks::run(plan, "pre-start", state.path(), None).map_err(step_err(c, "pre-start"))?;
+
     // AppArmor profile before clone: it must be in the kernel before the child asks for it.
-    let (apparmor_label, apparmor_note) = match apparmor::load(&plan.apparmor, opts.require_apparmor) {
-        Ok(apparmor::Outcome::Loaded(label)) => (Some(label.clone()), format!("label {label}")),
-        Ok(apparmor::Outcome::Unavailable) => {
-            log_apparmor_once();
-            (None, "unavailable: kernel without AppArmor (profile planned, not loaded)".to_string())
-        }
-        Err(message) => return Err(LaunchError::Refused { container: c.into(), message }),
-    };
+    let (apparmor_guard, apparmor_label, apparmor_note) =
+        match apparmor::prepare(plan, opts.require_apparmor) {
+            Ok(apparmor::Outcome::Loaded(g)) => {
+                let label = g.onexec().map(str::to_string);
+                let note = match &label {
+                    Some(l) => format!("label {l}"),
+                    None => "confined by the parent's label (no own profile at this depth)".into(),
+                };
+                (Some(g), label, note)
+            }
+            Ok(apparmor::Outcome::Unavailable(why)) => {
+                log_apparmor_once(&why);
+                (
+                    None,
+                    None,
+                    format!("unavailable: {why} (profile planned, not loaded)"),
+                )
+            }
+            Err(message) => {
+                return Err(LaunchError::Refused {
+                    container: c.into(),
+                    message,
+                })
+            }
+        };
 
     // cgroup before clone, so the child can be placed in it before it runs any of its own
     // steps and every process it ever forks is accounted and limited.
     inject::check(c, "cgroup")?;
     let layout = cgroup::detect().map_err(step_err(c, "cgroup"))?;
-    let cg = cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup).map_err(step_err(c, "cgroup"))?;
+    let cg =
+        cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup).map_err(step_err(c, "cgroup"))?;
     // The v1 devices controller only takes writes from the initial user namespace; a nested
     // launcher's children stay under the allowlist its own parent wrote.
     if !super::defaults::in_user_namespace() {
-        cgroup::apply_devices(&cg, &plan.devices).map_err(step_err(c, "cgroup"))?;
+        apply_devices(&cg, plan).map_err(step_err(c, "cgroup"))?;
     }
 
     // The bridge exists before the veth that plugs into it.
     let bridge = match (&opts.bridge, plan.network.mode.as_str()) {
         (Some(b), "bridge") => Some(network::ensure_bridge(b).map_err(step_err(c, "network"))?),
+        (None, "bridge") => None,
         _ => None,
     };
 
@@ -157,7 +184,20 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
             return Err(e);
         }
     };
-    Ok(Started { enforced, apparmor: apparmor_note, child, veth, bridge, cgroup: cg, state })
+    Ok(Started {
+        enforced,
+        apparmor: apparmor_note,
+        child,
+        apparmor_profile: apparmor_guard,
+        hook_plan: ["stop", "post-stop"]
+            .iter()
+            .any(|k| plan.hooks.get(*k).is_some_and(|v| !v.is_empty()))
+            .then(|| plan.clone()),
+        veth,
+        bridge,
+        cgroup: cg,
+        state,
+    })
 }
 
 fn parent_steps(
@@ -176,11 +216,21 @@ fn parent_steps(
     // Into the cgroup before the child runs anything, and before it unshares its cgroup
     // namespace (that cgroup becomes its root). Delegation hands the subtree to its root.
     inject::check(c, "cgroup-attach")?;
-    cg.add_task(pid.as_raw()).map_err(step_err(c, "cgroup-attach"))?;
+    cg.add_task(pid.as_raw())
+        .map_err(step_err(c, "cgroup-attach"))?;
     if plan.cgroup.delegate {
-        let uid = plan.idmap.as_ref().and_then(|m| idmap::outside_of(&m.uid, 0)).unwrap_or(0);
-        let gid = plan.idmap.as_ref().and_then(|m| idmap::outside_of(&m.gid, 0)).unwrap_or(0);
-        cg.delegate(uid, gid).map_err(step_err(c, "cgroup-attach"))?;
+        let uid = plan
+            .idmap
+            .as_ref()
+            .and_then(|m| idmap::outside_of(&m.uid, 0))
+            .unwrap_or(0);
+        let gid = plan
+            .idmap
+            .as_ref()
+            .and_then(|m| idmap::outside_of(&m.gid, 0))
+            .unwrap_or(0);
+        cg.delegate(uid, gid)
+            .map_err(step_err(c, "cgroup-attach"))?;
     }
     // Network from the parent side: the veth's inside end moves into the child's namespace.
     inject::check(c, "network")?;
@@ -195,18 +245,29 @@ fn parent_steps(
     // and the child had to unshare its cgroup namespace while still at the container's root.
     inject::check(c, "cgroup-leaf")?;
     if plan.cgroup.init_leaf.is_some() {
-        cg.move_to_leaf(pid.as_raw()).map_err(step_err(c, "cgroup-leaf"))?;
+        cg.move_to_leaf(pid.as_raw())
+            .map_err(step_err(c, "cgroup-leaf"))?;
     }
     send(ch, c, "cgroup-leaf")?;
     let enforced = match ch.recv() {
         Ok(Msg::Enforced(e)) => e,
-        Ok(Msg::Failed { step, message }) => return Err(LaunchError::Child { container: c.into(), step, message }),
+        Ok(Msg::Failed { step, message }) => {
+            return Err(LaunchError::Child {
+                container: c.into(),
+                step,
+                message,
+            })
+        }
         Ok(other) => return Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
         Err(e) => return Err(step_err(c, "exec")(format!("child died before exec: {e}"))),
     };
     match ch.recv() {
         Err(SyncError::Closed) => Ok((enforced, veth)),
-        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child { container: c.into(), step, message }),
+        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child {
+            container: c.into(),
+            step,
+            message,
+        }),
         Ok(other) => Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
         Err(e) => Err(step_err(c, "exec")(e)),
     }
@@ -219,27 +280,56 @@ fn send(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
 fn expect(ch: &mut Channel, c: &str, step: &'static str, ok: impl Fn(&Msg) -> bool) -> Result<()> {
     match ch.recv() {
         Ok(m) if ok(&m) => Ok(()),
-        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child { container: c.into(), step, message }),
+        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child {
+            container: c.into(),
+            step,
+            message,
+        }),
         Ok(other) => Err(step_err(c, step)(format!("unexpected {other:?}"))),
         Err(e) => Err(step_err(c, step)(e)),
     }
 }
 
-fn log_apparmor_once() {
+fn log_apparmor_once(why: &str) {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| tracing::info!("AppArmor is not enabled in this kernel: profiles are planned but not loaded"));
+    ONCE.call_once(|| tracing::info!("{why}: AppArmor profiles are planned but not loaded"));
 }
 
 /// Points stdin at /dev/null and stdout/stderr at `log` (inherited by the container's init).
 fn redirect_stdio(log: &std::path::Path) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let null = std::fs::File::open("/dev/null")?;
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-    for (src, dst) in [(null.as_raw_fd(), 0), (out.as_raw_fd(), 1), (out.as_raw_fd(), 2)] {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    for (src, dst) in [
+        (null.as_raw_fd(), 0),
+        (out.as_raw_fd(), 1),
+        (out.as_raw_fd(), 2),
+    ] {
         // SAFETY: dup2 onto the standard descriptors; `src` is a valid open fd owned above.
         if unsafe { libc::dup2(src, dst) } < 0 {
             return Err(std::io::Error::last_os_error());
         }
     }
     Ok(())
+}
+
+/// The v1 devices allowlist. The cgroup layer removes the fresh init leaf before `devices.deny a`
+/// and the kernel refuses that write until the removed child is offline, which on a busy machine
+/// can take longer than the layer's own retry: try the whole step a few more times.
+fn apply_devices(cg: &CgroupGuard, plan: &LevelPlan) -> crate::cgroup::Result<()> {
+    let mut tries = 0;
+    loop {
+        match cgroup::apply_devices(cg, &plan.devices) {
+            Ok(_) => return Ok(()),
+            Err(crate::cgroup::CgroupError::Io { source, .. })
+                if source.raw_os_error() == Some(libc::EINVAL) && tries < 5 =>
+            {
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }

@@ -50,11 +50,17 @@ pub struct BuiltinInputs {
 }
 
 /// Prepares the root at `root` (an existing empty directory) from `plan`.
-pub fn prepare(plan: &RootfsPlan, root: &Path, inputs: &BuiltinInputs) -> Result<Prepared, RootfsError> {
+pub fn prepare(
+    plan: &RootfsPlan,
+    root: &Path,
+    inputs: &BuiltinInputs,
+) -> Result<Prepared, RootfsError> {
     match plan {
         RootfsPlan::Builtin => {
             builtin::build(root, inputs)?;
-            Ok(Prepared { read_only_root: true })
+            Ok(Prepared {
+                read_only_root: true,
+            })
         }
         RootfsPlan::Dir(path) => {
             let src = Path::new(path);
@@ -62,7 +68,9 @@ pub fn prepare(plan: &RootfsPlan, root: &Path, inputs: &BuiltinInputs) -> Result
                 return Err(RootfsError::Missing(path.clone()));
             }
             bind(src, root, true)?;
-            Ok(Prepared { read_only_root: false })
+            Ok(Prepared {
+                read_only_root: false,
+            })
         }
         RootfsPlan::Tar(path) => Err(RootfsError::NotYetSupported(format!("tar:{path}"))),
     }
@@ -88,10 +96,21 @@ mod tests {
         assert_eq!(parse("dir:/srv/r"), Some(RootfsPlan::Dir("/srv/r".into())));
         assert_eq!(parse("tar:/x.tar"), Some(RootfsPlan::Tar("/x.tar".into())));
         assert_eq!(parse("dir:"), None);
-        let inputs = BuiltinInputs { hostname: "h".into(), lxnest_binary: None };
-        let err = prepare(&RootfsPlan::Tar("/x.tar".into()), Path::new("/nonexistent"), &inputs);
+        let inputs = BuiltinInputs {
+            hostname: "h".into(),
+            lxnest_binary: None,
+        };
+        let err = prepare(
+            &RootfsPlan::Tar("/x.tar".into()),
+            Path::new("/nonexistent"),
+            &inputs,
+        );
         assert!(matches!(err, Err(RootfsError::NotYetSupported(_))));
-        let err = prepare(&RootfsPlan::Dir("/nonexistent/r".into()), Path::new("/nonexistent"), &inputs);
+        let err = prepare(
+            &RootfsPlan::Dir("/nonexistent/r".into()),
+            Path::new("/nonexistent"),
+            &inputs,
+        );
         assert!(matches!(err, Err(RootfsError::Missing(_))));
     }
 }

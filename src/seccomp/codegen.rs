@@ -79,7 +79,7 @@ pub fn compile(p: &Policy) -> Result<Vec<sock_filter>, SeccompError> {
         }
     }
     // The default is the most used target: emit it last so it sits nearest the code.
-    actions.sort_by_key(|a| (*a == p.default_action, a.strictness()));
+    actions.sort_by_key(|a| (*a == p.default_action, a.strictness(), bpf::ret_value(*a)));
     actions.dedup();
     b.rets(actions.iter().map(|a| bpf::ret_value(*a)));
 

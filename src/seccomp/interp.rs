@@ -43,9 +43,9 @@ impl SeccompData {
             4 => self.arch,
             8 => self.instruction_pointer as u32,
             12 => (self.instruction_pointer >> 32) as u32,
-            16..=63 if off % 4 == 0 => {
+            16..=63 if off.is_multiple_of(4) => {
                 let v = arg(((off - 16) / 8) as usize);
-                if off % 8 == 0 {
+                if off.is_multiple_of(8) {
                     v as u32
                 } else {
                     (v >> 32) as u32
@@ -141,4 +141,63 @@ pub fn evaluate_stack(progs: &[&[sock_filter]], data: &SeccompData) -> Result<Ac
         });
     }
     Ok(result.unwrap_or(Action::Allow))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seccomp::bpf::{insn, ret_value};
+    use crate::seccomp::{compile, lxc_text::parse};
+
+    fn prog(text: &str) -> Vec<sock_filter> {
+        compile(&parse(text, "t").expect("parses")).expect("compiles")
+    }
+
+    #[test]
+    fn stacked_programs_resolve_like_the_kernel() {
+        let outer = prog("2\ndenylist\ngetppid errno 1\nmount kill\nbpf errno 5\n");
+        let inner = prog("2\ndenylist\ngetppid errno 38\nmount errno 1\n");
+        let stack = [outer.as_slice(), inner.as_slice()];
+        let call = |name: &str| {
+            let nr = crate::seccomp::syscalls::number(Arch::X86_64, name).expect("known");
+            evaluate_stack(&stack, &SeccompData::call(Arch::X86_64, nr, [0; 6])).expect("runs")
+        };
+        assert_eq!(
+            call("getppid"),
+            Action::Errno(38),
+            "equal strictness: the inner filter's data"
+        );
+        assert_eq!(call("mount"), Action::KillProcess, "the strictest wins");
+        assert_eq!(call("bpf"), Action::Errno(5));
+        assert_eq!(call("read"), Action::Allow);
+        assert_eq!(
+            evaluate_stack(&[], &SeccompData::default()),
+            Ok(Action::Allow)
+        );
+    }
+
+    #[test]
+    fn bad_programs_are_reported() {
+        let data = SeccompData::default();
+        assert_eq!(
+            run(&[insn(bpf::LD_ABS, 0, 0, 64)], &data),
+            Err(InterpError::Load { pc: 0, off: 64 })
+        );
+        assert_eq!(
+            run(&[insn(0x07, 0, 0, 0)], &data),
+            Err(InterpError::Opcode { pc: 0, code: 0x07 })
+        );
+        assert_eq!(
+            run(&[insn(bpf::JEQ, 3, 3, 0)], &data),
+            Err(InterpError::OutOfRange { pc: 4 })
+        );
+        let counted = run_counted(
+            &[
+                insn(bpf::LD_ABS, 0, 0, 4),
+                insn(bpf::RET_K, 0, 0, ret_value(Action::Allow)),
+            ],
+            &data,
+        );
+        assert_eq!(counted, Ok((ret_value(Action::Allow), 2)));
+    }
 }

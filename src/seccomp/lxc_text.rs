@@ -50,6 +50,9 @@ const FOREIGN_SECTIONS: &[&str] = &[
 pub struct ParseReport {
     /// Lines inside sections for other hardware (`[arm64]`), with their text.
     pub skipped: Vec<(Origin, String)>,
+    /// Rules with a comment after an argument check: lxnest reads them, LXC refuses the file
+    /// ("Failed to interpret args"). Put the comment on its own line.
+    pub lxc_unreadable: Vec<Origin>,
 }
 
 /// Parse a whole policy file. `file` is used in origins and errors.
@@ -57,6 +60,11 @@ pub fn parse(text: &str, file: &str) -> Result<Policy, SeccompError> {
     let (policy, report) = parse_with_report(text, file)?;
     for (origin, line) in &report.skipped {
         tracing::debug!("{origin}: skipped `{line}` (section for another architecture)");
+    }
+    for origin in &report.lxc_unreadable {
+        tracing::warn!(
+            "{origin}: LXC cannot read a comment after an argument check; move it to its own line"
+        );
     }
     Ok(policy)
 }
@@ -147,6 +155,9 @@ pub fn parse_with_report(text: &str, file: &str) -> Result<(Policy, ParseReport)
         if line.split_whitespace().next() == Some("reject_force_umount") {
             policy.reject_force_umount = true;
             continue;
+        }
+        if raw.rfind('#').is_some_and(|hash| raw[..hash].contains(']')) {
+            report.lxc_unreadable.push(origin.clone());
         }
         let mut rule = parse_rule_in(line, origin, mode)?;
         rule.arches = arches.clone();
@@ -424,6 +435,58 @@ fn number_text(v: u64) -> String {
     } else {
         format!("{v:#x}")
     }
+}
+
+/// Where LXC (through libseccomp) would read `p` differently from lxnest or refuse it, with
+/// origins: actions LXC does not know, rules whose action is the policy default (libseccomp
+/// refuses them and LXC then fails to start the container), and syscalls with rules of different
+/// actions (libseccomp does not apply rules in order, lxnest takes the first match).
+pub fn lxc_incompatibilities(p: &Policy) -> Vec<(Origin, String)> {
+    let lxc_knows = |a: Action| {
+        matches!(
+            a,
+            Action::KillProcess | Action::Errno(_) | Action::Allow | Action::Trap | Action::Notify
+        )
+    };
+    let mut out = Vec::new();
+    if !lxc_knows(p.default_action) {
+        out.push((
+            p.default_origin.clone(),
+            format!(
+                "LXC does not know the default action `{}`",
+                p.default_action
+            ),
+        ));
+    }
+    for (i, rule) in p.rules.iter().enumerate() {
+        if !lxc_knows(rule.action) {
+            out.push((
+                rule.origin.clone(),
+                format!("LXC does not know the action `{}`", rule.action),
+            ));
+        }
+        if rule.action == p.default_action {
+            out.push((
+                rule.origin.clone(),
+                format!("`{}` has the policy's default action `{}`: libseccomp refuses the rule and LXC fails to start", rule.syscall, rule.action),
+            ));
+        }
+        let earlier = p.rules[..i].iter().find(|r| {
+            r.syscall == rule.syscall
+                && r.action != rule.action
+                && r.arches.iter().any(|a| rule.arches.contains(a))
+        });
+        if let Some(first) = earlier {
+            out.push((
+                rule.origin.clone(),
+                format!(
+                    "`{}` also has a rule with action `{}` at {}: libseccomp does not apply rules in order, lxnest uses the first match",
+                    rule.syscall, first.action, first.origin
+                ),
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

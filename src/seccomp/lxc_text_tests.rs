@@ -94,6 +94,10 @@ fn sections_crlf_comments_and_short_ops() {
             "not_a_syscall kill".to_string()
         )]
     );
+    assert_eq!(report.lxc_unreadable, vec![]);
+    let text = "2\ndenylist\nclone errno 1 [0,1,==] # no\nmount errno 1 # fine\n";
+    let (_, comments) = parse_with_report(text, "c").expect("parses");
+    assert_eq!(comments.lxc_unreadable, vec![Origin::new("c", 3)]);
     let arches: Vec<_> = p.rules.iter().map(|r| r.arches.clone()).collect();
     assert_eq!(arches[0], vec![Arch::X86_64]);
     assert_eq!(arches[1], vec![Arch::I386]);
@@ -316,4 +320,40 @@ fn multi_arch_rules_render_once_per_arch() {
         text,
         "2\ndenylist allow\n[x86_64]\nmount errno 1\n[i386]\nmount errno 1\n"
     );
+}
+
+#[test]
+fn lxc_incompatibilities_are_listed_with_origins() {
+    let p = parse(
+        "2\ndenylist\nmount allow\nclone errno 1 [0,1,==]\nclone kill\nkeyctl log\nbpf errno 1\n",
+        "x.seccomp",
+    )
+    .expect("parses");
+    let issues: Vec<String> = lxc_incompatibilities(&p)
+        .iter()
+        .map(|(o, m)| format!("{o}: {m}"))
+        .collect();
+    assert_eq!(issues.len(), 3, "{issues:#?}");
+    assert!(
+        issues[0].starts_with("x.seccomp:3: `mount` has the policy's default action"),
+        "{issues:#?}"
+    );
+    assert!(
+        issues[1].starts_with(
+            "x.seccomp:5: `clone` also has a rule with action `errno 1` at x.seccomp:4"
+        ),
+        "{issues:#?}"
+    );
+    assert!(
+        issues[2].starts_with("x.seccomp:6: LXC does not know the action `log`"),
+        "{issues:#?}"
+    );
+    for (text, file) in [
+        (builtin::DEFAULT_TEXT, builtin::DEFAULT_FILE),
+        (builtin::NO_NESTING_TEXT, builtin::NO_NESTING_FILE),
+    ] {
+        let (p, report) = parse_with_report(text, file).expect("parses");
+        assert_eq!(lxc_incompatibilities(&p), vec![], "{file} must load in LXC");
+        assert_eq!(report.lxc_unreadable, vec![], "{file} must load in LXC");
+    }
 }

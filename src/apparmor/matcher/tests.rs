@@ -291,3 +291,81 @@ fn sysfs_writes_only_for_own_net_devices_cgroups_and_fuse() {
         Decision::Denied
     );
 }
+
+#[test]
+fn runtimes_may_make_root_a_slave() {
+    let text = profile(&["mount_bind"]);
+    let e = explain(&text, "/", &mount(None, "rw,make-rslave", None));
+    assert_eq!(e.decision, Decision::Allowed, "{e:?}");
+    assert_eq!(
+        explain(&profile(&[]), "/", &mount(None, "rw,make-rslave", None)).decision,
+        Decision::NotAllowed
+    );
+}
+
+#[test]
+fn multi_line_rules_are_one_rule_at_their_first_line() {
+    let text = "profile t {\n  file,\n  mount options=(ro,remount,bind)\n        options=(ro,remount,bind,nosuid) -> /srv/**,\n  deny /x w,\n}\n";
+    let e = explain(text, "/srv/a", &mount(None, "ro,remount,bind,nosuid", None));
+    assert_eq!(e.decision, Decision::Allowed);
+    let rule = e.rule.unwrap();
+    assert_eq!(rule.line, 3);
+    assert!(rule.text.ends_with("-> /srv/**"), "{}", rule.text);
+    assert_eq!(
+        explain(text, "/x", &Access::File("w".into()))
+            .rule
+            .unwrap()
+            .line,
+        5
+    );
+    // The template's multi-line tmpfs rule still requires nosuid.
+    let p = profile(&["mount_tmpfs"]);
+    let ok = mount(Some("tmpfs"), "rw,nosuid,nodev,strictatime", Some("tmpfs"));
+    assert_eq!(
+        explain(&p, "/var/lib/lxc/c/rootfs/run/", &ok).decision,
+        Decision::Allowed
+    );
+    let suid = mount(Some("tmpfs"), "rw,nodev", Some("tmpfs"));
+    assert_eq!(
+        explain(&p, "/var/lib/lxc/c/rootfs/run/", &suid).decision,
+        Decision::NotAllowed
+    );
+}
+
+#[test]
+fn capabilities_are_explained() {
+    let text = profile(&[]);
+    let e = explain(
+        &text,
+        "",
+        &Access::parse("capability:CAP_SYS_MODULE").unwrap(),
+    );
+    assert_eq!(e.decision, Decision::Denied);
+    assert_eq!(
+        e.rule.unwrap().line,
+        line_of(&text, "deny capability sys_module,")
+    );
+    let e = explain(&text, "", &Access::Capability("sys_admin".into()));
+    assert_eq!(
+        (e.decision, e.rule.unwrap().line),
+        (Decision::Allowed, line_of(&text, "capability,"))
+    );
+    let lp = profile(&["load_policy"]);
+    assert_eq!(
+        explain(&lp, "", &Access::Capability("mac_admin".into())).decision,
+        Decision::Allowed
+    );
+    assert_eq!(
+        explain(&text, "", &Access::Capability("mac_admin".into())).decision,
+        Decision::Denied
+    );
+    let some = "profile t {\n  capability chown setuid,\n}\n";
+    assert_eq!(
+        explain(some, "", &Access::Capability("setuid".into())).decision,
+        Decision::Allowed
+    );
+    assert_eq!(
+        explain(some, "", &Access::Capability("kill".into())).decision,
+        Decision::NotAllowed
+    );
+}

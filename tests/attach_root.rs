@@ -543,3 +543,84 @@ fn attach_root_errors_are_clear() {
         );
     }
 }
+
+/// A two-level stack started with `lxnest start --nested`: the nesting host's `init-nested` keeps
+/// no state file for its child, so attach rebuilds it from the hand-off plan; the nesting host
+/// delegates its cgroup with an init leaf, which attach joins.
+#[test]
+fn attach_root_init_nested_stack_with_init_leaf() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    use lxnest::launch::defaults::level_plan;
+    let host = format!("ah{}", std::process::id() % 100_000);
+    let mut l1 = level_plan(&host, Vec::new(), true);
+    l1.cgroup.init_leaf = Some("init".into());
+    let mut l2 = level_plan(
+        "leaf",
+        vec!["/bin/sh".into(), "-c".into(), INIT_PROBES.into()],
+        false,
+    );
+    l2.path = format!("{host}/leaf");
+    l2.parent = Some(host.clone());
+    l2.depth = 2;
+    l2.cgroup.path = format!("lxnest/{host}/leaf");
+    let plan = lxnest::plan::model::Plan {
+        stack: "attach-test".into(),
+        source: "tests/attach_root.rs".into(),
+        base_level: 0,
+        host_bridge: None,
+        containers: vec![l1, l2],
+        warnings: Vec::new(),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan_path = dir.path().join("plan.json");
+    std::fs::write(&plan_path, serde_json::to_string(&plan).expect("json")).expect("write");
+    struct Stop<'a>(&'a Path, &'a str);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new(LXNEST)
+                .args(["stop", "-t", "1", "-n", self.1, "-P"])
+                .arg(self.0)
+                .status();
+        }
+    }
+    let _stop = Stop(dir.path(), &host);
+    let o = Command::new(LXNEST)
+        .args(["start", "--nested", "-P"])
+        .arg(dir.path())
+        .arg("-f")
+        .arg(&plan_path)
+        .output()
+        .expect("start");
+    assert!(o.status.success(), "{}", text(&o));
+
+    let opts = |name: &str, script: &str| AttachOptions {
+        name: name.into(),
+        state_dir: dir.path().into(),
+        command: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        env: EnvPolicy {
+            clear: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let path = format!("{host}/leaf");
+    wait_for("the level-2 init's probes", || {
+        attach::attach_output(&opts(&path, "cat /tmp/init-shm")).is_ok_and(|o| !o.stdout.is_empty())
+    });
+    let out = attach::attach_output(&opts(&path, COMPARE)).expect("attach to level 2");
+    let s = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_same_confinement(&s, "2");
+    // The nesting host: its init sits in the `init` leaf, and so does the attached process.
+    let out = attach::attach_output(&opts(
+        &host,
+        "cat /proc/self/cgroup; echo; cat /proc/1/cgroup",
+    ))
+    .expect("attach to level 1");
+    let s = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (me, init) = s.split_once("\n\n").expect("two dumps");
+    assert_eq!(me.trim(), init.trim(), "{s}");
+    assert!(me.contains("0::/init"), "{s}");
+}

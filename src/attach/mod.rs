@@ -14,6 +14,7 @@ pub mod child;
 pub mod env;
 pub mod error;
 pub mod execute;
+pub mod handoff;
 pub mod landlock;
 pub mod ns;
 pub mod options;

@@ -91,30 +91,46 @@ fn walk(state_dir: &Path, parts: &[&str], full: &str) -> Result<Target> {
     let mut levels: Vec<Level> = Vec::new();
     let mut dir = state_dir.to_path_buf();
     for part in parts {
-        let st = read_state(&dir, part, full)?;
-        let (view, host_pid) = match levels.last() {
-            None => (PathBuf::new(), st.pid),
-            Some(parent) => {
-                let view = PathBuf::from(format!("/proc/{}/root", parent.host_pid));
-                let pid = host_pid_of(parent.host_pid, st.pid).ok_or_else(|| {
-                    AttachError::NotRunning {
-                        name: full.into(),
-                        pid: st.pid,
-                        why: format!("is not among the processes of {}", parent.state.name),
-                    }
-                })?;
-                (view, pid)
+        let level = match levels.last() {
+            None => {
+                let st = read_state(&dir, part, full)?;
+                let pid = st.pid;
+                Level {
+                    state: st,
+                    host_pid: pid,
+                    view: PathBuf::new(),
+                }
             }
+            Some(parent) => nested_level(parent, &dir, part, full)?,
         };
-        check_alive(&st, host_pid, full)?;
-        dir = PathBuf::from(format!("/proc/{host_pid}/root")).join(NESTED_STATE_DIR);
-        levels.push(Level {
-            state: st,
-            host_pid,
-            view,
-        });
+        check_alive(&level.state, level.host_pid, full)?;
+        dir = PathBuf::from(format!("/proc/{}/root", level.host_pid)).join(NESTED_STATE_DIR);
+        levels.push(level);
     }
     Ok(Target { levels })
+}
+
+/// A child of the nesting host `parent`: from the state its launcher wrote, or rebuilt from the
+/// hand-off when there is none (see [`super::handoff`]).
+fn nested_level(parent: &Level, dir: &Path, part: &str, full: &str) -> Result<Level> {
+    let st = match read_state(dir, part, full) {
+        Ok(st) => st,
+        Err(e @ AttachError::NotFound { .. }) => {
+            return super::handoff::rebuild(parent, part).ok_or(e)
+        }
+        Err(e) => return Err(e),
+    };
+    let view = PathBuf::from(format!("/proc/{}/root", parent.host_pid));
+    let pid = host_pid_of(parent.host_pid, st.pid).ok_or_else(|| AttachError::NotRunning {
+        name: full.into(),
+        pid: st.pid,
+        why: format!("is not among the processes of {}", parent.state.name),
+    })?;
+    Ok(Level {
+        state: st,
+        host_pid: pid,
+        view,
+    })
 }
 
 /// Fails unless `host_pid` is the init the state describes (same start time: not a recycled pid).
@@ -150,15 +166,19 @@ fn search(state_dir: &Path, name: &str, depth: usize) -> Option<Vec<String>> {
             };
             let inner =
                 PathBuf::from(format!("/proc/{}/root", t.own().host_pid)).join(NESTED_STATE_DIR);
-            if inner.join(name).join("state.json").is_file() {
+            let handed = super::handoff::child_names(t.own());
+            if inner.join(name).join("state.json").is_file() || handed.iter().any(|n| n == name) {
                 let mut found = path.clone();
                 found.push(name.to_string());
                 return Some(found);
             }
             if path.len() + 1 < depth {
-                for child in state::list(&inner) {
+                let mut names: Vec<String> =
+                    state::list(&inner).into_iter().map(|s| s.name).collect();
+                names.extend(handed);
+                for child in names {
                     let mut p = path.clone();
-                    p.push(child.name);
+                    p.push(child);
                     next.push(p);
                 }
             }

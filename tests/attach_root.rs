@@ -624,3 +624,74 @@ fn attach_root_init_nested_stack_with_init_leaf() {
     assert_eq!(me.trim(), init.trim(), "{s}");
     assert!(me.contains("0::/init"), "{s}");
 }
+
+/// The fallback for kernels without pidfd setns (before 5.8): joining through /proc/PID/ns
+/// descriptors, user namespace first, reaches the same namespaces as the init's.
+#[test]
+fn attach_root_proc_ns_fallback_joins_every_namespace() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let c = Container::start("f", false, "exec sleep 600");
+    let pid = c.pid();
+    let kinds = ["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"];
+    let want: Vec<String> = kinds
+        .iter()
+        .map(|k| {
+            std::fs::read_link(format!("/proc/{pid}/ns/{k}"))
+                .expect("ns link")
+                .display()
+                .to_string()
+        })
+        .collect();
+    let join = attach::ns::prepare(pid, None).expect("prepare");
+    assert!(join
+        .flags
+        .contains(nix::sched::CloneFlags::CLONE_NEWUSER | nix::sched::CloneFlags::CLONE_NEWPID));
+    // SAFETY: the child only joins, forks once more and exits; nothing it calls takes a lock
+    // that another test thread could hold at fork time, other than the allocator, which glibc's
+    // fork resets.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            let code = match join.join() {
+                Ok("proc") => {
+                    // A grandchild is in the container's pid namespace and sees its own /proc/self.
+                    // SAFETY: as above; the grandchild reads links and exits.
+                    match unsafe { nix::unistd::fork() } {
+                        Ok(nix::unistd::ForkResult::Child) => {
+                            let got: Vec<String> = kinds
+                                .iter()
+                                .map(|k| {
+                                    std::fs::read_link(format!("/proc/self/ns/{k}"))
+                                        .map(|p| p.display().to_string())
+                                        .unwrap_or_default()
+                                })
+                                .collect();
+                            // SAFETY: ends the forked grandchild at once.
+                            unsafe { libc::_exit(if got == want { 0 } else { 3 }) }
+                        }
+                        Ok(nix::unistd::ForkResult::Parent { child }) => {
+                            match nix::sys::wait::waitpid(child, None) {
+                                Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
+                                _ => 4,
+                            }
+                        }
+                        Err(_) => 5,
+                    }
+                }
+                _ => 2,
+            };
+            // SAFETY: ends the forked child without running the test harness's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            let ws = nix::sys::wait::waitpid(child, None).expect("wait");
+            assert_eq!(
+                ws,
+                nix::sys::wait::WaitStatus::Exited(child, 0),
+                "namespaces differ after the /proc join"
+            );
+        }
+    }
+}

@@ -7,7 +7,10 @@ use caps::{CapSet, Capability, CapsHashSet};
 
 /// The capabilities whose bits are set in `mask`.
 pub fn set_of(mask: u64) -> CapsHashSet {
-    caps::all().into_iter().filter(|c| c.index() < 64 && mask & (1u64 << c.index()) != 0).collect()
+    caps::all()
+        .into_iter()
+        .filter(|c| c.index() < 64 && mask & (1u64 << c.index()) != 0)
+        .collect()
 }
 
 /// The highest capability number this kernel knows.
@@ -27,12 +30,16 @@ pub fn restrict(bounding: u64, inheritable: u64, last_cap: u8) -> Result<(), Str
             let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
             // EINVAL: a capability this kernel does not have.
             if rc != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
-                return Err(format!("drop capability {cap} from the bounding set: {}", std::io::Error::last_os_error()));
+                return Err(format!(
+                    "drop capability {cap} from the bounding set: {}",
+                    std::io::Error::last_os_error()
+                ));
             }
         }
     }
     caps::clear(None, CapSet::Ambient).map_err(|e| format!("clear ambient: {e}"))?;
-    let permitted = caps::read(None, CapSet::Permitted).map_err(|e| format!("read permitted: {e}"))?;
+    let permitted =
+        caps::read(None, CapSet::Permitted).map_err(|e| format!("read permitted: {e}"))?;
     caps::set(None, CapSet::Effective, &permitted).map_err(|e| format!("raise effective: {e}"))?;
     let inh: CapsHashSet = set_of(inheritable & bounding);
     caps::set(None, CapSet::Inheritable, &inh).map_err(|e| format!("set inheritable: {e}"))?;
@@ -41,7 +48,10 @@ pub fn restrict(bounding: u64, inheritable: u64, last_cap: u8) -> Result<(), Str
 
 /// Lower-case names of a mask, for messages.
 pub fn names(mask: u64) -> Vec<String> {
-    let mut v: Vec<String> = set_of(mask).into_iter().map(|c: Capability| crate::launch::caps::name(c)).collect();
+    let mut v: Vec<String> = set_of(mask)
+        .into_iter()
+        .map(|c: Capability| crate::launch::caps::name(c))
+        .collect();
     v.sort();
     v
 }

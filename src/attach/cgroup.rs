@@ -52,7 +52,10 @@ pub fn prepare(level: &Level) -> Result<CgroupJoin, String> {
     for (label, dir) in &level.state.cgroups {
         let dir = in_view(&level.view, dir);
         if !dir.is_dir() {
-            return Err(format!("{label}: the container's cgroup {} is gone", dir.display()));
+            return Err(format!(
+                "{label}: the container's cgroup {} is gone",
+                dir.display()
+            ));
         }
         let (target, is_attach_leaf) = choose(&dir, plan.init_leaf.as_deref(), plan.delegate);
         if is_attach_leaf {
@@ -65,7 +68,10 @@ pub fn prepare(level: &Level) -> Result<CgroupJoin, String> {
             inherit_cpuset(&dir, &target)?;
         }
         let procs = target.join("cgroup.procs");
-        let f = OpenOptions::new().write(true).open(&procs).map_err(|e| format!("open {}: {e}", procs.display()))?;
+        let f = OpenOptions::new()
+            .write(true)
+            .open(&procs)
+            .map_err(|e| format!("open {}: {e}", procs.display()))?;
         join.procs.push((procs, f.into()));
     }
     Ok(join)
@@ -75,12 +81,16 @@ pub fn prepare(level: &Level) -> Result<CgroupJoin, String> {
 /// there (ENOSPC): give the leaf its parent's.
 fn inherit_cpuset(parent: &Path, leaf: &Path) -> Result<(), String> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
-        let Ok(mine) = std::fs::read_to_string(leaf.join(file)) else { continue };
+        let Ok(mine) = std::fs::read_to_string(leaf.join(file)) else {
+            continue;
+        };
         if !mine.trim().is_empty() {
             continue;
         }
-        let theirs = std::fs::read_to_string(parent.join(file)).map_err(|e| format!("read {}: {e}", parent.join(file).display()))?;
-        std::fs::write(leaf.join(file), theirs.trim()).map_err(|e| format!("write {}: {e}", leaf.join(file).display()))?;
+        let theirs = std::fs::read_to_string(parent.join(file))
+            .map_err(|e| format!("read {}: {e}", parent.join(file).display()))?;
+        std::fs::write(leaf.join(file), theirs.trim())
+            .map_err(|e| format!("write {}: {e}", leaf.join(file).display()))?;
     }
     Ok(())
 }
@@ -102,11 +112,20 @@ mod tests {
     fn leaf_choice() {
         let d = tempfile::tempdir().expect("tempdir");
         let base = d.path();
-        assert_eq!(choose(base, Some("init"), true), (base.join("attach"), true));
+        assert_eq!(
+            choose(base, Some("init"), true),
+            (base.join("attach"), true)
+        );
         std::fs::create_dir(base.join("init")).expect("mkdir");
         assert_eq!(choose(base, Some("init"), true), (base.join("init"), false));
         assert_eq!(choose(base, None, false), (base.to_path_buf(), false));
-        assert_eq!(in_view(Path::new("/proc/7/root"), Path::new("/sys/fs/cgroup/pids/x")), PathBuf::from("/proc/7/root/sys/fs/cgroup/pids/x"));
+        assert_eq!(
+            in_view(
+                Path::new("/proc/7/root"),
+                Path::new("/sys/fs/cgroup/pids/x")
+            ),
+            PathBuf::from("/proc/7/root/sys/fs/cgroup/pids/x")
+        );
         assert_eq!(in_view(Path::new(""), Path::new("/a")), PathBuf::from("/a"));
     }
 }

@@ -8,7 +8,7 @@
 //! fork ([`super::prepare::Prepared`]); these functions mostly make system calls.
 
 use super::prepare::{Prepared, StdioPlan};
-use nix::sys::signal::{SigSet, SigHandler, Signal};
+use nix::sys::signal::{SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Gid, Uid};
 use std::ffi::CString;
@@ -121,7 +121,8 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
     if let Err(e) = nix::unistd::chdir(prep.cwd.as_c_str()) {
         fail(ch, "cwd", format!("{}: {e}", prep.cwd.to_string_lossy()));
     }
-    let exe = resolve(prep).unwrap_or_else(|| fail(ch, "exec", format!("{}: command not found", prep.argv0())));
+    let exe = resolve(prep)
+        .unwrap_or_else(|| fail(ch, "exec", format!("{}: command not found", prep.argv0())));
     if let Err(e) = super::caps::restrict(prep.bounding, prep.inheritable, prep.last_cap) {
         fail(ch, "caps", e);
     }
@@ -143,11 +144,22 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
     reset_signals();
     // Every descriptor we inherited beyond stdio closes at exec (host files must not leak in).
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags on our own descriptors.
-    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
     // seccomp last: nothing of ours runs under the container's filters but execve.
     for (i, prog) in prep.seccomp.iter().enumerate() {
         if let Err(e) = crate::seccomp::install(prog, crate::seccomp::NoNewPrivs::Auto) {
-            fail(ch, "seccomp", format!("filter {} of {}: {e}", i + 1, prep.seccomp.len()));
+            fail(
+                ch,
+                "seccomp",
+                format!("filter {} of {}: {e}", i + 1, prep.seccomp.len()),
+            );
         }
     }
     let err = match nix::unistd::execve(&exe, &prep.argv, &prep.envp) {
@@ -155,7 +167,11 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
         Err(e) => e,
     };
     report(ch, "exec", format!("{}: {err}", exe.to_string_lossy()));
-    exit_now(if err == nix::errno::Errno::ENOENT { 127 } else { 126 })
+    exit_now(if err == nix::errno::Errno::ENOENT {
+        127
+    } else {
+        126
+    })
 }
 
 /// uid/gid inside the container, keeping the permitted capabilities across a change to a

@@ -22,7 +22,8 @@ pub struct EnvPolicy {
 /// Parses `NAME=VALUE`.
 pub fn parse_assignment(s: &str) -> Option<(String, String)> {
     let (k, v) = s.split_once('=')?;
-    (!k.is_empty() && !k.contains('\0') && !v.contains('\0')).then(|| (k.to_string(), v.to_string()))
+    (!k.is_empty() && !k.contains('\0') && !v.contains('\0'))
+        .then(|| (k.to_string(), v.to_string()))
 }
 
 /// Parses the NUL-separated contents of /proc/PID/environ.
@@ -46,7 +47,8 @@ where
             env.entry(k).or_insert(v);
         }
     }
-    env.entry("PATH".into()).or_insert_with(|| crate::launch::child::DEFAULT_PATH.into());
+    env.entry("PATH".into())
+        .or_insert_with(|| crate::launch::child::DEFAULT_PATH.into());
     env.insert("container".into(), "lxnest".into());
     for (k, v) in &policy.set {
         env.insert(k.clone(), v.clone());
@@ -63,13 +65,27 @@ mod tests {
     }
 
     fn caller() -> Vec<(String, String)> {
-        vec![("PATH".into(), "/host/bin".into()), ("TERM".into(), "xterm".into()), ("SECRET".into(), "x".into())]
+        vec![
+            ("PATH".into(), "/host/bin".into()),
+            ("TERM".into(), "xterm".into()),
+            ("SECRET".into(), "x".into()),
+        ]
     }
 
     #[test]
     fn default_keeps_init_values_and_adds_callers() {
         let env = build(&init(), caller(), &EnvPolicy::default());
-        assert_eq!(env, ["APP=1", "HOME=/root", "PATH=/bin", "SECRET=x", "TERM=xterm", "container=lxnest"]);
+        assert_eq!(
+            env,
+            [
+                "APP=1",
+                "HOME=/root",
+                "PATH=/bin",
+                "SECRET=x",
+                "TERM=xterm",
+                "container=lxnest"
+            ]
+        );
     }
 
     #[test]
@@ -77,12 +93,37 @@ mod tests {
         let p = EnvPolicy {
             clear: true,
             keep: vec!["TERM".into(), "PATH".into()],
-            set: vec![("APP".into(), "2".into()), ("container".into(), "other".into())],
+            set: vec![
+                ("APP".into(), "2".into()),
+                ("container".into(), "other".into()),
+            ],
         };
         let env = build(&init(), caller(), &p);
-        assert_eq!(env, ["APP=2", "HOME=/root", "PATH=/host/bin", "TERM=xterm", "container=other"]);
-        let bare = build(&BTreeMap::new(), Vec::new(), &EnvPolicy { clear: true, ..Default::default() });
-        assert_eq!(bare, [format!("PATH={}", crate::launch::child::DEFAULT_PATH), "container=lxnest".into()]);
+        assert_eq!(
+            env,
+            [
+                "APP=2",
+                "HOME=/root",
+                "PATH=/host/bin",
+                "TERM=xterm",
+                "container=other"
+            ]
+        );
+        let bare = build(
+            &BTreeMap::new(),
+            Vec::new(),
+            &EnvPolicy {
+                clear: true,
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            bare,
+            [
+                format!("PATH={}", crate::launch::child::DEFAULT_PATH),
+                "container=lxnest".into()
+            ]
+        );
     }
 
     #[test]

@@ -76,7 +76,14 @@ pub enum AttachError {
 pub type Result<T, E = AttachError> = std::result::Result<T, E>;
 
 /// Context for a failing host-side step.
-pub(crate) fn step_err<E: std::fmt::Display>(name: &str, step: &'static str) -> impl FnOnce(E) -> AttachError {
+pub(crate) fn step_err<E: std::fmt::Display>(
+    name: &str,
+    step: &'static str,
+) -> impl FnOnce(E) -> AttachError {
     let name = name.to_string();
-    move |e| AttachError::Step { name, step, message: e.to_string() }
+    move |e| AttachError::Step {
+        name,
+        step,
+        message: e.to_string(),
+    }
 }

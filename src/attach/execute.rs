@@ -32,7 +32,9 @@ pub struct ExecuteOptions {
 }
 
 /// The container's plan with the command in place of its init.
-fn level_plan(opts: &ExecuteOptions) -> Result<(LevelPlan, Option<crate::plan::model::BridgePlan>)> {
+fn level_plan(
+    opts: &ExecuteOptions,
+) -> Result<(LevelPlan, Option<crate::plan::model::BridgePlan>)> {
     if opts.command.is_empty() {
         return Err(AttachError::Usage("execute needs a command".into()));
     }
@@ -52,7 +54,10 @@ fn level_plan(opts: &ExecuteOptions) -> Result<(LevelPlan, Option<crate::plan::m
                 .containers
                 .iter()
                 .find(|c| c.path == opts.name || c.name == opts.name)
-                .ok_or_else(|| AttachError::NotFound { name: opts.name.clone(), looked_in: format!("plan {}", p.stack) })?;
+                .ok_or_else(|| AttachError::NotFound {
+                    name: opts.name.clone(),
+                    looked_in: format!("plan {}", p.stack),
+                })?;
             if c.depth > p.base_level + 1 {
                 return Err(AttachError::Usage(format!(
                     "{} is a level-{} container: execute runs containers of the level it runs at; run it inside {}",
@@ -67,7 +72,10 @@ fn level_plan(opts: &ExecuteOptions) -> Result<(LevelPlan, Option<crate::plan::m
         (None, None) => {
             return Err(AttachError::NotFound {
                 name: opts.name.clone(),
-                looked_in: format!("{} (no saved state; pass the spec with -f)", opts.state_dir.display()),
+                looked_in: format!(
+                    "{} (no saved state; pass the spec with -f)",
+                    opts.state_dir.display()
+                ),
             })
         }
     };
@@ -82,7 +90,11 @@ fn level_plan(opts: &ExecuteOptions) -> Result<(LevelPlan, Option<crate::plan::m
 /// exit code.
 pub fn execute(opts: &ExecuteOptions) -> Result<i32> {
     let (lp, bridge) = level_plan(opts)?;
-    let start = StartOptions { state_dir: opts.state_dir.clone(), bridge, ..Default::default() };
+    let start = StartOptions {
+        state_dir: opts.state_dir.clone(),
+        bridge,
+        ..Default::default()
+    };
     Ok(crate::launch::run_foreground(&lp, &start, opts.grace)?)
 }
 
@@ -99,10 +111,17 @@ fn read_all(fd: OwnedFd) -> std::thread::JoinHandle<Vec<u8>> {
 pub fn execute_output(opts: &ExecuteOptions) -> Result<Output> {
     let (lp, bridge) = level_plan(opts)?;
     let name = lp.path.clone();
-    let start = StartOptions { state_dir: opts.state_dir.clone(), bridge, ..Default::default() };
-    let pipe = || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(&name, "stdio"));
+    let start = StartOptions {
+        state_dir: opts.state_dir.clone(),
+        bridge,
+        ..Default::default()
+    };
+    let pipe =
+        || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(&name, "stdio"));
     let ((out_r, out_w), (err_r, err_w), (rep_r, rep_w)) = (pipe()?, pipe()?, pipe()?);
-    let null: OwnedFd = std::fs::File::open("/dev/null").map_err(step_err(&name, "stdio"))?.into();
+    let null: OwnedFd = std::fs::File::open("/dev/null")
+        .map_err(step_err(&name, "stdio"))?
+        .into();
     // SAFETY: the child only runs the launcher (which forks and execs the init) and exits; the
     // allocator stays usable after glibc's fork even in a multi-threaded caller.
     match unsafe { fork() }.map_err(step_err(&name, "fork"))? {
@@ -132,9 +151,17 @@ pub fn execute_output(opts: &ExecuteOptions) -> Result<Output> {
             let stderr = err.join().unwrap_or_default();
             let report = String::from_utf8_lossy(&rep.join().unwrap_or_default()).into_owned();
             if !report.is_empty() {
-                return Err(AttachError::Step { name, step: "launch", message: report });
+                return Err(AttachError::Step {
+                    name,
+                    step: "launch",
+                    message: report,
+                });
             }
-            Ok(Output { code, stdout, stderr })
+            Ok(Output {
+                code,
+                stdout,
+                stderr,
+            })
         }
     }
 }

@@ -6,7 +6,9 @@
 //! process only calls `restrict_self`.
 
 use super::target::Level;
-use landlock::{Access, AccessFs, PathBeneath, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI};
+use landlock::{
+    Access, AccessFs, PathBeneath, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI,
+};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
@@ -24,7 +26,13 @@ fn open_in_root(root: &OwnedFd, path: &str) -> std::io::Result<OwnedFd> {
     // SAFETY: `c` and `how` live across the call; openat2 copies `how` (its size is passed) and
     // returns a new descriptor or -1.
     let rc = unsafe {
-        libc::syscall(libc::SYS_openat2, root.as_raw_fd(), c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>())
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
     };
     if rc < 0 {
         return Err(std::io::Error::last_os_error());
@@ -43,16 +51,24 @@ pub fn prepare(levels: &[Level]) -> Result<Vec<RulesetCreated>, String> {
             continue;
         }
         let root_path = format!("/proc/{}/root", level.host_pid);
-        let root: OwnedFd = std::fs::File::open(&root_path).map_err(|e| format!("{root_path}: {e}"))?.into();
+        let root: OwnedFd = std::fs::File::open(&root_path)
+            .map_err(|e| format!("{root_path}: {e}"))?
+            .into();
         let all = AccessFs::from_all(ABI_WANTED);
         let read = AccessFs::from_read(ABI_WANTED);
         let lerr = |e: landlock::RulesetError| format!("{}: {e}", level.state.name);
-        let mut created = Ruleset::default().handle_access(all).map_err(lerr)?.create().map_err(lerr)?;
+        let mut created = Ruleset::default()
+            .handle_access(all)
+            .map_err(lerr)?
+            .create()
+            .map_err(lerr)?;
         for (paths, access) in [(&plan.read_only, read), (&plan.read_write, all)] {
             for p in paths {
                 // A path the container lacks was denied at start; it stays denied.
                 if let Ok(fd) = open_in_root(&root, p) {
-                    created = created.add_rule(PathBeneath::new(fd, access)).map_err(lerr)?;
+                    created = created
+                        .add_rule(PathBeneath::new(fd, access))
+                        .map_err(lerr)?;
                 }
             }
         }

@@ -14,6 +14,7 @@ pub mod child;
 pub mod env;
 pub mod error;
 pub mod execute;
+pub mod handoff;
 pub mod landlock;
 pub mod ns;
 pub mod options;
@@ -48,19 +49,40 @@ pub fn attach(opts: &AttachOptions) -> Result<i32> {
         (StdioPlan::Inherit, None)
     };
     let prep = prepare::prepare(opts, stdio)?;
-    let (code, _, _) = run::run(prep, run::Relay { master, capture: None, forward: opts.forward_signals })?;
+    let (code, _, _) = run::run(
+        prep,
+        run::Relay {
+            master,
+            capture: None,
+            forward: opts.forward_signals,
+        },
+    )?;
     Ok(code)
 }
 
 /// [`attach`] with stdin from /dev/null and stdout/stderr captured.
 pub fn attach_output(opts: &AttachOptions) -> Result<Output> {
     let name = opts.name.as_str();
-    let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(error::step_err(name, "stdio"))?;
-    let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(error::step_err(name, "stdio"))?;
+    let (out_r, out_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(error::step_err(name, "stdio"))?;
+    let (err_r, err_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(error::step_err(name, "stdio"))?;
     let null = std::fs::File::open("/dev/null").map_err(error::step_err(name, "stdio"))?;
-    let stdio = StdioPlan::Capture { null: null.into(), out: out_w, err: err_w };
+    let stdio = StdioPlan::Capture {
+        null: null.into(),
+        out: out_w,
+        err: err_w,
+    };
     let prep = prepare::prepare(opts, stdio)?;
-    let relay = run::Relay { master: None, capture: Some((out_r, err_r)), forward: opts.forward_signals };
+    let relay = run::Relay {
+        master: None,
+        capture: Some((out_r, err_r)),
+        forward: opts.forward_signals,
+    };
     let (code, stdout, stderr) = run::run(prep, relay)?;
-    Ok(Output { code, stdout, stderr })
+    Ok(Output {
+        code,
+        stdout,
+        stderr,
+    })
 }

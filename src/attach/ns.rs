@@ -47,7 +47,10 @@ pub fn prepare(pid: i32, pidfd: Option<OwnedFd>) -> std::io::Result<NsJoin> {
             continue;
         }
         flags |= *flag;
-        fds.push((*flag, std::fs::File::open(format!("/proc/{pid}/ns/{kind}"))?.into()));
+        fds.push((
+            *flag,
+            std::fs::File::open(format!("/proc/{pid}/ns/{kind}"))?.into(),
+        ));
     }
     Ok(NsJoin { pidfd, flags, fds })
 }

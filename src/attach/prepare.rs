@@ -76,7 +76,10 @@ pub struct Prepared {
 impl Prepared {
     /// argv[0] as text.
     pub fn argv0(&self) -> String {
-        self.argv.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default()
+        self.argv
+            .first()
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 }
 
@@ -88,13 +91,22 @@ fn apparmor_label(pid: i32) -> Option<String> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/attr/apparmor/current"))
         .or_else(|_| std::fs::read_to_string(format!("/proc/{pid}/attr/current")))
         .ok()?;
-    let label = text.trim().trim_end_matches(')').rsplit_once(" (").map_or(text.trim(), |(l, _)| l).to_string();
+    let label = text
+        .trim()
+        .trim_end_matches(')')
+        .rsplit_once(" (")
+        .map_or(text.trim(), |(l, _)| l)
+        .to_string();
     (label != "unconfined" && !label.is_empty()).then_some(label)
 }
 
 fn cstrings(v: Vec<String>, name: &str) -> Result<Vec<CString>> {
     v.into_iter()
-        .map(|s| CString::new(s).map_err(|_| AttachError::Usage(format!("{name}: a NUL byte in an argument or variable"))))
+        .map(|s| {
+            CString::new(s).map_err(|_| {
+                AttachError::Usage(format!("{name}: a NUL byte in an argument or variable"))
+            })
+        })
         .collect()
 }
 
@@ -107,14 +119,21 @@ pub fn prepare(opts: &AttachOptions, stdio: StdioPlan) -> Result<Prepared> {
 
     // Pin the init with a pidfd, then make sure it is still the process the state names: from
     // here on a recycled pid cannot redirect the join.
-    let pidfd = target::pidfd_open(pid).map_err(|e| AttachError::NotRunning { name: name.clone(), pid: own.state.pid, why: format!("is gone ({e})") })?;
+    let pidfd = target::pidfd_open(pid).map_err(|e| AttachError::NotRunning {
+        name: name.clone(),
+        pid: own.state.pid,
+        why: format!("is gone ({e})"),
+    })?;
     target::check_alive(&own.state, pid, &name)?;
     let init = status::read(pid).map_err(step_err(&name, "status"))?;
 
     // One filter per level, outermost first, exactly as each level's launcher installed them.
     let mut seccomp = Vec::new();
     for level in &target.levels {
-        seccomp.push(crate::seccomp::compile(&level.state.plan.seccomp.own).map_err(step_err(&name, "seccomp"))?);
+        seccomp.push(
+            crate::seccomp::compile(&level.state.plan.seccomp.own)
+                .map_err(step_err(&name, "seccomp"))?,
+        );
     }
     let mine = crate::seccomp::filter_count().unwrap_or(0);
     let total = mine + seccomp.len() as u32;
@@ -138,10 +157,15 @@ pub fn prepare(opts: &AttachOptions, stdio: StdioPlan) -> Result<Prepared> {
         .iter()
         .find_map(|e| e.strip_prefix("PATH=").map(String::from))
         .unwrap_or_else(|| crate::launch::child::DEFAULT_PATH.into());
-    let command = if opts.command.is_empty() { vec!["/bin/sh".to_string()] } else { opts.command.clone() };
+    let command = if opts.command.is_empty() {
+        vec!["/bin/sh".to_string()]
+    } else {
+        opts.command.clone()
+    };
     let argv = cstrings(command, &name)?;
     let envp = cstrings(envv, &name)?;
-    let cwd = CString::new(opts.cwd.clone().unwrap_or_else(|| "/".into())).map_err(|_| AttachError::Usage("--cwd: a NUL byte".into()))?;
+    let cwd = CString::new(opts.cwd.clone().unwrap_or_else(|| "/".into()))
+        .map_err(|_| AttachError::Usage("--cwd: a NUL byte".into()))?;
 
     let ns = ns::prepare(pid, pidfd).map_err(step_err(&name, "setns"))?;
     // Last: it may create an `attach` leaf, which the returned value removes again on drop.

@@ -16,7 +16,12 @@ pub fn open(like: BorrowedFd<'_>) -> nix::Result<(OwnedFd, OwnedFd)> {
 
 /// The window size of a terminal.
 pub fn winsize(fd: BorrowedFd<'_>) -> Option<Winsize> {
-    let mut ws = Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut ws = Winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCGWINSZ writes one `struct winsize` into `ws`, which we own.
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws as *mut Winsize) };
     (rc == 0).then_some(ws)

@@ -34,7 +34,12 @@ struct Forwarder {
 impl Forwarder {
     fn new(winch: bool) -> nix::Result<Forwarder> {
         let mut mask = SigSet::empty();
-        for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+        for s in [
+            Signal::SIGINT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGQUIT,
+        ] {
             mask.add(s);
         }
         if winch {
@@ -76,7 +81,9 @@ fn read_line(ch: &OwnedFd) -> Option<String> {
     let mut b = [0u8; 1];
     loop {
         match nix::unistd::read(ch, &mut b) {
-            Ok(0) => return (!line.is_empty()).then(|| String::from_utf8_lossy(&line).into_owned()),
+            Ok(0) => {
+                return (!line.is_empty()).then(|| String::from_utf8_lossy(&line).into_owned())
+            }
             Ok(_) if b[0] == b'\n' => return Some(String::from_utf8_lossy(&line).into_owned()),
             Ok(_) => line.push(b[0]),
             Err(nix::errno::Errno::EINTR) => {}
@@ -88,7 +95,11 @@ fn read_line(ch: &OwnedFd) -> Option<String> {
 fn child_error(name: &str, line: &str) -> AttachError {
     let rest = line.strip_prefix("err ").unwrap_or(line);
     let (step, message) = rest.split_once(' ').unwrap_or((rest, ""));
-    AttachError::Child { name: name.into(), step: step.into(), message: message.into() }
+    AttachError::Child {
+        name: name.into(),
+        step: step.into(),
+        message: message.into(),
+    }
 }
 
 /// Runs the prepared attach; returns (exit code, captured stdout, captured stderr).
@@ -97,8 +108,14 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
     let (ch_r, ch_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(step_err(&name, "fork"))?;
     let (go_r, go_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(step_err(&name, "fork"))?;
     // Blocked before the fork, so a Ctrl-C in between reaches the command, not us.
-    let fwd = if relay.forward { Some(Forwarder::new(relay.master.is_some()).map_err(step_err(&name, "signals"))?) } else { None };
-    let Relay { master, capture, .. } = relay;
+    let fwd = if relay.forward {
+        Some(Forwarder::new(relay.master.is_some()).map_err(step_err(&name, "signals"))?)
+    } else {
+        None
+    };
+    let Relay {
+        master, capture, ..
+    } = relay;
     // SAFETY: the child only uses memory it owns (its copy of `prep`) and makes system calls
     // until it execs or exits; glibc's fork leaves the allocator usable in the child even when
     // the caller is multi-threaded (a library caller such as the Python binding).
@@ -124,7 +141,9 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
     };
     let Some(p2) = p2 else {
         let code = wait_p1(p1);
-        return Err(step_err(&name, "fork")(format!("the attaching process exited ({code}) without a report")));
+        return Err(step_err(&name, "fork")(format!(
+            "the attaching process exited ({code}) without a report"
+        )));
     };
     if nix::unistd::write(&go_w, b"g").is_err() {
         wait_p1(p1);
@@ -133,8 +152,17 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
     drop(go_w);
 
     let stdin = std::io::stdin();
-    let _raw = master.as_ref().and_then(|_| pty::RawGuard::new(stdin.as_fd()));
-    let mut io = Io { master, capture, out: Vec::new(), err: Vec::new(), report: Vec::new(), stdin_open: true };
+    let _raw = master
+        .as_ref()
+        .and_then(|_| pty::RawGuard::new(stdin.as_fd()));
+    let mut io = Io {
+        master,
+        capture,
+        out: Vec::new(),
+        err: Vec::new(),
+        report: Vec::new(),
+        stdin_open: true,
+    };
     let p1_fd = target::pidfd_open(p1.as_raw()).ok().flatten();
     let code = loop {
         if p1_fd.is_none() {
@@ -192,7 +220,13 @@ fn read_some(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Option<usize> {
 
 impl Io {
     /// One poll round; returns true when P1 exited (its pidfd became readable).
-    fn poll_once(&mut self, ch: &OwnedFd, p1: Option<&OwnedFd>, fwd: Option<&Forwarder>, p2: Pid) -> bool {
+    fn poll_once(
+        &mut self,
+        ch: &OwnedFd,
+        p1: Option<&OwnedFd>,
+        fwd: Option<&Forwarder>,
+        p2: Pid,
+    ) -> bool {
         let stdin = std::io::stdin();
         let mut srcs: Vec<(Src, BorrowedFd<'_>)> = vec![(Src::Chan, ch.as_fd())];
         if let Some(p) = p1 {
@@ -211,8 +245,15 @@ impl Io {
             srcs.push((Src::Out, o.as_fd()));
             srcs.push((Src::Err, e.as_fd()));
         }
-        let mut fds: Vec<PollFd<'_>> = srcs.iter().map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN)).collect();
-        let timeout = if p1.is_some() { PollTimeout::NONE } else { PollTimeout::from(100u16) };
+        let mut fds: Vec<PollFd<'_>> = srcs
+            .iter()
+            .map(|(_, fd)| PollFd::new(*fd, PollFlags::POLLIN))
+            .collect();
+        let timeout = if p1.is_some() {
+            PollTimeout::NONE
+        } else {
+            PollTimeout::from(100u16)
+        };
         if poll(&mut fds, timeout).is_err() {
             return false;
         }
@@ -250,7 +291,12 @@ impl Io {
                     None => closed.push(fd.as_raw_fd()),
                 },
                 Src::Out | Src::Err => match read_some(fd, &mut buf) {
-                    Some(n) => if matches!(src, Src::Out) { &mut self.out } else { &mut self.err }.extend_from_slice(&buf[..n]),
+                    Some(n) => if matches!(src, Src::Out) {
+                        &mut self.out
+                    } else {
+                        &mut self.err
+                    }
+                    .extend_from_slice(&buf[..n]),
                     None => closed.push(fd.as_raw_fd()),
                 },
             }
@@ -262,7 +308,11 @@ impl Io {
     /// Stops polling descriptors that reached end-of-file (the channel keeps its fd; it is
     /// only read again in `drain`).
     fn close(&mut self, _ch: &OwnedFd, closed: &[i32]) {
-        if self.master.as_ref().is_some_and(|m| closed.contains(&m.as_raw_fd())) {
+        if self
+            .master
+            .as_ref()
+            .is_some_and(|m| closed.contains(&m.as_raw_fd()))
+        {
             self.master = None;
         }
         if let Some((o, e)) = &self.capture {
@@ -315,7 +365,9 @@ fn write_all(fd: Option<&OwnedFd>, mut data: &[u8]) {
 fn forward(fwd: Option<&Forwarder>, p2: Pid, master: Option<&OwnedFd>) {
     let Some(f) = fwd else { return };
     while let Ok(Some(info)) = f.fd.read_signal() {
-        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+            continue;
+        };
         if sig == Signal::SIGWINCH {
             if let Some(m) = master {
                 pty::copy_winsize(std::io::stdin().as_fd(), m.as_fd());

@@ -20,7 +20,10 @@ pub struct InitStatus {
 }
 
 fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| l.strip_prefix(key)).and_then(|r| r.strip_prefix(':')).map(str::trim)
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|r| r.strip_prefix(':'))
+        .map(str::trim)
 }
 
 fn hex(text: &str, key: &str) -> Option<u64> {
@@ -35,14 +38,17 @@ pub fn parse(text: &str) -> Option<InitStatus> {
         cap_eff: hex(text, "CapEff")?,
         cap_bnd: hex(text, "CapBnd")?,
         no_new_privs: field(text, "NoNewPrivs").is_some_and(|v| v == "1"),
-        seccomp_filters: field(text, "Seccomp_filters").and_then(|v| v.parse().ok()).unwrap_or(0),
+        seccomp_filters: field(text, "Seccomp_filters")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
     })
 }
 
 /// Reads and parses /proc/`pid`/status.
 pub fn read(pid: i32) -> std::io::Result<InitStatus> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    parse(&text).ok_or_else(|| std::io::Error::other(format!("/proc/{pid}/status: no capability lines")))
+    parse(&text)
+        .ok_or_else(|| std::io::Error::other(format!("/proc/{pid}/status: no capability lines")))
 }
 
 impl InitStatus {

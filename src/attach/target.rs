@@ -43,13 +43,20 @@ impl Target {
 
     /// The path asked for (`juju-host/unit-1`).
     pub fn name(&self) -> String {
-        self.levels.iter().map(|l| l.state.name.as_str()).collect::<Vec<_>>().join("/")
+        self.levels
+            .iter()
+            .map(|l| l.state.name.as_str())
+            .collect::<Vec<_>>()
+            .join("/")
     }
 }
 
 fn read_state(dir: &Path, name: &str, full: &str) -> Result<State> {
     state::read(dir, name).map_err(|e| match e {
-        LaunchError::NotFound(_) => AttachError::NotFound { name: full.into(), looked_in: dir.display().to_string() },
+        LaunchError::NotFound(_) => AttachError::NotFound {
+            name: full.into(),
+            looked_in: dir.display().to_string(),
+        },
         other => AttachError::State {
             name: full.into(),
             path: dir.join(name).display().to_string(),
@@ -71,7 +78,10 @@ pub fn resolve(state_dir: &Path, name: &str) -> Result<Target> {
                 let p: Vec<&str> = path.iter().map(String::as_str).collect();
                 return walk(state_dir, &p, name);
             }
-            Err(AttachError::NotFound { name: name.into(), looked_in: state_dir.display().to_string() })
+            Err(AttachError::NotFound {
+                name: name.into(),
+                looked_in: state_dir.display().to_string(),
+            })
         }
         other => other,
     }
@@ -81,54 +91,94 @@ fn walk(state_dir: &Path, parts: &[&str], full: &str) -> Result<Target> {
     let mut levels: Vec<Level> = Vec::new();
     let mut dir = state_dir.to_path_buf();
     for part in parts {
-        let st = read_state(&dir, part, full)?;
-        let (view, host_pid) = match levels.last() {
-            None => (PathBuf::new(), st.pid),
-            Some(parent) => {
-                let view = PathBuf::from(format!("/proc/{}/root", parent.host_pid));
-                let pid = host_pid_of(parent.host_pid, st.pid).ok_or_else(|| AttachError::NotRunning {
-                    name: full.into(),
-                    pid: st.pid,
-                    why: format!("is not among the processes of {}", parent.state.name),
-                })?;
-                (view, pid)
+        let level = match levels.last() {
+            None => {
+                let st = read_state(&dir, part, full)?;
+                let pid = st.pid;
+                Level {
+                    state: st,
+                    host_pid: pid,
+                    view: PathBuf::new(),
+                }
             }
+            Some(parent) => nested_level(parent, &dir, part, full)?,
         };
-        check_alive(&st, host_pid, full)?;
-        dir = PathBuf::from(format!("/proc/{host_pid}/root")).join(NESTED_STATE_DIR);
-        levels.push(Level { state: st, host_pid, view });
+        check_alive(&level.state, level.host_pid, full)?;
+        dir = PathBuf::from(format!("/proc/{}/root", level.host_pid)).join(NESTED_STATE_DIR);
+        levels.push(level);
     }
     Ok(Target { levels })
+}
+
+/// A child of the nesting host `parent`: from the state its launcher wrote, or rebuilt from the
+/// hand-off when there is none (see [`super::handoff`]).
+fn nested_level(parent: &Level, dir: &Path, part: &str, full: &str) -> Result<Level> {
+    let st = match read_state(dir, part, full) {
+        Ok(st) => st,
+        Err(e @ AttachError::NotFound { .. }) => {
+            return super::handoff::rebuild(parent, part).ok_or(e)
+        }
+        Err(e) => return Err(e),
+    };
+    let view = PathBuf::from(format!("/proc/{}/root", parent.host_pid));
+    let pid = host_pid_of(parent.host_pid, st.pid).ok_or_else(|| AttachError::NotRunning {
+        name: full.into(),
+        pid: st.pid,
+        why: format!("is not among the processes of {}", parent.state.name),
+    })?;
+    Ok(Level {
+        state: st,
+        host_pid: pid,
+        view,
+    })
 }
 
 /// Fails unless `host_pid` is the init the state describes (same start time: not a recycled pid).
 pub fn check_alive(st: &State, host_pid: i32, full: &str) -> Result<()> {
     match state::start_time(host_pid) {
         Some(t) if st.pid > 0 && t == st.pid_start => Ok(()),
-        Some(_) => Err(AttachError::NotRunning { name: full.into(), pid: st.pid, why: "died (its pid now names another process)".into() }),
-        None => Err(AttachError::NotRunning { name: full.into(), pid: st.pid, why: "died (stale state)".into() }),
+        Some(_) => Err(AttachError::NotRunning {
+            name: full.into(),
+            pid: st.pid,
+            why: "died (its pid now names another process)".into(),
+        }),
+        None => Err(AttachError::NotRunning {
+            name: full.into(),
+            pid: st.pid,
+            why: "died (stale state)".into(),
+        }),
     }
 }
 
 /// Breadth-first search of running nesting hosts' state directories for a bare `name`; returns
 /// the path (`host/name`) of the first match.
 fn search(state_dir: &Path, name: &str, depth: usize) -> Option<Vec<String>> {
-    let mut queue: Vec<Vec<String>> = state::list(state_dir).into_iter().map(|s| vec![s.name]).collect();
+    let mut queue: Vec<Vec<String>> = state::list(state_dir)
+        .into_iter()
+        .map(|s| vec![s.name])
+        .collect();
     while !queue.is_empty() {
         let mut next = Vec::new();
         for path in queue {
             let parts: Vec<&str> = path.iter().map(String::as_str).collect();
-            let Ok(t) = walk(state_dir, &parts, name) else { continue };
-            let inner = PathBuf::from(format!("/proc/{}/root", t.own().host_pid)).join(NESTED_STATE_DIR);
-            if inner.join(name).join("state.json").is_file() {
+            let Ok(t) = walk(state_dir, &parts, name) else {
+                continue;
+            };
+            let inner =
+                PathBuf::from(format!("/proc/{}/root", t.own().host_pid)).join(NESTED_STATE_DIR);
+            let handed = super::handoff::child_names(t.own());
+            if inner.join(name).join("state.json").is_file() || handed.iter().any(|n| n == name) {
                 let mut found = path.clone();
                 found.push(name.to_string());
                 return Some(found);
             }
             if path.len() + 1 < depth {
-                for child in state::list(&inner) {
+                let mut names: Vec<String> =
+                    state::list(&inner).into_iter().map(|s| s.name).collect();
+                names.extend(handed);
+                for child in names {
                     let mut p = path.clone();
-                    p.push(child.name);
+                    p.push(child);
                     next.push(p);
                 }
             }
@@ -147,7 +197,10 @@ pub fn nspid(pid: i32) -> Option<Vec<i32>> {
 
 fn ppid(pid: i32) -> Option<i32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("PPid:")).and_then(|v| v.trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn descends_from(mut pid: i32, ancestor: i32) -> bool {
@@ -172,7 +225,10 @@ pub fn host_pid_of(parent_init: i32, inner: i32) -> Option<i32> {
     let rd = std::fs::read_dir("/proc").ok()?;
     rd.flatten()
         .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()))
-        .find(|&pid| nspid(pid).is_some_and(|ns| ns.get(depth) == Some(&inner)) && descends_from(pid, parent_init))
+        .find(|&pid| {
+            nspid(pid).is_some_and(|ns| ns.get(depth) == Some(&inner))
+                && descends_from(pid, parent_init)
+        })
 }
 
 /// A pidfd for `pid` (Linux 5.3+); `None` when the kernel has no `pidfd_open`.
@@ -202,8 +258,17 @@ mod tests {
         assert_eq!(ns.first(), Some(&me));
         assert!(descends_from(me, me));
         let dir = tempfile::tempdir().expect("tempdir");
-        assert!(matches!(resolve(dir.path(), "nope"), Err(AttachError::NotFound { .. })));
-        assert!(matches!(resolve(dir.path(), "a/b"), Err(AttachError::NotFound { .. })));
-        assert!(matches!(resolve(dir.path(), "/"), Err(AttachError::Usage(_))));
+        assert!(matches!(
+            resolve(dir.path(), "nope"),
+            Err(AttachError::NotFound { .. })
+        ));
+        assert!(matches!(
+            resolve(dir.path(), "a/b"),
+            Err(AttachError::NotFound { .. })
+        ));
+        assert!(matches!(
+            resolve(dir.path(), "/"),
+            Err(AttachError::Usage(_))
+        ));
     }
 }

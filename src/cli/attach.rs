@@ -77,7 +77,10 @@ pub enum AttachCommand {
 
 fn assignments(vars: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     vars.iter()
-        .map(|v| attach::env::parse_assignment(v).with_context(|| format!("-v {v:?}: expected NAME=VALUE")))
+        .map(|v| {
+            attach::env::parse_assignment(v)
+                .with_context(|| format!("-v {v:?}: expected NAME=VALUE"))
+        })
         .collect()
 }
 
@@ -85,7 +88,8 @@ fn assignments(vars: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
     if text.trim_start().starts_with('{') {
-        return serde_json::from_str(&text).with_context(|| format!("parse plan {}", path.display()));
+        return serde_json::from_str(&text)
+            .with_context(|| format!("parse plan {}", path.display()));
     }
     let loaded = lxnest::source::load(path)?;
     let host = lxnest::host::read().context("reading this machine's facts")?;
@@ -100,12 +104,28 @@ impl AttachCommand {
     /// Run the command.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self {
-            AttachCommand::Attach { name, state_dir, clear_env, keep_var, set_var, uid, gid, cwd, pty, no_pty, command } => {
+            AttachCommand::Attach {
+                name,
+                state_dir,
+                clear_env,
+                keep_var,
+                set_var,
+                uid,
+                gid,
+                cwd,
+                pty,
+                no_pty,
+                command,
+            } => {
                 let opts = AttachOptions {
                     name,
                     state_dir,
                     command,
-                    env: EnvPolicy { clear: clear_env, keep: keep_var, set: assignments(&set_var)? },
+                    env: EnvPolicy {
+                        clear: clear_env,
+                        keep: keep_var,
+                        set: assignments(&set_var)?,
+                    },
                     uid,
                     gid,
                     cwd,
@@ -120,7 +140,14 @@ impl AttachCommand {
                 };
                 Ok(code(attach::attach(&opts)?))
             }
-            AttachCommand::Execute { name, config, state_dir, set_var, timeout, command } => {
+            AttachCommand::Execute {
+                name,
+                config,
+                state_dir,
+                set_var,
+                timeout,
+                command,
+            } => {
                 let plan = match &config {
                     Some(p) => Some(load_plan(p)?),
                     None => None,

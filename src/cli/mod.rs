@@ -1,8 +1,11 @@
 //! Command-line parsing and dispatch. Each command group lives in its own file and exposes a
 //! clap `Subcommand` enum with a `run` method; this file only flattens them into one CLI.
 
+mod attach;
 mod check;
 mod config;
+mod crypt;
+mod demo;
 mod launch;
 mod openvz;
 mod planning;
@@ -34,6 +37,12 @@ enum Command {
     Config(config::ConfigCommand),
     #[command(flatten)]
     OpenVz(openvz::OpenVzCommand),
+    #[command(flatten)]
+    Attach(attach::AttachCommand),
+    #[command(flatten)]
+    Demo(demo::DemoCommand),
+    #[command(flatten)]
+    Crypt(crypt::CryptCommand),
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -46,6 +55,9 @@ pub fn main() -> ExitCode {
         Command::Check(c) => c.run(),
         Command::Config(c) => c.run(),
         Command::OpenVz(c) => c.run(),
+        Command::Attach(c) => c.run(),
+        Command::Demo(c) => c.run(),
+        Command::Crypt(c) => c.run(),
     };
     match result {
         Ok(code) => code,

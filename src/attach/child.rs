@@ -12,7 +12,6 @@ use nix::sys::signal::{SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Gid, Uid};
 use std::ffi::CString;
-use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Writes `err STEP MESSAGE` on the report channel; the caller turns it into an error.
@@ -46,10 +45,13 @@ pub fn first(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // cgroup first: writing `0` moves us, with the host's credentials that own cgroupfs.
-    for (path, fd) in &prep.cgroup.procs {
-        let mut f = std::fs::File::from(fd.try_clone().unwrap_or_else(|e| fail(ch, "cgroup", e)));
-        if let Err(e) = f.write_all(b"0") {
-            fail(ch, "cgroup", format!("{}: {e}", path.display()));
+    for (label, fd) in &prep.cgroup.procs {
+        if let Err(e) = nix::unistd::write(fd, b"0") {
+            fail(
+                ch,
+                "cgroup",
+                format!("{label}: {}: {e}", super::cgroup::describe(fd)),
+            );
         }
     }
     if let Err(e) = prep.ns.join() {
@@ -116,6 +118,9 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
         exit_now(1);
     }
     identity(prep, ch);
+    // A change of effective uid resets dumpability to fs.suid_dumpable; keep it off until exec.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // SAFETY: prctl with integer arguments; the attached process dies with its P1.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     if let Err(e) = nix::unistd::chdir(prep.cwd.as_c_str()) {

@@ -4,6 +4,8 @@
 mod attach;
 mod check;
 mod config;
+mod crypt;
+mod demo;
 mod launch;
 mod openvz;
 mod planning;
@@ -37,6 +39,10 @@ enum Command {
     OpenVz(openvz::OpenVzCommand),
     #[command(flatten)]
     Attach(attach::AttachCommand),
+    #[command(flatten)]
+    Demo(demo::DemoCommand),
+    #[command(flatten)]
+    Crypt(crypt::CryptCommand),
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -50,6 +56,8 @@ pub fn main() -> ExitCode {
         Command::Config(c) => c.run(),
         Command::OpenVz(c) => c.run(),
         Command::Attach(c) => c.run(),
+        Command::Demo(c) => c.run(),
+        Command::Crypt(c) => c.run(),
     };
     match result {
         Ok(code) => code,

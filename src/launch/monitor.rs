@@ -29,7 +29,8 @@ pub fn exit_code(ws: WaitStatus) -> Option<i32> {
     }
 }
 
-fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
+/// The state record of a started container (also written by a nesting host for its children).
+pub(crate) fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
     let pid = s.child.pid().as_raw();
     State {
         name: plan.name.clone(),
@@ -134,11 +135,7 @@ pub fn teardown(s: Started) {
     drop(veth);
     // Whoever created the bridge, the last container to leave it removes it.
     if let Some(b) = bridge {
-        if let Some(name) = b.persist() {
-            if network::bridge_unused(&name) {
-                network::delete_link(&name);
-            }
-        }
+        network::release_bridge(b);
     }
     if let Err(e) = cgroup.remove() {
         tracing::warn!("cgroup cleanup: {e}");

@@ -756,3 +756,41 @@ fn attach_root_forged_nested_state_cannot_redirect_host_writes() {
         "a leaf was created in a host directory"
     );
 }
+
+/// Attach refuses when the process it would join has more seccomp filters than attach would
+/// install: here a host-level state that names a level-2 init (two filters) as if it were a
+/// level-1 container (one filter from its plan).
+#[test]
+fn attach_root_refuses_fewer_filters_than_the_init() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let c = Container::start("w", true, "lxnest run -n inner -- /bin/sleep 600");
+    let l1 = c.pid();
+    let inner_state = PathBuf::from(format!("/proc/{l1}/root/run/lxnest/inner/state.json"));
+    wait_for("the level-2 container", || inner_state.is_file());
+    let inner: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&inner_state).expect("read")).expect("json");
+    let inner_pid = inner["pid"].as_i64().expect("pid") as i32;
+    let host_pid =
+        attach::target::host_pid_of(l1, inner_pid).expect("host pid of the level-2 init");
+    let mut st = c.state();
+    st["name"] = serde_json::json!("masq");
+    st["pid"] = serde_json::json!(host_pid);
+    st["pid_start"] =
+        serde_json::json!(lxnest::launch::state::start_time(host_pid).expect("start time"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("masq")).expect("mkdir");
+    std::fs::write(dir.path().join("masq/state.json"), st.to_string()).expect("write");
+    let r = attach::attach_output(&AttachOptions {
+        name: "masq".into(),
+        state_dir: dir.path().into(),
+        command: vec!["/bin/true".into()],
+        ..Default::default()
+    });
+    assert!(
+        matches!(r, Err(attach::AttachError::Weaker { .. })),
+        "{r:?}"
+    );
+}

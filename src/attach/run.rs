@@ -377,3 +377,26 @@ fn forward(fwd: Option<&Forwarder>, p2: Pid, master: Option<&OwnedFd>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_parse_into_errors_and_lines() {
+        match child_error("c", "err seccomp filter 1 of 2: EINVAL") {
+            AttachError::Child { step, message, .. } => {
+                assert_eq!(step, "seccomp");
+                assert_eq!(message, "filter 1 of 2: EINVAL");
+            }
+            other => panic!("{other:?}"),
+        }
+        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).expect("pipe");
+        nix::unistd::write(&w, b"pid 42\nerr x y\n").expect("write");
+        drop(w);
+        assert_eq!(read_line(&r).as_deref(), Some("pid 42"));
+        assert_eq!(read_line(&r).as_deref(), Some("err x y"));
+        assert_eq!(read_line(&r), None);
+        assert_eq!(code_of(WaitStatus::Signaled(Pid::from_raw(1), Signal::SIGKILL, false)), Some(137));
+    }
+}

@@ -47,7 +47,11 @@ pub fn root_of(pid: i32) -> io::Result<OwnedFd> {
 pub fn open_in_root(root: &OwnedFd, path: &Path, flags: i32) -> io::Result<OwnedFd> {
     let rel = path.strip_prefix("/").unwrap_or(path);
     // "/" is the root itself: openat2 takes no empty path.
-    let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
     openat2(
         root,
         rel,

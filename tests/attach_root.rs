@@ -427,6 +427,15 @@ fn attach_root_exit_codes_and_signals_pass_through() {
     assert_eq!(code("exit 7"), Some(7));
     assert_eq!(code("kill -KILL $$"), Some(137));
     assert_eq!(code("/nonexistent/cmd"), Some(127));
+    let direct = |cmd: &str| {
+        c.cli(&["-n", &c.name, "--", cmd])
+            .status()
+            .expect("attach")
+            .code()
+    };
+    assert_eq!(direct("/nonexistent/cmd"), Some(127));
+    assert_eq!(direct("no-such-command"), Some(127));
+    assert_eq!(direct("/etc/hostname"), Some(126));
     // stdin passes through in pipe mode.
     let mut child = c
         .cli(&["-n", &c.name, "--", "/bin/sh", "-c", "read l; echo got:$l"])

@@ -22,7 +22,7 @@ pub struct AttachOptions {
     pub name: String,
     /// State directory of the outermost level (`-P`, default /run/lxnest).
     pub state_dir: PathBuf,
-    /// The command; empty runs `/bin/sh`.
+    /// The command; empty runs the user's shell from the container's /etc/passwd (else /bin/sh).
     pub command: Vec<String>,
     /// Environment policy.
     pub env: EnvPolicy,

@@ -234,3 +234,33 @@ containers:
         "state left behind"
     );
 }
+
+#[test]
+fn run_nested_root_inner_run_knows_its_level() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = Command::new(bin())
+        .args([
+            "run",
+            "-P",
+            dir.path().to_str().expect("utf-8"),
+            "-n",
+            "lvl-host",
+            "--nested",
+            "--",
+        ])
+        .args(["lxnest", "run", "-n", "lvl-kid", "--", "/bin/sh", "-c"])
+        .arg("echo level=$(cat /run/lxnest/level) env=$LXNEST_LEVEL; exit 9")
+        .output()
+        .expect("spawn");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(9),
+        "exit code through two levels of `run`: {out}"
+    );
+    assert!(out.contains("level=2 env=2"), "{out}");
+}

@@ -53,6 +53,13 @@ pub enum CgroupError {
         /// The offending line.
         text: String,
     },
+    /// The container's cgroup exists already: a container of that name runs (perhaps from
+    /// another state directory), or a crash left it behind.
+    #[error("cgroup {path} exists already: a container of this name is running, or a crashed one left it\n  fix: stop that container, or remove the leftover with `lxnest destroy -n NAME`, or pick another name")]
+    Exists {
+        /// The directory.
+        path: String,
+    },
     /// No cgroup filesystem is mounted at all.
     #[error("no cgroup filesystem is mounted (checked /proc/self/mountinfo)")]
     NoCgroupMounts,

@@ -184,6 +184,15 @@ pub fn create_in(
         }
     }
 
+    // Never adopt a cgroup another container owns: two containers with one name (from two state
+    // directories) would otherwise share limits and kill each other's processes on stop.
+    for h in own.v1().chain(own.unified()) {
+        let dir = base_dir(h, opts.base)?.join(&rel);
+        if dir.exists() {
+            return Err(CgroupError::Exists { path: dir.display().to_string() });
+        }
+    }
+
     let mut guard = CgroupGuard {
         path: plan.path.clone(),
         places: Vec::new(),

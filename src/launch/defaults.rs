@@ -115,8 +115,18 @@ pub fn landlock(nesting: bool) -> LandlockPlan {
     }
 }
 
+/// The level this process runs at: lxnest's marker `/run/lxnest/level` inside a container it
+/// started, 0 on the host.
+pub fn own_level() -> u32 {
+    std::fs::read_to_string("/run/lxnest/level")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// A level-1 (or, inside a nesting host, next-level) container on the built-in rootfs.
 pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan {
+    let depth = own_level() + 1;
     let mut caps: Vec<String> = crate::plan::caps::DEFAULT_KEEP
         .iter()
         .map(|s| s.to_string())
@@ -131,7 +141,7 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
     LevelPlan {
         name: name.into(),
         path: name.into(),
-        depth: 1,
+        depth,
         parent: None,
         runtime: nesting.then(|| "lxnest".into()),
         origin: Origin::builtin("run"),
@@ -139,7 +149,7 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
         encrypt: None,
         init: InitPlan {
             command,
-            environment: BTreeMap::new(),
+            environment: BTreeMap::from([("LXNEST_LEVEL".to_string(), depth.to_string())]),
             hostname: name.into(),
         },
         apparmor: AppArmorPlan {

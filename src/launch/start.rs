@@ -2,6 +2,7 @@
 //! exists, so an error at any step unwinds everything made before it (the child's mounts live in
 //! its own mount namespace and vanish with it).
 
+use crate::plan::model::RootfsPlan;
 use super::child::{self, ChildSpec};
 use super::error::{step_err, LaunchError, Result};
 use super::network::{self, BridgeGuard, VethGuard};
@@ -88,6 +89,8 @@ pub struct Started {
     pub state: StateDirGuard,
     /// The plan, when it has stop or post-stop hooks to run at teardown.
     pub hook_plan: Option<LevelPlan>,
+    /// The encrypted root's key, last to go: locked once nothing of the container is left.
+    pub crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPlan)>,
 }
 
 /// Starts `plan`: see docs/launch.md for the order and the reason for each step's position.
@@ -105,6 +108,38 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // pre-start hooks on the host before anything else is set up, as in LXC; they may fill
     // the shared mount directory.
     super::hooks::run(plan, "pre-start", state.path(), None).map_err(step_err(c, "pre-start"))?;
+
+    // An encrypted root is unlocked before anything touches it; if a later step fails the guard
+    // is dropped with everything else and the key leaves the kernel again.
+    let crypt = match &plan.encrypt {
+        Some(e) => {
+            let interactive = !matches!(e.key, crate::spec::model::KeySource::File(_));
+            if opts.console_log && interactive {
+                return Err(step_err(c, "crypt")(
+                    "a detached start cannot ask for a passphrase or read stdin: use `key: file:/PATH`, or start it in the foreground (-F, run, execute)",
+                ));
+            }
+            Some((crate::crypt::unlock_for_start(e).map_err(step_err(c, "crypt"))?, e.clone()))
+        }
+        None => None,
+    };
+
+    // A tarball rootfs is unpacked on the host side, where owners can be shifted into the
+    // container's id range, before the child needs it; a second start reuses the tree.
+    if let RootfsPlan::Tar(tarball) = &plan.rootfs {
+        let shift = plan.idmap.as_ref().map(|m| crate::tarball::Shift {
+            uid: m.host_uid.first,
+            gid: m.host_gid.first,
+            count: m.host_uid.count.min(m.host_gid.count),
+        });
+        let dest = crate::rootfs::tar_tree(&opts.state_dir, &plan.path);
+        match crate::tarball::ensure(std::path::Path::new(tarball), &dest, shift).map_err(step_err(c, "rootfs"))? {
+            Some(sum) if !sum.skipped_devices.is_empty() => {
+                tracing::info!("{c}: skipped {} device nodes of {tarball}", sum.skipped_devices.len())
+            }
+            _ => {}
+        }
+    }
 
     // AppArmor profile before clone: it must be in the kernel before the child asks for it.
     let (apparmor_guard, apparmor_label, apparmor_note) =
@@ -193,6 +228,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
             .iter()
             .any(|k| plan.hooks.get(*k).is_some_and(|v| !v.is_empty()))
             .then(|| plan.clone()),
+        crypt,
         veth,
         bridge,
         cgroup: cg,

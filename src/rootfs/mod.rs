@@ -47,6 +47,8 @@ pub struct BuiltinInputs {
     pub hostname: String,
     /// The lxnest binary to expose at [`builtin::LXNEST_PATH`] (the running executable).
     pub lxnest_binary: Option<PathBuf>,
+    /// For a tarball rootfs: the unpacked tree ([`tar_tree`]).
+    pub tar_tree: Option<PathBuf>,
 }
 
 /// Prepares the root at `root` (an existing empty directory) from `plan`.
@@ -72,8 +74,29 @@ pub fn prepare(
                 read_only_root: false,
             })
         }
-        RootfsPlan::Tar(path) => Err(RootfsError::NotYetSupported(format!("tar:{path}"))),
+        RootfsPlan::Tar(path) => {
+            // Unpacked by the start sequence on the host side (see `tar_tree`).
+            let tree = inputs.tar_tree.as_deref().ok_or_else(|| RootfsError::Missing(format!("unpacked tree of tar:{path}")))?;
+            if !tree.is_dir() {
+                return Err(RootfsError::Missing(tree.display().to_string()));
+            }
+            bind(tree, root, true)?;
+            Ok(Prepared { read_only_root: false })
+        }
     }
+}
+
+/// Where the tree of a tarball rootfs is kept between starts (stopping a container removes its
+/// state directory, not this): `/var/lib/lxnest/rootfs/NAME` for the default state directory
+/// (/run is a tmpfs, lost at reboot and costly in memory), else `<statedir>/.rootfs/NAME`;
+/// NAME is the container path with `/` as `.`.
+pub fn tar_tree(state_dir: &Path, container_path: &str) -> PathBuf {
+    let base = if state_dir == Path::new(crate::launch::state::DEFAULT_DIR) {
+        PathBuf::from("/var/lib/lxnest/rootfs")
+    } else {
+        state_dir.join(".rootfs")
+    };
+    base.join(container_path.replace('/', "."))
 }
 
 /// Parses the spec's `rootfs:` value (`builtin`, `dir:PATH`, `tar:PATH`).
@@ -99,13 +122,14 @@ mod tests {
         let inputs = BuiltinInputs {
             hostname: "h".into(),
             lxnest_binary: None,
+            tar_tree: None,
         };
         let err = prepare(
             &RootfsPlan::Tar("/x.tar".into()),
             Path::new("/nonexistent"),
             &inputs,
         );
-        assert!(matches!(err, Err(RootfsError::NotYetSupported(_))));
+        assert!(matches!(err, Err(RootfsError::Missing(_))), "not unpacked yet");
         let err = prepare(
             &RootfsPlan::Dir("/nonexistent/r".into()),
             Path::new("/nonexistent"),

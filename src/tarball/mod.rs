@@ -115,6 +115,11 @@ pub fn unpack_fresh(
     };
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).map_err(|e| werr(&partial, e))?;
+    // The container's root owns its `/`, also when the archive has no `./` entry to say so.
+    if let Some(s) = shift {
+        std::os::unix::fs::chown(&partial, Some(s.uid), Some(s.gid))
+            .map_err(|e| werr(&partial, e))?;
+    }
     let result = read_into(tarball, &partial, shift, &file);
     match result {
         Ok(sum) => {

@@ -454,6 +454,33 @@ fn attach_root_exit_codes_and_signals_pass_through() {
     }
     let o = child.wait_with_output().expect("wait");
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "got:hello");
+    // -t: a terminal even from a pipe; our input goes through it, end-of-file as ^D.
+    let mut child = c
+        .cli(&[
+            "-t",
+            "-n",
+            &c.name,
+            "--",
+            "/bin/sh",
+            "-c",
+            "test -t 0 && echo TTY-OK; read l; echo got:$l",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("attach -t");
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"typed\n")
+            .expect("write");
+    }
+    let o = child.wait_with_output().expect("wait");
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(t.contains("TTY-OK") && t.contains("got:typed"), "{t}");
     // SIGTERM to lxnest reaches the attached process (which exits 42 from its handler).
     for (sig, name) in [
         (nix::sys::signal::Signal::SIGTERM, "TERM"),

@@ -292,15 +292,20 @@ fn start_root_failure_at_every_step_leaves_nothing() {
 }
 
 #[test]
-fn run_root_tar_rootfs_is_refused_clearly() {
+fn run_root_missing_tarball_fails_cleanly() {
     let c = Cleanup::new(&["rt-tar"]);
     let mut plan = defaults::level_plan("rt-tar", vec!["/bin/true".into()], false);
     plan.rootfs = lxnest::plan::model::RootfsPlan::Tar("/nonexistent.tar".into());
     let pf = plan_file(c.dir.path(), plan);
     let o = lxnest(&["start", "-F", "-P", c.p(), pf.to_str().expect("utf-8")]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("not yet supported"), "{}", text(&o));
+    assert!(
+        text(&o).contains("step rootfs") && text(&o).contains("/nonexistent.tar"),
+        "{}",
+        text(&o)
+    );
     assert!(!c.dir.path().join("rt-tar").exists());
+    assert!(cgroup_dirs("rt-tar").is_empty());
 }
 
 /// A network namespace the test owns (`ip netns`), deleted on drop.

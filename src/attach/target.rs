@@ -65,9 +65,15 @@ fn read_state(dir: &Path, name: &str, full: &str) -> Result<State> {
     })
 }
 
-/// Resolves `name` (`NAME` or `A/B/...`) from `state_dir`. A bare name that is not in
+/// Resolves `name` (`NAME` or `A/B/...`) from `state_dir` (empty: the default). A bare name that is not in
 /// `state_dir` is searched for among the running nesting hosts' children.
 pub fn resolve(state_dir: &Path, name: &str) -> Result<Target> {
+    // An empty state directory (a defaulted option) is the default one, never the cwd.
+    let state_dir = if state_dir.as_os_str().is_empty() {
+        Path::new(state::DEFAULT_DIR)
+    } else {
+        state_dir
+    };
     let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
     if parts.is_empty() {
         return Err(AttachError::Usage("an empty container name".into()));

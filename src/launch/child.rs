@@ -133,7 +133,10 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     let inputs = BuiltinInputs {
         hostname: plan.init.hostname.clone(),
         lxnest_binary: spec.lxnest_binary.clone(),
-        tar_tree: Some(rootfs::tar_tree(state_dir.parent().unwrap_or(state_dir), &plan.path)),
+        tar_tree: Some(rootfs::tar_tree(
+            state_dir.parent().unwrap_or(state_dir),
+            &plan.path,
+        )),
     };
     let prepared =
         rootfs::prepare(&plan.rootfs, root, &inputs).map_err(|source| LaunchError::Rootfs {

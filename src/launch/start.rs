@@ -2,7 +2,6 @@
 //! exists, so an error at any step unwinds everything made before it (the child's mounts live in
 //! its own mount namespace and vanish with it).
 
-use crate::plan::model::RootfsPlan;
 use super::child::{self, ChildSpec};
 use super::error::{step_err, LaunchError, Result};
 use super::network::{self, BridgeGuard, VethGuard};
@@ -10,6 +9,7 @@ use super::state::StateDirGuard;
 use super::sync::{Channel, Enforced, Msg, SyncError};
 use super::{apparmor, idmap, inject, spawn};
 use crate::cgroup::{self, CgroupGuard, CreateOptions};
+use crate::plan::model::RootfsPlan;
 use crate::plan::model::{BridgePlan, LevelPlan};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
@@ -133,9 +133,14 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
             count: m.host_uid.count.min(m.host_gid.count),
         });
         let dest = crate::rootfs::tar_tree(&opts.state_dir, &plan.path);
-        match crate::tarball::ensure(std::path::Path::new(tarball), &dest, shift).map_err(step_err(c, "rootfs"))? {
+        match crate::tarball::ensure(std::path::Path::new(tarball), &dest, shift)
+            .map_err(step_err(c, "rootfs"))?
+        {
             Some(sum) if !sum.skipped_devices.is_empty() => {
-                tracing::info!("{c}: skipped {} device nodes of {tarball}", sum.skipped_devices.len())
+                tracing::info!(
+                    "{c}: skipped {} device nodes of {tarball}",
+                    sum.skipped_devices.len()
+                )
             }
             _ => {}
         }

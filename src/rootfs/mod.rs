@@ -76,12 +76,17 @@ pub fn prepare(
         }
         RootfsPlan::Tar(path) => {
             // Unpacked by the start sequence on the host side (see `tar_tree`).
-            let tree = inputs.tar_tree.as_deref().ok_or_else(|| RootfsError::Missing(format!("unpacked tree of tar:{path}")))?;
+            let tree = inputs
+                .tar_tree
+                .as_deref()
+                .ok_or_else(|| RootfsError::Missing(format!("unpacked tree of tar:{path}")))?;
             if !tree.is_dir() {
                 return Err(RootfsError::Missing(tree.display().to_string()));
             }
             bind(tree, root, true)?;
-            Ok(Prepared { read_only_root: false })
+            Ok(Prepared {
+                read_only_root: false,
+            })
         }
     }
 }
@@ -129,7 +134,10 @@ mod tests {
             Path::new("/nonexistent"),
             &inputs,
         );
-        assert!(matches!(err, Err(RootfsError::Missing(_))), "not unpacked yet");
+        assert!(
+            matches!(err, Err(RootfsError::Missing(_))),
+            "not unpacked yet"
+        );
         let err = prepare(
             &RootfsPlan::Dir("/nonexistent/r".into()),
             Path::new("/nonexistent"),

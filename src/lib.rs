@@ -9,6 +9,7 @@
 pub mod api;
 pub mod apparmor;
 pub mod artifacts;
+pub mod attach;
 pub mod cgroup;
 pub mod diff;
 pub mod explain;

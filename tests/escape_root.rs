@@ -122,3 +122,92 @@ fn escape_root_battery_fails_at_every_level() {
         "state left behind"
     );
 }
+
+/// A network namespace the test owns, deleted on drop (the planned stack's host bridge lives
+/// there; no traffic leaves it).
+struct TestNetns(String);
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+#[test]
+fn escape_root_battery_in_a_planned_three_level_stack() {
+    let ns = TestNetns(format!("lxnest-e{}", std::process::id()));
+    assert!(Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .status()
+        .expect("ip")
+        .success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let me = std::process::id();
+    // A plain container at level 2 (under a nesting host) and at level 3 (under two), as the
+    // planner makes them: the probes print their table on the shared stdout.
+    let spec = format!(
+        r#"name: esc
+containers:
+  - name: n1
+    runtime: lxnest
+    children:
+      - name: p2
+        command: ["lxnest", "__probe", "all", "{me}"]
+      - name: n2
+        runtime: lxnest
+        children:
+          - name: p3
+            command: ["/bin/sh", "-c", "lxnest __probe all {me} | sed 's/^/L3 /'"]
+"#
+    );
+    let sp = dir.path().join("esc.yaml");
+    std::fs::write(&sp, spec).expect("write");
+    let state = dir.path().join("state");
+    let o = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", ns.0))
+        .args([
+            bin(),
+            "start",
+            "--nested",
+            "-F",
+            "-P",
+            state.to_str().expect("utf-8"),
+            sp.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("nsenter");
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut l2 = BTreeMap::new();
+    let mut l3 = BTreeMap::new();
+    for line in out.lines() {
+        let (t, line) = match line.strip_prefix("L3 ") {
+            Some(rest) => (&mut l3, rest),
+            None => (&mut l2, line),
+        };
+        if let Some((k, v)) = line.split_once('\t') {
+            t.insert(k.to_string(), v.to_string());
+        }
+    }
+    let mut table = format!("{:<24} {:<10} {:<10}\n", "probe", "level 2", "level 3");
+    let mut failures = Vec::new();
+    for probe in PROBES {
+        let a = l2.get(*probe).cloned().unwrap_or_else(|| "missing".into());
+        let b = l3.get(*probe).cloned().unwrap_or_else(|| "missing".into());
+        table.push_str(&format!("{probe:<24} {a:<10} {b:<10}\n"));
+        for (level, got) in [("level 2", &a), ("level 3", &b)] {
+            if !expected_plain(probe).contains(&got.as_str()) {
+                failures.push(format!(
+                    "{probe} at {level}: got {got}, want one of {:?}",
+                    expected_plain(probe)
+                ));
+            }
+        }
+    }
+    println!("{table}");
+    assert!(failures.is_empty(), "{}\n{table}", failures.join("\n"));
+}

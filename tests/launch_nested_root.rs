@@ -159,7 +159,7 @@ impl Drop for TestNetns {
 }
 
 #[test]
-fn start_nested_root_plans_a_yaml_spec_and_brings_up_the_stack() {
+fn start_nested_root_plans_a_yaml_spec_and_brings_up_three_levels() {
     let ns = TestNetns(format!("lxnest-n{}", std::process::id()));
     let o = Command::new("ip")
         .args(["netns", "add", &ns.0])
@@ -175,8 +175,11 @@ containers:
   - name: top
     runtime: lxnest
     children:
-      - name: leaf
-        command: ["/bin/sh", "-c", "echo leaf=$(hostname) level=$(cat /run/lxnest/level); ip -4 -o addr show eth0 | grep -q inet && echo has-addr; exit 4"]
+      - name: mid
+        runtime: lxnest
+        children:
+          - name: leaf
+            command: ["/bin/sh", "-c", "echo leaf=$(hostname) level=$(cat /run/lxnest/level) filters=$(grep Seccomp_filters /proc/self/status | cut -f2); ip -4 -o addr show eth0 | grep -q inet && echo has-addr; exit 4"]
 "#,
     )
     .expect("write spec");
@@ -200,7 +203,20 @@ containers:
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(o.status.code(), Some(4), "{out}");
-    assert!(out.contains("leaf=leaf level=2"), "{out}");
+    // Three levels, each under its own filter and every ancestor's.
+    let host_filters = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|st| {
+            st.lines().find_map(|l| {
+                l.strip_prefix("Seccomp_filters:")
+                    .map(|v| v.trim().parse::<u32>().unwrap_or(0))
+            })
+        })
+        .unwrap_or(0);
+    assert!(
+        out.contains(&format!("leaf=leaf level=3 filters={}", host_filters + 3)),
+        "{out}"
+    );
     assert!(out.contains("has-addr"), "{out}");
     let links = String::from_utf8_lossy(
         &Command::new("ip")

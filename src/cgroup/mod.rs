@@ -12,7 +12,9 @@
 //! (hybrid `unified` mount or a pure v2 host) is lxnest's own code in [`v2`], because cgroups-rs
 //! ignores the unified mount on a hybrid host.
 
+mod cleanup;
 pub mod delegate;
+pub mod devbpf;
 pub mod devices;
 pub mod layout;
 pub mod premount;
@@ -93,6 +95,18 @@ pub enum CgroupError {
         /// Remaining pids.
         pids: Vec<i32>,
     },
+    /// Loading or attaching the cgroup2 device program failed.
+    #[error("{what} for {path}: {errno}{}", if log.is_empty() { String::new() } else { format!("; verifier: {log}") })]
+    Bpf {
+        /// `BPF_PROG_LOAD` or `BPF_PROG_ATTACH`.
+        what: String,
+        /// The cgroup directory.
+        path: PathBuf,
+        /// errno.
+        errno: nix::errno::Errno,
+        /// Verifier log, when there is one.
+        log: String,
+    },
     /// A mount syscall failed.
     #[error("mount {what} at {target}: {errno}")]
     Mount {
@@ -109,7 +123,10 @@ pub enum CgroupError {
 pub type Result<T, E = CgroupError> = std::result::Result<T, E>;
 
 /// Builds a [`CgroupError::Io`] from an operation and a path.
-pub(crate) fn io_err(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> CgroupError {
+pub(crate) fn io_err(
+    op: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(io::Error) -> CgroupError {
     let path = path.into();
     move |source| CgroupError::Io { op, path, source }
 }

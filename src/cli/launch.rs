@@ -152,10 +152,13 @@ fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
                 "NAME", "STATE", "PID", "LEVEL", "CGROUP"
             );
             for s in states {
-                let st = if state::alive(s) {
-                    s.status.as_str()
-                } else {
-                    "stale"
+                let monitor = s.monitor_pid > 0
+                    && nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.monitor_pid), None)
+                        .is_ok();
+                let st = match (state::alive(s), monitor) {
+                    (false, _) => "stale",
+                    (true, false) => "orphan",
+                    (true, true) => s.status.as_str(),
                 };
                 let addr = s
                     .plan

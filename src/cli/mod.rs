@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each command group lives in its own file and exposes a
 //! clap `Subcommand` enum with a `run` method; this file only flattens them into one CLI.
 
+mod attach;
 mod check;
 mod config;
 mod launch;
@@ -34,6 +35,8 @@ enum Command {
     Config(config::ConfigCommand),
     #[command(flatten)]
     OpenVz(openvz::OpenVzCommand),
+    #[command(flatten)]
+    Attach(attach::AttachCommand),
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Check(c) => c.run(),
         Command::Config(c) => c.run(),
         Command::OpenVz(c) => c.run(),
+        Command::Attach(c) => c.run(),
     };
     match result {
         Ok(code) => code,

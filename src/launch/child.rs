@@ -90,8 +90,19 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // network: until then we hold no capabilities that the kernel would honour.
     wait_continue(ch, c, "idmap")?;
 
-    // Become root of the new user namespace (its ids now exist) before anything that checks
-    // ownership: files we create must belong to the container's root.
+    // The cgroup namespace comes after the parent moved us into the container's cgroup, so that
+    // cgroup (not the launcher's) is the root the container sees. The new user namespace
+    // already gave us CAP_SYS_ADMIN for it.
+    inject::check(c, "cgroupns")?;
+    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(step_err(c, "cgroupns"))?;
+    ch.send(&Msg::CgroupNsReady)
+        .map_err(step_err(c, "cgroupns"))?;
+    wait_continue(ch, c, "cgroup-leaf")?;
+
+    // Become root of the new user namespace (its ids exist now) before anything that checks
+    // ownership: files we create must belong to the container's root. Only after the init-leaf
+    // move: cgroup v1 lets a non-initial-namespace writer (a nested lxnest) move only tasks
+    // whose uid is its own, which ours still is until this call.
     inject::check(c, "identity")?;
     if let Some(map) = &plan.idmap {
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
@@ -102,14 +113,6 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
             .map_err(step_err(c, "identity"))?;
     }
-
-    // The cgroup namespace comes after the parent moved us into the container's cgroup, so that
-    // cgroup (not the launcher's) is the root the container sees.
-    inject::check(c, "cgroupns")?;
-    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(step_err(c, "cgroupns"))?;
-    ch.send(&Msg::CgroupNsReady)
-        .map_err(step_err(c, "cgroupns"))?;
-    wait_continue(ch, c, "cgroup-leaf")?;
 
     inject::check(c, "hostname")?;
     sethostname(&plan.init.hostname).map_err(step_err(c, "hostname"))?;

@@ -51,7 +51,12 @@ pub fn localize(child: &LevelPlan, parent: &LevelPlan) -> LevelPlan {
 
 /// Runs `init-nested`; returns the exit code.
 pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
+    let explicit = handoff_path.is_some();
     let path = handoff_path.unwrap_or_else(|| PathBuf::from(HANDOFF_PATH));
+    if !explicit && !path.exists() {
+        // A container that hosts nothing: lxnest is its minimal init.
+        return Ok(reap_loop(Vec::new(), true));
+    }
     let text = std::fs::read_to_string(&path).map_err(step_err("init-nested", "state"))?;
     let h: Handoff = serde_json::from_str(&text).map_err(step_err("init-nested", "state"))?;
     let me =
@@ -95,12 +100,13 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
             }
         }
     }
-    Ok(reap_loop(started))
+    Ok(reap_loop(started, false))
 }
 
 /// Reaps every process (we are PID 1); exits when SIGTERM arrives (after stopping the children)
-/// or when no child container is left, with the first non-zero exit code of a child's init.
-fn reap_loop(mut started: Vec<Started>) -> i32 {
+/// or, unless `idle`, when no child container is left, with the first non-zero exit code of a
+/// child's init. An `idle` init (a container that hosts nothing) runs until SIGTERM.
+fn reap_loop(mut started: Vec<Started>, idle: bool) -> i32 {
     let mut code = 0;
     let mut mask = SigSet::empty();
     for s in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
@@ -134,7 +140,7 @@ fn reap_loop(mut started: Vec<Started>) -> i32 {
                 }
             }
         }
-        if started.is_empty() {
+        if started.is_empty() && !idle {
             return code;
         }
         match sfd.read_signal() {

@@ -17,11 +17,22 @@ pub fn stop(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
     let monitor_alive = st.monitor_pid > 0 && kill(Pid::from_raw(st.monitor_pid), None).is_ok();
     if monitor_alive {
         let _ = kill(Pid::from_raw(st.monitor_pid), Signal::SIGTERM);
-        let deadline = Instant::now() + grace + Duration::from_secs(20);
-        while dir.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        // The monitor has its own grace period (from start); ours wins when shorter: after it,
+        // SIGKILL the init, and the monitor cleans up as soon as it reaps it.
+        let wait_gone = |limit: Duration| {
+            let deadline = Instant::now() + limit;
+            while dir.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            !dir.exists()
+        };
+        if wait_gone(grace) {
+            return Ok(());
         }
-        if !dir.exists() {
+        if state::alive(&st) {
+            let _ = kill(Pid::from_raw(st.pid), Signal::SIGKILL);
+        }
+        if wait_gone(Duration::from_secs(20)) {
             return Ok(());
         }
     }

@@ -42,6 +42,14 @@ fn rc(r: libc::c_long) -> Result<(), Errno> {
     }
 }
 
+/// A raw syscall with up to four arguments, as the probes need.
+fn sys(nr: libc::c_long, a: [libc::c_long; 4]) -> Result<(), Errno> {
+    // SAFETY: every probe passes null pointers, invalid descriptors, or pointers to values it
+    // keeps alive across the call (CStrings, a timespec); the kernel validates all of them, and
+    // none of these calls writes into our memory.
+    rc(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3]) })
+}
+
 fn cs(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
 }
@@ -126,49 +134,68 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
         "write_sysrq" => write_file("/proc/sysrq-trigger", "h"),
         "write_proc_sys_kernel" => write_same("/proc/sys/kernel/panic"),
         "write_sys_kernel" => write_same(SYS_KERNEL_FILE),
-        // SAFETY (all raw syscalls below): arguments are null pointers, invalid fds or harmless
-        // values; the kernel validates them and nothing of ours is written.
-        "kexec_load" => rc(unsafe { libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0) }),
-        "init_module" => rc(unsafe { libc::syscall(libc::SYS_init_module, 0, 0, cs("").as_ptr()) }),
-        "finit_module" => {
-            rc(unsafe { libc::syscall(libc::SYS_finit_module, -1, cs("").as_ptr(), 0) })
+        "kexec_load" => sys(libc::SYS_kexec_load, [0, 0, 0, 0]),
+        "init_module" => {
+            let params = cs("");
+            sys(
+                libc::SYS_init_module,
+                [0, 0, params.as_ptr() as libc::c_long, 0],
+            )
         }
-        "delete_module" => rc(unsafe {
-            libc::syscall(
+        "finit_module" => {
+            let params = cs("");
+            sys(
+                libc::SYS_finit_module,
+                [-1, params.as_ptr() as libc::c_long, 0, 0],
+            )
+        }
+        "delete_module" => {
+            let name = cs("lxnest_probe");
+            sys(
                 libc::SYS_delete_module,
-                cs("lxnest_probe").as_ptr(),
-                libc::O_NONBLOCK,
+                [
+                    name.as_ptr() as libc::c_long,
+                    libc::O_NONBLOCK as libc::c_long,
+                    0,
+                    0,
+                ],
             )
-        }),
-        "open_by_handle_at" => rc(unsafe { libc::syscall(libc::SYS_open_by_handle_at, -1, 0, 0) }),
+        }
+        "open_by_handle_at" => sys(libc::SYS_open_by_handle_at, [-1, 0, 0, 0]),
         // Ctrl-Alt-Del handling "on": harmless even if it were allowed.
-        "reboot" => rc(unsafe {
-            libc::syscall(
-                libc::SYS_reboot,
-                libc::LINUX_REBOOT_MAGIC1,
-                libc::LINUX_REBOOT_MAGIC2,
-                libc::LINUX_REBOOT_CMD_CAD_ON,
+        "reboot" => sys(
+            libc::SYS_reboot,
+            [
+                libc::LINUX_REBOOT_MAGIC1 as libc::c_long,
+                libc::LINUX_REBOOT_MAGIC2 as libc::c_long,
+                libc::LINUX_REBOOT_CMD_CAD_ON as libc::c_long,
                 0,
-            )
-        }),
-        "swapon" => rc(unsafe { libc::syscall(libc::SYS_swapon, cs("/dev/null").as_ptr(), 0) }),
+            ],
+        ),
+        "swapon" => {
+            let path = cs("/dev/null");
+            sys(libc::SYS_swapon, [path.as_ptr() as libc::c_long, 0, 0, 0])
+        }
         "clock_settime" => {
             let mut ts = libc::timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
             };
-            // SAFETY: reads the clock into a valid timespec, then sets it to the same value.
+            // SAFETY: reads the clock into a valid timespec we own.
             unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-            rc(unsafe {
-                libc::syscall(
-                    libc::SYS_clock_settime,
-                    libc::CLOCK_REALTIME,
-                    &ts as *const libc::timespec,
-                )
-            })
+            // Setting the clock to the value it has: harmless even if it were allowed.
+            sys(
+                libc::SYS_clock_settime,
+                [
+                    libc::CLOCK_REALTIME as libc::c_long,
+                    &ts as *const libc::timespec as libc::c_long,
+                    0,
+                    0,
+                ],
+            )
         }
         // SYSLOG_ACTION_SIZE_BUFFER (10): reads nothing but needs the same privilege.
-        "syslog" => rc(unsafe { libc::syscall(libc::SYS_syslog, 10, 0, 0) }),
+        "syslog" => sys(libc::SYS_syslog, [10, 0, 0, 0]),
         "mknod_block" => {
             let dev = libc::makedev(8, 0);
             // SAFETY: a path string we own; creates a node in the container's /tmp at most.
@@ -178,8 +205,15 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
             )
         }
         "kill_outside" => nix::sys::signal::kill(nix::unistd::Pid::from_raw(outside), None),
-        // SAFETY: PTRACE_ATTACH takes a pid and null pointers.
-        "ptrace_outside" => rc(unsafe { libc::ptrace(libc::PTRACE_ATTACH, outside, 0, 0) }),
+        "ptrace_outside" => sys(
+            libc::SYS_ptrace,
+            [
+                libc::PTRACE_ATTACH as libc::c_long,
+                outside as libc::c_long,
+                0,
+                0,
+            ],
+        ),
         "cgroup_raise_limit" => {
             let d = cgroup_dir();
             let file = if d.ends_with("pids") {

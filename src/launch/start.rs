@@ -142,7 +142,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // The v1 devices controller only takes writes from the initial user namespace; a nested
     // launcher's children stay under the allowlist its own parent wrote.
     if !super::defaults::in_user_namespace() {
-        cgroup::apply_devices(&cg, &plan.devices).map_err(step_err(c, "cgroup"))?;
+        apply_devices(&cg, plan).map_err(step_err(c, "cgroup"))?;
     }
 
     // The bridge exists before the veth that plugs into it.
@@ -314,4 +314,22 @@ fn redirect_stdio(log: &std::path::Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The v1 devices allowlist. The cgroup layer removes the fresh init leaf before `devices.deny a`
+/// and the kernel refuses that write until the removed child is offline, which on a busy machine
+/// can take longer than the layer's own retry: try the whole step a few more times.
+fn apply_devices(cg: &CgroupGuard, plan: &LevelPlan) -> crate::cgroup::Result<()> {
+    let mut tries = 0;
+    loop {
+        match cgroup::apply_devices(cg, &plan.devices) {
+            Ok(_) => return Ok(()),
+            Err(crate::cgroup::CgroupError::Io { source, .. })
+                if source.raw_os_error() == Some(libc::EINVAL) && tries < 5 =>
+            {
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }

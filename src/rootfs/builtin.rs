@@ -37,6 +37,12 @@ pub fn build(root: &Path, inputs: &BuiltinInputs) -> Result<(), RootfsError> {
         }
     }
     etc::generate(root, &inputs.hostname)?;
+    // Debian's alternatives are symlinks that /usr/bin points through (awk, editor ...): a
+    // read-only bind of the host's directory costs one mount instead of one symlink per entry.
+    let host_alt = Path::new("/etc/alternatives");
+    if host_alt.is_dir() {
+        bind_ro(host_alt, &root.join("etc/alternatives"), false)?;
+    }
     for (dir, opts) in [
         ("run", "mode=755,size=64m"),
         ("tmp", "mode=1777,size=256m"),

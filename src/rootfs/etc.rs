@@ -2,7 +2,6 @@
 //! dynamic loader, with nothing copied that would leak the host's accounts or secrets.
 
 use super::RootfsError;
-use std::os::unix::fs::symlink;
 use std::path::Path;
 
 /// /etc/passwd: root and nobody only.
@@ -62,19 +61,6 @@ pub fn generate(root: &Path, hostname: &str) -> Result<(), RootfsError> {
         if let Ok(bytes) = std::fs::read(Path::new("/etc").join(f)) {
             let p = etc.join(f);
             std::fs::write(&p, bytes).map_err(|source| RootfsError::Write { path: p, source })?;
-        }
-    }
-    // Debian's alternatives are symlinks that /usr/bin points through (awk, editor ...).
-    let alt = etc.join("alternatives");
-    std::fs::create_dir_all(&alt).map_err(|source| RootfsError::Write {
-        path: alt.clone(),
-        source,
-    })?;
-    if let Ok(rd) = std::fs::read_dir("/etc/alternatives") {
-        for e in rd.flatten() {
-            if let Ok(target) = std::fs::read_link(e.path()) {
-                let _ = symlink(target, alt.join(e.file_name()));
-            }
         }
     }
     Ok(())

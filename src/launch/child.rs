@@ -151,8 +151,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     dev::populate(root, &plan.devices).map_err(step_err(c, "dev"))?;
     hooks::run(plan, "autodev", state_dir, None).map_err(step_err(c, "dev"))?;
     inject::check(c, "proc")?;
-    proc::mount_proc_sys(root).map_err(step_err(c, "proc"))?;
     let nesting = plan.runtime.is_some() || spec.nested_json.is_some();
+    proc::mount_proc_sys(root, nesting).map_err(step_err(c, "proc"))?;
     if nesting {
         proc::mount_clean_copies(root).map_err(step_err(c, "proc"))?;
     }

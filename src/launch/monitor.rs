@@ -134,11 +134,7 @@ pub fn teardown(s: Started) {
     drop(veth);
     // Whoever created the bridge, the last container to leave it removes it.
     if let Some(b) = bridge {
-        if let Some(name) = b.persist() {
-            if network::bridge_unused(&name) {
-                network::delete_link(&name);
-            }
-        }
+        network::release_bridge(b);
     }
     if let Err(e) = cgroup.remove() {
         tracing::warn!("cgroup cleanup: {e}");

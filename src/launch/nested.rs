@@ -63,13 +63,18 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
         h.plan.get(&h.own_path).cloned().ok_or_else(|| {
             step_err("init-nested", "state")(format!("{} not in plan", h.own_path))
         })?;
-    if let Some(b) = me.network.own_bridge.as_ref().filter(|b| b.nat) {
-        // NAT is a convenience for the children's outbound traffic; without it they still
-        // reach each other and this host, so a failure is reported, not fatal.
-        if let Err(e) = super::network::enable_nat(b) {
-            eprintln!("lxnest init-nested: NAT for {}: {e}", b.name);
-        }
-    }
+    // NAT is a convenience for the children's outbound traffic; without it they still reach
+    // each other and this host, so a failure is reported, not fatal. Kept until we exit.
+    let _nat = me
+        .network
+        .own_bridge
+        .as_ref()
+        .filter(|b| b.nat)
+        .and_then(|b| {
+            super::network::enable_nat(b)
+                .map_err(|e| eprintln!("lxnest init-nested: NAT for {}: {e}", b.name))
+                .ok()
+        });
     let mut started: Vec<Started> = Vec::new();
     for child in h.plan.children(&me.path) {
         let local = localize(child, &me);

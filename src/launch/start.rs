@@ -148,7 +148,6 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // The bridge exists before the veth that plugs into it.
     let bridge = match (&opts.bridge, plan.network.mode.as_str()) {
         (Some(b), "bridge") => Some(network::ensure_bridge(b).map_err(step_err(c, "network"))?),
-        (None, "bridge") => None,
         _ => None,
     };
 
@@ -179,7 +178,8 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     let (enforced, veth) = match result {
         Ok(v) => v,
         Err(e) => {
-            // Drop order: child (killed), bridge, cgroup, state.
+            // Kill the child first; the other guards then drop in reverse order of creation
+            // (bridge, cgroup, AppArmor profile, state directory).
             drop(child);
             return Err(e);
         }

@@ -11,6 +11,7 @@ pub mod apparmor;
 pub mod artifacts;
 pub mod attach;
 pub mod cgroup;
+pub mod crypt;
 pub mod diff;
 pub mod explain;
 pub mod hooks;

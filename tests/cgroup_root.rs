@@ -128,6 +128,14 @@ fn root_create_limits_task_and_cleanup() {
             read(&mem.join("memory.limit_in_bytes")),
             (64u64 << 20).to_string()
         );
+        let memsw = mem.join("memory.memsw.limit_in_bytes");
+        if memsw.exists() {
+            assert_eq!(
+                read(&memsw),
+                (64u64 << 20).to_string(),
+                "swap must not extend the limit"
+            );
+        }
         assert_eq!(read(&pids.join("pids.max")), "16");
         let cpu = guard.dir_of("cpu").expect("cpu hierarchy");
         assert_eq!(read(&cpu.join("cpu.cfs_quota_us")), "50000");

@@ -222,6 +222,16 @@ pub fn create_in(
         let mut res = Resources::default();
         if !on_v2.iter().any(|c| c == "memory") {
             res.memory.memory_hard_limit = plan.limits.memory.map(|m| m as i64);
+            // memory+swap = memory: no swapping past the limit, like memory.swap.max = 0 on
+            // cgroup2. Only where swap accounting exists (the file is absent otherwise).
+            let memsw = guard
+                .places
+                .iter()
+                .find(|p| p.hierarchy.has("memory"))
+                .map(|p| p.dir.join("memory.memsw.limit_in_bytes"));
+            if memsw.is_some_and(|f| f.exists()) {
+                res.memory.memory_swap_limit = res.memory.memory_hard_limit;
+            }
         }
         if !on_v2.iter().any(|c| c == "pids") {
             res.pid.maximum_number_of_processes =

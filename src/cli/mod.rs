@@ -4,6 +4,7 @@
 mod attach;
 mod check;
 mod config;
+mod demo;
 mod launch;
 mod openvz;
 mod planning;
@@ -37,6 +38,8 @@ enum Command {
     OpenVz(openvz::OpenVzCommand),
     #[command(flatten)]
     Attach(attach::AttachCommand),
+    #[command(flatten)]
+    Demo(demo::DemoCommand),
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -50,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Config(c) => c.run(),
         Command::OpenVz(c) => c.run(),
         Command::Attach(c) => c.run(),
+        Command::Demo(c) => c.run(),
     };
     match result {
         Ok(code) => code,

@@ -136,6 +136,7 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
         runtime: nesting.then(|| "lxnest".into()),
         origin: Origin::builtin("run"),
         rootfs: RootfsPlan::Builtin,
+        encrypt: None,
         init: InitPlan {
             command,
             environment: BTreeMap::new(),

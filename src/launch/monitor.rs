@@ -29,7 +29,8 @@ pub fn exit_code(ws: WaitStatus) -> Option<i32> {
     }
 }
 
-fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
+/// The state record of a started container (also written by a nesting host for its children).
+pub(crate) fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
     let pid = s.child.pid().as_raw();
     State {
         name: plan.name.clone(),

@@ -95,7 +95,16 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
             console_log: false,
         };
         match start(&local, &opts) {
-            Ok(s) => started.push(s),
+            Ok(s) => {
+                // The nesting host is its children's monitor: record them where `ls` and
+                // `attach` (from here or from the host, through /proc/PID/root) look.
+                let me_pid = nix::unistd::getpid().as_raw();
+                let st = super::monitor::state_of(&local, &s, me_pid);
+                if let Err(e) = state::write(&opts.state_dir, &st) {
+                    eprintln!("lxnest init-nested: state of {}: {e}", local.name);
+                }
+                started.push(s)
+            }
             Err(e) => {
                 eprintln!("lxnest init-nested: {e}");
                 for s in started.drain(..).rev() {

@@ -199,6 +199,7 @@ impl<'a> Walker<'a> {
             runtime: c.runtime.clone(),
             origin: c.origin.clone(),
             rootfs: rootfs(c),
+            encrypt: None,
             init: init(c, &path, depth, &own),
             apparmor,
             seccomp,

@@ -23,6 +23,7 @@ pub fn to_py(e: ApiError) -> PyErr {
         ErrorKind::ContainerNotFound => ContainerNotFound::new_err(msg),
         ErrorKind::ContainerExists => ContainerExists::new_err(msg),
         ErrorKind::Launch => LaunchError::new_err(msg),
+        ErrorKind::Attach => AttachError::new_err(msg),
         ErrorKind::Other => LxnestError::new_err(msg),
     }
 }

@@ -7,7 +7,7 @@ mod errors;
 mod json;
 mod pyplan;
 
-use pycontainer::{duration, Container};
+use pycontainer::{duration, Container, RunResult};
 use lxnest::api;
 use pyplan::{Level, Plan, Subnet};
 use pyo3::prelude::*;
@@ -78,6 +78,7 @@ fn generate(py: Python<'_>, spec: PathBuf, out: PathBuf, host: Option<String>) -
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<Container>()?;
+    m.add_class::<RunResult>()?;
     m.add_class::<Plan>()?;
     m.add_class::<Level>()?;
     m.add_class::<Subnet>()?;

@@ -6,6 +6,8 @@ use crate::json;
 use lxnest::api::{self, ContainerInfo, ErrorKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -145,7 +147,100 @@ impl Container {
         json::to_py(py, &d)
     }
 
+    /// Runs `cmd` in the running container, as confined as its init, and captures its output.
+    /// `env` is set last; `clear_env` starts from the init's environment only.
+    #[pyo3(signature = (cmd, env = None, uid = None, cwd = None, *, gid = None, clear_env = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn attach(
+        &self,
+        py: Python<'_>,
+        cmd: Vec<String>,
+        env: Option<BTreeMap<String, String>>,
+        uid: Option<u32>,
+        cwd: Option<String>,
+        gid: Option<u32>,
+        clear_env: bool,
+    ) -> PyResult<RunResult> {
+        let opts = api::AttachOpts { env: env.unwrap_or_default().into_iter().collect(), clear_env, uid, gid, cwd };
+        let (dir, name) = (self.state_dir.clone(), self.info.name.clone());
+        py.detach(move || api::attach(&dir, &name, &cmd, &opts)).map(RunResult::from).map_err(to_py)
+    }
+
+    /// Runs `cmd` as the init of the stopped container (its whole configuration and policies),
+    /// captures its output, and removes everything again when it ends.
+    #[pyo3(signature = (cmd, env = None, *, timeout = 10.0))]
+    fn execute(
+        &self,
+        py: Python<'_>,
+        cmd: Vec<String>,
+        env: Option<BTreeMap<String, String>>,
+        timeout: f64,
+    ) -> PyResult<RunResult> {
+        let grace = duration(timeout)?;
+        let env: Vec<(String, String)> = env.unwrap_or_default().into_iter().collect();
+        let (dir, name) = (self.state_dir.clone(), self.info.name.clone());
+        py.detach(move || api::execute(&dir, &name, &cmd, &env, grace)).map(RunResult::from).map_err(to_py)
+    }
+
     fn __repr__(&self) -> String {
-        format!("Container(name={:?}, state={:?}, level={}, pid={:?})", self.info.name, self.state(), self.info.level, self.info.pid)
+        let pid = self.info.pid.map(|p| p.to_string()).unwrap_or_else(|| "None".into());
+        format!("Container(name={:?}, state={:?}, level={}, pid={pid})", self.info.name, self.state(), self.info.level)
+    }
+}
+
+/// What a command run in a container returned.
+#[pyclass(module = "lxnest", name = "Result", frozen)]
+pub struct RunResult {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl From<api::Output> for RunResult {
+    fn from(o: api::Output) -> Self {
+        RunResult { code: o.code, stdout: o.stdout, stderr: o.stderr }
+    }
+}
+
+#[pymethods]
+impl RunResult {
+    /// Exit code; 128 + signal number when a signal ended the command.
+    #[getter]
+    fn exit_code(&self) -> i32 {
+        self.code
+    }
+
+    /// Standard output, decoded as UTF-8 (invalid bytes replaced).
+    #[getter]
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// Standard error, decoded as UTF-8 (invalid bytes replaced).
+    #[getter]
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    /// Standard output as bytes.
+    #[getter]
+    fn stdout_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.stdout)
+    }
+
+    /// Standard error as bytes.
+    #[getter]
+    fn stderr_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.stderr)
+    }
+
+    /// Whether the exit code is 0.
+    #[getter]
+    fn ok(&self) -> bool {
+        self.code == 0
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Result(exit_code={}, stdout={:?}, stderr={:?})", self.code, self.stdout(), self.stderr())
     }
 }

@@ -62,7 +62,7 @@ fn subnet(b: &BridgePlan, owner: Option<&LevelPlan>, base: u32) -> Subnet {
 #[pymethods]
 impl Subnet {
     fn __repr__(&self) -> String {
-        format!("Subnet({} {} owner={:?})", self.bridge, self.subnet, self.owner)
+        format!("Subnet(bridge={:?}, subnet={:?}, owner={})", self.bridge, self.subnet, self.owner.as_deref().map(|o| format!("{o:?}")).unwrap_or_else(|| "None".into()))
     }
 }
 

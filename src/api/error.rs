@@ -39,6 +39,9 @@ pub enum ApiError {
     /// The launcher failed (start, stop, state).
     #[error(transparent)]
     Launch(#[from] crate::launch::LaunchError),
+    /// Attaching to or executing in a container failed.
+    #[error(transparent)]
+    Attach(#[from] crate::attach::AttachError),
     /// The spec has no container matching what was asked to start.
     #[error("no container to start in {spec}{}", .name.as_ref().map(|n| format!(" named {n}")).unwrap_or_default())]
     NothingToStart {
@@ -72,6 +75,8 @@ pub enum ErrorKind {
     ContainerExists,
     /// Starting, stopping or inspecting a container failed.
     Launch,
+    /// Running a command in a container failed (not the command's own exit status).
+    Attach,
     /// Anything else (host facts, artifacts, explain).
     Other,
 }
@@ -90,6 +95,14 @@ impl ApiError {
             }
             ApiError::NothingToStart { .. } => ErrorKind::ContainerNotFound,
             ApiError::Launch(L::Exists(_)) => ErrorKind::ContainerExists,
+            ApiError::Attach(crate::attach::AttachError::NotFound { .. })
+            | ApiError::Attach(crate::attach::AttachError::Launch(L::NotFound(_))) => {
+                ErrorKind::ContainerNotFound
+            }
+            ApiError::Attach(crate::attach::AttachError::Launch(L::Exists(_))) => {
+                ErrorKind::ContainerExists
+            }
+            ApiError::Attach(_) => ErrorKind::Attach,
             ApiError::Launch(_) | ApiError::Registry { .. } => ErrorKind::Launch,
             ApiError::Host(_)
             | ApiError::HostFixture(_)

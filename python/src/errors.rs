@@ -6,13 +6,48 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
-create_exception!(lxnest, LxnestError, PyException, "Base class of every lxnest error.");
-create_exception!(lxnest, SpecError, LxnestError, "The spec, LXC config or plan file is wrong.");
-create_exception!(lxnest, PlanRejected, LxnestError, "The planner rejected the stack; the message lists every finding.");
-create_exception!(lxnest, ContainerNotFound, LxnestError, "No container by that name.");
-create_exception!(lxnest, ContainerExists, LxnestError, "A container by that name already exists.");
-create_exception!(lxnest, LaunchError, LxnestError, "Starting, stopping or inspecting a container failed.");
-create_exception!(lxnest, AttachError, LxnestError, "Running a command in a container failed.");
+create_exception!(
+    lxnest,
+    LxnestError,
+    PyException,
+    "Base class of every lxnest error."
+);
+create_exception!(
+    lxnest,
+    SpecError,
+    LxnestError,
+    "The spec, LXC config or plan file is wrong."
+);
+create_exception!(
+    lxnest,
+    PlanRejected,
+    LxnestError,
+    "The planner rejected the stack; the message lists every finding."
+);
+create_exception!(
+    lxnest,
+    ContainerNotFound,
+    LxnestError,
+    "No container by that name."
+);
+create_exception!(
+    lxnest,
+    ContainerExists,
+    LxnestError,
+    "A container by that name already exists."
+);
+create_exception!(
+    lxnest,
+    LaunchError,
+    LxnestError,
+    "Starting, stopping or inspecting a container failed."
+);
+create_exception!(
+    lxnest,
+    AttachError,
+    LxnestError,
+    "Running a command in a container failed."
+);
 
 /// The exception for an API error.
 pub fn to_py(e: ApiError) -> PyErr {

@@ -2,15 +2,15 @@
 //! [`lxnest::api`], the same library API the command line uses. Long operations (planning,
 //! start, stop, attach, execute) release the GIL.
 
-mod pycontainer;
 mod errors;
 mod json;
+mod pycontainer;
 mod pyplan;
 
-use pycontainer::{duration, Container, RunResult};
 use lxnest::api;
-use pyplan::{Level, Plan, Subnet};
+use pycontainer::{duration, Container, RunResult};
 use pyo3::prelude::*;
+use pyplan::{Level, Plan, Subnet};
 use std::path::PathBuf;
 
 fn state_dir(path: Option<PathBuf>) -> PathBuf {
@@ -24,7 +24,10 @@ fn state_dir(path: Option<PathBuf>) -> PathBuf {
 fn containers(py: Python<'_>, path: Option<PathBuf>) -> Vec<Container> {
     let dir = state_dir(path);
     let d = dir.clone();
-    py.detach(move || api::containers(&d)).into_iter().map(|i| Container::new(i, dir.clone())).collect()
+    py.detach(move || api::containers(&d))
+        .into_iter()
+        .map(|i| Container::new(i, dir.clone()))
+        .collect()
 }
 
 /// The container `name` under `path`; ContainerNotFound when there is none.
@@ -33,7 +36,9 @@ fn containers(py: Python<'_>, path: Option<PathBuf>) -> Vec<Container> {
 fn container(py: Python<'_>, name: &str, path: Option<PathBuf>) -> PyResult<Container> {
     let dir = state_dir(path);
     let (d, n) = (dir.clone(), name.to_string());
-    let details = py.detach(move || api::info(&d, &n)).map_err(errors::to_py)?;
+    let details = py
+        .detach(move || api::info(&d, &n))
+        .map_err(errors::to_py)?;
     Ok(Container::new(details.info, dir))
 }
 
@@ -51,10 +56,22 @@ fn start(
     timeout: f64,
 ) -> PyResult<Vec<Container>> {
     let dir = state_dir(path);
-    let opts = api::StartOpts { state_dir: dir.clone(), name, nested, require_apparmor, grace: duration(timeout)?, foreground: false };
+    let opts = api::StartOpts {
+        state_dir: dir.clone(),
+        name,
+        nested,
+        require_apparmor,
+        grace: duration(timeout)?,
+        foreground: false,
+    };
     let spec = spec.to_string_lossy().into_owned();
-    let started = py.detach(move || api::start(&spec, &opts)).map_err(errors::to_py)?;
-    started.iter().map(|s| container(py, &s.name, Some(dir.clone()))).collect()
+    let started = py
+        .detach(move || api::start(&spec, &opts))
+        .map_err(errors::to_py)?;
+    started
+        .iter()
+        .map(|s| container(py, &s.name, Some(dir.clone())))
+        .collect()
 }
 
 /// Plans `spec` (a YAML spec, `builtin:NAME`, an LXC config, or a plan JSON) against this
@@ -62,7 +79,9 @@ fn start(
 #[pyfunction]
 #[pyo3(signature = (spec, host = None))]
 fn plan(py: Python<'_>, spec: PathBuf, host: Option<String>) -> PyResult<Plan> {
-    py.detach(move || api::plan_with(&spec, host.as_deref())).map(Plan::new).map_err(errors::to_py)
+    py.detach(move || api::plan_with(&spec, host.as_deref()))
+        .map(Plan::new)
+        .map_err(errors::to_py)
 }
 
 /// Plans `spec` and writes every artifact (profiles, filters, LXC config, plan.json) below `out`.

@@ -23,7 +23,11 @@ pub struct Container {
 impl Container {
     /// Wraps a listing line.
     pub fn new(info: ContainerInfo, state_dir: PathBuf) -> Container {
-        Container { info, state_dir, gone: false }
+        Container {
+            info,
+            state_dir,
+            gone: false,
+        }
     }
 
     fn refresh_after(&mut self, py: Python<'_>) -> PyResult<()> {
@@ -46,7 +50,8 @@ impl Container {
 
 /// Seconds (float) to a duration; negative or NaN values are refused.
 pub fn duration(seconds: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(seconds).map_err(|e| PyValueError::new_err(format!("timeout {seconds}: {e}")))
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|e| PyValueError::new_err(format!("timeout {seconds}: {e}")))
 }
 
 #[pymethods]
@@ -111,7 +116,11 @@ impl Container {
     /// Starts the (defined, stopped) container again, detached.
     #[pyo3(signature = (*, require_apparmor = false))]
     fn start(&mut self, py: Python<'_>, require_apparmor: bool) -> PyResult<()> {
-        let opts = api::StartOpts { state_dir: self.state_dir.clone(), require_apparmor, ..Default::default() };
+        let opts = api::StartOpts {
+            state_dir: self.state_dir.clone(),
+            require_apparmor,
+            ..Default::default()
+        };
         let name = self.info.name.clone();
         py.detach(move || api::start(&name, &opts)).map_err(to_py)?;
         self.refresh_after(py)
@@ -123,7 +132,8 @@ impl Container {
     fn stop(&mut self, py: Python<'_>, timeout: f64) -> PyResult<()> {
         let grace = duration(timeout)?;
         let (dir, name) = (self.state_dir.clone(), self.info.name.clone());
-        py.detach(move || api::stop(&dir, &name, grace)).map_err(to_py)?;
+        py.detach(move || api::stop(&dir, &name, grace))
+            .map_err(to_py)?;
         self.refresh_after(py)
     }
 
@@ -132,7 +142,8 @@ impl Container {
     fn destroy(&mut self, py: Python<'_>, timeout: f64) -> PyResult<()> {
         let grace = duration(timeout)?;
         let (dir, name) = (self.state_dir.clone(), self.info.name.clone());
-        py.detach(move || api::destroy(&dir, &name, grace)).map_err(to_py)?;
+        py.detach(move || api::destroy(&dir, &name, grace))
+            .map_err(to_py)?;
         self.gone = true;
         self.info.pid = None;
         Ok(())
@@ -161,9 +172,17 @@ impl Container {
         gid: Option<u32>,
         clear_env: bool,
     ) -> PyResult<RunResult> {
-        let opts = api::AttachOpts { env: env.unwrap_or_default().into_iter().collect(), clear_env, uid, gid, cwd };
+        let opts = api::AttachOpts {
+            env: env.unwrap_or_default().into_iter().collect(),
+            clear_env,
+            uid,
+            gid,
+            cwd,
+        };
         let (dir, name) = (self.state_dir.clone(), self.info.name.clone());
-        py.detach(move || api::attach(&dir, &name, &cmd, &opts)).map(RunResult::from).map_err(to_py)
+        py.detach(move || api::attach(&dir, &name, &cmd, &opts))
+            .map(RunResult::from)
+            .map_err(to_py)
     }
 
     /// Runs `cmd` as the init of the stopped container (its whole configuration and policies),
@@ -179,12 +198,23 @@ impl Container {
         let grace = duration(timeout)?;
         let env: Vec<(String, String)> = env.unwrap_or_default().into_iter().collect();
         let (dir, name) = (self.state_dir.clone(), self.info.name.clone());
-        py.detach(move || api::execute(&dir, &name, &cmd, &env, grace)).map(RunResult::from).map_err(to_py)
+        py.detach(move || api::execute(&dir, &name, &cmd, &env, grace))
+            .map(RunResult::from)
+            .map_err(to_py)
     }
 
     fn __repr__(&self) -> String {
-        let pid = self.info.pid.map(|p| p.to_string()).unwrap_or_else(|| "None".into());
-        format!("Container(name={:?}, state={:?}, level={}, pid={pid})", self.info.name, self.state(), self.info.level)
+        let pid = self
+            .info
+            .pid
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "None".into());
+        format!(
+            "Container(name={:?}, state={:?}, level={}, pid={pid})",
+            self.info.name,
+            self.state(),
+            self.info.level
+        )
     }
 }
 
@@ -198,7 +228,11 @@ pub struct RunResult {
 
 impl From<api::Output> for RunResult {
     fn from(o: api::Output) -> Self {
-        RunResult { code: o.code, stdout: o.stdout, stderr: o.stderr }
+        RunResult {
+            code: o.code,
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }
     }
 }
 
@@ -241,6 +275,11 @@ impl RunResult {
     }
 
     fn __repr__(&self) -> String {
-        format!("Result(exit_code={}, stdout={:?}, stderr={:?})", self.code, self.stdout(), self.stderr())
+        format!(
+            "Result(exit_code={}, stdout={:?}, stderr={:?})",
+            self.code,
+            self.stdout(),
+            self.stderr()
+        )
     }
 }

@@ -20,7 +20,10 @@ pub struct Plan {
 impl Plan {
     /// Wraps a plan and the loader's notes.
     pub fn new(planned: api::Planned) -> Plan {
-        Plan { plan: Arc::new(planned.plan), notes: planned.notes }
+        Plan {
+            plan: Arc::new(planned.plan),
+            notes: planned.notes,
+        }
     }
 }
 
@@ -62,7 +65,15 @@ fn subnet(b: &BridgePlan, owner: Option<&LevelPlan>, base: u32) -> Subnet {
 #[pymethods]
 impl Subnet {
     fn __repr__(&self) -> String {
-        format!("Subnet(bridge={:?}, subnet={:?}, owner={})", self.bridge, self.subnet, self.owner.as_deref().map(|o| format!("{o:?}")).unwrap_or_else(|| "None".into()))
+        format!(
+            "Subnet(bridge={:?}, subnet={:?}, owner={})",
+            self.bridge,
+            self.subnet,
+            self.owner
+                .as_deref()
+                .map(|o| format!("{o:?}"))
+                .unwrap_or_else(|| "None".into())
+        )
     }
 }
 
@@ -89,7 +100,12 @@ impl Plan {
     /// Every container, parents before children.
     #[getter]
     fn levels(&self) -> Vec<Level> {
-        (0..self.plan.containers.len()).map(|index| Level { plan: self.plan.clone(), index }).collect()
+        (0..self.plan.containers.len())
+            .map(|index| Level {
+                plan: self.plan.clone(),
+                index,
+            })
+            .collect()
     }
 
     /// Every bridge subnet of the plan: the planner's own bridge first, then each nesting host's.
@@ -97,7 +113,12 @@ impl Plan {
     fn subnets(&self) -> Vec<Subnet> {
         let p = &self.plan;
         let own = p.host_bridge.iter().map(|b| subnet(b, None, p.base_level));
-        let hosts = p.containers.iter().filter_map(|c| c.network.own_bridge.as_ref().map(|b| subnet(b, Some(c), p.base_level)));
+        let hosts = p.containers.iter().filter_map(|c| {
+            c.network
+                .own_bridge
+                .as_ref()
+                .map(|b| subnet(b, Some(c), p.base_level))
+        });
         own.chain(hosts).collect()
     }
 
@@ -121,12 +142,16 @@ impl Plan {
             .position(|l| l.path == path)
             .or_else(|| c.iter().position(|l| l.name == path))
             .ok_or_else(|| PyKeyError::new_err(path.to_string()))?;
-        Ok(Level { plan: self.plan.clone(), index })
+        Ok(Level {
+            plan: self.plan.clone(),
+            index,
+        })
     }
 
     /// The plan as JSON (what `lxnest plan --output json` prints).
     fn to_json(&self) -> PyResult<String> {
-        serde_json::to_string_pretty(&*self.plan).map_err(|e| crate::errors::LxnestError::new_err(e.to_string()))
+        serde_json::to_string_pretty(&*self.plan)
+            .map_err(|e| crate::errors::LxnestError::new_err(e.to_string()))
     }
 
     /// The plan as a dict.
@@ -139,7 +164,11 @@ impl Plan {
     }
 
     fn __repr__(&self) -> String {
-        format!("Plan(stack={:?}, levels={})", self.plan.stack, self.plan.containers.len())
+        format!(
+            "Plan(stack={:?}, levels={})",
+            self.plan.stack,
+            self.plan.containers.len()
+        )
     }
 }
 
@@ -222,7 +251,11 @@ impl Level {
     #[getter]
     fn subnets(&self) -> Vec<String> {
         let n = &self.lp().network;
-        n.address.map(|a| a.trunc().to_string()).into_iter().chain(n.own_bridge.as_ref().map(|b| b.subnet.to_string())).collect()
+        n.address
+            .map(|a| a.trunc().to_string())
+            .into_iter()
+            .chain(n.own_bridge.as_ref().map(|b| b.subnet.to_string()))
+            .collect()
     }
 
     /// Its address with prefix, when it is on a bridge.
@@ -295,6 +328,10 @@ impl Level {
     }
 
     fn __repr__(&self) -> String {
-        format!("Level(path={:?}, depth={})", self.lp().path, self.lp().depth)
+        format!(
+            "Level(path={:?}, depth={})",
+            self.lp().path,
+            self.lp().depth
+        )
     }
 }

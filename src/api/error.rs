@@ -12,7 +12,7 @@ pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 pub enum ApiError {
     /// The spec, built-in example or LXC config could not be read.
     #[error(transparent)]
-    Source(#[from] crate::source::SourceError),
+    Source(Box<crate::source::SourceError>),
     /// A plan JSON (as `lxnest plan --output json` writes) could not be read.
     #[error("{path}: {message}")]
     PlanFile {
@@ -23,25 +23,25 @@ pub enum ApiError {
     },
     /// This machine's facts could not be read.
     #[error("reading this machine's facts")]
-    Host(#[source] crate::host::HostError),
+    Host(#[source] Box<crate::host::HostError>),
     /// No built-in host by that name.
     #[error("unknown host fixture `{0}`; the only one is `laptop`")]
     HostFixture(String),
     /// The planner refused the stack or could not finish it.
     #[error(transparent)]
-    Plan(#[from] crate::plan::PlanError),
+    Plan(Box<crate::plan::PlanError>),
     /// Rendering or writing artifacts failed.
     #[error(transparent)]
-    Artifacts(#[from] crate::artifacts::ArtifactError),
+    Artifacts(Box<crate::artifacts::ArtifactError>),
     /// An explain question could not be answered (unknown container or syscall).
     #[error(transparent)]
-    Explain(#[from] crate::explain::ExplainError),
+    Explain(Box<crate::explain::ExplainError>),
     /// The launcher failed (start, stop, state).
     #[error(transparent)]
-    Launch(#[from] crate::launch::LaunchError),
+    Launch(Box<crate::launch::LaunchError>),
     /// Attaching to or executing in a container failed.
     #[error(transparent)]
-    Attach(#[from] crate::attach::AttachError),
+    Attach(Box<crate::attach::AttachError>),
     /// The spec has no container matching what was asked to start.
     #[error("no container to start in {spec}{}", .name.as_ref().map(|n| format!(" named {n}")).unwrap_or_default())]
     NothingToStart {
@@ -84,26 +84,32 @@ pub enum ErrorKind {
 impl ApiError {
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
+        use crate::attach::AttachError as A;
         use crate::launch::LaunchError as L;
+        let launch = |e: &L| match e {
+            L::NotFound(_) => ErrorKind::ContainerNotFound,
+            L::Exists(_) => ErrorKind::ContainerExists,
+            _ => ErrorKind::Launch,
+        };
         match self {
             ApiError::Source(_) | ApiError::PlanFile { .. } => ErrorKind::Spec,
-            ApiError::Plan(crate::plan::PlanError::Rejected(_)) => ErrorKind::PlanRejected,
+            ApiError::Plan(e) if matches!(**e, crate::plan::PlanError::Rejected(_)) => {
+                ErrorKind::PlanRejected
+            }
             ApiError::Plan(_) => ErrorKind::Spec,
-            ApiError::Launch(L::NotFound(_)) => ErrorKind::ContainerNotFound,
-            ApiError::Explain(crate::explain::ExplainError::UnknownContainer(..)) => {
+            ApiError::Launch(e) => launch(e),
+            ApiError::Attach(e) => match &**e {
+                A::NotFound { .. } => ErrorKind::ContainerNotFound,
+                A::Launch(l) if launch(l) != ErrorKind::Launch => launch(l),
+                _ => ErrorKind::Attach,
+            },
+            ApiError::Explain(e)
+                if matches!(**e, crate::explain::ExplainError::UnknownContainer(..)) =>
+            {
                 ErrorKind::ContainerNotFound
             }
             ApiError::NothingToStart { .. } => ErrorKind::ContainerNotFound,
-            ApiError::Launch(L::Exists(_)) => ErrorKind::ContainerExists,
-            ApiError::Attach(crate::attach::AttachError::NotFound { .. })
-            | ApiError::Attach(crate::attach::AttachError::Launch(L::NotFound(_))) => {
-                ErrorKind::ContainerNotFound
-            }
-            ApiError::Attach(crate::attach::AttachError::Launch(L::Exists(_))) => {
-                ErrorKind::ContainerExists
-            }
-            ApiError::Attach(_) => ErrorKind::Attach,
-            ApiError::Launch(_) | ApiError::Registry { .. } => ErrorKind::Launch,
+            ApiError::Registry { .. } => ErrorKind::Launch,
             ApiError::Host(_)
             | ApiError::HostFixture(_)
             | ApiError::Artifacts(_)
@@ -125,14 +131,36 @@ impl ApiError {
     }
 }
 
+/// `From` for each module error, boxed: the module errors are large and `Result<T, ApiError>`
+/// is returned everywhere.
+macro_rules! boxed_from {
+    ($($variant:ident: $ty:ty),* $(,)?) => {$(
+        impl From<$ty> for ApiError {
+            fn from(e: $ty) -> Self {
+                ApiError::$variant(Box::new(e))
+            }
+        }
+    )*};
+}
+
+boxed_from!(
+    Source: crate::source::SourceError,
+    Plan: crate::plan::PlanError,
+    Artifacts: crate::artifacts::ArtifactError,
+    Explain: crate::explain::ExplainError,
+    Launch: crate::launch::LaunchError,
+    Attach: crate::attach::AttachError,
+    Host: crate::host::HostError,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn chain_includes_every_cause_and_kinds_map() {
-        let io = std::io::Error::new(std::io::ErrorKind::Other, "boom");
-        let e = ApiError::Host(crate::host::HostError::Read {
+        let io = std::io::Error::other("boom");
+        let e = ApiError::from(crate::host::HostError::Read {
             path: "/proc/x".into(),
             source: io,
         });

@@ -28,7 +28,7 @@ pub struct Generated {
 /// reproducible plans.
 pub fn host_snapshot(fixture: Option<&str>) -> Result<HostSnapshot> {
     match fixture {
-        None => crate::host::read().map_err(ApiError::Host),
+        None => Ok(crate::host::read()?),
         Some("laptop") => Ok(HostSnapshot::laptop()),
         Some(other) => Err(ApiError::HostFixture(other.into())),
     }

@@ -279,11 +279,17 @@ fn parent_steps(
 /// lxnest is not installed the container gets none.
 fn lxnest_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok();
-    if exe.as_deref().and_then(|p| p.file_name()).is_some_and(|n| n == "lxnest") {
+    if exe
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "lxnest")
+    {
         return exe;
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join("lxnest")).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join("lxnest"))
+        .find(|p| p.is_file())
 }
 
 fn send(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {

@@ -24,6 +24,10 @@ echo "==> python: venv and pip install ./python"
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$here[test]"
 
+echo "==> python: the stub matches the module; examples and tests type-check"
+(cd "$work" && "$venv/bin/python" -m mypy.stubtest lxnest._native)
+"$venv/bin/python" -m mypy --strict --cache-dir "$work/mypy-cache" "$repo/examples/yngwie_update.py" "$here/tests"
+
 echo "==> python: pytest"
 # From the venv's directory, so the source tree's lxnest/ (which has no native module) cannot
 # shadow the installed package.

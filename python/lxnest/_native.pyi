@@ -3,7 +3,28 @@
 import os
 from typing import Any, Optional, Sequence, Union, final
 
-PathLike = Union[str, "os.PathLike[str]"]
+_PathLike = Union[str, "os.PathLike[str]"]
+
+__all__ = [
+    "LxnestError",
+    "SpecError",
+    "PlanRejected",
+    "ContainerNotFound",
+    "ContainerExists",
+    "LaunchError",
+    "AttachError",
+    "Container",
+    "Result",
+    "Plan",
+    "Level",
+    "Subnet",
+    "containers",
+    "container",
+    "start",
+    "plan",
+    "generate",
+    "DEFAULT_PATH",
+]
 
 DEFAULT_PATH: str
 """The default state directory, /run/lxnest (``-P`` on the command line)."""
@@ -187,16 +208,16 @@ class Container:
     ) -> Result:
         """Run ``cmd`` as the init of the stopped container (its full configuration); capture output."""
 
-def containers(path: Optional[PathLike] = None) -> list[Container]: ...
-def container(name: str, path: Optional[PathLike] = None) -> Container: ...
+def containers(path: Optional[_PathLike] = None) -> list[Container]: ...
+def container(name: str, path: Optional[_PathLike] = None) -> Container: ...
 def start(
-    spec: PathLike,
+    spec: _PathLike,
     name: Optional[str] = None,
-    path: Optional[PathLike] = None,
+    path: Optional[_PathLike] = None,
     *,
     nested: bool = False,
     require_apparmor: bool = False,
     timeout: float = 10.0,
 ) -> list[Container]: ...
-def plan(spec: PathLike, host: Optional[str] = None) -> Plan: ...
-def generate(spec: PathLike, out: PathLike, host: Optional[str] = None) -> Plan: ...
+def plan(spec: _PathLike, host: Optional[str] = None) -> Plan: ...
+def generate(spec: _PathLike, out: _PathLike, host: Optional[str] = None) -> Plan: ...

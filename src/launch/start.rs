@@ -197,7 +197,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         plan,
         root: state.path().join("rootfs"),
         nested_json: opts.nested_json.clone(),
-        lxnest_binary: std::env::current_exe().ok(),
+        lxnest_binary: lxnest_binary(),
         apparmor_label,
         apparmor_note: apparmor_note.clone(),
     };
@@ -312,6 +312,25 @@ fn parent_steps(
         Ok(other) => Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
         Err(e) => Err(step_err(c, "exec")(e)),
     }
+}
+
+/// The lxnest executable a built-in rootfs exposes at /usr/local/bin/lxnest: the running
+/// executable when it is lxnest (the command line), else `lxnest` on PATH. A program embedding
+/// the library (the Python module) is not lxnest: binding it there would be wrong, and where
+/// lxnest is not installed the container gets none.
+fn lxnest_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok();
+    if exe
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "lxnest")
+    {
+        return exe;
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("lxnest"))
+        .find(|p| p.is_file())
 }
 
 fn send(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {

@@ -68,7 +68,12 @@ fn close_on_exec_from_3() -> std::io::Result<()> {
     // SAFETY: close_range takes plain integers; with CLOSE_RANGE_CLOEXEC it only sets a flag on
     // our descriptors, so nothing we still use is closed before exec.
     let rc = unsafe {
-        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as libc::c_uint)
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        )
     };
     if rc == 0 {
         Ok(())

@@ -6,6 +6,7 @@
 //! machine into a [`plan::host::HostSnapshot`] value that the pure planner consumes.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod apparmor;
 pub mod artifacts;
 pub mod attach;

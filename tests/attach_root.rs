@@ -427,6 +427,15 @@ fn attach_root_exit_codes_and_signals_pass_through() {
     assert_eq!(code("exit 7"), Some(7));
     assert_eq!(code("kill -KILL $$"), Some(137));
     assert_eq!(code("/nonexistent/cmd"), Some(127));
+    let direct = |cmd: &str| {
+        c.cli(&["-n", &c.name, "--", cmd])
+            .status()
+            .expect("attach")
+            .code()
+    };
+    assert_eq!(direct("/nonexistent/cmd"), Some(127));
+    assert_eq!(direct("no-such-command"), Some(127));
+    assert_eq!(direct("/etc/hostname"), Some(126));
     // stdin passes through in pipe mode.
     let mut child = c
         .cli(&["-n", &c.name, "--", "/bin/sh", "-c", "read l; echo got:$l"])
@@ -445,6 +454,33 @@ fn attach_root_exit_codes_and_signals_pass_through() {
     }
     let o = child.wait_with_output().expect("wait");
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "got:hello");
+    // -t: a terminal even from a pipe; our input goes through it, end-of-file as ^D.
+    let mut child = c
+        .cli(&[
+            "-t",
+            "-n",
+            &c.name,
+            "--",
+            "/bin/sh",
+            "-c",
+            "test -t 0 && echo TTY-OK; read l; echo got:$l",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("attach -t");
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"typed\n")
+            .expect("write");
+    }
+    let o = child.wait_with_output().expect("wait");
+    let t = String::from_utf8_lossy(&o.stdout);
+    assert!(t.contains("TTY-OK") && t.contains("got:typed"), "{t}");
     // SIGTERM to lxnest reaches the attached process (which exits 42 from its handler).
     for (sig, name) in [
         (nix::sys::signal::Signal::SIGTERM, "TERM"),
@@ -694,4 +730,103 @@ fn attach_root_proc_ns_fallback_joins_every_namespace() {
             );
         }
     }
+}
+
+/// A nesting host controls the state files and the mount namespace in which the host resolves
+/// its children's cgroup paths: a forged state whose cgroup path is a symlink to a host directory
+/// must not make the host write or create anything there.
+#[test]
+fn attach_root_forged_nested_state_cannot_redirect_host_writes() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let canary = tempfile::tempdir().expect("tempdir");
+    std::fs::write(canary.path().join("cgroup.procs"), "untouched").expect("write");
+    let inner = "lxnest run -n inner -- /bin/sleep 600";
+    let c = Container::start("v", true, inner);
+    let l1 = c.pid();
+    let inner_state = PathBuf::from(format!("/proc/{l1}/root/run/lxnest/inner/state.json"));
+    wait_for("the level-2 container", || inner_state.is_file());
+    let mut st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&inner_state).expect("read")).expect("json");
+    st["name"] = serde_json::json!("evil");
+    st["cgroups"] = serde_json::json!([["pids", "/run/evil-link"]]);
+    st["plan"]["cgroup"]["delegate"] = serde_json::json!(true);
+    // Written from inside the nesting host, as its own root user would.
+    let script = format!(
+        "mkdir -p /run/lxnest/evil && ln -s {} /run/evil-link && cat > /run/lxnest/evil/state.json",
+        canary.path().display()
+    );
+    let mut w = c
+        .cli(&["-n", &c.name, "--", "/bin/sh", "-c", &script])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("attach");
+    {
+        use std::io::Write;
+        w.stdin
+            .take()
+            .expect("stdin")
+            .write_all(st.to_string().as_bytes())
+            .expect("write");
+    }
+    assert!(w.wait().expect("wait").success());
+
+    let o = c
+        .cli(&["-n", &format!("{}/evil", c.name), "--", "/bin/true"])
+        .output()
+        .expect("attach");
+    assert!(
+        !o.status.success(),
+        "attached through a forged cgroup path: {}",
+        text(&o)
+    );
+    assert!(text(&o).contains("cgroup"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(canary.path().join("cgroup.procs")).expect("read"),
+        "untouched"
+    );
+    assert!(
+        !canary.path().join("attach").exists(),
+        "a leaf was created in a host directory"
+    );
+}
+
+/// Attach refuses when the process it would join has more seccomp filters than attach would
+/// install: here a host-level state that names a level-2 init (two filters) as if it were a
+/// level-1 container (one filter from its plan).
+#[test]
+fn attach_root_refuses_fewer_filters_than_the_init() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let c = Container::start("w", true, "lxnest run -n inner -- /bin/sleep 600");
+    let l1 = c.pid();
+    let inner_state = PathBuf::from(format!("/proc/{l1}/root/run/lxnest/inner/state.json"));
+    wait_for("the level-2 container", || inner_state.is_file());
+    let inner: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&inner_state).expect("read")).expect("json");
+    let inner_pid = inner["pid"].as_i64().expect("pid") as i32;
+    let host_pid =
+        attach::target::host_pid_of(l1, inner_pid).expect("host pid of the level-2 init");
+    let mut st = c.state();
+    st["name"] = serde_json::json!("masq");
+    st["pid"] = serde_json::json!(host_pid);
+    st["pid_start"] =
+        serde_json::json!(lxnest::launch::state::start_time(host_pid).expect("start time"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("masq")).expect("mkdir");
+    std::fs::write(dir.path().join("masq/state.json"), st.to_string()).expect("write");
+    let r = attach::attach_output(&AttachOptions {
+        name: "masq".into(),
+        state_dir: dir.path().into(),
+        command: vec!["/bin/true".into()],
+        ..Default::default()
+    });
+    assert!(
+        matches!(r, Err(attach::AttachError::Weaker { .. })),
+        "{r:?}"
+    );
 }

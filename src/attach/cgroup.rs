@@ -5,10 +5,15 @@
 //! container's own cgroup. The `cgroup.procs` files are opened by the caller on the host, and the
 //! attaching process writes `0` (itself) into each before it joins the container's user
 //! namespace, where it would lose its rights over the host's cgroupfs.
+//!
+//! A nested container's cgroup paths come from its nesting host's state, in the nesting host's
+//! mount namespace: they are resolved inside its root, must be cgroup directories, and everything
+//! below them is opened without symlinks or mount crossings (see [`super::inroot`]).
 
+use super::inroot::{fd_path, is_cgroupfs, open_beneath, open_in_root, root_of};
 use super::target::Level;
-use std::fs::OpenOptions;
-use std::os::fd::OwnedFd;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// Name of the leaf made for attached processes of a delegating container without an init leaf.
@@ -17,32 +22,37 @@ pub const ATTACH_LEAF: &str = "attach";
 /// The opened `cgroup.procs` files to join, and the `attach` leaves to remove afterwards.
 #[derive(Debug, Default)]
 pub struct CgroupJoin {
-    /// `cgroup.procs` of the chosen cgroup in every hierarchy, open for writing.
-    pub procs: Vec<(PathBuf, OwnedFd)>,
-    leaves: Vec<PathBuf>,
+    /// `cgroup.procs` of the chosen cgroup in every hierarchy (label, file), open for writing.
+    pub procs: Vec<(String, OwnedFd)>,
+    /// Container directories in which we made an `attach` leaf.
+    leaves: Vec<OwnedFd>,
 }
 
-/// A state path (as the container's launcher saw it) as a path we can open.
-pub fn in_view(view: &Path, p: &Path) -> PathBuf {
-    if view.as_os_str().is_empty() {
-        p.to_path_buf()
-    } else {
-        view.join(p.strip_prefix("/").unwrap_or(p))
-    }
-}
-
-/// The cgroup to join in the hierarchy whose container directory is `dir`.
-pub fn choose(dir: &Path, init_leaf: Option<&str>, delegate: bool) -> (PathBuf, bool) {
+/// The leaf to join below the container's directory `dir` (`None`: the directory itself), and
+/// whether it is an `attach` leaf to create.
+pub fn choose(dir: &OwnedFd, init_leaf: Option<&str>, delegate: bool) -> (Option<String>, bool) {
     if let Some(l) = init_leaf {
-        let leaf = dir.join(l);
-        if leaf.is_dir() {
-            return (leaf, false);
+        if open_beneath(dir, Path::new(l), libc::O_PATH | libc::O_DIRECTORY).is_ok() {
+            return (Some(l.to_string()), false);
         }
     }
     if delegate {
-        return (dir.join(ATTACH_LEAF), true);
+        return (Some(ATTACH_LEAF.to_string()), true);
     }
-    (dir.to_path_buf(), false)
+    (None, false)
+}
+
+/// Opens the container's cgroup directory `dir` of `level` (in its launcher's view).
+fn open_dir(level: &Level, dir: &Path) -> Result<OwnedFd, String> {
+    let fd = match level.parent_pid {
+        Some(p) => root_of(p).and_then(|r| open_in_root(&r, dir, libc::O_PATH | libc::O_DIRECTORY)),
+        None => std::fs::File::open(dir).map(OwnedFd::from),
+    }
+    .map_err(|e| format!("the container's cgroup {}: {e}", dir.display()))?;
+    if !is_cgroupfs(&fd) {
+        return Err(format!("{} is not a cgroup directory", dir.display()));
+    }
+    Ok(fd)
 }
 
 /// Opens the `cgroup.procs` files for `level`, creating `attach` leaves where needed.
@@ -50,47 +60,59 @@ pub fn prepare(level: &Level) -> Result<CgroupJoin, String> {
     let plan = &level.state.plan.cgroup;
     let mut join = CgroupJoin::default();
     for (label, dir) in &level.state.cgroups {
-        let dir = in_view(&level.view, dir);
-        if !dir.is_dir() {
-            return Err(format!(
-                "{label}: the container's cgroup {} is gone",
-                dir.display()
-            ));
-        }
-        let (target, is_attach_leaf) = choose(&dir, plan.init_leaf.as_deref(), plan.delegate);
+        let dirfd = open_dir(level, dir)?;
+        let (leaf, is_attach_leaf) = choose(&dirfd, plan.init_leaf.as_deref(), plan.delegate);
         if is_attach_leaf {
-            match std::fs::create_dir(&target) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(format!("mkdir {}: {e}", target.display())),
+            match nix::sys::stat::mkdirat(
+                &dirfd,
+                ATTACH_LEAF,
+                nix::sys::stat::Mode::from_bits_truncate(0o755),
+            ) {
+                Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                Err(e) => {
+                    return Err(format!(
+                        "{label}: mkdir {}/{ATTACH_LEAF}: {e}",
+                        dir.display()
+                    ))
+                }
             }
-            join.leaves.push(target.clone());
-            inherit_cpuset(&dir, &target)?;
+            inherit_cpuset(&dirfd).map_err(|e| format!("{label}: {e}"))?;
         }
-        let procs = target.join("cgroup.procs");
-        let f = OpenOptions::new()
-            .write(true)
-            .open(&procs)
-            .map_err(|e| format!("open {}: {e}", procs.display()))?;
-        join.procs.push((procs, f.into()));
+        let rel = leaf.map_or_else(
+            || PathBuf::from("cgroup.procs"),
+            |l| Path::new(&l).join("cgroup.procs"),
+        );
+        let procs = open_beneath(&dirfd, &rel, libc::O_WRONLY)
+            .map_err(|e| format!("{label}: open {}/{}: {e}", dir.display(), rel.display()))?;
+        join.procs.push((label.clone(), procs));
+        if is_attach_leaf {
+            join.leaves.push(dirfd);
+        }
     }
     Ok(join)
 }
 
 /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and the kernel refuses tasks
-/// there (ENOSPC): give the leaf its parent's.
-fn inherit_cpuset(parent: &Path, leaf: &Path) -> Result<(), String> {
+/// there (ENOSPC): give the `attach` leaf its parent's.
+fn inherit_cpuset(dir: &OwnedFd) -> Result<(), String> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
-        let Ok(mine) = std::fs::read_to_string(leaf.join(file)) else {
+        let leaf_file = Path::new(ATTACH_LEAF).join(file);
+        let Ok(fd) = open_beneath(dir, &leaf_file, libc::O_RDWR) else {
             continue;
         };
+        let mut f = std::fs::File::from(fd);
+        let mut mine = String::new();
+        let _ = f.read_to_string(&mut mine);
         if !mine.trim().is_empty() {
             continue;
         }
-        let theirs = std::fs::read_to_string(parent.join(file))
-            .map_err(|e| format!("read {}: {e}", parent.join(file).display()))?;
-        std::fs::write(leaf.join(file), theirs.trim())
-            .map_err(|e| format!("write {}: {e}", leaf.join(file).display()))?;
+        let mut theirs = String::new();
+        open_beneath(dir, Path::new(file), libc::O_RDONLY)
+            .map(std::fs::File::from)
+            .and_then(|mut p| p.read_to_string(&mut theirs))
+            .map_err(|e| format!("read {file}: {e}"))?;
+        f.write_all(theirs.trim().as_bytes())
+            .map_err(|e| format!("write {}: {e}", leaf_file.display()))?;
     }
     Ok(())
 }
@@ -98,10 +120,18 @@ fn inherit_cpuset(parent: &Path, leaf: &Path) -> Result<(), String> {
 impl Drop for CgroupJoin {
     fn drop(&mut self) {
         // Another attached process may still be in a leaf (EBUSY): it removes it when it ends.
-        for leaf in &self.leaves {
-            let _ = std::fs::remove_dir(leaf);
+        for dir in &self.leaves {
+            let _ = nix::unistd::unlinkat(dir, ATTACH_LEAF, nix::unistd::UnlinkatFlags::RemoveDir);
+            let _ = dir.as_raw_fd();
         }
     }
+}
+
+/// The cgroup file a descriptor names, for messages.
+pub fn describe(fd: &OwnedFd) -> String {
+    std::fs::read_link(fd_path(fd))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -111,21 +141,19 @@ mod tests {
     #[test]
     fn leaf_choice() {
         let d = tempfile::tempdir().expect("tempdir");
-        let base = d.path();
+        let dir: OwnedFd = std::fs::File::open(d.path()).expect("open").into();
         assert_eq!(
-            choose(base, Some("init"), true),
-            (base.join("attach"), true)
+            choose(&dir, Some("init"), true),
+            (Some("attach".into()), true)
         );
-        std::fs::create_dir(base.join("init")).expect("mkdir");
-        assert_eq!(choose(base, Some("init"), true), (base.join("init"), false));
-        assert_eq!(choose(base, None, false), (base.to_path_buf(), false));
+        std::fs::create_dir(d.path().join("init")).expect("mkdir");
         assert_eq!(
-            in_view(
-                Path::new("/proc/7/root"),
-                Path::new("/sys/fs/cgroup/pids/x")
-            ),
-            PathBuf::from("/proc/7/root/sys/fs/cgroup/pids/x")
+            choose(&dir, Some("init"), true),
+            (Some("init".into()), false)
         );
-        assert_eq!(in_view(Path::new(""), Path::new("/a")), PathBuf::from("/a"));
+        assert_eq!(choose(&dir, None, false), (None, false));
+        // A symlinked "init leaf" is not followed.
+        std::os::unix::fs::symlink("/", d.path().join("ln")).expect("symlink");
+        assert_eq!(choose(&dir, Some("ln"), false), (None, false));
     }
 }

@@ -12,7 +12,6 @@ use nix::sys::signal::{SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Gid, Uid};
 use std::ffi::CString;
-use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Writes `err STEP MESSAGE` on the report channel; the caller turns it into an error.
@@ -36,8 +35,25 @@ fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
-/// P1: runs in the forked child of the caller; never returns.
-pub fn first(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
+/// SIGKILL when our parent dies.
+fn die_with_parent() {
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+}
+
+/// [`die_with_parent`], and exit at once if `parent` already died (the caller then is no longer
+/// there to wait for us, to relay or to send the go-ahead: nothing must run unattended). Only
+/// for P1: P2's parent is outside its pid namespace, where getppid() says 0.
+fn die_with(parent: nix::unistd::Pid) {
+    die_with_parent();
+    if nix::unistd::getppid() != parent {
+        exit_now(1);
+    }
+}
+
+/// P1: runs in the forked child of the caller (`caller` is its pid); never returns.
+pub fn first(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd, caller: nix::unistd::Pid) -> ! {
+    die_with(caller);
     // A waiting caller may have these blocked (signal forwarding); a mask survives exec.
     let _ = SigSet::all().thread_unblock();
     set_stdio(prep, ch);
@@ -46,10 +62,13 @@ pub fn first(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     // cgroup first: writing `0` moves us, with the host's credentials that own cgroupfs.
-    for (path, fd) in &prep.cgroup.procs {
-        let mut f = std::fs::File::from(fd.try_clone().unwrap_or_else(|e| fail(ch, "cgroup", e)));
-        if let Err(e) = f.write_all(b"0") {
-            fail(ch, "cgroup", format!("{}: {e}", path.display()));
+    for (label, fd) in &prep.cgroup.procs {
+        if let Err(e) = nix::unistd::write(fd, b"0") {
+            fail(
+                ch,
+                "cgroup",
+                format!("{label}: {}: {e}", super::cgroup::describe(fd)),
+            );
         }
     }
     if let Err(e) = prep.ns.join() {
@@ -100,6 +119,7 @@ fn set_stdio(prep: &Prepared, ch: &OwnedFd) {
 
 /// P2: in the container's namespaces; becomes the command.
 fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
+    die_with_parent();
     if let StdioPlan::Pty { .. } = prep.stdio {
         // A session of our own with the new terminal as its controlling terminal, for job
         // control in an interactive shell.
@@ -116,8 +136,11 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
         exit_now(1);
     }
     identity(prep, ch);
-    // SAFETY: prctl with integer arguments; the attached process dies with its P1.
-    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    // A change of effective uid resets dumpability to fs.suid_dumpable; keep it off until exec.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    // The uid change cleared the parent-death signal: the attached process dies with P1.
+    die_with_parent();
     if let Err(e) = nix::unistd::chdir(prep.cwd.as_c_str()) {
         fail(ch, "cwd", format!("{}: {e}", prep.cwd.to_string_lossy()));
     }

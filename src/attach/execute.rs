@@ -19,7 +19,7 @@ use std::time::Duration;
 pub struct ExecuteOptions {
     /// Container name or path in the plan.
     pub name: String,
-    /// State directory (`-P`).
+    /// State directory (`-P`; empty means /run/lxnest).
     pub state_dir: PathBuf,
     /// The plan to take the container from (`-f`); `None` takes the plan a stale state saved.
     pub plan: Option<Plan>,
@@ -31,6 +31,15 @@ pub struct ExecuteOptions {
     pub grace: Duration,
 }
 
+/// The state directory; empty means the default one.
+fn state_dir(opts: &ExecuteOptions) -> PathBuf {
+    if opts.state_dir.as_os_str().is_empty() {
+        PathBuf::from(state::DEFAULT_DIR)
+    } else {
+        opts.state_dir.clone()
+    }
+}
+
 /// The container's plan with the command in place of its init.
 fn level_plan(
     opts: &ExecuteOptions,
@@ -38,11 +47,11 @@ fn level_plan(
     if opts.command.is_empty() {
         return Err(AttachError::Usage("execute needs a command".into()));
     }
-    let saved = match state::read(&opts.state_dir, &opts.name) {
+    let saved = match state::read(&state_dir(opts), &opts.name) {
         Ok(st) if state::alive(&st) => return Err(AttachError::Running(opts.name.clone())),
         Ok(st) => {
             // A stale state: what its launcher left behind goes first, as `stop` would do it.
-            ops::cleanup(&opts.state_dir, &st)?;
+            ops::cleanup(&state_dir(opts), &st)?;
             Some(st.plan)
         }
         Err(LaunchError::NotFound(_)) => None,
@@ -74,7 +83,7 @@ fn level_plan(
                 name: opts.name.clone(),
                 looked_in: format!(
                     "{} (no saved state; pass the spec with -f)",
-                    opts.state_dir.display()
+                    state_dir(opts).display()
                 ),
             })
         }
@@ -91,7 +100,7 @@ fn level_plan(
 pub fn execute(opts: &ExecuteOptions) -> Result<i32> {
     let (lp, bridge) = level_plan(opts)?;
     let start = StartOptions {
-        state_dir: opts.state_dir.clone(),
+        state_dir: state_dir(opts),
         bridge,
         ..Default::default()
     };
@@ -112,7 +121,7 @@ pub fn execute_output(opts: &ExecuteOptions) -> Result<Output> {
     let (lp, bridge) = level_plan(opts)?;
     let name = lp.path.clone();
     let start = StartOptions {
-        state_dir: opts.state_dir.clone(),
+        state_dir: state_dir(opts),
         bridge,
         ..Default::default()
     };

@@ -10,14 +10,11 @@ use crate::cgroup::layout::{own_from, parse_mountinfo, parse_proc_cgroup};
 use crate::launch::nested::{localize, Handoff};
 use crate::launch::state::{self, State};
 use crate::plan::model::LevelPlan;
-use std::path::PathBuf;
 
 /// The hand-off a nesting host received, read through its init's root.
 fn handoff(parent: &Level) -> Option<Handoff> {
-    let p = PathBuf::from(format!("/proc/{}/root", parent.host_pid))
-        .join(NESTED_STATE_DIR)
-        .join("plan.json");
-    serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()
+    let p = std::path::Path::new(NESTED_STATE_DIR).join("plan.json");
+    serde_json::from_str(&super::inroot::read_in(parent.host_pid, &p).ok()?).ok()
 }
 
 /// Names of the children the nesting host `parent` was handed.
@@ -104,7 +101,7 @@ pub fn rebuild(parent: &Level, name: &str) -> Option<Level> {
     Some(Level {
         state: st,
         host_pid: pid,
-        view: PathBuf::new(),
+        parent_pid: None,
     })
 }
 

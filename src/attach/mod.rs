@@ -7,6 +7,15 @@
 //! everything on the host side; [`cgroup`], [`ns`], [`caps`], [`landlock`], [`status`], [`env`]
 //! each prepare or apply one part of the confinement; [`child`] is the attaching processes;
 //! [`run`] relays stdio, signals and the exit status; [`pty`] is the host-side terminal.
+//!
+//! ```no_run
+//! use lxnest::attach::{attach_output, AttachOptions};
+//! let mut opts = AttachOptions::new("juju-host/unit-1");
+//! opts.command = vec!["cat".into(), "/proc/self/status".into()];
+//! let out = attach_output(&opts)?;
+//! println!("exit {}: {}", out.code, String::from_utf8_lossy(&out.stdout));
+//! # Ok::<(), lxnest::attach::AttachError>(())
+//! ```
 
 pub mod caps;
 pub mod cgroup;
@@ -15,6 +24,7 @@ pub mod env;
 pub mod error;
 pub mod execute;
 pub mod handoff;
+pub mod inroot;
 pub mod landlock;
 pub mod ns;
 pub mod options;

@@ -20,9 +20,9 @@ pub enum PtyMode {
 pub struct AttachOptions {
     /// Container name, or `A/B` for a nested container (a bare nested name is searched for).
     pub name: String,
-    /// State directory of the outermost level (`-P`, default /run/lxnest).
+    /// State directory of the outermost level (`-P`; empty means /run/lxnest).
     pub state_dir: PathBuf,
-    /// The command; empty runs `/bin/sh`.
+    /// The command; empty runs the user's shell from the container's /etc/passwd (else /bin/sh).
     pub command: Vec<String>,
     /// Environment policy.
     pub env: EnvPolicy,

@@ -100,6 +100,31 @@ fn apparmor_label(pid: i32) -> Option<String> {
     (label != "unconfined" && !label.is_empty()).then_some(label)
 }
 
+/// The shell of `uid` in the container's /etc/passwd when it exists there, else `/bin/sh` (as
+/// lxc-attach picks it).
+fn login_shell(pid: i32, uid: u32) -> String {
+    let passwd =
+        super::inroot::read_in(pid, std::path::Path::new("/etc/passwd")).unwrap_or_default();
+    let shell = shell_of(&passwd, uid);
+    let exists = |p: &str| {
+        super::inroot::root_of(pid)
+            .and_then(|r| super::inroot::open_in_root(&r, std::path::Path::new(p), libc::O_PATH))
+            .is_ok()
+    };
+    match shell {
+        Some(s) if exists(&s) => s,
+        _ => "/bin/sh".into(),
+    }
+}
+
+/// The shell field of `uid`'s line in a passwd text.
+pub fn shell_of(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() == 7 && f[2].parse() == Ok(uid) && f[6].starts_with('/')).then(|| f[6].to_string())
+    })
+}
+
 fn cstrings(v: Vec<String>, name: &str) -> Result<Vec<CString>> {
     v.into_iter()
         .map(|s| {
@@ -158,7 +183,7 @@ pub fn prepare(opts: &AttachOptions, stdio: StdioPlan) -> Result<Prepared> {
         .find_map(|e| e.strip_prefix("PATH=").map(String::from))
         .unwrap_or_else(|| crate::launch::child::DEFAULT_PATH.into());
     let command = if opts.command.is_empty() {
-        vec!["/bin/sh".to_string()]
+        vec![login_shell(pid, opts.uid.unwrap_or(0))]
     } else {
         opts.command.clone()
     };
@@ -190,4 +215,18 @@ pub fn prepare(opts: &AttachOptions, stdio: StdioPlan) -> Result<Prepared> {
         stdio,
         target,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_from_passwd() {
+        let p = "root:x:0:0:root:/root:/bin/bash\nbob:x:1000:1000::/home/bob:/bin/zsh\nbad:x:7\n";
+        assert_eq!(shell_of(p, 0).as_deref(), Some("/bin/bash"));
+        assert_eq!(shell_of(p, 1000).as_deref(), Some("/bin/zsh"));
+        assert_eq!(shell_of(p, 7), None);
+        assert_eq!(shell_of(p, 5), None);
+    }
 }

@@ -116,13 +116,14 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
     let Relay {
         master, capture, ..
     } = relay;
+    let caller = nix::unistd::getpid();
     // SAFETY: the child only uses memory it owns (its copy of `prep`) and makes system calls
     // until it execs or exits; glibc's fork leaves the allocator usable in the child even when
     // the caller is multi-threaded (a library caller such as the Python binding).
     let p1 = match unsafe { fork() }.map_err(step_err(&name, "fork"))? {
         ForkResult::Child => {
             drop((ch_r, go_w, master, capture, fwd));
-            child::first(&mut prep, &ch_w, &go_r)
+            child::first(&mut prep, &ch_w, &go_r, caller)
         }
         ForkResult::Parent { child } => child,
     };
@@ -375,5 +376,35 @@ fn forward(fwd: Option<&Forwarder>, p2: Pid, master: Option<&OwnedFd>) {
         } else {
             let _ = kill(p2, sig);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_parse_into_errors_and_lines() {
+        match child_error("c", "err seccomp filter 1 of 2: EINVAL") {
+            AttachError::Child { step, message, .. } => {
+                assert_eq!(step, "seccomp");
+                assert_eq!(message, "filter 1 of 2: EINVAL");
+            }
+            other => panic!("{other:?}"),
+        }
+        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).expect("pipe");
+        nix::unistd::write(&w, b"pid 42\nerr x y\n").expect("write");
+        drop(w);
+        assert_eq!(read_line(&r).as_deref(), Some("pid 42"));
+        assert_eq!(read_line(&r).as_deref(), Some("err x y"));
+        assert_eq!(read_line(&r), None);
+        assert_eq!(
+            code_of(WaitStatus::Signaled(
+                Pid::from_raw(1),
+                Signal::SIGKILL,
+                false
+            )),
+            Some(137)
+        );
     }
 }

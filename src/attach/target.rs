@@ -22,9 +22,9 @@ pub struct Level {
     pub state: State,
     /// The init's pid in our pid namespace.
     pub host_pid: i32,
-    /// Prefix that turns paths of the state (cgroup directories) into paths we can open: empty
-    /// for a container our own state directory lists, `/proc/<parent init>/root` for a nested one.
-    pub view: PathBuf,
+    /// For a state its nesting host wrote: the host pid of that nesting host's init, in whose
+    /// root the state's paths (cgroup directories) are; `None` when they are paths of ours.
+    pub parent_pid: Option<i32>,
 }
 
 /// A resolved container: every level from the outermost one we see down to it.
@@ -65,9 +65,15 @@ fn read_state(dir: &Path, name: &str, full: &str) -> Result<State> {
     })
 }
 
-/// Resolves `name` (`NAME` or `A/B/...`) from `state_dir`. A bare name that is not in
+/// Resolves `name` (`NAME` or `A/B/...`) from `state_dir` (empty: the default). A bare name that is not in
 /// `state_dir` is searched for among the running nesting hosts' children.
 pub fn resolve(state_dir: &Path, name: &str) -> Result<Target> {
+    // An empty state directory (a defaulted option) is the default one, never the cwd.
+    let state_dir = if state_dir.as_os_str().is_empty() {
+        Path::new(state::DEFAULT_DIR)
+    } else {
+        state_dir
+    };
     let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
     if parts.is_empty() {
         return Err(AttachError::Usage("an empty container name".into()));
@@ -98,7 +104,7 @@ fn walk(state_dir: &Path, parts: &[&str], full: &str) -> Result<Target> {
                 Level {
                     state: st,
                     host_pid: pid,
-                    view: PathBuf::new(),
+                    parent_pid: None,
                 }
             }
             Some(parent) => nested_level(parent, &dir, part, full)?,
@@ -113,14 +119,19 @@ fn walk(state_dir: &Path, parts: &[&str], full: &str) -> Result<Target> {
 /// A child of the nesting host `parent`: from the state its launcher wrote, or rebuilt from the
 /// hand-off when there is none (see [`super::handoff`]).
 fn nested_level(parent: &Level, dir: &Path, part: &str, full: &str) -> Result<Level> {
-    let st = match read_state(dir, part, full) {
-        Ok(st) => st,
-        Err(e @ AttachError::NotFound { .. }) => {
-            return super::handoff::rebuild(parent, part).ok_or(e)
-        }
-        Err(e) => return Err(e),
+    // The nesting host writes this file: read it inside its root (no symlink leads out).
+    let rel = Path::new(NESTED_STATE_DIR).join(part).join("state.json");
+    let Ok(text) = super::inroot::read_in(parent.host_pid, &rel) else {
+        return super::handoff::rebuild(parent, part).ok_or_else(|| AttachError::NotFound {
+            name: full.into(),
+            looked_in: dir.display().to_string(),
+        });
     };
-    let view = PathBuf::from(format!("/proc/{}/root", parent.host_pid));
+    let st: State = serde_json::from_str(&text).map_err(|e| AttachError::State {
+        name: full.into(),
+        path: dir.join(part).display().to_string(),
+        message: e.to_string(),
+    })?;
     let pid = host_pid_of(parent.host_pid, st.pid).ok_or_else(|| AttachError::NotRunning {
         name: full.into(),
         pid: st.pid,
@@ -129,7 +140,7 @@ fn nested_level(parent: &Level, dir: &Path, part: &str, full: &str) -> Result<Le
     Ok(Level {
         state: st,
         host_pid: pid,
-        view,
+        parent_pid: Some(parent.host_pid),
     })
 }
 
@@ -164,18 +175,16 @@ fn search(state_dir: &Path, name: &str, depth: usize) -> Option<Vec<String>> {
             let Ok(t) = walk(state_dir, &parts, name) else {
                 continue;
             };
-            let inner =
-                PathBuf::from(format!("/proc/{}/root", t.own().host_pid)).join(NESTED_STATE_DIR);
-            let handed = super::handoff::child_names(t.own());
-            if inner.join(name).join("state.json").is_file() || handed.iter().any(|n| n == name) {
+            // Candidate names: state directories and hand-off children, read inside its root.
+            let mut names = super::inroot::list_in(t.own().host_pid, Path::new(NESTED_STATE_DIR));
+            names.retain(|n| n != "plan.json" && n != "level");
+            names.extend(super::handoff::child_names(t.own()));
+            if names.iter().any(|n| n == name) {
                 let mut found = path.clone();
                 found.push(name.to_string());
                 return Some(found);
             }
             if path.len() + 1 < depth {
-                let mut names: Vec<String> =
-                    state::list(&inner).into_iter().map(|s| s.name).collect();
-                names.extend(handed);
                 for child in names {
                     let mut p = path.clone();
                     p.push(child);

@@ -96,6 +96,20 @@ fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     Ok(lxnest::plan::plan(&loaded.stack, &host)?)
 }
 
+/// 127 or 126 when `e` says the command could not be executed.
+fn exec_failure(e: &attach::AttachError) -> Option<i32> {
+    match e {
+        attach::AttachError::Child { step, message, .. } if step == "exec" => Some(
+            if message.contains("not found") || message.contains("ENOENT") {
+                127
+            } else {
+                126
+            },
+        ),
+        _ => None,
+    }
+}
+
 fn code(c: i32) -> ExitCode {
     ExitCode::from(u8::try_from(c).unwrap_or(1))
 }
@@ -138,7 +152,16 @@ impl AttachCommand {
                     },
                     forward_signals: true,
                 };
-                Ok(code(attach::attach(&opts)?))
+                match attach::attach(&opts) {
+                    Ok(c) => Ok(code(c)),
+                    // The command could not be executed: the shell's codes (127 not found,
+                    // 126 not executable), so scripts can tell it from the command's own 1.
+                    Err(e @ attach::AttachError::Child { .. }) if exec_failure(&e).is_some() => {
+                        eprintln!("lxnest: {e}");
+                        Ok(code(exec_failure(&e).unwrap_or(126)))
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
             AttachCommand::Execute {
                 name,

@@ -1,6 +1,7 @@
 //! `lxnest crypt status|lock DIR`: inspect or lock an encrypted container root by hand (the
 //! launcher unlocks before start and locks after stop on its own).
 
+use anyhow::Context;
 use lxnest::crypt::fscrypt;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +22,15 @@ pub enum CryptSub {
         /// The container's root directory.
         dir: PathBuf,
     },
+    /// Encrypt a new, empty DIR for a container root and leave it unlocked so it can be
+    /// populated (copy or unpack a root filesystem into it), then `lxnest crypt lock DIR`.
+    Init {
+        /// The (empty or missing) directory.
+        dir: PathBuf,
+        /// Key source: `passphrase` (asked on the terminal), `stdin` or `file:/PATH`.
+        #[arg(long, default_value = "passphrase")]
+        key: String,
+    },
     /// Remove DIR's key from the kernel (files stay encrypted on disk and unreadable).
     Lock {
         /// The container's root directory.
@@ -39,9 +49,35 @@ impl CryptCommand {
                     (None, _) => println!("{}: not encrypted", dir.display()),
                     (Some(p), key) => {
                         println!("{}: encrypted, {p:?}", dir.display());
-                        println!("key: {}", key.map(|k| format!("{k:?}")).unwrap_or_else(|| "unknown".into()));
+                        println!(
+                            "key: {}",
+                            key.map(|k| format!("{k:?}"))
+                                .unwrap_or_else(|| "unknown".into())
+                        );
                     }
                 }
+            }
+            CryptSub::Init { dir, key } => {
+                let abs = std::path::absolute(&dir)?;
+                let spec = format!(
+                    "containers:\n  - name: init\n    rootfs: dir:{}\n    encrypt: {{method: fscrypt, key: \"{key}\"}}\n",
+                    abs.display()
+                );
+                let stack = lxnest::spec::parse_str(&spec, "crypt init")?;
+                let plan = lxnest::crypt::plan::plan(&stack.containers[0], "init")?
+                    .context("encrypt plan")?;
+                let opened = lxnest::crypt::unlock_for_start(&plan)?;
+                opened.guard.persist();
+                println!(
+                    "{}: encrypted ({}) and unlocked; key metadata in {}",
+                    abs.display(),
+                    if opened.created { "new" } else { "existing" },
+                    plan.metadata
+                );
+                println!(
+                    "populate it, then run `lxnest crypt lock {}` before starting the container",
+                    abs.display()
+                );
             }
             CryptSub::Lock { dir } => {
                 let st = fscrypt::status(&dir)?;

@@ -108,6 +108,14 @@ pub enum LaunchCommand {
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
         state_dir: PathBuf,
+        /// Also erase an encrypted root for good: remove its key from the kernel and its key
+        /// metadata (salt), then the directory; the data cannot be recovered even with the old
+        /// passphrase.
+        #[arg(long)]
+        crypto_erase: bool,
+        /// The spec that defines the container (needed with --crypto-erase once it is stopped).
+        #[arg(short = 'f', long = "config", value_name = "SPEC")]
+        config: Option<PathBuf>,
     },
     /// First process of a nesting host: start its children from the handed-over plan.
     #[command(hide = true, name = "init-nested")]
@@ -326,8 +334,29 @@ impl LaunchCommand {
                     monitor::DEFAULT_GRACE,
                 )?))
             }
-            LaunchCommand::Destroy { name, state_dir } => {
-                ops::destroy(&state_dir, &name, monitor::DEFAULT_GRACE)?;
+            LaunchCommand::Destroy { name, state_dir, crypto_erase, config } => {
+                // Read what is encrypted before the state goes with the container.
+                let encrypt = match (crypto_erase, state::read(&state_dir, &name)) {
+                    (false, _) => None,
+                    (true, Ok(st)) => st.plan.encrypt.clone(),
+                    (true, Err(_)) => {
+                        let spec = config.context("the container is not running: give its spec with -f SPEC to find the encrypted root")?;
+                        let plan = load_plan(&spec)?;
+                        let c = plan.containers.iter().find(|c| c.name == name || c.path == name);
+                        c.with_context(|| format!("no container {name} in {}", spec.display()))?.encrypt.clone()
+                    }
+                };
+                if crypto_erase && encrypt.is_none() {
+                    bail!("{name} has no encrypted root");
+                }
+                if !crypto_erase || state::read(&state_dir, &name).is_ok() {
+                    ops::destroy(&state_dir, &name, monitor::DEFAULT_GRACE)?;
+                }
+                if let Some(e) = encrypt {
+                    let report = lxnest::crypt::crypto_erase(Path::new(&e.dir), Path::new(&e.metadata))?;
+                    std::fs::remove_dir_all(&e.dir).with_context(|| format!("removing {}", e.dir))?;
+                    println!("{}: key and key metadata erased ({report:?}); the directory is gone", e.dir);
+                }
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::InitNested { plan } => Ok(code(nested::init_nested(plan)?)),

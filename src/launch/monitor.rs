@@ -129,6 +129,7 @@ pub fn teardown(s: Started) {
         bridge,
         cgroup,
         state,
+        crypt,
         ..
     } = s;
     drop(child);
@@ -141,10 +142,27 @@ pub fn teardown(s: Started) {
         tracing::warn!("cgroup cleanup: {e}");
     }
     drop(state);
+    lock_root(crypt);
     if let Some(p) = &plan_hooks {
         if let Err(e) = super::hooks::run(p, "post-stop", &state_path, None) {
             tracing::warn!("{e}");
         }
+    }
+}
+
+/// Removes an encrypted root's key once the container's processes and mounts are gone; a file
+/// still held open (the kernel answers "busy") gets a second try after a moment.
+fn lock_root(crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPlan)>) {
+    let Some((opened, plan)) = crypt else { return };
+    match opened.guard.lock() {
+        Ok(crate::crypt::fscrypt::LockOutcome::FilesBusy) => {
+            std::thread::sleep(Duration::from_millis(200));
+            if let Err(e) = crate::crypt::close_root(&plan) {
+                tracing::warn!("locking the encrypted root {}: {e}", plan.dir);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("locking the encrypted root {}: {e}", plan.dir),
     }
 }
 

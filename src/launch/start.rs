@@ -89,6 +89,8 @@ pub struct Started {
     pub state: StateDirGuard,
     /// The plan, when it has stop or post-stop hooks to run at teardown.
     pub hook_plan: Option<LevelPlan>,
+    /// The encrypted root's key, last to go: locked once nothing of the container is left.
+    pub crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPlan)>,
 }
 
 /// Starts `plan`: see docs/launch.md for the order and the reason for each step's position.
@@ -106,6 +108,21 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // pre-start hooks on the host before anything else is set up, as in LXC; they may fill
     // the shared mount directory.
     super::hooks::run(plan, "pre-start", state.path(), None).map_err(step_err(c, "pre-start"))?;
+
+    // An encrypted root is unlocked before anything touches it; if a later step fails the guard
+    // is dropped with everything else and the key leaves the kernel again.
+    let crypt = match &plan.encrypt {
+        Some(e) => {
+            let interactive = !matches!(e.key, crate::spec::model::KeySource::File(_));
+            if opts.console_log && interactive {
+                return Err(step_err(c, "crypt")(
+                    "a detached start cannot ask for a passphrase or read stdin: use `key: file:/PATH`, or start it in the foreground (-F, run, execute)",
+                ));
+            }
+            Some((crate::crypt::unlock_for_start(e).map_err(step_err(c, "crypt"))?, e.clone()))
+        }
+        None => None,
+    };
 
     // A tarball rootfs is unpacked on the host side, where owners can be shifted into the
     // container's id range, before the child needs it; a second start reuses the tree.
@@ -180,7 +197,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         plan,
         root: state.path().join("rootfs"),
         nested_json: opts.nested_json.clone(),
-        lxnest_binary: std::env::current_exe().ok(),
+        lxnest_binary: lxnest_binary(),
         apparmor_label,
         apparmor_note: apparmor_note.clone(),
     };
@@ -216,6 +233,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
             .iter()
             .any(|k| plan.hooks.get(*k).is_some_and(|v| !v.is_empty()))
             .then(|| plan.clone()),
+        crypt,
         veth,
         bridge,
         cgroup: cg,
@@ -294,6 +312,25 @@ fn parent_steps(
         Ok(other) => Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
         Err(e) => Err(step_err(c, "exec")(e)),
     }
+}
+
+/// The lxnest executable a built-in rootfs exposes at /usr/local/bin/lxnest: the running
+/// executable when it is lxnest (the command line), else `lxnest` on PATH. A program embedding
+/// the library (the Python module) is not lxnest: binding it there would be wrong, and where
+/// lxnest is not installed the container gets none.
+fn lxnest_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok();
+    if exe
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "lxnest")
+    {
+        return exe;
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("lxnest"))
+        .find(|p| p.is_file())
 }
 
 fn send(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {

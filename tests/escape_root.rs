@@ -20,6 +20,8 @@ fn expected_plain(probe: &str) -> &'static [&'static str] {
         // Owned by the initial user namespace's root: permission fails before the ro mount.
         "write_proc_sys_kernel" => &["EACCES"],
         "write_sys_kernel" => &["EROFS"],
+        // Only nesting hosts have the clean proc copy.
+        "write_clean_proc_sys_kernel" => &["absent"],
         // seccomp (errno 1) and missing capabilities in the initial user namespace.
         "kexec_load" | "init_module" | "finit_module" | "delete_module" | "open_by_handle_at"
         | "reboot" | "swapon" | "clock_settime" | "syslog" | "mknod_block" => &["EPERM"],
@@ -42,6 +44,8 @@ fn expected_nesting_host(probe: &str) -> Option<&'static [&'static str]> {
     match probe {
         "cgroup_mkdir" | "net_route_add" | "net_addr_set" | "mount_bind_root"
         | "mount_over_proc" => None,
+        // Unmasked, but owned by the initial user namespace: the kernel refuses.
+        "write_clean_proc_sys_kernel" => Some(&["EACCES"]),
         p => Some(expected_plain(p)),
     }
 }

@@ -264,3 +264,74 @@ fn run_nested_root_inner_run_knows_its_level() {
     );
     assert!(out.contains("level=2 env=2"), "{out}");
 }
+
+#[test]
+fn start_nested_root_detached_stack_stops_cleanly() {
+    let ns = TestNetns(format!("lxnest-s{}", std::process::id()));
+    assert!(Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .status()
+        .expect("ip")
+        .success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("sleepy.yaml");
+    std::fs::write(
+        &spec,
+        "name: sleepy\ncontainers:\n  - name: s1\n    runtime: lxnest\n    children:\n      - name: s2\n        command: [\"/bin/sleep\", \"1000\"]\n",
+    )
+    .expect("write spec");
+    let state = dir.path().join("state");
+    let st = state.to_str().expect("utf-8");
+    let netns = format!("--net=/run/netns/{}", ns.0);
+    let run = |args: &[&str]| {
+        Command::new("nsenter")
+            .arg(&netns)
+            .arg(bin())
+            .args(args)
+            .output()
+            .expect("nsenter")
+    };
+    let o = run(&["start", "--nested", "-P", st, spec.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The level-2 init runs, in s1's delegated subtree, seen from the host.
+    let mut found = false;
+    for _ in 0..100 {
+        found = std::fs::read_dir("/proc")
+            .expect("proc")
+            .flatten()
+            .any(|e| {
+                std::fs::read_to_string(e.path().join("cgroup"))
+                    .is_ok_and(|cg| cg.lines().any(|l| l.ends_with("/lxnest/s1/s2")))
+            });
+        if found {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(found, "level-2 container running");
+    let t = std::time::Instant::now();
+    let o = run(&["stop", "-n", "s1", "-P", st, "-t", "5"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(4),
+        "init-nested stops its children on SIGTERM at once"
+    );
+    assert!(!state.join("s1").exists());
+    let still = std::fs::read_dir("/proc")
+        .expect("proc")
+        .flatten()
+        .any(|e| {
+            std::fs::read_to_string(e.path().join("cgroup"))
+                .is_ok_and(|cg| cg.lines().any(|l| l.contains("/lxnest/s1")))
+        });
+    assert!(!still, "nothing left in the stack's cgroups");
+    let links = String::from_utf8_lossy(
+        &Command::new("ip")
+            .args(["-n", &ns.0, "-o", "link"])
+            .output()
+            .expect("ip")
+            .stdout,
+    )
+    .to_string();
+    assert_eq!(links.lines().count(), 1, "only lo is left: {links}");
+}

@@ -127,6 +127,7 @@ fn run_root_enforces_namespaces_ids_masks_caps_seccomp_landlock_and_passes_exit_
         echo "kcore=$(cat /proc/keys 2>/dev/null | wc -c)"
         touch /etc/x 2>/dev/null; echo "rootro=$?"
         echo "pid1=$(cat /proc/1/comm)"
+        echo "fds=$(ls /proc/self/fd | tr '\n' ' ')"
         exit 7
     "#;
     let o = lxnest(&[
@@ -197,6 +198,8 @@ fn run_root_enforces_namespaces_ids_masks_caps_seccomp_landlock_and_passes_exit_
         "sh",
         "the command is PID 1 of its own pid namespace: {out}"
     );
+    // stdio and the directory `ls` itself opened: no descriptor of the launcher leaked.
+    assert_eq!(get("fds").trim(), "0 1 2 3", "{out}");
     assert!(
         cgroup_dirs("rt-enforce").is_empty(),
         "cgroups removed after run"

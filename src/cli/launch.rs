@@ -334,7 +334,12 @@ impl LaunchCommand {
                     monitor::DEFAULT_GRACE,
                 )?))
             }
-            LaunchCommand::Destroy { name, state_dir, crypto_erase, config } => {
+            LaunchCommand::Destroy {
+                name,
+                state_dir,
+                crypto_erase,
+                config,
+            } => {
                 // Read what is encrypted before the state goes with the container.
                 let encrypt = match (crypto_erase, state::read(&state_dir, &name)) {
                     (false, _) => None,
@@ -342,8 +347,13 @@ impl LaunchCommand {
                     (true, Err(_)) => {
                         let spec = config.context("the container is not running: give its spec with -f SPEC to find the encrypted root")?;
                         let plan = load_plan(&spec)?;
-                        let c = plan.containers.iter().find(|c| c.name == name || c.path == name);
-                        c.with_context(|| format!("no container {name} in {}", spec.display()))?.encrypt.clone()
+                        let c = plan
+                            .containers
+                            .iter()
+                            .find(|c| c.name == name || c.path == name);
+                        c.with_context(|| format!("no container {name} in {}", spec.display()))?
+                            .encrypt
+                            .clone()
                     }
                 };
                 if crypto_erase && encrypt.is_none() {
@@ -353,9 +363,14 @@ impl LaunchCommand {
                     ops::destroy(&state_dir, &name, monitor::DEFAULT_GRACE)?;
                 }
                 if let Some(e) = encrypt {
-                    let report = lxnest::crypt::crypto_erase(Path::new(&e.dir), Path::new(&e.metadata))?;
-                    std::fs::remove_dir_all(&e.dir).with_context(|| format!("removing {}", e.dir))?;
-                    println!("{}: key and key metadata erased ({report:?}); the directory is gone", e.dir);
+                    let report =
+                        lxnest::crypt::crypto_erase(Path::new(&e.dir), Path::new(&e.metadata))?;
+                    std::fs::remove_dir_all(&e.dir)
+                        .with_context(|| format!("removing {}", e.dir))?;
+                    println!(
+                        "{}: key and key metadata erased ({report:?}); the directory is gone",
+                        e.dir
+                    );
                 }
                 Ok(ExitCode::SUCCESS)
             }

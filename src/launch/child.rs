@@ -63,6 +63,25 @@ fn wait_continue(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
     }
 }
 
+/// Marks every descriptor from 3 up close-on-exec (`close_range(2)` with CLOSE_RANGE_CLOEXEC).
+fn close_on_exec_from_3() -> std::io::Result<()> {
+    // SAFETY: close_range takes plain integers; with CLOSE_RANGE_CLOEXEC it only sets a flag on
+    // our descriptors, so nothing we still use is closed before exec.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 fn resolve(cmd: &str, path_var: &str) -> Option<PathBuf> {
     if cmd.contains('/') {
         return Some(PathBuf::from(cmd));
@@ -249,6 +268,11 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // start hooks inside the container, confined like it except for seccomp (installed next,
     // on this process only, after the hook has exited).
     hooks::run(plan, "start", Path::new("/"), None).map_err(step_err(c, "hooks"))?;
+
+    // No descriptor of the launcher may reach the init (a netlink socket of the parent's
+    // network namespace, a cgroup directory ...): everything above stdio closes at exec.
+    inject::check(c, "fds")?;
+    close_on_exec_from_3().map_err(step_err(c, "fds"))?;
 
     // seccomp last before exec, so that lxnest's own setup syscalls above are not filtered.
     inject::check(c, "seccomp")?;

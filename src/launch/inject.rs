@@ -29,6 +29,7 @@ pub const STEPS: &[&str] = &[
     "caps",
     "landlock",
     "apparmor",
+    "fds",
     "seccomp",
     "exec",
     "monitor",

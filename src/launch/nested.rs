@@ -28,14 +28,25 @@ pub struct Handoff {
 /// Path of the handoff inside the nesting host.
 pub const HANDOFF_PATH: &str = "/run/lxnest/plan.json";
 
-/// The handoff JSON for `host`, when it has children in `plan`.
+/// The handoff JSON for `host` (its own subtree of `plan`), when it has children.
 pub fn handoff_for(plan: &Plan, host: &LevelPlan) -> Option<String> {
     plan.children(&host.path).next()?;
     serde_json::to_string(&Handoff {
         own_path: host.path.clone(),
-        plan: plan.clone(),
+        plan: subtree(plan, &host.path),
     })
     .ok()
+}
+
+/// The part of `plan` a nesting host may see: itself and its descendants, not its siblings or
+/// ancestors (their addresses, ids and policies are none of its business).
+pub fn subtree(plan: &Plan, path: &str) -> Plan {
+    let prefix = format!("{path}/");
+    let mut p = plan.clone();
+    p.containers
+        .retain(|c| c.path == path || c.path.starts_with(&prefix));
+    p.host_bridge = None;
+    p
 }
 
 /// A child's plan as its nesting host applies it: the cgroup path becomes relative to the host's
@@ -166,5 +177,46 @@ fn reap_loop(mut started: Vec<Started>, idle: bool) -> i32 {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::launch::defaults::level_plan;
+
+    fn plan() -> Plan {
+        let mut a = level_plan("a", vec!["x".into()], true);
+        a.cgroup.path = "lxnest/a".into();
+        let mut kid = level_plan("k", vec!["x".into()], false);
+        kid.path = "a/k".into();
+        kid.parent = Some("a".into());
+        kid.cgroup.path = "lxnest/a/k".into();
+        let b = level_plan("b", vec!["x".into()], true);
+        Plan {
+            stack: "s".into(),
+            source: "t".into(),
+            base_level: 0,
+            host_bridge: None,
+            containers: vec![a, kid, b],
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn handoff_holds_only_the_hosts_subtree_and_paths_are_localized() {
+        let p = plan();
+        let json = handoff_for(&p, &p.containers[0]).expect("a has a child");
+        let h: Handoff = serde_json::from_str(&json).expect("parses");
+        let paths: Vec<&str> = h.plan.containers.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["a", "a/k"]);
+        assert!(
+            handoff_for(&p, &p.containers[2]).is_none(),
+            "b hosts nothing"
+        );
+        assert_eq!(
+            localize(&p.containers[1], &p.containers[0]).cgroup.path,
+            "k"
+        );
     }
 }

@@ -14,6 +14,7 @@ pub const PROBES: &[&str] = &[
     "write_sysrq",
     "write_proc_sys_kernel",
     "write_sys_kernel",
+    "write_clean_proc_sys_kernel",
     "kexec_load",
     "init_module",
     "finit_module",
@@ -134,6 +135,8 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
         "write_sysrq" => write_file("/proc/sysrq-trigger", "h"),
         "write_proc_sys_kernel" => write_same("/proc/sys/kernel/panic"),
         "write_sys_kernel" => write_same(SYS_KERNEL_FILE),
+        // A nesting host's unmasked proc copy: the kernel itself must still refuse host knobs.
+        "write_clean_proc_sys_kernel" => write_same(CLEAN_PROC_KNOB),
         "kexec_load" => sys(libc::SYS_kexec_load, [0, 0, 0, 0]),
         "init_module" => {
             let params = cs("");
@@ -234,12 +237,17 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
 /// The /sys/kernel file the sysfs probe writes (present on every kernel lxnest supports).
 pub const SYS_KERNEL_FILE: &str = "/sys/kernel/rcu_expedited";
 
-/// The file a probe needs, when the host may lack it (kernel configuration).
+/// A host-wide knob as seen through a nesting host's clean proc copy.
+pub const CLEAN_PROC_KNOB: &str = "/dev/.lxnest/proc/sys/kernel/panic";
+
+/// The file a probe needs, when the host may lack it (kernel configuration, or a clean proc
+/// copy that only nesting hosts have).
 pub fn needs_file(name: &str) -> Option<&'static str> {
     match name {
         "write_sysrq" => Some("/proc/sysrq-trigger"),
         "write_proc_sys_kernel" => Some("/proc/sys/kernel/panic"),
         "write_sys_kernel" => Some(SYS_KERNEL_FILE),
+        "write_clean_proc_sys_kernel" => Some(CLEAN_PROC_KNOB),
         _ => None,
     }
 }

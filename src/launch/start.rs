@@ -119,7 +119,10 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
                     "a detached start cannot ask for a passphrase or read stdin: use `key: file:/PATH`, or start it in the foreground (-F, run, execute)",
                 ));
             }
-            Some((crate::crypt::unlock_for_start(e).map_err(step_err(c, "crypt"))?, e.clone()))
+            Some((
+                crate::crypt::unlock_for_start(e).map_err(step_err(c, "crypt"))?,
+                e.clone(),
+            ))
         }
         None => None,
     };

@@ -1,6 +1,7 @@
 //! Root filesystems: the built-in host-derived default ([`builtin`]), an existing directory, and
-//! (later) tarballs. Everything here runs inside the container's new mount namespace, before
-//! pivot_root, so nothing it mounts is visible to the host or outlives the container.
+//! a tarball's tree (unpacked on the host side by the start sequence, see [`tar_tree`]).
+//! Everything here runs inside the container's new mount namespace, before pivot_root, so
+//! nothing it mounts is visible to the host or outlives the container.
 
 pub mod builtin;
 pub mod etc;
@@ -27,9 +28,6 @@ pub enum RootfsError {
     /// A directory rootfs does not exist.
     #[error("rootfs directory {0} does not exist")]
     Missing(String),
-    /// The rootfs kind is planned but not implemented yet.
-    #[error("rootfs {0} is not yet supported (only `builtin` and `dir:PATH` are)")]
-    NotYetSupported(String),
 }
 
 /// What the caller needs to know about a prepared root.

@@ -130,9 +130,11 @@ pub fn teardown(s: Started) {
         cgroup,
         state,
         crypt,
+        loops,
         ..
     } = s;
     drop(child);
+    drop(loops);
     drop(veth);
     // Whoever created the bridge, the last container to leave it removes it.
     if let Some(b) = bridge {

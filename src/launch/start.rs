@@ -89,6 +89,8 @@ pub struct Started {
     pub state: StateDirGuard,
     /// The plan, when it has stop or post-stop hooks to run at teardown.
     pub hook_plan: Option<LevelPlan>,
+    /// Host-side mounts of loop images, unmounted once the init is gone.
+    pub loops: super::loopmount::LoopMounts,
     /// The encrypted root's key, last to go: locked once nothing of the container is left.
     pub crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPlan)>,
 }
@@ -194,10 +196,14 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         _ => None,
     };
 
+    // Loop images are mounted here, on the host side (a user namespace may not mount a block
+    // device), under the state directory; the child bind-mounts them into place.
+    let (loop_plan, loops) = super::loopmount::prepare(plan, state.path()).map_err(step_err(c, "mounts"))?;
+
     inject::check(c, "spawn")?;
     let (mut parent_end, child_end) = Channel::pair().map_err(step_err(c, "spawn"))?;
     let spec = ChildSpec {
-        plan,
+        plan: &loop_plan,
         root: state.path().join("rootfs"),
         nested_json: opts.nested_json.clone(),
         lxnest_binary: lxnest_binary(),
@@ -237,6 +243,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
             .any(|k| plan.hooks.get(*k).is_some_and(|v| !v.is_empty()))
             .then(|| plan.clone()),
         crypt,
+        loops,
         veth,
         bridge,
         cgroup: cg,

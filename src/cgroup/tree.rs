@@ -189,7 +189,9 @@ pub fn create_in(
     for h in own.v1().chain(own.unified()) {
         let dir = base_dir(h, opts.base)?.join(&rel);
         if dir.exists() {
-            return Err(CgroupError::Exists { path: dir.display().to_string() });
+            return Err(CgroupError::Exists {
+                path: dir.display().to_string(),
+            });
         }
     }
 

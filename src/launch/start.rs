@@ -198,7 +198,8 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
 
     // Loop images are mounted here, on the host side (a user namespace may not mount a block
     // device), under the state directory; the child bind-mounts them into place.
-    let (loop_plan, loops) = super::loopmount::prepare(plan, state.path()).map_err(step_err(c, "mounts"))?;
+    let (loop_plan, loops) =
+        super::loopmount::prepare(plan, state.path()).map_err(step_err(c, "mounts"))?;
 
     inject::check(c, "spawn")?;
     let (mut parent_end, child_end) = Channel::pair().map_err(step_err(c, "spawn"))?;

@@ -121,7 +121,10 @@ mod tests {
         assert!(check_name("eth0").is_ok());
         assert!(check_name("abcdefghijklmno").is_ok());
         for bad in ["", "abcdefghijklmnop", "a/b", "a b", ".", ".."] {
-            assert!(matches!(check_name(bad), Err(NetError::BadName(_))), "{bad:?}");
+            assert!(
+                matches!(check_name(bad), Err(NetError::BadName(_))),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -15,7 +15,7 @@
 mod containers;
 mod error;
 mod planning;
-mod registry;
+pub mod registry;
 mod run;
 
 pub use containers::{

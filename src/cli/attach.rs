@@ -173,7 +173,8 @@ impl AttachCommand {
             } => {
                 let plan = match &config {
                     Some(p) => Some(load_plan(p)?),
-                    None => None,
+                    // A container started before is remembered with its plan (lxnest::api).
+                    None => lxnest::api::registry::load(&state_dir, &name).ok().flatten().map(|d| d.plan),
                 };
                 if command.is_empty() {
                     bail!("execute needs a command after --");

@@ -241,44 +241,28 @@ impl LaunchCommand {
                 require_apparmor,
                 timeout,
             } => {
-                let path = config
-                    .or(spec)
-                    .context("a spec is needed (SPEC or -f SPEC)")?;
-                let plan = load_plan(&path)?;
-                let grace = Duration::from_secs(timeout);
-                let targets: Vec<_> = plan
-                    .containers
-                    .iter()
-                    .filter(|c| match &name {
-                        Some(n) => &c.name == n || &c.path == n,
-                        None => c.parent.is_none(),
-                    })
-                    .collect();
-                if targets.is_empty() {
-                    bail!("no container to start in {}", path.display());
-                }
-                for c in targets {
-                    let mut c = c.clone();
-                    let nested_json = if nested {
-                        nested::handoff_for(&plan, &c)
-                    } else {
-                        None
-                    };
-                    if nested_json.is_some() {
-                        c.init.command = vec!["lxnest".into(), "init-nested".into()];
-                    }
-                    let opts = StartOptions {
-                        state_dir: state_dir.clone(),
-                        require_apparmor,
-                        bridge: plan.host_bridge.clone(),
-                        nested_json,
-                        ..Default::default()
-                    };
+                // The library does the work (and remembers what it started, so a stopped
+                // container can be started again by name, listed and executed in).
+                let what = match config.or(spec) {
+                    Some(p) => p.to_string_lossy().into_owned(),
+                    None => name.clone().context("give a spec (SPEC or -f SPEC), or -n NAME of a container started before")?,
+                };
+                let opts = lxnest::api::StartOpts {
+                    state_dir,
+                    name,
+                    nested,
+                    foreground,
+                    require_apparmor,
+                    grace: Duration::from_secs(timeout),
+                };
+                for s in lxnest::api::start(&what, &opts)? {
                     if foreground {
-                        return Ok(code(monitor::run_foreground(&c, &opts, grace)?));
+                        return Ok(code(s.exit_code.unwrap_or(1)));
                     }
-                    let pid = monitor::start_detached(&c, &opts, grace)?;
-                    println!("{} started (pid {pid})", c.name);
+                    match s.pid {
+                        Some(pid) => println!("{} started (pid {pid})", s.name),
+                        None => println!("{} started", s.name),
+                    }
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -360,7 +344,7 @@ impl LaunchCommand {
                     bail!("{name} has no encrypted root");
                 }
                 if !crypto_erase || state::read(&state_dir, &name).is_ok() {
-                    ops::destroy(&state_dir, &name, monitor::DEFAULT_GRACE)?;
+                    lxnest::api::destroy(&state_dir, &name, monitor::DEFAULT_GRACE)?;
                 }
                 if let Some(e) = encrypt {
                     let report =

@@ -245,7 +245,9 @@ impl LaunchCommand {
                 // container can be started again by name, listed and executed in).
                 let what = match config.or(spec) {
                     Some(p) => p.to_string_lossy().into_owned(),
-                    None => name.clone().context("give a spec (SPEC or -f SPEC), or -n NAME of a container started before")?,
+                    None => name.clone().context(
+                        "give a spec (SPEC or -f SPEC), or -n NAME of a container started before",
+                    )?,
                 };
                 let opts = lxnest::api::StartOpts {
                     state_dir,

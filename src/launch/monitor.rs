@@ -53,10 +53,10 @@ pub(crate) fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State
     }
 }
 
-/// Waits for the init to exit, turning SIGTERM/SIGINT/SIGHUP into a stop with `grace`.
-/// Returns the init's exit code. Signals are blocked only now, after the init exec'd, so the
-/// init does not inherit a blocked mask.
-pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
+/// The signals a monitor waits for. Blocked right after the start (the init has exec'd, so it
+/// does not inherit the mask) and before state.json exists, so a `stop` can never kill the
+/// monitor before it is listening.
+fn wait_mask() -> SigSet {
     let mut mask = SigSet::empty();
     for s in [
         Signal::SIGCHLD,
@@ -66,6 +66,14 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
     ] {
         mask.add(s);
     }
+    mask
+}
+
+/// Waits for the init to exit, turning SIGTERM/SIGINT/SIGHUP into a stop with `grace`.
+/// Returns the init's exit code. Signals are blocked only now, after the init exec'd, so the
+/// init does not inherit a blocked mask.
+pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
+    let mask = wait_mask();
     mask.thread_block()?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
     let mut deadline: Option<Instant> = None;
@@ -171,6 +179,7 @@ fn lock_root(crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPla
 /// Starts `plan` and waits in the foreground; returns the init's exit code.
 pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
     let started = start(plan, opts)?;
+    let _ = wait_mask().thread_block();
     let st = state_of(plan, &started, std::process::id() as i32);
     if let Err(e) = state::write(&opts.state_dir, &st) {
         teardown(started);
@@ -247,6 +256,7 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
             return 1;
         }
     };
+    let _ = wait_mask().thread_block();
     let st = state_of(plan, &started, std::process::id() as i32);
     if let Err(e) = state::write(&opts.state_dir, &st) {
         report(&mut w, &format!("err {e}\n"));

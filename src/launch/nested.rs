@@ -62,6 +62,13 @@ pub fn localize(child: &LevelPlan, parent: &LevelPlan) -> LevelPlan {
 
 /// Runs `init-nested`; returns the exit code.
 pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
+    // Block the signals we wait for before anything else: as PID 1 of its namespace, this
+    // process would otherwise drop a SIGTERM that `stop` sends while children are starting
+    // (the kernel discards signals an init has no handler for). Blocked, it stays pending for
+    // the signalfd; the children clear the mask before they exec.
+    if init_mask().thread_block().is_err() {
+        return Ok(1);
+    }
     let explicit = handoff_path.is_some();
     let path = handoff_path.unwrap_or_else(|| PathBuf::from(HANDOFF_PATH));
     if !explicit && !path.exists() {
@@ -131,12 +138,18 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
 /// Reaps every process (we are PID 1); exits when SIGTERM arrives (after stopping the children)
 /// or, unless `idle`, when no child container is left, with the first non-zero exit code of a
 /// child's init. An `idle` init (a container that hosts nothing) runs until SIGTERM.
-fn reap_loop(mut started: Vec<Started>, idle: bool) -> i32 {
-    let mut code = 0;
+/// The signals init-nested waits for.
+fn init_mask() -> SigSet {
     let mut mask = SigSet::empty();
     for s in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
         mask.add(s);
     }
+    mask
+}
+
+fn reap_loop(mut started: Vec<Started>, idle: bool) -> i32 {
+    let mut code = 0;
+    let mask = init_mask();
     if mask.thread_block().is_err() {
         return 1;
     }

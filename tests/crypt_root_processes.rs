@@ -104,7 +104,18 @@ fn crypt_root_nested_user_namespace_unlocks_and_erases_only_its_own_claim() {
     let id = fscrypt::encrypt_new_dir(&root, &key).unwrap().key_id;
     let guard = fscrypt::unlock(&root, &key).unwrap();
     write_from_child(&root);
-    assert_eq!(guard.lock().unwrap(), LockOutcome::Removed);
+    // The writer has exited, but the kernel may still hold its inode for a moment: then the
+    // first removal reports busy and a later one completes it. It must complete.
+    let mut outcome = guard.lock().unwrap();
+    for _ in 0..50 {
+        if outcome != LockOutcome::FilesBusy {
+            break;
+        }
+        nix::unistd::sync();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        outcome = fscrypt::lock(&root, id).unwrap();
+    }
+    assert_eq!(outcome, LockOutcome::Removed);
 
     let (ready_r, ready_w) = nix::unistd::pipe().unwrap();
     let (go_r, go_w) = nix::unistd::pipe().unwrap();

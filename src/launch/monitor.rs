@@ -164,12 +164,24 @@ pub fn teardown(s: Started) {
 /// still held open (the kernel answers "busy") gets a second try after a moment.
 fn lock_root(crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPlan)>) {
     let Some((opened, plan)) = crypt else { return };
-    match opened.guard.lock() {
+    let mut outcome = opened.guard.lock();
+    // Inodes of processes that just exited can stay busy for a moment; the removal completes
+    // once the kernel has evicted them.
+    for _ in 0..20 {
+        if !matches!(outcome, Ok(crate::crypt::fscrypt::LockOutcome::FilesBusy)) {
+            break;
+        }
+        nix::unistd::sync();
+        std::thread::sleep(Duration::from_millis(100));
+        outcome = crate::crypt::close_root(&plan);
+    }
+    match outcome {
         Ok(crate::crypt::fscrypt::LockOutcome::FilesBusy) => {
-            std::thread::sleep(Duration::from_millis(200));
-            if let Err(e) = crate::crypt::close_root(&plan) {
-                tracing::warn!("locking the encrypted root {}: {e}", plan.dir);
-            }
+            tracing::warn!(
+                "encrypted root {}: files still busy; run `lxnest crypt lock {}`",
+                plan.dir,
+                plan.dir
+            )
         }
         Ok(_) => {}
         Err(e) => tracing::warn!("locking the encrypted root {}: {e}", plan.dir),

@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod cgroup;
 pub mod diff;
 pub mod explain;
+pub mod explain_audit;
 pub mod host;
 pub mod launch;
 pub mod lxc;

@@ -3,6 +3,7 @@
 
 mod check;
 mod config;
+mod explain_audit;
 mod launch;
 mod openvz;
 mod planning;
@@ -45,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Launch(c) => c.run(),
         Command::Check(c) => c.run(),
         Command::Config(c) => c.run(),
+        Command::ExplainAudit(c) => c.run(),
         Command::OpenVz(c) => c.run(),
     };
     match result {

@@ -10,7 +10,7 @@
 S=/share
 . $S/tests/guest/env
 L=$S/lxnest
-SPEC=$S/tests/guest/juju-laptop.yaml
+SPEC=${SPEC:-$S/tests/guest/juju-laptop.yaml}
 W=/run/guest
 AAFS=/sys/kernel/security/apparmor
 mkdir -p $W
@@ -114,11 +114,15 @@ write_sysrq:open:/proc/sysrq-trigger
 write_proc_sys_kernel:open:/proc/sys/kernel/domainname
 write_sys_kernel:open:/sys/kernel/uevent_helper"
 
-# judge LEVEL-TEXT PROFILE RESULTS-FILE AUDIT-FILE
+# judge LEVEL-TEXT PROFILE RESULTS-FILE AUDIT-FILE [PROBES THE PLAN ALLOWS]
 judge() {
   echo "$AA_PROBES" | while IFS=: read -r probe op name; do
     res=$(awk -v p="$probe" '$1 == p { print $2 }' "$3")
     line=$(grep "operation=\"$op\"" "$4" | grep "profile=\"$2\"" | grep "name=\"$name\"" | head -n 1)
+    case " $5 " in *" $probe "*)
+      info "escape $1 $probe: $res (the plan allows it: a nesting host binds inside its own mount namespace)"
+      continue ;;
+    esac
     if [ "$res" = ok ]; then
       fail "escape $1 $probe: the attempt worked"
     elif [ -z "$res" ]; then
@@ -147,7 +151,7 @@ fi
 info "level-1 probe: $(tr '\t\n' '= ' < $W/probe-l1)"
 denials > $W/audit-l1
 sed 's/^.*audit(/@@ INFO   audit(/' $W/audit-l1 | head -n 20
-judge "level 1" lxnest-juju-host $W/probe-l1 $W/audit-l1
+judge "level 1" lxnest-juju-host $W/probe-l1 $W/audit-l1 "mount_bind_root"
 
 # --- Phase A: the stack as planned ---------------------------------------------------------------
 PLAN=$W/plan.json
@@ -166,10 +170,13 @@ rc=$?
 check $rc "start --nested juju-laptop: $(tr '\n' ' ' < $W/start.out)"
 [ $rc = 0 ] && patience=30 || patience=3
 
+LEVEL2_SEEN=
 # Level 1 and level 2 processes, each with its planned label as read from the root namespace.
 while read -r path label; do
+  case $path in */*) [ -z "$(pids_of "${path%%/*}")" ] && patience=3 ;; esac
   if wait_for "$path" $patience; then
     pid=$(pids_of "$path" | head -n 1)
+    case $path in */*) LEVEL2_SEEN=yes ;; esac
     got=$(label_of $pid)
     [ "$got" = "$label" ]
     check $? "label $path (pid $pid): '$got', planned '$label'"
@@ -212,7 +219,11 @@ sleep 1
 check $? "stop: no process of juju-host left"
 
 # --- Phase B: self-test, a nesting rule removed ---------------------------------------------------
-if [ "$SELFTEST" = 1 ] && [ -z "$BREAK_RULE" ]; then
+if [ "$SELFTEST" = 1 ] && [ -n "$BREAK_RULE" ]; then
+  info "self-test: left out (LXNEST_GUEST_BREAK is set)"
+elif [ "$SELFTEST" = 1 ] && [ -z "$LEVEL2_SEEN" ]; then
+  info "self-test: left out, it needs level 2 to start with the planned profile first"
+elif [ "$SELFTEST" = 1 ]; then
   if break_rule $W/plan.json $W/plan-broken.json "$SELFTEST_RULE"; then
     dmesg -c > /dev/null
     start_stack $W/plan-broken.json

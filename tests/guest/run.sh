@@ -14,6 +14,9 @@
 #   LXNEST_GUEST_BREAK=RULE  remove this rule line from the level-1 profile before starting, to see
 #                            the stage fail (default for the self-test: `pivot_root @{nested_rootfs}/,`)
 #   LXNEST_GUEST_SELFTEST=0  leave out the self-test (the second start with a broken profile)
+#   LXNEST_GUEST_CGROUP=unified  boot the guest with pure cgroup2 (default: hybrid, like the CI machines)
+#   LXNEST_GUEST_SPEC=FILE   another spec from tests/guest/ (default juju-laptop.yaml)
+#   LXNEST_GUEST_CHECKS=FILE run FILE in the guest instead of checks.sh (debugging)
 #   LXNEST_GUEST_TIMEOUT=S   seconds the guest may run (default 480)
 set -euo pipefail
 
@@ -173,10 +176,13 @@ rm -rf "$SHARE" && mkdir -p "$SHARE/nesting/examples" "$SHARE/tests/guest"
 cp "$LXNEST" "$SHARE/lxnest"
 cp "$REPO"/nesting/examples/*.yaml "$SHARE/nesting/examples/"
 cp "$HERE"/checks.sh "$HERE"/*.yaml "$SHARE/tests/guest/"
+# LXNEST_GUEST_CHECKS=FILE runs another script in place of checks.sh (for debugging the stage).
+[ -n "${LXNEST_GUEST_CHECKS:-}" ] && cp "$LXNEST_GUEST_CHECKS" "$SHARE/tests/guest/checks.sh"
 {
   echo "BREAK_RULE='${LXNEST_GUEST_BREAK:-}'"
   echo "SELFTEST='${LXNEST_GUEST_SELFTEST:-1}'"
   echo "SELFTEST_RULE='pivot_root @{nested_rootfs}/,'"
+  echo "SPEC='/share/tests/guest/$(basename "${LXNEST_GUEST_SPEC:-juju-laptop.yaml}")'"
 } > "$SHARE/tests/guest/env"
 say "prepared in $(elapsed) s"
 
@@ -193,7 +199,7 @@ timeout "${LXNEST_GUEST_TIMEOUT:-480}" "$QEMU" \
   -nodefaults -no-user-config -display none -nic none -no-reboot \
   -serial stdio \
   -kernel "$KERNEL" -initrd "$WORK/initramfs.cpio" \
-  -append "console=ttyS0 apparmor=1 security=apparmor quiet loglevel=4 panic=-1 rdinit=/init" \
+  -append "console=ttyS0 apparmor=1 security=apparmor quiet loglevel=4 panic=-1 rdinit=/init lxnest.cgroup=${LXNEST_GUEST_CGROUP:-hybrid}" \
   -virtfs "local,path=$SHARE,mount_tag=share,security_model=none,readonly=on" \
   </dev/null >"$LOG" 2>&1
 QRC=$?

@@ -285,7 +285,7 @@ impl AuditAnswer {
                 (Decision::Allowed, Some(r)) => {
                     format!("allowed by line {}: {}", r.line, r.text.trim())
                 }
-                (_, _) if x.missing.is_empty() => "no rule allows it (missing rule)".to_string(),
+                (_, _) if x.missing.is_empty() || x.missing == "*" => "no rule allows it (missing rule)".to_string(),
                 (_, _) => format!("no rule allows `{}` (missing rule)", x.missing),
             };
             out.push_str(&format!("rule:      {rule}\n"));
@@ -295,7 +295,15 @@ impl AuditAnswer {
             Fix::Flag { name, why } => format!("switch on flag `{name}` ({why}); the planner sets it when the container's runtime needs it"),
             Fix::AddRule(r) => format!("add to {}'s `apparmor.rules` in the spec: `{r}`", self.container),
             Fix::DeniedByRule(r) => format!("none from the spec: deny rule (line {}) `{}` wins over any allow rule; this is refused on purpose", r.line, r.text.trim()),
-            Fix::NotReplayed(op) => format!("operation `{op}` is not replayed against the profile; see the profile's signal/ptrace/change_profile rules"),
+            Fix::NotReplayed(op) => match (e.fields.get("peer"), e.denied_mask.as_deref()) {
+                (Some(peer), Some(mask)) if op == "signal" || op == "ptrace" => format!(
+                    "operation `{op}` is not replayed against the profile; a rule of the form \
+                     `{op} ({mask}) peer=\"{peer}\",` in {}'s `apparmor.rules` allows it (the peer \
+                     as the kernel printed it; stacked peers may need a glob such as `NAME//&**`)",
+                    self.container
+                ),
+                _ => format!("operation `{op}` is not replayed against the profile; see its signal, ptrace and change_profile rules"),
+            },
         };
         out.push_str(&format!("fix:       {fix}\n"));
         out

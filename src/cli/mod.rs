@@ -34,6 +34,8 @@ enum Command {
     #[command(flatten)]
     Config(config::ConfigCommand),
     #[command(flatten)]
+    ExplainAudit(explain_audit::ExplainAuditCommand),
+    #[command(flatten)]
     OpenVz(openvz::OpenVzCommand),
 }
 

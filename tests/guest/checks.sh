@@ -24,6 +24,8 @@ check() { # check CONDITION-STATUS TEXT
 echo 10000 > /proc/sys/kernel/printk_ratelimit_burst
 echo 0 > /proc/sys/kernel/printk_ratelimit
 
+# Every lxnest command runs under `timeout`: a launcher that hangs (a teardown whose signals
+# AppArmor denies, say) must show up as a FAIL line, not as a stage that never ends.
 # Uptime in tenths of a second (busybox sh has integer arithmetic only).
 now() { awk '{ printf "%d", $1 * 10 }' /proc/uptime; }
 
@@ -99,11 +101,11 @@ ensure_namespaces() {
 
 start_stack() { # plan.json -> starts juju-host with --nested
   ensure_namespaces
-  $L start --nested --require-apparmor $1 > $W/start.out 2>&1
+  timeout 120 $L start --nested --require-apparmor $1 > $W/start.out 2>&1
 }
 stop_stack() {
-  $L stop -n juju-host -t 5 > /dev/null 2>&1
-  $L destroy -n juju-host > /dev/null 2>&1
+  timeout 30 $L stop -n juju-host -t 5 > /dev/null 2>&1
+  timeout 30 $L destroy -n juju-host > /dev/null 2>&1
 }
 
 # --- The AppArmor part of the escape battery -----------------------------------------------------
@@ -142,11 +144,11 @@ judge() {
 br=$(awk '/^  "host_bridge": \{/ { h = 1 } h && /"name":/ { n = $2; gsub(/[",]/, "", n); print n; exit }' $W/plan.json)
 ip link add "$br" type bridge 2>/dev/null && ip link set "$br" up
 dmesg -c > /dev/null
-$L run --spec $W/plan.json -n probe-l1 --require-apparmor -- lxnest __probe all > $W/probe-l1 2>&1
+timeout 120 $L run --spec $W/plan.json -n probe-l1 --require-apparmor -- lxnest __probe all > $W/probe-l1 2>&1
 if grep -q 'step apparmor' $W/probe-l1; then
   info "level-1 probe: $(tr '\t\n' '= ' < $W/probe-l1)"
   ensure_namespaces
-  $L run --spec $W/plan.json -n probe-l1 --require-apparmor -- lxnest __probe all > $W/probe-l1 2>&1
+  timeout 120 $L run --spec $W/plan.json -n probe-l1 --require-apparmor -- lxnest __probe all > $W/probe-l1 2>&1
 fi
 info "level-1 probe: $(tr '\t\n' '= ' < $W/probe-l1)"
 denials > $W/audit-l1

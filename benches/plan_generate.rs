@@ -29,7 +29,10 @@ fn main() {
     // 30,000 user-namespaced containers need about 2 billion subordinate ids (Incus gives root a
     // billion by default); the laptop fixture's million would run out.
     let mut host = HostSnapshot::laptop();
-    let big = IdRange { first: 100_000, count: 4_000_000_000 };
+    let big = IdRange {
+        first: 100_000,
+        count: 4_000_000_000,
+    };
     host.subuids = vec![big];
     host.subgids = vec![big];
     let plan = lxnest::plan::plan(&stack, &host).expect("generated spec plans");

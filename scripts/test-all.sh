@@ -39,3 +39,6 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "tests (unit, integration, root)"
 cargo test --workspace 2>&1 | tee /tmp/lxnest-test.log
+
+step "python bindings (pip install ./python, pytest)"
+bash python/run-tests.sh

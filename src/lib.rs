@@ -6,12 +6,16 @@
 //! machine into a [`plan::host::HostSnapshot`] value that the pure planner consumes.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod apparmor;
 pub mod artifacts;
+pub mod attach;
 pub mod cgroup;
+pub mod crypt;
 pub mod diff;
 pub mod explain;
 pub mod explain_audit;
+pub mod hooks;
 pub mod host;
 pub mod launch;
 pub mod lxc;
@@ -23,3 +27,4 @@ pub mod rootfs;
 pub mod seccomp;
 pub mod source;
 pub mod spec;
+pub mod tarball;

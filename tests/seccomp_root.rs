@@ -458,6 +458,12 @@ fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("lxc-execute runs");
+    // LXC parks its monitor in an `lxc.pivot` cgroup and leaves it behind, empty.
+    if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
+        for h in hierarchies.flatten() {
+            let _ = std::fs::remove_dir(h.path().join("lxc.pivot"));
+        }
+    }
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

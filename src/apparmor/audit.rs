@@ -89,7 +89,7 @@ fn fields(s: &str) -> BTreeMap<String, String> {
 
 /// Decodes the kernel's hex encoding of an untrusted string (`2F746D70` is `/tmp`).
 fn unhex(s: &str) -> Option<String> {
-    if s.is_empty() || s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if s.is_empty() || !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let bytes = (0..s.len())

@@ -11,8 +11,21 @@ use std::path::{Path, PathBuf};
 /// Controllers a v1 hierarchy can carry; other super options (`rw`, `clone_children`,
 /// `release_agent=...`) are mount flags, not controllers.
 const V1_CONTROLLERS: &[&str] = &[
-    "blkio", "cpu", "cpuacct", "cpuset", "debug", "devices", "freezer", "hugetlb", "memory", "misc",
-    "net_cls", "net_prio", "perf_event", "pids", "rdma",
+    "blkio",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "debug",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "memory",
+    "misc",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "pids",
+    "rdma",
 ];
 
 /// Whether a hierarchy is a v1 controller hierarchy or cgroup2.
@@ -73,13 +86,19 @@ impl Hierarchy {
 
     /// The directory of this process's own cgroup.
     pub fn own_dir(&self) -> Result<PathBuf> {
-        let rel = relative_to_root(&self.path, &self.mount_root).ok_or_else(|| CgroupError::NotVisible {
-            hierarchy: self.label(),
-            path: self.path.clone(),
-            mount: self.mount_point.clone(),
-            root: self.mount_root.clone(),
+        let rel = relative_to_root(&self.path, &self.mount_root).ok_or_else(|| {
+            CgroupError::NotVisible {
+                hierarchy: self.label(),
+                path: self.path.clone(),
+                mount: self.mount_point.clone(),
+                root: self.mount_root.clone(),
+            }
         })?;
-        Ok(if rel.is_empty() { self.mount_point.clone() } else { self.mount_point.join(rel) })
+        Ok(if rel.is_empty() {
+            self.mount_point.clone()
+        } else {
+            self.mount_point.join(rel)
+        })
     }
 
     /// Whether this hierarchy carries the named controller.
@@ -98,12 +117,16 @@ pub struct OwnCgroups {
 impl OwnCgroups {
     /// The cgroup2 entry, if cgroup2 is mounted.
     pub fn unified(&self) -> Option<&Hierarchy> {
-        self.hierarchies.iter().find(|h| h.kind == HierarchyKind::Unified)
+        self.hierarchies
+            .iter()
+            .find(|h| h.kind == HierarchyKind::Unified)
     }
 
     /// The v1 hierarchies.
     pub fn v1(&self) -> impl Iterator<Item = &Hierarchy> {
-        self.hierarchies.iter().filter(|h| h.kind != HierarchyKind::Unified)
+        self.hierarchies
+            .iter()
+            .filter(|h| h.kind != HierarchyKind::Unified)
     }
 }
 
@@ -127,8 +150,13 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
             out.push(v as u8);
             i += 4;
         } else {
@@ -146,7 +174,11 @@ pub fn parse_mountinfo(text: &str) -> Result<Vec<CgroupMount>> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = || CgroupError::Parse { file: "/proc/self/mountinfo", line: n + 1, text: line.to_string() };
+        let bad = || CgroupError::Parse {
+            file: "/proc/self/mountinfo",
+            line: n + 1,
+            text: line.to_string(),
+        };
         let (left, right) = line.split_once(" - ").ok_or_else(bad)?;
         let l: Vec<&str> = left.split(' ').collect();
         let r: Vec<&str> = right.split(' ').collect();
@@ -183,20 +215,39 @@ pub fn parse_proc_cgroup(text: &str) -> Result<Vec<ProcCgroupLine>> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = || CgroupError::Parse { file: "/proc/self/cgroup", line: n + 1, text: line.to_string() };
+        let bad = || CgroupError::Parse {
+            file: "/proc/self/cgroup",
+            line: n + 1,
+            text: line.to_string(),
+        };
         let mut parts = line.splitn(3, ':');
-        let id = parts.next().and_then(|s| s.parse::<u32>().ok()).ok_or_else(bad)?;
+        let id = parts
+            .next()
+            .and_then(|s| s.parse::<u32>().ok())
+            .ok_or_else(bad)?;
         let controllers = parts.next().ok_or_else(bad)?;
         let path = parts.next().ok_or_else(bad)?;
-        let controllers = controllers.split(',').filter(|s| !s.is_empty()).map(String::from).collect();
-        out.push(ProcCgroupLine { id, controllers, path: path.to_string() });
+        let controllers = controllers
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        out.push(ProcCgroupLine {
+            id,
+            controllers,
+            path: path.to_string(),
+        });
     }
     Ok(out)
 }
 
 /// Picks, among the mounts of one hierarchy, one that shows `path` (the first such mount).
 fn pick_mount<'a>(mounts: &[&'a CgroupMount], path: &str) -> Option<&'a CgroupMount> {
-    mounts.iter().copied().find(|m| relative_to_root(path, &m.root).is_some()).or(mounts.first().copied())
+    mounts
+        .iter()
+        .copied()
+        .find(|m| relative_to_root(path, &m.root).is_some())
+        .or(mounts.first().copied())
 }
 
 /// This process's hierarchies from mountinfo and /proc/self/cgroup. Hierarchies that are not
@@ -239,7 +290,11 @@ pub fn own_from(mounts: &[CgroupMount], lines: &[ProcCgroupLine]) -> OwnCgroups 
 
 /// The layout from the parsed texts; `unified_controllers` is the content of the cgroup2 mount's
 /// `cgroup.controllers` (what the caller read, empty when there is no cgroup2 mount).
-pub fn layout_from(own: &OwnCgroups, mounts: &[CgroupMount], unified_controllers: &str) -> Result<CgroupLayout> {
+pub fn layout_from(
+    own: &OwnCgroups,
+    mounts: &[CgroupMount],
+    unified_controllers: &str,
+) -> Result<CgroupLayout> {
     if mounts.is_empty() {
         return Err(CgroupError::NoCgroupMounts);
     }
@@ -255,7 +310,9 @@ pub fn layout_from(own: &OwnCgroups, mounts: &[CgroupMount], unified_controllers
     v1_controllers.dedup();
     let unified = own.unified();
     let unified_mount = unified.map(|h| h.mount_point.to_string_lossy().into_owned());
-    let nsdelegate = mounts.iter().any(|m| m.kind == HierarchyKind::Unified && m.nsdelegate);
+    let nsdelegate = mounts
+        .iter()
+        .any(|m| m.kind == HierarchyKind::Unified && m.nsdelegate);
     let has_v1 = own.v1().next().is_some();
     let mode = match (has_v1, unified.is_some()) {
         (true, true) => CgroupMode::Hybrid,
@@ -263,11 +320,20 @@ pub fn layout_from(own: &OwnCgroups, mounts: &[CgroupMount], unified_controllers
         _ => CgroupMode::V1,
     };
     let unified_controllers = if unified.is_some() {
-        unified_controllers.split_whitespace().map(String::from).collect()
+        unified_controllers
+            .split_whitespace()
+            .map(String::from)
+            .collect()
     } else {
         Vec::new()
     };
-    Ok(CgroupLayout { mode, v1_controllers, unified_controllers, unified_mount, nsdelegate })
+    Ok(CgroupLayout {
+        mode,
+        v1_controllers,
+        unified_controllers,
+        unified_mount,
+        nsdelegate,
+    })
 }
 
 fn read(path: &str) -> Result<String> {

@@ -49,13 +49,28 @@ fn hybrid_layout() {
     assert_eq!(layout.mode, CgroupMode::Hybrid);
     assert_eq!(layout.v1_controllers, ["cpu", "cpuacct", "memory", "pids"]);
     assert_eq!(layout.unified_controllers, ["hugetlb"]);
-    assert_eq!(layout.unified_mount.as_deref(), Some("/sys/fs/cgroup/unified"));
+    assert_eq!(
+        layout.unified_mount.as_deref(),
+        Some("/sys/fs/cgroup/unified")
+    );
     assert!(!layout.nsdelegate);
     let mem = own.v1().find(|h| h.has("memory")).expect("memory");
-    assert_eq!(mem.own_dir().expect("dir"), PathBuf::from("/sys/fs/cgroup/memory/process_api/41d4"));
-    let sd = own.v1().find(|h| h.label() == "name=systemd").expect("systemd");
-    assert_eq!(sd.own_dir().expect("dir"), PathBuf::from("/sys/fs/cgroup/systemd"));
-    assert_eq!(own.hierarchies.last().map(|h| h.kind.clone()), Some(HierarchyKind::Unified));
+    assert_eq!(
+        mem.own_dir().expect("dir"),
+        PathBuf::from("/sys/fs/cgroup/memory/process_api/41d4")
+    );
+    let sd = own
+        .v1()
+        .find(|h| h.label() == "name=systemd")
+        .expect("systemd");
+    assert_eq!(
+        sd.own_dir().expect("dir"),
+        PathBuf::from("/sys/fs/cgroup/systemd")
+    );
+    assert_eq!(
+        own.hierarchies.last().map(|h| h.kind.clone()),
+        Some(HierarchyKind::Unified)
+    );
 }
 
 #[test]
@@ -82,9 +97,15 @@ fn v1_layout_with_bind_root_and_escapes() {
     assert_eq!(layout.unified_mount, None);
     let mem = own.v1().find(|h| h.has("memory")).expect("memory");
     // The memory mount shows /lxc/c1 of the hierarchy at its mount point.
-    assert_eq!(mem.own_dir().expect("dir"), PathBuf::from("/sys/fs/cgroup/memory/init"));
+    assert_eq!(
+        mem.own_dir().expect("dir"),
+        PathBuf::from("/sys/fs/cgroup/memory/init")
+    );
     let pids = own.v1().find(|h| h.has("pids")).expect("pids");
-    assert_eq!(pids.own_dir().expect("dir"), PathBuf::from("/sys/fs/cgroup/with space/a"));
+    assert_eq!(
+        pids.own_dir().expect("dir"),
+        PathBuf::from("/sys/fs/cgroup/with space/a")
+    );
     let cpu = own.v1().find(|h| h.has("cpuacct")).expect("cpu,cpuacct");
     assert_eq!(cpu.label(), "cpu,cpuacct");
 }
@@ -93,9 +114,15 @@ fn v1_layout_with_bind_root_and_escapes() {
 fn own_cgroup_outside_the_mount_is_an_error() {
     let mi = "30 26 0:27 /lxc/c1 /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
     let (_, own) = own_of(mi, "2:memory:/lxc/c10\n");
-    assert!(matches!(own.hierarchies[0].own_dir(), Err(CgroupError::NotVisible { .. })));
+    assert!(matches!(
+        own.hierarchies[0].own_dir(),
+        Err(CgroupError::NotVisible { .. })
+    ));
     // Seen from a cgroup namespace, an outside path shows as `/..`.
-    let (_, own) = own_of("30 26 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n", "2:memory:/../x\n");
+    let (_, own) = own_of(
+        "30 26 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n",
+        "2:memory:/../x\n",
+    );
     assert!(own.hierarchies[0].own_dir().is_err());
 }
 
@@ -111,7 +138,10 @@ fn garbage_is_a_parse_error_with_line() {
 fn no_mounts_is_an_error() {
     let (mounts, own) = own_of("22 1 8:1 / / rw - ext4 /dev/vda rw\n", "0::/\n");
     assert!(own.hierarchies.is_empty());
-    assert!(matches!(layout_from(&own, &mounts, ""), Err(CgroupError::NoCgroupMounts)));
+    assert!(matches!(
+        layout_from(&own, &mounts, ""),
+        Err(CgroupError::NoCgroupMounts)
+    ));
 }
 
 #[test]

@@ -12,7 +12,9 @@
 //! (hybrid `unified` mount or a pure v2 host) is lxnest's own code in [`v2`], because cgroups-rs
 //! ignores the unified mount on a hybrid host.
 
+mod cleanup;
 pub mod delegate;
+pub mod devbpf;
 pub mod devices;
 pub mod layout;
 pub mod premount;
@@ -50,6 +52,13 @@ pub enum CgroupError {
         line: usize,
         /// The offending line.
         text: String,
+    },
+    /// The container's cgroup exists already: a container of that name runs (perhaps from
+    /// another state directory), or a crash left it behind.
+    #[error("cgroup {path} exists already: a container of this name is running, or a crashed one left it\n  fix: stop that container, or remove the leftover with `lxnest destroy -n NAME`, or pick another name")]
+    Exists {
+        /// The directory.
+        path: String,
     },
     /// No cgroup filesystem is mounted at all.
     #[error("no cgroup filesystem is mounted (checked /proc/self/mountinfo)")]
@@ -93,6 +102,18 @@ pub enum CgroupError {
         /// Remaining pids.
         pids: Vec<i32>,
     },
+    /// Loading or attaching the cgroup2 device program failed.
+    #[error("{what} for {path}: {errno}{}", if log.is_empty() { String::new() } else { format!("; verifier: {log}") })]
+    Bpf {
+        /// `BPF_PROG_LOAD` or `BPF_PROG_ATTACH`.
+        what: String,
+        /// The cgroup directory.
+        path: PathBuf,
+        /// errno.
+        errno: nix::errno::Errno,
+        /// Verifier log, when there is one.
+        log: String,
+    },
     /// A mount syscall failed.
     #[error("mount {what} at {target}: {errno}")]
     Mount {
@@ -109,7 +130,10 @@ pub enum CgroupError {
 pub type Result<T, E = CgroupError> = std::result::Result<T, E>;
 
 /// Builds a [`CgroupError::Io`] from an operation and a path.
-pub(crate) fn io_err(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> CgroupError {
+pub(crate) fn io_err(
+    op: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(io::Error) -> CgroupError {
     let path = path.into();
     move |source| CgroupError::Io { op, path, source }
 }

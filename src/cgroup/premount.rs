@@ -14,7 +14,13 @@ use crate::plan::model::Premount;
 use nix::mount::{mount, MsFlags};
 use std::path::{Path, PathBuf};
 
-fn do_mount(src: &str, target: &Path, fstype: &str, flags: MsFlags, data: Option<&str>) -> Result<()> {
+fn do_mount(
+    src: &str,
+    target: &Path,
+    fstype: &str,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<()> {
     mount(Some(src), target, Some(fstype), flags, data).map_err(|errno| CgroupError::Mount {
         what: format!("{fstype} {}", data.unwrap_or("")),
         target: target.to_path_buf(),
@@ -45,7 +51,8 @@ pub fn mount_cgroups(rootfs: &Path, mode: Premount) -> Result<Vec<PathBuf>> {
 pub fn mount_cgroups_with(rootfs: &Path, own: &OwnCgroups, mode: Premount) -> Result<Vec<PathBuf>> {
     let target = rootfs.join("sys/fs/cgroup");
     mkdir_all(&target)?;
-    let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME;
+    let mut flags =
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME;
     if mode == Premount::ReadOnly {
         flags |= MsFlags::MS_RDONLY;
     }
@@ -60,7 +67,13 @@ pub fn mount_cgroups_with(rootfs: &Path, own: &OwnCgroups, mode: Premount) -> Re
     // The tmpfs holding the hierarchy directories stays writable until the end so that the
     // directories and symlinks can be made, then follows the mode.
     let tmpfs_flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    do_mount("tmpfs", &target, "tmpfs", tmpfs_flags, Some("mode=755,size=64k"))?;
+    do_mount(
+        "tmpfs",
+        &target,
+        "tmpfs",
+        tmpfs_flags,
+        Some("mode=755,size=64k"),
+    )?;
     mounted.push(target.clone());
     for h in &own.hierarchies {
         match &h.kind {
@@ -78,7 +91,8 @@ pub fn mount_cgroups_with(rootfs: &Path, own: &OwnCgroups, mode: Premount) -> Re
                 if controllers.len() > 1 {
                     for c in controllers {
                         let link = target.join(c);
-                        std::os::unix::fs::symlink(&name, &link).map_err(io_err("symlink", link))?;
+                        std::os::unix::fs::symlink(&name, &link)
+                            .map_err(io_err("symlink", link))?;
                     }
                 }
             }

@@ -1,6 +1,9 @@
 //! Creating a container's cgroup in every hierarchy, limiting it, moving tasks into it, and
 //! removing it again. v1 hierarchies go through `cgroups_rs::fs`; the cgroup2 side is [`super::v2`].
 
+/// Kills and removes one cgroup directory tree (used by the launcher's `stop`).
+pub(crate) use super::cleanup::kill_and_remove;
+use super::cleanup::teardown;
 use super::layout::{own_paths, Hierarchy, HierarchyKind, OwnCgroups};
 use super::{io_err, v2, CgroupError, Result};
 use crate::plan::host::CgroupLayout;
@@ -8,11 +11,8 @@ use crate::plan::model::CgroupPlan;
 use cgroups_rs::fs::hierarchies::V1;
 use cgroups_rs::fs::{Cgroup, MaxValue, Resources};
 use cgroups_rs::CgroupPid;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// Where, in each hierarchy, a plan's relative cgroup path is rooted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,6 +66,32 @@ pub struct CgroupGuard {
     persist: bool,
 }
 
+/// v1 controllers cgroups-rs 0.5 knows; a hierarchy with none of them (`misc`, `debug`) is
+/// handled with plain cgroupfs writes like the cgroup2 side.
+const CGROUPS_RS_KNOWN: &[&str] = &[
+    "blkio",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "memory",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "pids",
+    "rdma",
+    "name=systemd",
+];
+
+fn managed_by_cgroups_rs(p: &Place) -> bool {
+    match &p.hierarchy.kind {
+        HierarchyKind::V1(cs) => cs.iter().any(|c| CGROUPS_RS_KNOWN.contains(&c.as_str())),
+        HierarchyKind::Unified => false,
+    }
+}
+
 /// Checks that a plan path is relative and plain, and returns it as a path.
 fn plain_relative(p: &str) -> Result<PathBuf> {
     let path = Path::new(p);
@@ -104,7 +130,10 @@ fn side_of(layout: &CgroupLayout, controller: &str) -> Option<bool> {
 }
 
 fn v1_err(path: &str) -> impl FnOnce(cgroups_rs::fs::error::Error) -> CgroupError + '_ {
-    move |e| CgroupError::V1 { path: path.to_string(), message: e.to_string() }
+    move |e| CgroupError::V1 {
+        path: path.to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Creates the container's cgroup at `plan.path` under this process's own cgroup in every
@@ -114,13 +143,22 @@ pub fn create(layout: &CgroupLayout, plan: &CgroupPlan) -> Result<CgroupGuard> {
 }
 
 /// [`create`] with an explicit base (for nested use).
-pub fn create_with(layout: &CgroupLayout, plan: &CgroupPlan, opts: &CreateOptions) -> Result<CgroupGuard> {
+pub fn create_with(
+    layout: &CgroupLayout,
+    plan: &CgroupPlan,
+    opts: &CreateOptions,
+) -> Result<CgroupGuard> {
     let own = own_paths()?;
     create_in(layout, &own, plan, opts)
 }
 
 /// [`create_with`] on an already read [`OwnCgroups`].
-pub fn create_in(layout: &CgroupLayout, own: &OwnCgroups, plan: &CgroupPlan, opts: &CreateOptions) -> Result<CgroupGuard> {
+pub fn create_in(
+    layout: &CgroupLayout,
+    own: &OwnCgroups,
+    plan: &CgroupPlan,
+    opts: &CreateOptions,
+) -> Result<CgroupGuard> {
     let rel = plain_relative(&plan.path)?;
     let leaf_rel = match (&plan.init_leaf, plan.delegate && own.unified().is_some()) {
         (Some(l), true) => Some(plain_relative(l)?),
@@ -132,7 +170,12 @@ pub fn create_in(layout: &CgroupLayout, own: &OwnCgroups, plan: &CgroupPlan, opt
         match side_of(layout, c) {
             Some(true) => on_v2.push(c.to_string()),
             Some(false) => {}
-            None => return Err(CgroupError::ControllerUnavailable { controller: c.into(), what: "a limit" }),
+            None => {
+                return Err(CgroupError::ControllerUnavailable {
+                    controller: c.into(),
+                    what: "a limit",
+                })
+            }
         }
     }
     for c in &plan.controllers {
@@ -141,21 +184,47 @@ pub fn create_in(layout: &CgroupLayout, own: &OwnCgroups, plan: &CgroupPlan, opt
         }
     }
 
-    let mut guard = CgroupGuard { path: plan.path.clone(), places: Vec::new(), v1: None, v1_leaf: None, persist: false };
+    // Never adopt a cgroup another container owns: two containers with one name (from two state
+    // directories) would otherwise share limits and kill each other's processes on stop.
+    for h in own.v1().chain(own.unified()) {
+        let dir = base_dir(h, opts.base)?.join(&rel);
+        if dir.exists() {
+            return Err(CgroupError::Exists {
+                path: dir.display().to_string(),
+            });
+        }
+    }
+
+    let mut guard = CgroupGuard {
+        path: plan.path.clone(),
+        places: Vec::new(),
+        v1: None,
+        v1_leaf: None,
+        persist: false,
+    };
 
     // v1: cgroups-rs creates the directory in each hierarchy it knows, relative to our base
     // there (its own default would be the hierarchy root).
     let mut relative_paths = HashMap::new();
     for h in own.v1() {
         let base = base_dir(h, opts.base)?;
-        let base_rel = base.strip_prefix(&h.mount_point).unwrap_or(Path::new("")).to_string_lossy().into_owned();
+        let base_rel = base
+            .strip_prefix(&h.mount_point)
+            .unwrap_or(Path::new(""))
+            .to_string_lossy()
+            .into_owned();
         if let HierarchyKind::V1(cs) = &h.kind {
             for c in cs {
                 relative_paths.insert(c.clone(), base_rel.clone());
             }
         }
         let dir = base.join(&rel);
-        guard.places.push(Place { hierarchy: h.clone(), leaf: leaf_rel.as_ref().map(|l| dir.join(l)), base, dir });
+        guard.places.push(Place {
+            hierarchy: h.clone(),
+            leaf: leaf_rel.as_ref().map(|l| dir.join(l)),
+            base,
+            dir,
+        });
     }
     if own.v1().next().is_some() {
         let cg = Cgroup::new_with_relative_paths(Box::new(V1::new()), &rel, relative_paths.clone())
@@ -164,11 +233,23 @@ pub fn create_in(layout: &CgroupLayout, own: &OwnCgroups, plan: &CgroupPlan, opt
         let mut res = Resources::default();
         if !on_v2.iter().any(|c| c == "memory") {
             res.memory.memory_hard_limit = plan.limits.memory.map(|m| m as i64);
+            // memory+swap = memory: no swapping past the limit, like memory.swap.max = 0 on
+            // cgroup2. Only where swap accounting exists (the file is absent otherwise).
+            let memsw = guard
+                .places
+                .iter()
+                .find(|p| p.hierarchy.has("memory"))
+                .map(|p| p.dir.join("memory.memsw.limit_in_bytes"));
+            if memsw.is_some_and(|f| f.exists()) {
+                res.memory.memory_swap_limit = res.memory.memory_hard_limit;
+            }
         }
         if !on_v2.iter().any(|c| c == "pids") {
-            res.pid.maximum_number_of_processes = plan.limits.pids.map(|n| MaxValue::Value(n as i64));
+            res.pid.maximum_number_of_processes =
+                plan.limits.pids.map(|n| MaxValue::Value(n as i64));
         }
-        if let (Some((quota, period)), false) = (plan.limits.cpu, on_v2.iter().any(|c| c == "cpu")) {
+        if let (Some((quota, period)), false) = (plan.limits.cpu, on_v2.iter().any(|c| c == "cpu"))
+        {
             res.cpu.period = Some(period);
             res.cpu.quota = Some(quota as i64);
         }
@@ -176,14 +257,17 @@ pub fn create_in(layout: &CgroupLayout, own: &OwnCgroups, plan: &CgroupPlan, opt
             cg.apply(&res).map_err(v1_err(&plan.path))?;
         }
         if let Some(l) = &leaf_rel {
-            let cg = Cgroup::new_with_relative_paths(Box::new(V1::new()), rel.join(l), relative_paths)
-                .map_err(v1_err(&plan.path))?;
+            let cg =
+                Cgroup::new_with_relative_paths(Box::new(V1::new()), rel.join(l), relative_paths)
+                    .map_err(v1_err(&plan.path))?;
             guard.v1_leaf = Some(cg);
         }
         // cgroups-rs silently skips hierarchies it does not know; make sure each exists.
         for p in &guard.places {
-            if !p.dir.is_dir() {
-                v2::mkdir(&p.dir)?;
+            for d in std::iter::once(&p.dir).chain(p.leaf.as_ref()) {
+                if !d.is_dir() {
+                    std::fs::create_dir_all(d).map_err(io_err("mkdir", d))?;
+                }
             }
         }
     }
@@ -192,7 +276,12 @@ pub fn create_in(layout: &CgroupLayout, own: &OwnCgroups, plan: &CgroupPlan, opt
     if let Some(h) = own.unified() {
         let base = base_dir(h, opts.base)?;
         let dir = base.join(&rel);
-        guard.places.push(Place { hierarchy: h.clone(), base: base.clone(), dir: dir.clone(), leaf: None });
+        guard.places.push(Place {
+            hierarchy: h.clone(),
+            base: base.clone(),
+            dir: dir.clone(),
+            leaf: None,
+        });
         v2::create_enabled(&base, &rel, &on_v2)?;
         v2::write_limits(&dir, &plan.limits, &on_v2)?;
         if let Some(l) = &leaf_rel {
@@ -214,14 +303,23 @@ impl CgroupGuard {
 
     /// `(hierarchy label, container directory)` for every hierarchy.
     pub fn dirs(&self) -> Vec<(String, PathBuf)> {
-        self.places.iter().map(|p| (p.hierarchy.label(), p.dir.clone())).collect()
+        self.places
+            .iter()
+            .map(|p| (p.hierarchy.label(), p.dir.clone()))
+            .collect()
     }
 
     /// The container's directory in the hierarchy holding `controller` (`unified` for cgroup2).
     pub fn dir_of(&self, controller: &str) -> Option<&Path> {
         self.places
             .iter()
-            .find(|p| if controller == "unified" { p.is_v2() } else { p.hierarchy.has(controller) })
+            .find(|p| {
+                if controller == "unified" {
+                    p.is_v2()
+                } else {
+                    p.hierarchy.has(controller)
+                }
+            })
             .map(|p| p.dir.as_path())
     }
 
@@ -234,9 +332,10 @@ impl CgroupGuard {
     /// before the process unshares its cgroup namespace, so that this cgroup becomes its root.
     pub fn add_task(&self, pid: i32) -> Result<()> {
         if let Some(cg) = &self.v1 {
-            cg.add_task_by_tgid(CgroupPid::from(pid as u64)).map_err(v1_err(&self.path))?;
+            cg.add_task_by_tgid(CgroupPid::from(pid as u64))
+                .map_err(v1_err(&self.path))?;
         }
-        for p in self.places.iter().filter(|p| p.is_v2()) {
+        for p in self.places.iter().filter(|p| !managed_by_cgroups_rs(p)) {
             v2::write(&p.dir, "cgroup.procs", &pid.to_string())?;
         }
         Ok(())
@@ -250,9 +349,10 @@ impl CgroupGuard {
             return self.add_task(pid);
         }
         if let Some(cg) = &self.v1_leaf {
-            cg.add_task_by_tgid(CgroupPid::from(pid as u64)).map_err(v1_err(&self.path))?;
+            cg.add_task_by_tgid(CgroupPid::from(pid as u64))
+                .map_err(v1_err(&self.path))?;
         }
-        for p in self.places.iter().filter(|p| p.is_v2()) {
+        for p in self.places.iter().filter(|p| !managed_by_cgroups_rs(p)) {
             let dir = p.leaf.as_ref().unwrap_or(&p.dir);
             v2::write(dir, "cgroup.procs", &pid.to_string())?;
         }
@@ -300,89 +400,85 @@ pub fn remove_with(plan_path: &str, opts: &CreateOptions) -> Result<()> {
     let mut places = Vec::new();
     for h in &own.hierarchies {
         let base = base_dir(h, opts.base)?;
-        places.push(Place { hierarchy: h.clone(), dir: base.join(&rel), base, leaf: None });
+        places.push(Place {
+            hierarchy: h.clone(),
+            dir: base.join(&rel),
+            base,
+            leaf: None,
+        });
     }
     teardown(&places, plan_path)
 }
 
-/// Kill, wait, rmdir bottom-up in every place, then remove the now empty intermediate
-/// directories of the plan path (`lxnest` of `lxnest/juju-host`) where nothing else lives.
-fn teardown(places: &[Place], plan_path: &str) -> Result<()> {
-    let mut first_err = None;
-    for p in places.iter().rev() {
-        if let Err(e) = kill_and_remove(&p.dir, p.is_v2()) {
-            first_err.get_or_insert(e);
-        }
-        let mut parent = p.dir.parent();
-        let depth = Path::new(plan_path).components().count();
-        for _ in 1..depth {
-            match parent {
-                Some(d) if d.starts_with(&p.base) && d != p.base => {
-                    // Busy or not empty means a sibling container still lives there: fine.
-                    let _ = std::fs::remove_dir(d);
-                    parent = d.parent();
-                }
-                _ => break,
-            }
-        }
-    }
-    first_err.map_or(Ok(()), Err)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::host::CgroupMode;
 
-/// Every pid listed in `cgroup.procs` of `dir` and its descendants.
-pub(crate) fn subtree_pids(dir: &Path) -> Vec<i32> {
-    let mut out = Vec::new();
-    if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-        out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-    }
-    for sub in subdirs(dir) {
-        out.extend(subtree_pids(&sub));
-    }
-    out
-}
-
-fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect())
-        .unwrap_or_default()
-}
-
-/// rmdir of `dir` after all its subdirectories (cgroupfs refuses to remove a non-leaf).
-fn rmdir_tree(dir: &Path) -> std::io::Result<()> {
-    for sub in subdirs(dir) {
-        rmdir_tree(&sub)?;
-    }
-    match std::fs::remove_dir(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        r => r,
-    }
-}
-
-/// Kills every task of the subtree (cgroup.kill on v2 where available, SIGKILL of listed pids
-/// otherwise, repeated to catch forks), waits for them to go, and removes the directories.
-pub(crate) fn kill_and_remove(dir: &Path, v2_side: bool) -> Result<()> {
-    if !dir.exists() {
-        return Ok(());
-    }
-    let me = std::process::id() as i32;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut killed_v2 = false;
-    loop {
-        let pids: Vec<i32> = subtree_pids(dir).into_iter().filter(|p| *p != me).collect();
-        if v2_side && !killed_v2 && !pids.is_empty() {
-            killed_v2 = v2::kill(dir)?;
+    fn hier(mount: &str, root: &str, path: &str) -> Hierarchy {
+        Hierarchy {
+            kind: HierarchyKind::V1(vec!["memory".into()]),
+            mount_point: mount.into(),
+            mount_root: root.into(),
+            path: path.into(),
         }
-        for pid in &pids {
-            // ESRCH just means it is gone already.
-            let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+    }
+
+    #[test]
+    fn guard_can_move_between_threads() {
+        fn is_send<T: Send>() {}
+        is_send::<CgroupGuard>();
+    }
+
+    #[test]
+    fn plan_paths_must_be_plain_and_relative() {
+        assert!(plain_relative("lxnest/a").is_ok());
+        for bad in ["", "/abs", "a/../b", "./a", ".."] {
+            assert!(
+                matches!(plain_relative(bad), Err(CgroupError::BadPath(_))),
+                "{bad}"
+            );
         }
-        match rmdir_tree(dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if Instant::now() >= deadline => {
-                let pids = subtree_pids(dir);
-                return Err(if pids.is_empty() { io_err("rmdir", dir)(e) } else { CgroupError::Busy { path: dir.into(), pids } });
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
+    }
+
+    #[test]
+    fn bases() {
+        let h = hier("/sys/fs/cgroup/memory", "/", "/c1/init");
+        assert_eq!(
+            base_dir(&h, Base::Own).expect("own"),
+            PathBuf::from("/sys/fs/cgroup/memory/c1/init")
+        );
+        assert_eq!(
+            base_dir(&h, Base::OwnParent).expect("parent"),
+            PathBuf::from("/sys/fs/cgroup/memory/c1")
+        );
+        assert_eq!(
+            base_dir(&h, Base::MountRoot).expect("root"),
+            PathBuf::from("/sys/fs/cgroup/memory")
+        );
+        // At the mount root, the parent is the root itself, never above the mount.
+        let top = hier("/sys/fs/cgroup/memory", "/", "/");
+        assert_eq!(
+            base_dir(&top, Base::OwnParent).expect("parent"),
+            PathBuf::from("/sys/fs/cgroup/memory")
+        );
+    }
+
+    #[test]
+    fn limits_go_where_the_controller_is() {
+        let layout = CgroupLayout {
+            mode: CgroupMode::Hybrid,
+            v1_controllers: vec!["memory".into(), "pids".into()],
+            unified_controllers: vec!["cpu".into(), "memory".into()],
+            unified_mount: Some("/sys/fs/cgroup/unified".into()),
+            nsdelegate: false,
+        };
+        assert_eq!(
+            side_of(&layout, "memory"),
+            Some(false),
+            "v1 wins when both have it"
+        );
+        assert_eq!(side_of(&layout, "cpu"), Some(true));
+        assert_eq!(side_of(&layout, "io"), None);
     }
 }

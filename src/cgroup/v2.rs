@@ -56,7 +56,10 @@ pub fn enable(dir: &Path, controllers: &[String]) -> Result<()> {
             continue;
         }
         if !available.contains(c) {
-            return Err(CgroupError::ControllerUnavailable { controller: c.clone(), what: "cgroup2 subtree" });
+            return Err(CgroupError::ControllerUnavailable {
+                controller: c.clone(),
+                what: "cgroup2 subtree",
+            });
         }
         write(dir, "cgroup.subtree_control", &format!("+{c}"))?;
     }

@@ -108,6 +108,14 @@ pub enum LaunchCommand {
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
         state_dir: PathBuf,
+        /// Also erase an encrypted root for good: remove its key from the kernel and its key
+        /// metadata (salt), then the directory; the data cannot be recovered even with the old
+        /// passphrase.
+        #[arg(long)]
+        crypto_erase: bool,
+        /// The spec that defines the container (needed with --crypto-erase once it is stopped).
+        #[arg(short = 'f', long = "config", value_name = "SPEC")]
+        config: Option<PathBuf>,
     },
     /// First process of a nesting host: start its children from the handed-over plan.
     #[command(hide = true, name = "init-nested")]
@@ -126,19 +134,21 @@ pub enum LaunchCommand {
     },
 }
 
-/// Reads a plan: JSON as written by `lxnest plan --output json`. YAML specs need the planner.
+/// Reads a plan: JSON as written by `lxnest plan --output json`, or a spec (YAML, LXC config,
+/// `builtin:NAME`) planned here against this machine.
 fn load_plan(path: &Path) -> anyhow::Result<Plan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-    if text.trim_start().starts_with('{') {
+    if path.extension().is_some_and(|e| e == "json") {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
         return serde_json::from_str(&text)
             .with_context(|| format!("parse plan {}", path.display()));
     }
-    // INTEGRATION: plan a YAML spec here once `lxnest::plan::plan` is on main:
-    // `plan::plan(&spec::load::load(path)?, &host::snapshot()?)`.
-    bail!(
-        "{}: planning YAML specs is not wired in this build; pass a plan JSON",
-        path.display()
-    )
+    let loaded = lxnest::source::load(path)?;
+    for note in &loaded.notes {
+        eprintln!("lxnest: note: {note}");
+    }
+    let snapshot = lxnest::host::read().context("reading this machine's facts")?;
+    Ok(lxnest::plan::plan(&loaded.stack, &snapshot)?)
 }
 
 fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
@@ -146,14 +156,17 @@ fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
         Output::Json => println!("{}", serde_json::to_string_pretty(states)?),
         Output::Text => {
             println!(
-                "{:<20} {:<8} {:>8} {:>5} {:<28} {}",
-                "NAME", "STATE", "PID", "LEVEL", "CGROUP", "ADDRESS"
+                "{:<20} {:<8} {:>8} {:>5} {:<28} ADDRESS",
+                "NAME", "STATE", "PID", "LEVEL", "CGROUP"
             );
             for s in states {
-                let st = if state::alive(s) {
-                    s.status.as_str()
-                } else {
-                    "stale"
+                let monitor = s.monitor_pid > 0
+                    && nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.monitor_pid), None)
+                        .is_ok();
+                let st = match (state::alive(s), monitor) {
+                    (false, _) => "stale",
+                    (true, false) => "orphan",
+                    (true, true) => s.status.as_str(),
                 };
                 let addr = s
                     .plan
@@ -228,44 +241,30 @@ impl LaunchCommand {
                 require_apparmor,
                 timeout,
             } => {
-                let path = config
-                    .or(spec)
-                    .context("a spec is needed (SPEC or -f SPEC)")?;
-                let plan = load_plan(&path)?;
-                let grace = Duration::from_secs(timeout);
-                let targets: Vec<_> = plan
-                    .containers
-                    .iter()
-                    .filter(|c| match &name {
-                        Some(n) => &c.name == n || &c.path == n,
-                        None => c.parent.is_none(),
-                    })
-                    .collect();
-                if targets.is_empty() {
-                    bail!("no container to start in {}", path.display());
-                }
-                for c in targets {
-                    let mut c = c.clone();
-                    let nested_json = if nested {
-                        nested::handoff_for(&plan, &c)
-                    } else {
-                        None
-                    };
-                    if nested_json.is_some() {
-                        c.init.command = vec!["lxnest".into(), "init-nested".into()];
-                    }
-                    let opts = StartOptions {
-                        state_dir: state_dir.clone(),
-                        require_apparmor,
-                        bridge: plan.host_bridge.clone(),
-                        nested_json,
-                        ..Default::default()
-                    };
+                // The library does the work (and remembers what it started, so a stopped
+                // container can be started again by name, listed and executed in).
+                let what = match config.or(spec) {
+                    Some(p) => p.to_string_lossy().into_owned(),
+                    None => name.clone().context(
+                        "give a spec (SPEC or -f SPEC), or -n NAME of a container started before",
+                    )?,
+                };
+                let opts = lxnest::api::StartOpts {
+                    state_dir,
+                    name,
+                    nested,
+                    foreground,
+                    require_apparmor,
+                    grace: Duration::from_secs(timeout),
+                };
+                for s in lxnest::api::start(&what, &opts)? {
                     if foreground {
-                        return Ok(code(monitor::run_foreground(&c, &opts, grace)?));
+                        return Ok(code(s.exit_code.unwrap_or(1)));
                     }
-                    let pid = monitor::start_detached(&c, &opts, grace)?;
-                    println!("{} started (pid {pid})", c.name);
+                    match s.pid {
+                        Some(pid) => println!("{} started (pid {pid})", s.name),
+                        None => println!("{} started", s.name),
+                    }
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -321,8 +320,44 @@ impl LaunchCommand {
                     monitor::DEFAULT_GRACE,
                 )?))
             }
-            LaunchCommand::Destroy { name, state_dir } => {
-                ops::destroy(&state_dir, &name, monitor::DEFAULT_GRACE)?;
+            LaunchCommand::Destroy {
+                name,
+                state_dir,
+                crypto_erase,
+                config,
+            } => {
+                // Read what is encrypted before the state goes with the container.
+                let encrypt = match (crypto_erase, state::read(&state_dir, &name)) {
+                    (false, _) => None,
+                    (true, Ok(st)) => st.plan.encrypt.clone(),
+                    (true, Err(_)) => {
+                        let spec = config.context("the container is not running: give its spec with -f SPEC to find the encrypted root")?;
+                        let plan = load_plan(&spec)?;
+                        let c = plan
+                            .containers
+                            .iter()
+                            .find(|c| c.name == name || c.path == name);
+                        c.with_context(|| format!("no container {name} in {}", spec.display()))?
+                            .encrypt
+                            .clone()
+                    }
+                };
+                if crypto_erase && encrypt.is_none() {
+                    bail!("{name} has no encrypted root");
+                }
+                if !crypto_erase || state::read(&state_dir, &name).is_ok() {
+                    lxnest::api::destroy(&state_dir, &name, monitor::DEFAULT_GRACE)?;
+                }
+                if let Some(e) = encrypt {
+                    let report =
+                        lxnest::crypt::crypto_erase(Path::new(&e.dir), Path::new(&e.metadata))?;
+                    std::fs::remove_dir_all(&e.dir)
+                        .with_context(|| format!("removing {}", e.dir))?;
+                    println!(
+                        "{}: key and key metadata erased ({report:?}); the directory is gone",
+                        e.dir
+                    );
+                }
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::InitNested { plan } => Ok(code(nested::init_nested(plan)?)),

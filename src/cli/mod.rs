@@ -1,8 +1,11 @@
 //! Command-line parsing and dispatch. Each command group lives in its own file and exposes a
 //! clap `Subcommand` enum with a `run` method; this file only flattens them into one CLI.
 
+mod attach;
 mod check;
 mod config;
+mod crypt;
+mod demo;
 mod explain_audit;
 mod launch;
 mod openvz;
@@ -37,6 +40,12 @@ enum Command {
     ExplainAudit(explain_audit::ExplainAuditCommand),
     #[command(flatten)]
     OpenVz(openvz::OpenVzCommand),
+    #[command(flatten)]
+    Attach(attach::AttachCommand),
+    #[command(flatten)]
+    Demo(demo::DemoCommand),
+    #[command(flatten)]
+    Crypt(crypt::CryptCommand),
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -50,6 +59,9 @@ pub fn main() -> ExitCode {
         Command::Config(c) => c.run(),
         Command::ExplainAudit(c) => c.run(),
         Command::OpenVz(c) => c.run(),
+        Command::Attach(c) => c.run(),
+        Command::Demo(c) => c.run(),
+        Command::Crypt(c) => c.run(),
     };
     match result {
         Ok(code) => code,

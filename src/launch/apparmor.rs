@@ -1,65 +1,41 @@
-//! AppArmor at launch: where the kernel has AppArmor, load the planned profile into the planned
-//! policy namespace and ask for the stacked label on exec; where it has not, say so once and go
-//! on (or refuse, when the user required AppArmor).
-//!
-//! Loading goes through `apparmor_parser` and the label change through
-//! `/proc/self/attr/apparmor/exec` (`stack LABEL`), which is what libapparmor's
-//! `aa_stack_onexec` writes; both are small enough not to wait for a library binding.
+//! AppArmor at launch, through [`crate::apparmor`]: where the kernel has AppArmor, load the
+//! planned profile (and create the policy namespace the container's own children will use)
+//! before clone, and have the child ask for its label on exec; where it has not, say so once
+//! and go on, or refuse when the user required AppArmor.
 
-use crate::plan::model::AppArmorPlan;
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
-
-/// Whether the running kernel has AppArmor enabled.
-pub fn kernel_has_apparmor() -> bool {
-    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
-        && Path::new("/sys/kernel/security/apparmor").is_dir()
-}
+use crate::apparmor::{self, kernel, Installed};
+use crate::plan::model::LevelPlan;
 
 /// What the AppArmor step did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Outcome {
-    /// The profile is loaded; the label applies on exec.
-    Loaded(String),
-    /// The kernel has no AppArmor.
-    Unavailable,
+    /// The profile is loaded (removed when the guard drops); the label to set on exec, if any.
+    Loaded(Installed),
+    /// The kernel has no usable AppArmor; why.
+    Unavailable(String),
 }
 
-/// Loads the profile (parent side, before the child execs). `require` refuses without AppArmor.
-pub fn load(plan: &AppArmorPlan, require: bool) -> Result<Outcome, String> {
-    if !kernel_has_apparmor() {
+/// Loads the container's profile (parent side, before clone). `require` refuses without AppArmor.
+pub fn prepare(plan: &LevelPlan, require: bool) -> Result<Outcome, String> {
+    let st = kernel::status();
+    if !st.enabled || st.securityfs.is_none() {
+        let why = st
+            .reason
+            .unwrap_or_else(|| "AppArmor is not enabled in this kernel".into());
         if require {
-            return Err("AppArmor is required (--require-apparmor) but the kernel does not have it enabled".into());
+            return Err(format!("AppArmor is required (--require-apparmor): {why}"));
         }
-        return Ok(Outcome::Unavailable);
+        return Ok(Outcome::Unavailable(why));
     }
-    if let Some(ns) = &plan.namespace {
-        // A policy namespace exists once its directory exists in apparmorfs.
-        let dir = Path::new("/sys/kernel/security/apparmor/policy/namespaces").join(ns);
-        if !dir.is_dir() {
-            std::fs::create_dir(&dir).map_err(|e| format!("create policy namespace {ns}: {e}"))?;
-        }
-    }
-    let mut cmd = Command::new("apparmor_parser");
-    cmd.arg("-r").arg("-W");
-    if let Some(ns) = &plan.namespace {
-        cmd.arg("--namespace").arg(ns);
-    }
-    let mut child = cmd.stdin(Stdio::piped()).spawn().map_err(|e| format!("apparmor_parser: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(plan.text.as_bytes()).map_err(|e| format!("apparmor_parser stdin: {e}"))?;
-    }
-    let status = child.wait().map_err(|e| format!("apparmor_parser: {e}"))?;
-    if !status.success() {
-        return Err(format!("apparmor_parser refused profile {}: {status}", plan.profile));
-    }
-    Ok(Outcome::Loaded(plan.label.clone()))
+    // Plan paths start at level 1 of the real host, which is what the naming expects.
+    let parts: Vec<&str> = plan.path.split('/').collect();
+    let names = apparmor::names(&parts);
+    apparmor::install(&names, &plan.apparmor.text)
+        .map(Outcome::Loaded)
+        .map_err(|e| format!("load AppArmor profile {}: {e}", names.profile))
 }
 
-/// Child side: asks for the stacked label on the next exec.
-pub fn stack_onexec(label: &str) -> std::io::Result<()> {
-    let new = Path::new("/proc/self/attr/apparmor/exec");
-    let path = if new.exists() { new } else { Path::new("/proc/self/attr/exec") };
-    std::fs::OpenOptions::new().write(true).open(path)?.write_all(format!("stack {label}").as_bytes())
+/// Child side: asks for `label` on the next exec.
+pub fn change_onexec(label: &str) -> Result<(), String> {
+    kernel::change_onexec(label).map_err(|e| e.to_string())
 }

@@ -25,12 +25,15 @@ pub enum CapsError {
 
 /// `sys_admin` -> `CAP_SYS_ADMIN`.
 pub fn parse(name: &str) -> Result<Capability, CapsError> {
-    Capability::from_str(&format!("CAP_{}", name.to_ascii_uppercase())).map_err(|_| CapsError::Unknown(name.into()))
+    Capability::from_str(&format!("CAP_{}", name.to_ascii_uppercase()))
+        .map_err(|_| CapsError::Unknown(name.into()))
 }
 
 /// Lower-case name without `CAP_`.
 pub fn name(c: Capability) -> String {
-    c.to_string().trim_start_matches("CAP_").to_ascii_lowercase()
+    c.to_string()
+        .trim_start_matches("CAP_")
+        .to_ascii_lowercase()
 }
 
 /// Parses the plan's list.
@@ -40,12 +43,18 @@ pub fn plan_set(names: &[String]) -> Result<CapsHashSet, CapsError> {
 
 /// Shrinks the bounding set to `keep`, clears ambient and inheritable. Returns the kept names.
 pub fn restrict(keep: &CapsHashSet) -> Result<Vec<String>, CapsError> {
-    let kernel = |op: String| move |e: caps::errors::CapsError| CapsError::Kernel { op, message: e.to_string() };
+    let kernel = |op: String| {
+        move |e: caps::errors::CapsError| CapsError::Kernel {
+            op,
+            message: e.to_string(),
+        }
+    };
     caps::clear(None, CapSet::Ambient).map_err(kernel("clear ambient".into()))?;
     caps::clear(None, CapSet::Inheritable).map_err(kernel("clear inheritable".into()))?;
     let bounding = caps::read(None, CapSet::Bounding).map_err(kernel("read bounding".into()))?;
     for c in bounding.difference(keep) {
-        caps::drop(None, CapSet::Bounding, *c).map_err(kernel(format!("drop {c} from bounding")))?;
+        caps::drop(None, CapSet::Bounding, *c)
+            .map_err(kernel(format!("drop {c} from bounding")))?;
     }
     let mut kept: Vec<String> = caps::read(None, CapSet::Bounding)
         .map_err(kernel("read bounding".into()))?

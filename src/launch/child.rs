@@ -4,7 +4,7 @@
 
 use super::error::{step_err, LaunchError, Result};
 use super::sync::{Channel, Enforced, Msg};
-use super::{apparmor, caps, dev, idmap, inject, landlock, mounts, netif, pivot, proc};
+use super::{apparmor, caps, dev, hooks, idmap, inject, landlock, mounts, netif, pivot, proc};
 use crate::plan::model::LevelPlan;
 use crate::rootfs::{self, BuiltinInputs};
 use nix::mount::{mount, MsFlags};
@@ -56,8 +56,29 @@ pub fn run(spec: &ChildSpec<'_>, ch: &mut Channel) -> isize {
 fn wait_continue(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
     match ch.recv() {
         Ok(Msg::Continue) => Ok(()),
-        Ok(other) => Err(step_err(c, step)(format!("unexpected {other:?} from the parent"))),
+        Ok(other) => Err(step_err(c, step)(format!(
+            "unexpected {other:?} from the parent"
+        ))),
         Err(e) => Err(step_err(c, step)(e)),
+    }
+}
+
+/// Marks every descriptor from 3 up close-on-exec (`close_range(2)` with CLOSE_RANGE_CLOEXEC).
+fn close_on_exec_from_3() -> std::io::Result<()> {
+    // SAFETY: close_range takes plain integers; with CLOSE_RANGE_CLOEXEC it only sets a flag on
+    // our descriptors, so nothing we still use is closed before exec.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
@@ -65,7 +86,10 @@ fn resolve(cmd: &str, path_var: &str) -> Option<PathBuf> {
     if cmd.contains('/') {
         return Some(PathBuf::from(cmd));
     }
-    path_var.split(':').map(|d| Path::new(d).join(cmd)).find(|p| p.is_file())
+    path_var
+        .split(':')
+        .map(|d| Path::new(d).join(cmd))
+        .find(|p| p.is_file())
 }
 
 fn cstrings<I: IntoIterator<Item = String>>(it: I) -> Option<Vec<CString>> {
@@ -85,23 +109,29 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // network: until then we hold no capabilities that the kernel would honour.
     wait_continue(ch, c, "idmap")?;
 
-    // Become root of the new user namespace (its ids now exist) before anything that checks
-    // ownership: files we create must belong to the container's root.
+    // The cgroup namespace comes after the parent moved us into the container's cgroup, so that
+    // cgroup (not the launcher's) is the root the container sees. The new user namespace
+    // already gave us CAP_SYS_ADMIN for it.
+    inject::check(c, "cgroupns")?;
+    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(step_err(c, "cgroupns"))?;
+    ch.send(&Msg::CgroupNsReady)
+        .map_err(step_err(c, "cgroupns"))?;
+    wait_continue(ch, c, "cgroup-leaf")?;
+
+    // Become root of the new user namespace (its ids exist now) before anything that checks
+    // ownership: files we create must belong to the container's root. Only after the init-leaf
+    // move: cgroup v1 lets a non-initial-namespace writer (a nested lxnest) move only tasks
+    // whose uid is its own, which ours still is until this call.
     inject::check(c, "identity")?;
     if let Some(map) = &plan.idmap {
-        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).map_err(step_err(c, "identity"))?;
+        setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+            .map_err(step_err(c, "identity"))?;
         if !idmap::single_id(&map.gid) {
             nix::unistd::setgroups(&[]).map_err(step_err(c, "identity"))?;
         }
-        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).map_err(step_err(c, "identity"))?;
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+            .map_err(step_err(c, "identity"))?;
     }
-
-    // The cgroup namespace comes after the parent moved us into the container's cgroup, so that
-    // cgroup (not the launcher's) is the root the container sees.
-    inject::check(c, "cgroupns")?;
-    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(step_err(c, "cgroupns"))?;
-    ch.send(&Msg::CgroupNsReady).map_err(step_err(c, "cgroupns"))?;
-    wait_continue(ch, c, "cgroup-leaf")?;
 
     inject::check(c, "hostname")?;
     sethostname(&plan.init.hostname).map_err(step_err(c, "hostname"))?;
@@ -109,22 +139,43 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // Mount propagation private first: nothing we mount may leak back into the parent's
     // namespace, which also guarantees that a failed start leaves no mount behind.
     inject::check(c, "rootfs")?;
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
-        .map_err(step_err(c, "rootfs"))?;
-    let inputs = BuiltinInputs { hostname: plan.init.hostname.clone(), lxnest_binary: spec.lxnest_binary.clone() };
-    let prepared = rootfs::prepare(&plan.rootfs, root, &inputs)
-        .map_err(|source| LaunchError::Rootfs { container: c.into(), source })?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(step_err(c, "rootfs"))?;
+    let state_dir = root.parent().unwrap_or(root);
+    hooks::run(plan, "pre-mount", state_dir, None).map_err(step_err(c, "rootfs"))?;
+    let inputs = BuiltinInputs {
+        hostname: plan.init.hostname.clone(),
+        lxnest_binary: spec.lxnest_binary.clone(),
+        tar_tree: Some(rootfs::tar_tree(
+            state_dir.parent().unwrap_or(state_dir),
+            &plan.path,
+        )),
+    };
+    let prepared =
+        rootfs::prepare(&plan.rootfs, root, &inputs).map_err(|source| LaunchError::Rootfs {
+            container: c.into(),
+            source,
+        })?;
 
     // The plan's mounts before /dev and /proc, so they cannot cover the masks set up next.
     inject::check(c, "mounts")?;
     mounts::apply_plan_mounts(root, &plan.mounts).map_err(step_err(c, "mounts"))?;
+    hooks::bind_shared(state_dir, root).map_err(step_err(c, "mounts"))?;
+    hooks::run(plan, "mount", state_dir, None).map_err(step_err(c, "mounts"))?;
 
     // /dev before /proc: the /proc masks bind the container's own /dev/null.
     inject::check(c, "dev")?;
     dev::populate(root, &plan.devices).map_err(step_err(c, "dev"))?;
+    hooks::run(plan, "autodev", state_dir, None).map_err(step_err(c, "dev"))?;
     inject::check(c, "proc")?;
-    proc::mount_proc_sys(root).map_err(step_err(c, "proc"))?;
     let nesting = plan.runtime.is_some() || spec.nested_json.is_some();
+    proc::mount_proc_sys(root, nesting).map_err(step_err(c, "proc"))?;
     if nesting {
         proc::mount_clean_copies(root).map_err(step_err(c, "proc"))?;
     }
@@ -132,11 +183,25 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // cgroupfs after /sys (it mounts below sys/fs/cgroup) and after unshare(CLONE_NEWCGROUP),
     // so the fresh cgroup mounts are rooted at the container's own cgroup.
     inject::check(c, "cgroupfs")?;
-    crate::cgroup::premount::mount_cgroups(root, plan.cgroup.premount).map_err(step_err(c, "cgroupfs"))?;
+    crate::cgroup::premount::mount_cgroups(root, plan.cgroup.premount)
+        .map_err(step_err(c, "cgroupfs"))?;
 
+    // The level marker `lxnest check` reads, and a nesting host's handoff plan.
+    let level = plan
+        .init
+        .environment
+        .get("LXNEST_LEVEL")
+        .cloned()
+        .unwrap_or_else(|| plan.depth.to_string());
+    let run_dir = root.join("run/lxnest");
+    let mut files = vec![(run_dir.join("level"), format!("{level}\n"))];
     if let Some(json) = &spec.nested_json {
-        let p = root.join(NESTED_PLAN);
-        std::fs::write(&p, json).map_err(|e| step_err(c, "rootfs")(format!("{}: {e}", p.display())))?;
+        files.push((root.join(NESTED_PLAN), json.clone()));
+    }
+    for (p, text) in files {
+        std::fs::create_dir_all(&run_dir)
+            .and_then(|_| std::fs::write(&p, text))
+            .map_err(|e| step_err(c, "rootfs")(format!("{}: {e}", p.display())))?;
     }
 
     // pivot_root after every mount (sources name the parent's paths) and before Landlock (a
@@ -150,19 +215,32 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     }
 
     // Resolve the command while the filesystem is still fully visible to us.
-    let env_path = plan.init.environment.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.into());
-    let argv0 = plan.init.command.first().ok_or_else(|| step_err(c, "exec")("empty command"))?;
-    let exe = resolve(argv0, &env_path).ok_or_else(|| step_err(c, "exec")(format!("{argv0}: not found in {env_path}")))?;
+    let env_path = plan
+        .init
+        .environment
+        .get("PATH")
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_PATH.into());
+    let argv0 = plan
+        .init
+        .command
+        .first()
+        .ok_or_else(|| step_err(c, "exec")("empty command"))?;
+    let exe = resolve(argv0, &env_path)
+        .ok_or_else(|| step_err(c, "exec")(format!("{argv0}: not found in {env_path}")))?;
     let exe = CString::new(exe.as_os_str().as_encoded_bytes()).map_err(step_err(c, "exec"))?;
-    let argv = cstrings(plan.init.command.clone()).ok_or_else(|| step_err(c, "exec")("NUL in argv"))?;
+    let argv =
+        cstrings(plan.init.command.clone()).ok_or_else(|| step_err(c, "exec")("NUL in argv"))?;
     let mut env = plan.init.environment.clone();
     env.entry("PATH".into()).or_insert(env_path);
     env.entry("HOME".into()).or_insert_with(|| "/root".into());
-    env.entry("container".into()).or_insert_with(|| "lxnest".into());
+    env.entry("container".into())
+        .or_insert_with(|| "lxnest".into());
     if let Ok(t) = std::env::var("TERM") {
         env.entry("TERM".into()).or_insert(t);
     }
-    let envp = cstrings(env.into_iter().map(|(k, v)| format!("{k}={v}"))).ok_or_else(|| step_err(c, "exec")("NUL in environment"))?;
+    let envp = cstrings(env.into_iter().map(|(k, v)| format!("{k}={v}")))
+        .ok_or_else(|| step_err(c, "exec")("NUL in environment"))?;
 
     // Capabilities: shrink the bounding set now; the init gets exactly that set at exec. The
     // effective set keeps CAP_SYS_ADMIN until exec, which the seccomp step needs to install its
@@ -181,17 +259,27 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     inject::check(c, "apparmor")?;
     let apparmor = match &spec.apparmor_label {
         Some(label) => {
-            apparmor::stack_onexec(label).map_err(step_err(c, "apparmor"))?;
+            apparmor::change_onexec(label).map_err(step_err(c, "apparmor"))?;
             format!("label {label} on exec")
         }
         None => spec.apparmor_note.clone(),
     };
 
+    // start hooks inside the container, confined like it except for seccomp (installed next,
+    // on this process only, after the hook has exited).
+    hooks::run(plan, "start", Path::new("/"), None).map_err(step_err(c, "hooks"))?;
+
+    // No descriptor of the launcher may reach the init (a netlink socket of the parent's
+    // network namespace, a cgroup directory ...): everything above stdio closes at exec.
+    inject::check(c, "fds")?;
+    close_on_exec_from_3().map_err(step_err(c, "fds"))?;
+
     // seccomp last before exec, so that lxnest's own setup syscalls above are not filtered.
     inject::check(c, "seccomp")?;
     let prog = crate::seccomp::compile(&plan.seccomp.own).map_err(step_err(c, "seccomp"))?;
-    let installed = crate::seccomp::install::install_report(&prog, crate::seccomp::NoNewPrivs::Auto)
-        .map_err(step_err(c, "seccomp"))?;
+    let installed =
+        crate::seccomp::install::install_report(&prog, crate::seccomp::NoNewPrivs::Auto)
+            .map_err(step_err(c, "seccomp"))?;
     let enforced = Enforced {
         seccomp_filters: crate::seccomp::filter_count().unwrap_or(0),
         seccomp_insns: prog.len(),
@@ -200,7 +288,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         apparmor,
         capabilities: kept,
     };
-    ch.send(&Msg::Enforced(enforced)).map_err(step_err(c, "exec"))?;
+    ch.send(&Msg::Enforced(enforced))
+        .map_err(step_err(c, "exec"))?;
 
     inject::check(c, "exec")?;
     let err = match execve(&exe, &argv, &envp) {

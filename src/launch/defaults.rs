@@ -14,7 +14,13 @@ pub const BLOCK: u32 = 65_536;
 
 /// Capabilities a nested lxnest needs on top of the defaults (mounts, namespaces, netns setup,
 /// map writing for its own children).
-pub const NESTING_CAPS: &[&str] = &["sys_admin", "net_admin", "sys_resource", "sys_ptrace", "dac_read_search"];
+pub const NESTING_CAPS: &[&str] = &[
+    "sys_admin",
+    "net_admin",
+    "sys_resource",
+    "sys_ptrace",
+    "dac_read_search",
+];
 
 /// Whether this process runs in a user namespace other than the initial one.
 pub fn in_user_namespace() -> bool {
@@ -30,7 +36,9 @@ fn base_id(file: &str) -> u32 {
         .and_then(|t| {
             t.lines().find_map(|l| {
                 let mut f = l.split(':');
-                (f.next() == Some("root")).then(|| f.next().and_then(|v| v.parse().ok())).flatten()
+                (f.next() == Some("root"))
+                    .then(|| f.next().and_then(|v| v.parse().ok()))
+                    .flatten()
             })
         })
         .unwrap_or(100_000)
@@ -40,10 +48,22 @@ fn base_id(file: &str) -> u32 {
 /// second one; inside a user namespace the container takes the second block of ours.
 pub fn idmap(nesting: bool) -> IdMapPlan {
     let count = if nesting { 3 * BLOCK } else { BLOCK };
-    let (uid, gid) = if in_user_namespace() { (BLOCK, BLOCK) } else { (base_id("/etc/subuid"), base_id("/etc/subgid")) };
+    let (uid, gid) = if in_user_namespace() {
+        (BLOCK, BLOCK)
+    } else {
+        (base_id("/etc/subuid"), base_id("/etc/subgid"))
+    };
     IdMapPlan {
-        uid: vec![IdMapLine { inside: 0, outside: uid, count }],
-        gid: vec![IdMapLine { inside: 0, outside: gid, count }],
+        uid: vec![IdMapLine {
+            inside: 0,
+            outside: uid,
+            count,
+        }],
+        gid: vec![IdMapLine {
+            inside: 0,
+            outside: gid,
+            count,
+        }],
         host_uid: IdRange { first: uid, count },
         host_gid: IdRange { first: gid, count },
     }
@@ -51,12 +71,19 @@ pub fn idmap(nesting: bool) -> IdMapPlan {
 
 /// lxnest's base seccomp policy, plus the no-nesting denials for a plain container.
 pub fn seccomp(nesting: bool) -> SeccompPlan {
-    let mut own = builtin::default_policy().expect("policy/seccomp/default.seccomp is compiled in and tested");
+    let mut own = builtin::default_policy()
+        .expect("policy/seccomp/default.seccomp is compiled in and tested");
     if !nesting {
-        let extra = builtin::no_nesting_policy().expect("policy/seccomp/no-nesting.seccomp is compiled in and tested");
+        let extra = builtin::no_nesting_policy()
+            .expect("policy/seccomp/no-nesting.seccomp is compiled in and tested");
         own.rules.extend(extra.rules);
     }
-    SeccompPlan { own, inherited_from: Vec::new(), allow_nesting: nesting, effective: BTreeMap::new() }
+    SeccompPlan {
+        own,
+        inherited_from: Vec::new(),
+        allow_nesting: nesting,
+        effective: BTreeMap::new(),
+    }
 }
 
 /// Landlock for a plain container: read everywhere, write only to scratch places and the
@@ -69,7 +96,17 @@ pub fn landlock(nesting: bool) -> LandlockPlan {
             ..Default::default()
         };
     }
-    let rw = ["/tmp", "/var", "/run", "/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/pts", "/dev/ptmx"];
+    let rw = [
+        "/tmp",
+        "/var",
+        "/run",
+        "/dev/null",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/tty",
+        "/dev/pts",
+        "/dev/ptmx",
+    ];
     LandlockPlan {
         enabled: true,
         reason: None,
@@ -78,23 +115,43 @@ pub fn landlock(nesting: bool) -> LandlockPlan {
     }
 }
 
+/// The level this process runs at: lxnest's marker `/run/lxnest/level` inside a container it
+/// started, 0 on the host.
+pub fn own_level() -> u32 {
+    std::fs::read_to_string("/run/lxnest/level")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// A level-1 (or, inside a nesting host, next-level) container on the built-in rootfs.
 pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan {
-    let mut caps: Vec<String> = crate::plan::caps::DEFAULT_KEEP.iter().map(|s| s.to_string()).collect();
+    let depth = own_level() + 1;
+    let mut caps: Vec<String> = crate::plan::caps::DEFAULT_KEEP
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     if nesting {
         caps.extend(NESTING_CAPS.iter().map(|s| s.to_string()));
     }
-    let mode = crate::cgroup::detect().map(|l| l.mode).unwrap_or(CgroupMode::Hybrid);
+    let mode = crate::cgroup::detect()
+        .map(|l| l.mode)
+        .unwrap_or(CgroupMode::Hybrid);
     let profile = format!("lxnest-{name}");
     LevelPlan {
         name: name.into(),
         path: name.into(),
-        depth: 1,
+        depth,
         parent: None,
         runtime: nesting.then(|| "lxnest".into()),
         origin: Origin::builtin("run"),
         rootfs: RootfsPlan::Builtin,
-        init: InitPlan { command, environment: BTreeMap::new(), hostname: name.into() },
+        encrypt: None,
+        init: InitPlan {
+            command,
+            environment: BTreeMap::from([("LXNEST_LEVEL".to_string(), depth.to_string())]),
+            hostname: name.into(),
+        },
         apparmor: AppArmorPlan {
             profile: profile.clone(),
             namespace: None,
@@ -109,10 +166,18 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
             path: format!("lxnest/{name}"),
             mode,
             controllers: Vec::new(),
-            limits: LimitPlan { memory: None, pids: Some(if nesting { 4096 } else { 1024 }), cpu: None },
+            limits: LimitPlan {
+                memory: None,
+                pids: Some(if nesting { 4096 } else { 1024 }),
+                cpu: None,
+            },
             delegate: nesting,
             init_leaf: None,
-            premount: if nesting { Premount::Namespaced } else { Premount::ReadOnly },
+            premount: if nesting {
+                Premount::Namespaced
+            } else {
+                Premount::ReadOnly
+            },
         },
         network: NetPlan {
             mode: "loopback".into(),
@@ -125,7 +190,10 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
             own_bridge: None,
         },
         capabilities: caps,
-        devices: crate::plan::devices::DEFAULT.iter().filter_map(|d| crate::plan::devices::lookup(d)).collect(),
+        devices: crate::plan::devices::DEFAULT
+            .iter()
+            .filter_map(|d| crate::plan::devices::lookup(d))
+            .collect(),
         idmap: Some(idmap(nesting)),
         mounts: Vec::new(),
         landlock: landlock(nesting),

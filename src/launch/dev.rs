@@ -12,14 +12,23 @@ use std::path::Path;
 pub const BASE_NODES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
 fn link(target: &str, at: &Path) -> MResult {
-    symlink(target, at).map_err(|e| MountError { op: format!("symlink -> {target}"), target: at.into(), message: e.to_string() })
+    symlink(target, at).map_err(|e| MountError {
+        op: format!("symlink -> {target}"),
+        target: at.into(),
+        message: e.to_string(),
+    })
 }
 
 /// Builds `<root>/dev`.
 pub fn populate(root: &Path, devices: &[DevicePlan]) -> MResult {
     let dev = root.join("dev");
     mkdir_p(&dev)?;
-    mount_fs("tmpfs", &dev, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("mode=755,size=64k"))?;
+    mount_fs(
+        "tmpfs",
+        &dev,
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("mode=755,size=64k"),
+    )?;
     for name in BASE_NODES {
         bind(&Path::new("/dev").join(name), &dev.join(name), false)?;
     }
@@ -37,15 +46,30 @@ pub fn populate(root: &Path, devices: &[DevicePlan]) -> MResult {
     let opts_tty = "newinstance,ptmxmode=0666,mode=0620,gid=5";
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
     if mount_fs("devpts", &pts, flags, Some(opts_tty)).is_err() {
-        mount_fs("devpts", &pts, flags, Some("newinstance,ptmxmode=0666,mode=0620"))?;
+        mount_fs(
+            "devpts",
+            &pts,
+            flags,
+            Some("newinstance,ptmxmode=0666,mode=0620"),
+        )?;
     }
     link("pts/ptmx", &dev.join("ptmx"))?;
     let shm = dev.join("shm");
     mkdir_p(&shm)?;
-    mount_fs("tmpfs", &shm, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777,size=64m"))?;
+    mount_fs(
+        "tmpfs",
+        &shm,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=1777,size=64m"),
+    )?;
     let mq = dev.join("mqueue");
     mkdir_p(&mq)?;
-    mount_fs("mqueue", &mq, MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, None)?;
+    mount_fs(
+        "mqueue",
+        &mq,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None,
+    )?;
     link("/proc/self/fd", &dev.join("fd"))?;
     link("/proc/self/fd/0", &dev.join("stdin"))?;
     link("/proc/self/fd/1", &dev.join("stdout"))?;

@@ -72,7 +72,14 @@ pub enum LaunchError {
 pub type Result<T, E = LaunchError> = std::result::Result<T, E>;
 
 /// Context for a failing step: turns any displayable error into [`LaunchError::Step`].
-pub(crate) fn step_err<E: std::fmt::Display>(container: &str, step: &'static str) -> impl FnOnce(E) -> LaunchError {
+pub(crate) fn step_err<E: std::fmt::Display>(
+    container: &str,
+    step: &'static str,
+) -> impl FnOnce(E) -> LaunchError {
     let container = container.to_string();
-    move |e| LaunchError::Step { container, step, message: e.to_string() }
+    move |e| LaunchError::Step {
+        container,
+        step,
+        message: e.to_string(),
+    }
 }

@@ -7,7 +7,10 @@ use std::io::Write;
 
 /// The text of one map file (`inside outside count` per line).
 pub fn map_text(lines: &[IdMapLine]) -> String {
-    lines.iter().map(|l| format!("{} {} {}\n", l.inside, l.outside, l.count)).collect()
+    lines
+        .iter()
+        .map(|l| format!("{} {} {}\n", l.inside, l.outside, l.count))
+        .collect()
 }
 
 /// Whether the gid map maps exactly one id, in which case `setgroups` must be denied first (an
@@ -20,7 +23,8 @@ fn write_proc(pid: Pid, file: &str, text: &str) -> std::io::Result<()> {
     let path = format!("/proc/{pid}/{file}");
     // One write(2) per file: the kernel accepts a map only once and only as a single write.
     let mut f = std::fs::OpenOptions::new().write(true).open(&path)?;
-    f.write_all(text.as_bytes()).map_err(|e| std::io::Error::new(e.kind(), format!("{path}: {e}")))
+    f.write_all(text.as_bytes())
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{path}: {e}")))
 }
 
 /// Writes setgroups (when needed), gid_map and uid_map of `pid`.
@@ -46,12 +50,20 @@ mod tests {
 
     #[test]
     fn renders_and_maps() {
-        let lines = [IdMapLine { inside: 0, outside: 100_000, count: 65_536 }];
+        let lines = [IdMapLine {
+            inside: 0,
+            outside: 100_000,
+            count: 65_536,
+        }];
         assert_eq!(map_text(&lines), "0 100000 65536\n");
         assert_eq!(outside_of(&lines, 0), Some(100_000));
         assert_eq!(outside_of(&lines, 65_535), Some(165_535));
         assert_eq!(outside_of(&lines, 65_536), None);
         assert!(!single_id(&lines));
-        assert!(single_id(&[IdMapLine { inside: 0, outside: 1000, count: 1 }]));
+        assert!(single_id(&[IdMapLine {
+            inside: 0,
+            outside: 1000,
+            count: 1
+        }]));
     }
 }

@@ -15,9 +15,9 @@ pub const STEPS: &[&str] = &[
     "idmap",
     "cgroup-attach",
     "network",
-    "identity",
     "cgroupns",
     "cgroup-leaf",
+    "identity",
     "rootfs",
     "mounts",
     "dev",
@@ -29,6 +29,7 @@ pub const STEPS: &[&str] = &[
     "caps",
     "landlock",
     "apparmor",
+    "fds",
     "seccomp",
     "exec",
     "monitor",
@@ -37,7 +38,10 @@ pub const STEPS: &[&str] = &[
 /// Fails with [`LaunchError::Injected`] when `LXNEST_FAIL_AT` names `step`.
 pub fn check(container: &str, step: &'static str) -> Result<()> {
     match std::env::var(ENV) {
-        Ok(v) if v == step => Err(LaunchError::Injected { container: container.to_string(), step }),
+        Ok(v) if v == step => Err(LaunchError::Injected {
+            container: container.to_string(),
+            step,
+        }),
         _ => Ok(()),
     }
 }

@@ -5,7 +5,8 @@
 
 use crate::plan::model::LandlockPlan;
 use landlock::{
-    Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, ABI,
+    Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus,
+    ABI,
 };
 
 /// The newest ABI this lxnest knows; the crate downgrades to what the kernel has.
@@ -15,7 +16,10 @@ const ABI_WANTED: ABI = ABI::V5;
 /// NO_NEW_PRIVS (not needed when the caller has CAP_SYS_ADMIN in its user namespace).
 pub fn apply(plan: &LandlockPlan, no_new_privs: bool) -> Result<String, landlock::RulesetError> {
     if !plan.enabled {
-        return Ok(format!("disabled: {}", plan.reason.as_deref().unwrap_or("not planned")));
+        return Ok(format!(
+            "disabled: {}",
+            plan.reason.as_deref().unwrap_or("not planned")
+        ));
     }
     let all = AccessFs::from_all(ABI_WANTED);
     let read = AccessFs::from_read(ABI_WANTED);
@@ -23,6 +27,12 @@ pub fn apply(plan: &LandlockPlan, no_new_privs: bool) -> Result<String, landlock
     let mut skipped = Vec::new();
     for (paths, access) in [(&plan.read_only, read), (&plan.read_write, all)] {
         for p in paths {
+            // Directory-only rights on a file would make the crate report a downgrade.
+            let access = if std::path::Path::new(p).is_dir() {
+                access
+            } else {
+                access & AccessFs::from_file(ABI_WANTED)
+            };
             match PathFd::new(p) {
                 Ok(fd) => created = created.add_rule(PathBeneath::new(fd, access))?,
                 // A path the rootfs lacks cannot be granted; denying it is the safe outcome.
@@ -36,5 +46,9 @@ pub fn apply(plan: &LandlockPlan, no_new_privs: bool) -> Result<String, landlock
         RulesetStatus::PartiallyEnforced => "partially enforced (older kernel ABI)".to_string(),
         RulesetStatus::NotEnforced => "not enforced (kernel without Landlock)".to_string(),
     };
-    Ok(if skipped.is_empty() { what } else { format!("{what}; missing paths denied: {}", skipped.join(" ")) })
+    Ok(if skipped.is_empty() {
+        what
+    } else {
+        format!("{what}; missing paths denied: {}", skipped.join(" "))
+    })
 }

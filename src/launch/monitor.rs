@@ -29,7 +29,8 @@ pub fn exit_code(ws: WaitStatus) -> Option<i32> {
     }
 }
 
-fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
+/// The state record of a started container (also written by a nesting host for its children).
+pub(crate) fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
     let pid = s.child.pid().as_raw();
     State {
         name: plan.name.clone(),
@@ -41,21 +42,38 @@ fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State {
         monitor_pid,
         cgroups: s.cgroup.dirs(),
         veth: plan.network.veth_host.clone().filter(|_| s.veth.is_some()),
-        bridge_created: None,
+        bridge_created: plan
+            .network
+            .parent_bridge
+            .clone()
+            .filter(|_| s.bridge.is_some()),
         enforced: s.enforced.clone(),
         apparmor: s.apparmor.clone(),
         plan: plan.clone(),
     }
 }
 
+/// The signals a monitor waits for. Blocked right after the start (the init has exec'd, so it
+/// does not inherit the mask) and before state.json exists, so a `stop` can never kill the
+/// monitor before it is listening.
+fn wait_mask() -> SigSet {
+    let mut mask = SigSet::empty();
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+    ] {
+        mask.add(s);
+    }
+    mask
+}
+
 /// Waits for the init to exit, turning SIGTERM/SIGINT/SIGHUP into a stop with `grace`.
 /// Returns the init's exit code. Signals are blocked only now, after the init exec'd, so the
 /// init does not inherit a blocked mask.
 pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
-    let mut mask = SigSet::empty();
-    for s in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
-        mask.add(s);
-    }
+    let mask = wait_mask();
     mask.thread_block()?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
     let mut deadline: Option<Instant> = None;
@@ -79,7 +97,8 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
                     deadline = None;
                     PollTimeout::NONE
                 } else {
-                    PollTimeout::try_from(left.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX)
+                    PollTimeout::try_from(left.as_millis().min(60_000) as i32)
+                        .unwrap_or(PollTimeout::MAX)
                 }
             }
             None => PollTimeout::NONE,
@@ -91,7 +110,9 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
         }
         while let Ok(Some(info)) = sfd.read_signal() {
             let sig = info.ssi_signo as i32;
-            if (sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP) && deadline.is_none() {
+            if (sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP)
+                && deadline.is_none()
+            {
                 let _ = kill(pid, Signal::SIGTERM);
                 deadline = Some(Instant::now() + grace);
             }
@@ -101,24 +122,76 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
 
 /// Tears a started container down in the right order; the bridge goes only when unused.
 pub fn teardown(s: Started) {
-    let Started { child, veth, bridge, cgroup, state, .. } = s;
-    drop(child);
-    drop(veth);
-    if let Some(b) = bridge {
-        match b.persist() {
-            Some(name) if network::bridge_unused(&name) => network::delete_link(&name),
-            _ => {}
+    let plan_hooks = s.hook_plan.clone();
+    let state_path = s.state.path().to_path_buf();
+    if let Some(p) = &plan_hooks {
+        // stop hooks while the container still exists, as in LXC.
+        let pid = Some(s.child.pid().as_raw()).filter(|p| *p > 0);
+        if let Err(e) = super::hooks::run(p, "stop", &state_path, pid) {
+            tracing::warn!("{e}");
         }
+    }
+    let Started {
+        child,
+        veth,
+        bridge,
+        cgroup,
+        state,
+        crypt,
+        loops,
+        ..
+    } = s;
+    drop(child);
+    drop(loops);
+    drop(veth);
+    // Whoever created the bridge, the last container to leave it removes it.
+    if let Some(b) = bridge {
+        network::release_bridge(b);
     }
     if let Err(e) = cgroup.remove() {
         tracing::warn!("cgroup cleanup: {e}");
     }
     drop(state);
+    lock_root(crypt);
+    if let Some(p) = &plan_hooks {
+        if let Err(e) = super::hooks::run(p, "post-stop", &state_path, None) {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
+/// Removes an encrypted root's key once the container's processes and mounts are gone; a file
+/// still held open (the kernel answers "busy") gets a second try after a moment.
+fn lock_root(crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPlan)>) {
+    let Some((opened, plan)) = crypt else { return };
+    let mut outcome = opened.guard.lock();
+    // Inodes of processes that just exited can stay busy for a moment; the removal completes
+    // once the kernel has evicted them.
+    for _ in 0..20 {
+        if !matches!(outcome, Ok(crate::crypt::fscrypt::LockOutcome::FilesBusy)) {
+            break;
+        }
+        nix::unistd::sync();
+        std::thread::sleep(Duration::from_millis(100));
+        outcome = crate::crypt::close_root(&plan);
+    }
+    match outcome {
+        Ok(crate::crypt::fscrypt::LockOutcome::FilesBusy) => {
+            tracing::warn!(
+                "encrypted root {}: files still busy; run `lxnest crypt lock {}`",
+                plan.dir,
+                plan.dir
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("locking the encrypted root {}: {e}", plan.dir),
+    }
 }
 
 /// Starts `plan` and waits in the foreground; returns the init's exit code.
 pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
     let started = start(plan, opts)?;
+    let _ = wait_mask().thread_block();
     let st = state_of(plan, &started, std::process::id() as i32);
     if let Err(e) = state::write(&opts.state_dir, &st) {
         teardown(started);
@@ -138,7 +211,10 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
 /// Starts `plan` under a detached monitor process; returns the init's pid once it runs.
 pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
     let c = plan.path.as_str();
-    let (r, w) = nix::unistd::pipe().map_err(step_err(c, "monitor"))?;
+    // Close-on-exec: the container's init must not inherit the report pipe, or the reader
+    // would never see end-of-file.
+    let (r, w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(c, "monitor"))?;
     // SAFETY: the CLI process is single-threaded, so the child may run arbitrary code after fork.
     match unsafe { fork() }.map_err(step_err(c, "monitor"))? {
         ForkResult::Parent { child } => {
@@ -147,9 +223,17 @@ pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
             let mut text = String::new();
             let _ = std::fs::File::from(r).read_to_string(&mut text);
             match text.split_once(' ') {
-                Some(("ok", pid)) => pid.trim().parse().map_err(|_| step_err(c, "monitor")(text.clone())),
-                Some(("err", msg)) => Err(LaunchError::Refused { container: c.into(), message: msg.trim().to_string() }),
-                _ => Err(step_err(c, "monitor")("the monitor exited without a report")),
+                Some(("ok", pid)) => pid
+                    .trim()
+                    .parse()
+                    .map_err(|_| step_err(c, "monitor")(text.clone())),
+                Some(("err", msg)) => Err(LaunchError::Refused {
+                    container: c.into(),
+                    message: msg.trim().to_string(),
+                }),
+                _ => Err(step_err(c, "monitor")(
+                    "the monitor exited without a report",
+                )),
             }
         }
         ForkResult::Child => {
@@ -175,13 +259,16 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     let mut w = std::fs::File::from(w);
     let mut opts = opts.clone();
     opts.console_log = true;
-    let started = match start(plan, &opts).and_then(|s| super::inject::check(&plan.path, "monitor").map(|_| s)) {
+    let started = match start(plan, &opts)
+        .and_then(|s| super::inject::check(&plan.path, "monitor").map(|_| s))
+    {
         Ok(s) => s,
         Err(e) => {
             report(&mut w, &format!("err {e}\n"));
             return 1;
         }
     };
+    let _ = wait_mask().thread_block();
     let st = state_of(plan, &started, std::process::id() as i32);
     if let Err(e) = state::write(&opts.state_dir, &st) {
         report(&mut w, &format!("err {e}\n"));

@@ -27,12 +27,20 @@ pub type MResult<T = ()> = Result<T, MountError>;
 fn err(op: impl Into<String>, target: &Path) -> impl FnOnce(nix::Error) -> MountError {
     let op = op.into();
     let target = target.to_path_buf();
-    move |e| MountError { op, target, message: e.to_string() }
+    move |e| MountError {
+        op,
+        target,
+        message: e.to_string(),
+    }
 }
 
 fn ioerr(op: &'static str, target: &Path) -> impl FnOnce(std::io::Error) -> MountError {
     let target = target.to_path_buf();
-    move |e| MountError { op: op.into(), target, message: e.to_string() }
+    move |e| MountError {
+        op: op.into(),
+        target,
+        message: e.to_string(),
+    }
 }
 
 /// `mkdir -p`.
@@ -56,7 +64,8 @@ pub fn mount_point_like(like: &Path, p: &Path) -> MResult {
 
 /// Mounts a filesystem.
 pub fn mount_fs(fstype: &str, target: &Path, flags: MsFlags, data: Option<&str>) -> MResult {
-    mount(Some(fstype), target, Some(fstype), flags, data).map_err(err(format!("mount {fstype}"), target))
+    mount(Some(fstype), target, Some(fstype), flags, data)
+        .map_err(err(format!("mount {fstype}"), target))
 }
 
 /// Bind-mounts `src` on `target` (recursively when `rec`), creating the mount point.
@@ -66,7 +75,8 @@ pub fn bind(src: &Path, target: &Path, rec: bool) -> MResult {
     if rec {
         flags |= MsFlags::MS_REC;
     }
-    mount(Some(src), target, None::<&str>, flags, None::<&str>).map_err(err(format!("bind {}", src.display()), target))
+    mount(Some(src), target, None::<&str>, flags, None::<&str>)
+        .map_err(err(format!("bind {}", src.display()), target))
 }
 
 /// The flags a mount already has, as remount flags (locked flags must be repeated on remount).
@@ -91,8 +101,10 @@ fn kept_flags(target: &Path) -> MResult<MsFlags> {
 
 /// Remounts the mount at `target` read-only (plus `extra`), keeping its other flags.
 pub fn remount_ro(target: &Path, extra: MsFlags) -> MResult {
-    let flags = kept_flags(target)? | extra | MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
-    mount(None::<&str>, target, None::<&str>, flags, None::<&str>).map_err(err("remount ro", target))
+    let flags =
+        kept_flags(target)? | extra | MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+    mount(None::<&str>, target, None::<&str>, flags, None::<&str>)
+        .map_err(err("remount ro", target))
 }
 
 /// A read-only bind of `src` on `target`.
@@ -141,7 +153,8 @@ pub fn apply_plan_mounts(root: &Path, mounts: &[MountPlan]) -> MResult {
                 remount_ro(&target, extra)?;
             } else if !extra.is_empty() {
                 let f = kept_flags(&target)? | extra | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
-                mount(None::<&str>, &target, None::<&str>, f, None::<&str>).map_err(err("remount", &target))?;
+                mount(None::<&str>, &target, None::<&str>, f, None::<&str>)
+                    .map_err(err("remount", &target))?;
             }
         } else {
             mkdir_p(&target)?;
@@ -150,8 +163,14 @@ pub fn apply_plan_mounts(root: &Path, mounts: &[MountPlan]) -> MResult {
                 f |= MsFlags::MS_RDONLY;
             }
             let data = (!data.is_empty()).then_some(data.as_str());
-            mount(Some(m.source.as_str()), &target, Some(m.fstype.as_str()), f, data)
-                .map_err(err(format!("mount {} ({})", m.source, m.origin), &target))?;
+            mount(
+                Some(m.source.as_str()),
+                &target,
+                Some(m.fstype.as_str()),
+                f,
+                data,
+            )
+            .map_err(err(format!("mount {} ({})", m.source, m.origin), &target))?;
         }
     }
     Ok(())
@@ -163,11 +182,16 @@ mod tests {
 
     #[test]
     fn options_split_into_flags_and_data() {
-        let o: Vec<String> = ["ro", "nosuid", "size=10m", "rbind", "mode=755"].map(String::from).to_vec();
+        let o: Vec<String> = ["ro", "nosuid", "size=10m", "rbind", "mode=755"]
+            .map(String::from)
+            .to_vec();
         let (f, ro, data) = parse_options(&o);
         assert!(ro);
         assert!(f.contains(MsFlags::MS_NOSUID | MsFlags::MS_REC));
         assert_eq!(data, "size=10m,mode=755");
-        assert_eq!(inside(Path::new("/r"), "/usr/bin"), PathBuf::from("/r/usr/bin"));
+        assert_eq!(
+            inside(Path::new("/r"), "/usr/bin"),
+            PathBuf::from("/r/usr/bin")
+        );
     }
 }

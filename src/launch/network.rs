@@ -1,126 +1,49 @@
-//! The container's network as seen from the parent: a veth pair whose inside end moves into the
-//! child's network namespace and is configured there, attached to the parent's bridge.
-//!
-//! Stand-in: until `crate::net` (netlink) lands on main, this drives iproute2 (`ip`) and
-//! `nsenter`; the [`NetGuard`] interface stays the same when it is swapped.
+//! The container's network as the launcher uses it, on top of [`crate::net`] (netlink): the
+//! parent's bridge, the veth whose inside end moves into the child's network namespace and is
+//! configured there, NAT inside a nesting host, and cleanup by name for `stop`.
 
+use crate::net::{self, NatGuard, NetError};
 use crate::plan::model::{BridgePlan, NetPlan};
 use nix::unistd::Pid;
-use std::process::Command;
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
+pub use crate::net::{BridgeGuard, VethGuard};
+
+/// Creates `plan`'s bridge unless lxnest's bridge of that name exists (someone else's is refused).
+pub fn ensure_bridge(plan: &BridgePlan) -> Result<BridgeGuard, NetError> {
+    net::ensure_bridge(plan)
 }
 
-fn ip_in(pid: Pid, args: &[&str]) -> Result<(), String> {
-    let ns = format!("--net=/proc/{pid}/ns/net");
-    let out = Command::new("nsenter")
-        .arg(&ns)
-        .arg("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("nsenter ip {}: {e}", args.join(" ")))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("(in {pid}) ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
+/// From the parent: the veth pair for `net` (bridge mode), its inside end configured in `pid`'s
+/// namespace; `lo` up otherwise.
+pub fn setup_veth(net_plan: &NetPlan, pid: Pid) -> Result<Option<VethGuard>, NetError> {
+    net::setup_container(net_plan, pid.as_raw())
 }
 
-/// Whether an interface exists in the caller's network namespace.
-pub fn link_exists(name: &str) -> bool {
-    std::path::Path::new("/sys/class/net").join(name).exists()
-}
-
-/// Deletes a link, ignoring "not found".
+/// Deletes an interface by name, logging failures (cleanup paths go on regardless).
 pub fn delete_link(name: &str) {
-    if link_exists(name) {
-        let _ = ip(&["link", "del", name]);
+    if let Err(e) = net::delete_link(name) {
+        tracing::warn!("delete {name}: {e}");
     }
 }
 
-/// A bridge this process created; deleted on drop unless persisted.
-#[derive(Debug)]
-pub struct BridgeGuard {
-    name: Option<String>,
-}
-
-impl BridgeGuard {
-    /// Keeps the bridge after the guard is gone.
-    pub fn persist(mut self) -> Option<String> {
-        self.name.take()
-    }
-}
-
-impl Drop for BridgeGuard {
-    fn drop(&mut self) {
-        if let Some(n) = self.name.take() {
-            delete_link(&n);
-        }
-    }
-}
-
-/// Creates `plan`'s bridge unless it exists; the guard owns it only when this call created it.
-pub fn ensure_bridge(plan: &BridgePlan) -> Result<BridgeGuard, String> {
-    if link_exists(&plan.name) {
-        return Ok(BridgeGuard { name: None });
-    }
-    ip(&["link", "add", &plan.name, "type", "bridge"])?;
-    let guard = BridgeGuard { name: Some(plan.name.clone()) };
-    ip(&["addr", "add", &plan.address.to_string(), "dev", &plan.name])?;
-    ip(&["link", "set", &plan.name, "mtu", &plan.mtu.to_string(), "up"])?;
-    Ok(guard)
-}
-
-/// Whether a bridge has no ports left (it may then be removed).
+/// Whether a bridge has no ports left (it may then be removed). Unknown counts as used.
 pub fn bridge_unused(name: &str) -> bool {
-    std::fs::read_dir(format!("/sys/class/net/{name}/brif")).map(|mut d| d.next().is_none()).unwrap_or(false)
+    matches!(net::bridge_has_ports(name), Ok(false))
 }
 
-/// The container's veth; dropping it deletes the pair.
-#[derive(Debug)]
-pub struct VethGuard {
-    name: Option<String>,
-}
-
-impl VethGuard {
-    /// Keeps the veth after the guard is gone (`stop` deletes it).
-    pub fn persist(mut self) -> Option<String> {
-        self.name.take()
+/// Removes the bridge if this container was its last user, whoever created it.
+pub fn release_bridge(guard: BridgeGuard) {
+    let name = guard.name().to_string();
+    guard.persist();
+    if bridge_unused(&name) {
+        delete_link(&name);
     }
 }
 
-impl Drop for VethGuard {
-    fn drop(&mut self) {
-        if let Some(n) = self.name.take() {
-            delete_link(&n);
-        }
-    }
-}
-
-/// Creates the veth pair for `net`, moves the inside end into `pid`'s namespace, configures it.
-pub fn setup_veth(net: &NetPlan, pid: Pid) -> Result<Option<VethGuard>, String> {
-    let (Some(host), Some(bridge)) = (&net.veth_host, &net.parent_bridge) else {
-        return Ok(None);
-    };
-    let peer = format!("{}p", &host[..host.len().min(14)]);
-    let pid_s = pid.to_string();
-    ip(&["link", "add", host, "type", "veth", "peer", "name", &peer, "netns", &pid_s])?;
-    let guard = VethGuard { name: Some(host.clone()) };
-    let mtu = net.mtu.to_string();
-    ip(&["link", "set", host, "master", bridge, "mtu", &mtu, "up"])?;
-    ip_in(pid, &["link", "set", &peer, "name", &net.interface])?;
-    if let Some(addr) = net.address {
-        ip_in(pid, &["addr", "add", &addr.to_string(), "dev", &net.interface])?;
-    }
-    ip_in(pid, &["link", "set", &net.interface, "mtu", &mtu, "up"])?;
-    if let Some(gw) = net.gateway {
-        ip_in(pid, &["route", "add", "default", "via", &gw.to_string()])?;
-    }
-    Ok(Some(guard))
+/// NAT for a nesting host's children, inside the host's own network namespace only (the net
+/// layer refuses in the real host's namespace): forwarding on, the bridge's subnet masqueraded.
+/// The table goes when the guard drops.
+pub fn enable_nat(plan: &BridgePlan) -> Result<NatGuard, NetError> {
+    net::enable_ip_forward()?;
+    NatGuard::new(plan)
 }

@@ -17,11 +17,22 @@ pub fn stop(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
     let monitor_alive = st.monitor_pid > 0 && kill(Pid::from_raw(st.monitor_pid), None).is_ok();
     if monitor_alive {
         let _ = kill(Pid::from_raw(st.monitor_pid), Signal::SIGTERM);
-        let deadline = Instant::now() + grace + Duration::from_secs(20);
-        while dir.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        // The monitor has its own grace period (from start); ours wins when shorter: after it,
+        // SIGKILL the init, and the monitor cleans up as soon as it reaps it.
+        let wait_gone = |limit: Duration| {
+            let deadline = Instant::now() + limit;
+            while dir.exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            !dir.exists()
+        };
+        if wait_gone(grace) {
+            return Ok(());
         }
-        if !dir.exists() {
+        if state::alive(&st) {
+            let _ = kill(Pid::from_raw(st.pid), Signal::SIGKILL);
+        }
+        if wait_gone(Duration::from_secs(20)) {
             return Ok(());
         }
     }
@@ -36,7 +47,8 @@ pub fn cleanup(state_dir: &Path, st: &State) -> Result<()> {
     }
     let mut first_err = None;
     for (_, d) in st.cgroups.iter().rev() {
-        if let Err(e) = crate::cgroup::tree::kill_and_remove(d, crate::cgroup::layout::is_v2_dir(d)) {
+        if let Err(e) = crate::cgroup::tree::kill_and_remove(d, crate::cgroup::layout::is_v2_dir(d))
+        {
             first_err.get_or_insert(e.to_string());
         }
     }
@@ -56,7 +68,11 @@ pub fn cleanup(state_dir: &Path, st: &State) -> Result<()> {
     }
     match first_err {
         None => Ok(()),
-        Some(message) => Err(LaunchError::State { container: st.name.clone(), path: dir.display().to_string(), message }),
+        Some(message) => Err(LaunchError::State {
+            container: st.name.clone(),
+            path: dir.display().to_string(),
+            message,
+        }),
     }
 }
 

@@ -9,7 +9,11 @@ use std::path::Path;
 
 fn err(op: &'static str, target: &Path) -> impl FnOnce(nix::Error) -> MountError {
     let target = target.to_path_buf();
-    move |e| MountError { op: op.into(), target, message: e.to_string() }
+    move |e| MountError {
+        op: op.into(),
+        target,
+        message: e.to_string(),
+    }
 }
 
 /// Makes `root` the process's `/`, detaches the old root, and optionally makes `/` read-only.
@@ -20,8 +24,14 @@ pub fn pivot(root: &Path, read_only: bool) -> MResult {
     pivot_root(".", ".").map_err(err("pivot_root", root))?;
     // The old root may have shared propagation; make it private so the detach does not
     // propagate back to the parent's namespace.
-    mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-        .map_err(err("make old root slave", root))?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(err("make old root slave", root))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(err("detach old root", root))?;
     chdir("/").map_err(err("chdir", Path::new("/")))?;
     if read_only {

@@ -8,12 +8,13 @@ use std::ffi::CString;
 use std::io::Write;
 
 /// Probe names, in the order `all` runs them.
+/// The mount probes come last: where one succeeds (a nesting host's own mount namespace) it
+/// must not change what the others see.
 pub const PROBES: &[&str] = &[
-    "mount_bind_root",
-    "mount_over_proc",
     "write_sysrq",
     "write_proc_sys_kernel",
     "write_sys_kernel",
+    "write_clean_proc_sys_kernel",
     "kexec_load",
     "init_module",
     "finit_module",
@@ -30,6 +31,8 @@ pub const PROBES: &[&str] = &[
     "cgroup_mkdir",
     "net_route_add",
     "net_addr_set",
+    "mount_bind_root",
+    "mount_over_proc",
 ];
 
 fn rc(r: libc::c_long) -> Result<(), Errno> {
@@ -40,8 +43,22 @@ fn rc(r: libc::c_long) -> Result<(), Errno> {
     }
 }
 
+/// A raw syscall with up to four arguments, as the probes need.
+fn sys(nr: libc::c_long, a: [libc::c_long; 4]) -> Result<(), Errno> {
+    // SAFETY: every probe passes null pointers, invalid descriptors, or pointers to values it
+    // keeps alive across the call (CStrings, a timespec); the kernel validates all of them, and
+    // none of these calls writes into our memory.
+    rc(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3]) })
+}
+
 fn cs(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
+}
+
+/// Writes a file's current value back to it: harmless if the write were allowed.
+fn write_same(path: &str) -> Result<(), Errno> {
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    write_file(path, &current)
 }
 
 fn write_file(path: &str, data: &str) -> Result<(), Errno> {
@@ -54,7 +71,12 @@ fn write_file(path: &str, data: &str) -> Result<(), Errno> {
 
 /// The container's own cgroup directory of a controller, as premounted.
 fn cgroup_dir() -> String {
-    for d in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
+    for d in [
+        "/sys/fs/cgroup/pids",
+        "/sys/fs/cgroup/memory",
+        "/sys/fs/cgroup/unified",
+        "/sys/fs/cgroup",
+    ] {
         if std::path::Path::new(d).join("cgroup.procs").exists() {
             return d.to_string();
         }
@@ -95,42 +117,113 @@ fn route_ioctl(req: libc::c_ulong) -> Result<(), Errno> {
 pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
     use nix::mount::{mount, MsFlags};
     match name {
-        "mount_bind_root" => mount(Some("/"), "/mnt", None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>),
-        "mount_over_proc" => mount(Some("/tmp"), "/proc", None::<&str>, MsFlags::MS_BIND, None::<&str>),
+        "mount_bind_root" => mount(
+            Some("/"),
+            "/mnt",
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        ),
+        "mount_over_proc" => mount(
+            Some("/tmp"),
+            "/proc",
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        ),
+        // "h" only prints help to the kernel log, should the write ever go through.
         "write_sysrq" => write_file("/proc/sysrq-trigger", "h"),
-        "write_proc_sys_kernel" => write_file("/proc/sys/kernel/domainname", "escaped"),
-        "write_sys_kernel" => write_file("/sys/kernel/uevent_helper", ""),
-        // SAFETY (all raw syscalls below): arguments are null pointers, invalid fds or harmless
-        // values; the kernel validates them and nothing of ours is written.
-        "kexec_load" => rc(unsafe { libc::syscall(libc::SYS_kexec_load, 0, 0, 0, 0) }),
-        "init_module" => rc(unsafe { libc::syscall(libc::SYS_init_module, 0, 0, cs("").as_ptr()) }),
-        "finit_module" => rc(unsafe { libc::syscall(libc::SYS_finit_module, -1, cs("").as_ptr(), 0) }),
-        "delete_module" => rc(unsafe { libc::syscall(libc::SYS_delete_module, cs("lxnest_probe").as_ptr(), libc::O_NONBLOCK) }),
-        "open_by_handle_at" => rc(unsafe { libc::syscall(libc::SYS_open_by_handle_at, -1, 0, 0) }),
+        "write_proc_sys_kernel" => write_same("/proc/sys/kernel/panic"),
+        "write_sys_kernel" => write_same(SYS_KERNEL_FILE),
+        // A nesting host's unmasked proc copy: the kernel itself must still refuse host knobs.
+        "write_clean_proc_sys_kernel" => write_same(CLEAN_PROC_KNOB),
+        "kexec_load" => sys(libc::SYS_kexec_load, [0, 0, 0, 0]),
+        "init_module" => {
+            let params = cs("");
+            sys(
+                libc::SYS_init_module,
+                [0, 0, params.as_ptr() as libc::c_long, 0],
+            )
+        }
+        "finit_module" => {
+            let params = cs("");
+            sys(
+                libc::SYS_finit_module,
+                [-1, params.as_ptr() as libc::c_long, 0, 0],
+            )
+        }
+        "delete_module" => {
+            let name = cs("lxnest_probe");
+            sys(
+                libc::SYS_delete_module,
+                [
+                    name.as_ptr() as libc::c_long,
+                    libc::O_NONBLOCK as libc::c_long,
+                    0,
+                    0,
+                ],
+            )
+        }
+        "open_by_handle_at" => sys(libc::SYS_open_by_handle_at, [-1, 0, 0, 0]),
         // Ctrl-Alt-Del handling "on": harmless even if it were allowed.
-        "reboot" => rc(unsafe {
-            libc::syscall(libc::SYS_reboot, libc::LINUX_REBOOT_MAGIC1, libc::LINUX_REBOOT_MAGIC2, libc::LINUX_REBOOT_CMD_CAD_ON, 0)
-        }),
-        "swapon" => rc(unsafe { libc::syscall(libc::SYS_swapon, cs("/dev/null").as_ptr(), 0) }),
+        "reboot" => sys(
+            libc::SYS_reboot,
+            [
+                libc::LINUX_REBOOT_MAGIC1 as libc::c_long,
+                libc::LINUX_REBOOT_MAGIC2 as libc::c_long,
+                libc::LINUX_REBOOT_CMD_CAD_ON as libc::c_long,
+                0,
+            ],
+        ),
+        "swapon" => {
+            let path = cs("/dev/null");
+            sys(libc::SYS_swapon, [path.as_ptr() as libc::c_long, 0, 0, 0])
+        }
         "clock_settime" => {
-            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-            // SAFETY: reads the clock into a valid timespec, then sets it to the same value.
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: reads the clock into a valid timespec we own.
             unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-            rc(unsafe { libc::syscall(libc::SYS_clock_settime, libc::CLOCK_REALTIME, &ts as *const libc::timespec) })
+            // Setting the clock to the value it has: harmless even if it were allowed.
+            sys(
+                libc::SYS_clock_settime,
+                [
+                    libc::CLOCK_REALTIME as libc::c_long,
+                    &ts as *const libc::timespec as libc::c_long,
+                    0,
+                    0,
+                ],
+            )
         }
         // SYSLOG_ACTION_SIZE_BUFFER (10): reads nothing but needs the same privilege.
-        "syslog" => rc(unsafe { libc::syscall(libc::SYS_syslog, 10, 0, 0) }),
+        "syslog" => sys(libc::SYS_syslog, [10, 0, 0, 0]),
         "mknod_block" => {
             let dev = libc::makedev(8, 0);
             // SAFETY: a path string we own; creates a node in the container's /tmp at most.
-            rc(unsafe { libc::mknod(cs("/tmp/probe-sda").as_ptr(), libc::S_IFBLK | 0o600, dev) } as libc::c_long)
+            rc(
+                unsafe { libc::mknod(cs("/tmp/probe-sda").as_ptr(), libc::S_IFBLK | 0o600, dev) }
+                    as libc::c_long,
+            )
         }
         "kill_outside" => nix::sys::signal::kill(nix::unistd::Pid::from_raw(outside), None),
-        // SAFETY: PTRACE_ATTACH takes a pid and null pointers.
-        "ptrace_outside" => rc(unsafe { libc::ptrace(libc::PTRACE_ATTACH, outside, 0, 0) }),
+        "ptrace_outside" => sys(
+            libc::SYS_ptrace,
+            [
+                libc::PTRACE_ATTACH as libc::c_long,
+                outside as libc::c_long,
+                0,
+                0,
+            ],
+        ),
         "cgroup_raise_limit" => {
             let d = cgroup_dir();
-            let file = if d.ends_with("pids") { "pids.max" } else { "cgroup.max.descendants" };
+            let file = if d.ends_with("pids") {
+                "pids.max"
+            } else {
+                "cgroup.max.descendants"
+            };
             write_file(&format!("{d}/{file}"), "max")
         }
         "cgroup_mkdir" => std::fs::create_dir(format!("{}/probe-escape", cgroup_dir()))
@@ -138,6 +231,24 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
         "net_route_add" => route_ioctl(libc::SIOCADDRT),
         "net_addr_set" => route_ioctl(libc::SIOCSIFADDR),
         _ => Err(Errno::EINVAL),
+    }
+}
+
+/// The /sys/kernel file the sysfs probe writes (present on every kernel lxnest supports).
+pub const SYS_KERNEL_FILE: &str = "/sys/kernel/rcu_expedited";
+
+/// A host-wide knob as seen through a nesting host's clean proc copy.
+pub const CLEAN_PROC_KNOB: &str = "/dev/.lxnest/proc/sys/kernel/panic";
+
+/// The file a probe needs, when the host may lack it (kernel configuration, or a clean proc
+/// copy that only nesting hosts have).
+pub fn needs_file(name: &str) -> Option<&'static str> {
+    match name {
+        "write_sysrq" => Some("/proc/sysrq-trigger"),
+        "write_proc_sys_kernel" => Some("/proc/sys/kernel/panic"),
+        "write_sys_kernel" => Some(SYS_KERNEL_FILE),
+        "write_clean_proc_sys_kernel" => Some(CLEAN_PROC_KNOB),
+        _ => None,
     }
 }
 
@@ -152,9 +263,17 @@ pub fn result_text(r: Result<(), Errno>) -> String {
 /// The `__probe` command: prints one line per probe; exits 0 (the caller judges the results).
 pub fn run(name: &str, args: &[String]) -> i32 {
     let outside = args.first().and_then(|a| a.parse().ok()).unwrap_or(1);
-    let names: Vec<&str> = if name == "all" { PROBES.to_vec() } else { vec![name] };
+    let names: Vec<&str> = if name == "all" {
+        PROBES.to_vec()
+    } else {
+        vec![name]
+    };
     for n in names {
-        println!("{n}\t{}", result_text(attempt(n, outside)));
+        let result = match needs_file(n) {
+            Some(f) if !std::path::Path::new(f).exists() => "absent".to_string(),
+            _ => result_text(attempt(n, outside)),
+        };
+        println!("{n}\t{result}");
     }
     0
 }

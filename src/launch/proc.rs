@@ -29,10 +29,14 @@ pub const MASKED_DIRS: &[&str] = &["acpi", "scsi", "firmware", "asound"];
 /// Paths made read-only: host-wide knobs that the user namespace alone does not always guard.
 pub const READ_ONLY: &[&str] = &["sys", "sysrq-trigger", "irq", "bus", "fs"];
 
-const PSEUDO: MsFlags = MsFlags::MS_NOSUID.union(MsFlags::MS_NODEV).union(MsFlags::MS_NOEXEC);
+const PSEUDO: MsFlags = MsFlags::MS_NOSUID
+    .union(MsFlags::MS_NODEV)
+    .union(MsFlags::MS_NOEXEC);
 
-/// Mounts `<root>/proc` with masks, then `<root>/sys` read-only.
-pub fn mount_proc_sys(root: &Path) -> MResult {
+/// Mounts `<root>/proc` with masks, then `<root>/sys` read-only. A nesting host keeps
+/// `/proc/sys/net` writable: those sysctls belong to its own network namespace, and it turns on
+/// forwarding there for its children.
+pub fn mount_proc_sys(root: &Path, nesting: bool) -> MResult {
     let proc_dir = root.join("proc");
     mkdir_p(&proc_dir)?;
     mount_fs("proc", &proc_dir, PSEUDO, None)?;
@@ -43,6 +47,18 @@ pub fn mount_proc_sys(root: &Path) -> MResult {
             bind(&p, &p, true)?;
             remount_ro(&p, MsFlags::empty())?;
         }
+    }
+    let net = proc_dir.join("sys/net");
+    if nesting && net.is_dir() {
+        bind(&net, &net, false)?;
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | PSEUDO;
+        nix::mount::mount(None::<&str>, &net, None::<&str>, flags, None::<&str>).map_err(|e| {
+            super::mounts::MountError {
+                op: "remount rw".into(),
+                target: net.clone(),
+                message: e.to_string(),
+            }
+        })?;
     }
     let null = root.join("dev/null");
     for f in MASKED_FILES {

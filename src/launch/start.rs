@@ -9,6 +9,7 @@ use super::state::StateDirGuard;
 use super::sync::{Channel, Enforced, Msg, SyncError};
 use super::{apparmor, idmap, inject, spawn};
 use crate::cgroup::{self, CgroupGuard, CreateOptions};
+use crate::plan::model::RootfsPlan;
 use crate::plan::model::{BridgePlan, LevelPlan};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
@@ -76,6 +77,8 @@ pub struct Started {
     // Field order is drop order: the init dies first, then its network, cgroup and state go.
     /// The init.
     pub child: ChildGuard,
+    /// The loaded AppArmor profile, unloaded after the init is gone.
+    pub apparmor_profile: Option<crate::apparmor::Installed>,
     /// The veth, if any.
     pub veth: Option<VethGuard>,
     /// The bridge, if this start created it.
@@ -84,6 +87,12 @@ pub struct Started {
     pub cgroup: CgroupGuard,
     /// The state directory.
     pub state: StateDirGuard,
+    /// The plan, when it has stop or post-stop hooks to run at teardown.
+    pub hook_plan: Option<LevelPlan>,
+    /// Host-side mounts of loop images, unmounted once the init is gone.
+    pub loops: super::loopmount::LoopMounts,
+    /// The encrypted root's key, last to go: locked once nothing of the container is left.
+    pub crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPlan)>,
 }
 
 /// Starts `plan`: see docs/launch.md for the order and the reason for each step's position.
@@ -98,25 +107,87 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         redirect_stdio(&state.path().join("console.log")).map_err(step_err(c, "state"))?;
     }
 
-    // AppArmor profile before clone: it must be in the kernel before the child asks for it.
-    let (apparmor_label, apparmor_note) = match apparmor::load(&plan.apparmor, opts.require_apparmor) {
-        Ok(apparmor::Outcome::Loaded(label)) => (Some(label.clone()), format!("label {label}")),
-        Ok(apparmor::Outcome::Unavailable) => {
-            log_apparmor_once();
-            (None, "unavailable: kernel without AppArmor (profile planned, not loaded)".to_string())
+    // pre-start hooks on the host before anything else is set up, as in LXC; they may fill
+    // the shared mount directory.
+    super::hooks::run(plan, "pre-start", state.path(), None).map_err(step_err(c, "pre-start"))?;
+
+    // An encrypted root is unlocked before anything touches it; if a later step fails the guard
+    // is dropped with everything else and the key leaves the kernel again.
+    let crypt = match &plan.encrypt {
+        Some(e) => {
+            let interactive = !matches!(e.key, crate::spec::model::KeySource::File(_));
+            if opts.console_log && interactive {
+                return Err(step_err(c, "crypt")(
+                    "a detached start cannot ask for a passphrase or read stdin: use `key: file:/PATH`, or start it in the foreground (-F, run, execute)",
+                ));
+            }
+            Some((
+                crate::crypt::unlock_for_start(e).map_err(step_err(c, "crypt"))?,
+                e.clone(),
+            ))
         }
-        Err(message) => return Err(LaunchError::Refused { container: c.into(), message }),
+        None => None,
     };
+
+    // A tarball rootfs is unpacked on the host side, where owners can be shifted into the
+    // container's id range, before the child needs it; a second start reuses the tree.
+    if let RootfsPlan::Tar(tarball) = &plan.rootfs {
+        let shift = plan.idmap.as_ref().map(|m| crate::tarball::Shift {
+            uid: m.host_uid.first,
+            gid: m.host_gid.first,
+            count: m.host_uid.count.min(m.host_gid.count),
+        });
+        let dest = crate::rootfs::tar_tree(&opts.state_dir, &plan.path);
+        match crate::tarball::ensure(std::path::Path::new(tarball), &dest, shift)
+            .map_err(step_err(c, "rootfs"))?
+        {
+            Some(sum) if !sum.skipped_devices.is_empty() => {
+                tracing::info!(
+                    "{c}: skipped {} device nodes of {tarball}",
+                    sum.skipped_devices.len()
+                )
+            }
+            _ => {}
+        }
+    }
+
+    // AppArmor profile before clone: it must be in the kernel before the child asks for it.
+    let (apparmor_guard, apparmor_label, apparmor_note) =
+        match apparmor::prepare(plan, opts.require_apparmor) {
+            Ok(apparmor::Outcome::Loaded(g)) => {
+                let label = g.onexec().map(str::to_string);
+                let note = match &label {
+                    Some(l) => format!("label {l}"),
+                    None => "confined by the parent's label (no own profile at this depth)".into(),
+                };
+                (Some(g), label, note)
+            }
+            Ok(apparmor::Outcome::Unavailable(why)) => {
+                log_apparmor_once(&why);
+                (
+                    None,
+                    None,
+                    format!("unavailable: {why} (profile planned, not loaded)"),
+                )
+            }
+            Err(message) => {
+                return Err(LaunchError::Refused {
+                    container: c.into(),
+                    message,
+                })
+            }
+        };
 
     // cgroup before clone, so the child can be placed in it before it runs any of its own
     // steps and every process it ever forks is accounted and limited.
     inject::check(c, "cgroup")?;
     let layout = cgroup::detect().map_err(step_err(c, "cgroup"))?;
-    let cg = cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup).map_err(step_err(c, "cgroup"))?;
+    let cg =
+        cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup).map_err(step_err(c, "cgroup"))?;
     // The v1 devices controller only takes writes from the initial user namespace; a nested
     // launcher's children stay under the allowlist its own parent wrote.
     if !super::defaults::in_user_namespace() {
-        cgroup::apply_devices(&cg, &plan.devices).map_err(step_err(c, "cgroup"))?;
+        apply_devices(&cg, plan).map_err(step_err(c, "cgroup"))?;
     }
 
     // The bridge exists before the veth that plugs into it.
@@ -125,13 +196,18 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         _ => None,
     };
 
+    // Loop images are mounted here, on the host side (a user namespace may not mount a block
+    // device), under the state directory; the child bind-mounts them into place.
+    let (loop_plan, loops) =
+        super::loopmount::prepare(plan, state.path()).map_err(step_err(c, "mounts"))?;
+
     inject::check(c, "spawn")?;
     let (mut parent_end, child_end) = Channel::pair().map_err(step_err(c, "spawn"))?;
     let spec = ChildSpec {
-        plan,
+        plan: &loop_plan,
         root: state.path().join("rootfs"),
         nested_json: opts.nested_json.clone(),
-        lxnest_binary: std::env::current_exe().ok(),
+        lxnest_binary: lxnest_binary(),
         apparmor_label,
         apparmor_note: apparmor_note.clone(),
     };
@@ -152,12 +228,28 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     let (enforced, veth) = match result {
         Ok(v) => v,
         Err(e) => {
-            // Drop order: child (killed), bridge, cgroup, state.
+            // Kill the child first; the other guards then drop in reverse order of creation
+            // (bridge, cgroup, AppArmor profile, state directory).
             drop(child);
             return Err(e);
         }
     };
-    Ok(Started { enforced, apparmor: apparmor_note, child, veth, bridge, cgroup: cg, state })
+    Ok(Started {
+        enforced,
+        apparmor: apparmor_note,
+        child,
+        apparmor_profile: apparmor_guard,
+        hook_plan: ["stop", "post-stop"]
+            .iter()
+            .any(|k| plan.hooks.get(*k).is_some_and(|v| !v.is_empty()))
+            .then(|| plan.clone()),
+        crypt,
+        loops,
+        veth,
+        bridge,
+        cgroup: cg,
+        state,
+    })
 }
 
 fn parent_steps(
@@ -176,11 +268,21 @@ fn parent_steps(
     // Into the cgroup before the child runs anything, and before it unshares its cgroup
     // namespace (that cgroup becomes its root). Delegation hands the subtree to its root.
     inject::check(c, "cgroup-attach")?;
-    cg.add_task(pid.as_raw()).map_err(step_err(c, "cgroup-attach"))?;
+    cg.add_task(pid.as_raw())
+        .map_err(step_err(c, "cgroup-attach"))?;
     if plan.cgroup.delegate {
-        let uid = plan.idmap.as_ref().and_then(|m| idmap::outside_of(&m.uid, 0)).unwrap_or(0);
-        let gid = plan.idmap.as_ref().and_then(|m| idmap::outside_of(&m.gid, 0)).unwrap_or(0);
-        cg.delegate(uid, gid).map_err(step_err(c, "cgroup-attach"))?;
+        let uid = plan
+            .idmap
+            .as_ref()
+            .and_then(|m| idmap::outside_of(&m.uid, 0))
+            .unwrap_or(0);
+        let gid = plan
+            .idmap
+            .as_ref()
+            .and_then(|m| idmap::outside_of(&m.gid, 0))
+            .unwrap_or(0);
+        cg.delegate(uid, gid)
+            .map_err(step_err(c, "cgroup-attach"))?;
     }
     // Network from the parent side: the veth's inside end moves into the child's namespace.
     inject::check(c, "network")?;
@@ -195,21 +297,51 @@ fn parent_steps(
     // and the child had to unshare its cgroup namespace while still at the container's root.
     inject::check(c, "cgroup-leaf")?;
     if plan.cgroup.init_leaf.is_some() {
-        cg.move_to_leaf(pid.as_raw()).map_err(step_err(c, "cgroup-leaf"))?;
+        cg.move_to_leaf(pid.as_raw())
+            .map_err(step_err(c, "cgroup-leaf"))?;
     }
     send(ch, c, "cgroup-leaf")?;
     let enforced = match ch.recv() {
         Ok(Msg::Enforced(e)) => e,
-        Ok(Msg::Failed { step, message }) => return Err(LaunchError::Child { container: c.into(), step, message }),
+        Ok(Msg::Failed { step, message }) => {
+            return Err(LaunchError::Child {
+                container: c.into(),
+                step,
+                message,
+            })
+        }
         Ok(other) => return Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
         Err(e) => return Err(step_err(c, "exec")(format!("child died before exec: {e}"))),
     };
     match ch.recv() {
         Err(SyncError::Closed) => Ok((enforced, veth)),
-        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child { container: c.into(), step, message }),
+        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child {
+            container: c.into(),
+            step,
+            message,
+        }),
         Ok(other) => Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
         Err(e) => Err(step_err(c, "exec")(e)),
     }
+}
+
+/// The lxnest executable a built-in rootfs exposes at /usr/local/bin/lxnest: the running
+/// executable when it is lxnest (the command line), else `lxnest` on PATH. A program embedding
+/// the library (the Python module) is not lxnest: binding it there would be wrong, and where
+/// lxnest is not installed the container gets none.
+fn lxnest_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok();
+    if exe
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "lxnest")
+    {
+        return exe;
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("lxnest"))
+        .find(|p| p.is_file())
 }
 
 fn send(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
@@ -219,27 +351,56 @@ fn send(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
 fn expect(ch: &mut Channel, c: &str, step: &'static str, ok: impl Fn(&Msg) -> bool) -> Result<()> {
     match ch.recv() {
         Ok(m) if ok(&m) => Ok(()),
-        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child { container: c.into(), step, message }),
+        Ok(Msg::Failed { step, message }) => Err(LaunchError::Child {
+            container: c.into(),
+            step,
+            message,
+        }),
         Ok(other) => Err(step_err(c, step)(format!("unexpected {other:?}"))),
         Err(e) => Err(step_err(c, step)(e)),
     }
 }
 
-fn log_apparmor_once() {
+fn log_apparmor_once(why: &str) {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| tracing::info!("AppArmor is not enabled in this kernel: profiles are planned but not loaded"));
+    ONCE.call_once(|| tracing::info!("{why}: AppArmor profiles are planned but not loaded"));
 }
 
 /// Points stdin at /dev/null and stdout/stderr at `log` (inherited by the container's init).
 fn redirect_stdio(log: &std::path::Path) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let null = std::fs::File::open("/dev/null")?;
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-    for (src, dst) in [(null.as_raw_fd(), 0), (out.as_raw_fd(), 1), (out.as_raw_fd(), 2)] {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    for (src, dst) in [
+        (null.as_raw_fd(), 0),
+        (out.as_raw_fd(), 1),
+        (out.as_raw_fd(), 2),
+    ] {
         // SAFETY: dup2 onto the standard descriptors; `src` is a valid open fd owned above.
         if unsafe { libc::dup2(src, dst) } < 0 {
             return Err(std::io::Error::last_os_error());
         }
     }
     Ok(())
+}
+
+/// The v1 devices allowlist. The cgroup layer removes the fresh init leaf before `devices.deny a`
+/// and the kernel refuses that write until the removed child is offline, which on a busy machine
+/// can take longer than the layer's own retry: try the whole step a few more times.
+fn apply_devices(cg: &CgroupGuard, plan: &LevelPlan) -> crate::cgroup::Result<()> {
+    let mut tries = 0;
+    loop {
+        match cgroup::apply_devices(cg, &plan.devices) {
+            Ok(_) => return Ok(()),
+            Err(crate::cgroup::CgroupError::Io { source, .. })
+                if source.raw_os_error() == Some(libc::EINVAL) && tries < 5 =>
+            {
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }

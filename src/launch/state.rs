@@ -32,7 +32,7 @@ pub struct State {
     pub cgroups: Vec<(String, PathBuf)>,
     /// The veth on the parent side, if any.
     pub veth: Option<String>,
-    /// The bridge this container's start created (removed with the last container on it).
+    /// The lxnest bridge this container is plugged into (removed with the last container on it).
     pub bridge_created: Option<String>,
     /// What was enforced.
     pub enforced: Enforced,
@@ -50,7 +50,11 @@ pub fn dir(state_dir: &Path, name: &str) -> PathBuf {
 fn serr(name: &str, path: &Path) -> impl FnOnce(String) -> LaunchError {
     let name = name.to_string();
     let path = path.display().to_string();
-    move |message| LaunchError::State { container: name, path, message }
+    move |message| LaunchError::State {
+        container: name,
+        path,
+        message,
+    }
 }
 
 /// Writes `state.json` atomically (rename), so a reader never sees half a file.
@@ -72,7 +76,11 @@ pub fn read(state_dir: &Path, name: &str) -> Result<State> {
 /// Every container with a readable state, sorted by name.
 pub fn list(state_dir: &Path) -> Vec<State> {
     let mut out: Vec<State> = std::fs::read_dir(state_dir)
-        .map(|rd| rd.flatten().filter_map(|e| read(state_dir, &e.file_name().to_string_lossy()).ok()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| read(state_dir, &e.file_name().to_string_lossy()).ok())
+                .collect()
+        })
         .unwrap_or_default();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
@@ -98,17 +106,23 @@ pub struct StateDirGuard {
 }
 
 impl StateDirGuard {
-    /// Creates `<statedir>/<name>/rootfs`; fails when the container exists.
+    /// Creates `<statedir>/<name>/{rootfs,mount}`; fails when the container exists.
     pub fn create(state_dir: &Path, name: &str) -> Result<StateDirGuard> {
         let d = dir(state_dir, name);
         std::fs::create_dir_all(state_dir).map_err(|e| serr(name, state_dir)(e.to_string()))?;
         match std::fs::create_dir(&d) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(LaunchError::Exists(name.into())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(LaunchError::Exists(name.into()))
+            }
             Err(e) => return Err(serr(name, &d)(e.to_string())),
         }
-        let g = StateDirGuard { path: Some(d.clone()) };
-        std::fs::create_dir(d.join("rootfs")).map_err(|e| serr(name, &d)(e.to_string()))?;
+        let g = StateDirGuard {
+            path: Some(d.clone()),
+        };
+        for sub in ["rootfs", "mount"] {
+            std::fs::create_dir(d.join(sub)).map_err(|e| serr(name, &d)(e.to_string()))?;
+        }
         Ok(g)
     }
 
@@ -137,7 +151,10 @@ mod tests {
         let base = tempfile::tempdir().expect("tempdir");
         let g = StateDirGuard::create(base.path(), "c1").expect("create");
         assert!(base.path().join("c1/rootfs").is_dir());
-        assert!(matches!(StateDirGuard::create(base.path(), "c1"), Err(LaunchError::Exists(_))));
+        assert!(matches!(
+            StateDirGuard::create(base.path(), "c1"),
+            Err(LaunchError::Exists(_))
+        ));
         drop(g);
         assert!(!base.path().join("c1").exists());
         let me = std::process::id() as i32;

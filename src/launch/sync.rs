@@ -72,7 +72,10 @@ impl Channel {
     }
 
     fn new(s: UnixStream) -> Result<Channel, SyncError> {
-        Ok(Channel { writer: s.try_clone()?, reader: BufReader::new(s) })
+        Ok(Channel {
+            writer: s.try_clone()?,
+            reader: BufReader::new(s),
+        })
     }
 
     /// Sends one message.
@@ -101,7 +104,11 @@ mod tests {
     fn messages_cross_and_eof_is_closed() {
         let (mut p, mut c) = Channel::pair().expect("socketpair");
         c.send(&Msg::CgroupNsReady).expect("send");
-        c.send(&Msg::Failed { step: "pivot".into(), message: "EINVAL".into() }).expect("send");
+        c.send(&Msg::Failed {
+            step: "pivot".into(),
+            message: "EINVAL".into(),
+        })
+        .expect("send");
         assert_eq!(p.recv().expect("recv"), Msg::CgroupNsReady);
         assert!(matches!(p.recv().expect("recv"), Msg::Failed { step, .. } if step == "pivot"));
         drop(c);

@@ -61,6 +61,24 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>>
     if let Some((v, o)) = last("lxc.rootfs.path") {
         c.rootfs = Some(rootfs(&v, &o)?);
     }
+    if let Some((v, o)) = last("lxc.rootfs.options") {
+        // `encrypt=fscrypt[,...]` is how an LXC config asks for an encrypted root (LXC itself
+        // accepts and ignores the option on a dir: rootfs).
+        let (wish, rest) = crate::crypt::lxc::from_rootfs_options(&v, &c.name).map_err(|e| {
+            err(
+                &o,
+                "lxc.rootfs.options",
+                &v,
+                &e.to_string(),
+                "see docs/encryption.md",
+            )
+        })?;
+        c.encrypt = wish;
+        notes.extend(
+            rest.into_iter()
+                .map(|r| format!("lxc.rootfs.options {r} ({o}) is not enforced")),
+        );
+    }
     for (v, o) in all("lxc.mount.entry") {
         c.mounts.push(mount_entry(&v, &o)?);
     }

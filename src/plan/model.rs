@@ -99,6 +99,10 @@ pub struct LevelPlan {
     pub origin: Origin,
     /// Root filesystem.
     pub rootfs: RootfsPlan,
+    /// Encryption of the root directory, when asked for (see [`crate::crypt`]). Left out of the
+    /// serialized plan when absent, so plans without encryption read exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypt: Option<EncryptPlan>,
     /// The first process and its environment.
     pub init: InitPlan,
     /// AppArmor confinement.
@@ -133,6 +137,48 @@ pub enum RootfsPlan {
     Dir(String),
     /// A tarball unpacked into lxnest's directory.
     Tar(String),
+}
+
+/// How a container's root directory is encrypted: pure data, applied by [`crate::crypt`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptPlan {
+    /// The method (`fscrypt`).
+    pub method: crate::spec::model::EncryptMethod,
+    /// The directory that is encrypted (the `dir:` rootfs).
+    pub dir: String,
+    /// Where the key comes from.
+    pub key: crate::spec::model::KeySource,
+    /// The policy given to a new encrypted directory.
+    pub policy: FscryptPolicyPlan,
+    /// Argon2id parameters for a new passphrase-derived key (an existing directory uses the ones
+    /// stored in its metadata).
+    pub kdf: KdfPlan,
+    /// The key metadata file (salt, KDF parameters, key identifier; never the key).
+    pub metadata: String,
+}
+
+/// An fscrypt policy: cipher names as the kernel documentation spells them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FscryptPolicyPlan {
+    /// Policy version (2: HKDF-derived keys, identified by a key identifier).
+    pub version: u8,
+    /// Contents cipher (`AES-256-XTS`).
+    pub contents: String,
+    /// File name cipher (`AES-256-CTS`).
+    pub filenames: String,
+    /// File names are padded to a multiple of this many bytes (4, 8, 16 or 32).
+    pub padding: u8,
+}
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfPlan {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Passes over memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
 }
 
 /// The container's first process.

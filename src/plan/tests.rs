@@ -214,3 +214,22 @@ fn landlock_only_for_leaves() {
     assert!(!p.get("juju-host").unwrap().landlock.enabled);
     assert!(p.get("juju-host/unit-1").unwrap().landlock.enabled);
 }
+
+#[test]
+fn encrypted_root_is_planned_and_a_bad_wish_names_the_container() {
+    let ok = plan_text("containers:\n  - name: vault\n    rootfs: dir:/srv/vault\n    encrypt: {method: fscrypt, key: stdin}\n").unwrap();
+    let e = ok
+        .get("vault")
+        .unwrap()
+        .encrypt
+        .as_ref()
+        .expect("encrypt planned");
+    assert_eq!(e.dir, "/srv/vault");
+    let msg = plan_text("containers:\n  - name: vault\n    encrypt: {method: fscrypt}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("vault") && msg.contains("t.yaml:2") && msg.contains("fix"),
+        "{msg}"
+    );
+}

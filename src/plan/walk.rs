@@ -199,6 +199,7 @@ impl<'a> Walker<'a> {
             runtime: c.runtime.clone(),
             origin: c.origin.clone(),
             rootfs: rootfs(c),
+            encrypt: self.encrypt(c, &path, depth),
             init: init(c, &path, depth, &own),
             apparmor,
             seccomp,
@@ -255,6 +256,30 @@ impl<'a> Walker<'a> {
             None => (uid, gid),
         };
         Some(Some(idmap::map(uid, gid, count, hu, hg)))
+    }
+
+    /// The encrypted-root plan; a bad `encrypt:` wish becomes a finding at the container's line.
+    fn encrypt(
+        &mut self,
+        c: &ContainerSpec,
+        path: &str,
+        depth: u32,
+    ) -> Option<crate::plan::model::EncryptPlan> {
+        let (message, fix) = match crate::crypt::plan::plan(c, path) {
+            Ok(e) => return e,
+            Err(crate::crypt::CryptError::Spec { message, fix, .. }) => (message, fix),
+            Err(other) => (other.to_string(), "see docs/encryption.md".to_string()),
+        };
+        let origin = c.origin.clone();
+        self.findings.push(Finding {
+            container: path.into(),
+            level: depth,
+            rule: "encrypt".into(),
+            origin,
+            message,
+            fix,
+        });
+        None
     }
 
     fn devices(

@@ -16,26 +16,59 @@ const USR_LINKS: &[&str] = &["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
 
 /// Builds the built-in root at `root`.
 pub fn build(root: &Path, inputs: &BuiltinInputs) -> Result<(), RootfsError> {
-    mount_fs("tmpfs", root, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=755,size=16m"))?;
+    mount_fs(
+        "tmpfs",
+        root,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=755,size=16m"),
+    )?;
     bind_ro(Path::new("/usr"), &root.join("usr"), true)?;
     for name in USR_LINKS {
         let host = Path::new("/").join(name);
         let at = root.join(name);
         match std::fs::read_link(&host) {
             // Same link as the host's (`bin -> usr/bin`), which resolves into the bound /usr.
-            Ok(target) => symlink(&target, &at).map_err(|source| RootfsError::Write { path: at, source })?,
+            Ok(target) => {
+                symlink(&target, &at).map_err(|source| RootfsError::Write { path: at, source })?
+            }
             // A host without merged /usr: bind the real directory read-only.
             Err(_) if host.is_dir() => bind_ro(&host, &at, true)?,
             Err(_) => {}
         }
     }
     etc::generate(root, &inputs.hostname)?;
-    for (dir, opts) in [("run", "mode=755,size=64m"), ("tmp", "mode=1777,size=256m"), ("var", "mode=755,size=256m")] {
+    // Debian's alternatives are symlinks that /usr/bin points through (awk, editor ...): a
+    // read-only bind of the host's directory costs one mount instead of one symlink per entry.
+    let host_alt = Path::new("/etc/alternatives");
+    if host_alt.is_dir() {
+        bind_ro(host_alt, &root.join("etc/alternatives"), false)?;
+    }
+    for (dir, opts) in [
+        ("run", "mode=755,size=64m"),
+        ("tmp", "mode=1777,size=256m"),
+        ("var", "mode=755,size=256m"),
+    ] {
         let p = root.join(dir);
         mkdir_p(&p)?;
-        mount_fs("tmpfs", &p, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(opts))?;
+        mount_fs(
+            "tmpfs",
+            &p,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some(opts),
+        )?;
     }
-    for d in ["var/tmp", "var/log", "var/lib", "var/cache", "root", "home", "mnt", "srv", "opt", "run/lxnest"] {
+    for d in [
+        "var/tmp",
+        "var/log",
+        "var/lib",
+        "var/cache",
+        "root",
+        "home",
+        "mnt",
+        "srv",
+        "opt",
+        "run/lxnest",
+    ] {
         mkdir_p(&root.join(d))?;
     }
     if let Some(bin) = &inputs.lxnest_binary {
@@ -43,7 +76,12 @@ pub fn build(root: &Path, inputs: &BuiltinInputs) -> Result<(), RootfsError> {
         // mount point (the host's own /usr/local/bin is not part of the built-in root).
         let dir = root.join("usr/local/bin");
         if dir.is_dir() {
-            mount_fs("tmpfs", &dir, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=755,size=64k"))?;
+            mount_fs(
+                "tmpfs",
+                &dir,
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some("mode=755,size=64k"),
+            )?;
             bind_ro(bin, &root.join(LXNEST_PATH), false)?;
         }
     }

@@ -1,6 +1,7 @@
 //! Root filesystems: the built-in host-derived default ([`builtin`]), an existing directory, and
-//! (later) tarballs. Everything here runs inside the container's new mount namespace, before
-//! pivot_root, so nothing it mounts is visible to the host or outlives the container.
+//! a tarball's tree (unpacked on the host side by the start sequence, see [`tar_tree`]).
+//! Everything here runs inside the container's new mount namespace, before pivot_root, so
+//! nothing it mounts is visible to the host or outlives the container.
 
 pub mod builtin;
 pub mod etc;
@@ -27,9 +28,6 @@ pub enum RootfsError {
     /// A directory rootfs does not exist.
     #[error("rootfs directory {0} does not exist")]
     Missing(String),
-    /// The rootfs kind is planned but not implemented yet.
-    #[error("rootfs {0} is not yet supported (only `builtin` and `dir:PATH` are)")]
-    NotYetSupported(String),
 }
 
 /// What the caller needs to know about a prepared root.
@@ -47,14 +45,22 @@ pub struct BuiltinInputs {
     pub hostname: String,
     /// The lxnest binary to expose at [`builtin::LXNEST_PATH`] (the running executable).
     pub lxnest_binary: Option<PathBuf>,
+    /// For a tarball rootfs: the unpacked tree ([`tar_tree`]).
+    pub tar_tree: Option<PathBuf>,
 }
 
 /// Prepares the root at `root` (an existing empty directory) from `plan`.
-pub fn prepare(plan: &RootfsPlan, root: &Path, inputs: &BuiltinInputs) -> Result<Prepared, RootfsError> {
+pub fn prepare(
+    plan: &RootfsPlan,
+    root: &Path,
+    inputs: &BuiltinInputs,
+) -> Result<Prepared, RootfsError> {
     match plan {
         RootfsPlan::Builtin => {
             builtin::build(root, inputs)?;
-            Ok(Prepared { read_only_root: true })
+            Ok(Prepared {
+                read_only_root: true,
+            })
         }
         RootfsPlan::Dir(path) => {
             let src = Path::new(path);
@@ -62,10 +68,38 @@ pub fn prepare(plan: &RootfsPlan, root: &Path, inputs: &BuiltinInputs) -> Result
                 return Err(RootfsError::Missing(path.clone()));
             }
             bind(src, root, true)?;
-            Ok(Prepared { read_only_root: false })
+            Ok(Prepared {
+                read_only_root: false,
+            })
         }
-        RootfsPlan::Tar(path) => Err(RootfsError::NotYetSupported(format!("tar:{path}"))),
+        RootfsPlan::Tar(path) => {
+            // Unpacked by the start sequence on the host side (see `tar_tree`).
+            let tree = inputs
+                .tar_tree
+                .as_deref()
+                .ok_or_else(|| RootfsError::Missing(format!("unpacked tree of tar:{path}")))?;
+            if !tree.is_dir() {
+                return Err(RootfsError::Missing(tree.display().to_string()));
+            }
+            bind(tree, root, true)?;
+            Ok(Prepared {
+                read_only_root: false,
+            })
+        }
     }
+}
+
+/// Where the tree of a tarball rootfs is kept between starts (stopping a container removes its
+/// state directory, not this): `/var/lib/lxnest/rootfs/NAME` for the default state directory
+/// (/run is a tmpfs, lost at reboot and costly in memory), else `<statedir>/.rootfs/NAME`;
+/// NAME is the container path with `/` as `.`.
+pub fn tar_tree(state_dir: &Path, container_path: &str) -> PathBuf {
+    let base = if state_dir == Path::new(crate::launch::state::DEFAULT_DIR) {
+        PathBuf::from("/var/lib/lxnest/rootfs")
+    } else {
+        state_dir.join(".rootfs")
+    };
+    base.join(container_path.replace('/', "."))
 }
 
 /// Parses the spec's `rootfs:` value (`builtin`, `dir:PATH`, `tar:PATH`).
@@ -88,10 +122,25 @@ mod tests {
         assert_eq!(parse("dir:/srv/r"), Some(RootfsPlan::Dir("/srv/r".into())));
         assert_eq!(parse("tar:/x.tar"), Some(RootfsPlan::Tar("/x.tar".into())));
         assert_eq!(parse("dir:"), None);
-        let inputs = BuiltinInputs { hostname: "h".into(), lxnest_binary: None };
-        let err = prepare(&RootfsPlan::Tar("/x.tar".into()), Path::new("/nonexistent"), &inputs);
-        assert!(matches!(err, Err(RootfsError::NotYetSupported(_))));
-        let err = prepare(&RootfsPlan::Dir("/nonexistent/r".into()), Path::new("/nonexistent"), &inputs);
+        let inputs = BuiltinInputs {
+            hostname: "h".into(),
+            lxnest_binary: None,
+            tar_tree: None,
+        };
+        let err = prepare(
+            &RootfsPlan::Tar("/x.tar".into()),
+            Path::new("/nonexistent"),
+            &inputs,
+        );
+        assert!(
+            matches!(err, Err(RootfsError::Missing(_))),
+            "not unpacked yet"
+        );
+        let err = prepare(
+            &RootfsPlan::Dir("/nonexistent/r".into()),
+            Path::new("/nonexistent"),
+            &inputs,
+        );
         assert!(matches!(err, Err(RootfsError::Missing(_))));
     }
 }

@@ -164,7 +164,7 @@ fn field(off: u32) -> String {
         16..=63 => format!(
             "  ; arg{} {}",
             (off - 16) / 8,
-            if off % 8 == 0 { "lo" } else { "hi" }
+            if off.is_multiple_of(8) { "lo" } else { "hi" }
         ),
         _ => String::new(),
     }

@@ -43,9 +43,9 @@ impl SeccompData {
             4 => self.arch,
             8 => self.instruction_pointer as u32,
             12 => (self.instruction_pointer >> 32) as u32,
-            16..=63 if off % 4 == 0 => {
+            16..=63 if off.is_multiple_of(4) => {
                 let v = arg(((off - 16) / 8) as usize);
-                if off % 8 == 0 {
+                if off.is_multiple_of(8) {
                     v as u32
                 } else {
                     (v >> 32) as u32

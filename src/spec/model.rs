@@ -64,6 +64,8 @@ pub struct ContainerSpec {
     pub command: Option<Vec<String>>,
     /// `builtin`, `dir:PATH` or `tar:PATH`.
     pub rootfs: Option<String>,
+    /// Encrypt the root directory (`dir:PATH` only) with the kernel's native file encryption.
+    pub encrypt: Option<EncryptWish>,
     /// Resource limits; a child's limits never exceed its parent's.
     #[serde(default)]
     pub limits: Limits,
@@ -99,6 +101,71 @@ pub struct ContainerSpec {
     /// Where `name:` of this container was written (filled by the loader).
     #[serde(skip_deserializing)]
     pub origin: Origin,
+}
+
+/// Encryption of a container's root directory (see docs/encryption.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptWish {
+    /// How: `fscrypt` (the only method today; dm-crypt/LUKS2 is detected, not used).
+    pub method: EncryptMethod,
+    /// Where the key comes from: `passphrase` (default), `stdin` or `file:/ABSOLUTE/PATH`.
+    #[serde(default)]
+    pub key: KeySource,
+    /// Key metadata file (salt, KDF parameters, key identifier; never the key). Absolute;
+    /// default: `<rootfs dir>.crypt.json`, beside the encrypted directory.
+    pub metadata: Option<String>,
+}
+
+/// Encryption method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncryptMethod {
+    /// The kernel's native per-directory encryption (fscrypt, policy v2).
+    Fscrypt,
+}
+
+/// Where an encryption key comes from, written `passphrase`, `stdin` or `file:/PATH`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum KeySource {
+    /// A passphrase read from the terminal, stretched with Argon2id and a stored random salt.
+    #[default]
+    Passphrase,
+    /// A 64-byte key (raw, or 128 hex digits) read from standard input.
+    Stdin,
+    /// A 64-byte key (raw, or 128 hex digits) read from this file (absolute path).
+    File(String),
+}
+
+impl TryFrom<String> for KeySource {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "passphrase" => Ok(KeySource::Passphrase),
+            "stdin" => Ok(KeySource::Stdin),
+            _ => match s.strip_prefix("file:") {
+                Some(p) if p.starts_with('/') => Ok(KeySource::File(p.to_string())),
+                Some(p) => Err(format!(
+                    "key file `{p}` must be an absolute path (the key is read at start, from any directory)"
+                )),
+                None => Err(format!(
+                    "key source `{s}`: expected `passphrase`, `stdin` or `file:/PATH`"
+                )),
+            },
+        }
+    }
+}
+
+impl From<KeySource> for String {
+    fn from(k: KeySource) -> String {
+        match k {
+            KeySource::Passphrase => "passphrase".into(),
+            KeySource::Stdin => "stdin".into(),
+            KeySource::File(p) => format!("file:{p}"),
+        }
+    }
 }
 
 /// Resource limits.

@@ -1,0 +1,31 @@
+//! The documented public API of lxnest: what the command line and the Python module both call.
+//! Every function here is a thin wrapper over the modules that do the work ([`crate::source`],
+//! [`crate::host`], [`crate::plan`], [`crate::artifacts`], [`crate::explain`], [`crate::launch`],
+//! [`crate::attach`]),
+//! so a program linking lxnest can do everything `lxnest` on the command line can.
+//!
+//! - Planning, no root needed: [`plan`], [`plan_with`], [`generate`], [`explain_syscall`].
+//! - Containers, as root: [`containers`], [`info`], [`start`], [`stop`], [`destroy`], and commands
+//!   in them with their output captured: [`attach`] (running), [`execute`] (stopped).
+//!
+//! Errors are one [`ApiError`] enum whose variants keep the module errors underneath, so the
+//! whole cause chain (with the spec's `file:line`) reaches the caller; [`ApiError::chain`] renders
+//! it the way the command line prints it.
+
+mod containers;
+mod error;
+mod planning;
+pub mod registry;
+mod run;
+
+pub use containers::{
+    containers, destroy, info, start, stop, ContainerInfo, ContainerState, Details, StartOpts,
+    StartedContainer,
+};
+pub use error::{ApiError, ErrorKind, Result};
+pub use planning::{explain_syscall, generate, generate_with, plan, plan_with, Generated, Planned};
+pub use registry::Defined;
+pub use run::{attach, execute, AttachOpts, Output};
+
+/// Default state directory (`-P`), as the command line uses it.
+pub use crate::launch::state::DEFAULT_DIR;

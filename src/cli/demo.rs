@@ -1,0 +1,203 @@
+//! `lxnest demo`: Sallie's juju-laptop stack end to end on the built-in rootfs. It plans the
+//! stack against this machine, starts level 1 and (through it) level 2, runs the escape battery
+//! inside a level-1 and a level-2 container, prints policies and results per level, stops the
+//! stack and checks that nothing is left behind.
+
+use crate::cli::table::Table;
+use anyhow::{bail, Context};
+use lxnest::attach::{attach_output, AttachOptions};
+use lxnest::launch::{monitor, nested, probe, StartOptions};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Probes that act on a nesting host's own namespaces, which it legitimately manages.
+const OWN_NAMESPACE: &[&str] = &[
+    "cgroup_mkdir",
+    "net_route_add",
+    "net_addr_set",
+    "mount_bind_root",
+    "mount_over_proc",
+];
+
+/// demo
+#[derive(Debug, clap::Subcommand)]
+pub enum DemoCommand {
+    /// Build the juju-laptop stack on the built-in rootfs, run the escape battery at each level,
+    /// print the per-level policies and results, and clean up (needs root).
+    Demo {
+        /// Leave the stack running afterwards (stop it with `lxnest stop -P DIR -n juju-host`).
+        #[arg(long)]
+        keep: bool,
+        /// State directory for the demo's containers.
+        #[arg(short = 'P', long = "lxpath", default_value = "/run/lxnest-demo")]
+        state_dir: PathBuf,
+    },
+}
+
+impl DemoCommand {
+    /// Run the demo.
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        let DemoCommand::Demo { keep, state_dir } = self;
+        let spec = Path::new("builtin:juju-laptop");
+        let loaded = lxnest::source::load(spec)?;
+        let host = lxnest::host::read().context("reading this machine's facts")?;
+        let plan = lxnest::plan::plan(&loaded.stack, &host)?;
+        println!("== 1. the plan (against this machine)\n");
+        print!("{}", super::planning::plan_text(&plan));
+        let before = footprint();
+        let level1 = plan
+            .get("juju-host")
+            .context("juju-host in the built-in stack")?
+            .clone();
+        println!("\n== 2. starting juju-host and, through it, its three units\n");
+        start_nesting_host(&plan, &level1, &state_dir)?;
+        let result = battery(&state_dir);
+        if keep {
+            println!(
+                "\nthe stack keeps running: lxnest ls -P {0}; lxnest stop -P {0} -n juju-host",
+                state_dir.display()
+            );
+            return result;
+        }
+        println!("\n== 4. stopping the stack\n");
+        lxnest::launch::ops::stop(&state_dir, "juju-host", Duration::from_secs(10))?;
+        let _ = std::fs::remove_dir(&state_dir);
+        let after = footprint();
+        let left: Vec<_> = after.iter().filter(|x| !before.contains(x)).collect();
+        if left.is_empty() {
+            println!("stopped; no bridge, veth, cgroup or state file of the demo is left");
+        } else {
+            println!("LEFT BEHIND: {left:?}");
+            return Ok(ExitCode::from(1));
+        }
+        result
+    }
+}
+
+fn start_nesting_host(
+    plan: &lxnest::plan::Plan,
+    level1: &lxnest::plan::LevelPlan,
+    state_dir: &Path,
+) -> anyhow::Result<()> {
+    let mut c = level1.clone();
+    let nested_json = nested::handoff_for(plan, &c);
+    if nested_json.is_some() {
+        c.init.command = vec!["lxnest".into(), "init-nested".into()];
+    }
+    let opts = StartOptions {
+        state_dir: state_dir.to_path_buf(),
+        bridge: plan.host_bridge.clone(),
+        nested_json,
+        ..Default::default()
+    };
+    let pid = monitor::start_detached(&c, &opts, Duration::from_secs(10))?;
+    println!("juju-host started (pid {pid}); waiting for the units");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for unit in ["juju-host/unit-1", "juju-host/unit-2", "juju-host/unit-3"] {
+        loop {
+            if run_in(state_dir, unit, &["true"]).is_ok_and(|(code, _)| code == 0) {
+                println!("  {unit} is running");
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{unit} did not come up within 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Ok(())
+}
+
+fn run_in(state_dir: &Path, name: &str, cmd: &[&str]) -> anyhow::Result<(i32, String)> {
+    let mut o = AttachOptions::new(name);
+    o.state_dir = state_dir.to_path_buf();
+    o.command = cmd.iter().map(|s| s.to_string()).collect();
+    let out = attach_output(&o)?;
+    Ok((out.code, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// Runs every probe in juju-host (level 1, a nesting host) and juju-host/unit-1 (level 2).
+fn battery(state_dir: &Path) -> anyhow::Result<ExitCode> {
+    println!("\n== 3. the escape battery (every attempt must fail)\n");
+    let me = std::process::id().to_string();
+    let mut results = Vec::new();
+    for name in ["juju-host", "juju-host/unit-1"] {
+        let (_, out) = run_in(state_dir, name, &["lxnest", "__probe", "all", &me])?;
+        let map: std::collections::BTreeMap<String, String> = out
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        results.push(map);
+    }
+    let mut t = Table::new(&["PROBE", "LEVEL 1 (juju-host)", "LEVEL 2 (juju-host/unit-1)"]);
+    let mut escapes = Vec::new();
+    for p in probe::PROBES {
+        let mut cell = |level: usize| -> String {
+            let got = results[level]
+                .get(*p)
+                .cloned()
+                .unwrap_or_else(|| "missing".into());
+            match got.as_str() {
+                "ok" if level == 0 && OWN_NAMESPACE.contains(p) => {
+                    "allowed: its own namespace".into()
+                }
+                "ok" | "missing" => {
+                    escapes.push(format!("{p} at level {}", level + 1));
+                    format!("ESCAPED ({got})")
+                }
+                "absent" => "denied (no such file)".into(),
+                errno => format!("denied ({errno})"),
+            }
+        };
+        let (a, b) = (cell(0), cell(1));
+        t.row(vec![p.to_string(), a, b]);
+    }
+    print!("{}", t.render());
+    if escapes.is_empty() {
+        println!("\nevery escape attempt failed at both levels");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("\nESCAPES: {}", escapes.join(", "));
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// What the demo could leave behind: lxnest interfaces and cgroup directories.
+fn footprint() -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(links) = std::fs::read_dir("/sys/class/net") {
+        out.extend(
+            links
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("lxnbr") || n.starts_with("vx")),
+        );
+    }
+    if let Ok(hier) = std::fs::read_dir("/sys/fs/cgroup") {
+        for h in hier.flatten() {
+            let found = walk_named(&h.path(), "juju-host", 6);
+            out.extend(found.into_iter().map(|p| p.display().to_string()));
+        }
+    }
+    out
+}
+
+fn walk_named(dir: &Path, name: &str, depth: u32) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in rd
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+    {
+        if e.file_name() == name {
+            out.push(e.path());
+        } else if depth > 0 {
+            out.extend(walk_named(&e.path(), name, depth - 1));
+        }
+    }
+    out
+}

@@ -1,0 +1,239 @@
+//! Hooks, as LXC runs them: each entry is a command line run through `/bin/sh -c`, with the
+//! container name, `lxc` and the hook type appended as arguments (`HOOK NAME lxc pre-start`) and
+//! LXC's environment (`LXC_NAME`, `LXC_CONFIG_FILE`, `LXC_ROOTFS_MOUNT`, `LXC_ROOTFS_PATH`,
+//! `LXC_HOOK_TYPE`, `LXC_HOOK_SECTION`, `LXC_PID` once there is one). A hook that exits non-zero
+//! fails its step: a failing pre-start hook aborts the start, which then cleans up.
+//!
+//! Where each type runs (see docs/hooks.md): `pre-start`, `stop` and `post-stop` on the host;
+//! `pre-mount`, `mount` and `autodev` in the container's mount namespace before pivot_root;
+//! `start` inside the container just before its first process.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use thiserror::Error;
+
+/// LXC's hook types that lxnest runs, in the order of a container's life.
+pub const TYPES: &[&str] = &[
+    "pre-start",
+    "pre-mount",
+    "mount",
+    "autodev",
+    "start",
+    "stop",
+    "post-stop",
+];
+
+/// A hook failed.
+#[derive(Debug, Error)]
+pub enum HookError {
+    /// It could not be started.
+    #[error("container {container}: {kind} hook `{command}` could not run: {source}")]
+    Spawn {
+        /// Container.
+        container: String,
+        /// Hook type.
+        kind: String,
+        /// Command line.
+        command: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// It exited non-zero or was killed.
+    #[error("container {container}: {kind} hook `{command}` failed ({status}){stderr}")]
+    Failed {
+        /// Container.
+        container: String,
+        /// Hook type.
+        kind: String,
+        /// Command line.
+        command: String,
+        /// Exit status.
+        status: String,
+        /// Its standard error, if any, indented.
+        stderr: String,
+    },
+}
+
+/// What a hook is told about the container.
+#[derive(Debug, Clone, Default)]
+pub struct HookEnv {
+    /// Container name (path for nested containers).
+    pub name: String,
+    /// The spec or LXC config the container came from.
+    pub config_file: String,
+    /// Where the rootfs is mounted while the container is set up (host view).
+    pub rootfs_mount: PathBuf,
+    /// The rootfs source (`dir:` path, unpacked tarball, or the built-in tree).
+    pub rootfs_path: PathBuf,
+    /// The container init's pid, once it exists.
+    pub pid: Option<i32>,
+    /// The per-container shared mount directory (OpenVZ style): what is mounted there appears
+    /// under the container's root.
+    pub mount_dir: Option<PathBuf>,
+    /// Extra variables (the container's environment is not passed to host-side hooks).
+    pub extra: BTreeMap<String, String>,
+}
+
+impl HookEnv {
+    fn vars(&self, kind: &str) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("LXC_NAME".to_string(), self.name.clone()),
+            ("LXC_CONFIG_FILE".into(), self.config_file.clone()),
+            (
+                "LXC_ROOTFS_MOUNT".into(),
+                self.rootfs_mount.display().to_string(),
+            ),
+            (
+                "LXC_ROOTFS_PATH".into(),
+                self.rootfs_path.display().to_string(),
+            ),
+            ("LXC_HOOK_TYPE".into(), kind.to_string()),
+            ("LXC_HOOK_SECTION".into(), "lxc".into()),
+            ("LXC_CGNS_AWARE".into(), "1".into()),
+        ];
+        if let Some(pid) = self.pid {
+            v.push(("LXC_PID".into(), pid.to_string()));
+        }
+        if let Some(d) = &self.mount_dir {
+            v.push(("LXNEST_MOUNT_DIR".into(), d.display().to_string()));
+        }
+        if kind == "stop" {
+            v.push(("LXC_TARGET".into(), "stop".into()));
+        }
+        v.extend(self.extra.iter().map(|(k, x)| (k.clone(), x.clone())));
+        v
+    }
+}
+
+/// Run every hook of `kind` from `hooks` (the plan's map), in order; stop at the first failure.
+pub fn run(
+    hooks: &BTreeMap<String, Vec<String>>,
+    kind: &str,
+    env: &HookEnv,
+) -> Result<(), HookError> {
+    for command in hooks.get(kind).into_iter().flatten() {
+        run_one(command, kind, env)?;
+    }
+    Ok(())
+}
+
+fn run_one(command: &str, kind: &str, env: &HookEnv) -> Result<(), HookError> {
+    // `"$@"` appends NAME lxc TYPE to the command line, as LXC does for hook scripts.
+    let script = format!("{command} \"$@\"");
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&script)
+        .arg("lxnest-hook")
+        .args([env.name.as_str(), "lxc", kind])
+        .envs(env.vars(kind))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|source| HookError::Spawn {
+            container: env.name.clone(),
+            kind: kind.into(),
+            command: command.into(),
+            source,
+        })?;
+    // A hook's own output is the user's: pass it on.
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(&out.stdout);
+    if out.status.success() {
+        let _ = std::io::stderr().write_all(&out.stderr);
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&out.stderr);
+    let stderr = if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\n    {}", text.trim().replace('\n', "\n    "))
+    };
+    Err(HookError::Failed {
+        container: env.name.clone(),
+        kind: kind.into(),
+        command: command.into(),
+        status: out.status.to_string(),
+        stderr,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hooks(kind: &str, cmds: &[&str]) -> BTreeMap<String, Vec<String>> {
+        BTreeMap::from([(
+            kind.to_string(),
+            cmds.iter().map(|s| s.to_string()).collect(),
+        )])
+    }
+
+    #[test]
+    fn lxc_arguments_and_environment_reach_the_hook() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let env = HookEnv {
+            name: "web1".into(),
+            config_file: "/etc/web1.conf".into(),
+            pid: Some(42),
+            ..Default::default()
+        };
+        let cmd = format!("printf '%s|%s|%s|%s' \"$LXC_NAME\" \"$LXC_HOOK_TYPE\" \"$LXC_PID\" \"$LXC_CONFIG_FILE\" > {}; echo", out.display());
+        run(&hooks("pre-start", &[&cmd]), "pre-start", &env).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "web1|pre-start|42|/etc/web1.conf"
+        );
+        let args = d.path().join("args");
+        let script = d.path().join("hook.sh");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$@\" > {}\n", args.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        run(&hooks("stop", &[script.to_str().unwrap()]), "stop", &env).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&args).unwrap(),
+            "web1 lxc stop\n",
+            "LXC's argument convention"
+        );
+    }
+
+    #[test]
+    fn a_failing_hook_stops_the_sequence_and_says_why() {
+        let d = tempfile::tempdir().unwrap();
+        let marker = d.path().join("second");
+        let h = hooks(
+            "pre-start",
+            &[
+                "echo no disk >&2; exit 3",
+                &format!("touch {}", marker.display()),
+            ],
+        );
+        let err = run(
+            &h,
+            "pre-start",
+            &HookEnv {
+                name: "c".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("pre-start hook")
+                && msg.contains("exit status: 3")
+                && msg.contains("no disk"),
+            "{msg}"
+        );
+        assert!(!marker.exists(), "later hooks do not run");
+    }
+
+    #[test]
+    fn other_types_are_not_run() {
+        let h = hooks("post-stop", &["exit 1"]);
+        assert!(run(&h, "pre-start", &HookEnv::default()).is_ok());
+    }
+}

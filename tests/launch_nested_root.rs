@@ -1,0 +1,343 @@
+//! Root test of a whole stack: `lxnest start --nested` starts a nesting host at level 1 whose
+//! `lxnest init-nested` starts a level-2 container from the handed-over plan, with a bridge, a
+//! veth and an address inside the level-1 network namespace (no traffic leaves it).
+
+use lxnest::launch::defaults;
+use lxnest::origin::Origin;
+use lxnest::plan::model::{BridgePlan, IdMapLine, NetPlan, Plan};
+use std::process::Command;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lxnest")
+}
+
+fn stack(child_script: &str) -> Plan {
+    let mut host = defaults::level_plan("nest-host", vec!["/bin/false".into()], true);
+    host.network.own_bridge = Some(BridgePlan {
+        name: "lxnbr-test".into(),
+        subnet: "10.213.7.0/24".parse().expect("literal"),
+        address: "10.213.7.1/24".parse().expect("literal"),
+        mtu: 1500,
+        nat: true,
+        origin: Origin::builtin("test"),
+    });
+    let mut kid = defaults::level_plan(
+        "kid",
+        vec!["/bin/sh".into(), "-c".into(), child_script.into()],
+        false,
+    );
+    kid.path = "nest-host/kid".into();
+    kid.parent = Some("nest-host".into());
+    kid.depth = 2;
+    kid.cgroup.path = "lxnest/nest-host/kid".into();
+    // The child's ids are the second block of the host's three.
+    if let Some(m) = kid.idmap.as_mut() {
+        m.uid = vec![IdMapLine {
+            inside: 0,
+            outside: defaults::BLOCK,
+            count: defaults::BLOCK,
+        }];
+        m.gid = m.uid.clone();
+    }
+    kid.network = NetPlan {
+        mode: "bridge".into(),
+        parent_bridge: Some("lxnbr-test".into()),
+        veth_host: Some("vkid-test".into()),
+        interface: "eth0".into(),
+        address: Some("10.213.7.2/24".parse().expect("literal")),
+        gateway: Some("10.213.7.1".parse().expect("literal")),
+        mtu: 1500,
+        own_bridge: None,
+    };
+    Plan {
+        stack: "nest".into(),
+        source: "<test>".into(),
+        base_level: 0,
+        host_bridge: None,
+        containers: vec![host, kid],
+        warnings: Vec::new(),
+    }
+}
+
+#[test]
+fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = r#"
+        echo "level2 host=$(hostname)"
+        echo "uidmap=$(tr -s ' ' < /proc/self/uid_map | sed 's/^ //')"
+        echo "addr=$(ip -4 -o addr show eth0 | tr -s ' ' | cut -d' ' -f4)"
+        echo "route=$(ip route show default | cut -d' ' -f1-3)"
+        busybox ping -c1 -W3 10.213.7.1 >/dev/null 2>&1; echo "ping=$?"
+        exec sleep 3
+    "#;
+    let plan = stack(script);
+    let pf = dir.path().join("stack.json");
+    std::fs::write(&pf, serde_json::to_string(&plan).expect("json")).expect("write");
+    let state = dir.path().join("state");
+    let child = Command::new(bin())
+        .args([
+            "start",
+            "--nested",
+            "-F",
+            "-P",
+            state.to_str().expect("utf-8"),
+            pf.to_str().expect("utf-8"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Seen from the host, the level-2 init sits in <our cgroup>/lxnest/nest-host/kid: its host
+    // created lxnest/nest-host, and it created `kid` relative to its cgroup namespace root.
+    let mut placed = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while placed.is_empty() && std::time::Instant::now() < deadline {
+        for e in std::fs::read_dir("/proc").expect("proc").flatten() {
+            let cg = std::fs::read_to_string(e.path().join("cgroup")).unwrap_or_default();
+            let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+            if comm.trim() == "sleep" && cg.lines().any(|l| l.ends_with("/lxnest/nest-host/kid")) {
+                placed.push(cg);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let o = child.wait_with_output().expect("wait");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    println!("{out}");
+    let get = |k: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the level-2 exit code comes back through init-nested: {out}"
+    );
+    assert!(
+        !placed.is_empty(),
+        "level-2 init found in <own>/lxnest/nest-host/kid"
+    );
+    assert!(out.contains("level2 host=kid"), "{out}");
+    assert_eq!(
+        get("uidmap"),
+        format!("0 {} {}", defaults::BLOCK, defaults::BLOCK),
+        "{out}"
+    );
+    assert_eq!(get("addr"), "10.213.7.2/24", "{out}");
+    assert_eq!(get("route"), "default via 10.213.7.1", "{out}");
+    assert_eq!(
+        get("ping"),
+        "0",
+        "the child reaches its host's bridge: {out}"
+    );
+    assert!(
+        !std::path::Path::new("/sys/class/net/lxnbr-test").exists(),
+        "bridge lives in the level-1 netns only"
+    );
+    // Dot entries are definitions (`.defined/`) that outlive a stopped container by design.
+    assert!(
+        std::fs::read_dir(&state)
+            .map(|d| d
+                .flatten()
+                .all(|e| e.file_name().to_string_lossy().starts_with('.')))
+            .unwrap_or(true),
+        "state left behind"
+    );
+}
+
+/// A network namespace the test owns (`ip netns`), deleted on drop: the planner's host bridge and
+/// every veth live there, and no traffic leaves it.
+struct TestNetns(String);
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+#[test]
+fn start_nested_root_plans_a_yaml_spec_and_brings_up_three_levels() {
+    let ns = TestNetns(format!("lxnest-n{}", std::process::id()));
+    let o = Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .output()
+        .expect("ip netns add");
+    assert!(o.status.success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("two.yaml");
+    std::fs::write(
+        &spec,
+        r#"name: two
+containers:
+  - name: top
+    runtime: lxnest
+    children:
+      - name: mid
+        runtime: lxnest
+        children:
+          - name: leaf
+            command: ["/bin/sh", "-c", "echo leaf=$(hostname) level=$(cat /run/lxnest/level) filters=$(grep Seccomp_filters /proc/self/status | cut -f2); ip -4 -o addr show eth0 | grep -q inet && echo has-addr; exit 4"]
+"#,
+    )
+    .expect("write spec");
+    let state = dir.path().join("state");
+    let o = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", ns.0))
+        .args([
+            bin(),
+            "start",
+            "--nested",
+            "-F",
+            "-P",
+            state.to_str().expect("utf-8"),
+            spec.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("nsenter");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    // Three levels, each under its own filter and every ancestor's.
+    let host_filters = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|st| {
+            st.lines().find_map(|l| {
+                l.strip_prefix("Seccomp_filters:")
+                    .map(|v| v.trim().parse::<u32>().unwrap_or(0))
+            })
+        })
+        .unwrap_or(0);
+    assert!(
+        out.contains(&format!("leaf=leaf level=3 filters={}", host_filters + 3)),
+        "{out}"
+    );
+    assert!(out.contains("has-addr"), "{out}");
+    let links = String::from_utf8_lossy(
+        &Command::new("ip")
+            .args(["-n", &ns.0, "-o", "link"])
+            .output()
+            .expect("ip")
+            .stdout,
+    )
+    .to_string();
+    assert_eq!(links.lines().count(), 1, "only lo is left: {links}");
+    // Dot entries are definitions (`.defined/`) that outlive a stopped container by design.
+    assert!(
+        std::fs::read_dir(&state)
+            .map(|d| d
+                .flatten()
+                .all(|e| e.file_name().to_string_lossy().starts_with('.')))
+            .unwrap_or(true),
+        "state left behind"
+    );
+}
+
+#[test]
+fn run_nested_root_inner_run_knows_its_level() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = Command::new(bin())
+        .args([
+            "run",
+            "-P",
+            dir.path().to_str().expect("utf-8"),
+            "-n",
+            "lvl-host",
+            "--nested",
+            "--",
+        ])
+        .args(["lxnest", "run", "-n", "lvl-kid", "--", "/bin/sh", "-c"])
+        .arg("echo level=$(cat /run/lxnest/level) env=$LXNEST_LEVEL; exit 9")
+        .output()
+        .expect("spawn");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(9),
+        "exit code through two levels of `run`: {out}"
+    );
+    assert!(out.contains("level=2 env=2"), "{out}");
+}
+
+#[test]
+fn start_nested_root_detached_stack_stops_cleanly() {
+    let ns = TestNetns(format!("lxnest-s{}", std::process::id()));
+    assert!(Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .status()
+        .expect("ip")
+        .success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("sleepy.yaml");
+    std::fs::write(
+        &spec,
+        "name: sleepy\ncontainers:\n  - name: s1\n    runtime: lxnest\n    children:\n      - name: s2\n        command: [\"/bin/sleep\", \"1000\"]\n",
+    )
+    .expect("write spec");
+    let state = dir.path().join("state");
+    let st = state.to_str().expect("utf-8");
+    let netns = format!("--net=/run/netns/{}", ns.0);
+    let run = |args: &[&str]| {
+        Command::new("nsenter")
+            .arg(&netns)
+            .arg(bin())
+            .args(args)
+            .output()
+            .expect("nsenter")
+    };
+    let o = run(&["start", "--nested", "-P", st, spec.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The level-2 init runs, in s1's delegated subtree, seen from the host.
+    let mut found = false;
+    for _ in 0..100 {
+        found = std::fs::read_dir("/proc")
+            .expect("proc")
+            .flatten()
+            .any(|e| {
+                std::fs::read_to_string(e.path().join("cgroup"))
+                    .is_ok_and(|cg| cg.lines().any(|l| l.ends_with("/lxnest/s1/s2")))
+            });
+        if found {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(found, "level-2 container running");
+    let t = std::time::Instant::now();
+    let o = run(&["stop", "-n", "s1", "-P", st, "-t", "5"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(4),
+        "init-nested stops its children on SIGTERM at once"
+    );
+    assert!(!state.join("s1").exists());
+    let still = std::fs::read_dir("/proc")
+        .expect("proc")
+        .flatten()
+        .any(|e| {
+            std::fs::read_to_string(e.path().join("cgroup"))
+                .is_ok_and(|cg| cg.lines().any(|l| l.contains("/lxnest/s1")))
+        });
+    assert!(!still, "nothing left in the stack's cgroups");
+    let links = String::from_utf8_lossy(
+        &Command::new("ip")
+            .args(["-n", &ns.0, "-o", "link"])
+            .output()
+            .expect("ip")
+            .stdout,
+    )
+    .to_string();
+    assert_eq!(links.lines().count(), 1, "only lo is left: {links}");
+}

@@ -1,0 +1,253 @@
+//! The juju-laptop stack end to end, as root: level 1 starts level 2 through `lxnest init-nested`;
+//! each unit reaches its parent's bridge; subnets differ per level; level-2 cgroups sit under
+//! level 1's delegated subtree and its limits cap them; level-2 processes carry both filters; the
+//! host's links, routes and nftables rules are unchanged after stop. Also a three-level stack.
+//! Traffic goes only to addresses inside the network namespaces the stack itself made.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn lxnest(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lxnest"))
+        .args(args)
+        .output()
+        .expect("lxnest runs")
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The two stacks share the host's network state, which each test compares before and after.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn root() -> bool {
+    let r = nix::unistd::geteuid().is_root();
+    if !r {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs root tests as root"
+        );
+    }
+    r
+}
+
+/// Read-only views of the host's network state (`ip` and `nft` only look).
+fn host_network() -> Vec<String> {
+    let mut out = Vec::new();
+    for args in [&["-o", "link"][..], &["-o", "-4", "addr"], &["-4", "route"]] {
+        let o = Command::new("ip").args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        out.extend(text.lines().map(|l| {
+            l.split_whitespace()
+                .filter(|w| !w.starts_with("qlen"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }));
+    }
+    if let Ok(o) = Command::new("nft").args(["list", "ruleset"]).output() {
+        out.push(String::from_utf8_lossy(&o.stdout).into_owned());
+    }
+    out
+}
+
+struct Stack<'a> {
+    state: &'a str,
+    top: &'a str,
+}
+
+impl Drop for Stack<'_> {
+    fn drop(&mut self) {
+        let _ = lxnest(&["destroy", "-P", self.state, "-n", self.top]);
+    }
+}
+
+fn wait_for(state: &str, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !lxnest(&["attach", "-P", state, "-n", name, "--", "true"])
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "{name} did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn attach(state: &str, name: &str, cmd: &str) -> String {
+    ok(lxnest(&[
+        "attach", "-P", state, "-n", name, "--", "/bin/sh", "-c", cmd,
+    ]))
+}
+
+/// Host pids of the processes in a container's cgroup (pids hierarchy), found from its path.
+fn procs_of(cgroup_path: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    let root = Path::new("/sys/fs/cgroup/pids");
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten().filter(|e| e.path().is_dir()) {
+            let p = e.path();
+            if p.to_string_lossy().ends_with(cgroup_path) {
+                let procs = std::fs::read_to_string(p.join("cgroup.procs")).unwrap_or_default();
+                found.extend(procs.lines().filter_map(|l| l.parse::<i32>().ok()));
+            }
+            stack.push(p);
+        }
+    }
+    found
+}
+
+fn memory_dir(cgroup_path: &str) -> Option<PathBuf> {
+    let mut stack = vec![PathBuf::from("/sys/fs/cgroup/memory")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)
+            .ok()?
+            .flatten()
+            .filter(|e| e.path().is_dir())
+        {
+            if e.path().to_string_lossy().ends_with(cgroup_path) {
+                return Some(e.path());
+            }
+            stack.push(e.path());
+        }
+    }
+    None
+}
+
+#[test]
+fn root_juju_laptop_stack_end_to_end() {
+    if !root() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = host_network();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&ok(lxnest(&[
+        "plan",
+        "builtin:juju-laptop",
+        "--output",
+        "json",
+    ])))
+    .unwrap();
+    {
+        let _stack = Stack {
+            state,
+            top: "juju-host",
+        };
+        ok(lxnest(&[
+            "start",
+            "-P",
+            state,
+            "--nested",
+            "builtin:juju-laptop",
+        ]));
+        let containers = plan["containers"].as_array().unwrap();
+        let host = containers
+            .iter()
+            .find(|c| c["path"] == "juju-host")
+            .unwrap();
+        let inner_gw = host["network"]["own_bridge"]["address"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let outer_net = host["network"]["address"].as_str().unwrap().to_string();
+        for unit in ["juju-host/unit-1", "juju-host/unit-2", "juju-host/unit-3"] {
+            wait_for(state, unit);
+            let planned = containers.iter().find(|c| c["path"] == unit).unwrap()["network"]
+                ["address"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let addrs = attach(state, unit, "cat /proc/net/fib_trie");
+            assert!(
+                addrs.contains(planned.split('/').next().unwrap()),
+                "{unit} has its planned address {planned}"
+            );
+            assert!(
+                !addrs.contains(outer_net.split('/').next().unwrap()),
+                "level 2 does not sit on level 1's subnet"
+            );
+            attach(
+                state,
+                unit,
+                &format!("busybox ping -c 1 -W 3 {inner_gw} >/dev/null"),
+            );
+            // Both filters on the unit's own processes, seen from the host.
+            let pids = procs_of(&format!(
+                "lxnest/juju-host/{}",
+                unit.rsplit('/').next().unwrap()
+            ));
+            assert!(!pids.is_empty(), "{unit} has processes in its cgroup");
+            for pid in pids {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                assert!(
+                    status.is_empty() || status.contains("Seccomp_filters:\t2"),
+                    "{unit} pid {pid}: {status}"
+                );
+            }
+        }
+        // Level 1's limit caps level 2: unit cgroups are below juju-host's, which has the 4G limit.
+        let l1 = memory_dir("lxnest/juju-host").expect("juju-host memory cgroup");
+        let limit: u64 = std::fs::read_to_string(l1.join("memory.limit_in_bytes"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(limit, 4 << 30);
+        let u1 = memory_dir("lxnest/juju-host/unit-1").expect("unit-1 memory cgroup");
+        assert!(
+            u1.starts_with(&l1),
+            "{} under {}",
+            u1.display(),
+            l1.display()
+        );
+        ok(lxnest(&["stop", "-P", state, "-n", "juju-host"]));
+    }
+    assert!(memory_dir("lxnest/juju-host").is_none(), "cgroups removed");
+    assert_eq!(
+        host_network(),
+        before,
+        "the host's links, addresses, routes and nft rules are as they were"
+    );
+}
+
+#[test]
+fn root_three_level_stack_stacks_three_filters() {
+    if !root() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = host_network();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().to_str().unwrap();
+    {
+        let _stack = Stack { state, top: "l1" };
+        ok(lxnest(&[
+            "start",
+            "-P",
+            state,
+            "--nested",
+            "builtin:three-levels",
+        ]));
+        wait_for(state, "l1/l2/l3");
+        let status = attach(state, "l1/l2/l3", "cat /proc/1/status");
+        assert!(status.contains("Seccomp_filters:\t3"), "{status}");
+        ok(lxnest(&["stop", "-P", state, "-n", "l1"]));
+    }
+    assert_eq!(host_network(), before);
+}

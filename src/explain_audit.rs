@@ -285,7 +285,9 @@ impl AuditAnswer {
                 (Decision::Allowed, Some(r)) => {
                     format!("allowed by line {}: {}", r.line, r.text.trim())
                 }
-                (_, _) if x.missing.is_empty() || x.missing == "*" => "no rule allows it (missing rule)".to_string(),
+                (_, _) if x.missing.is_empty() || x.missing == "*" => {
+                    "no rule allows it (missing rule)".to_string()
+                }
                 (_, _) => format!("no rule allows `{}` (missing rule)", x.missing),
             };
             out.push_str(&format!("rule:      {rule}\n"));

@@ -207,7 +207,7 @@ set -e
 BOOT_S=$(awk -v a="$TB" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 
 # The checks print `@@ PASS|FAIL|INFO text`; everything else on the console is the guest's log.
-sed -n 's/\r$//; s/^@@ //p' "$LOG"
+sed -n 's/\r$//; /^@@ DONE/d; s/^@@ //p' "$LOG"
 echo "INFO guest: qemu exit $QRC, guest run ${BOOT_S} s, whole stage $(elapsed) s (console log: $LOG)"
 if ! grep -q '^@@ DONE' "$LOG"; then
   echo "FAIL guest did not finish its checks (timeout or crash; see $LOG)"

@@ -14,6 +14,7 @@ pub mod cgroup;
 pub mod crypt;
 pub mod diff;
 pub mod explain;
+pub mod explain_audit;
 pub mod hooks;
 pub mod host;
 pub mod launch;

@@ -6,6 +6,7 @@ mod check;
 mod config;
 mod crypt;
 mod demo;
+mod explain_audit;
 mod launch;
 mod openvz;
 mod planning;
@@ -36,6 +37,8 @@ enum Command {
     #[command(flatten)]
     Config(config::ConfigCommand),
     #[command(flatten)]
+    ExplainAudit(explain_audit::ExplainAuditCommand),
+    #[command(flatten)]
     OpenVz(openvz::OpenVzCommand),
     #[command(flatten)]
     Attach(attach::AttachCommand),
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Launch(c) => c.run(),
         Command::Check(c) => c.run(),
         Command::Config(c) => c.run(),
+        Command::ExplainAudit(c) => c.run(),
         Command::OpenVz(c) => c.run(),
         Command::Attach(c) => c.run(),
         Command::Demo(c) => c.run(),

@@ -1,14 +1,8 @@
 //! Two containers with one name from two state directories: the second start is refused with a
 //! clear error instead of adopting the first one's cgroup; the first keeps running. Needs root.
 
-use std::process::Command;
-
-fn lxnest(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_lxnest"))
-        .args(args)
-        .output()
-        .expect("lxnest runs")
-}
+mod support;
+use support::*;
 
 #[test]
 fn root_a_second_container_with_the_same_name_is_refused() {

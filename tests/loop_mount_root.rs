@@ -1,25 +1,11 @@
 //! `lxc.mount.entry` with a loop image: the filesystem in the image appears inside the container
 //! (read-only when asked), and after stop no mount and no loop device is left. Needs root.
 
+mod support;
+use support::*;
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn lxnest(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lxnest"))
-        .args(args)
-        .output()
-        .expect("lxnest runs")
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use std::process::Command;
 
 fn loop_devices_of(image: &Path) -> usize {
     let out = Command::new("losetup")

@@ -3,25 +3,10 @@
 //! directory. Editing the common file (limit, mount, hook line) changes all three at the next
 //! start. Needs root.
 
+mod support;
+use support::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn lxnest(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lxnest"))
-        .args(args)
-        .output()
-        .expect("lxnest runs")
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn common(dir: &Path, limit: &str, shared: &Path, tag: &str) {
     let text = format!(

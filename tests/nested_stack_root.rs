@@ -4,40 +4,15 @@
 //! host's links, routes and nftables rules are unchanged after stop. Also a three-level stack.
 //! Traffic goes only to addresses inside the network namespaces the stack itself made.
 
+mod support;
+use support::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn lxnest(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lxnest"))
-        .args(args)
-        .output()
-        .expect("lxnest runs")
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// The two stacks share the host's network state, which each test compares before and after.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn root() -> bool {
-    let r = nix::unistd::geteuid().is_root();
-    if !r {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs root tests as root"
-        );
-    }
-    r
-}
 
 /// Read-only views of the host's network state (`ip` and `nft` only look).
 fn host_network() -> Vec<String> {

@@ -1,49 +1,7 @@
 //! Capability numbers to names, for decoding /proc/self/status.
 
 /// Capability names by number (`cap_` prefix dropped, lower case, as in the runtime presets).
-pub const CAP_NAMES: [&str; 41] = [
-    "chown",
-    "dac_override",
-    "dac_read_search",
-    "fowner",
-    "fsetid",
-    "kill",
-    "setgid",
-    "setuid",
-    "setpcap",
-    "linux_immutable",
-    "net_bind_service",
-    "net_broadcast",
-    "net_admin",
-    "net_raw",
-    "ipc_lock",
-    "ipc_owner",
-    "sys_module",
-    "sys_rawio",
-    "sys_chroot",
-    "sys_ptrace",
-    "sys_pacct",
-    "sys_admin",
-    "sys_boot",
-    "sys_nice",
-    "sys_resource",
-    "sys_time",
-    "sys_tty_config",
-    "mknod",
-    "lease",
-    "audit_write",
-    "audit_control",
-    "setfcap",
-    "mac_override",
-    "mac_admin",
-    "syslog",
-    "wake_alarm",
-    "block_suspend",
-    "audit_read",
-    "perfmon",
-    "bpf",
-    "checkpoint_restore",
-];
+pub const CAP_NAMES: &[&str] = crate::plan::caps::ALL;
 
 /// Names of the capabilities set in a mask; bits this table does not know become `cap_<n>`.
 pub fn cap_names(mask: u64) -> Vec<String> {

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeSet;
 
-/// Every capability name the kernel knows (without `CAP_`, lower case), as in lxc.cap.drop.
+/// Every capability name the kernel knows (without `CAP_`, lower case, as in lxc.cap.drop), in
+/// the order of their numbers: `ALL[n]` is capability `n`.
 pub const ALL: &[&str] = &[
     "chown",
     "dac_override",

@@ -139,12 +139,21 @@ fn cstring(arg: &str, call: &'static str) -> Result<CString, AppArmorError> {
 }
 
 /// Calls a libapparmor `int f(const char *)` and turns -1 into an error with errno.
+///
+/// Only the module parameter is checked first, not securityfs: these calls write the task's own
+/// /proc attribute and run in a container's mount namespace, where securityfs is not mounted but
+/// the container's read-only sysfs shows the parameter.
 fn call_with_label(
     call: &'static str,
     label: &str,
     f: unsafe fn(&apparmor_sys::LibAppArmor, *const std::os::raw::c_char) -> std::os::raw::c_int,
 ) -> Result<(), AppArmorError> {
-    require_enabled()?;
+    let enabled = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled");
+    if !enabled.as_deref().is_ok_and(|v| v.trim() == "Y") {
+        return Err(AppArmorError::NotEnabled {
+            reason: "/sys/module/apparmor/parameters/enabled is not Y: AppArmor is not enabled in this kernel".into(),
+        });
+    }
     let lib = library()?;
     let c = cstring(label, call)?;
     // SAFETY: `c` is a valid NUL-terminated string that outlives the call; the function only

@@ -139,13 +139,10 @@ judge() {
 }
 
 # Level 1: a one-shot container with juju-host's plan (profile, namespace, nesting flags), run
-# before the stack because it would take juju-host's veth name. `run` attaches to the plan's host
-# bridge without creating it, so the bridge is made here (start finds and keeps it).
-br=$(awk '/^  "host_bridge": \{/ { h = 1 } h && /"name":/ { n = $2; gsub(/[",]/, "", n); print n; exit }' $W/plan.json)
-ip link add "$br" type bridge 2>/dev/null && ip link set "$br" up
+# before the stack because it would take juju-host's veth name.
 dmesg -c > /dev/null
 timeout 120 $L run --spec $W/plan.json -n probe-l1 --require-apparmor -- lxnest __probe all > $W/probe-l1 2>&1
-if grep -q 'step apparmor' $W/probe-l1; then
+if grep -q 'step apparmor.*No such file' $W/probe-l1; then
   info "level-1 probe: $(tr '\t\n' '= ' < $W/probe-l1)"
   ensure_namespaces
   timeout 120 $L run --spec $W/plan.json -n probe-l1 --require-apparmor -- lxnest __probe all > $W/probe-l1 2>&1

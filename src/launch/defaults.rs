@@ -4,7 +4,7 @@
 //! hosts). The spec planner produces the same shapes for spec-driven containers.
 
 use crate::origin::Origin;
-use crate::plan::host::{CgroupMode, IdRange};
+use crate::plan::host::CgroupMode;
 use crate::plan::model::*;
 use crate::seccomp::builtin;
 use std::collections::BTreeMap;
@@ -53,20 +53,7 @@ pub fn idmap(nesting: bool) -> IdMapPlan {
     } else {
         (base_id("/etc/subuid"), base_id("/etc/subgid"))
     };
-    IdMapPlan {
-        uid: vec![IdMapLine {
-            inside: 0,
-            outside: uid,
-            count,
-        }],
-        gid: vec![IdMapLine {
-            inside: 0,
-            outside: gid,
-            count,
-        }],
-        host_uid: IdRange { first: uid, count },
-        host_gid: IdRange { first: gid, count },
-    }
+    crate::plan::idmap::map(uid, gid, count, uid, gid)
 }
 
 /// lxnest's base seccomp policy, plus the no-nesting denials for a plain container.

@@ -25,11 +25,7 @@ fn vswap_style_container_maps_limits_devices_mounts_dns_and_reports_the_rest() {
     let imp = import(&sample("101.conf"), Some(&sample("vz.conf"))).unwrap();
     let c = &imp.container;
     assert_eq!(c.name, "web1");
-    assert_eq!(
-        c.rootfs.as_deref(),
-        Some("dir:/vz/private/101"),
-        "$VEID substituted"
-    );
+    assert_eq!(c.rootfs(), Some("dir:/vz/private/101"), "$VEID substituted");
     assert_eq!(c.limits.memory.as_deref(), Some("512M"));
     assert_eq!(c.limits.cpu, Some(1.5), "min of CPUS=2 and CPULIMIT=150%");
     assert_eq!(c.limits.pids, None, "unlimited");
@@ -62,7 +58,7 @@ fn ubc_style_container_converts_pages_and_refuses_beancounters() {
     );
     assert_eq!(c.limits.pids, Some(240));
     assert_eq!(
-        c.rootfs.as_deref(),
+        c.rootfs(),
         Some("dir:/vz/root/202"),
         "ploop: the mounted image"
     );

@@ -27,7 +27,7 @@ pub fn plan(c: &ContainerSpec, path: &str) -> Result<Option<EncryptPlan>, CryptE
         message,
         fix: fix.to_string(),
     };
-    let dir = match c.rootfs.as_deref().and_then(|r| r.strip_prefix("dir:")) {
+    let dir = match c.rootfs().and_then(|r| r.strip_prefix("dir:")) {
         Some(d) if d.starts_with('/') => d.trim_end_matches('/').to_string(),
         Some(d) => {
             return Err(spec_err(
@@ -39,7 +39,7 @@ pub fn plan(c: &ContainerSpec, path: &str) -> Result<Option<EncryptPlan>, CryptE
             return Err(spec_err(
                 format!(
                     "`encrypt` needs a `dir:` rootfs, not `{}`",
-                    c.rootfs.as_deref().unwrap_or("builtin")
+                    c.rootfs().unwrap_or("builtin")
                 ),
                 "use `rootfs: dir:/ABSOLUTE/PATH` on ext4 with the `encrypt` feature, or drop `encrypt`",
             ))
@@ -85,7 +85,7 @@ mod tests {
     fn spec(rootfs: Option<&str>, key: KeySource, metadata: Option<&str>) -> ContainerSpec {
         ContainerSpec {
             name: "web".into(),
-            rootfs: rootfs.map(String::from),
+            rootfs: rootfs.map(|r| crate::spec::model::RootfsSpec::Source(r.into())),
             encrypt: Some(EncryptWish {
                 method: EncryptMethod::Fscrypt,
                 key,
@@ -118,7 +118,7 @@ mod tests {
     fn no_wish_no_plan() {
         let c = ContainerSpec {
             name: "a".into(),
-            rootfs: Some("dir:/x".into()),
+            rootfs: Some(crate::spec::model::RootfsSpec::Source("dir:/x".into())),
             ..Default::default()
         };
         assert_eq!(plan(&c, "a").unwrap(), None);

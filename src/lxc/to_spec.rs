@@ -4,7 +4,7 @@
 use crate::lxc::config::{effective, not_enforced, LxcConfig};
 use crate::origin::Origin;
 use crate::plan::caps;
-use crate::spec::model::{ContainerSpec, IdMapWish, MountWish, NetworkWish, Stack};
+use crate::spec::model::{ContainerSpec, IdMapWish, MountWish, NetworkWish, RootfsSpec, Stack};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -59,7 +59,7 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>>
         ..Default::default()
     };
     if let Some((v, o)) = last("lxc.rootfs.path") {
-        c.rootfs = Some(rootfs(&v, &o)?);
+        c.rootfs = Some(RootfsSpec::Source(rootfs(&v, &o)?));
     }
     if let Some((v, o)) = last("lxc.rootfs.options") {
         // `encrypt=fscrypt[,...]` is how an LXC config asks for an encrypted root (LXC itself
@@ -465,7 +465,7 @@ mod tests {
         .unwrap();
         let c = &m.stack.containers[0];
         assert_eq!(c.name, "web1", "named after its directory");
-        assert_eq!(c.rootfs.as_deref(), Some("dir:/srv/web1"));
+        assert_eq!(c.rootfs(), Some("dir:/srv/web1"));
         let id = c.idmap.as_ref().unwrap();
         assert_eq!(
             (id.uid, id.gid, id.count),

@@ -3,7 +3,7 @@
 use crate::openvz::parse::Settings;
 use crate::origin::Origin;
 use crate::plan::{caps, devices};
-use crate::spec::model::{ContainerSpec, MountWish, NetworkWish};
+use crate::spec::model::{ContainerSpec, MountWish, NetworkWish, RootfsSpec};
 use serde::Serialize;
 
 /// What became of one setting.
@@ -167,10 +167,10 @@ impl Mapper<'_> {
     fn rootfs(&mut self, private: &str) -> Outcome {
         if self.get("VE_LAYOUT") == Some("ploop") {
             let root = self.get("VE_ROOT").unwrap_or(private).to_string();
-            self.c.rootfs = Some(format!("dir:{root}"));
+            self.c.rootfs = Some(RootfsSpec::Source(format!("dir:{root}")));
             return Outcome::Adapted(format!("rootfs dir:{root}: the ploop image under {private} must be mounted there before the start"));
         }
-        self.c.rootfs = Some(format!("dir:{private}"));
+        self.c.rootfs = Some(RootfsSpec::Source(format!("dir:{private}")));
         Outcome::Mapped(format!("rootfs dir:{private} (simfs private area)"))
     }
 

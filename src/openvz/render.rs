@@ -11,7 +11,7 @@ fn s(v: &str) -> Value {
 pub fn spec_yaml(ctid: &str, source: &str, c: &ContainerSpec) -> String {
     let mut m = Mapping::new();
     m.insert(s("name"), s(&c.name));
-    if let Some(r) = &c.rootfs {
+    if let Some(r) = c.rootfs() {
         m.insert(s("rootfs"), s(r));
     }
     let mut limits = Mapping::new();
@@ -80,7 +80,7 @@ pub fn lxc_config(ctid: &str, source: &str, c: &ContainerSpec) -> String {
         format!("# Imported from OpenVZ container {ctid} ({source}) by `lxnest import-openvz`."),
         format!("lxc.uts.name = {}", c.name),
     ];
-    if let Some(r) = c.rootfs.as_deref().and_then(|r| r.strip_prefix("dir:")) {
+    if let Some(r) = c.rootfs().and_then(|r| r.strip_prefix("dir:")) {
         out.push(format!("lxc.rootfs.path = dir:{r}"));
     }
     out.push("lxc.idmap = u 0 100000 65536".into());

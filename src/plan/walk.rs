@@ -319,7 +319,7 @@ fn collect_spec_devices(c: &ContainerSpec, into: &mut BTreeSet<String>) {
 }
 
 fn rootfs(c: &ContainerSpec) -> RootfsPlan {
-    match c.rootfs.as_deref() {
+    match c.rootfs() {
         Some(r) if r.starts_with("dir:") => RootfsPlan::Dir(r[4..].to_string()),
         Some(r) if r.starts_with("tar:") => RootfsPlan::Tar(r[4..].to_string()),
         _ => RootfsPlan::Builtin,

@@ -3,7 +3,7 @@
 
 use crate::origin::Origin;
 use crate::spec::error::SpecError;
-use crate::spec::model::{ContainerDefaults, ContainerSpec, SpecFile, Stack};
+use crate::spec::model::{ContainerDefaults, ContainerSpec, RootfsSpec, SpecFile, Stack};
 use std::path::{Path, PathBuf};
 
 /// Includes may nest this deep (the top file counts as 1).
@@ -215,14 +215,17 @@ impl Loader<'_> {
 fn parse_file(text: &str, display: &str) -> Result<SpecFile, SpecError> {
     let mut file: SpecFile = serde_yaml_ng::from_str(text).map_err(|e| {
         let line = e.location().map(|l| l.line() as u32).unwrap_or(0);
-        SpecError::Syntax {
-            origin: Origin::new(display, line),
-            message: e.to_string(),
+        let mut message = e.to_string();
+        if message.contains("RootfsSpec") {
+            // serde's untagged-enum message names no alternative; say what `rootfs:` takes.
+            message.push_str("\n  fix: rootfs takes `builtin`, `dir:PATH`, `tar:PATH`, or `{ path: PATH, encrypt: fscrypt, key: passphrase|stdin|file:/PATH }`");
         }
+        SpecError::Syntax { origin: Origin::new(display, line), message }
     })?;
     let lines: Vec<&str> = text.lines().collect();
     let mut cursor = 1;
     for c in &mut file.containers {
+        c.normalize_rootfs();
         fill_origins(c, &lines, display, &mut cursor);
     }
     if let Some(d) = &mut file.defaults {
@@ -261,7 +264,7 @@ fn resolve_paths(c: &mut ContainerSpec, dir: &Path) {
     for f in &mut c.seccomp.files {
         *f = display_path(&dir.join(&*f));
     }
-    if let Some(rootfs) = &mut c.rootfs {
+    if let Some(RootfsSpec::Source(rootfs)) = &mut c.rootfs {
         for prefix in ["dir:", "tar:"] {
             if let Some(p) = rootfs.strip_prefix(prefix) {
                 *rootfs = format!("{prefix}{}", display_path(&dir.join(p)));
@@ -342,7 +345,10 @@ fn extend_hooks(into: &mut crate::spec::model::Hooks, from: crate::spec::model::
 /// Defaults fill what a container leaves unset; list-valued defaults (rules, hooks) come first so
 /// a container's own rules are read after them. Children inherit the same defaults.
 fn apply_defaults(c: &mut ContainerSpec, d: &ContainerDefaults) {
-    c.rootfs = c.rootfs.take().or_else(|| d.rootfs.clone());
+    c.rootfs = c
+        .rootfs
+        .take()
+        .or_else(|| d.rootfs.clone().map(RootfsSpec::Source));
     c.limits.memory = c.limits.memory.take().or_else(|| d.limits.memory.clone());
     c.limits.pids = c.limits.pids.or(d.limits.pids);
     c.limits.cpu = c.limits.cpu.or(d.limits.cpu);

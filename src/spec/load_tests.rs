@@ -36,11 +36,7 @@ fn includes_merge_in_order_and_origins_point_at_each_file() {
     let names: Vec<_> = stack.containers.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["shared", "a"]);
     let a = &stack.containers[1];
-    assert_eq!(
-        a.rootfs.as_deref(),
-        Some("builtin"),
-        "defaults from the include"
-    );
+    assert_eq!(a.rootfs(), Some("builtin"), "defaults from the include");
     assert_eq!(a.seccomp.rules, ["acct errno 1", "ptrace errno 1"]);
     assert!(
         a.seccomp.rule_origins[0]
@@ -119,11 +115,7 @@ fn relative_paths_resolve_against_the_defining_file() {
     write(dir.path(), "top.yaml", "include: [sub/inc.yaml]\n");
     let stack = load(&dir.path().join("top.yaml")).unwrap();
     let a = &stack.containers[0];
-    assert!(
-        a.rootfs.as_deref().unwrap().ends_with("sub/root"),
-        "{:?}",
-        a.rootfs
-    );
+    assert!(a.rootfs().unwrap().ends_with("sub/root"), "{:?}", a.rootfs);
     assert_eq!(a.seccomp.file_texts.len(), 1);
     assert!(a.seccomp.file_texts[0].1.contains("acct"));
 }
@@ -183,7 +175,7 @@ fn every_example_loads() {
             stack
                 .containers
                 .iter()
-                .all(|c| c.rootfs.as_deref() == Some("builtin")),
+                .all(|c| c.rootfs() == Some("builtin")),
             "common.yaml defaults"
         );
     }
@@ -195,13 +187,36 @@ fn builtin_examples_load_without_files() {
     assert_eq!(stack.name, "juju-laptop");
     assert_eq!(stack.containers[0].children.len(), 3);
     assert_eq!(
-        stack.containers[0].rootfs.as_deref(),
+        stack.containers[0].rootfs(),
         Some("builtin"),
         "include of common.yaml resolved"
     );
     let msg = load(Path::new("builtin:nope")).unwrap_err().to_string();
     assert!(
         msg.contains("no built-in stack") && msg.contains("juju-laptop"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn rootfs_map_form_asks_for_an_encrypted_root() {
+    let text = "containers:\n  - name: vault\n    rootfs: { path: /srv/vault, encrypt: fscrypt, key: stdin }\n";
+    let stack = parse_str(text, "t.yaml").unwrap();
+    let c = &stack.containers[0];
+    assert_eq!(c.rootfs(), Some("dir:/srv/vault"));
+    let e = c
+        .encrypt
+        .as_ref()
+        .expect("encrypt wish from the rootfs map");
+    assert_eq!(e.key, crate::spec::model::KeySource::Stdin);
+    let bad = parse_str(
+        "containers:\n  - name: v\n    rootfs: { path: /x, encrypt: rot13 }\n",
+        "t.yaml",
+    )
+    .unwrap_err();
+    let msg = bad.to_string();
+    assert!(
+        msg.contains("t.yaml:") && msg.contains("encrypt: fscrypt"),
         "{msg}"
     );
 }

@@ -62,8 +62,9 @@ pub struct ContainerSpec {
     pub init: Option<String>,
     /// The command run as the container's first process.
     pub command: Option<Vec<String>>,
-    /// `builtin`, `dir:PATH` or `tar:PATH`.
-    pub rootfs: Option<String>,
+    /// `builtin`, `dir:PATH` or `tar:PATH`; or, for an encrypted root,
+    /// `{ path: PATH, encrypt: fscrypt, key: ..., metadata: ... }`.
+    pub rootfs: Option<RootfsSpec>,
     /// Encrypt the root directory (`dir:PATH` only) with the kernel's native file encryption.
     pub encrypt: Option<EncryptWish>,
     /// Resource limits; a child's limits never exceed its parent's.
@@ -101,6 +102,59 @@ pub struct ContainerSpec {
     /// Where `name:` of this container was written (filled by the loader).
     #[serde(skip_deserializing)]
     pub origin: Origin,
+}
+
+/// `rootfs:` as written. The loader turns the map form into `dir:PATH` plus an `encrypt:` wish,
+/// so everything after loading sees the string form only.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum RootfsSpec {
+    /// `builtin`, `dir:PATH` or `tar:PATH`.
+    Source(String),
+    /// An encrypted root directory.
+    Encrypted(EncryptedRootfs),
+}
+
+/// `rootfs: { path: PATH, encrypt: fscrypt, key: ..., metadata: ... }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptedRootfs {
+    /// The root directory (`dir:` may be left out).
+    pub path: String,
+    /// How it is encrypted.
+    pub encrypt: EncryptMethod,
+    /// Where the key comes from (default: a passphrase).
+    #[serde(default)]
+    pub key: KeySource,
+    /// Key metadata file (default: beside the directory).
+    #[serde(default)]
+    pub metadata: Option<String>,
+}
+
+impl ContainerSpec {
+    /// The rootfs source string (`builtin`, `dir:PATH`, `tar:PATH`), once loaded.
+    pub fn rootfs(&self) -> Option<&str> {
+        match &self.rootfs {
+            Some(RootfsSpec::Source(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Turn `rootfs: {path, encrypt, ...}` into `rootfs: dir:PATH` and `encrypt:`.
+    pub fn normalize_rootfs(&mut self) {
+        if let Some(RootfsSpec::Encrypted(e)) = &self.rootfs {
+            let path = e.path.strip_prefix("dir:").unwrap_or(&e.path).to_string();
+            self.encrypt = Some(EncryptWish {
+                method: e.encrypt,
+                key: e.key.clone(),
+                metadata: e.metadata.clone(),
+            });
+            self.rootfs = Some(RootfsSpec::Source(format!("dir:{path}")));
+        }
+        self.children
+            .iter_mut()
+            .for_each(ContainerSpec::normalize_rootfs);
+    }
 }
 
 /// Encryption of a container's root directory (see docs/encryption.md).

@@ -54,7 +54,7 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
             ));
         }
     }
-    if let Some(rootfs) = &c.rootfs {
+    if let Some(rootfs) = c.rootfs() {
         rootfs_syntax(c, rootfs)?;
     }
     if let Some(mode) = &c.network.mode {

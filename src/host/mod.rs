@@ -14,7 +14,7 @@ mod ids;
 mod kconfig;
 mod kernel;
 mod level;
-mod mountinfo;
+pub(crate) mod mountinfo;
 mod netdump;
 mod probe;
 mod resolv;

@@ -19,7 +19,7 @@ pub(crate) struct Mount {
 }
 
 /// Undoes the kernel's octal escapes (`\040` for a space) in mountinfo paths.
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -105,6 +105,12 @@ fn read_current_label() -> Option<String> {
     })
 }
 
+/// Whether the AppArmor module is enabled (`/sys/module/apparmor/parameters/enabled` is `Y`),
+/// whether or not securityfs is mounted where the caller looks.
+pub fn module_enabled() -> bool {
+    std::fs::read_to_string(ENABLED_PARAM).is_ok_and(|v| v.trim() == "Y")
+}
+
 /// The status if AppArmor can be used, else [`AppArmorError::NotEnabled`].
 fn require_enabled() -> Result<Status, AppArmorError> {
     let st = status();
@@ -138,33 +144,52 @@ fn cstring(arg: &str, call: &'static str) -> Result<CString, AppArmorError> {
     })
 }
 
-/// Calls a libapparmor `int f(const char *)` and turns -1 into an error with errno.
+/// Writes `COMMAND LABEL` to the calling thread's own `exec` attribute, as one write.
 ///
-/// Only the module parameter is checked first, not securityfs: these calls write the task's own
-/// /proc attribute and run in a container's mount namespace, where securityfs is not mounted but
-/// the container's read-only sysfs shows the parameter.
-fn call_with_label(
-    call: &'static str,
-    label: &str,
-    f: unsafe fn(&apparmor_sys::LibAppArmor, *const std::os::raw::c_char) -> std::os::raw::c_int,
-) -> Result<(), AppArmorError> {
-    let enabled = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled");
-    if !enabled.as_deref().is_ok_and(|v| v.trim() == "Y") {
+/// Through `/proc/thread-self`, which the kernel resolves to the caller whatever pid namespace
+/// the procfs belongs to: libapparmor builds `/proc/<tid>/...` from the thread id, which in a
+/// nested container's first process can name another task (the kernel then answers EACCES).
+/// Only the module parameter is checked first, not securityfs: this runs in a container's
+/// mount namespace, where securityfs is not mounted but the read-only sysfs shows the parameter.
+fn write_exec_attr(call: &'static str, command: &str, label: &str) -> Result<(), AppArmorError> {
+    if !module_enabled() {
         return Err(AppArmorError::NotEnabled {
-            reason: "/sys/module/apparmor/parameters/enabled is not Y: AppArmor is not enabled in this kernel".into(),
+            reason: format!("{ENABLED_PARAM} is not Y: AppArmor is not enabled in this kernel"),
         });
     }
-    let lib = library()?;
-    let c = cstring(label, call)?;
-    // SAFETY: `c` is a valid NUL-terminated string that outlives the call; the function only
-    // reads it and writes the task's own procfs attribute.
-    let rc = unsafe { f(lib, c.as_ptr()) };
-    if rc < 0 {
-        return Err(AppArmorError::Call {
-            call,
-            arg: label.to_string(),
-            source: io::Error::last_os_error(),
-        });
+    let err = |source: io::Error| AppArmorError::Call {
+        call,
+        arg: label.to_string(),
+        source,
+    };
+    if label.contains(['\0', '\n']) {
+        return Err(err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "contains a NUL byte or a newline",
+        )));
+    }
+    // The LSM-specific file (5.x and later, where several LSMs have attributes), else the
+    // shared one of older kernels.
+    let mut tried = Vec::new();
+    let mut file = None;
+    for p in [
+        "/proc/thread-self/attr/apparmor/exec",
+        "/proc/thread-self/attr/exec",
+    ] {
+        match std::fs::OpenOptions::new().write(true).open(p) {
+            Ok(f) => {
+                file = Some(f);
+                break;
+            }
+            Err(e) => tried.push(format!("open {p}: {e}")),
+        }
+    }
+    let file = file.ok_or_else(|| err(io::Error::other(tried.join("; "))))?;
+    // The kernel takes the command from exactly one write.
+    let text = format!("{command} {label}");
+    let n = (&file).write(text.as_bytes()).map_err(err)?;
+    if n != text.len() {
+        return Err(err(io::Error::new(io::ErrorKind::WriteZero, "short write")));
     }
     Ok(())
 }
@@ -172,20 +197,12 @@ fn call_with_label(
 /// Makes the next `execve` of the calling thread switch to `label` (for a level-1 container:
 /// its stacked label `lxnest-X//&:lxnest-X:`). Call it in the child right before exec.
 pub fn change_onexec(label: &str) -> Result<(), AppArmorError> {
-    call_with_label(
-        "aa_change_onexec",
-        label,
-        apparmor_sys::LibAppArmor::aa_change_onexec,
-    )
+    write_exec_attr("change_onexec", "exec", label)
 }
 
 /// Makes the next `execve` of the calling thread stack `label` onto its current label.
 pub fn stack_onexec(label: &str) -> Result<(), AppArmorError> {
-    call_with_label(
-        "aa_stack_onexec",
-        label,
-        apparmor_sys::LibAppArmor::aa_stack_onexec,
-    )
+    write_exec_attr("stack_onexec", "stack", label)
 }
 
 /// The calling task's label and mode, through libapparmor (`aa_getcon`).

@@ -4,9 +4,10 @@
 //! root namespace and one child namespace per level-1 container. So:
 //!
 //! * level 1 `X`: profile `lxnest-X` in the root namespace, plus an empty namespace `lxnest-X`.
-//!   Its processes carry the stack `lxnest-X//&:lxnest-X:` (the profile, and the unconfined
-//!   profile of its own namespace: the empty name after the last `:` means "the namespace's
-//!   default", as LXC and Incus use it). Inside, the container sees `lxnest-X` as its root
+//!   Its processes carry the stack `lxnest-X//&:lxnest-X:unconfined` (the profile, and the
+//!   unconfined profile of its own namespace). The launcher asks for `lxnest-X//&:lxnest-X:`
+//!   on exec (the empty name after the last `:` means "the namespace's default", as LXC and
+//!   Incus write it); the kernel reports the label with the name, as planned here. Inside, the container sees `lxnest-X` as its root
 //!   namespace and may load profiles there.
 //! * level 2 `Y` in `X`: profile `lxnest-X.Y`, loaded by X's lxnest into namespace `lxnest-X`;
 //!   X's lxnest changes onto it on exec, which replaces only the component it can see, giving
@@ -64,7 +65,10 @@ pub fn names(container_path: &[&str]) -> Names {
         [x] => {
             let profile = profile_name(&[x]);
             Names {
-                label: format!("{profile}//&:{profile}:"),
+                // The kernel names the namespace's default profile when it reports the
+                // label (`/proc/PID/attr/current`), so that is the planned label; the exec
+                // request may leave the name empty, which means the same profile.
+                label: format!("{profile}//&:{profile}:unconfined"),
                 onexec: Some(format!("{profile}//&:{profile}:")),
                 namespace: None,
                 child_namespace: Some(profile.clone()),
@@ -164,7 +168,7 @@ mod tests {
         let n = names(&["juju-host"]);
         assert_eq!(n.profile, "lxnest-juju-host");
         assert_eq!(n.namespace, None);
-        assert_eq!(n.label, "lxnest-juju-host//&:lxnest-juju-host:");
+        assert_eq!(n.label, "lxnest-juju-host//&:lxnest-juju-host:unconfined");
         assert_eq!(
             n.onexec.as_deref(),
             Some("lxnest-juju-host//&:lxnest-juju-host:")

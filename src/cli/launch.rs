@@ -297,21 +297,23 @@ impl LaunchCommand {
                 command,
             } => {
                 let name = name.unwrap_or_else(|| format!("run-{}", std::process::id()));
-                let mut plan = match spec {
+                // A spec's container plugs into the spec's host bridge, created here if missing.
+                let (mut plan, bridge) = match spec {
                     Some(p) => {
                         let full = load_plan(&p)?;
-                        full.containers
-                            .first()
-                            .cloned()
-                            .with_context(|| format!("{} has no container", p.display()))?
+                        let first = full.containers.first().cloned();
+                        let first =
+                            first.with_context(|| format!("{} has no container", p.display()))?;
+                        (first, full.host_bridge)
                     }
-                    None => defaults::level_plan(&name, Vec::new(), nested),
+                    None => (defaults::level_plan(&name, Vec::new(), nested), None),
                 };
                 plan.name = name.clone();
                 plan.init.command = command;
                 let opts = StartOptions {
                     state_dir,
                     require_apparmor,
+                    bridge,
                     ..Default::default()
                 };
                 Ok(code(monitor::run_foreground(

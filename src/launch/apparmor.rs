@@ -3,8 +3,11 @@
 //! before clone, and have the child ask for its label on exec; where it has not, say so once
 //! and go on, or refuse when the user required AppArmor.
 
+use super::mounts;
 use crate::apparmor::{self, kernel, Installed};
 use crate::plan::model::LevelPlan;
+use nix::mount::MsFlags;
+use std::path::Path;
 
 /// What the AppArmor step did.
 #[derive(Debug)]
@@ -38,4 +41,43 @@ pub fn prepare(plan: &LevelPlan, require: bool) -> Result<Outcome, String> {
 /// Child side: asks for `label` on the next exec.
 pub fn change_onexec(label: &str) -> Result<(), String> {
     kernel::change_onexec(label).map_err(|e| e.to_string())
+}
+
+/// Where the launcher's own AppArmor filesystem is.
+const APPARMOR_FS: &str = "/sys/kernel/security/apparmor";
+
+/// Child side, before pivot_root, for a nesting host that loads its children's profiles
+/// (`load_policy`): shows it the AppArmor filesystem at `<root>/sys/kernel/security/apparmor`
+/// and the parser's configuration when its root has none.
+///
+/// securityfs cannot be mounted in a user namespace, so the launcher's AppArmor directory is
+/// bound there, alone on an otherwise empty read-only tmpfs (no other LSM's files). That is
+/// enough: the kernel scopes the policy view and every load to the policy namespace of the
+/// reading task's label, and allows loads only with mac_admin in a user namespace at that
+/// namespace's depth. The parser needs the `abi/` its input names, from /etc/apparmor.d.
+pub fn expose_policy_fs(root: &Path) -> Result<(), String> {
+    let src = Path::new(APPARMOR_FS);
+    if !src.join("features").is_dir() {
+        return Err(format!("{APPARMOR_FS} is not mounted in the launcher"));
+    }
+    let sec = root.join("sys/kernel/security");
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    let fail = |e: mounts::MountError| e.to_string();
+    mounts::mount_fs("tmpfs", &sec, flags, Some("mode=755,size=16k")).map_err(fail)?;
+    mounts::bind(src, &sec.join("apparmor"), false).map_err(fail)?;
+    nix::mount::mount(
+        None::<&str>,
+        &sec,
+        None::<&str>,
+        flags | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+        Some("mode=755,size=16k"),
+    )
+    .map_err(|e| format!("remount ro {}: {e}", sec.display()))?;
+    for dir in ["etc/apparmor.d", "etc/apparmor"] {
+        let (host, inside) = (Path::new("/").join(dir), root.join(dir));
+        if host.is_dir() && root.join("etc").is_dir() && !inside.exists() {
+            mounts::bind_ro(&host, &inside, true).map_err(fail)?;
+        }
+    }
+    Ok(())
 }

@@ -179,6 +179,11 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     if nesting {
         proc::mount_clean_copies(root).map_err(step_err(c, "proc"))?;
     }
+    // A nesting host that loads its children's profiles needs the AppArmor filesystem, when
+    // the launcher loaded its own profile (AppArmor in use).
+    if spec.apparmor_label.is_some() && plan.apparmor.flags.iter().any(|f| f == "load_policy") {
+        apparmor::expose_policy_fs(root).map_err(step_err(c, "apparmor"))?;
+    }
 
     // cgroupfs after /sys (it mounts below sys/fs/cgroup) and after unshare(CLONE_NEWCGROUP),
     // so the fresh cgroup mounts are rooted at the container's own cgroup.
@@ -249,13 +254,9 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     let keep = caps::plan_set(&plan.capabilities).map_err(step_err(c, "caps"))?;
     let kept = caps::restrict(&keep).map_err(step_err(c, "caps"))?;
 
-    // Landlock after pivot_root (paths are the container's) and before seccomp (its syscalls
-    // could be filtered).
-    inject::check(c, "landlock")?;
-    let landlock = landlock::apply(&plan.landlock, false).map_err(step_err(c, "landlock"))?;
-
     // AppArmor: the label applies at exec, so the launcher's own remaining steps are not
-    // confined by the container's profile.
+    // confined by the container's profile. Before Landlock, which would refuse the write to
+    // this task's /proc attribute in a container without /proc among its writable paths.
     inject::check(c, "apparmor")?;
     let apparmor = match &spec.apparmor_label {
         Some(label) => {
@@ -264,6 +265,11 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         }
         None => spec.apparmor_note.clone(),
     };
+
+    // Landlock after pivot_root (paths are the container's) and before seccomp (its syscalls
+    // could be filtered).
+    inject::check(c, "landlock")?;
+    let landlock = landlock::apply(&plan.landlock, false).map_err(step_err(c, "landlock"))?;
 
     // start hooks inside the container, confined like it except for seccomp (installed next,
     // on this process only, after the hook has exited).

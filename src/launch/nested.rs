@@ -98,7 +98,10 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
         let local = localize(child, &me);
         let opts = StartOptions {
             state_dir: PathBuf::from(state::DEFAULT_DIR),
-            require_apparmor: false,
+            // Where the kernel has AppArmor and the plan has this host load its children's
+            // profiles, a child that cannot get its profile must not start unconfined.
+            require_apparmor: me.apparmor.flags.iter().any(|f| f == "load_policy")
+                && crate::apparmor::kernel::module_enabled(),
             // Our own processes sit in the init leaf when the plan made one; the children's
             // cgroups are its siblings, inside the delegated subtree.
             cgroup: CreateOptions {

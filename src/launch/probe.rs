@@ -35,6 +35,24 @@ pub const PROBES: &[&str] = &[
     "mount_over_proc",
 ];
 
+/// The AppArmor part of the battery (`lxnest __probe apparmor`), what the AppArmor guest stage
+/// runs at each level. Besides the writes to kernel-wide knobs, which the kernel's own
+/// permission checks usually refuse before it asks AppArmor (in a user namespace the knobs'
+/// owner is unmapped, and lxnest masks them read-only), the attempts an attacker would make
+/// first: taking lxnest's masks away, which only AppArmor refuses (the masks are the
+/// container's own mounts, so the kernel lets its root unmount them). Not part of `all`: on a
+/// kernel without AppArmor the unmask probes succeed by design of the layers above.
+pub const APPARMOR_PROBES: &[&str] = &[
+    "write_sysrq",
+    "write_proc_sys_kernel",
+    "write_sys_kernel",
+    "unmask_proc_sys",
+    "unmask_sysrq",
+    "remount_sys_rw",
+    "mount_bind_root",
+    "mount_over_proc",
+];
+
 fn rc(r: libc::c_long) -> Result<(), Errno> {
     if r < 0 {
         Err(Errno::last())
@@ -122,6 +140,19 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
             "/mnt",
             None::<&str>,
             MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        ),
+        // Taking lxnest's masks away: the read-only binds over /proc/sys and
+        // /proc/sysrq-trigger, and the read-only sysfs.
+        "unmask_proc_sys" => nix::mount::umount2("/proc/sys", nix::mount::MntFlags::empty()),
+        "unmask_sysrq" => {
+            nix::mount::umount2("/proc/sysrq-trigger", nix::mount::MntFlags::empty())
+        }
+        "remount_sys_rw" => mount(
+            None::<&str>,
+            "/sys",
+            None::<&str>,
+            MsFlags::MS_REMOUNT,
             None::<&str>,
         ),
         "mount_over_proc" => mount(
@@ -263,10 +294,10 @@ pub fn result_text(r: Result<(), Errno>) -> String {
 /// The `__probe` command: prints one line per probe; exits 0 (the caller judges the results).
 pub fn run(name: &str, args: &[String]) -> i32 {
     let outside = args.first().and_then(|a| a.parse().ok()).unwrap_or(1);
-    let names: Vec<&str> = if name == "all" {
-        PROBES.to_vec()
-    } else {
-        vec![name]
+    let names: Vec<&str> = match name {
+        "all" => PROBES.to_vec(),
+        "apparmor" => APPARMOR_PROBES.to_vec(),
+        _ => vec![name],
     };
     for n in names {
         let result = match needs_file(n) {

@@ -191,6 +191,7 @@ impl<'a> Walker<'a> {
         if let Some(note) = &apparmor.note {
             self.warnings.push(format!("{path}: {note}"));
         }
+        let capabilities = capabilities(c, &own, parent.level, &apparmor, idmap.is_some());
         let level = LevelPlan {
             name: c.name.clone(),
             path: path.clone(),
@@ -205,7 +206,7 @@ impl<'a> Walker<'a> {
             seccomp,
             cgroup: cg,
             network: net,
-            capabilities: capabilities(c, &own, parent.level),
+            capabilities,
             devices: self.devices(c, &path, depth, &subtree),
             idmap,
             mounts: mounts(c),
@@ -356,8 +357,24 @@ fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
 }
 
 /// Defaults plus needs, never more than the parent keeps (an inner level is never looser).
-fn capabilities(c: &ContainerSpec, own: &Needs, parent: Option<&LevelPlan>) -> Vec<String> {
+fn capabilities(
+    c: &ContainerSpec,
+    own: &Needs,
+    parent: Option<&LevelPlan>,
+    apparmor: &AppArmorPlan,
+    user_namespace: bool,
+) -> Vec<String> {
     let mut set = caps::kept(&own.capabilities, &c.capabilities.drop);
+    // AppArmor lets a task load policy only with mac_admin in its own user namespace, and only
+    // into the policy namespace at that depth: in a user namespace it reaches nothing but the
+    // container's own policy namespace, so a nesting host that loads its children's profiles
+    // keeps it. Without a user namespace it would be the host's: never.
+    if user_namespace
+        && apparmor.flags.iter().any(|f| f == "load_policy")
+        && !c.capabilities.drop.iter().any(|d| d == "mac_admin")
+    {
+        set.insert("mac_admin".into());
+    }
     if let Some(p) = parent {
         set.retain(|cap| p.capabilities.contains(cap));
     }

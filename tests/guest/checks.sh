@@ -82,41 +82,40 @@ wait_for() {
 }
 denials() { dmesg | grep 'apparmor="DENIED"'; }
 
-# The policy namespaces the planned labels stack onto (`a//&:ns:b`) must exist before a
-# container execs into its label, or the kernel answers ENOENT. Creating a level-1 container's
-# namespace is lxnest's job; where it has not, this says so (a FAIL) and creates it, so that the
-# rest of the stage still runs.
-NS_REPORTED=
-ensure_namespaces() {
-  for ns in $(awk '{ print $2 }' $W/labels | sed -n 's/.*\/\/&:\([^:]*\):.*/\1/p' | sort -u); do
-    d=$AAFS/policy/namespaces/$ns
-    [ -d $d ] && continue
-    case " $NS_REPORTED " in *" $ns "*) ;; *)
-      fail "lxnest did not create policy namespace $ns, which the planned label stacks onto (the stage creates it to go on)"
-      NS_REPORTED="$NS_REPORTED $ns" ;;
-    esac
-    mkdir $d
-  done
-}
-
 start_stack() { # plan.json -> starts juju-host with --nested
-  ensure_namespaces
   timeout 120 $L start --nested --require-apparmor $1 > $W/start.out 2>&1
 }
 stop_stack() {
   timeout 30 $L stop -n juju-host -t 5 > /dev/null 2>&1
   timeout 30 $L destroy -n juju-host > /dev/null 2>&1
 }
+# The policy namespaces the planned labels stack onto (`a//&:ns:b`).
+planned_namespaces() {
+  awk '{ print $2 }' $W/labels | sed -n 's/.*\/\/&:\([^:]*\):.*/\1/p' | sort -u
+}
 
 # --- The AppArmor part of the escape battery -----------------------------------------------------
-# probe name, then what its audit line holds: operation and name.
-AA_PROBES="mount_bind_root:mount:/mnt/
-mount_over_proc:mount:/proc/
-write_sysrq:open:/proc/sysrq-trigger
-write_proc_sys_kernel:open:/proc/sys/kernel/domainname
-write_sys_kernel:open:/sys/kernel/uevent_helper"
+# `lxnest __probe apparmor` in the container. The attempts AppArmor decides (the kernel asks it
+# before anything else: mount, umount and remount go to the LSM first): probe, then what its
+# audit line holds, operation and name.
+AA_PROBES="unmask_proc_sys:umount:/proc/sys/
+unmask_sysrq:umount:/proc/sysrq-trigger
+remount_sys_rw:mount:/sys/
+mount_bind_root:mount:/mnt/
+mount_over_proc:mount:/proc/"
+# The writes to kernel-wide knobs. In the container the kernel's own checks come first (the
+# knobs belong to the host's root, unmapped in the container's user namespace: EACCES; lxnest's
+# read-only masks: EROFS) and AppArmor is asked only if they pass, so here they must fail, and
+# an AppArmor record is reported when there is one. That the profiles themselves deny them is
+# checked under the planned labels without those layers (profile_writes below).
+WRITE_PROBES="write_sysrq:open:/proc/sysrq-trigger
+write_proc_sys_kernel:open:/proc/sys/kernel/panic
+write_sys_kernel:open:/sys/kernel/rcu_expedited"
 
-# judge LEVEL-TEXT PROFILE RESULTS-FILE AUDIT-FILE [PROBES THE PLAN ALLOWS]
+# judge LEVEL-TEXT PROFILE RESULTS-FILE AUDIT-FILE [PROBES THE PLAN ALLOWS] [EARLIER LAYER]
+# EARLIER LAYER: a layer the kernel runs before AppArmor for the mount family at this level (a
+# seccomp filter runs at syscall entry, before any LSM hook): an EPERM without an AppArmor
+# record is then that layer's refusal, and AppArmor's own answer is checked under the label.
 judge() {
   echo "$AA_PROBES" | while IFS=: read -r probe op name; do
     res=$(awk -v p="$probe" '$1 == p { print $2 }' "$3")
@@ -132,25 +131,78 @@ judge() {
     elif [ -n "$line" ]; then
       pass "escape $1 $probe: $res, denied by AppArmor profile $2: ${line#*audit(}"
       echo "$line" >> $W/audit-examples
+    elif [ -n "$6" ] && [ "$res" = EPERM ]; then
+      pass "escape $1 $probe: EPERM from $6, which the kernel runs before AppArmor (AppArmor's own answer: 'profile $1' below)"
     else
       fail "escape $1 $probe: $res, but no AppArmor denial by $2 (denied earlier by another layer, or not mediated)"
     fi
   done
+  echo "$WRITE_PROBES" | while IFS=: read -r probe op name; do
+    res=$(awk -v p="$probe" '$1 == p { print $2 }' "$3")
+    line=$(grep "operation=\"$op\"" "$4" | grep "profile=\"$2\"" | grep "name=\"$name\"" | head -n 1)
+    case "$res" in
+      ok) fail "escape $1 $probe: the write worked" ;;
+      "") fail "escape $1 $probe: no result" ;;
+      absent) info "escape $1 $probe: $name does not exist in this kernel" ;;
+      *) if [ -n "$line" ]; then
+           pass "escape $1 $probe: $res, denied by AppArmor profile $2: ${line#*audit(}"
+         else
+           pass "escape $1 $probe: $res from the kernel's own check before AppArmor is asked"
+         fi ;;
+    esac
+  done
+}
+
+# profile_writes LEVEL-TEXT LABEL PROFILE: the write probes run from the guest's root (no user
+# namespace, no masks, so nothing but AppArmor stands in the way) under the planned label; each
+# must be denied with an audit record naming PROFILE. Harmless if one went through: sysrq 'h'
+# prints help, the others write back the current value.
+profile_writes() {
+  dmesg -c > /dev/null
+  : > $W/pw.out
+  for probe in $(echo "$WRITE_PROBES" | cut -d: -f1); do
+    sh -c "echo -n 'exec $2' > /proc/self/attr/exec && exec $L __probe $probe" >> $W/pw.out 2>&1
+  done
+  dmesg > $W/pw.audit
+  echo "$WRITE_PROBES" | while IFS=: read -r probe op name; do
+    res=$(awk -v p="$probe" '$1 == p { print $2 }' $W/pw.out)
+    line=$(grep 'apparmor="DENIED"' $W/pw.audit | grep "operation=\"$op\"" | grep "profile=\"$3\"" | grep "name=\"$name\"" | head -n 1)
+    if [ "$res" = absent ]; then
+      info "profile $1 $probe: $name does not exist in this kernel"
+    elif [ "$res" != ok ] && [ -n "$line" ]; then
+      pass "profile $1 $probe (guest root under '$2'): $res, denied by $3: ${line#*audit(}"
+      echo "$line" >> $W/audit-examples
+    else
+      fail "profile $1 $probe (guest root under '$2'): ${res:-no result}, $([ -n "$line" ] && echo "with" || echo "without") a denial by $3 ($(tr '\t\n' '= ' < $W/pw.out | cut -c1-200))"
+    fi
+  done
+}
+
+# profile_mounts LEVEL-TEXT LABEL PROFILE [PROBES THE PLAN ALLOWS]: the mount family from the
+# guest's root under the planned label, in a private mount namespace where /proc/sys and
+# /proc/sysrq-trigger are masked read-only as lxnest masks them in a container, so that no seccomp
+# filter or missing capability comes before AppArmor. Each attempt must be denied by PROFILE
+# with an audit record (what the plan allows is reported, and stays in the private namespace).
+profile_mounts() {
+  dmesg -c > /dev/null
+  unshare -m --propagation private sh -c "
+    for m in /proc/sys /proc/sysrq-trigger; do mount --bind \$m \$m && mount -o remount,bind,ro \$m; done
+    echo -n 'exec $2' > /proc/self/attr/exec && exec $L __probe apparmor" > $W/pm.out 2>&1
+  dmesg | grep 'apparmor="DENIED"' > $W/pm.audit
+  judge "$1 (guest root under '$2')" "$3" $W/pm.out $W/pm.audit "$4"
 }
 
 # Level 1: a one-shot container with juju-host's plan (profile, namespace, nesting flags), run
 # before the stack because it would take juju-host's veth name.
 dmesg -c > /dev/null
-timeout 120 $L run --spec $W/plan.json -n probe-l1 --require-apparmor -- lxnest __probe all > $W/probe-l1 2>&1
-if grep -q 'step apparmor.*No such file' $W/probe-l1; then
-  info "level-1 probe: $(tr '\t\n' '= ' < $W/probe-l1)"
-  ensure_namespaces
-  timeout 120 $L run --spec $W/plan.json -n probe-l1 --require-apparmor -- lxnest __probe all > $W/probe-l1 2>&1
-fi
+timeout 120 $L run --spec $W/plan.json -n probe-l1 --require-apparmor -- lxnest __probe apparmor > $W/probe-l1 2>&1
 info "level-1 probe: $(tr '\t\n' '= ' < $W/probe-l1)"
 denials > $W/audit-l1
 sed 's/^.*audit(/@@ INFO   audit(/' $W/audit-l1 | head -n 20
 judge "level 1" lxnest-juju-host $W/probe-l1 $W/audit-l1 "mount_bind_root"
+left=$(grep -c '^lxnest-' $AAFS/profiles; ls $AAFS/policy/namespaces | grep -c '^lxnest-')
+[ "$(echo $left)" = "0 0" ]
+check $? "run: no lxnest profile or policy namespace left after the one-shot container (profiles, namespaces: $(echo $left))"
 
 # --- Phase A: the stack as planned ---------------------------------------------------------------
 PLAN=$W/plan.json
@@ -188,7 +240,12 @@ info "ls: $($L ls 2>&1 | tr '\n' ';')"
 info "juju-host console: $(tail -n 15 /run/lxnest/juju-host/console.log 2>&1 | tr '\n' ';')"
 
 # The profiles are where the plan put them: level 1 in the root namespace, level 2 in the
-# policy namespace the nesting host loaded them into (from inside its container).
+# policy namespace the nesting host loaded them into (from inside its container). The stage
+# never creates a namespace itself: lxnest must have made it before juju-host's exec.
+for ns in $(planned_namespaces); do
+  [ -d $AAFS/policy/namespaces/$ns ]
+  check $? "policy namespace $ns, which the planned labels stack onto, created by lxnest"
+done
 grep -q '^lxnest-juju-host (enforce)$' $AAFS/profiles
 check $? "profile lxnest-juju-host loaded in the root namespace (enforce)"
 ns=$AAFS/policy/namespaces/lxnest-juju-host
@@ -202,7 +259,20 @@ sed -n 's/^probe unit-1 //p' $con > $W/probe-l2
 info "level-2 probe: $(tr '\t\n' '= ' < $W/probe-l2)"
 dmesg > $W/dmesg-a
 grep 'apparmor="DENIED"' $W/dmesg-a > $W/audit-l2
-judge "level 2" lxnest-juju-host.unit-1 $W/probe-l2 $W/audit-l2
+judge "level 2" lxnest-juju-host.unit-1 $W/probe-l2 $W/audit-l2 "" "the level's seccomp filter (mount, umount2 errno EPERM)"
+
+# The profiles' own write rules, under the planned labels (level 2's needs its profile loaded
+# in the namespace, so this runs while the stack is up).
+while read -r path label; do
+  case $path in
+    */*/*) ;;
+    */*) [ "$path" = juju-host/unit-1 ] || continue
+         profile_writes "level 2" "$label" lxnest-juju-host.unit-1
+         profile_mounts "level 2" "$label" lxnest-juju-host.unit-1 ;;
+    *) profile_writes "level 1" "$label" lxnest-juju-host
+       profile_mounts "level 1" "$label" lxnest-juju-host "mount_bind_root" ;;
+  esac
+done < $W/labels
 
 # explain-audit names the container and profile of a real denial.
 ex=$(head -n 1 $W/audit-examples 2>/dev/null)
@@ -216,6 +286,9 @@ stop_stack
 sleep 1
 [ -z "$(pids_of juju-host)" ]
 check $? "stop: no process of juju-host left"
+left=$(grep -c '^lxnest-' $AAFS/profiles; ls $AAFS/policy/namespaces | grep -c '^lxnest-')
+[ "$(echo $left)" = "0 0" ]
+check $? "stop: no lxnest profile or policy namespace left (profiles, namespaces: $(echo $left))"
 
 # --- Phase B: self-test, a nesting rule removed ---------------------------------------------------
 if [ "$SELFTEST" = 1 ] && [ -n "$BREAK_RULE" ]; then

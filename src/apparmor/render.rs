@@ -361,6 +361,25 @@ mod tests {
     }
 
     #[test]
+    fn every_mount_rule_has_one_option_set() {
+        // apparmor_parser 3.0 compiles a mount rule with several `options=` sets into one that
+        // grants none of them (the guest stage found the kernel answering "failed perms check").
+        let mut p = ProfileParams::new("x").with_flags(all_flags());
+        p.rootfs_dirs = default_rootfs_dirs()
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let text = render(&p).unwrap();
+        for line in text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("mount "))
+        {
+            assert!(line.trim_end().ends_with(','), "one line per rule: {line}");
+            assert!(line.matches("options=").count() <= 1, "{line}");
+        }
+    }
+
+    #[test]
     fn unknown_flag_is_an_error_naming_it() {
         let err = render(&ProfileParams::new("x").with_flags(["mount_everything"])).unwrap_err();
         let msg = err.to_string();

@@ -145,9 +145,7 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
         // Taking lxnest's masks away: the read-only binds over /proc/sys and
         // /proc/sysrq-trigger, and the read-only sysfs.
         "unmask_proc_sys" => nix::mount::umount2("/proc/sys", nix::mount::MntFlags::empty()),
-        "unmask_sysrq" => {
-            nix::mount::umount2("/proc/sysrq-trigger", nix::mount::MntFlags::empty())
-        }
+        "unmask_sysrq" => nix::mount::umount2("/proc/sysrq-trigger", nix::mount::MntFlags::empty()),
         "remount_sys_rw" => mount(
             None::<&str>,
             "/sys",

@@ -83,6 +83,12 @@ fn juju_laptop_cgroups_ids_and_caps_nest() {
         host.capabilities.contains(&"sys_admin".to_string())
             && !unit.capabilities.contains(&"sys_admin".to_string())
     );
+    // The nesting host loads its children's profiles into its own policy namespace, which the
+    // kernel allows only with mac_admin in its (user-namespaced) capability set.
+    let has = |c: &crate::plan::LevelPlan, cap: &str| c.capabilities.iter().any(|x| x == cap);
+    assert!(host.apparmor.flags.iter().any(|f| f == "load_policy") && host.idmap.is_some());
+    assert!(has(host, "mac_admin") && !has(unit, "mac_admin"));
+    assert!(!has(host, "mac_override") && !has(host, "sys_module"));
 }
 
 #[test]

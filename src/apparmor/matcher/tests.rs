@@ -131,12 +131,15 @@ fn rendered_base_profile_denies_kernel_knobs_by_line() {
     assert_eq!(e.decision, Decision::Denied);
     assert_eq!(
         e.rule.unwrap().line,
-        line_of(&text, "deny /proc/sys/** wklx,")
+        line_of(&text, "audit deny /proc/sys/** wklx,")
     );
     let e = explain(&text, "/proc/sysrq-trigger", &Access::File("w".into()));
     assert_eq!(
         e.rule.unwrap().line,
-        line_of(&text, "deny /proc/{sysrq-trigger,kcore,kmem,mem} rwklx,")
+        line_of(
+            &text,
+            "audit deny /proc/{sysrq-trigger,kcore,kmem,mem} rwklx,"
+        )
     );
     // Reading sysctls and writing ordinary files are allowed by `file,`.
     let e = explain(
@@ -210,7 +213,7 @@ fn own_proc_is_never_a_bind_source_even_with_mount_bind() {
     assert_eq!(e.decision, Decision::Denied);
     assert_eq!(
         e.rule.unwrap().line,
-        line_of(&text, "deny mount /proc/{,**},")
+        line_of(&text, "audit deny mount /proc/{,**},")
     );
     assert_eq!(
         explain(&text, "/tmp/d/", &mount(None, "rw,bind", Some("/srv/d/"))).decision,

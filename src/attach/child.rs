@@ -149,14 +149,16 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
     if let Err(e) = super::caps::restrict(prep.bounding, prep.inheritable, prep.last_cap) {
         fail(ch, "caps", e);
     }
-    // Landlock before seccomp (its syscalls could be filtered), after the identity change.
-    if let Err(e) = super::landlock::restrict(std::mem::take(&mut prep.landlock)) {
-        fail(ch, "landlock", e);
-    }
+    // The AppArmor label for the exec before Landlock, which would refuse the write to this
+    // task's /proc attribute where /proc is not among the container's writable paths.
     if let Some(label) = &prep.apparmor {
         if let Err(e) = crate::apparmor::kernel::change_onexec(label) {
             fail(ch, "apparmor", e);
         }
+    }
+    // Landlock before seccomp (its syscalls could be filtered), after the identity change.
+    if let Err(e) = super::landlock::restrict(std::mem::take(&mut prep.landlock)) {
+        fail(ch, "landlock", e);
     }
     if prep.no_new_privs {
         // SAFETY: prctl with integer arguments only.

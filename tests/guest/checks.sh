@@ -62,12 +62,14 @@ break_rule() { # in out rule
   ! cmp -s "$1" "$2"
 }
 
-# Every process whose environment says it is container PATH (its init and what that execs).
-pids_of() {
+# Every process whose environment holds VAR=VALUE.
+pids_with() {
   for e in /proc/[0-9]*/environ; do
-    tr '\0' '\n' < "$e" 2>/dev/null | grep -qx "LXNEST_CONTAINER=$1" && { p=${e#/proc/}; echo "${p%/environ}"; }
+    tr '\0' '\n' < "$e" 2>/dev/null | grep -qx "$1" && { p=${e#/proc/}; echo "${p%/environ}"; }
   done
 }
+# Every process whose environment says it is container PATH (its init and what that execs).
+pids_of() { pids_with "LXNEST_CONTAINER=$1"; }
 label_of() { # pid -> label as the root namespace reads it, without the mode
   { cat /proc/$1/attr/apparmor/current 2>/dev/null || cat /proc/$1/attr/current; } | sed 's/ ([a-z]*)$//'
 }
@@ -254,6 +256,18 @@ ns=$AAFS/policy/namespaces/lxnest-juju-host
 n=$(cat $ns/profiles/*/name 2>/dev/null | grep -c '^lxnest-juju-host\.unit-')
 [ "$n" = 3 ]
 check $? "policy namespace lxnest-juju-host holds the 3 level-2 profiles (found $n)"
+
+# `lxnest attach` confines what it runs exactly like the container's init: the same label.
+while read -r path label; do
+  case $path in */*/*) continue ;; esac
+  timeout 60 $L attach -T -n "$path" -v "LXNEST_GUEST_ATTACH=$path" -- sleep 20 > $W/attach.out 2>&1 &
+  end=$(( $(now) + 300 ))
+  while [ -z "$(pids_with "LXNEST_GUEST_ATTACH=$path")" ] && [ "$(now)" -lt $end ]; do sleep 0.5; done
+  pid=$(pids_with "LXNEST_GUEST_ATTACH=$path" | head -n 1)
+  got=$([ -n "$pid" ] && label_of $pid)
+  [ -n "$pid" ] && [ "$got" = "$label" ]
+  check $? "attach $path (pid ${pid:-none}): '$got', planned '$label' $(tr '\n' ' ' < $W/attach.out | cut -c1-200)"
+done < $W/labels
 
 # Level 2: unit-1's command ran the probes when it started; its output is in juju-host's console.
 con=/run/lxnest/juju-host/console.log

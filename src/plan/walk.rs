@@ -17,6 +17,14 @@ const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 /// Plan a whole stack against a host snapshot. Pure: same inputs, same plan.
 pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
+    let unprivileged;
+    let stack = match &host.user {
+        Some(_) => {
+            unprivileged = network::unprivileged_top(stack);
+            &unprivileged
+        }
+        None => stack,
+    };
     let mut w = Walker::new(stack, host)?;
     network::reserve_user_subnets(
         &stack.containers,
@@ -183,6 +191,17 @@ impl<'a> Walker<'a> {
                 return Ok(None);
             }
         };
+        if self.host.user.is_some() && parent.level.is_none() && net.mode == "bridge" {
+            self.findings.push(Finding {
+                container: path.clone(),
+                level: depth,
+                rule: "network.mode bridge".into(),
+                origin: c.origin.clone(),
+                message: "an unprivileged user cannot create the host bridge and veth".into(),
+                fix: "use `network: {mode: loopback}` (the default for unprivileged users), or start it as root".into(),
+            });
+            return Ok(None);
+        }
         let Some(idmap) = self.idmap(c, &path, depth, parent, ids) else {
             return Ok(None);
         };
@@ -223,6 +242,10 @@ impl<'a> Walker<'a> {
         parent: &Parent,
         ids: &mut Ids,
     ) -> Option<Option<IdMapPlan>> {
+        let rootless = self.host.user.as_ref().filter(|_| parent.level.is_none());
+        if let Some(user) = rootless {
+            return self.user_idmap(c, path, depth, user, ids);
+        }
         if c.idmap.as_ref().is_some_and(|m| m.privileged) {
             self.warnings.push(format!(
                 "{path}: privileged (no user namespace): root inside is root of the parent"
@@ -256,6 +279,62 @@ impl<'a> Walker<'a> {
             None => (uid, gid),
         };
         Some(Some(idmap::map(uid, gid, count, hu, hg)))
+    }
+
+    /// A top-level container of an unprivileged user: the user as root plus subordinate ids, or
+    /// the user alone when those cannot be mapped (see [`idmap::unprivileged`]).
+    fn user_idmap(
+        &mut self,
+        c: &ContainerSpec,
+        path: &str,
+        depth: u32,
+        user: &crate::plan::host::HostUser,
+        ids: &mut Ids,
+    ) -> Option<Option<IdMapPlan>> {
+        let finding = |message: String, fix: &str| Finding {
+            container: path.into(),
+            level: depth,
+            rule: "idmap".into(),
+            origin: c.origin.clone(),
+            message,
+            fix: fix.into(),
+        };
+        if c.idmap.as_ref().is_some_and(|m| m.privileged) {
+            self.findings.push(finding(
+                "a privileged container (no user namespace) needs root".into(),
+                "remove `idmap: {privileged: true}`, or start it as root",
+            ));
+            return None;
+        }
+        let size = idmap::block_size(c);
+        if let Some(why) = idmap::single_reason(self.host) {
+            if size > u64::from(idmap::RANGE) {
+                self.findings.push(finding(
+                    format!("its nested containers need {size} ids, but only your own id can be mapped: {why}"),
+                    "give the user subordinate ids in /etc/subuid and /etc/subgid and install the setuid newuidmap/newgidmap (Debian: uidmap)",
+                ));
+                return None;
+            }
+            self.warnings.push(format!(
+                "{path}: single-id map ({why}): {}",
+                idmap::SINGLE_LOSES
+            ));
+            return Some(Some(idmap::single(user)));
+        }
+        let wish = c.idmap.clone().unwrap_or_default();
+        let count = u64::from(wish.count.unwrap_or(0)).max(size);
+        let (uid, gid) = (
+            ids.0.as_mut().and_then(|a| a.take(count - 1)),
+            ids.1.as_mut().and_then(|a| a.take(count - 1)),
+        );
+        let (Some(uid), Some(gid), Ok(count)) = (uid, gid, u32::try_from(count)) else {
+            self.findings.push(finding(
+                format!("no room for {} ids in your subordinate ids", count - 1),
+                "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
+            ));
+            return None;
+        };
+        Some(Some(idmap::unprivileged(user, uid, gid, count)))
     }
 
     /// The encrypted-root plan; a bad `encrypt:` wish becomes a finding at the container's line.

@@ -89,7 +89,7 @@ pub struct StartOpts {
 impl Default for StartOpts {
     fn default() -> Self {
         StartOpts {
-            state_dir: PathBuf::from(state::DEFAULT_DIR),
+            state_dir: state::default_dir(),
             name: None,
             nested: false,
             foreground: false,

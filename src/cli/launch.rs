@@ -37,7 +37,7 @@ pub enum LaunchCommand {
         #[arg(short = 'n', long)]
         name: Option<String>,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Refuse to start without AppArmor instead of logging and going on.
         #[arg(long)]
@@ -52,7 +52,7 @@ pub enum LaunchCommand {
         #[arg(short = 'n', long)]
         name: String,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Seconds to wait before SIGKILL.
         #[arg(short = 't', long, default_value_t = 10)]
@@ -61,7 +61,7 @@ pub enum LaunchCommand {
     /// List containers.
     Ls {
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -73,7 +73,7 @@ pub enum LaunchCommand {
         #[arg(short = 'n', long)]
         name: String,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -91,7 +91,7 @@ pub enum LaunchCommand {
         #[arg(short = 'n', long)]
         name: Option<String>,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Refuse to start without AppArmor.
         #[arg(long)]
@@ -106,7 +106,7 @@ pub enum LaunchCommand {
         #[arg(short = 'n', long)]
         name: String,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Also erase an encrypted root for good: remove its key from the kernel and its key
         /// metadata (salt), then the directory; the data cannot be recovered even with the old
@@ -174,9 +174,15 @@ fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
                     .address
                     .map(|a| a.to_string())
                     .unwrap_or_else(|| "-".into());
+                // An unprivileged container without a delegated cgroup has none.
+                let cgroup = if s.cgroups.is_empty() {
+                    "-"
+                } else {
+                    s.plan.cgroup.path.as_str()
+                };
                 println!(
                     "{:<20} {:<8} {:>8} {:>5} {:<28} {}",
-                    s.name, st, s.pid, s.level, s.plan.cgroup.path, addr
+                    s.name, st, s.pid, s.level, cgroup, addr
                 );
             }
         }
@@ -198,8 +204,13 @@ fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
     );
     println!("pid:         {}", s.pid);
     println!("level:       {}", s.level);
-    for (h, d) in &s.cgroups {
-        println!("cgroup:      {h}: {}", d.display());
+    match &s.cgroup_note {
+        Some(note) => println!("cgroup:      {note}"),
+        None => {
+            for (h, d) in &s.cgroups {
+                println!("cgroup:      {h}: {}", d.display());
+            }
+        }
     }
     println!(
         "network:     {} {}",

@@ -49,6 +49,7 @@ pub(crate) fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State
             .filter(|_| s.bridge.is_some()),
         enforced: s.enforced.clone(),
         apparmor: s.apparmor.clone(),
+        cgroup_note: s.cgroup_note.clone(),
         plan: plan.clone(),
     }
 }

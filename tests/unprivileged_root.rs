@@ -1,0 +1,333 @@
+//! Annie's story for real: root creates users (one with subordinate ids, one without) and each
+//! boots a busybox rootfs tarball as itself, without privileges, through `runuser`. Checks: root
+//! inside, files made inside belong to the mapped ids on the host, no id outside the range can be
+//! reached, `info` says there is no cgroup, attach and stop work, a hostile tarball is refused
+//! with nothing written outside, the single-id fallback says what it loses, and a helper without
+//! its setuid bit is named. Needs root (to create the users), busybox-static and uidmap.
+
+mod support;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{busybox_tarball, root, traversable_tempdir};
+
+/// Subordinate ids of the test user: past every range /etc/subuid already hands out.
+fn free_range() -> u32 {
+    let text = std::fs::read_to_string("/etc/subuid").unwrap_or_default();
+    let end = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':').skip(1).map(|x| x.trim().parse::<u64>().ok());
+            Some(f.next()?? + f.next()??)
+        })
+        .max()
+        .unwrap_or(0);
+    u32::try_from(end.max(1_000_000).next_multiple_of(65_536)).expect("ids fit")
+}
+
+fn must(cmd: &mut Command) {
+    let o = cmd.output().expect("runs");
+    assert!(o.status.success(), "{cmd:?}: {o:?}");
+}
+
+/// A system user (no automatic subordinate ids) with a 0700 home, removed on drop with
+/// everything it runs and owns.
+struct User {
+    name: &'static str,
+    home: PathBuf,
+    uid: u32,
+    gid: u32,
+    sub: Option<u32>,
+    bin: PathBuf,
+}
+
+impl User {
+    fn create(name: &'static str, base: &Path, with_subids: bool, bin: &Path) -> User {
+        remove_user(name);
+        let home = base.join(name);
+        must(
+            Command::new("useradd")
+                .args(["--system", "--user-group", "--shell", "/bin/sh"])
+                .arg("--home-dir")
+                .arg(&home)
+                .arg(name),
+        );
+        let sub = with_subids.then(free_range);
+        if let Some(first) = sub {
+            let range = format!("{first}-{}", first + 65_535);
+            must(Command::new("usermod").args([
+                "--add-subuids",
+                &range,
+                "--add-subgids",
+                &range,
+                name,
+            ]));
+        }
+        let pw = nix::unistd::User::from_name(name)
+            .unwrap()
+            .expect("user exists");
+        std::fs::create_dir(&home).unwrap();
+        std::os::unix::fs::chown(&home, Some(pw.uid.as_raw()), Some(pw.gid.as_raw())).unwrap();
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        User {
+            name,
+            home,
+            uid: pw.uid.as_raw(),
+            gid: pw.gid.as_raw(),
+            sub,
+            bin: bin.into(),
+        }
+    }
+
+    /// `lxnest ARGS` as this user, in a clean environment (no XDG variables of root's).
+    fn lxnest(&self, args: &[&str], path: &str) -> Output {
+        Command::new("runuser")
+            .args(["-u", self.name, "--", "env", "-i"])
+            .arg(format!("HOME={}", self.home.display()))
+            .arg(format!("PATH={path}"))
+            .arg(&self.bin)
+            .args(args)
+            .current_dir("/")
+            .output()
+            .expect("runuser runs")
+    }
+
+    fn tree(&self, name: &str) -> PathBuf {
+        self.home.join(".local/share/lxnest/rootfs").join(name)
+    }
+}
+
+fn remove_user(name: &str) {
+    let _ = Command::new("pkill").args(["-KILL", "-u", name]).output();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    if let Ok(Some(pw)) = nix::unistd::User::from_name(name) {
+        let _ = Command::new("userdel").arg(name).output();
+        let _ = std::fs::remove_dir_all(pw.dir);
+    }
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        remove_user(self.name);
+    }
+}
+
+const PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn spec(dir: &Path, name: &str, tarball: &Path) -> PathBuf {
+    let p = dir.join(format!("{name}.yaml"));
+    let body = format!(
+        "containers:\n  - name: {name}\n    rootfs: tar:{}\n    command: [/bin/sleep, \"600\"]\n",
+        tarball.display()
+    );
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+/// Every owner in `tree` (not following links).
+fn owners(tree: &Path, out: &mut Vec<(PathBuf, u32, u32)>) {
+    for e in std::fs::read_dir(tree).unwrap().flatten() {
+        let m = std::fs::symlink_metadata(e.path()).unwrap();
+        out.push((e.path(), m.uid(), m.gid()));
+        if m.is_dir() {
+            owners(&e.path(), out);
+        }
+    }
+}
+
+/// useradd and usermod lock /etc/passwd and /etc/subuid: the tests take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+type Setup = (
+    std::sync::MutexGuard<'static, ()>,
+    tempfile::TempDir,
+    PathBuf,
+    PathBuf,
+);
+
+fn setup() -> Option<Setup> {
+    if !root() {
+        return None;
+    }
+    let turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let d = traversable_tempdir();
+    let bin = d.path().join("lxnest");
+    std::fs::copy(env!("CARGO_BIN_EXE_lxnest"), &bin).unwrap();
+    let tarball = d.path().join("rootfs.tar.gz");
+    busybox_tarball(&tarball, &[("home/u/", 1000, 1000)]);
+    std::fs::set_permissions(
+        &tarball,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    Some((turn, d, bin, tarball))
+}
+
+#[test]
+fn root_an_unprivileged_user_boots_a_tarball_with_subordinate_ids() {
+    let Some((_turn, d, bin, tarball)) = setup() else {
+        return;
+    };
+    let annie = User::create("lxnest-annie", d.path(), true, &bin);
+    let sub = annie.sub.expect("subordinate ids");
+    let spec = spec(d.path(), "annie-u", &tarball);
+    let s = spec.to_str().unwrap();
+
+    // One-shot: root inside, the map is the user plus the subordinate range, nothing beyond.
+    let script = "id -u; cat /proc/self/uid_map; touch /root/by-root /root/by-1000; chown 1000:1000 /root/by-1000; chown 70000 /root/by-root; echo outside=$?";
+    let o = annie.lxnest(&["run", "--spec", s, "--", "/bin/sh", "-c", script], PATH);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["0"], "{out}");
+    assert_eq!(lines[1], ["0", &annie.uid.to_string(), "1"], "{out}");
+    assert_eq!(lines[2], ["1", &sub.to_string(), "65535"], "{out}");
+    assert_eq!(lines.len(), 4, "no other map line: {out}");
+    assert!(
+        out.contains("outside=1"),
+        "chown to an unmapped id fails: {out}{err}"
+    );
+
+    // On the host: root's files are the user's, id 1000 is subordinate id 999 of the range, and
+    // nothing in the tree belongs to an id outside the user's own.
+    let tree = annie.tree("annie-u");
+    let uid_of = |p: &str| std::fs::metadata(tree.join(p)).unwrap().uid();
+    assert_eq!(uid_of("root/by-root"), annie.uid);
+    assert_eq!(uid_of("root/by-1000"), sub + 999);
+    assert_eq!(uid_of("home/u"), sub + 999, "tarball owners are mapped too");
+    let mut all = Vec::new();
+    owners(&tree, &mut all);
+    let mine = |id: u32, me: u32| id == me || (sub..sub + 65_535).contains(&id);
+    for (p, u, g) in &all {
+        assert!(
+            mine(*u, annie.uid) && mine(*g, annie.gid),
+            "{} owned by {u}:{g}",
+            p.display()
+        );
+    }
+
+    // Detached: ls, info (no cgroup, and why), attach as root, stop; nothing left behind.
+    let o = annie.lxnest(&["start", s], PATH);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (info, _) = text(&annie.lxnest(&["info", "-n", "annie-u"], PATH));
+    assert!(
+        info.contains("cgroup:      none:") && info.contains("not delegated to you"),
+        "{info}"
+    );
+    assert!(
+        info.contains("unprivileged user"),
+        "apparmor says why: {info}"
+    );
+    let (id, err) = text(&annie.lxnest(&["attach", "-n", "annie-u", "--", "/bin/id", "-u"], PATH));
+    assert_eq!(id.trim(), "0", "{err}");
+    let o = annie.lxnest(&["stop", "-n", "annie-u"], PATH);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (ls, _) = text(&annie.lxnest(&["ls"], PATH));
+    assert!(!ls.contains("annie-u"), "{ls}");
+    let run_dir = annie.home.join(".local/share/lxnest/run");
+    assert!(!run_dir.join("annie-u").exists(), "state removed");
+}
+
+#[test]
+fn root_an_unprivileged_user_cannot_unpack_outside_the_tree() {
+    let Some((_turn, d, bin, _)) = setup() else {
+        return;
+    };
+    let annie = User::create("lxnest-annie2", d.path(), true, &bin);
+    let evil = d.path().join("evil.tar");
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(1);
+    h.set_mode(0o644);
+    let name = b"../escape";
+    h.as_old_mut().name[..name.len()].copy_from_slice(name);
+    h.set_cksum();
+    b.append(&h, b"x".as_slice()).unwrap();
+    std::fs::write(&evil, b.into_inner().unwrap()).unwrap();
+    std::fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let spec = spec(d.path(), "evil-u", &evil);
+    let o = annie.lxnest(
+        &["run", "--spec", spec.to_str().unwrap(), "--", "/bin/true"],
+        PATH,
+    );
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("`../escape` refused") && err.contains("fix:"),
+        "{err}"
+    );
+    let rootfs = annie.home.join(".local/share/lxnest/rootfs");
+    assert!(
+        !rootfs.join("escape").exists() && !rootfs.join("evil-u").exists(),
+        "nothing written"
+    );
+    assert!(
+        !rootfs.join("evil-u.partial").exists(),
+        "no partial tree left"
+    );
+}
+
+#[test]
+fn root_without_subordinate_ids_the_user_alone_is_mapped_and_told_what_is_lost() {
+    let Some((_turn, d, bin, tarball)) = setup() else {
+        return;
+    };
+    let bob = User::create("lxnest-bob", d.path(), false, &bin);
+    let spec = spec(d.path(), "bob-u", &tarball);
+    let s = spec.to_str().unwrap();
+    let o = bob.lxnest(
+        &["run", "--spec", s, "--", "/bin/cat", "/proc/self/uid_map"],
+        PATH,
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["0", &bob.uid.to_string(), "1"]
+    );
+    assert!(
+        err.contains("single-id map") && err.contains("chown"),
+        "{err}"
+    );
+    assert!(
+        err.contains("gave 1 entries owned by other users to root"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::metadata(bob.tree("bob-u").join("home/u"))
+            .unwrap()
+            .uid(),
+        bob.uid
+    );
+
+    // A newuidmap without its setuid bit first on PATH is named, and the plan falls back.
+    let fake = d.path().join("fakebin");
+    std::fs::create_dir(&fake).unwrap();
+    for tool in ["newuidmap", "newgidmap"] {
+        std::fs::copy(format!("/usr/bin/{tool}"), fake.join(tool)).expect("uidmap installed");
+        // The copy keeps the mode bits: drop setuid.
+        let plain = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(fake.join(tool), plain).unwrap();
+    }
+    let path = format!("{}:{PATH}", fake.display());
+    let annie = User::create("lxnest-annie3", d.path(), true, &bin);
+    let (out, err) = text(&annie.lxnest(&["plan", s], &path));
+    let all = format!("{out}{err}");
+    assert!(
+        all.contains("newuidmap is not setuid root") && all.contains("single-id map"),
+        "{all}"
+    );
+}

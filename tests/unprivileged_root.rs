@@ -331,3 +331,132 @@ fn root_without_subordinate_ids_the_user_alone_is_mapped_and_told_what_is_lost()
         "{all}"
     );
 }
+
+/// Puts this thread in a new network namespace and a mount namespace where /sys/class/net and
+/// /sys/devices/virtual/net show it: lxc-user-nic looks for `/sys/class/net/BRIDGE/bridge`.
+fn own_network_and_sysfs(scratch: &Path) {
+    use nix::mount::{mount, MsFlags};
+    use nix::sched::{unshare, CloneFlags};
+    unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS).expect("unshare");
+    let none = None::<&str>;
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).expect("private");
+    mount(
+        Some("sysfs"),
+        scratch,
+        Some("sysfs"),
+        MsFlags::empty(),
+        none,
+    )
+    .expect("sysfs");
+    for dir in ["class/net", "devices/virtual/net"] {
+        let target = Path::new("/sys").join(dir);
+        mount(
+            Some(&scratch.join(dir)),
+            &target,
+            none,
+            MsFlags::MS_BIND,
+            none,
+        )
+        .expect("bind");
+    }
+}
+
+/// Restores a file (or its absence) on drop.
+struct Restore(PathBuf, Option<Vec<u8>>);
+
+impl Restore {
+    fn save(path: &str) -> Restore {
+        Restore(path.into(), std::fs::read(path).ok())
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = match &self.1 {
+            Some(b) => std::fs::write(&self.0, b),
+            None => std::fs::remove_file(&self.0),
+        };
+    }
+}
+
+#[test]
+fn root_user_nic_gives_an_unprivileged_container_a_veth_on_a_bridge() {
+    let Some((_turn, d, bin, tarball)) = setup() else {
+        return;
+    };
+    if lxnest::launch::usernic::helper().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs lxc (lxc-user-nic)"
+        );
+        return;
+    }
+    let annie = User::create("lxnest-annie4", d.path(), true, &bin);
+    let spec = d.path().join("nic.yaml");
+    let body = format!(
+        "containers:\n  - name: nic-u\n    rootfs: tar:{}\n    command: [/bin/sleep, \"600\"]\n    network: {{mode: user-nic, link: lxnt-unic0}}\n",
+        tarball.display()
+    );
+    std::fs::write(&spec, body).unwrap();
+    let s = spec.to_str().unwrap();
+    let _usernet = Restore::save("/etc/lxc/lxc-usernet");
+    let _nics = Restore::save("/run/lxc/nics");
+    let sys = d.path().join("netns-sys");
+    std::fs::create_dir(&sys).unwrap();
+    // Everything happens in a network namespace of this thread's own, gone when it ends.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                own_network_and_sysfs(&sys);
+                let plan = lxnest::plan::model::BridgePlan {
+                    name: "lxnt-unic0".into(),
+                    subnet: "10.255.77.0/24".parse().unwrap(),
+                    address: "10.255.77.1/24".parse().unwrap(),
+                    mtu: 1500,
+                    nat: false,
+                    origin: Default::default(),
+                };
+                let _bridge = lxnest::net::ensure_bridge(&plan).expect("bridge");
+
+                // Not allowed in /etc/lxc/lxc-usernet: refused with the fix, nothing left.
+                std::fs::create_dir_all("/etc/lxc").unwrap();
+                std::fs::write("/etc/lxc/lxc-usernet", "").unwrap();
+                let o = annie.lxnest(&["start", s], PATH);
+                let (_, err) = text(&o);
+                assert!(!o.status.success() && err.contains("lxc-usernet"), "{err}");
+                assert!(!annie.home.join(".local/share/lxnest/run/nic-u").exists());
+
+                let line = format!("{} veth lxnt-unic0 2\n", annie.name);
+                std::fs::write("/etc/lxc/lxc-usernet", line).unwrap();
+                let o = annie.lxnest(&["start", s], PATH);
+                assert!(o.status.success(), "{:?}", text(&o));
+                assert!(
+                    lxnest::net::bridge_has_ports("lxnt-unic0").unwrap(),
+                    "veth on the bridge"
+                );
+                let flags = annie.lxnest(
+                    &[
+                        "attach",
+                        "-n",
+                        "nic-u",
+                        "--",
+                        "/bin/cat",
+                        "/sys/class/net/eth0/flags",
+                    ],
+                    PATH,
+                );
+                let (flags, err) = text(&flags);
+                let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16);
+                assert!(flags.is_ok_and(|f| f & 1 == 1), "eth0 is up inside: {err}");
+                let o = annie.lxnest(&["stop", "-n", "nic-u"], PATH);
+                assert!(o.status.success(), "{:?}", text(&o));
+                let ports_gone = (0..50).any(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    !lxnest::net::bridge_has_ports("lxnt-unic0").unwrap_or(true)
+                });
+                assert!(ports_gone, "the veth went with the container");
+            })
+            .join()
+            .expect("netns thread");
+    });
+}

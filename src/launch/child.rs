@@ -213,6 +213,10 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     if plan.network.mode != "none" {
         netif::set_up("lo").map_err(step_err(c, "loopback"))?;
     }
+    // lxc-user-nic moved the veth in down; its address comes from the bridge's DHCP or inside.
+    if plan.network.mode == "user-nic" {
+        netif::set_up(&plan.network.interface).map_err(step_err(c, "loopback"))?;
+    }
 
     // Resolve the command while the filesystem is still fully visible to us.
     let env_path = plan

@@ -27,6 +27,7 @@ pub mod start;
 pub mod state;
 pub mod sync;
 pub mod tarroot;
+pub mod usernic;
 pub mod userns;
 
 pub use error::{LaunchError, Result};

@@ -240,7 +240,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // Our copy of the child's end must go, or we would never see end-of-file at its exec.
     drop(child_end.take());
 
-    let result = parent_steps(plan, &cg, &mut parent_end, pid);
+    let result = parent_steps(plan, &cg, &mut parent_end, pid, state.path());
     let (enforced, veth) = match result {
         Ok(v) => v,
         Err(e) => {
@@ -274,6 +274,7 @@ fn parent_steps(
     cg: &CgroupGuard,
     ch: &mut Channel,
     pid: Pid,
+    state_dir: &std::path::Path,
 ) -> Result<(Enforced, Option<VethGuard>)> {
     let c = plan.path.as_str();
     // Id maps first: until they exist the child's root is "nobody" and it can do nothing that
@@ -303,10 +304,15 @@ fn parent_steps(
     }
     // Network from the parent side: the veth's inside end moves into the child's namespace.
     inject::check(c, "network")?;
-    let veth = if plan.network.mode == "bridge" {
-        network::setup_veth(&plan.network, pid).map_err(step_err(c, "network"))?
-    } else {
-        None
+    let veth = match plan.network.mode.as_str() {
+        "bridge" => network::setup_veth(&plan.network, pid).map_err(step_err(c, "network"))?,
+        "user-nic" => {
+            let host_end =
+                super::usernic::create(plan, pid, state_dir).map_err(step_err(c, "network"))?;
+            tracing::info!("{c}: lxc-user-nic made {host_end} on the host side");
+            None
+        }
+        _ => None,
     };
     send(ch, c, "idmap")?;
     expect(ch, c, "cgroupns", |m| matches!(m, Msg::CgroupNsReady))?;

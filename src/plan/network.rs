@@ -151,9 +151,12 @@ pub fn container(
     } else {
         None
     };
+    // lxc-user-nic attaches the veth to a bridge lxnest neither plans nor owns; the container's
+    // address comes from that bridge's DHCP or from inside.
+    let user_link = c.network.link.clone().filter(|_| mode == "user-nic");
     Ok(NetPlan {
         mode,
-        parent_bridge: on_bridge.map(|b| b.name.clone()),
+        parent_bridge: on_bridge.map(|b| b.name.clone()).or(user_link),
         veth_host: on_bridge.map(|_| veth_name(stack, path)),
         interface: INTERFACE.into(),
         address,

@@ -191,14 +191,27 @@ impl<'a> Walker<'a> {
                 return Ok(None);
             }
         };
-        if self.host.user.is_some() && parent.level.is_none() && net.mode == "bridge" {
+        let top_user = self.host.user.is_some() && parent.level.is_none();
+        if net.mode == "user-nic" && !top_user {
+            self.findings.push(Finding {
+                container: path.clone(),
+                level: depth,
+                rule: "network.mode user-nic".into(),
+                origin: c.origin.clone(),
+                message: "user-nic is for a top-level container of an unprivileged user".into(),
+                fix: "use `network: {mode: bridge}` (root and nesting hosts make their own veths)"
+                    .into(),
+            });
+            return Ok(None);
+        }
+        if top_user && net.mode == "bridge" {
             self.findings.push(Finding {
                 container: path.clone(),
                 level: depth,
                 rule: "network.mode bridge".into(),
                 origin: c.origin.clone(),
                 message: "an unprivileged user cannot create the host bridge and veth".into(),
-                fix: "use `network: {mode: loopback}` (the default for unprivileged users), or start it as root".into(),
+                fix: "use `network: {mode: loopback}` (the default for unprivileged users), `{mode: user-nic, link: BRIDGE}` with lxc-user-nic, or start it as root".into(),
             });
             return Ok(None);
         }

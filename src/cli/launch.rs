@@ -87,6 +87,9 @@ pub enum LaunchCommand {
         /// Take the container's plan from this spec's first container instead of the defaults.
         #[arg(long)]
         spec: Option<PathBuf>,
+        /// The default plan on another root: `tar:PATH` (a rootfs tarball) or `dir:PATH`.
+        #[arg(long, conflicts_with = "spec")]
+        rootfs: Option<String>,
         /// Container name (default `run-<pid>`).
         #[arg(short = 'n', long)]
         name: Option<String>,
@@ -234,6 +237,33 @@ fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `alpine` for `tar:/media/usb/alpine.tar.xz`.
+fn tarball_name(rootfs: &str) -> Option<String> {
+    let path = rootfs.strip_prefix("tar:")?;
+    let file = std::path::Path::new(path).file_name()?.to_string_lossy();
+    let mut stem = file.as_ref();
+    while let Some(s) = [".gz", ".xz", ".zst", ".bz2", ".tgz", ".txz", ".tar"]
+        .iter()
+        .find_map(|ext| stem.strip_suffix(ext))
+    {
+        stem = s;
+    }
+    if stem.is_empty() || stem.starts_with('.') {
+        return None;
+    }
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Some(clean)
+}
+
 fn code(c: i32) -> ExitCode {
     ExitCode::from(u8::try_from(c).unwrap_or(1))
 }
@@ -302,12 +332,17 @@ impl LaunchCommand {
             LaunchCommand::Run {
                 nested,
                 spec,
+                rootfs,
                 name,
                 state_dir,
                 require_apparmor,
                 command,
             } => {
-                let name = name.unwrap_or_else(|| format!("run-{}", std::process::id()));
+                // A tarball's tree is kept per container name: name it after the tarball so the
+                // next run reuses the tree instead of unpacking another copy.
+                let name = name
+                    .or_else(|| rootfs.as_deref().and_then(tarball_name))
+                    .unwrap_or_else(|| format!("run-{}", std::process::id()));
                 let mut plan = match spec {
                     Some(p) => {
                         let full = load_plan(&p)?;
@@ -318,6 +353,11 @@ impl LaunchCommand {
                     }
                     None => defaults::level_plan(&name, Vec::new(), nested),
                 };
+                if let Some(r) = rootfs {
+                    plan.rootfs = lxnest::rootfs::parse(&r).with_context(|| {
+                        format!("--rootfs {r}: use tar:PATH (a rootfs tarball) or dir:PATH")
+                    })?;
+                }
                 plan.name = name.clone();
                 plan.init.command = command;
                 let opts = StartOptions {
@@ -374,5 +414,16 @@ impl LaunchCommand {
             LaunchCommand::InitNested { plan } => Ok(code(nested::init_nested(plan)?)),
             LaunchCommand::Probe { name, args } => Ok(code(launch::probe::run(&name, &args))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_tarball_names_its_one_shot_container() {
+        let n = super::tarball_name("tar:/media/usb/alpine-3.20_x86.tar.xz");
+        assert_eq!(n.as_deref(), Some("alpine-3-20-x86"));
+        assert_eq!(super::tarball_name("dir:/srv/x"), None);
+        assert_eq!(super::tarball_name("tar:/media/.hidden"), None);
     }
 }

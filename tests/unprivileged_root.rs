@@ -243,6 +243,15 @@ fn root_an_unprivileged_user_boots_a_tarball_with_subordinate_ids() {
     assert!(!ls.contains("annie-u"), "{ls}");
     let run_dir = annie.home.join(".local/share/lxnest/run");
     assert!(!run_dir.join("annie-u").exists(), "state removed");
+
+    // destroy removes the unpacked trees, whose subordinate-owned files the user could not
+    // remove from the host side.
+    assert!(annie.tree("annie-u").join("home/u").exists());
+    for name in ["annie-u", "rootfs"] {
+        let o = annie.lxnest(&["destroy", "-n", name], PATH);
+        assert!(o.status.success(), "{name}: {:?}", text(&o));
+        assert!(!annie.tree(name).exists(), "{name}'s tree removed");
+    }
 }
 
 #[test]

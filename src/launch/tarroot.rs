@@ -45,6 +45,28 @@ pub fn unpack(plan: &LevelPlan, dest: &Path, tarball: &str) -> Result<Option<Str
     Ok((!text.is_empty()).then_some(text))
 }
 
+/// Removes the unpacked tree `dest` (and its stamp), which holds files of the container's ids: an
+/// unprivileged user removes it as root of a namespace with the container's map `map`. Returns
+/// whether there was a tree.
+pub fn remove(map: Option<&IdMapPlan>, dest: &Path) -> Result<bool, String> {
+    let _ = std::fs::remove_file(dest.with_extension("stamp"));
+    if std::fs::symlink_metadata(dest).is_err() {
+        return Ok(false);
+    }
+    let rm = || {
+        std::fs::remove_dir_all(dest)
+            .map(|_| String::new())
+            .map_err(|e| format!("remove {}: {e}", dest.display()))
+    };
+    match map {
+        Some(m) if !nix::unistd::geteuid().is_root() && !idmap::single_id(&m.uid) => {
+            userns::run_mapped(m, rm)?
+        }
+        _ => rm()?,
+    };
+    Ok(true)
+}
+
 /// How many ids, from 0 up, both maps cover.
 fn ids(m: &IdMapPlan) -> u32 {
     let total = |l: &[crate::plan::model::IdMapLine]| l.iter().map(|l| l.count).sum::<u32>();

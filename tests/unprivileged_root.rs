@@ -474,3 +474,93 @@ fn root_user_nic_gives_an_unprivileged_container_a_veth_on_a_bridge() {
             .expect("netns thread");
     });
 }
+
+/// A cgroup2 directory made by root and handed to a user, removed on drop.
+struct Delegated(PathBuf);
+
+impl Delegated {
+    fn create(user: &User) -> Option<Delegated> {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        let mount = info.lines().find_map(|l| {
+            let (left, right) = l.split_once(" - ")?;
+            (right.split_whitespace().next() == Some("cgroup2"))
+                .then(|| left.split_whitespace().nth(4).map(PathBuf::from))?
+        })?;
+        let dir = mount.join(format!("{}-delegated", user.name));
+        let _ = std::fs::remove_dir(&dir);
+        std::fs::create_dir(&dir).ok()?;
+        for f in [
+            "",
+            "cgroup.procs",
+            "cgroup.subtree_control",
+            "cgroup.threads",
+        ] {
+            std::os::unix::fs::chown(dir.join(f), Some(user.uid), Some(user.gid)).ok()?;
+        }
+        Some(Delegated(dir))
+    }
+}
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(self.0.join("lxnest"));
+        // The monitor may still be exiting: the directory empties a moment later.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() || !self.0.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn root_an_unprivileged_user_uses_a_delegated_cgroup2_subtree() {
+    let Some((_turn, d, bin, tarball)) = setup() else {
+        return;
+    };
+    let annie = User::create("lxnest-annie5", d.path(), true, &bin);
+    let Some(cg) = Delegated::create(&annie) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI machines mount cgroup2"
+        );
+        return;
+    };
+    let spec = spec(d.path(), "deleg-u", &tarball);
+    // The launcher starts inside the delegated directory, as under `systemd-run --user --scope
+    // -p Delegate=yes`.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {}/cgroup.procs && exec runuser -u {} -- env -i HOME={} PATH={PATH} {} start {}",
+            cg.0.display(),
+            annie.name,
+            annie.home.display(),
+            bin.display(),
+            spec.display()
+        ))
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let (info, _) = text(&annie.lxnest(&["info", "-n", "deleg-u"], PATH));
+    let dir = cg.0.join("lxnest/deleg-u");
+    assert!(
+        info.contains(&format!("cgroup:      delegated cgroup2 {}", dir.display())),
+        "{info}"
+    );
+    let pid: i32 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("pid:"))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("pid in info");
+    let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+    assert!(
+        procs.lines().any(|l| l.trim() == pid.to_string()),
+        "init in the cgroup: {procs}"
+    );
+    let o = annie.lxnest(&["stop", "-n", "deleg-u"], PATH);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(!dir.exists(), "the container's cgroup is removed at stop");
+}

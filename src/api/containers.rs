@@ -300,7 +300,11 @@ pub fn destroy(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
     let plan = defined
         .as_ref()
         .and_then(|d| d.level().cloned())
-        .or_else(|| crate::launch::state::read(state_dir, name).ok().map(|s| s.plan));
+        .or_else(|| {
+            crate::launch::state::read(state_dir, name)
+                .ok()
+                .map(|s| s.plan)
+        });
     let stopped = match ops::destroy(state_dir, name, grace) {
         Ok(()) => true,
         Err(LaunchError::NotFound(_)) => defined.is_some(),

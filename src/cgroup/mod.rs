@@ -128,6 +128,23 @@ pub enum CgroupError {
     },
 }
 
+impl CgroupError {
+    /// The kernel refused for lack of permission (EACCES, EPERM or a read-only cgroupfs).
+    pub fn is_permission_denied(&self) -> bool {
+        match self {
+            CgroupError::Io { source, .. } => matches!(
+                source.raw_os_error(),
+                Some(libc::EACCES | libc::EPERM | libc::EROFS)
+            ),
+            // cgroups-rs keeps only its message.
+            CgroupError::V1 { message, .. } => {
+                message.contains("Permission denied") || message.contains("Read-only file system")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Result alias of the cgroup layer.
 pub type Result<T, E = CgroupError> = std::result::Result<T, E>;
 

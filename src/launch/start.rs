@@ -193,9 +193,17 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         let u = cgroup::user::create(&layout, &plan.cgroup).map_err(step_err(c, "cgroup"))?;
         (u.guard, Some(u.note))
     } else {
-        let cg = cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup)
-            .map_err(step_err(c, "cgroup"))?;
-        (cg, None)
+        match cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup) {
+            Ok(cg) => (cg, None),
+            // A nested launcher in a container that got no cgroup of its own (an unprivileged
+            // user's nesting host) is in the same place as that user: a delegated subtree or none.
+            Err(e) if super::defaults::in_user_namespace() && e.is_permission_denied() => {
+                let u = cgroup::user::create(&layout, &plan.cgroup)
+                    .map_err(step_err(c, "cgroup"))?;
+                (u.guard, Some(u.note))
+            }
+            Err(e) => return Err(step_err(c, "cgroup")(e)),
+        }
     };
     // The v1 devices controller only takes writes from the initial user namespace; a nested
     // launcher's children stay under the allowlist its own parent wrote. An unprivileged user

@@ -43,7 +43,7 @@ struct User {
 }
 
 impl User {
-    fn create(name: &'static str, base: &Path, with_subids: bool, bin: &Path) -> User {
+    fn create(name: &'static str, base: &Path, subids: u32, bin: &Path) -> User {
         remove_user(name);
         let home = base.join(name);
         must(
@@ -53,9 +53,9 @@ impl User {
                 .arg(&home)
                 .arg(name),
         );
-        let sub = with_subids.then(free_range);
+        let sub = (subids > 0).then(free_range);
         if let Some(first) = sub {
-            let range = format!("{first}-{}", first + 65_535);
+            let range = format!("{first}-{}", first + subids - 1);
             must(Command::new("usermod").args([
                 "--add-subuids",
                 &range,
@@ -177,7 +177,7 @@ fn root_an_unprivileged_user_boots_a_tarball_with_subordinate_ids() {
     let Some((_turn, d, bin, tarball)) = setup() else {
         return;
     };
-    let annie = User::create("lxnest-annie", d.path(), true, &bin);
+    let annie = User::create("lxnest-annie", d.path(), 65_536, &bin);
     let sub = annie.sub.expect("subordinate ids");
     let spec = spec(d.path(), "annie-u", &tarball);
     let s = spec.to_str().unwrap();
@@ -259,7 +259,7 @@ fn root_an_unprivileged_user_cannot_unpack_outside_the_tree() {
     let Some((_turn, d, bin, _)) = setup() else {
         return;
     };
-    let annie = User::create("lxnest-annie2", d.path(), true, &bin);
+    let annie = User::create("lxnest-annie2", d.path(), 65_536, &bin);
     let evil = d.path().join("evil.tar");
     let mut b = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_ustar();
@@ -299,7 +299,7 @@ fn root_without_subordinate_ids_the_user_alone_is_mapped_and_told_what_is_lost()
     let Some((_turn, d, bin, tarball)) = setup() else {
         return;
     };
-    let bob = User::create("lxnest-bob", d.path(), false, &bin);
+    let bob = User::create("lxnest-bob", d.path(), 0, &bin);
     let spec = spec(d.path(), "bob-u", &tarball);
     let s = spec.to_str().unwrap();
     let o = bob.lxnest(
@@ -337,7 +337,7 @@ fn root_without_subordinate_ids_the_user_alone_is_mapped_and_told_what_is_lost()
         std::fs::set_permissions(fake.join(tool), plain).unwrap();
     }
     let path = format!("{}:{PATH}", fake.display());
-    let annie = User::create("lxnest-annie3", d.path(), true, &bin);
+    let annie = User::create("lxnest-annie3", d.path(), 65_536, &bin);
     let (out, err) = text(&annie.lxnest(&["plan", s], &path));
     let all = format!("{out}{err}");
     assert!(
@@ -405,7 +405,7 @@ fn root_user_nic_gives_an_unprivileged_container_a_veth_on_a_bridge() {
         );
         return;
     }
-    let annie = User::create("lxnest-annie4", d.path(), true, &bin);
+    let annie = User::create("lxnest-annie4", d.path(), 65_536, &bin);
     let spec = d.path().join("nic.yaml");
     let body = format!(
         "containers:\n  - name: nic-u\n    rootfs: tar:{}\n    command: [/bin/sleep, \"600\"]\n    network: {{mode: user-nic, link: lxnt-unic0}}\n",
@@ -519,7 +519,7 @@ fn root_an_unprivileged_user_uses_a_delegated_cgroup2_subtree() {
     let Some((_turn, d, bin, tarball)) = setup() else {
         return;
     };
-    let annie = User::create("lxnest-annie5", d.path(), true, &bin);
+    let annie = User::create("lxnest-annie5", d.path(), 65_536, &bin);
     let Some(cg) = Delegated::create(&annie) else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -563,4 +563,74 @@ fn root_an_unprivileged_user_uses_a_delegated_cgroup2_subtree() {
     let o = annie.lxnest(&["stop", "-n", "deleg-u"], PATH);
     assert!(o.status.success(), "{:?}", text(&o));
     assert!(!dir.exists(), "the container's cgroup is removed at stop");
+}
+
+#[test]
+fn root_an_unprivileged_nesting_host_starts_its_child_inside_its_own_ids() {
+    let Some((_turn, d, bin, _)) = setup() else {
+        return;
+    };
+    // The box's own 65,536 ids plus a block for its child.
+    let annie = User::create("lxnest-annie6", d.path(), 2 * 65_536, &bin);
+    let sub = annie.sub.expect("subordinate ids");
+    let spec = d.path().join("nest.yaml");
+    let body = "containers:\n  - name: nbox\n    runtime: lxnest\n    children:\n      - name: ninner\n        command: [/bin/sleep, \"600\"]\n";
+    std::fs::write(&spec, body).unwrap();
+    let s = spec.to_str().unwrap();
+    let (plan, err) = text(&annie.lxnest(&["plan", s], PATH));
+    assert!(
+        plan.contains(&format!("{},{sub}+131071", annie.uid)),
+        "{plan}{err}"
+    );
+    assert!(
+        plan.contains(&format!("{}+65536", sub + 65_535)),
+        "child's host ids: {plan}"
+    );
+
+    let o = annie.lxnest(&["start", "--nested", s], PATH);
+    assert!(o.status.success(), "{:?}", text(&o));
+    // The child's root is the box's id 65536, which is the user's subordinate id 65535.
+    let inner_root = sub + 65_535;
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        host_uids().contains(&inner_root)
+    });
+    let (map, err) = text(&annie.lxnest(
+        &[
+            "attach",
+            "-n",
+            "nbox/ninner",
+            "--",
+            "/bin/cat",
+            "/proc/self/uid_map",
+        ],
+        PATH,
+    ));
+    let o = annie.lxnest(&["stop", "-n", "nbox"], PATH);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(
+        up,
+        "a process of the level-2 container runs as host uid {inner_root}"
+    );
+    assert_eq!(
+        map.split_whitespace().collect::<Vec<_>>(),
+        ["0", "65536", "65536"],
+        "{err}"
+    );
+}
+
+/// The real uids of every process on the host.
+fn host_uids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+                .filter_map(|st| {
+                    st.lines()
+                        .find_map(|l| l.strip_prefix("Uid:"))
+                        .and_then(|u| u.split_whitespace().next()?.parse().ok())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

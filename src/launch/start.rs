@@ -198,8 +198,8 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
             // A nested launcher in a container that got no cgroup of its own (an unprivileged
             // user's nesting host) is in the same place as that user: a delegated subtree or none.
             Err(e) if super::defaults::in_user_namespace() && e.is_permission_denied() => {
-                let u = cgroup::user::create(&layout, &plan.cgroup)
-                    .map_err(step_err(c, "cgroup"))?;
+                let u =
+                    cgroup::user::create(&layout, &plan.cgroup).map_err(step_err(c, "cgroup"))?;
                 (u.guard, Some(u.note))
             }
             Err(e) => return Err(step_err(c, "cgroup")(e)),

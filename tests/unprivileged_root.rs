@@ -260,37 +260,67 @@ fn root_an_unprivileged_user_cannot_unpack_outside_the_tree() {
         return;
     };
     let annie = User::create("lxnest-annie2", d.path(), 65_536, &bin);
-    let evil = d.path().join("evil.tar");
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_ustar();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_size(1);
-    h.set_mode(0o644);
-    let name = b"../escape";
-    h.as_old_mut().name[..name.len()].copy_from_slice(name);
-    h.set_cksum();
-    b.append(&h, b"x".as_slice()).unwrap();
-    std::fs::write(&evil, b.into_inner().unwrap()).unwrap();
-    std::fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    let spec = spec(d.path(), "evil-u", &evil);
-    let o = annie.lxnest(
-        &["run", "--spec", spec.to_str().unwrap(), "--", "/bin/true"],
-        PATH,
-    );
-    let (_, err) = text(&o);
-    assert!(!o.status.success());
-    assert!(
-        err.contains("`../escape` refused") && err.contains("fix:"),
-        "{err}"
-    );
+    // A directory Annie may write: only lxnest's refusal keeps the archive out of it.
+    let outside = d.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::chown(&outside, Some(annie.uid), Some(annie.gid)).unwrap();
+    let raw = |name: &str, kind: tar::EntryType, size: u64| {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(0o777);
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h
+    };
+    let dotdot = |b: &mut tar::Builder<Vec<u8>>| {
+        let mut h = raw("../escape", tar::EntryType::Regular, 1);
+        h.set_cksum();
+        b.append(&h, b"x".as_slice()).unwrap();
+    };
+    let through_link = |b: &mut tar::Builder<Vec<u8>>| {
+        let mut h = raw("evil", tar::EntryType::Symlink, 0);
+        h.set_link_name(&outside).unwrap();
+        h.set_cksum();
+        b.append(&h, std::io::empty()).unwrap();
+        let mut h = raw("evil/pwned", tar::EntryType::Regular, 1);
+        h.set_cksum();
+        b.append(&h, b"x".as_slice()).unwrap();
+    };
+    let cases: [(&str, &dyn Fn(&mut tar::Builder<Vec<u8>>), &str); 2] = [
+        ("dotdot-u", &dotdot, "`../escape` refused"),
+        ("link-u", &through_link, "through the symlink evil"),
+    ];
+    for (name, entries, expect) in cases {
+        let mut b = tar::Builder::new(Vec::new());
+        entries(&mut b);
+        let evil = d.path().join(format!("{name}.tar"));
+        std::fs::write(&evil, b.into_inner().unwrap()).unwrap();
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+        std::fs::set_permissions(&evil, mode).unwrap();
+        let spec = spec(d.path(), name, &evil);
+        let o = annie.lxnest(
+            &["run", "--spec", spec.to_str().unwrap(), "--", "/bin/true"],
+            PATH,
+        );
+        let (_, err) = text(&o);
+        assert!(!o.status.success());
+        assert!(err.contains(expect) && err.contains("fix:"), "{err}");
+        let rootfs = annie.home.join(".local/share/lxnest/rootfs");
+        assert!(!rootfs.join(name).exists(), "no tree");
+        assert!(
+            !rootfs.join(format!("{name}.partial")).exists(),
+            "no partial tree left"
+        );
+    }
     let rootfs = annie.home.join(".local/share/lxnest/rootfs");
     assert!(
-        !rootfs.join("escape").exists() && !rootfs.join("evil-u").exists(),
-        "nothing written"
+        !rootfs.join("escape").exists(),
+        "`../escape` was not written beside the tree"
     );
-    assert!(
-        !rootfs.join("evil-u.partial").exists(),
-        "no partial tree left"
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing written outside"
     );
 }
 

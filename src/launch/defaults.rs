@@ -62,6 +62,9 @@ pub fn idmap(nesting: bool) -> IdMapPlan {
 /// An unprivileged user's map, as the planner makes it (the user as root plus subordinate ids,
 /// or the user alone); `None` for root.
 fn user_idmap(count: u32) -> Option<IdMapPlan> {
+    if nix::unistd::geteuid().is_root() {
+        return None; // root maps its own way, without reading the whole host
+    }
     let host = crate::host::read().ok()?;
     let user = host.user.as_ref()?;
     if let Some(why) = crate::plan::idmap::single_reason(&host) {

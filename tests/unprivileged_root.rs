@@ -254,6 +254,9 @@ fn root_an_unprivileged_user_boots_a_tarball_with_subordinate_ids() {
     }
 }
 
+/// Writes hostile entries into an archive.
+type Entries<'a> = dyn Fn(&mut tar::Builder<Vec<u8>>) + 'a;
+
 #[test]
 fn root_an_unprivileged_user_cannot_unpack_outside_the_tree() {
     let Some((_turn, d, bin, _)) = setup() else {
@@ -286,7 +289,7 @@ fn root_an_unprivileged_user_cannot_unpack_outside_the_tree() {
         h.set_cksum();
         b.append(&h, b"x".as_slice()).unwrap();
     };
-    let cases: [(&str, &dyn Fn(&mut tar::Builder<Vec<u8>>), &str); 2] = [
+    let cases: [(&str, &Entries, &str); 2] = [
         ("dotdot-u", &dotdot, "`../escape` refused"),
         ("link-u", &through_link, "through the symlink evil"),
     ];

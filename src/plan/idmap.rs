@@ -180,6 +180,46 @@ pub fn single_reason(host: &HostSnapshot) -> Option<String> {
     }
 }
 
+/// The map of `c`, a top-level container of the unprivileged `user`, taking its subordinate ids
+/// from `ids`; with a warning when it is the single-id map, or the finding's message and fix.
+pub fn for_user(
+    c: &ContainerSpec,
+    host: &HostSnapshot,
+    user: &HostUser,
+    ids: (&mut Option<IdAllocator>, &mut Option<IdAllocator>),
+) -> Result<(IdMapPlan, Option<String>), (String, &'static str)> {
+    if c.idmap.as_ref().is_some_and(|m| m.privileged) {
+        return Err((
+            "a privileged container (no user namespace) needs root".into(),
+            "remove `idmap: {privileged: true}`, or start it as root",
+        ));
+    }
+    let size = block_size(c);
+    if let Some(why) = single_reason(host) {
+        if size > u64::from(RANGE) {
+            return Err((
+                format!("its nested containers need {size} ids, but only your own id can be mapped: {why}"),
+                "give the user subordinate ids in /etc/subuid and /etc/subgid and install the setuid newuidmap/newgidmap (Debian: uidmap)",
+            ));
+        }
+        let warning = format!("single-id map ({why}): {SINGLE_LOSES}");
+        return Ok((single(user), Some(warning)));
+    }
+    let count = u64::from(c.idmap.as_ref().and_then(|m| m.count).unwrap_or(0)).max(size);
+    // Inside id 0 is the user; ids 1.. come from the subordinate ranges.
+    let (uid, gid) = (
+        ids.0.as_mut().and_then(|a| a.take(count - 1)),
+        ids.1.as_mut().and_then(|a| a.take(count - 1)),
+    );
+    match (uid, gid, u32::try_from(count)) {
+        (Some(uid), Some(gid), Ok(count)) => Ok((unprivileged(user, uid, gid, count), None)),
+        _ => Err((
+            format!("no room for {} ids in your subordinate ids", count - 1),
+            "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
+        )),
+    }
+}
+
 /// What a container on the single-id map cannot do, for the plan's warning.
 pub const SINGLE_LOSES: &str = "root inside is you and no other id exists: files the rootfs gives to other users become yours, and chown or setuid to any other id fails inside";
 

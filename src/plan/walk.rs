@@ -294,8 +294,7 @@ impl<'a> Walker<'a> {
         Some(Some(idmap::map(uid, gid, count, hu, hg)))
     }
 
-    /// A top-level container of an unprivileged user: the user as root plus subordinate ids, or
-    /// the user alone when those cannot be mapped (see [`idmap::unprivileged`]).
+    /// A top-level container of an unprivileged user (see [`idmap::for_user`]).
     fn user_idmap(
         &mut self,
         c: &ContainerSpec,
@@ -304,50 +303,25 @@ impl<'a> Walker<'a> {
         user: &crate::plan::host::HostUser,
         ids: &mut Ids,
     ) -> Option<Option<IdMapPlan>> {
-        let finding = |message: String, fix: &str| Finding {
-            container: path.into(),
-            level: depth,
-            rule: "idmap".into(),
-            origin: c.origin.clone(),
-            message,
-            fix: fix.into(),
-        };
-        if c.idmap.as_ref().is_some_and(|m| m.privileged) {
-            self.findings.push(finding(
-                "a privileged container (no user namespace) needs root".into(),
-                "remove `idmap: {privileged: true}`, or start it as root",
-            ));
-            return None;
-        }
-        let size = idmap::block_size(c);
-        if let Some(why) = idmap::single_reason(self.host) {
-            if size > u64::from(idmap::RANGE) {
-                self.findings.push(finding(
-                    format!("its nested containers need {size} ids, but only your own id can be mapped: {why}"),
-                    "give the user subordinate ids in /etc/subuid and /etc/subgid and install the setuid newuidmap/newgidmap (Debian: uidmap)",
-                ));
-                return None;
+        match idmap::for_user(c, self.host, user, (&mut ids.0, &mut ids.1)) {
+            Ok((map, warning)) => {
+                if let Some(w) = warning {
+                    self.warnings.push(format!("{path}: {w}"));
+                }
+                Some(Some(map))
             }
-            self.warnings.push(format!(
-                "{path}: single-id map ({why}): {}",
-                idmap::SINGLE_LOSES
-            ));
-            return Some(Some(idmap::single(user)));
+            Err((message, fix)) => {
+                self.findings.push(Finding {
+                    container: path.into(),
+                    level: depth,
+                    rule: "idmap".into(),
+                    origin: c.origin.clone(),
+                    message,
+                    fix: fix.into(),
+                });
+                None
+            }
         }
-        let wish = c.idmap.clone().unwrap_or_default();
-        let count = u64::from(wish.count.unwrap_or(0)).max(size);
-        let (uid, gid) = (
-            ids.0.as_mut().and_then(|a| a.take(count - 1)),
-            ids.1.as_mut().and_then(|a| a.take(count - 1)),
-        );
-        let (Some(uid), Some(gid), Ok(count)) = (uid, gid, u32::try_from(count)) else {
-            self.findings.push(finding(
-                format!("no room for {} ids in your subordinate ids", count - 1),
-                "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
-            ));
-            return None;
-        };
-        Some(Some(idmap::unprivileged(user, uid, gid, count)))
     }
 
     /// The encrypted-root plan; a bad `encrypt:` wish becomes a finding at the container's line.

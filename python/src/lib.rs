@@ -14,7 +14,7 @@ use pyplan::{Level, Plan, Subnet};
 use std::path::PathBuf;
 
 fn state_dir(path: Option<PathBuf>) -> PathBuf {
-    path.unwrap_or_else(|| api::default_dir())
+    path.unwrap_or_else(api::default_dir)
 }
 
 /// Every container under the state directory `path` (default /run/lxnest): running ones and

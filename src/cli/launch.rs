@@ -215,6 +215,16 @@ fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
             }
         }
     }
+    let ids = match &s.plan.idmap {
+        Some(m) => m
+            .uid
+            .iter()
+            .map(|l| format!("{}->{} ({})", l.inside, l.outside, l.count))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => "privileged (no user namespace)".into(),
+    };
+    println!("uids:        {ids}");
     println!(
         "network:     {} {}",
         s.plan.network.mode,

@@ -7,15 +7,17 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use, and why:
 #   apparmor          apparmor_parser compiles every generated profile (-QT -K)
-#   lxc               LXC's own parser checks generated configs; real configs/seccomp files to load
+#   lxc               LXC's own parser checks generated configs; real configs/seccomp files to load;
+#                     lxc-user-nic for the unprivileged user-nic test
 #   crun              start-latency comparison in the benchmarks
 #   busybox-static    small rootfs for LXC and unprivileged tests
 #   uidmap            newuidmap/newgidmap for unprivileged containers
+#   procps            pkill, to clean up after the unprivileged test users
 #   nftables          `nft list ruleset` to verify NAT rules made through netlink
 #   iproute2          `ip` to verify (never to configure) links and routes in tests
 #   libseccomp-dev    filter-size comparison against libseccomp
 #   e2fsprogs         ext4 images with the encrypt feature
-PACKAGES=(apparmor lxc crun busybox-static uidmap nftables iproute2 libseccomp-dev e2fsprogs gcc)
+PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

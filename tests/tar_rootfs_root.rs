@@ -6,41 +6,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
-fn busybox_tarball(path: &Path) {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        std::fs::File::create(path).unwrap(),
-        flate2::Compression::fast(),
-    ));
-    for d in ["bin/", "etc/", "tmp/", "proc/", "sys/", "dev/", "root/"] {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(if d == "tmp/" { 0o1777 } else { 0o755 });
-        h.set_size(0);
-        h.set_cksum();
-        b.append_data(&mut h, d, std::io::empty()).unwrap();
-    }
-    let bb = std::fs::read("/bin/busybox").expect("busybox-static installed");
-    let mut h = tar::Header::new_gnu();
-    h.set_mode(0o755);
-    h.set_size(bb.len() as u64);
-    h.set_cksum();
-    b.append_data(&mut h, "bin/busybox", bb.as_slice()).unwrap();
-    for applet in ["sh", "id", "touch", "ls", "cat", "true"] {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_size(0);
-        h.set_mode(0o777);
-        b.append_link(&mut h, format!("bin/{applet}"), "busybox")
-            .unwrap();
-    }
-    let mut h = tar::Header::new_gnu();
-    h.set_mode(0o644);
-    h.set_size(19);
-    h.set_cksum();
-    b.append_data(&mut h, "etc/passwd", b"root:x:0:0::/root:/\n".as_slice())
-        .unwrap();
-    b.into_inner().unwrap().finish().unwrap();
-}
+mod support;
+use support::busybox_tarball;
 
 #[test]
 fn root_a_tarball_rootfs_boots_with_shifted_owners_and_is_reused() {
@@ -58,7 +25,7 @@ fn root_a_tarball_rootfs_boots_with_shifted_owners_and_is_reused() {
     )
     .unwrap();
     let tarball = d.path().join("rootfs.tar.gz");
-    busybox_tarball(&tarball);
+    busybox_tarball(&tarball, &[]);
     let spec = d.path().join("annie.yaml");
     std::fs::write(
         &spec,

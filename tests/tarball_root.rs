@@ -121,6 +121,7 @@ const SHIFT: Shift = Shift {
     uid: 300_000,
     gid: 300_000,
     count: 65_536,
+    squash: false,
 };
 
 #[test]

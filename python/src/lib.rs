@@ -14,7 +14,7 @@ use pyplan::{Level, Plan, Subnet};
 use std::path::PathBuf;
 
 fn state_dir(path: Option<PathBuf>) -> PathBuf {
-    path.unwrap_or_else(|| PathBuf::from(api::DEFAULT_DIR))
+    path.unwrap_or_else(api::default_dir)
 }
 
 /// Every container under the state directory `path` (default /run/lxnest): running ones and
@@ -106,6 +106,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(start, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_function(wrap_pyfunction!(generate, m)?)?;
-    m.add("DEFAULT_PATH", api::DEFAULT_DIR)?;
+    m.add("DEFAULT_PATH", api::default_dir().display().to_string())?;
     Ok(())
 }

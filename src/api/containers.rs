@@ -89,7 +89,7 @@ pub struct StartOpts {
 impl Default for StartOpts {
     fn default() -> Self {
         StartOpts {
-            state_dir: PathBuf::from(state::DEFAULT_DIR),
+            state_dir: state::default_dir(),
             name: None,
             nested: false,
             foreground: false,
@@ -294,14 +294,41 @@ pub fn stop(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
 
 /// Stops `name` if it runs, removes whatever is left of it, and forgets its definition.
 pub fn destroy(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
-    let defined = registry::load(state_dir, name)?.is_some();
-    match ops::destroy(state_dir, name, grace) {
-        Ok(()) => {}
-        Err(LaunchError::NotFound(_)) if defined => {}
+    let defined = registry::load(state_dir, name)?;
+    // The plan tells where an unpacked tarball tree is and whose ids it holds; a one-shot `run`
+    // leaves no definition, and its tree was made with the default map.
+    let plan = defined
+        .as_ref()
+        .and_then(|d| d.level().cloned())
+        .or_else(|| {
+            crate::launch::state::read(state_dir, name)
+                .ok()
+                .map(|s| s.plan)
+        });
+    let stopped = match ops::destroy(state_dir, name, grace) {
+        Ok(()) => true,
+        Err(LaunchError::NotFound(_)) => defined.is_some(),
         Err(e) => return Err(e.into()),
-    }
+    };
     registry::remove(state_dir, name)?;
-    Ok(())
+    let tree_path = plan.as_ref().map_or(name, |p| p.path.as_str());
+    let tree = crate::rootfs::tar_tree(state_dir, tree_path);
+    let map = match &plan {
+        Some(p) => p.idmap.clone(),
+        None => Some(crate::launch::defaults::idmap(false)),
+    };
+    let had_tree = crate::launch::tarroot::remove(map.as_ref(), &tree).map_err(|message| {
+        LaunchError::State {
+            container: name.into(),
+            path: tree.display().to_string(),
+            message,
+        }
+    })?;
+    if stopped || had_tree {
+        Ok(())
+    } else {
+        Err(LaunchError::NotFound(name.into()).into())
+    }
 }
 
 #[cfg(test)]

@@ -27,5 +27,6 @@ pub use planning::{explain_syscall, generate, generate_with, plan, plan_with, Ge
 pub use registry::Defined;
 pub use run::{attach, execute, AttachOpts, Output};
 
-/// Default state directory (`-P`), as the command line uses it.
-pub use crate::launch::state::DEFAULT_DIR;
+/// Default state directory (`-P`) of root, and of whoever runs this process, as the command
+/// line uses them.
+pub use crate::launch::state::{default_dir, DEFAULT_DIR};

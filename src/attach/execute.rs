@@ -34,7 +34,7 @@ pub struct ExecuteOptions {
 /// The state directory; empty means the default one.
 fn state_dir(opts: &ExecuteOptions) -> PathBuf {
     if opts.state_dir.as_os_str().is_empty() {
-        PathBuf::from(state::DEFAULT_DIR)
+        state::default_dir()
     } else {
         opts.state_dir.clone()
     }

@@ -96,6 +96,7 @@ pub fn rebuild(parent: &Level, name: &str) -> Option<Level> {
         bridge_created: None,
         enforced: Default::default(),
         apparmor: String::new(),
+        cgroup_note: None,
         plan,
     };
     Some(Level {

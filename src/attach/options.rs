@@ -45,7 +45,7 @@ impl AttachOptions {
     pub fn new(name: &str) -> AttachOptions {
         AttachOptions {
             name: name.into(),
-            state_dir: PathBuf::from(crate::launch::state::DEFAULT_DIR),
+            state_dir: crate::launch::state::default_dir(),
             ..Default::default()
         }
     }

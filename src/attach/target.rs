@@ -69,8 +69,9 @@ fn read_state(dir: &Path, name: &str, full: &str) -> Result<State> {
 /// `state_dir` is searched for among the running nesting hosts' children.
 pub fn resolve(state_dir: &Path, name: &str) -> Result<Target> {
     // An empty state directory (a defaulted option) is the default one, never the cwd.
+    let default = state::default_dir();
     let state_dir = if state_dir.as_os_str().is_empty() {
-        Path::new(state::DEFAULT_DIR)
+        default.as_path()
     } else {
         state_dir
     };

@@ -7,6 +7,7 @@
 //! - [`delegate`] hands a subtree to the container's root user.
 //! - [`devices`] writes the v1 devices allowlist.
 //! - [`premount`] mounts the container's cgroup view inside its mount namespace.
+//! - [`user`] places an unprivileged user's container in a delegated cgroup2 subtree, if any.
 //!
 //! v1 controller hierarchies are driven through `cgroups_rs::fs`; everything on the cgroup2 side
 //! (hybrid `unified` mount or a pure v2 host) is lxnest's own code in [`v2`], because cgroups-rs
@@ -19,6 +20,7 @@ pub mod devices;
 pub mod layout;
 pub mod premount;
 pub mod tree;
+pub mod user;
 pub mod v2;
 
 use std::io;
@@ -124,6 +126,23 @@ pub enum CgroupError {
         /// errno.
         errno: nix::errno::Errno,
     },
+}
+
+impl CgroupError {
+    /// The kernel refused for lack of permission (EACCES, EPERM or a read-only cgroupfs).
+    pub fn is_permission_denied(&self) -> bool {
+        match self {
+            CgroupError::Io { source, .. } => matches!(
+                source.raw_os_error(),
+                Some(libc::EACCES | libc::EPERM | libc::EROFS)
+            ),
+            // cgroups-rs keeps only its message.
+            CgroupError::V1 { message, .. } => {
+                message.contains("Permission denied") || message.contains("Read-only file system")
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Result alias of the cgroup layer.

@@ -296,6 +296,18 @@ pub fn create_in(
 }
 
 impl CgroupGuard {
+    /// A guard that owns no directory: a container started without cgroups (an unprivileged
+    /// user without a delegated subtree). Every operation on it does nothing.
+    pub fn empty(plan_path: &str) -> CgroupGuard {
+        CgroupGuard {
+            path: plan_path.into(),
+            places: Vec::new(),
+            v1: None,
+            v1_leaf: None,
+            persist: false,
+        }
+    }
+
     /// The plan path this guard owns.
     pub fn path(&self) -> &str {
         &self.path

@@ -21,7 +21,7 @@ pub enum AttachCommand {
         #[arg(short = 'n', long)]
         name: String,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Start from the container init's environment only (plus --keep-var, -v, container=lxnest).
         #[arg(long)]
@@ -61,7 +61,7 @@ pub enum AttachCommand {
         #[arg(short = 'f', long = "config", value_name = "SPEC")]
         config: Option<PathBuf>,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Set a variable in the init's environment (repeatable).
         #[arg(short = 'v', long = "set-var", value_name = "NAME=VALUE")]

@@ -37,7 +37,7 @@ pub enum LaunchCommand {
         #[arg(short = 'n', long)]
         name: Option<String>,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Refuse to start without AppArmor instead of logging and going on.
         #[arg(long)]
@@ -52,7 +52,7 @@ pub enum LaunchCommand {
         #[arg(short = 'n', long)]
         name: String,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Seconds to wait before SIGKILL.
         #[arg(short = 't', long, default_value_t = 10)]
@@ -61,7 +61,7 @@ pub enum LaunchCommand {
     /// List containers.
     Ls {
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -73,7 +73,7 @@ pub enum LaunchCommand {
         #[arg(short = 'n', long)]
         name: String,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -87,11 +87,14 @@ pub enum LaunchCommand {
         /// Take the container's plan from this spec's first container instead of the defaults.
         #[arg(long)]
         spec: Option<PathBuf>,
+        /// The default plan on another root: `tar:PATH` (a rootfs tarball) or `dir:PATH`.
+        #[arg(long, conflicts_with = "spec")]
+        rootfs: Option<String>,
         /// Container name (default `run-<pid>`).
         #[arg(short = 'n', long)]
         name: Option<String>,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Refuse to start without AppArmor.
         #[arg(long)]
@@ -106,7 +109,7 @@ pub enum LaunchCommand {
         #[arg(short = 'n', long)]
         name: String,
         /// State directory.
-        #[arg(short = 'P', long = "lxpath", default_value = state::DEFAULT_DIR)]
+        #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
         state_dir: PathBuf,
         /// Also erase an encrypted root for good: remove its key from the kernel and its key
         /// metadata (salt), then the directory; the data cannot be recovered even with the old
@@ -174,9 +177,15 @@ fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
                     .address
                     .map(|a| a.to_string())
                     .unwrap_or_else(|| "-".into());
+                // An unprivileged container without a delegated cgroup has none.
+                let cgroup = if s.cgroups.is_empty() {
+                    "-"
+                } else {
+                    s.plan.cgroup.path.as_str()
+                };
                 println!(
                     "{:<20} {:<8} {:>8} {:>5} {:<28} {}",
-                    s.name, st, s.pid, s.level, s.plan.cgroup.path, addr
+                    s.name, st, s.pid, s.level, cgroup, addr
                 );
             }
         }
@@ -198,9 +207,24 @@ fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
     );
     println!("pid:         {}", s.pid);
     println!("level:       {}", s.level);
-    for (h, d) in &s.cgroups {
-        println!("cgroup:      {h}: {}", d.display());
+    match &s.cgroup_note {
+        Some(note) => println!("cgroup:      {note}"),
+        None => {
+            for (h, d) in &s.cgroups {
+                println!("cgroup:      {h}: {}", d.display());
+            }
+        }
     }
+    let ids = match &s.plan.idmap {
+        Some(m) => m
+            .uid
+            .iter()
+            .map(|l| format!("{}->{} ({})", l.inside, l.outside, l.count))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => "privileged (no user namespace)".into(),
+    };
+    println!("uids:        {ids}");
     println!(
         "network:     {} {}",
         s.plan.network.mode,
@@ -221,6 +245,33 @@ fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
     println!("apparmor:    {}", e.apparmor);
     println!("capabilities: {}", e.capabilities.join(" "));
     Ok(())
+}
+
+/// `alpine` for `tar:/media/usb/alpine.tar.xz`.
+fn tarball_name(rootfs: &str) -> Option<String> {
+    let path = rootfs.strip_prefix("tar:")?;
+    let file = std::path::Path::new(path).file_name()?.to_string_lossy();
+    let mut stem = file.as_ref();
+    while let Some(s) = [".gz", ".xz", ".zst", ".bz2", ".tgz", ".txz", ".tar"]
+        .iter()
+        .find_map(|ext| stem.strip_suffix(ext))
+    {
+        stem = s;
+    }
+    if stem.is_empty() || stem.starts_with('.') {
+        return None;
+    }
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Some(clean)
 }
 
 fn code(c: i32) -> ExitCode {
@@ -291,12 +342,17 @@ impl LaunchCommand {
             LaunchCommand::Run {
                 nested,
                 spec,
+                rootfs,
                 name,
                 state_dir,
                 require_apparmor,
                 command,
             } => {
-                let name = name.unwrap_or_else(|| format!("run-{}", std::process::id()));
+                // A tarball's tree is kept per container name: name it after the tarball so the
+                // next run reuses the tree instead of unpacking another copy.
+                let name = name
+                    .or_else(|| rootfs.as_deref().and_then(tarball_name))
+                    .unwrap_or_else(|| format!("run-{}", std::process::id()));
                 // A spec's container plugs into the spec's host bridge, created here if missing.
                 let (mut plan, bridge) = match spec {
                     Some(p) => {
@@ -308,6 +364,11 @@ impl LaunchCommand {
                     }
                     None => (defaults::level_plan(&name, Vec::new(), nested), None),
                 };
+                if let Some(r) = rootfs {
+                    plan.rootfs = lxnest::rootfs::parse(&r).with_context(|| {
+                        format!("--rootfs {r}: use tar:PATH (a rootfs tarball) or dir:PATH")
+                    })?;
+                }
                 plan.name = name.clone();
                 plan.init.command = command;
                 let opts = StartOptions {
@@ -365,5 +426,16 @@ impl LaunchCommand {
             LaunchCommand::InitNested { plan } => Ok(code(nested::init_nested(plan)?)),
             LaunchCommand::Probe { name, args } => Ok(code(launch::probe::run(&name, &args))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_tarball_names_its_one_shot_container() {
+        let n = super::tarball_name("tar:/media/usb/alpine-3.20_x86.tar.xz");
+        assert_eq!(n.as_deref(), Some("alpine-3-20-x86"));
+        assert_eq!(super::tarball_name("dir:/srv/x"), None);
+        assert_eq!(super::tarball_name("tar:/media/.hidden"), None);
     }
 }

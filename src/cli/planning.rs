@@ -225,7 +225,13 @@ fn level_row(c: &LevelPlan) -> Vec<String> {
     let ids = c
         .idmap
         .as_ref()
-        .map(|m| format!("{}+{}", m.host_uid.first, m.host_uid.count))
+        .map(|m| match m.uid.as_slice() {
+            // An unprivileged user's container: the user as root, then subordinate ids.
+            [me, rest] if c.parent.is_none() => {
+                format!("{},{}+{}", me.outside, rest.outside, rest.count)
+            }
+            _ => format!("{}+{}", m.host_uid.first, m.host_uid.count),
+        })
         .unwrap_or_else(|| "privileged".into());
     let net = match (&c.network.address, &c.network.parent_bridge) {
         (Some(a), Some(b)) => format!("{a} on {b}"),

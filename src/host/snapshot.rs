@@ -136,6 +136,18 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
         uid.as_raw(),
     );
 
+    let user = (!uid.is_root()).then(|| {
+        let tools = super::tools::read();
+        crate::plan::host::HostUser {
+            name: user.clone(),
+            uid: uid.as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+            map_helpers_problem: super::tools::map_helpers_problem(
+                &tools.newuidmap,
+                &tools.newgidmap,
+            ),
+        }
+    });
     let snapshot = HostSnapshot {
         routes: route_destinations(&routes),
         addresses,
@@ -147,6 +159,7 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
         subgids,
         privileged,
         level: nesting.level,
+        user,
     };
     Ok(Collected {
         snapshot,

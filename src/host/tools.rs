@@ -69,6 +69,25 @@ pub(crate) fn read() -> ToolFacts {
     }
 }
 
+/// Why `newuidmap`/`newgidmap` cannot write an unprivileged user's multi-id maps, or `None`
+/// when both are there and setuid root.
+pub(crate) fn map_helpers_problem(newuidmap: &Tool, newgidmap: &Tool) -> Option<String> {
+    let problems: Vec<String> = [newuidmap, newgidmap]
+        .into_iter()
+        .filter_map(|t| match &t.path {
+            None => Some(format!(
+                "{} is not installed (Debian: apt install uidmap)",
+                t.name
+            )),
+            Some(p) if !t.setuid_root => Some(format!(
+                "{p} is not setuid root (Debian: apt install --reinstall uidmap, or chmod u+s {p})"
+            )),
+            Some(_) => None,
+        })
+        .collect();
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +99,24 @@ mod tests {
         });
         assert_eq!(found, Some(PathBuf::from("/b/x")));
         assert_eq!(which("", "x", |_| true), None);
+    }
+
+    #[test]
+    fn helper_problems_name_the_program_and_the_fix() {
+        let t = |name: &str, path: Option<&str>, setuid_root| Tool {
+            name: name.into(),
+            path: path.map(String::from),
+            setuid_root,
+        };
+        let ok = t("newuidmap", Some("/usr/bin/newuidmap"), true);
+        assert_eq!(map_helpers_problem(&ok, &ok), None);
+        let missing = t("newgidmap", None, false);
+        let plain = t("newuidmap", Some("/usr/bin/newuidmap"), false);
+        let p = map_helpers_problem(&plain, &missing).expect("two problems");
+        assert!(p.contains("/usr/bin/newuidmap is not setuid root"), "{p}");
+        assert!(
+            p.contains("newgidmap is not installed (Debian: apt install uidmap)"),
+            "{p}"
+        );
     }
 }

@@ -35,6 +35,8 @@ pub struct ChildSpec<'a> {
     pub apparmor_label: Option<String>,
     /// AppArmor outcome text for `info` when no label applies.
     pub apparmor_note: String,
+    /// The unpacked tree of a tarball rootfs (chosen by the parent, which knows whose it is).
+    pub tar_tree: Option<PathBuf>,
 }
 
 /// Runs the child side; returns only on failure (after telling the parent).
@@ -45,6 +47,7 @@ pub fn run(spec: &ChildSpec<'_>, ch: &mut Channel) -> isize {
             let (step, message) = match &e {
                 LaunchError::Step { step, message, .. } => (step.to_string(), message.clone()),
                 LaunchError::Injected { step, .. } => (step.to_string(), "injected failure".into()),
+                LaunchError::Rootfs { source, .. } => ("rootfs".into(), source.to_string()),
                 other => ("child".into(), other.to_string()),
             };
             let _ = ch.send(&Msg::Failed { step, message });
@@ -152,10 +155,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     let inputs = BuiltinInputs {
         hostname: plan.init.hostname.clone(),
         lxnest_binary: spec.lxnest_binary.clone(),
-        tar_tree: Some(rootfs::tar_tree(
-            state_dir.parent().unwrap_or(state_dir),
-            &plan.path,
-        )),
+        tar_tree: spec.tar_tree.clone(),
     };
     let prepared =
         rootfs::prepare(&plan.rootfs, root, &inputs).map_err(|source| LaunchError::Rootfs {
@@ -217,6 +217,10 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     inject::check(c, "loopback")?;
     if plan.network.mode != "none" {
         netif::set_up("lo").map_err(step_err(c, "loopback"))?;
+    }
+    // lxc-user-nic moved the veth in down; its address comes from the bridge's DHCP or inside.
+    if plan.network.mode == "user-nic" {
+        netif::set_up(&plan.network.interface).map_err(step_err(c, "loopback"))?;
     }
 
     // Resolve the command while the filesystem is still fully visible to us.

@@ -48,12 +48,41 @@ fn base_id(file: &str) -> u32 {
 /// second one; inside a user namespace the container takes the second block of ours.
 pub fn idmap(nesting: bool) -> IdMapPlan {
     let count = if nesting { 3 * BLOCK } else { BLOCK };
+    if let Some(map) = user_idmap(count) {
+        return map;
+    }
     let (uid, gid) = if in_user_namespace() {
         (BLOCK, BLOCK)
     } else {
         (base_id("/etc/subuid"), base_id("/etc/subgid"))
     };
     crate::plan::idmap::map(uid, gid, count, uid, gid)
+}
+
+/// An unprivileged user's map, as the planner makes it (the user as root plus subordinate ids,
+/// or the user alone); `None` for root.
+fn user_idmap(count: u32) -> Option<IdMapPlan> {
+    if nix::unistd::geteuid().is_root() {
+        return None; // root maps its own way, without reading the whole host
+    }
+    let host = crate::host::read().ok()?;
+    let user = host.user.as_ref()?;
+    if let Some(why) = crate::plan::idmap::single_reason(&host) {
+        tracing::warn!(
+            "single-id map ({why}): {}",
+            crate::plan::idmap::SINGLE_LOSES
+        );
+        return Some(crate::plan::idmap::single(user));
+    }
+    let largest = |r: &[crate::plan::host::IdRange]| r.iter().copied().max_by_key(|r| r.count);
+    let (u, g) = (largest(&host.subuids)?, largest(&host.subgids)?);
+    // The user's ranges may hold fewer ids than the block: then the container gets what is there.
+    let count = count
+        .min(u.count.saturating_add(1))
+        .min(g.count.saturating_add(1));
+    Some(crate::plan::idmap::unprivileged(
+        user, u.first, g.first, count,
+    ))
 }
 
 /// lxnest's base seccomp policy, plus the no-nesting denials for a plain container.

@@ -27,13 +27,45 @@ fn write_proc(pid: Pid, file: &str, text: &str) -> std::io::Result<()> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("{path}: {e}")))
 }
 
-/// Writes setgroups (when needed), gid_map and uid_map of `pid`.
+/// Writes setgroups (when needed), gid_map and uid_map of `pid`: directly where the kernel lets
+/// us (root, or a single-id map of our own ids), else through the setuid `newgidmap` and
+/// `newuidmap`, which check the lines against /etc/subgid and /etc/subuid.
 pub fn write_maps(pid: Pid, map: &IdMapPlan) -> std::io::Result<()> {
+    let direct = nix::unistd::geteuid().is_root() || (single_id(&map.uid) && single_id(&map.gid));
+    if !direct {
+        run_helper("newgidmap", pid, &map.gid)?;
+        return run_helper("newuidmap", pid, &map.uid);
+    }
     if single_id(&map.gid) {
         write_proc(pid, "setgroups", "deny")?;
     }
     write_proc(pid, "gid_map", &map_text(&map.gid))?;
     write_proc(pid, "uid_map", &map_text(&map.uid))
+}
+
+/// Runs `newuidmap PID inside outside count ...` (or newgidmap); its message on failure.
+fn run_helper(program: &str, pid: Pid, lines: &[IdMapLine]) -> std::io::Result<()> {
+    let mut cmd = std::process::Command::new(program);
+    cmd.arg(pid.to_string());
+    for l in lines {
+        cmd.args([l.inside, l.outside, l.count].map(|n| n.to_string()));
+    }
+    let out = cmd.output().map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("{program}: {e} (Debian: apt install uidmap; it must be setuid root)"),
+        )
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(std::io::Error::other(format!(
+        "{program} {}: {} ({}); the lines must lie in your /etc/sub{}id ranges",
+        map_text(lines).trim_end().replace('\n', ", "),
+        String::from_utf8_lossy(&out.stderr).trim(),
+        out.status,
+        if program == "newuidmap" { "u" } else { "g" },
+    )))
 }
 
 /// The id that `inside` maps to in the parent's namespace, if the map covers it.

@@ -76,6 +76,12 @@ pub fn prepare(plan: &LevelPlan, state: &Path) -> Result<(LevelPlan, LoopMounts)
         .enumerate()
         .filter(|(_, m)| is_loop(m))
     {
+        if !nix::unistd::geteuid().is_root() {
+            return Err(format!(
+                "{}: mounting a loop image needs root (the kernel mounts block devices only for the initial user namespace); start the container as root, or unpack the image into a directory or tarball rootfs",
+                m.source
+            ));
+        }
         let ro = m.options.iter().any(|o| o == "ro");
         // Our descriptor keeps the device until the mount holds it (AUTOCLEAR frees it at the
         // last close otherwise), and is closed right after.

@@ -26,6 +26,9 @@ pub mod spawn;
 pub mod start;
 pub mod state;
 pub mod sync;
+pub mod tarroot;
+pub mod usernic;
+pub mod userns;
 
 pub use error::{LaunchError, Result};
 pub use monitor::{run_foreground, start_detached};

@@ -49,6 +49,7 @@ pub(crate) fn state_of(plan: &LevelPlan, s: &Started, monitor_pid: i32) -> State
             .filter(|_| s.bridge.is_some()),
         enforced: s.enforced.clone(),
         apparmor: s.apparmor.clone(),
+        cgroup_note: s.cgroup_note.clone(),
         plan: plan.clone(),
     }
 }
@@ -229,7 +230,11 @@ pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
                     .map_err(|_| step_err(c, "monitor")(text.clone())),
                 Some(("err", msg)) => Err(LaunchError::Refused {
                     container: c.into(),
-                    message: msg.trim().to_string(),
+                    // The monitor's error names the container already.
+                    message: msg
+                        .trim()
+                        .trim_start_matches(&format!("container {c}: "))
+                        .to_string(),
                 }),
                 _ => Err(step_err(c, "monitor")(
                     "the monitor exited without a report",

@@ -98,10 +98,11 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
         let local = localize(child, &me);
         let opts = StartOptions {
             state_dir: PathBuf::from(state::DEFAULT_DIR),
-            // Where the kernel has AppArmor and the plan has this host load its children's
-            // profiles, a child that cannot get its profile must not start unconfined.
+            // When our launcher confined us and showed us the AppArmor filesystem to load our
+            // children's profiles (load_policy), a child that cannot get its profile must not
+            // start unconfined. (A launcher without AppArmor, or an unprivileged one, shows none.)
             require_apparmor: me.apparmor.flags.iter().any(|f| f == "load_policy")
-                && crate::apparmor::kernel::module_enabled(),
+                && std::path::Path::new("/sys/kernel/security/apparmor/features").is_dir(),
             // Our own processes sit in the init leaf when the plan made one; the children's
             // cgroups are its siblings, inside the delegated subtree.
             cgroup: CreateOptions {

@@ -74,6 +74,8 @@ pub struct Started {
     pub enforced: Enforced,
     /// AppArmor outcome seen from the parent.
     pub apparmor: String,
+    /// What an unprivileged start got for cgroups (`None`: the plan's cgroup, as planned).
+    pub cgroup_note: Option<String>,
     // Field order is drop order: the init dies first, then its network, cgroup and state go.
     /// The init.
     pub child: ChildGuard,
@@ -131,62 +133,83 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
 
     // A tarball rootfs is unpacked on the host side, where owners can be shifted into the
     // container's id range, before the child needs it; a second start reuses the tree.
+    let tar_tree = crate::rootfs::tar_tree(&opts.state_dir, &plan.path);
     if let RootfsPlan::Tar(tarball) = &plan.rootfs {
-        let shift = plan.idmap.as_ref().map(|m| crate::tarball::Shift {
-            uid: m.host_uid.first,
-            gid: m.host_gid.first,
-            count: m.host_uid.count.min(m.host_gid.count),
-        });
-        let dest = crate::rootfs::tar_tree(&opts.state_dir, &plan.path);
-        match crate::tarball::ensure(std::path::Path::new(tarball), &dest, shift)
-            .map_err(step_err(c, "rootfs"))?
+        if let Some(note) =
+            super::tarroot::unpack(plan, &tar_tree, tarball).map_err(step_err(c, "rootfs"))?
         {
-            Some(sum) if !sum.skipped_devices.is_empty() => {
-                tracing::info!(
-                    "{c}: skipped {} device nodes of {tarball}",
-                    sum.skipped_devices.len()
-                )
-            }
-            _ => {}
+            tracing::warn!("{c}: {note}");
         }
+    }
+    let unprivileged = !nix::unistd::geteuid().is_root();
+    if let Some(m) = plan
+        .idmap
+        .as_ref()
+        .filter(|m| unprivileged && idmap::single_id(&m.uid))
+    {
+        tracing::warn!(
+            "{c}: single-id map (only uid {} is mapped): {}; for a full range give the user subordinate ids in /etc/subuid and /etc/subgid and install the setuid newuidmap/newgidmap (Debian: uidmap)",
+            m.uid.first().map(|l| l.outside).unwrap_or_default(),
+            crate::plan::idmap::SINGLE_LOSES
+        );
     }
 
     // AppArmor profile before clone: it must be in the kernel before the child asks for it.
-    let (apparmor_guard, apparmor_label, apparmor_note) =
-        match apparmor::prepare(plan, opts.require_apparmor) {
-            Ok(apparmor::Outcome::Loaded(g)) => {
-                let label = g.onexec().map(str::to_string);
-                let note = match &label {
-                    Some(l) => format!("label {l}"),
-                    None => "confined by the parent's label (no own profile at this depth)".into(),
-                };
-                (Some(g), label, note)
-            }
-            Ok(apparmor::Outcome::Unavailable(why)) => {
-                log_apparmor_once(&why);
-                (
-                    None,
-                    None,
-                    format!("unavailable: {why} (profile planned, not loaded)"),
-                )
-            }
-            Err(message) => {
-                return Err(LaunchError::Refused {
-                    container: c.into(),
-                    message,
-                })
-            }
-        };
+    let prepared = if unprivileged {
+        unprivileged_apparmor(opts.require_apparmor)
+    } else {
+        apparmor::prepare(plan, opts.require_apparmor)
+    };
+    let (apparmor_guard, apparmor_label, apparmor_note) = match prepared {
+        Ok(apparmor::Outcome::Loaded(g)) => {
+            let label = g.onexec().map(str::to_string);
+            let note = match &label {
+                Some(l) => format!("label {l}"),
+                None => "confined by the parent's label (no own profile at this depth)".into(),
+            };
+            (Some(g), label, note)
+        }
+        Ok(apparmor::Outcome::Unavailable(why)) => {
+            log_apparmor_once(&why);
+            (
+                None,
+                None,
+                format!("unavailable: {why} (profile planned, not loaded)"),
+            )
+        }
+        Err(message) => {
+            return Err(LaunchError::Refused {
+                container: c.into(),
+                message,
+            })
+        }
+    };
 
     // cgroup before clone, so the child can be placed in it before it runs any of its own
     // steps and every process it ever forks is accounted and limited.
     inject::check(c, "cgroup")?;
     let layout = cgroup::detect().map_err(step_err(c, "cgroup"))?;
-    let cg =
-        cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup).map_err(step_err(c, "cgroup"))?;
+    let (cg, cgroup_note) = if unprivileged {
+        let u = cgroup::user::create(&layout, &plan.cgroup).map_err(step_err(c, "cgroup"))?;
+        (u.guard, Some(u.note))
+    } else {
+        match cgroup::create_with(&layout, &plan.cgroup, &opts.cgroup) {
+            Ok(cg) => (cg, None),
+            // A nested launcher in a container that got no cgroup of its own (an unprivileged
+            // user's nesting host) is in the same place as that user: a delegated subtree or none.
+            Err(e) if super::defaults::in_user_namespace() && e.is_permission_denied() => {
+                let u =
+                    cgroup::user::create(&layout, &plan.cgroup).map_err(step_err(c, "cgroup"))?;
+                (u.guard, Some(u.note))
+            }
+            Err(e) => return Err(step_err(c, "cgroup")(e)),
+        }
+    };
     // The v1 devices controller only takes writes from the initial user namespace; a nested
-    // launcher's children stay under the allowlist its own parent wrote.
-    if !super::defaults::in_user_namespace() {
+    // launcher's children stay under the allowlist its own parent wrote. An unprivileged user
+    // has neither that nor the BPF device programs of cgroup2: its container can only open the
+    // device nodes lxnest binds in, and only as far as the user may.
+    if !unprivileged && !super::defaults::in_user_namespace() {
         apply_devices(&cg, plan).map_err(step_err(c, "cgroup"))?;
     }
 
@@ -210,6 +233,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         lxnest_binary: lxnest_binary(),
         apparmor_label,
         apparmor_note: apparmor_note.clone(),
+        tar_tree: matches!(plan.rootfs, RootfsPlan::Tar(_)).then_some(tar_tree),
     };
     let mut child_end = Some(child_end);
     let pid = spawn::spawn(
@@ -224,7 +248,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // Our copy of the child's end must go, or we would never see end-of-file at its exec.
     drop(child_end.take());
 
-    let result = parent_steps(plan, &cg, &mut parent_end, pid);
+    let result = parent_steps(plan, &cg, &mut parent_end, pid, state.path());
     let (enforced, veth) = match result {
         Ok(v) => v,
         Err(e) => {
@@ -237,6 +261,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     Ok(Started {
         enforced,
         apparmor: apparmor_note,
+        cgroup_note,
         child,
         apparmor_profile: apparmor_guard,
         hook_plan: ["stop", "post-stop"]
@@ -257,6 +282,7 @@ fn parent_steps(
     cg: &CgroupGuard,
     ch: &mut Channel,
     pid: Pid,
+    state_dir: &std::path::Path,
 ) -> Result<(Enforced, Option<VethGuard>)> {
     let c = plan.path.as_str();
     // Id maps first: until they exist the child's root is "nobody" and it can do nothing that
@@ -286,10 +312,15 @@ fn parent_steps(
     }
     // Network from the parent side: the veth's inside end moves into the child's namespace.
     inject::check(c, "network")?;
-    let veth = if plan.network.mode == "bridge" {
-        network::setup_veth(&plan.network, pid).map_err(step_err(c, "network"))?
-    } else {
-        None
+    let veth = match plan.network.mode.as_str() {
+        "bridge" => network::setup_veth(&plan.network, pid).map_err(step_err(c, "network"))?,
+        "user-nic" => {
+            let host_end =
+                super::usernic::create(plan, pid, state_dir).map_err(step_err(c, "network"))?;
+            tracing::info!("{c}: lxc-user-nic made {host_end} on the host side");
+            None
+        }
+        _ => None,
     };
     send(ch, c, "idmap")?;
     expect(ch, c, "cgroupns", |m| matches!(m, Msg::CgroupNsReady))?;
@@ -359,6 +390,17 @@ fn expect(ch: &mut Channel, c: &str, step: &'static str, ok: impl Fn(&Msg) -> bo
         Ok(other) => Err(step_err(c, step)(format!("unexpected {other:?}"))),
         Err(e) => Err(step_err(c, step)(e)),
     }
+}
+
+/// AppArmor for an unprivileged user: loading a profile needs CAP_MAC_ADMIN in the initial user
+/// namespace, so the container keeps the user's own confinement.
+fn unprivileged_apparmor(require: bool) -> Result<apparmor::Outcome, String> {
+    if require {
+        return Err("--require-apparmor: loading AppArmor profiles needs root; start it as root, or drop the option".into());
+    }
+    Ok(apparmor::Outcome::Unavailable(
+        "started by an unprivileged user, who cannot load profiles; the container keeps your own AppArmor label".into(),
+    ))
 }
 
 fn log_apparmor_once(why: &str) {

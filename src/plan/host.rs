@@ -84,6 +84,23 @@ pub struct HostSnapshot {
     pub privileged: bool,
     /// The nesting level the planner itself sits at (0 on the real host).
     pub level: u32,
+    /// The unprivileged user the planner runs as; `None` for root (also root of a container).
+    #[serde(default)]
+    pub user: Option<HostUser>,
+}
+
+/// An unprivileged user who plans and starts containers (Annie: no root, perhaps subordinate ids).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostUser {
+    /// Login name, when the password database knows the uid.
+    pub name: Option<String>,
+    /// Real uid.
+    pub uid: u32,
+    /// Real gid.
+    pub gid: u32,
+    /// Why the setuid `newuidmap`/`newgidmap` cannot write multi-id maps for this user (missing,
+    /// or not setuid root); `None` when both are ready.
+    pub map_helpers_problem: Option<String>,
 }
 
 impl HostSnapshot {
@@ -131,6 +148,28 @@ impl HostSnapshot {
             }],
             privileged: true,
             level: 0,
+            user: None,
+        }
+    }
+
+    /// The laptop as Annie sees it: an unprivileged user (uid 1000) with 65,536 subordinate ids
+    /// and working `newuidmap`/`newgidmap`.
+    pub fn laptop_as_user() -> Self {
+        let range = IdRange {
+            first: 100_000,
+            count: 65_536,
+        };
+        HostSnapshot {
+            subuids: vec![range],
+            subgids: vec![range],
+            privileged: false,
+            user: Some(HostUser {
+                name: Some("annie".into()),
+                uid: 1000,
+                gid: 1000,
+                map_helpers_problem: None,
+            }),
+            ..HostSnapshot::laptop()
         }
     }
 }

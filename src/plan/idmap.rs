@@ -2,7 +2,7 @@
 //! for itself plus 65536 for each user-namespaced container below it, so a nesting host can give
 //! each child a full range from inside its own block and never reach an id outside it.
 
-use crate::plan::host::{HostSnapshot, IdRange};
+use crate::plan::host::{HostSnapshot, HostUser, IdRange};
 use crate::plan::model::{IdMapLine, IdMapPlan};
 use crate::spec::model::ContainerSpec;
 
@@ -107,6 +107,122 @@ pub fn map(uid: u32, gid: u32, count: u32, host_uid: u32, host_gid: u32) -> IdMa
     }
 }
 
+/// The map of a top-level container started by an unprivileged user: the user is root inside
+/// and inside ids `1..count` come from the user's subordinate ids starting at `sub_uid`/`sub_gid`
+/// (as rootless Podman and Docker map). The container's root can then reach everything the user
+/// can reach (the unpacked rootfs, paths below a 0700 home) and nothing of other users; other ids
+/// inside land in the subordinate range. `host_uid.first + k` is the host id of inside id `k` for
+/// every `k >= 1`, which is what nested children are placed by.
+pub fn unprivileged(user: &HostUser, sub_uid: u32, sub_gid: u32, count: u32) -> IdMapPlan {
+    let lines = |me: u32, sub: u32| {
+        vec![
+            IdMapLine {
+                inside: 0,
+                outside: me,
+                count: 1,
+            },
+            IdMapLine {
+                inside: 1,
+                outside: sub,
+                count: count - 1,
+            },
+        ]
+    };
+    IdMapPlan {
+        uid: lines(user.uid, sub_uid),
+        gid: lines(user.gid, sub_gid),
+        host_uid: IdRange {
+            first: sub_uid.saturating_sub(1),
+            count,
+        },
+        host_gid: IdRange {
+            first: sub_gid.saturating_sub(1),
+            count,
+        },
+    }
+}
+
+/// The fallback without subordinate ids or without working map helpers: the user alone, as
+/// root inside (`0 UID 1`).
+pub fn single(user: &HostUser) -> IdMapPlan {
+    let line = |id| {
+        vec![IdMapLine {
+            inside: 0,
+            outside: id,
+            count: 1,
+        }]
+    };
+    IdMapPlan {
+        uid: line(user.uid),
+        gid: line(user.gid),
+        host_uid: IdRange {
+            first: user.uid,
+            count: 1,
+        },
+        host_gid: IdRange {
+            first: user.gid,
+            count: 1,
+        },
+    }
+}
+
+/// Why an unprivileged user's container gets the single-id map, if it does.
+pub fn single_reason(host: &HostSnapshot) -> Option<String> {
+    let user = host.user.as_ref()?;
+    if let Some(p) = &user.map_helpers_problem {
+        return Some(p.clone());
+    }
+    let who = user.name.clone().unwrap_or_else(|| user.uid.to_string());
+    match (host.subuids.is_empty(), host.subgids.is_empty()) {
+        (false, false) => None,
+        (true, _) => Some(format!("{who} has no subordinate uids in /etc/subuid (as root: usermod --add-subuids 100000-165535 {who})")),
+        (false, true) => Some(format!("{who} has no subordinate gids in /etc/subgid (as root: usermod --add-subgids 100000-165535 {who})")),
+    }
+}
+
+/// The map of `c`, a top-level container of the unprivileged `user`, taking its subordinate ids
+/// from `ids`; with a warning when it is the single-id map, or the finding's message and fix.
+pub fn for_user(
+    c: &ContainerSpec,
+    host: &HostSnapshot,
+    user: &HostUser,
+    ids: (&mut Option<IdAllocator>, &mut Option<IdAllocator>),
+) -> Result<(IdMapPlan, Option<String>), (String, &'static str)> {
+    if c.idmap.as_ref().is_some_and(|m| m.privileged) {
+        return Err((
+            "a privileged container (no user namespace) needs root".into(),
+            "remove `idmap: {privileged: true}`, or start it as root",
+        ));
+    }
+    let size = block_size(c);
+    if let Some(why) = single_reason(host) {
+        if size > u64::from(RANGE) {
+            return Err((
+                format!("its nested containers need {size} ids, but only your own id can be mapped: {why}"),
+                "give the user subordinate ids in /etc/subuid and /etc/subgid and install the setuid newuidmap/newgidmap (Debian: uidmap)",
+            ));
+        }
+        let warning = format!("single-id map ({why}): {SINGLE_LOSES}");
+        return Ok((single(user), Some(warning)));
+    }
+    let count = u64::from(c.idmap.as_ref().and_then(|m| m.count).unwrap_or(0)).max(size);
+    // Inside id 0 is the user; ids 1.. come from the subordinate ranges.
+    let (uid, gid) = (
+        ids.0.as_mut().and_then(|a| a.take(count - 1)),
+        ids.1.as_mut().and_then(|a| a.take(count - 1)),
+    );
+    match (uid, gid, u32::try_from(count)) {
+        (Some(uid), Some(gid), Ok(count)) => Ok((unprivileged(user, uid, gid, count), None)),
+        _ => Err((
+            format!("no room for {} ids in your subordinate ids", count - 1),
+            "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
+        )),
+    }
+}
+
+/// What a container on the single-id map cannot do, for the plan's warning.
+pub const SINGLE_LOSES: &str = "root inside is you and no other id exists: files the rootfs gives to other users become yours, and chown or setuid to any other id fails inside";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +270,46 @@ mod tests {
         assert_eq!(a.take(65_536), Some(100_000));
         assert_eq!(a.take_at(120_000, 10), None, "overlaps the first block");
         assert_eq!(a.take_at(300_000, 65_536), Some(300_000));
+    }
+
+    #[test]
+    fn an_unprivileged_user_is_root_and_the_rest_comes_from_subordinate_ids() {
+        let host = HostSnapshot::laptop_as_user();
+        let user = host.user.clone().expect("user");
+        let m = unprivileged(&user, 100_000, 200_000, RANGE);
+        assert_eq!(
+            crate::launch::idmap::map_text(&m.uid),
+            "0 1000 1\n1 100000 65535\n"
+        );
+        assert_eq!(
+            crate::launch::idmap::map_text(&m.gid),
+            "0 1000 1\n1 200000 65535\n"
+        );
+        // inside id k >= 1 is host id first + k
+        assert_eq!(m.host_uid.first + 1, 100_000);
+        assert_eq!(m.host_gid.first + 65_535, 265_534);
+        assert_eq!(single_reason(&host), None);
+        let s = single(&user);
+        assert_eq!(crate::launch::idmap::map_text(&s.uid), "0 1000 1\n");
+    }
+
+    #[test]
+    fn the_single_id_fallback_says_why() {
+        let mut host = HostSnapshot::laptop_as_user();
+        host.subgids.clear();
+        assert!(single_reason(&host).is_some_and(|r| r.contains("/etc/subgid")));
+        let mut host = HostSnapshot::laptop_as_user();
+        if let Some(u) = host.user.as_mut() {
+            u.map_helpers_problem = Some("newuidmap is not installed".into());
+        }
+        assert_eq!(
+            single_reason(&host).as_deref(),
+            Some("newuidmap is not installed")
+        );
+        assert_eq!(
+            single_reason(&HostSnapshot::laptop()),
+            None,
+            "root never falls back"
+        );
     }
 }

@@ -6,7 +6,7 @@ use crate::origin::Origin;
 use crate::plan::error::Finding;
 use crate::plan::model::{BridgePlan, NetPlan};
 use crate::plan::subnet::{self, SubnetAllocator};
-use crate::spec::model::ContainerSpec;
+use crate::spec::model::{ContainerSpec, Stack};
 use ipnet::Ipv4Net;
 
 /// Bridge name inside a nesting host (its own namespace, so the name never collides).
@@ -38,6 +38,18 @@ pub fn veth_name(stack: &str, path: &str) -> String {
 /// Whether a container wants a veth on its parent's bridge.
 pub fn bridged(c: &ContainerSpec) -> bool {
     c.network.mode.as_deref().unwrap_or("bridge") == "bridge"
+}
+
+/// The stack as an unprivileged user can start it: top-level containers without a network mode
+/// get `loopback` (creating a host bridge and veths needs root; their own children may still
+/// get bridges inside their network namespace). An explicit `bridge` stays and is refused by the
+/// checks with a fix.
+pub fn unprivileged_top(stack: &Stack) -> Stack {
+    let mut s = stack.clone();
+    for c in &mut s.containers {
+        c.network.mode.get_or_insert_with(|| "loopback".into());
+    }
+    s
 }
 
 /// Subnets the user chose, reserved before anything is picked. Collisions with the host or with
@@ -139,9 +151,12 @@ pub fn container(
     } else {
         None
     };
+    // lxc-user-nic attaches the veth to a bridge lxnest neither plans nor owns; the container's
+    // address comes from that bridge's DHCP or from inside.
+    let user_link = c.network.link.clone().filter(|_| mode == "user-nic");
     Ok(NetPlan {
         mode,
-        parent_bridge: on_bridge.map(|b| b.name.clone()),
+        parent_bridge: on_bridge.map(|b| b.name.clone()).or(user_link),
         veth_host: on_bridge.map(|_| veth_name(stack, path)),
         interface: INTERFACE.into(),
         address,

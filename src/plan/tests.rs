@@ -239,3 +239,72 @@ fn encrypted_root_is_planned_and_a_bad_wish_names_the_container() {
         "{msg}"
     );
 }
+
+fn plan_as_user(text: &str, host: &HostSnapshot) -> Result<Plan, PlanError> {
+    let stack = parse_str(text, "annie.yaml").expect("spec parses");
+    plan(&stack, host)
+}
+
+const ANNIE_NESTS: &str =
+    "containers:\n  - name: box\n    runtime: lxnest\n    children:\n      - name: inner\n";
+
+#[test]
+fn an_unprivileged_nesting_host_gives_its_children_ids_inside_its_own_range() {
+    let mut host = HostSnapshot::laptop_as_user();
+    host.subuids[0].count = 3 * 65536;
+    host.subgids[0].count = 3 * 65536;
+    let p = plan_as_user(ANNIE_NESTS, &host).unwrap_or_else(|e| panic!("{e}"));
+    let (b, i) = (p.get("box").unwrap(), p.get("box/inner").unwrap());
+    let (bm, im) = (b.idmap.as_ref().unwrap(), i.idmap.as_ref().unwrap());
+    // Annie is root of the box; its other ids are her subordinate ones.
+    assert_eq!((bm.uid[0].outside, bm.uid[0].count), (1000, 1));
+    assert_eq!((bm.uid[1].inside, bm.uid[1].outside), (1, 100_000));
+    assert_eq!(bm.host_uid.count, 2 * 65536);
+    // The child's block lies inside the box's ids 1.., seen from the host inside Annie's range.
+    assert!(im.uid[0].outside >= 65536 && im.uid[0].outside + im.uid[0].count <= bm.host_uid.count);
+    let host_first = im.host_uid.first;
+    assert_eq!(host_first, 100_000 + im.uid[0].outside - 1);
+    assert!(host_first + im.host_uid.count <= 100_000 + 3 * 65536);
+    // No host bridge for an unprivileged user; the box still bridges its own child.
+    assert!(p.host_bridge.is_none());
+    assert_eq!(b.network.mode, "loopback");
+    assert!(b.network.own_bridge.is_some());
+    assert_eq!(i.network.mode, "bridge");
+}
+
+#[test]
+fn an_unprivileged_user_gets_a_clear_finding_for_what_needs_root() {
+    let host = HostSnapshot::laptop_as_user();
+    let bridge = "containers:\n  - name: b\n    network: {mode: bridge}\n";
+    let e = plan_as_user(bridge, &host).unwrap_err().to_string();
+    assert!(
+        e.contains("annie.yaml") && e.contains("mode: loopback"),
+        "{e}"
+    );
+    let privileged = "containers:\n  - name: p\n    idmap: {privileged: true}\n";
+    let e = plan_as_user(privileged, &host).unwrap_err().to_string();
+    assert!(e.contains("needs root"), "{e}");
+    // 65,536 subordinate ids cannot hold a nesting host (its own range plus its child's).
+    let e = plan_as_user(ANNIE_NESTS, &host).unwrap_err().to_string();
+    assert!(e.contains("subordinate ids"), "{e}");
+}
+
+#[test]
+fn without_subordinate_ids_the_user_alone_is_mapped_and_the_plan_says_what_is_lost() {
+    let mut host = HostSnapshot::laptop_as_user();
+    host.subuids.clear();
+    let p = plan_as_user("containers:\n  - name: a\n", &host).unwrap_or_else(|e| panic!("{e}"));
+    let m = p.get("a").unwrap().idmap.clone().unwrap();
+    assert_eq!(m.uid.len(), 1);
+    assert_eq!(
+        (m.uid[0].inside, m.uid[0].outside, m.uid[0].count),
+        (0, 1000, 1)
+    );
+    let w = p.warnings.join("\n");
+    assert!(
+        w.contains("single-id map") && w.contains("/etc/subuid") && w.contains("chown"),
+        "{w}"
+    );
+    let e = plan_as_user(ANNIE_NESTS, &host).unwrap_err().to_string();
+    assert!(e.contains("only your own id"), "{e}");
+}

@@ -17,6 +17,14 @@ const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 /// Plan a whole stack against a host snapshot. Pure: same inputs, same plan.
 pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
+    let unprivileged;
+    let stack = match &host.user {
+        Some(_) => {
+            unprivileged = network::unprivileged_top(stack);
+            &unprivileged
+        }
+        None => stack,
+    };
     let mut w = Walker::new(stack, host)?;
     network::reserve_user_subnets(
         &stack.containers,
@@ -183,6 +191,30 @@ impl<'a> Walker<'a> {
                 return Ok(None);
             }
         };
+        let top_user = self.host.user.is_some() && parent.level.is_none();
+        if net.mode == "user-nic" && !top_user {
+            self.findings.push(Finding {
+                container: path.clone(),
+                level: depth,
+                rule: "network.mode user-nic".into(),
+                origin: c.origin.clone(),
+                message: "user-nic is for a top-level container of an unprivileged user".into(),
+                fix: "use `network: {mode: bridge}` (root and nesting hosts make their own veths)"
+                    .into(),
+            });
+            return Ok(None);
+        }
+        if top_user && net.mode == "bridge" {
+            self.findings.push(Finding {
+                container: path.clone(),
+                level: depth,
+                rule: "network.mode bridge".into(),
+                origin: c.origin.clone(),
+                message: "an unprivileged user cannot create the host bridge and veth".into(),
+                fix: "use `network: {mode: loopback}` (the default for unprivileged users), `{mode: user-nic, link: BRIDGE}` with lxc-user-nic, or start it as root".into(),
+            });
+            return Ok(None);
+        }
         let Some(idmap) = self.idmap(c, &path, depth, parent, ids) else {
             return Ok(None);
         };
@@ -224,6 +256,10 @@ impl<'a> Walker<'a> {
         parent: &Parent,
         ids: &mut Ids,
     ) -> Option<Option<IdMapPlan>> {
+        let rootless = self.host.user.as_ref().filter(|_| parent.level.is_none());
+        if let Some(user) = rootless {
+            return self.user_idmap(c, path, depth, user, ids);
+        }
         if c.idmap.as_ref().is_some_and(|m| m.privileged) {
             self.warnings.push(format!(
                 "{path}: privileged (no user namespace): root inside is root of the parent"
@@ -257,6 +293,36 @@ impl<'a> Walker<'a> {
             None => (uid, gid),
         };
         Some(Some(idmap::map(uid, gid, count, hu, hg)))
+    }
+
+    /// A top-level container of an unprivileged user (see [`idmap::for_user`]).
+    fn user_idmap(
+        &mut self,
+        c: &ContainerSpec,
+        path: &str,
+        depth: u32,
+        user: &crate::plan::host::HostUser,
+        ids: &mut Ids,
+    ) -> Option<Option<IdMapPlan>> {
+        match idmap::for_user(c, self.host, user, (&mut ids.0, &mut ids.1)) {
+            Ok((map, warning)) => {
+                if let Some(w) = warning {
+                    self.warnings.push(format!("{path}: {w}"));
+                }
+                Some(Some(map))
+            }
+            Err((message, fix)) => {
+                self.findings.push(Finding {
+                    container: path.into(),
+                    level: depth,
+                    rule: "idmap".into(),
+                    origin: c.origin.clone(),
+                    message,
+                    fix: fix.into(),
+                });
+                None
+            }
+        }
     }
 
     /// The encrypted-root plan; a bad `encrypt:` wish becomes a finding at the container's line.

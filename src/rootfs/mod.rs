@@ -96,6 +96,8 @@ pub fn prepare(
 pub fn tar_tree(state_dir: &Path, container_path: &str) -> PathBuf {
     let base = if state_dir == Path::new(crate::launch::state::DEFAULT_DIR) {
         PathBuf::from("/var/lib/lxnest/rootfs")
+    } else if state_dir == crate::launch::state::default_dir() {
+        crate::launch::state::user_data_dir().join("rootfs")
     } else {
         state_dir.join(".rootfs")
     };

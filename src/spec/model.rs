@@ -239,8 +239,12 @@ pub struct Limits {
 #[serde(deny_unknown_fields)]
 pub struct NetworkWish {
     /// `bridge` (default: a veth on the parent's lxnest bridge), `loopback` (a network namespace
-    /// with only `lo` up) or `none` (a network namespace with no interface up at all).
+    /// with only `lo` up), `none` (a network namespace with no interface up at all) or
+    /// `user-nic` (an unprivileged user's veth on the host bridge `link`, made by LXC's setuid
+    /// `lxc-user-nic` as /etc/lxc/lxc-usernet allows).
     pub mode: Option<String>,
+    /// For `user-nic`: the host bridge (`lxcbr0`).
+    pub link: Option<String>,
     /// Subnet for the bridge this container creates for its children (default: picked).
     pub subnet: Option<Ipv4Net>,
     /// MTU for this container's interface (default: the parent's).

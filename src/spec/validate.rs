@@ -58,11 +58,18 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
         rootfs_syntax(c, rootfs)?;
     }
     if let Some(mode) = &c.network.mode {
-        if !["bridge", "loopback", "none"].contains(&mode.as_str()) {
+        if !["bridge", "loopback", "none", "user-nic"].contains(&mode.as_str()) {
             return Err(invalid(
                 &c.origin,
                 format!("container `{}`: unknown network mode `{mode}`", c.name),
-                "use `bridge`, `loopback` or `none`",
+                "use `bridge`, `loopback`, `none` or `user-nic`",
+            ));
+        }
+        if mode == "user-nic" && c.network.link.is_none() {
+            return Err(invalid(
+                &c.origin,
+                format!("container `{}`: network mode `user-nic` without `link`", c.name),
+                "name the host bridge lxc-user-nic attaches the veth to, e.g. `network: {mode: user-nic, link: lxcbr0}`",
             ));
         }
     }

@@ -17,6 +17,10 @@ pub struct Shift {
     pub gid: u32,
     /// Ids the container has.
     pub count: u32,
+    /// Give every entry to the container's root instead (a single-id map, where no other id
+    /// exists); the entries this changed are counted in [`Summary::squashed`].
+    #[serde(default)]
+    pub squash: bool,
 }
 
 /// What an unpack did.
@@ -29,6 +33,8 @@ pub struct Summary {
     pub skipped_devices: Vec<String>,
     /// Extended attributes the filesystem or the kernel refused, by file.
     pub skipped_xattrs: Vec<String>,
+    /// Entries owned by another id than root that a squashing shift gave to root.
+    pub squashed: u64,
 }
 
 /// Unpack every entry of `archive` below `dest` (which must exist and be empty).
@@ -99,7 +105,9 @@ pub fn unpack<R: std::io::Read>(
         entry.set_preserve_permissions(true);
         entry.set_preserve_mtime(true);
         entry.unpack(&target).map_err(|e| io(&target, e))?;
-        own(&entry, &target, shift, &rel, file)?;
+        if own(&entry, &target, shift, &rel, file)? {
+            sum.squashed += 1;
+        }
         xattrs(&mut entry, &target, &rel, &mut sum);
         sum.entries += 1;
     }
@@ -121,17 +129,20 @@ fn remove_existing(target: &Path) -> Result<(), TarError> {
     }
 }
 
-/// lchown to the shifted owner; refuse ids outside the container's range.
+/// lchown to the shifted owner; refuse ids outside the container's range. Returns whether a
+/// squashing shift changed the owner.
 fn own<R: std::io::Read>(
     entry: &tar::Entry<R>,
     target: &Path,
     shift: Option<Shift>,
     rel: &Path,
     file: &str,
-) -> Result<(), TarError> {
+) -> Result<bool, TarError> {
     let h = entry.header();
     let (uid, gid) = (h.uid().unwrap_or(0), h.gid().unwrap_or(0));
+    let squashed = shift.is_some_and(|s| s.squash) && (uid, gid) != (0, 0);
     let (uid, gid) = match shift {
+        Some(s) if s.squash => (u64::from(s.uid), u64::from(s.gid)),
         Some(s) => {
             if uid >= u64::from(s.count) || gid >= u64::from(s.count) {
                 return Err(TarError::Refused {
@@ -159,7 +170,7 @@ fn own<R: std::io::Read>(
         std::fs::set_permissions(target, std::fs::Permissions::from_mode(mode))
             .map_err(|e| io(target, e))?;
     }
-    Ok(())
+    Ok(squashed)
 }
 
 /// `SCHILY.xattr.NAME` pax records; refused ones are noted, not fatal.

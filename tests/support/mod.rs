@@ -45,3 +45,51 @@ pub fn traversable_tempdir() -> tempfile::TempDir {
     .expect("chmod");
     d
 }
+
+/// Writes a gzip'd busybox root (busybox-static) with `sh id touch ls cat true sleep chown mkdir
+/// stat` and `/etc/passwd`, plus `extra` directories `(path, uid, gid)` owned by other users.
+pub fn busybox_tarball(path: &std::path::Path, extra: &[(&str, u64, u64)]) {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        std::fs::File::create(path).expect("create tarball"),
+        flate2::Compression::fast(),
+    ));
+    let dirs = ["bin/", "etc/", "tmp/", "proc/", "sys/", "dev/", "root/"];
+    let extra_dirs = extra.iter().map(|(p, u, g)| (*p, *u, *g));
+    for (d, uid, gid) in dirs.iter().map(|d| (*d, 0, 0)).chain(extra_dirs) {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(if d == "tmp/" { 0o1777 } else { 0o755 });
+        h.set_uid(uid);
+        h.set_gid(gid);
+        h.set_size(0);
+        h.set_cksum();
+        b.append_data(&mut h, d, std::io::empty())
+            .expect("dir entry");
+    }
+    let bb = std::fs::read("/bin/busybox").expect("busybox-static installed");
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_size(bb.len() as u64);
+    h.set_cksum();
+    b.append_data(&mut h, "bin/busybox", bb.as_slice())
+        .expect("busybox entry");
+    let applets = [
+        "sh", "id", "touch", "ls", "cat", "true", "sleep", "chown", "mkdir", "stat",
+    ];
+    for applet in applets {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        b.append_link(&mut h, format!("bin/{applet}"), "busybox")
+            .expect("applet link");
+    }
+    let passwd = b"root:x:0:0::/root:/bin/sh\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_size(passwd.len() as u64);
+    h.set_cksum();
+    b.append_data(&mut h, "etc/passwd", passwd.as_slice())
+        .expect("passwd entry");
+    b.into_inner().expect("tar").finish().expect("gzip");
+}

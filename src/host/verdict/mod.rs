@@ -365,10 +365,19 @@ pub fn verdict(facts: &Facts, needs: &RuntimeNeeds) -> Verdict {
     }
 }
 
-/// Verdicts for several runtimes, in the given order.
+/// Verdicts for several runtimes, in the given order. For an unprivileged user, lxnest's own
+/// verdict is what lxnest can do for that user ([`unprivileged::unprivileged`]): the other runtimes
+/// are judged as they would run in this process, which is without privileges.
 pub fn verdicts(facts: &Facts, all: &[RuntimeNeeds]) -> Vec<Verdict> {
-    all.iter().map(|n| verdict(facts, n)).collect()
+    all.iter()
+        .map(|n| match unprivileged::unprivileged(facts) {
+            Some(v) if n.name == "lxnest" => v,
+            _ => verdict(facts, n),
+        })
+        .collect()
 }
+
+mod unprivileged;
 
 #[cfg(test)]
 mod tests;

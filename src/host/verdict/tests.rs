@@ -396,3 +396,43 @@ fn sigsys_and_lsm_denials() {
     assert!(v.line().ends_with("(+1 more)"));
     assert_eq!(v.blockers[1].fix, "allow pivot_root at level 2");
 }
+
+#[test]
+fn an_unprivileged_user_gets_lxnest_with_what_it_lacks_as_warnings() {
+    let mut f = host();
+    f.snapshot = HostSnapshot::laptop_as_user();
+    f.snapshot.subuids.clear();
+    let vs = verdicts(&f, &crate::spec::runtime::builtin_all());
+    let v = vs
+        .iter()
+        .find(|v| v.runtime == "lxnest")
+        .expect("lxnest verdict");
+    assert!(v.ready, "{}", v.line());
+    let w: Vec<&str> = v.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert!(w.iter().any(|m| m.contains("single-id map")), "{w:?}");
+    // Root's verdict would not mention the user at all.
+    let root = verdicts(&host(), &crate::spec::runtime::builtin_all());
+    let r = root
+        .iter()
+        .find(|v| v.runtime == "lxnest")
+        .expect("lxnest verdict");
+    assert!(r.warnings.iter().all(|w| !w.message.contains("single-id")));
+
+    set_probe(
+        &mut f,
+        "unshare(user)",
+        "unshare",
+        Outcome::Errno(libc::EPERM),
+        None,
+    );
+    let vs = verdicts(&f, &crate::spec::runtime::builtin_all());
+    let v = vs
+        .iter()
+        .find(|v| v.runtime == "lxnest")
+        .expect("lxnest verdict");
+    assert!(
+        !v.ready && v.line().contains("cannot create a user namespace"),
+        "{}",
+        v.line()
+    );
+}

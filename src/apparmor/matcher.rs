@@ -280,7 +280,7 @@ fn strip_comment(line: &str) -> &str {
 }
 
 /// The comma-terminated rules inside the profile block, each with the line it starts on. A rule
-/// may span lines (the template writes long mount rules one `options=` per line); it ends at a
+/// may span lines (a long mount rule may put each condition on a line of its own); it ends at a
 /// line ending with `,` outside parentheses.
 fn rules(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
@@ -434,6 +434,9 @@ fn mount_matches(
     };
     let want = flagset(options);
     let (mut fs_ok, mut opt_conds, mut opt_ok, mut rule_source) = (true, 0, false, None);
+    // Several `options=` sets in one rule are compiled (apparmor_parser 3.0, seen in the guest
+    // stage) as one exact set, their union: the rule grants that set alone, none of its parts.
+    let mut exact: Option<Vec<String>> = None;
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
@@ -449,7 +452,7 @@ fn mount_matches(
             i += 2;
         } else if let Some(v) = t.strip_prefix("options=") {
             opt_conds += 1;
-            opt_ok |= flagset(&list(v)) == want;
+            exact.get_or_insert_with(Vec::new).extend(list(v));
         } else if t == "options" {
             opt_conds += 1;
             let v = tokens.get(i + 2).cloned().unwrap_or_default();
@@ -461,6 +464,7 @@ fn mount_matches(
         }
         i += 1;
     }
+    opt_ok |= exact.is_some_and(|e| flagset(&e) == want);
     if !fs_ok || (opt_conds > 0 && !opt_ok) {
         return false;
     }

@@ -362,8 +362,8 @@ mod tests {
 
     #[test]
     fn every_mount_rule_has_one_option_set() {
-        // apparmor_parser 3.0 compiles a mount rule with several `options=` sets into one that
-        // grants none of them (the guest stage found the kernel answering "failed perms check").
+        // apparmor_parser 3.0 merges several `options=` sets of one mount rule into one exact
+        // set, their union, and grants only that (found by the guest stage).
         let mut p = ProfileParams::new("x").with_flags(all_flags());
         p.rootfs_dirs = default_rootfs_dirs()
             .iter()

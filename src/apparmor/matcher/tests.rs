@@ -311,6 +311,11 @@ fn multi_line_rules_are_one_rule_at_their_first_line() {
     let text = "profile t {\n  file,\n  mount options=(ro,remount,bind)\n        options=(ro,remount,bind,nosuid) -> /srv/**,\n  deny /x w,\n}\n";
     let e = explain(text, "/srv/a", &mount(None, "ro,remount,bind,nosuid", None));
     assert_eq!(e.decision, Decision::Allowed);
+    // As the kernel (with apparmor_parser 3.0) applies it: the union of the sets, exactly.
+    assert_eq!(
+        explain(text, "/srv/a", &mount(None, "ro,remount,bind", None)).decision,
+        Decision::NotAllowed
+    );
     let rule = e.rule.unwrap();
     assert_eq!(rule.line, 3);
     assert!(rule.text.ends_with("-> /srv/**"), "{}", rule.text);

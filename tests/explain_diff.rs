@@ -111,3 +111,34 @@ fn diff_of_two_levels_and_of_two_plans() {
         .any(|c| c.container == "b" && c.field == "(container)" && c.before.is_none()));
     assert!(lxnest::diff::plans(&plan_of(base), &plan_of(base)).is_empty());
 }
+
+#[test]
+fn explain_takes_an_audit_record_from_the_guest_kernel() {
+    // Recorded by the AppArmor guest stage (tests/guest) from Debian 12's kernel.
+    let record = r#"audit: type=1400 audit(1795935225.316:16): apparmor="DENIED" operation="umount" profile="lxnest-juju-host" name="/proc/sys/" pid=3605 comm="lxnest""#;
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lxnest"))
+        .args([
+            "explain",
+            "builtin:juju-laptop",
+            "--host-fixture",
+            "laptop",
+            "--audit",
+            record,
+        ])
+        .output()
+        .expect("lxnest runs");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text.contains("container: juju-host") && text.contains("level:     1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("audit deny umount /proc/{,**}"),
+        "the deciding rule: {text}"
+    );
+}

@@ -49,28 +49,33 @@ impl ExplainAuditCommand {
             host_fixture,
         } = self;
         let plan = plan_of(&spec, host_fixture.as_deref())?;
-        if line != "-" {
-            print!(
-                "{}",
-                lxnest::explain_audit::explain_line(&plan, &line)?.to_text()
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        let mut seen = 0;
-        for l in std::io::stdin().lines() {
-            let l = l?;
-            if !l.contains("apparmor=") {
-                continue;
-            }
-            if seen > 0 {
-                println!();
-            }
-            seen += 1;
-            match lxnest::explain_audit::explain_line(&plan, &l) {
-                Ok(a) => print!("{}", a.to_text()),
-                Err(e) => println!("lxnest: {e}"),
-            }
-        }
-        Ok(ExitCode::SUCCESS)
+        explain_records(&plan, &line)
     }
+}
+
+/// Explains one audit record, or every AppArmor record on standard input for `-`.
+pub fn explain_records(plan: &lxnest::plan::model::Plan, line: &str) -> anyhow::Result<ExitCode> {
+    if line != "-" {
+        print!(
+            "{}",
+            lxnest::explain_audit::explain_line(plan, line)?.to_text()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut seen = 0;
+    for l in std::io::stdin().lines() {
+        let l = l?;
+        if !l.contains("apparmor=") {
+            continue;
+        }
+        if seen > 0 {
+            println!();
+        }
+        seen += 1;
+        match lxnest::explain_audit::explain_line(plan, &l) {
+            Ok(a) => print!("{}", a.to_text()),
+            Err(e) => println!("lxnest: {e}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

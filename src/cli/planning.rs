@@ -63,9 +63,16 @@ pub enum PlanningCommand {
         /// The nesting spec (YAML), `builtin:NAME`, or an LXC config file.
         spec: PathBuf,
         /// Container path, e.g. juju-host/unit-1.
-        container: String,
+        #[arg(required_unless_present = "audit")]
+        container: Option<String>,
         /// A syscall name (`keyctl`) or an absolute path (`/proc/sysrq-trigger`).
-        what: String,
+        #[arg(required_unless_present = "audit")]
+        what: Option<String>,
+        /// Instead: an AppArmor audit record (`apparmor="DENIED" ...`, `-` for every record on
+        /// standard input): the level, container, profile and rule that decided, and the
+        /// smallest spec change (as `lxnest explain-audit`).
+        #[arg(long, conflicts_with_all = ["container", "what"])]
+        audit: Option<String>,
         /// For a path: the access asked about (r, w, x, m, k, l).
         #[arg(long, default_value = "w")]
         access: String,
@@ -120,12 +127,19 @@ impl PlanningCommand {
                 spec,
                 container,
                 what,
+                audit,
                 access,
                 output,
                 host,
             } => {
                 let plan = load_plan(&spec, &host)?;
-                explain(&plan, &container, &what, &access, output)?;
+                match (audit, container, what) {
+                    (Some(line), _, _) => {
+                        return super::explain_audit::explain_records(&plan, &line);
+                    }
+                    (None, Some(c), Some(w)) => explain(&plan, &c, &w, &access, output)?,
+                    _ => anyhow::bail!("give CONTAINER and WHAT, or --audit LINE"),
+                }
             }
             PlanningCommand::Diff {
                 spec,

@@ -34,7 +34,7 @@ pub use kernel::{AppArmorFacts, KernelExtras};
 pub use level::{NestingFacts, Signal, LEVEL_ENV, LEVEL_FILE};
 pub use mountinfo::PseudoMount;
 pub use probe::{Outcome, ProbeClass, ProbeResult};
-pub use snapshot::read;
+pub use snapshot::{ids_of_this_user, read, UserIds};
 pub use tools::{Tool, ToolFacts};
 
 use std::path::PathBuf;

@@ -69,6 +69,50 @@ fn tolerate<T>(
     }
 }
 
+/// Whose ids the containers may map: the subordinate ranges of the user running lxnest and, for a
+/// user who is not root, who that is and whether the map helpers work.
+pub struct UserIds {
+    /// Subordinate uids of this user (/etc/subuid, by name or uid).
+    pub subuids: Vec<crate::plan::host::IdRange>,
+    /// Subordinate gids (/etc/subgid is keyed by user too, not by group).
+    pub subgids: Vec<crate::plan::host::IdRange>,
+    /// The unprivileged user, `None` for root.
+    pub user: Option<crate::plan::host::HostUser>,
+}
+
+/// Reads [`UserIds`] alone: cheaper than [`read`] for a start that needs only the id map.
+pub fn ids_of_this_user() -> UserIds {
+    let uid = nix::unistd::getuid();
+    let name = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    let ranges = |file: &str| {
+        ids::subordinate_ranges(
+            &optional(file).unwrap_or_default(),
+            name.as_deref(),
+            uid.as_raw(),
+        )
+    };
+    let user = (!uid.is_root()).then(|| {
+        let tools = super::tools::read();
+        crate::plan::host::HostUser {
+            name: name.clone(),
+            uid: uid.as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+            map_helpers_problem: super::tools::map_helpers_problem(
+                &tools.newuidmap,
+                &tools.newgidmap,
+            ),
+        }
+    });
+    UserIds {
+        subuids: ranges("/etc/subuid"),
+        subgids: ranges("/etc/subgid"),
+        user,
+    }
+}
+
 /// Reads everything the snapshot needs. `for_check` also runs `apparmor_parser --version`.
 pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
     let mountinfo_path = "/proc/self/mountinfo";
@@ -119,35 +163,8 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
     let upstream = optional(resolv::RESOLVED_UPSTREAM);
     let dns = resolv::servers(&main, upstream.as_deref());
 
-    let uid = nix::unistd::getuid();
-    let user = nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map(|u| u.name);
-    let subuids = ids::subordinate_ranges(
-        &optional("/etc/subuid").unwrap_or_default(),
-        user.as_deref(),
-        uid.as_raw(),
-    );
-    // /etc/subgid is keyed by user name or uid too, not by group.
-    let subgids = ids::subordinate_ranges(
-        &optional("/etc/subgid").unwrap_or_default(),
-        user.as_deref(),
-        uid.as_raw(),
-    );
+    let ids = ids_of_this_user();
 
-    let user = (!uid.is_root()).then(|| {
-        let tools = super::tools::read();
-        crate::plan::host::HostUser {
-            name: user.clone(),
-            uid: uid.as_raw(),
-            gid: nix::unistd::getgid().as_raw(),
-            map_helpers_problem: super::tools::map_helpers_problem(
-                &tools.newuidmap,
-                &tools.newgidmap,
-            ),
-        }
-    });
     let snapshot = HostSnapshot {
         routes: route_destinations(&routes),
         addresses,
@@ -155,11 +172,11 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
         uplink_mtu,
         cgroup: layout,
         kernel,
-        subuids,
-        subgids,
+        subuids: ids.subuids,
+        subgids: ids.subgids,
         privileged,
         level: nesting.level,
-        user,
+        user: ids.user,
     };
     Ok(Collected {
         snapshot,

@@ -65,9 +65,9 @@ fn user_idmap(count: u32) -> Option<IdMapPlan> {
     if nix::unistd::geteuid().is_root() {
         return None; // root maps its own way, without reading the whole host
     }
-    let host = crate::host::read().ok()?;
-    let user = host.user.as_ref()?;
-    if let Some(why) = crate::plan::idmap::single_reason(&host) {
+    let ids = crate::host::ids_of_this_user();
+    let user = ids.user.as_ref()?;
+    if let Some(why) = crate::plan::idmap::single_reason_for(user, &ids.subuids, &ids.subgids) {
         tracing::warn!(
             "single-id map ({why}): {}",
             crate::plan::idmap::SINGLE_LOSES
@@ -75,7 +75,7 @@ fn user_idmap(count: u32) -> Option<IdMapPlan> {
         return Some(crate::plan::idmap::single(user));
     }
     let largest = |r: &[crate::plan::host::IdRange]| r.iter().copied().max_by_key(|r| r.count);
-    let (u, g) = (largest(&host.subuids)?, largest(&host.subgids)?);
+    let (u, g) = (largest(&ids.subuids)?, largest(&ids.subgids)?);
     // The user's ranges may hold fewer ids than the block: then the container gets what is there.
     let count = count
         .min(u.count.saturating_add(1))

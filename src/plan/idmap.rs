@@ -168,12 +168,20 @@ pub fn single(user: &HostUser) -> IdMapPlan {
 
 /// Why an unprivileged user's container gets the single-id map, if it does.
 pub fn single_reason(host: &HostSnapshot) -> Option<String> {
-    let user = host.user.as_ref()?;
+    single_reason_for(host.user.as_ref()?, &host.subuids, &host.subgids)
+}
+
+/// [`single_reason`] from the user and her subordinate ranges alone.
+pub fn single_reason_for(
+    user: &HostUser,
+    subuids: &[IdRange],
+    subgids: &[IdRange],
+) -> Option<String> {
     if let Some(p) = &user.map_helpers_problem {
         return Some(p.clone());
     }
     let who = user.name.clone().unwrap_or_else(|| user.uid.to_string());
-    match (host.subuids.is_empty(), host.subgids.is_empty()) {
+    match (subuids.is_empty(), subgids.is_empty()) {
         (false, false) => None,
         (true, _) => Some(format!("{who} has no subordinate uids in /etc/subuid (as root: usermod --add-subuids 100000-165535 {who})")),
         (false, true) => Some(format!("{who} has no subordinate gids in /etc/subgid (as root: usermod --add-subgids 100000-165535 {who})")),

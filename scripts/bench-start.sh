@@ -63,6 +63,11 @@ lxc.seccomp.profile = $work/gen/c/seccomp.lxc
 lxc.log.level = ERROR
 CONF
 
+# The unprivileged path (docs/unprivileged.md) as the user nobody, who has no subordinate ids: a
+# single-id map, no cgroups; against the floor of the same namespaces made by unshare(1).
+mkdir -p "$work/ustate" && chown nobody "$work/ustate"
+AS_NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=$work/ustate LXNEST_LOG=error"
+
 cat > "$work/run.sh" <<RUN
 set -e
 umount -l /sys/fs/cgroup/unified
@@ -71,7 +76,9 @@ hyperfine --show-output -N --warmup 3 --runs $RUNS --export-json $work/result.js
   -n crun "crun --root $work/crun-state run --bundle $work/crun bench" \
   -n lxc-execute "env PATH=/usr/sbin:/sbin /usr/bin/lxc-execute -P $work/lxc -n b -- /bin/true" \
   -n lxnest-level2 "$LXNEST run -P $work/state --nested -- lxnest run -- /bin/true" \
-  -n lxnest-level1-nesting-host "$LXNEST run -P $work/state --nested -- /bin/true"
+  -n lxnest-level1-nesting-host "$LXNEST run -P $work/state --nested -- /bin/true" \
+  -n lxnest-unprivileged "$AS_NOBODY $LXNEST run -P $work/ustate -- /bin/true" \
+  -n unshare-unprivileged "$AS_NOBODY unshare -Urmpfn --mount-proc /bin/true"
 RUN
 unshare -m --propagation private bash "$work/run.sh" >"$work/hyperfine.log" 2>&1 || { cat "$work/hyperfine.log"; exit 1; }
 
@@ -85,4 +92,6 @@ for n in ["crun", "lxc-execute"]:
     print(f"  {n:<12} / lxnest  = {med(n) / base:5.2f}x")
 print(f"  lxnest level 2 / level 1 (both in a nesting host) = {med('lxnest-level2') / med('lxnest-level1-nesting-host'):5.2f}x")
 print(f"  lxnest nesting host / plain container             = {med('lxnest-level1-nesting-host') / base:5.2f}x")
+print(f"  lxnest as an unprivileged user / as root          = {med('lxnest-unprivileged') / base:5.2f}x")
+print(f"  unshare -Urmpfn as that user / lxnest as that user = {med('unshare-unprivileged') / med('lxnest-unprivileged'):5.2f}x")
 PY

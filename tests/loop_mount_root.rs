@@ -17,19 +17,10 @@ fn loop_devices_of(image: &Path) -> usize {
 
 #[test]
 fn root_loop_image_mount_entry_appears_inside_and_is_undone() {
-    if !nix::unistd::geteuid().is_root() || !Path::new("/dev/loop-control").exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs root tests as root with loop devices"
-        );
+    if !support::root_with("/dev/loop-control", "loop devices") {
         return;
     }
-    let d = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        d.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let d = support::traversable_tempdir();
     let content = d.path().join("content");
     std::fs::create_dir(&content).unwrap();
     std::fs::write(content.join("hello.txt"), "from the loop image\n").unwrap();

@@ -3,7 +3,6 @@
 //! host; the second start reuses the unpacked tree. Needs root and busybox-static.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::process::Command;
 
 mod support;
@@ -11,19 +10,10 @@ use support::busybox_tarball;
 
 #[test]
 fn root_a_tarball_rootfs_boots_with_shifted_owners_and_is_reused() {
-    if !nix::unistd::geteuid().is_root() || !Path::new("/bin/busybox").exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs root tests as root with busybox-static"
-        );
+    if !support::root_with("/bin/busybox", "busybox-static") {
         return;
     }
-    let d = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        d.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let d = support::traversable_tempdir();
     let tarball = d.path().join("rootfs.tar.gz");
     busybox_tarball(&tarball, &[]);
     let spec = d.path().join("annie.yaml");

@@ -35,6 +35,23 @@ pub fn root() -> bool {
     r
 }
 
+/// [`root`], and `needed` exists (a device, a tool, a cgroup hierarchy); in CI a missing one is a
+/// failure, named by `what`.
+pub fn root_with(needed: &str, what: &str) -> bool {
+    if !root() {
+        return false;
+    }
+    let there = std::path::Path::new(needed).exists();
+    if !there {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI provides {what} ({needed})"
+        );
+        eprintln!("SKIPPED: needs {what} ({needed})");
+    }
+    there
+}
+
 /// A temporary directory the containers' mapped root (an unprivileged host uid) can traverse.
 pub fn traversable_tempdir() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");

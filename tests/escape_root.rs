@@ -8,6 +8,9 @@ use lxnest::launch::probe::{needs_file, PROBES};
 use std::collections::BTreeMap;
 use std::process::Command;
 
+mod support;
+use support::TestNetns;
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_lxnest")
 }
@@ -119,35 +122,12 @@ fn escape_root_battery_fails_at_every_level() {
     }
     println!("{table}");
     assert!(failures.is_empty(), "{}\n{table}", failures.join("\n"));
-    // Dot entries are definitions (`.defined/`) that outlive a stopped container by design.
-    assert!(
-        std::fs::read_dir(dir.path())
-            .map(|d| d
-                .flatten()
-                .all(|e| e.file_name().to_string_lossy().starts_with('.')))
-            .unwrap_or(true),
-        "state left behind"
-    );
-}
-
-/// A network namespace the test owns, deleted on drop (the planned stack's host bridge lives
-/// there; no traffic leaves it).
-struct TestNetns(String);
-
-impl Drop for TestNetns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
+    support::assert_no_state_left(dir.path());
 }
 
 #[test]
 fn escape_root_battery_in_a_planned_three_level_stack() {
-    let ns = TestNetns(format!("lxnest-e{}", std::process::id()));
-    assert!(Command::new("ip")
-        .args(["netns", "add", &ns.0])
-        .status()
-        .expect("ip")
-        .success());
+    let ns = TestNetns::new(&format!("lxnest-e{}", std::process::id()));
     let dir = tempfile::tempdir().expect("tempdir");
     let me = std::process::id();
     // A plain container at level 2 (under a nesting host) and at level 3 (under two), as the

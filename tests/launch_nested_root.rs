@@ -7,6 +7,9 @@ use lxnest::origin::Origin;
 use lxnest::plan::model::{BridgePlan, IdMapLine, NetPlan, Plan};
 use std::process::Command;
 
+mod support;
+use support::TestNetns;
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_lxnest")
 }
@@ -140,35 +143,12 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
         !std::path::Path::new("/sys/class/net/lxnbr-test").exists(),
         "bridge lives in the level-1 netns only"
     );
-    // Dot entries are definitions (`.defined/`) that outlive a stopped container by design.
-    assert!(
-        std::fs::read_dir(&state)
-            .map(|d| d
-                .flatten()
-                .all(|e| e.file_name().to_string_lossy().starts_with('.')))
-            .unwrap_or(true),
-        "state left behind"
-    );
-}
-
-/// A network namespace the test owns (`ip netns`), deleted on drop: the planner's host bridge and
-/// every veth live there, and no traffic leaves it.
-struct TestNetns(String);
-
-impl Drop for TestNetns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
+    support::assert_no_state_left(&state);
 }
 
 #[test]
 fn start_nested_root_plans_a_yaml_spec_and_brings_up_three_levels() {
-    let ns = TestNetns(format!("lxnest-n{}", std::process::id()));
-    let o = Command::new("ip")
-        .args(["netns", "add", &ns.0])
-        .output()
-        .expect("ip netns add");
-    assert!(o.status.success());
+    let ns = TestNetns::new(&format!("lxnest-n{}", std::process::id()));
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("two.yaml");
     std::fs::write(
@@ -230,15 +210,7 @@ containers:
     )
     .to_string();
     assert_eq!(links.lines().count(), 1, "only lo is left: {links}");
-    // Dot entries are definitions (`.defined/`) that outlive a stopped container by design.
-    assert!(
-        std::fs::read_dir(&state)
-            .map(|d| d
-                .flatten()
-                .all(|e| e.file_name().to_string_lossy().starts_with('.')))
-            .unwrap_or(true),
-        "state left behind"
-    );
+    support::assert_no_state_left(&state);
 }
 
 #[test]
@@ -273,12 +245,7 @@ fn run_nested_root_inner_run_knows_its_level() {
 
 #[test]
 fn start_nested_root_detached_stack_stops_cleanly() {
-    let ns = TestNetns(format!("lxnest-s{}", std::process::id()));
-    assert!(Command::new("ip")
-        .args(["netns", "add", &ns.0])
-        .status()
-        .expect("ip")
-        .success());
+    let ns = TestNetns::new(&format!("lxnest-s{}", std::process::id()));
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("sleepy.yaml");
     std::fs::write(

@@ -7,6 +7,9 @@ use lxnest::plan::model::{LevelPlan, Plan};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+use support::TestNetns;
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_lxnest")
 }
@@ -311,18 +314,7 @@ fn run_root_missing_tarball_fails_cleanly() {
     assert!(cgroup_dirs("rt-tar").is_empty());
 }
 
-/// A network namespace the test owns (`ip netns`), deleted on drop.
-struct TestNetns(String);
-
 impl TestNetns {
-    fn new(name: &str) -> TestNetns {
-        let o = Command::new("ip")
-            .args(["netns", "add", name])
-            .output()
-            .expect("ip netns add");
-        assert!(o.status.success(), "{}", text(&o));
-        TestNetns(name.to_string())
-    }
     fn links(&self) -> String {
         text(
             &Command::new("ip")
@@ -330,12 +322,6 @@ impl TestNetns {
                 .output()
                 .expect("ip link"),
         )
-    }
-}
-
-impl Drop for TestNetns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
     }
 }
 

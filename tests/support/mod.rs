@@ -110,3 +110,39 @@ pub fn busybox_tarball(path: &std::path::Path, extra: &[(&str, u64, u64)]) {
         .expect("passwd entry");
     b.into_inner().expect("tar").finish().expect("gzip");
 }
+
+/// A network namespace the test owns (`ip netns add`), deleted on drop: planned host bridges and
+/// veths live there, and no traffic leaves it.
+pub struct TestNetns(pub String);
+
+impl TestNetns {
+    /// Creates `ip netns` NAME.
+    pub fn new(name: &str) -> TestNetns {
+        let o = Command::new("ip")
+            .args(["netns", "add", name])
+            .output()
+            .expect("ip netns add");
+        assert!(o.status.success(), "ip netns add {name}: {o:?}");
+        TestNetns(name.to_string())
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+/// Asserts that a state directory holds nothing but dot entries: definitions (`.defined/`)
+/// outlive a stopped container by design, everything else must be gone.
+pub fn assert_no_state_left(dir: &std::path::Path) {
+    let left: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "state left behind: {left:?}");
+}

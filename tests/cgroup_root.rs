@@ -564,20 +564,7 @@ fn root_nested_create_in_cgroup_namespace() {
     .env("LXNEST_CG_ROLE", "nested")
     .stdin(Stdio::piped())
     .stdout(Stdio::piped());
-    // SAFETY: only async-signal-safe syscalls run between fork and exec: unshare and mount.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
-            nix::mount::mount(
-                None::<&str>,
-                "/",
-                None::<&str>,
-                nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
-                None::<&str>,
-            )?;
-            Ok(())
-        });
-    }
+    in_private_mount_ns(&mut cmd);
     let mut child = cmd.spawn().expect("spawn helper");
     let pid = child.id() as i32;
     // Watchdog: a hung helper would block the reads below forever. The pid stays ours until
@@ -703,6 +690,20 @@ fn root_pure_cgroup2_view() {
     .env("LXNEST_CG_ROLE", "unified")
     .env("LXNEST_CG_NAME", &name)
     .stdout(Stdio::piped());
+    in_private_mount_ns(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn helper");
+    let st = wait_timeout(&mut child, 60);
+    let (out, _) = output(&mut child);
+    assert!(
+        st.success() && out.contains("unified-ok"),
+        "helper failed: {st:?}\n{out}"
+    );
+    let unified = PathBuf::from(layout.unified_mount.expect("mount"));
+    assert!(!unified.join(&name).exists(), "left behind on the host");
+}
+
+/// The helper process gets a private mount namespace of its own (its cgroup mounts stay there).
+fn in_private_mount_ns(cmd: &mut Command) {
     // SAFETY: only async-signal-safe syscalls run between fork and exec: unshare and mount.
     unsafe {
         cmd.pre_exec(|| {
@@ -717,13 +718,4 @@ fn root_pure_cgroup2_view() {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().expect("spawn helper");
-    let st = wait_timeout(&mut child, 60);
-    let (out, _) = output(&mut child);
-    assert!(
-        st.success() && out.contains("unified-ok"),
-        "helper failed: {st:?}\n{out}"
-    );
-    let unified = PathBuf::from(layout.unified_mount.expect("mount"));
-    assert!(!unified.join(&name).exists(), "left behind on the host");
 }

@@ -150,19 +150,7 @@ containers:
     let sp = dir.path().join("esc.yaml");
     std::fs::write(&sp, spec).expect("write");
     let state = dir.path().join("state");
-    let o = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", ns.0))
-        .args([
-            bin(),
-            "start",
-            "--nested",
-            "-F",
-            "-P",
-            state.to_str().expect("utf-8"),
-            sp.to_str().expect("utf-8"),
-        ])
-        .output()
-        .expect("nsenter");
+    let o = ns.start_nested(&state, &sp);
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(
         o.status.success(),

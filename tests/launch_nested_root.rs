@@ -167,19 +167,7 @@ containers:
     )
     .expect("write spec");
     let state = dir.path().join("state");
-    let o = Command::new("nsenter")
-        .arg(format!("--net=/run/netns/{}", ns.0))
-        .args([
-            bin(),
-            "start",
-            "--nested",
-            "-F",
-            "-P",
-            state.to_str().expect("utf-8"),
-            spec.to_str().expect("utf-8"),
-        ])
-        .output()
-        .expect("nsenter");
+    let o = ns.start_nested(&state, &spec);
     let out = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),

@@ -133,6 +133,20 @@ impl Drop for TestNetns {
     }
 }
 
+impl TestNetns {
+    /// `lxnest start --nested -F -P STATE SPEC` with the network namespace of this test: the
+    /// planned host bridge and every veth are made in it.
+    pub fn start_nested(&self, state: &std::path::Path, spec: &std::path::Path) -> Output {
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.0))
+            .arg(env!("CARGO_BIN_EXE_lxnest"))
+            .args(["start", "--nested", "-F", "-P"])
+            .args([state, spec])
+            .output()
+            .expect("nsenter")
+    }
+}
+
 /// Asserts that a state directory holds nothing but dot entries: definitions (`.defined/`)
 /// outlive a stopped container by design, everything else must be gone.
 pub fn assert_no_state_left(dir: &std::path::Path) {

@@ -662,7 +662,8 @@ fn attach_root_init_nested_stack_with_init_leaf() {
 }
 
 /// The fallback for kernels without pidfd setns (before 5.8): joining through /proc/PID/ns
-/// descriptors, user namespace first, reaches the same namespaces as the init's.
+/// descriptors (the user namespace's parent and the pid namespace first), reaches the same
+/// namespaces as the init's.
 #[test]
 fn attach_root_proc_ns_fallback_joins_every_namespace() {
     if !is_root() {

@@ -1,9 +1,76 @@
 //! One entry point for what users hand lxnest: a YAML nesting spec, a built-in example
-//! (`builtin:NAME`), or an LXC configuration file (its first setting is an `lxc.` key).
+//! (`builtin:NAME`), or an LXC configuration file (its first setting is an `lxc.` key); and the one
+//! reader every input file goes through ([`read_input`]).
 
 use crate::spec::Stack;
+use std::io::Read;
 use std::path::Path;
 use thiserror::Error;
+
+/// Largest input file lxnest reads (spec, include, LXC config, seccomp policy, OpenVZ config).
+/// Real ones are a few KiB (Docker's seccomp profile, the largest, is about 25 KiB); the limit
+/// keeps `/dev/zero` or a runaway file from exhausting memory.
+pub const INPUT_LIMIT: u64 = 4 << 20;
+
+/// Read an input file as text: only a regular file (after following symlinks) of at most
+/// [`INPUT_LIMIT`] bytes. The file is opened with `O_NONBLOCK` so that a FIFO cannot block the open,
+/// and checked with `fstat` on the open descriptor, so what is checked is what is read.
+pub fn read_input(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let kind = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_char_device() {
+            "a character device"
+        } else if ft.is_block_device() {
+            "a block device"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("{kind}, not a regular file (fix: name a regular file; lxnest reads its inputs from regular files only)"),
+        ));
+    }
+    let too_large = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "larger than {} MiB, the limit for input files (fix: split it, or name the right file)",
+                INPUT_LIMIT >> 20
+            ),
+        )
+    };
+    if meta.len() > INPUT_LIMIT {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // A file that grows while it is read is still cut at the limit.
+    file.take(INPUT_LIMIT + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > INPUT_LIMIT {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
 
 /// Reading the input failed.
 #[derive(Debug, Error)]
@@ -29,7 +96,7 @@ pub fn load(path: &Path) -> Result<Loaded, SourceError> {
     let is_lxc = !path
         .to_string_lossy()
         .starts_with(crate::spec::load::BUILTIN_PREFIX)
-        && std::fs::read_to_string(path).is_ok_and(|t| crate::lxc::to_spec::looks_like_lxc(&t));
+        && read_input(path).is_ok_and(|t| crate::lxc::to_spec::looks_like_lxc(&t));
     if is_lxc {
         let m = crate::lxc::to_spec::load(path, None)?;
         return Ok(Loaded {

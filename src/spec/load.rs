@@ -52,7 +52,7 @@ struct Files;
 
 impl Source for Files {
     fn read(&self, path: &Path) -> std::io::Result<(PathBuf, String)> {
-        Ok((path.canonicalize()?, std::fs::read_to_string(path)?))
+        Ok((path.canonicalize()?, crate::source::read_input(path)?))
     }
 }
 
@@ -129,6 +129,7 @@ fn finish(name: String, source: String, file: SpecFile) -> Result<Stack, SpecErr
             apply_defaults(c, defaults);
         }
     }
+    crate::spec::validate_values::stack_name(&name, &source)?;
     crate::spec::validate::containers(&containers, &source)?;
     for c in &mut containers {
         read_seccomp_files(c)?;
@@ -377,7 +378,7 @@ fn apply_defaults(c: &mut ContainerSpec, d: &ContainerDefaults) {
 pub(crate) fn read_seccomp_files(c: &mut ContainerSpec) -> Result<(), SpecError> {
     c.seccomp.file_texts.clear();
     for f in &c.seccomp.files {
-        let text = std::fs::read_to_string(f).map_err(|source| SpecError::Read {
+        let text = crate::source::read_input(Path::new(f)).map_err(|source| SpecError::Read {
             file: format!("{} (seccomp file of container {})", f, c.name),
             source,
         })?;

@@ -109,3 +109,89 @@ pub fn load(path: &Path) -> Result<Loaded, SourceError> {
         notes: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn mkfifo(p: &Path) {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    /// Every way an input file is named must refuse special files at once, naming the file.
+    #[test]
+    fn special_and_huge_files_are_refused_naming_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo.yaml");
+        mkfifo(&fifo);
+        let big = d.path().join("big.yaml");
+        std::fs::write(&big, vec![b'#'; INPUT_LIMIT as usize + 1]).unwrap();
+        let started = Instant::now();
+        for (name, text, names, why) in [
+            (
+                "inc-zero.yaml",
+                "include: [/dev/zero]\n",
+                "/dev/zero",
+                "character device",
+            ),
+            (
+                "inc-fifo.yaml",
+                "include: [fifo.yaml]\n",
+                "fifo.yaml",
+                "a FIFO",
+            ),
+            ("inc-dir.yaml", "include: [/usr]\n", "/usr", "a directory"),
+            ("inc-big.yaml", "include: [big.yaml]\n", "big.yaml", "4 MiB"),
+            (
+                "seccomp-zero.yaml",
+                "containers:\n  - name: a\n    seccomp: {files: [/dev/zero]}\n",
+                "/dev/zero",
+                "character device",
+            ),
+            (
+                "lxc-zero.conf",
+                "lxc.uts.name = a\nlxc.include = /dev/zero\n",
+                "/dev/zero",
+                "character device",
+            ),
+            (
+                "lxc-fifo.conf",
+                "lxc.uts.name = a\nlxc.include = fifo.yaml\n",
+                "fifo.yaml",
+                "a FIFO",
+            ),
+        ] {
+            let p = d.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            let err = match load(&p) {
+                Ok(_) => panic!("{name} was accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                err.contains(&format!("{name}:")) && err.contains(names) && err.contains(why),
+                "{name}: {err}"
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a special file blocked"
+        );
+        let e = read_input(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("character device"), "{e}");
+    }
+
+    #[test]
+    fn regular_files_and_symlinks_to_them_are_read() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("a.yaml");
+        std::fs::write(&f, "name: x\n").unwrap();
+        let l = d.path().join("l.yaml");
+        std::os::unix::fs::symlink(&f, &l).unwrap();
+        assert_eq!(read_input(&l).unwrap(), "name: x\n");
+        std::fs::write(&f, [0xffu8, 0xfe]).unwrap();
+        assert!(read_input(&f).unwrap_err().to_string().contains("UTF-8"));
+    }
+}

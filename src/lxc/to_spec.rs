@@ -125,7 +125,8 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>>
                 "write lxc.environment = NAME=VALUE",
             )
         })?;
-        c.environment.insert(k.trim().into(), val.trim().into());
+        // Exactly as LXC passes it: NAME=VALUE, split at the first `=`.
+        c.environment.insert(k.into(), val.into());
     }
     if let Some((v, _)) = last("lxc.init.cmd") {
         c.command = Some(crate::lxc::encode::split_init_cmd(&v));

@@ -75,3 +75,76 @@ fn sniffing() {
     assert!(looks_like_lxc("# hi\n\nlxc.uts.name = a\n"));
     assert!(!looks_like_lxc("name: x\ncontainers: []\n"));
 }
+
+#[test]
+fn debians_nesting_conf_enables_nesting() {
+    let nesting = std::fs::read_to_string("/usr/share/lxc/config/nesting.conf")
+        .expect("Debian's lxc package (scripts/test-all.sh installs it)");
+    let m = map(&cfg(&format!("lxc.uts.name = a\n{nesting}")), None).unwrap();
+    assert_eq!(m.stack.containers[0].runtime.as_deref(), Some("lxc"));
+    assert!(
+        m.notes.iter().any(|n| n.contains("nesting")),
+        "{:?}",
+        m.notes
+    );
+    for line in [
+        "lxc.seccomp.allow_nesting = 1",
+        "lxc.apparmor.allow_nesting = 1",
+    ] {
+        let m = map(&cfg(&format!("lxc.uts.name = a\n{line}\n")), None).unwrap();
+        assert_eq!(
+            m.stack.containers[0].runtime.as_deref(),
+            Some("lxc"),
+            "{line}"
+        );
+    }
+    let m = map(&cfg("lxc.uts.name = a\n"), None).unwrap();
+    assert_eq!(m.stack.containers[0].runtime, None);
+}
+
+#[test]
+fn a_second_interface_is_named_not_dropped() {
+    let m = map(
+        &cfg("lxc.net.0.type = veth\nlxc.net.1.type = veth\nlxc.net.1.link = br1\n"),
+        Some("a"),
+    )
+    .unwrap();
+    for k in ["lxc.net.1.type", "lxc.net.1.link"] {
+        assert!(
+            m.notes
+                .iter()
+                .any(|n| n.contains(k) && n.contains(":2") || n.contains(k) && n.contains(":3")),
+            "{k}: {:?}",
+            m.notes
+        );
+    }
+}
+
+#[test]
+fn commands_and_mount_fields_split_as_lxc_splits_them() {
+    let m = map(&cfg("lxc.init.cmd = /bin/echo a\tb  c\n"), Some("a")).unwrap();
+    assert_eq!(
+        m.stack.containers[0].command.as_ref().unwrap(),
+        &["/bin/echo", "a\tb", "c"]
+    );
+    let m = map(
+        &cfg("lxc.execute.cmd = /bin/sh -c \"echo hi; exit 3\" 'x y'\n"),
+        Some("a"),
+    )
+    .unwrap();
+    assert_eq!(
+        m.stack.containers[0].command.as_ref().unwrap(),
+        &["/bin/sh", "-c", "echo hi; exit 3", "x y"]
+    );
+    let m = map(
+        &cfg("lxc.mount.entry = /srv/my\\040data srv/data none bind 0 0\n"),
+        Some("a"),
+    )
+    .unwrap();
+    assert_eq!(m.stack.containers[0].mounts[0].source, "/srv/my data");
+    let m = map(&cfg("lxc.environment = \"A= spaced \"\n"), Some("a")).unwrap();
+    assert_eq!(
+        m.stack.containers[0].environment["A"], " spaced ",
+        "LXC strips the quotes only"
+    );
+}

@@ -445,3 +445,7 @@ fn name(ctid: &str, hostname: Option<&str>) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+#[path = "map_tests.rs"]
+mod tests;

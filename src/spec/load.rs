@@ -154,7 +154,10 @@ impl Loader<'_> {
             .clone()
             .unwrap_or_else(|| Origin::new(display.clone(), 0));
         let (canonical, text) = self.source.read(path).map_err(|source| SpecError::Read {
-            file: at.to_string(),
+            file: match &from {
+                Some(o) => format!("{o}: include {display}"),
+                None => display.clone(),
+            },
             source,
         })?;
         if self.chain.contains(&canonical) {
@@ -379,7 +382,7 @@ pub(crate) fn read_seccomp_files(c: &mut ContainerSpec) -> Result<(), SpecError>
     c.seccomp.file_texts.clear();
     for f in &c.seccomp.files {
         let text = crate::source::read_input(Path::new(f)).map_err(|source| SpecError::Read {
-            file: format!("{} (seccomp file of container {})", f, c.name),
+            file: format!("{}: container `{}`: seccomp file {f}", c.origin, c.name),
             source,
         })?;
         c.seccomp.file_texts.push((f.clone(), text));

@@ -65,8 +65,27 @@ pub fn container(c: &ContainerSpec) -> Result<(), SpecError> {
     if let Some(r) = c.rootfs() {
         at.one_line("rootfs", r)?;
     }
-    for r in c.seccomp.rules.iter().chain(&c.apparmor.rules) {
-        at.one_line("rule", r)?;
+    for r in &c.seccomp.rules {
+        at.one_line("seccomp rule", r)?;
+    }
+    for (i, r) in c.apparmor.rules.iter().enumerate() {
+        if let Some(why) = crate::apparmor::render::rule_problem(r) {
+            return Err(SpecError::Invalid {
+                origin: c
+                    .apparmor
+                    .rule_origins
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| c.origin.clone()),
+                message: format!(
+                    "container `{}`: AppArmor rule `{}` {why}",
+                    c.name,
+                    r.escape_debug()
+                ),
+                fix: "write one AppArmor rule ending in `,` on one line, e.g. `deny /srv/** w,`"
+                    .into(),
+            });
+        }
     }
     Ok(())
 }

@@ -249,7 +249,7 @@ pub fn rule_problem(rule: &str) -> Option<&'static str> {
         return bad("must be a single line without '#'");
     }
     // An unpaired quote would run on past the end of the line and swallow what follows.
-    if r.matches('"').count() % 2 != 0 {
+    if !r.matches('"').count().is_multiple_of(2) {
         return bad("has an unpaired '\"'");
     }
     if !r.ends_with(',') {

@@ -413,7 +413,7 @@ fn cpu_value(key: &str, v: &str) -> Result<Option<f64>, String> {
         t
     };
     match t.parse::<f64>() {
-        Ok(x) if x == 0.0 => Ok(None),
+        Ok(0.0) => Ok(None),
         Ok(x) if x.is_finite() && x > 0.0 => {
             Ok(Some(if key == "CPULIMIT" { x / 100.0 } else { x }))
         }

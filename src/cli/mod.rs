@@ -75,15 +75,7 @@ pub fn main() -> ExitCode {
 /// An error and its causes on one line, each said once: many of lxnest's errors already include
 /// their cause's text (`{file}: cannot read: {source}`), and anyhow's `{:#}` would repeat it.
 pub(crate) fn describe(err: &anyhow::Error) -> String {
-    let mut out = err.to_string();
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-    }
-    out
+    lxnest::api::join_causes(err.chain().map(|e| e.to_string()))
 }
 
 fn init_logging(filter: Option<&str>) {

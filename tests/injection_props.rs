@@ -388,3 +388,28 @@ fn openvz_values_reach_spec_lxc_config_and_hook_exactly() {
         assert!(!marker.exists(), "case {i}: a value ran as a command");
     }
 }
+
+/// The cases of issue 16, one by one.
+#[test]
+fn the_reported_injections_are_refused_with_file_line_and_fix() {
+    for yaml in [
+        "name: \"a\\nlxc.apparmor.profile = unconfined\"\ncontainers:\n  - name: c1\n",
+        "containers:\n  - name: c1\n    environment: {X: \"v\\nlxc.apparmor.profile = unconfined\"}\n",
+        "containers:\n  - name: c1\n    environment: {\"X\\nlxc.apparmor.profile\": v}\n",
+        "containers:\n  - name: c1\n    mounts: [{source: \"/a\\nlxc.apparmor.profile = unconfined\", target: /b}]\n",
+    ] {
+        let e = lxnest::spec::parse_str(yaml, "issue.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("issue.yaml") && e.contains("fix:"), "{yaml}: {e}");
+    }
+    let yaml =
+        "containers:\n  - name: c1\n    command: [\"/bin/sh\", \"-c\", \"echo hi; exit 3\"]\n";
+    let stack = lxnest::spec::parse_str(yaml, "issue.yaml").unwrap();
+    let plan = lxnest::plan::plan(&stack, &HostSnapshot::laptop()).unwrap();
+    let e = lxnest::lxc::render_fragment(&plan.stack, &plan.containers[0], "/s", "/r", true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("issue.yaml:2") && e.contains("space") && e.contains("fix:"),
+        "{e}"
+    );
+}

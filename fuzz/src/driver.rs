@@ -302,7 +302,9 @@ fn worker(
         shared.set(2, shared.get(2) + 1);
         depth
     };
-    for s in seeds(corpus) {
+    let mut all = seeds(corpus);
+    all.extend(t.system_seeds.iter().filter_map(|f| std::fs::read(f).ok()));
+    for s in all {
         let d = run(&s);
         pool.push((s, d));
     }
@@ -465,6 +467,7 @@ mod tests {
             name: "test",
             run: f,
             dict: &[],
+            system_seeds: &[],
         };
         let limits = Limits {
             duration: Duration::from_secs(2),

@@ -16,6 +16,9 @@ pub struct Target {
     pub run: fn(&[u8], &Path) -> usize,
     /// Tokens worth inserting.
     pub dict: &'static [&'static str],
+    /// Files of this machine used as extra seeds when present (other projects' files are read
+    /// where their packages put them, not copied into the corpus).
+    pub system_seeds: &'static [&'static str],
 }
 
 /// Every target.
@@ -63,6 +66,7 @@ pub const TARGETS: &[Target] = &[
             "]",
             ": ",
         ],
+        system_seeds: &[],
     },
     Target {
         name: "lxc_config",
@@ -97,6 +101,13 @@ pub const TARGETS: &[Target] = &[
             " = ",
             "\n",
         ],
+        system_seeds: &[
+            "/usr/share/lxc/config/nesting.conf",
+            "/usr/share/lxc/config/userns.conf",
+            "/usr/share/lxc/config/common.conf",
+            "/usr/share/lxc/config/debian.common.conf",
+            "/etc/lxc/default.conf",
+        ],
     },
     Target {
         name: "seccomp_lxc",
@@ -129,6 +140,7 @@ pub const TARGETS: &[Target] = &[
             "keyctl",
             "18446744073709551616",
         ],
+        system_seeds: &["/usr/share/lxc/config/common.seccomp"],
     },
     Target {
         name: "seccomp_oci",
@@ -159,6 +171,7 @@ pub const TARGETS: &[Target] = &[
             "{}",
             "-1",
         ],
+        system_seeds: &["/usr/share/containers/seccomp.json"],
     },
     Target {
         name: "openvz",
@@ -192,6 +205,7 @@ pub const TARGETS: &[Target] = &[
             "'",
             "\"\n",
         ],
+        system_seeds: &[],
     },
     Target {
         name: "apparmor_audit",
@@ -216,6 +230,7 @@ pub const TARGETS: &[Target] = &[
             "type=1400 ",
             "\n",
         ],
+        system_seeds: &[],
     },
     Target {
         name: "tar",
@@ -242,6 +257,7 @@ pub const TARGETS: &[Target] = &[
             "BZh9",
             "\u{fd}7zXZ",
         ],
+        system_seeds: &[],
     },
 ];
 

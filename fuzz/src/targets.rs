@@ -272,8 +272,21 @@ fn check_artifacts(plan: &lxnest::plan::model::Plan, dir: &Path) -> usize {
     };
     for a in artifacts.iter().filter(|a| a.file.ends_with(".conf")) {
         let t = String::from_utf8_lossy(&a.bytes);
-        if let Err(e) = lxnest::lxc::config::parse_text(&t, &a.file) {
-            panic!("generated {} does not parse back: {e}\n{t}", a.file);
+        let entries = match lxnest::lxc::config::parse_text(&t, &a.file) {
+            Ok(e) => e,
+            Err(e) => panic!("generated {} does not parse back: {e}\n{t}", a.file),
+        };
+        // No value may add a key: single-valued keys appear once at most.
+        for key in [
+            "lxc.apparmor.profile",
+            "lxc.uts.name",
+            "lxc.init.cmd",
+            "lxc.rootfs.path",
+            "lxc.seccomp.profile",
+            "lxc.seccomp.allow_nesting",
+        ] {
+            let n = entries.iter().filter(|e| e.key == key).count();
+            assert!(n <= 1, "{key} written {n} times in {}:\n{t}", a.file);
         }
     }
     4

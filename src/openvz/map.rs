@@ -132,7 +132,10 @@ impl Mapper<'_> {
                 let unit = if key == "PHYSPAGES" { PAGE } else { 1 };
                 match limit_bytes(v, unit) {
                     Err(why) => NotMapped(why),
-                    Ok(None) => Mapped("no memory limit (unlimited)".into()),
+                    Ok(None) => match self.memory() {
+                        Some(m) => Mapped(format!("unlimited here; limits.memory {m} comes from the other memory setting")),
+                        None => Mapped("no memory limit (unlimited)".into()),
+                    },
                     Ok(Some(_)) => match self.memory() {
                         Some(m) => Mapped(format!("limits.memory {m} (the smaller of PHYSPAGES and SLMMEMORYLIMIT)")),
                         None => Mapped("no memory limit (unlimited)".into()),

@@ -88,6 +88,7 @@ struct Case {
     hook: String,
     mount_source: String,
     rule: String,
+    rootfs: String,
 }
 
 fn case(r: &mut Rng) -> Case {
@@ -113,8 +114,10 @@ fn case(r: &mut Rng) -> Case {
     let hook = value(r, "echo hook");
     let mount_source = value(r, "/srv/data");
     let rule = format!("deny /srv/{} rw,", value(r, "p"));
+    let rootfs = format!("/srv/{}", value(r, "root"));
     let mut c = Mapping::new();
     c.insert(s("name"), s("c1"));
+    c.insert(s("rootfs"), s(&format!("dir:{rootfs}")));
     c.insert(
         s("command"),
         Value::Sequence(command.iter().map(|a| s(a)).collect()),
@@ -144,6 +147,7 @@ fn case(r: &mut Rng) -> Case {
         hook,
         mount_source,
         rule,
+        rootfs,
     }
 }
 
@@ -241,6 +245,11 @@ fn check(seed: u64, i: usize, c: &Case) -> Option<String> {
         .find(|f| f[1] == "mnt/data")
         .unwrap_or_else(|| panic!("{ctx}\nmount missing:\n{text}"));
     assert_eq!(mount[0], c.mount_source, "{ctx}");
+    assert_eq!(
+        all(&entries, "lxc.rootfs.path"),
+        [c.rootfs.as_str()],
+        "{ctx}"
+    );
     for line in text.lines() {
         assert!(
             line.is_empty() || line.starts_with('#') || line.starts_with("lxc."),

@@ -12,37 +12,46 @@ use thiserror::Error;
 /// keeps `/dev/zero` or a runaway file from exhausting memory.
 pub const INPUT_LIMIT: u64 = 4 << 20;
 
-/// Read an input file as text: only a regular file (after following symlinks) of at most
-/// [`INPUT_LIMIT`] bytes. The file is opened with `O_NONBLOCK` so that a FIFO cannot block the open,
-/// and checked with `fstat` on the open descriptor, so what is checked is what is read.
-pub fn read_input(path: &Path) -> std::io::Result<String> {
+/// Open an input file for reading: only a regular file (after following symlinks). The file is
+/// opened with `O_NONBLOCK`, so that a FIFO cannot block the open, and checked with `fstat` on the
+/// open descriptor, so what is checked is what is read. Root filesystem tarballs, which have no
+/// size limit, are opened with this too.
+pub fn open_input(path: &Path) -> std::io::Result<std::fs::File> {
     use std::io::{Error, ErrorKind};
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)?;
-    let meta = file.metadata()?;
-    let ft = meta.file_type();
-    if !ft.is_file() {
-        let kind = if ft.is_dir() {
-            "a directory"
-        } else if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_char_device() {
-            "a character device"
-        } else if ft.is_block_device() {
-            "a block device"
-        } else if ft.is_socket() {
-            "a socket"
-        } else {
-            "not a regular file"
-        };
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            format!("{kind}, not a regular file (fix: name a regular file; lxnest reads its inputs from regular files only)"),
-        ));
+    let ft = file.metadata()?.file_type();
+    if ft.is_file() {
+        return Ok(file);
     }
+    let kind = if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(Error::new(
+        ErrorKind::InvalidInput,
+        format!("{kind}, not a regular file (fix: name a regular file; lxnest reads its inputs from regular files only)"),
+    ))
+}
+
+/// Read an input file as text: only a regular file (after following symlinks) of at most
+/// [`INPUT_LIMIT`] bytes, opened by [`open_input`].
+pub fn read_input(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind};
+    let file = open_input(path)?;
+    let meta = file.metadata()?;
     let too_large = || {
         Error::new(
             ErrorKind::InvalidInput,
@@ -175,6 +184,10 @@ mod tests {
                 "{name}: {err}"
             );
         }
+        // A rootfs tarball has no size limit but must be a regular file too.
+        let e = crate::tarball::unpack_fresh(&fifo, &d.path().join("root"), None).unwrap_err();
+        assert!(e.to_string().contains("a FIFO"), "{e}");
+        assert!(!d.path().join("root.partial").exists());
         assert!(
             started.elapsed() < Duration::from_secs(5),
             "a special file blocked"

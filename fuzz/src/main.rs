@@ -9,6 +9,7 @@
 
 mod driver;
 mod targets;
+mod values;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

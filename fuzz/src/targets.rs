@@ -69,6 +69,12 @@ pub const TARGETS: &[Target] = &[
         system_seeds: &[],
     },
     Target {
+        name: "spec_values",
+        run: crate::values::spec_values,
+        dict: &[],
+        system_seeds: &[],
+    },
+    Target {
         name: "lxc_config",
         run: lxc_config,
         dict: &[
@@ -292,7 +298,7 @@ fn check_artifacts(plan: &lxnest::plan::model::Plan, dir: &Path) -> usize {
     4
 }
 
-fn planned(stack: &lxnest::spec::Stack, dir: &Path) -> usize {
+pub(crate) fn planned(stack: &lxnest::spec::Stack, dir: &Path) -> usize {
     match lxnest::plan::plan(stack, &HostSnapshot::laptop()) {
         Ok(plan) => check_artifacts(&plan, dir),
         Err(_) => 1,

@@ -137,7 +137,10 @@ impl Mapper<'_> {
                         None => Mapped("no memory limit (unlimited)".into()),
                     },
                     Ok(Some(_)) => match self.memory() {
-                        Some(m) => Mapped(format!("limits.memory {m} (the smaller of PHYSPAGES and SLMMEMORYLIMIT)")),
+                        Some(m) if self.get("PHYSPAGES").is_some() && self.get("SLMMEMORYLIMIT").is_some() => {
+                            Mapped(format!("limits.memory {m} (the smaller of PHYSPAGES and SLMMEMORYLIMIT)"))
+                        }
+                        Some(m) => Mapped(format!("limits.memory {m}")),
                         None => Mapped("no memory limit (unlimited)".into()),
                     },
                 }

@@ -2,6 +2,8 @@
 //! command as its init, confined by the plan's policies, cleaned up when the command ends; a
 //! running container is refused; a stale state's saved plan is reused after cleanup.
 
+mod support;
+
 use lxnest::attach::{self, AttachError, ExecuteOptions};
 use lxnest::launch::defaults;
 use lxnest::plan::model::Plan;
@@ -10,10 +12,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const LXNEST: &str = env!("CARGO_BIN_EXE_lxnest");
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
 
 fn plan_file(dir: &Path, name: &str) -> PathBuf {
     let plan = Plan {
@@ -53,8 +51,7 @@ impl Drop for Cleanup {
 
 #[test]
 fn execute_root_runs_confined_and_cleans_up() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let name = format!("ax{}", std::process::id() % 100_000);
@@ -122,8 +119,7 @@ fn execute_root_runs_confined_and_cleans_up() {
 
 #[test]
 fn execute_root_library_and_saved_plan_of_a_stale_state() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let name = format!("ay{}", std::process::id() % 100_000);

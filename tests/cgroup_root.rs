@@ -2,6 +2,7 @@
 //! the device allowlist, nested creation inside a cgroup namespace, and cleanup (also on panic).
 //! Every cgroup is named `lxnest-test-<pid>-<n>` and removed by guards.
 
+mod support;
 use lxnest::cgroup::{self, layout, premount, Base, CreateOptions};
 use lxnest::plan::model::{CgroupPlan, DevicePlan, LimitPlan, Premount};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -407,8 +408,7 @@ fn root_devices_allowlist_is_enforced() {
 #[test]
 fn root_devices_bpf_program_is_enforced() {
     let layout = cgroup::detect().expect("detect");
-    if layout.unified_mount.is_none() {
-        eprintln!("no cgroup2 mount: nothing to attach to");
+    if !support::require(layout.unified_mount.is_some(), "a cgroup2 mount") {
         return;
     }
     let (_tmp, script) = device_probe();
@@ -550,8 +550,10 @@ fn root_nested_create_in_cgroup_namespace() {
     p.delegate = true;
     p.init_leaf = Some("init".into());
     let guard = cgroup::create(&layout, &p).expect("create");
-    if guard.leaf_dirs().is_empty() {
-        eprintln!("no cgroup2 here: no init leaf, nothing nested to test");
+    if !support::require(
+        !guard.leaf_dirs().is_empty(),
+        "a cgroup2 mount (the init leaf lives there)",
+    ) {
         return;
     }
     let mut cmd = Command::new(std::env::current_exe().expect("exe"));
@@ -675,8 +677,7 @@ fn unified_helper_role() {
 #[test]
 fn root_pure_cgroup2_view() {
     let layout = cgroup::detect().expect("detect");
-    if layout.unified_mount.is_none() {
-        eprintln!("no cgroup2 on this host");
+    if !support::require(layout.unified_mount.is_some(), "a cgroup2 mount") {
         return;
     }
     let name = unique();

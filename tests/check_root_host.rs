@@ -3,6 +3,7 @@
 //! the cgroup probe leaves nothing behind. Needs root.
 
 mod check_support;
+mod support;
 
 use check_support::{blockers, frozen_binary, probe, run_json};
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
@@ -53,8 +54,10 @@ fn root_probes_are_allowed_without_filters_and_full_caps() {
     let bin = frozen_binary(dir.path());
     let (_, doc, _) = run_json(&bin, &[], &[], None);
     let eff = doc["facts"]["caps"]["effective"].as_array().expect("caps");
-    if !unfiltered || !eff.iter().any(|c| c == "sys_admin") {
-        eprintln!("skipping: this test process is filtered or lacks sys_admin");
+    if !support::require(
+        unfiltered && eff.iter().any(|c| c == "sys_admin"),
+        "a test process without a seccomp filter and with CAP_SYS_ADMIN",
+    ) {
         return;
     }
     for p in doc["facts"]["probes"].as_array().expect("probes") {

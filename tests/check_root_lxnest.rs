@@ -3,17 +3,8 @@
 
 use std::process::Command;
 
-fn root() -> bool {
-    let is_root = nix::unistd::geteuid().is_root();
-    if !is_root {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs the root tests as root"
-        );
-        eprintln!("SKIPPED: needs root");
-    }
-    is_root
-}
+mod support;
+use support::root;
 
 fn run_check(nested: bool) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lxnest"));

@@ -3,6 +3,8 @@
 //! a nested lxnest (root of a user namespace mapped to host uid 100000) can unlock and lock but
 //! remove a key only for itself.
 
+mod support;
+
 mod crypt_fixture;
 
 use crypt_fixture::*;
@@ -12,8 +14,7 @@ use std::path::Path;
 
 #[test]
 fn crypt_root_forked_child_keeps_the_key_and_open_files_make_lock_incomplete() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let fs = Fs::new(true);
@@ -108,8 +109,7 @@ fn nested_child(root: &Path, key: &Key) -> i32 {
 
 #[test]
 fn crypt_root_nested_user_namespace_unlocks_and_erases_only_its_own_claim() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let fs = Fs::new(true);

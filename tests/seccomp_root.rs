@@ -3,6 +3,8 @@
 //! answered through a pipe. The parent only compiles, waits and checks, so nothing it holds is
 //! filtered. Needs root (CAP_SYS_ADMIN lets a filter go in without NO_NEW_PRIVS).
 
+mod support;
+
 use lxnest::seccomp::install::{install_report, no_new_privs};
 use lxnest::seccomp::lxc_text::parse;
 use lxnest::seccomp::{compile, filter_count, install, NoNewPrivs};
@@ -12,10 +14,6 @@ use nix::unistd::{fork, pipe, ForkResult};
 use seccompiler::sock_filter;
 use std::io::Read;
 use std::os::fd::AsRawFd;
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
 
 /// Compile LXC text (test policies are known-good).
 fn prog(text: &str) -> Vec<sock_filter> {
@@ -61,6 +59,36 @@ fn int80_2(nr: u32, a0: u32, a1: u32) -> i64 {
         )
     };
     i64::from(ret as i32)
+}
+
+/// A filter returning `errno` for syscall number `nr` and allowing everything else. Installed
+/// before lxnest's filter it marks whether that filter decided `nr` itself: the kernel runs both
+/// and, for two errno answers, takes the later filter's (lxnest's); if lxnest's filter allowed
+/// `nr`, the marker's errno comes back. Unlike the kernel's own ENOSYS for a disabled ABI, this
+/// tells "the filter refused it" from "the kernel does not know it".
+fn marker(nr: i64, errno: u32) -> Vec<sock_filter> {
+    let ins = |code: u16, jt: u8, jf: u8, k: u32| sock_filter { code, jt, jf, k };
+    vec![
+        ins((libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, 0, 0, 0), // seccomp_data.nr
+        ins(
+            (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            0,
+            1,
+            nr as u32,
+        ),
+        ins(
+            (libc::BPF_RET | libc::BPF_K) as u16,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | errno,
+        ),
+        ins(
+            (libc::BPF_RET | libc::BPF_K) as u16,
+            0,
+            0,
+            libc::SECCOMP_RET_ALLOW,
+        ),
+    ]
 }
 
 /// What a child reported, and how it ended.
@@ -125,8 +153,7 @@ getuid errno 33
 
 #[test]
 fn seccomp_root_rules_errnos_args_and_arches() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let p = prog(POLICY);
@@ -180,8 +207,32 @@ fn seccomp_root_rules_errnos_args_and_arches() {
         -libc::ENOSYS as i64,
         "x32 calls get ENOSYS under a denylist (natively: {x32_native})"
     );
+    // The same ENOSYS is the kernel's answer when x32 is off: decided by the filter only if a
+    // marker filter underneath (errno 77 for x32 getpid) is overridden.
+    let (mark, p2) = (marker(x32_getpid, 77), prog(POLICY));
+    let m = in_child(move || {
+        if install(&mark, NoNewPrivs::Auto).is_err() {
+            return vec![];
+        }
+        let alone = raw(x32_getpid, [0; 3]);
+        if install(&p2, NoNewPrivs::Auto).is_err() {
+            return vec![];
+        }
+        vec![alone, raw(x32_getpid, [0; 3])]
+    });
+    exited_ok(&m);
+    assert_eq!(m.values.len(), 2, "the child could not install the filters");
+    assert_eq!(m.values[0], -77, "the marker alone answers x32 getpid");
+    assert_eq!(
+        m.values[1],
+        -libc::ENOSYS as i64,
+        "lxnest's x32 guard answered, not the marker underneath it"
+    );
     assert!(v[10] > 0, "getpid allowed");
-    if i386_native > 0 {
+    if support::require(
+        i386_native > 0,
+        &format!("i386 emulation in the kernel for int 0x80 (getpid gave {i386_native})"),
+    ) {
         assert_eq!(v[8], -33, "i386 getuid via int 0x80 hits the [i386] rule");
         assert_eq!(v[9], -42, "i386 getppid via int 0x80 hits the [all] rule");
         assert_eq!(v[11], -5, "i386 arguments are checked at the same offsets");
@@ -190,17 +241,12 @@ fn seccomp_root_rules_errnos_args_and_arches() {
             "i386 getpriority(PRIO_PROCESS, 0) is allowed: {}",
             v[12]
         );
-    } else {
-        eprintln!(
-            "i386 emulation is off in this kernel ({i386_native}); int 0x80 part not checked"
-        );
     }
 }
 
 #[test]
 fn seccomp_root_allowlist_closes_x32() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     // An allowlist that allows everything a Rust child needs to report, then denies getpid.
@@ -234,8 +280,7 @@ fn seccomp_root_allowlist_closes_x32() {
 
 #[test]
 fn seccomp_root_trap_and_kill() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let p = prog("2\ndenylist\ngetppid trap\ngetpid kill\n");
@@ -283,8 +328,7 @@ fn seccomp_root_trap_and_kill() {
 
 #[test]
 fn seccomp_root_stacked_filters_strictest_wins() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let outer = prog("2\ndenylist\ngetppid errno 1\ngetpriority errno 2\nsched_yield errno 3\n");
@@ -337,8 +381,7 @@ fn seccomp_root_stacked_filters_strictest_wins() {
 
 #[test]
 fn seccomp_root_no_new_privs_only_when_needed() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let p = prog("2\ndenylist\nkexec_load errno 1\n");
@@ -391,8 +434,7 @@ fn seccomp_root_no_new_privs_only_when_needed() {
 
 #[test]
 fn seccomp_root_notify_goes_to_the_listener() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     use lxnest::seccomp::install::install_with_listener;
@@ -474,13 +516,12 @@ fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
 
 #[test]
 fn seccomp_root_lxc_loads_the_shipped_policies() {
-    if !is_root()
-        || std::process::Command::new("lxc-execute")
-            .arg("--version")
-            .output()
-            .is_err()
+    if !support::root()
+        || !support::require(
+            support::has_program("lxc-execute", "--version"),
+            "lxc-execute (Debian package lxc)",
+        )
     {
-        eprintln!("skipped: needs root and lxc-execute (Debian package lxc)");
         return;
     }
     use lxnest::seccomp::builtin;
@@ -545,8 +586,7 @@ fn setuid_id_under(filter: &[sock_filter], nnp: NoNewPrivs) -> String {
 
 #[test]
 fn seccomp_root_setuid_programs_keep_working() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let filter =
@@ -559,8 +599,7 @@ fn seccomp_root_setuid_programs_keep_working() {
 
 #[test]
 fn seccomp_root_shipped_policies_stacked() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     use lxnest::seccomp::builtin;

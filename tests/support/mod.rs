@@ -35,21 +35,36 @@ pub fn root() -> bool {
     r
 }
 
+/// Whether a prerequisite the test cannot make itself is there (a tool, a kernel feature): in CI
+/// a missing one is a failure naming `what`, elsewhere a skip that says so. Every prerequisite
+/// check of the root tests goes through here or [`root`], so that CI never passes a test that
+/// did not run.
+pub fn require(present: bool, what: &str) -> bool {
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI provides {what}; the test cannot run without it"
+        );
+        eprintln!("SKIPPED: needs {what}");
+    }
+    present
+}
+
+/// Whether `program` runs (`program ARG` starts at all; its exit status does not matter).
+pub fn has_program(program: &str, arg: &str) -> bool {
+    Command::new(program).arg(arg).output().is_ok()
+}
+
 /// [`root`], and `needed` exists (a device, a tool, a cgroup hierarchy); in CI a missing one is a
 /// failure, named by `what`.
 pub fn root_with(needed: &str, what: &str) -> bool {
     if !root() {
         return false;
     }
-    let there = std::path::Path::new(needed).exists();
-    if !there {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI provides {what} ({needed})"
-        );
-        eprintln!("SKIPPED: needs {what} ({needed})");
-    }
-    there
+    require(
+        std::path::Path::new(needed).exists(),
+        &format!("{what} ({needed})"),
+    )
 }
 
 /// A temporary directory the containers' mapped root (an unprivileged host uid) can traverse.
@@ -159,4 +174,17 @@ pub fn assert_no_state_left(dir: &std::path::Path) {
         })
         .unwrap_or_default();
     assert!(left.is_empty(), "state left behind: {left:?}");
+}
+
+/// The AppArmor features file `apparmor_parser -M` needs on this AppArmor-less kernel: without it
+/// the parser drops mount rules unchecked (Debian's apparmor package ships one).
+pub fn apparmor_features() -> std::path::PathBuf {
+    [
+        "/usr/share/apparmor-features/features",
+        "/etc/apparmor.d/abi/3.0",
+    ]
+    .iter()
+    .map(std::path::PathBuf::from)
+    .find(|f| f.exists())
+    .expect("an AppArmor features file (Debian package apparmor)")
 }

@@ -63,40 +63,30 @@ fn attach(state: &str, name: &str, cmd: &str) -> String {
 
 /// Host pids of the processes in a container's cgroup (pids hierarchy), found from its path.
 fn procs_of(cgroup_path: &str) -> Vec<i32> {
-    let mut found = Vec::new();
-    let root = Path::new("/sys/fs/cgroup/pids");
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten().filter(|e| e.path().is_dir()) {
-            let p = e.path();
-            if p.to_string_lossy().ends_with(cgroup_path) {
-                let procs = std::fs::read_to_string(p.join("cgroup.procs")).unwrap_or_default();
-                found.extend(procs.lines().filter_map(|l| l.parse::<i32>().ok()));
-            }
-            stack.push(p);
-        }
-    }
-    found
+    support::dirs_ending_with(Path::new("/sys/fs/cgroup/pids"), cgroup_path)
+        .iter()
+        .flat_map(|p| {
+            let procs = std::fs::read_to_string(p.join("cgroup.procs")).unwrap_or_default();
+            procs
+                .lines()
+                .filter_map(|l| l.parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
+/// The container's memory cgroup (v1 memory hierarchy, or cgroup2 on a pure-cgroup2 host); an
+/// unreadable tree fails instead of passing for "removed" (support::dirs_ending_with).
 fn memory_dir(cgroup_path: &str) -> Option<PathBuf> {
-    let mut stack = vec![PathBuf::from("/sys/fs/cgroup/memory")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)
-            .ok()?
-            .flatten()
-            .filter(|e| e.path().is_dir())
-        {
-            if e.path().to_string_lossy().ends_with(cgroup_path) {
-                return Some(e.path());
-            }
-            stack.push(e.path());
-        }
-    }
-    None
+    let v1 = Path::new("/sys/fs/cgroup/memory");
+    let root = if v1.is_dir() {
+        v1
+    } else {
+        Path::new("/sys/fs/cgroup")
+    };
+    support::dirs_ending_with(root, cgroup_path)
+        .into_iter()
+        .next()
 }
 
 #[test]

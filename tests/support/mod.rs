@@ -163,17 +163,75 @@ impl TestNetns {
 }
 
 /// Asserts that a state directory holds nothing but dot entries: definitions (`.defined/`)
-/// outlive a stopped container by design, everything else must be gone.
+/// outlive a stopped container by design, everything else must be gone. A missing or unreadable
+/// directory fails too: it would prove nothing (a wrong path, a test that never made it).
 pub fn assert_no_state_left(dir: &std::path::Path) {
-    let left: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
+    let rd = std::fs::read_dir(dir).unwrap_or_else(|e| {
+        panic!(
+            "state directory {}: {e} (cannot check that nothing is left)",
+            dir.display()
+        )
+    });
+    let left: Vec<String> = rd
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
         })
-        .unwrap_or_default();
+        .filter(|n| !n.starts_with('.'))
+        .collect();
     assert!(left.is_empty(), "state left behind: {left:?}");
+}
+
+/// The directories `lxnest/NAME` below this process's own cgroup that exist, in every mounted
+/// hierarchy as lxnest's layout reader sees them (v1, hybrid or pure cgroup2): where a container
+/// started by this test has its cgroups. Fails when no hierarchy is found, since an empty answer
+/// would then prove nothing.
+pub fn lxnest_cgroup_dirs(name: &str) -> Vec<std::path::PathBuf> {
+    let own = lxnest::cgroup::layout::own_paths().expect("this process's cgroups");
+    assert!(
+        !own.hierarchies.is_empty(),
+        "no cgroup hierarchy mounted: a cleanup check would find nothing whatever was left"
+    );
+    own.hierarchies
+        .iter()
+        .map(|h| h.own_dir().expect("own cgroup visible").join("lxnest"))
+        .map(|d| d.join(name))
+        .filter(|d| d.exists())
+        .collect()
+}
+
+/// Every directory below `root` whose path ends with `suffix` (a cgroup path such as
+/// `lxnest/juju-host`). `root` itself must be readable; a subdirectory that vanishes while the
+/// walk runs (another test's cgroup removed) is skipped, any other error fails: an unreadable
+/// tree must not pass for "removed".
+pub fn dirs_ending_with(root: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let rd = match std::fs::read_dir(&d) {
+            Ok(rd) => rd,
+            Err(e) if d != root && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("reading {}: {e}", d.display()),
+        };
+        for e in rd {
+            let e = match e {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => panic!("reading {}: {e}", d.display()),
+            };
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let p = e.path();
+            if p.to_string_lossy().ends_with(suffix) {
+                found.push(p.clone());
+            }
+            stack.push(p);
+        }
+    }
+    found
 }
 
 /// The AppArmor features file `apparmor_parser -M` needs on this AppArmor-less kernel: without it

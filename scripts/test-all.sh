@@ -33,6 +33,11 @@ fi
 export CARGO_TERM_COLOR=never
 step() { echo; echo "==> $*"; }
 
+# What the host holds before any test runs (links, routes, nft rule sets, cgroups, mounts,
+# lxnest-* users, /run/lxnest and /var/lib/lxnest), compared with the state after the last step.
+HOST_BEFORE=$(mktemp /tmp/lxnest-host-before.XXXXXX)
+bash scripts/check-host-clean.sh snapshot "$HOST_BEFORE"
+
 step "format"
 cargo fmt --all -- --check
 
@@ -56,3 +61,7 @@ bash python/run-tests.sh
 # tests/guest/juju-laptop.expected reported PASS and checks.sh exited 0.
 step "AppArmor in a qemu guest"
 bash tests/guest/run.sh
+
+# Every test cleans up after itself, also when it fails: anything left on the host fails here.
+step "host left as the tests found it (scripts/check-host-clean.sh)"
+bash scripts/check-host-clean.sh compare "$HOST_BEFORE"

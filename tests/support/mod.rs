@@ -246,3 +246,41 @@ pub fn apparmor_features() -> std::path::PathBuf {
     .find(|f| f.exists())
     .expect("an AppArmor features file (Debian package apparmor)")
 }
+
+/// How long [`wait_until`] waits for something that happens within a second on an idle machine:
+/// generous, since the CI machine has two cores shared with other builds.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Polls `cond` every 50 ms until it holds (true) or [`PATIENCE`] runs out (false). The last
+/// resort where no event (a pidfd, inotify, a pipe) marks the moment: a process appearing in a
+/// cgroup, say. The deadline only bounds a hung test; it is no assumption on speed.
+pub fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + PATIENCE;
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Pids of the processes whose cgroup line in /proc/PID/cgroup satisfies `pred`, with their
+/// `comm`.
+pub fn procs_in_cgroup(pred: impl Fn(&str) -> bool) -> Vec<(i32, String)> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+            let cg = std::fs::read_to_string(e.path().join("cgroup")).ok()?;
+            if !cg.lines().any(&pred) {
+                return None;
+            }
+            let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+            Some((pid, comm.trim().to_string()))
+        })
+        .collect()
+}

@@ -46,16 +46,16 @@ fn crypt_root_forked_child_keeps_the_key_and_open_files_make_lock_incomplete() {
 }
 
 /// Repeats a removal that reported busy while the kernel still evicts the inodes of files just
-/// closed (or of a writer that just exited); gives up after a second.
+/// closed (or of a writer that just exited); eviction has no event to wait on, so this polls
+/// with support's generous deadline instead of assuming it takes under a second.
 fn until_removed(root: &Path, id: lxnest::crypt::KeyId, mut outcome: LockOutcome) -> LockOutcome {
-    for _ in 0..50 {
-        if outcome != LockOutcome::FilesBusy {
-            break;
+    support::wait_until(|| {
+        if outcome == LockOutcome::FilesBusy {
+            nix::unistd::sync();
+            outcome = fscrypt::lock(root, id).unwrap();
         }
-        nix::unistd::sync();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        outcome = fscrypt::lock(root, id).unwrap();
-    }
+        outcome != LockOutcome::FilesBusy
+    });
     outcome
 }
 

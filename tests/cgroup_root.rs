@@ -59,7 +59,10 @@ fn go(child: &mut Child) {
 }
 
 /// Waits for a child with a deadline; kills it when the deadline passes.
+/// Waits for `child`; `secs` is what it takes on an idle machine, the bound is at least
+/// support::PATIENCE so that a loaded CI machine does not fail a slow but correct run.
 fn wait_timeout(child: &mut Child, secs: u64) -> std::process::ExitStatus {
+    let secs = Duration::from_secs(secs).max(support::PATIENCE).as_secs();
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(st) = child.try_wait().expect("try_wait") {
@@ -522,7 +525,7 @@ fn nested_helper_role() {
 }
 
 fn expect_line(out: &mut BufReader<ChildStdout>, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + support::PATIENCE;
     let mut line = String::new();
     while Instant::now() < deadline {
         line.clear();
@@ -569,14 +572,27 @@ fn root_nested_create_in_cgroup_namespace() {
     in_private_mount_ns(&mut cmd);
     let mut child = cmd.spawn().expect("spawn helper");
     let pid = child.id() as i32;
-    // Watchdog: a hung helper would block the reads below forever. The pid stays ours until
-    // we reap it, so the kill cannot hit another process.
+    // Watchdog: a hung helper would block the reads below forever. It signals through a pidfd
+    // taken while the child is unreaped: after the child is reaped the pidfd refers to nothing
+    // (ESRCH), so the kill can never reach a process that reused the pid.
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    assert!(raw >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+    // SAFETY: `raw` is a descriptor pidfd_open just returned, owned by nothing else.
+    let pidfd =
+        unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw as i32) };
     std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(60));
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        std::thread::sleep(support::PATIENCE);
+        // SAFETY: pidfd_send_signal on a descriptor this thread owns; no pointers but null.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                std::os::fd::AsRawFd::as_raw_fd(&pidfd),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
     });
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     guard.add_task(pid).expect("add");

@@ -19,6 +19,11 @@ fn root_a_second_container_with_the_same_name_is_refused() {
     )
     .unwrap();
     let spec = spec.to_str().unwrap();
+    // Both starts are undone on failure too (the second only if it was wrongly let through).
+    let _guards = [a.path(), b.path()].map(|d| StopOnDrop {
+        state: d.to_path_buf(),
+        name: name.clone(),
+    });
     let first = lxnest(&["start", "-P", pa, spec]);
     assert!(
         first.status.success(),

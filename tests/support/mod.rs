@@ -284,3 +284,27 @@ pub fn procs_in_cgroup(pred: impl Fn(&str) -> bool) -> Vec<(i32, String)> {
         })
         .collect()
 }
+
+/// Stops and destroys container `name` of state directory `state` when dropped: a root test
+/// holds one from before its start until the end, so that a failed assertion in between still
+/// leaves nothing running (`lxnest stop` of a container that is not there just fails).
+pub struct StopOnDrop {
+    pub state: std::path::PathBuf,
+    pub name: String,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        for cmd in ["stop", "destroy"] {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_lxnest"));
+            c.arg(cmd);
+            if cmd == "stop" {
+                c.args(["-t", "1"]);
+            }
+            let _ = c
+                .args(["-n", &self.name, "-P"])
+                .arg(&self.state)
+                .output();
+        }
+    }
+}

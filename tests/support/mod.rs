@@ -301,10 +301,7 @@ impl Drop for StopOnDrop {
             if cmd == "stop" {
                 c.args(["-t", "1"]);
             }
-            let _ = c
-                .args(["-n", &self.name, "-P"])
-                .arg(&self.state)
-                .output();
+            let _ = c.args(["-n", &self.name, "-P"]).arg(&self.state).output();
         }
     }
 }

@@ -37,7 +37,8 @@ snapshot() {
       cgroup)
         # Below an `lxnest` cgroup (lxnest's own), or named lxnest* (the tests' own); the bare
         # `lxnest` parent lxnest leaves under a hierarchy's cgroup holds nothing by itself.
-        find /sys/fs/cgroup -mindepth 1 -type d \( -path '*/lxnest/*' -o -name 'lxnest?*' \) 2>/dev/null | section cgroup ;;
+        # LXC's own per-container cgroups (the LXC and seccomp tests run lxc-execute) as well.
+        find /sys/fs/cgroup -mindepth 1 -type d \( -path '*/lxnest/*' -o -name 'lxnest?*' -o -name 'lxc.payload.*' -o -name 'lxc.monitor.*' \) 2>/dev/null | section cgroup ;;
       # iproute2 makes /run/netns a mount point of its own at the first `ip netns add`, and
       # keeps it: the namespaces mounted below it are what counts.
       mount) awk '$5 != "/run/netns" { print $5, $(NF - 2) }' /proc/self/mountinfo | section mount ;;

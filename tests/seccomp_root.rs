@@ -477,6 +477,32 @@ fn seccomp_root_notify_goes_to_the_listener() {
 
 /// Run `script` in a throwaway LXC container (host root filesystem, no network) whose filter
 /// LXC itself loads from `policy`. Returns (success, stdout+stderr).
+/// The cgroups LXC makes for container NAME (payload, monitor) and the `lxc.pivot` cgroup it
+/// parks its monitor in and leaves behind empty: removed on drop, also when lxc-execute failed
+/// halfway or an assertion did (rmdir only removes empty cgroups, so nothing in use goes).
+struct LxcCgroups(String);
+
+impl Drop for LxcCgroups {
+    fn drop(&mut self) {
+        let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+            return;
+        };
+        for h in hierarchies.flatten() {
+            for top in [
+                format!("lxc.payload.{}", self.0),
+                format!("lxc.monitor.{}", self.0),
+                "lxc.pivot".to_string(),
+            ] {
+                let mut dirs = support::dir_tree(&h.path().join(&top));
+                dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+                for d in dirs {
+                    let _ = std::fs::remove_dir(d);
+                }
+            }
+        }
+    }
+}
+
 fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let policy_path = dir.path().join("policy.seccomp");
@@ -489,6 +515,7 @@ fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
         policy_path.display()
     );
     std::fs::write(dir.path().join("conf"), conf).expect("write config");
+    let _cgroups = LxcCgroups(name.clone());
     let out = std::process::Command::new("lxc-execute")
         .arg("-n")
         .arg(&name)
@@ -500,12 +527,6 @@ fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("lxc-execute runs");
-    // LXC parks its monitor in an `lxc.pivot` cgroup and leaves it behind, empty.
-    if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
-        for h in hierarchies.flatten() {
-            let _ = std::fs::remove_dir(h.path().join("lxc.pivot"));
-        }
-    }
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -305,3 +305,24 @@ impl Drop for StopOnDrop {
         }
     }
 }
+
+/// `dir` and every directory below it (parents before children); nothing if `dir` does not exist. For
+/// cleanup guards, which must not fail themselves.
+pub fn dir_tree(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let mut all = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < all.len() {
+        if let Ok(rd) = std::fs::read_dir(&all[i]) {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    all.push(e.path());
+                }
+            }
+        }
+        i += 1;
+    }
+    all
+}

@@ -25,13 +25,13 @@ impl Base {
     pub fn load() -> Result<Self, PlanError> {
         let origin = |f: &str| Origin::new(f, 0);
         Ok(Base {
-            default: builtin::default_policy().map_err(|source| PlanError::Seccomp {
+            default: builtin::default_policy().map_err(|error| PlanError::Seccomp {
                 origin: origin(builtin::DEFAULT_FILE),
-                source,
+                error,
             })?,
-            no_nesting: builtin::no_nesting_policy().map_err(|source| PlanError::Seccomp {
+            no_nesting: builtin::no_nesting_policy().map_err(|error| PlanError::Seccomp {
                 origin: origin(builtin::NO_NESTING_FILE),
-                source,
+                error,
             })?,
         })
     }
@@ -53,14 +53,14 @@ pub fn own_policy(
             .cloned()
             .unwrap_or_else(|| c.origin.clone());
         let rule = lxc_text::parse_rule(text, origin.clone())
-            .map_err(|source| PlanError::Seccomp { origin, source })?;
+            .map_err(|error| PlanError::Seccomp { origin, error })?;
         rules.push(rule);
     }
     let mut policy = base.default.clone();
     for (file, text) in &c.seccomp.file_texts {
-        let p = lxc_text::parse(text, file).map_err(|source| PlanError::Seccomp {
+        let p = lxc_text::parse(text, file).map_err(|error| PlanError::Seccomp {
             origin: Origin::new(file, 0),
-            source,
+            error,
         })?;
         if p.mode == Mode::Allowlist {
             // An allowlist named by the user becomes the level's mode and default; lxnest's

@@ -219,6 +219,11 @@ impl<'a> Walker<'a> {
             return Ok(None);
         };
         let seccomp = crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree)?;
+        // seccomp.lxc is written for every level; say where LXC would refuse or misread it.
+        for (origin, what) in crate::seccomp::lxc_text::lxc_incompatibilities(&seccomp.own) {
+            self.warnings
+                .push(format!("{path}: seccomp.lxc: {origin}: {what}"));
+        }
         let apparmor = crate::plan::apparmor::plan(c, &path, &subtree, self.host)?;
         if let Some(note) = &apparmor.note {
             self.warnings.push(format!("{path}: {note}"));

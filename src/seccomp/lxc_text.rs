@@ -345,8 +345,18 @@ fn parse_args(text: &str, origin: &Origin) -> Result<Vec<ArgCmp>, SeccompError> 
                 }
                 other => return Err(bad(format!("unknown comparison `{other}`"))),
             };
-        if out.len() == 6 {
-            return Err(bad("more than 6 argument checks".into()));
+        if out.iter().any(|a: &ArgCmp| a.index == index) {
+            // libseccomp refuses a rule with two checks of one argument (EINVAL), so LXC
+            // would fail to load the whole policy.
+            return Err(SeccompError::Syntax {
+                origin: origin.clone(),
+                what: format!(
+                    "argument {index} is checked twice in one rule; libseccomp (and so LXC) refuses such a rule"
+                ),
+                fix: format!(
+                    "keep one check of argument {index} per rule: write a second rule with the same action for the other check, or merge both into one [{index},value,SCMP_CMP_MASKED_EQ,mask]"
+                ),
+            });
         }
         out.push(ArgCmp { index, value, op });
     }
@@ -439,8 +449,10 @@ fn number_text(v: u64) -> String {
 
 /// Where LXC (through libseccomp) would read `p` differently from lxnest or refuse it, with
 /// origins: actions LXC does not know, rules whose action is the policy default (libseccomp
-/// refuses them and LXC then fails to start the container), and syscalls with rules of different
-/// actions (libseccomp does not apply rules in order, lxnest takes the first match).
+/// refuses them and LXC then fails to start the container), syscalls with rules of different
+/// actions that are not after an unconditional rule (libseccomp does not apply rules in order,
+/// lxnest takes the first match), and argument checks on socket/SysV IPC calls on i386 (LXC's
+/// exact rule add refuses them). The planner shows these as warnings for every level.
 pub fn lxc_incompatibilities(p: &Policy) -> Vec<(Origin, String)> {
     let lxc_knows = |a: Action| {
         matches!(
@@ -471,12 +483,32 @@ pub fn lxc_incompatibilities(p: &Policy) -> Vec<(Origin, String)> {
                 format!("`{}` has the policy's default action `{}`: libseccomp refuses the rule and LXC fails to start", rule.syscall, rule.action),
             ));
         }
-        let earlier = p.rules[..i].iter().find(|r| {
-            r.syscall == rule.syscall
-                && r.action != rule.action
-                && r.arches.iter().any(|a| rule.arches.contains(a))
-        });
-        if let Some(first) = earlier {
+        let overlapping = |r: &&Rule| {
+            r.syscall == rule.syscall && r.arches.iter().any(|a| rule.arches.contains(a))
+        };
+        // After an unconditional rule a later one is unreachable, and libseccomp also keeps
+        // the earlier unconditional rule: both read the file alike.
+        let shadowed = p.rules[..i]
+            .iter()
+            .filter(overlapping)
+            .any(|r| r.args.is_empty());
+        let earlier = p.rules[..i]
+            .iter()
+            .filter(overlapping)
+            .find(|r| r.action != rule.action);
+        if rule.arches.contains(&Arch::I386)
+            && !rule.args.is_empty()
+            && super::multiplex::demux(&rule.syscall, &rule.args).is_some()
+        {
+            out.push((
+                rule.origin.clone(),
+                format!(
+                    "`{}` with argument checks on i386: LXC adds rules with seccomp_rule_add_exact, which refuses them for calls i386 also reaches through socketcall/ipc (EINVAL); put the rule under [x86_64] or drop its checks",
+                    rule.syscall
+                ),
+            ));
+        }
+        if let Some(first) = earlier.filter(|_| !shadowed) {
             out.push((
                 rule.origin.clone(),
                 format!(

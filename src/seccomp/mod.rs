@@ -15,6 +15,7 @@ pub mod install;
 pub mod interp;
 pub mod lxc_text;
 pub mod model;
+pub mod multiplex;
 pub mod oci;
 pub mod syscalls;
 

@@ -294,3 +294,199 @@ fn random_policies_decide_like_libseccomp() {
     }
     eprintln!("{count} random policies, {calls} calls agree");
 }
+
+/// The kernel's pick among stacked answers (outermost first): lowest action as a signed int,
+/// the innermost among equals.
+fn kernel_pick(answers: &[u32]) -> u32 {
+    let action = |r: u32| (r & 0xffff_0000) as i32;
+    answers
+        .iter()
+        .rev()
+        .fold(None, |best: Option<u32>, &r| match best {
+            Some(b) if action(r) >= action(b) => Some(b),
+            _ => Some(r),
+        })
+        .unwrap_or(ffi::ACT_ALLOW)
+}
+
+#[test]
+fn example_containers_stacked_filters_decide_like_libseccomp() {
+    let mut rng = Rng(scmp::seed());
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/nesting/examples");
+    let mut containers = 0;
+    for entry in std::fs::read_dir(dir).expect("examples").flatten() {
+        let path = entry.path();
+        let Ok(stack) = lxnest::spec::load(&path) else {
+            continue; // a shared include (common.yaml), not a stack
+        };
+        let host = lxnest::plan::host::HostSnapshot::laptop();
+        let plan =
+            lxnest::plan::plan(&stack, &host).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let levels: Vec<(String, Both)> = plan
+            .containers
+            .iter()
+            .map(|c| {
+                let text = lxc_text::render(&c.seccomp.own);
+                (
+                    c.path.clone(),
+                    both(&text, &format!("{}:{}", path.display(), c.path)),
+                )
+            })
+            .collect();
+        for c in &plan.containers {
+            // The container's own filter and every ancestor's, outermost first.
+            let chain: Vec<&Both> = levels
+                .iter()
+                .filter(|(p, _)| c.path == *p || c.path.starts_with(&format!("{p}/")))
+                .map(|(_, b)| b)
+                .collect();
+            let ours: Vec<&[Insn]> = chain.iter().map(|b| b.ours.as_slice()).collect();
+            let lib: Vec<&[Insn]> = chain.iter().map(|b| b.lib.as_slice()).collect();
+            let x32 = kernel_pick(&chain.iter().map(|b| b.x32).collect::<Vec<_>>());
+            let reference = |d: &scmp::cbpf::Data| {
+                let answers: Option<Vec<u32>> = chain
+                    .iter()
+                    .map(|b| scmp::reference::decide(b.lxc.default, &b.lxc.rules, d))
+                    .collect();
+                answers.map(|a| kernel_pick(&a))
+            };
+            let mut all = chain.last().map(|b| b.values.clone()).unwrap_or_default();
+            let mut unknown = Vec::new();
+            for b in &chain {
+                all.extend(&b.values);
+                unknown.extend(b.unknown.iter().cloned());
+            }
+            let merged = Both {
+                ours: Vec::new(),
+                lib: Vec::new(),
+                lxc: chain[0].lxc.clone(),
+                x32,
+                values: all,
+                unknown,
+            };
+            let what = format!("{}: {}", path.display(), c.path);
+            let calls = check_stacks(&ours, &lib, &reference, &merged, "", &what, &mut rng, 32);
+            eprintln!(
+                "{what}: {} filters stacked, {calls} calls agree",
+                chain.len()
+            );
+            containers += 1;
+        }
+    }
+    assert!(containers >= 6, "{containers} example containers");
+}
+
+/// One call through both programs.
+fn answer(b: &Both, arch: u32, nr: u32, args: [u64; 6]) -> (u32, u32) {
+    let d = scmp::cbpf::Data {
+        nr,
+        arch,
+        ip: 0,
+        args,
+    };
+    let run = |p: &[Insn]| scmp::cbpf::run(p, &d).expect("runs").ret;
+    (run(&b.ours), run(&b.lib))
+}
+
+#[test]
+fn issue_16_findings_decide_as_libseccomp_does() {
+    // 1. socket/shmget rules reach i386 socketcall(SYS_SOCKET)/ipc(SHMGET).
+    let b = both("2\ndenylist\nsocket errno 97\nshmget errno 1\n", "f1");
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86, 102, [1, 0, 0, 0, 0, 0]),
+        (0x50061, 0x50061)
+    );
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86, 102, [3, 0, 0, 0, 0, 0]),
+        (ffi::ACT_ALLOW, ffi::ACT_ALLOW)
+    );
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86, 117, [23, 0, 0, 0, 0, 0]),
+        (0x50001, 0x50001)
+    );
+    // 2. A MASKED_EQ datum with bits outside its mask: the datum is masked.
+    let b = both(
+        "2\ndenylist\npersonality errno 1 [0,0x7E020000,SCMP_CMP_MASKED_EQ,0x7E000000]\n",
+        "f2",
+    );
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86_64, 135, [0x7e00_0000, 0, 0, 0, 0, 0]),
+        (0x50001, 0x50001)
+    );
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86, 136, [0x7e00_0000, 0, 0, 0, 0, 0]),
+        (0x50001, 0x50001)
+    );
+    // 3. i386 values above 32 bits are truncated: kill(-1) is denied on i386.
+    let b = both(
+        "2\ndenylist\nkill errno 3 [0,0xffffffffffffffff,SCMP_CMP_EQ]\n",
+        "f3",
+    );
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86, 37, [0xffff_ffff, 0, 0, 0, 0, 0]),
+        (0x50003, 0x50003)
+    );
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86_64, 62, [0xffff_ffff, 0, 0, 0, 0, 0]),
+        (ffi::ACT_ALLOW, ffi::ACT_ALLOW)
+    );
+    // 4. Two checks of one argument: both refuse.
+    let text = "2\ndenylist\nread errno 1 [0,1,>] [0,5,<]\n";
+    assert!(lxc_text::parse(text, "f4").is_err());
+    let lxc = lxc::read(text, "f4").expect("reads");
+    assert!(
+        ffi::compile(lxc.default, &lxc.rules).is_err(),
+        "libseccomp refuses it too"
+    );
+    // 5. uretprobe (x86_64 335) is known and denied.
+    let b = both("2\ndenylist\nuretprobe errno 1\n", "f5");
+    assert_eq!(answer(&b, ffi::ARCH_X86_64, 335, [0; 6]).0, 0x50001);
+}
+
+#[test]
+fn deliberate_differences_are_pinned() {
+    // lxnest's kill is KILL_PROCESS, LXC's (libseccomp's SCMP_ACT_KILL) kills the thread.
+    let b = both("2\ndenylist\nptrace kill\n", "kill");
+    assert_eq!(answer(&b, ffi::ARCH_X86_64, 101, [0; 6]), (0x8000_0000, 0));
+    // Unknown arches: lxnest kills the process, libseccomp's default kills the thread.
+    assert_eq!(answer(&b, 0xc000_00b7, 101, [0; 6]), (0x8000_0000, 0));
+    // x32 under a denylist: every call ENOSYS in lxnest; libseccomp allows unlisted ones.
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86_64, 0x4000_0000, [0; 6]),
+        (0x5_0026, ffi::ACT_ALLOW)
+    );
+    // A name libseccomp 2.5.4 cannot name: lxnest denies it, LXC skips the rule.
+    let b = both("2\ndenylist\nopen_tree_attr errno 1\n", "newer");
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86_64, 467, [0; 6]),
+        (0x50001, ffi::ACT_ALLOW)
+    );
+    // Rules of different actions on one syscall: lxnest takes the first match, libseccomp lets
+    // the unconditional rule decide everything; lxc_incompatibilities() warns about it.
+    let text = "2\ndenylist\nmount errno 1 [0,1,==]\nmount errno 38\n";
+    let b = both(text, "order");
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86_64, 165, [1, 0, 0, 0, 0, 0]),
+        (0x50001, 0x50026)
+    );
+    let p = lxc_text::parse(text, "order").expect("parses");
+    assert_eq!(lxc_text::lxc_incompatibilities(&p).len(), 1);
+    // libseccomp 2.5.4 bug: with an x32 rule beside an x86_64 one it can skip `ld nr` after the
+    // arch check and compare the arch word as the number; lxnest follows the policy.
+    let text = "2\ndenylist\n[x86_64]\ngetresgid errno 7 [1,2222718916,SCMP_CMP_GE] [0,0x80000000,>] [2,0x100000000,SCMP_CMP_LT]\n[all]\noldfstat errno 6 [5,5349338624221511680,SCMP_CMP_GE] [1,18446744073709551614,>] [3,18446744073709551614,!=]\n";
+    let b = both(text, "x32-merge");
+    let args = [0x1_8000_0000, 0xb5c3_54dc_ffff_ffff, 0x8000_0001, 0, 0, 0];
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86_64, 120, args),
+        (0x50007, ffi::ACT_ALLOW)
+    );
+    // libseccomp 2.5.4 bug: two rules comparing one argument with LT; the second is never
+    // reached when the first one's high-word test fails. lxnest follows the policy.
+    let text = "2\ndenylist\nmemfd_secret errno 7 [4,3006583574527519795,<] [0,12,<] [3,6,&=,2]\nmemfd_secret errno 7 [0,0xb77e670d4d5b0361,<]\n";
+    let b = both(text, "lt-merge");
+    let args = [0xf9c7_8c3b, 0, 0, 0x1_0000_000c, 0xffff_ffff_ffbf_ffff, 0];
+    assert_eq!(
+        answer(&b, ffi::ARCH_X86_64, 447, args),
+        (0x50007, ffi::ACT_ALLOW)
+    );
+}

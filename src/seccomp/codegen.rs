@@ -124,7 +124,7 @@ fn load_nr(b: &mut Builder, next: Target) -> Target {
 /// What each syscall number on `arch` leads to; numbers that get the default are left out.
 fn decisions(p: &Policy, arch: Arch) -> BTreeMap<u32, Decide> {
     let mut chains: BTreeMap<u32, Vec<(Vec<ArgCmp>, Action)>> = BTreeMap::new();
-    if p.reject_force_umount {
+    if super::decide::rejects_force_umount(p, arch) {
         if let Some(nr) = syscalls::number(arch, "umount2") {
             let force = ArgCmp {
                 index: 1,

@@ -18,7 +18,15 @@ fn reference(p: &Policy, arch: Arch, nr: u32, args: [u64; 6]) -> Action {
     let Some(name) = syscalls::name(arch, nr) else {
         return p.default_action;
     };
-    if p.reject_force_umount && name == "umount2" && args[1] & MNT_FORCE != 0 {
+    let unconditional_umount2 = p
+        .rules
+        .iter()
+        .any(|r| r.syscall == "umount2" && r.args.is_empty() && r.arches.contains(&arch));
+    if p.reject_force_umount
+        && !unconditional_umount2
+        && name == "umount2"
+        && args[1] & MNT_FORCE != 0
+    {
         return Action::Errno(EACCES);
     }
     // i386: 32-bit arguments, values truncated to 32 bits (as libseccomp).

@@ -25,7 +25,7 @@ pub fn decide(p: &Policy, syscall: &str) -> Decision {
 /// What `p` decides for `syscall` on `arch`.
 pub fn decide_on(p: &Policy, arch: Arch, syscall: &str) -> Decision {
     // reject_force_umount is checked before any rule (see codegen), so it always counts.
-    let mut conditional = p.reject_force_umount && syscall == "umount2";
+    let mut conditional = syscall == "umount2" && rejects_force_umount(p, arch);
     // On i386, socket and SysV IPC rules reach socketcall/ipc with a call-number check.
     conditional |= arch == Arch::I386
         && p.rules.iter().any(|r| {
@@ -53,6 +53,17 @@ pub fn decide_on(p: &Policy, arch: Arch, syscall: &str) -> Decision {
     }
 }
 
+/// Whether `reject_force_umount` decides forced unmounts on `arch`: not when an unconditional
+/// `umount2` rule exists there, because libseccomp (and so LXC) lets an unconditional rule
+/// decide every call of its syscall, and lxnest reads its LXC text the same way.
+pub fn rejects_force_umount(p: &Policy, arch: Arch) -> bool {
+    p.reject_force_umount
+        && !p
+            .rules
+            .iter()
+            .any(|r| r.syscall == "umount2" && r.args.is_empty() && r.arches.contains(&arch))
+}
+
 /// What `p` decides for one exact call (`args` as the kernel passes them; i386 arguments are
 /// 32 bits, pass them zero-extended). The rule that matched, or `None` for the default.
 /// `reject_force_umount` reports as `errno 13` with no rule.
@@ -69,7 +80,7 @@ pub fn decide_call(
             Mode::Denylist => (Action::Errno(38), None),
         };
     }
-    if p.reject_force_umount && syscall == "umount2" && args[1] & 1 != 0 {
+    if syscall == "umount2" && rejects_force_umount(p, arch) && args[1] & 1 != 0 {
         return (Action::Errno(13), None);
     }
     // i386 arguments are 32 bits, and libseccomp truncates values and masks to 32 bits there.

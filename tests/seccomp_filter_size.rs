@@ -74,8 +74,10 @@ fn allowlist_text() -> String {
         let is_denied = denied
             .iter()
             .any(|p| decide(p, name).action != Action::Allow || decide(p, name).conditional);
-        let too_new =
-            syscalls::number(Arch::X86_64, name).is_some_and(|nr| nr > LIBSECCOMP_2_5_4_LAST);
+        // uretprobe (335) and uprobe (336) came after libseccomp 2.5.4 in the old number range.
+        let too_new = syscalls::number(Arch::X86_64, name)
+            .is_some_and(|nr| nr > LIBSECCOMP_2_5_4_LAST)
+            || ["uretprobe", "uprobe"].contains(&name);
         if !is_denied && !too_new && !OBSOLETE.contains(&name) {
             text.push_str(name);
             text.push('\n');

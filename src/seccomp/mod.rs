@@ -17,6 +17,7 @@ pub mod lxc_text;
 pub mod model;
 pub mod multiplex;
 pub mod oci;
+pub mod oci_in;
 pub mod syscalls;
 
 pub use codegen::compile;

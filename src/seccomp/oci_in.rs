@@ -305,7 +305,7 @@ fn applies(e: &serde_json::Map<String, Value>, ctx: &OciContext) -> bool {
     let cap = |c: &str| {
         let c = c.to_ascii_lowercase();
         let c = c.strip_prefix("cap_").unwrap_or(&c).to_string();
-        ctx.capabilities.iter().any(|have| *have == c)
+        ctx.capabilities.contains(&c)
     };
     let host_arch = |a: &String| a == "amd64" || a == "x86_64";
     let (inc, exc) = (e.get("includes"), e.get("excludes"));

@@ -7,6 +7,7 @@ pub mod cbpf;
 pub mod compare;
 pub mod ffi;
 pub mod lxc;
+pub mod oci;
 pub mod reference;
 
 use cbpf::Insn;

@@ -13,6 +13,7 @@ pub mod disasm;
 pub mod error;
 pub mod install;
 pub mod interp;
+pub mod lxc_compat;
 pub mod lxc_text;
 pub mod model;
 pub mod multiplex;

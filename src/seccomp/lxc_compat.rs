@@ -27,7 +27,21 @@ pub fn lxc_incompatibilities(p: &Policy) -> Vec<(Origin, String)> {
             ),
         ));
     }
+    // libseccomp 2.5.4 refuses SCMP_ACT_ERRNO(4095) (EINVAL), though the kernel takes it.
+    let errno_4095 = |a: Action| a == Action::Errno(4095);
+    if errno_4095(p.default_action) {
+        out.push((
+            p.default_origin.clone(),
+            "libseccomp refuses `errno 4095` (it takes 0..=4094) and LXC fails to start".into(),
+        ));
+    }
     for (i, rule) in p.rules.iter().enumerate() {
+        if errno_4095(rule.action) {
+            out.push((
+                rule.origin.clone(),
+                "libseccomp refuses `errno 4095` (it takes 0..=4094) and LXC fails to start".into(),
+            ));
+        }
         if !lxc_knows(rule.action) {
             out.push((
                 rule.origin.clone(),

@@ -66,7 +66,10 @@ pub fn decide(default: u32, rules: &[ScmpRule], d: &Data) -> Option<u32> {
     let mut uncond: Option<u32> = None;
     let mut matched: Vec<u32> = Vec::new();
     for r in rules.iter().filter(|r| r.arches.contains(&arch)) {
-        let direct = ffi::resolve_on(arch, &r.name) == d.nr as i32;
+        // libseccomp resolves x86 socket calls to pseudo numbers and adds their direct numbers
+        // when it builds the rule: ask its table both ways.
+        let direct = ffi::resolve_on(arch, &r.name) == d.nr as i32
+            || ffi::name_of(arch, d.nr as i32).is_some_and(|n| n == r.name);
         let mux = MUX
             .iter()
             .find(|m| m.0 == r.name && arch == ARCH_X86 && m.1 == d.nr)

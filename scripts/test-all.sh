@@ -15,9 +15,14 @@ cd "$(dirname "$0")/.."
 #   procps            pkill, to clean up after the unprivileged test users
 #   nftables          `nft list ruleset` to verify NAT rules made through netlink
 #   iproute2          `ip` to verify (never to configure) links and routes in tests
-#   libseccomp-dev    filter-size comparison against libseccomp
+#   libseccomp-dev    filter-size comparison and the differential test (tests/seccomp_libseccomp_diff.rs
+#                     links -lseccomp) against libseccomp
 #   e2fsprogs         ext4 images with the encrypt feature
-PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc)
+#   golang-github-docker-docker-dev   moby's profiles/seccomp/default.json (data only, no daemon)
+#                     for tests/seccomp_oci_profiles.rs
+#   golang-github-containers-common   /usr/share/containers/seccomp.json (data only), same test
+PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
+  golang-github-docker-docker-dev golang-github-containers-common)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -162,6 +162,14 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
             container: c.into(),
             source,
         })?;
+    // runtimes (issue 14): a nesting host's writable /etc and its runtime's configuration
+    // (lxc-net, daemon.json, subuid ...), written inside the root; see rootfs::runtime_etc.
+    rootfs::runtime_etc::prepare(root, plan, spec.nested_json.is_some()).map_err(|source| {
+        LaunchError::Rootfs {
+            container: c.into(),
+            source,
+        }
+    })?;
 
     // The plan's mounts before /dev and /proc, so they cannot cover the masks set up next.
     inject::check(c, "mounts")?;

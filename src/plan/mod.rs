@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod check;
 pub mod devices;
 pub mod error;
+pub mod grant;
 pub mod host;
 pub mod idmap;
 pub mod model;

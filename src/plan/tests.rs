@@ -67,7 +67,18 @@ fn juju_laptop_cgroups_ids_and_caps_nest() {
     assert!(host.cgroup.delegate && !unit.cgroup.delegate);
     assert_eq!(unit.cgroup.limits.memory, Some(1 << 30));
     let (h, u) = (host.idmap.as_ref().unwrap(), unit.idmap.as_ref().unwrap());
-    assert_eq!(h.host_uid.count, 4 * 65536);
+    // Its own range, three units, and the range reserved for LXC's own containers.
+    assert_eq!(
+        h.host_uid.count,
+        4 * 65536 + crate::plan::idmap::RUNTIME_IDS
+    );
+    let r = h.runtime.expect("lxc gets a reserved range");
+    assert!(
+        p.children("juju-host")
+            .filter_map(|k| k.idmap.as_ref())
+            .all(|m| m.host_uid.first + m.host_uid.count <= h.host_uid.first + r.first),
+        "the units' blocks lie before LXC's range"
+    );
     assert!(u.host_uid.first >= h.host_uid.first + 65536);
     assert!(u.host_uid.first + u.host_uid.count <= h.host_uid.first + h.host_uid.count);
     assert_eq!(

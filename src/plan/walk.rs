@@ -60,6 +60,7 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         depth: host.level,
     };
     w.siblings(&stack.containers, &top, &mut ids)?;
+    network::runtime_bridges(&mut w.out, &mut w.alloc, &mut w.findings);
     let mut plan = Plan {
         stack: stack.name.clone(),
         source: stack.source.clone(),
@@ -124,11 +125,10 @@ impl<'a> Walker<'a> {
             let Some(level) = self.container(c, parent, index, ids)? else {
                 continue;
             };
-            let count = level.idmap.as_ref().map(|m| m.host_uid.count).unwrap_or(0);
             let mut kid_ids = match &level.idmap {
-                Some(_) => (
-                    Some(IdAllocator::for_children(count)),
-                    Some(IdAllocator::for_children(count)),
+                Some(m) => (
+                    Some(IdAllocator::for_children_of(m)),
+                    Some(IdAllocator::for_children_of(m)),
                 ),
                 None => (ids.0.clone(), ids.1.clone()),
             };
@@ -215,15 +215,18 @@ impl<'a> Walker<'a> {
             });
             return Ok(None);
         }
-        let Some(idmap) = self.idmap(c, &path, depth, parent, ids) else {
+        let Some(mut idmap) = self.idmap(c, &path, depth, parent, ids) else {
             return Ok(None);
         };
+        if let Some(m) = idmap.as_mut() {
+            m.runtime = idmap::runtime_range(c, m.host_uid.count);
+        }
         let seccomp = crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree)?;
         let apparmor = crate::plan::apparmor::plan(c, &path, &subtree, self.host)?;
         if let Some(note) = &apparmor.note {
             self.warnings.push(format!("{path}: {note}"));
         }
-        let capabilities = capabilities(c, &own, parent.level, &apparmor, idmap.is_some());
+        let capabilities = capabilities(c, &subtree, parent.level, &apparmor, idmap.is_some());
         let level = LevelPlan {
             name: c.name.clone(),
             path: path.clone(),
@@ -415,22 +418,28 @@ fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
         );
     }
     environment.extend(c.environment.clone());
+    // systemd re-executes itself on SIGTERM and halts on SIGRTMIN+3 (LXC's lxc.signal.halt).
+    let halt_signal = (c.init.as_deref() == Some("systemd")).then(|| "SIGRTMIN+3".to_string());
     InitPlan {
         command,
         environment,
         hostname: c.name.clone(),
+        halt_signal,
     }
 }
 
-/// Defaults plus needs, never more than the parent keeps (an inner level is never looser).
+/// Defaults plus the needs of the container and of everything below it (a dropped bounding
+/// capability can never come back further down), never more than the parent keeps (an inner
+/// level is never looser). A need that an ancestor's `capabilities.drop` removes is a finding
+/// of [`check::run`], never a silent loss.
 fn capabilities(
     c: &ContainerSpec,
-    own: &Needs,
+    subtree: &Needs,
     parent: Option<&LevelPlan>,
     apparmor: &AppArmorPlan,
     user_namespace: bool,
 ) -> Vec<String> {
-    let mut set = caps::kept(&own.capabilities, &c.capabilities.drop);
+    let mut set = caps::kept(&subtree.capabilities, &c.capabilities.drop);
     // AppArmor lets a task load policy only with mac_admin in its own user namespace, and only
     // into the policy namespace at that depth: in a user namespace it reaches nothing but the
     // container's own policy namespace, so a nesting host that loads its children's profiles

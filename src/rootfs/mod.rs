@@ -5,6 +5,8 @@
 
 pub mod builtin;
 pub mod etc;
+pub mod inroot;
+pub mod runtime_etc;
 
 use crate::launch::mounts::{bind, MountError};
 use crate::plan::model::RootfsPlan;

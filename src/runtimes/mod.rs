@@ -1,0 +1,218 @@
+//! What lxnest writes into a nesting host for the runtime it hosts: LXC's lxc-net settings and
+//! default.conf, Docker's daemon.json, Podman's containers.conf, policy.json and registries.conf,
+//! LXD's preseed, and root's /etc/subuid and /etc/subgid with the id range the plan reserved.
+//! Pure: the texts come from `policy/runtimes/` and the [`LevelPlan`]; the start sequence writes
+//! them inside the container's root (see [`crate::rootfs::runtime_etc`]) and `lxnest generate`
+//! writes them next to the other artifacts.
+
+use crate::plan::model::{BridgePlan, LevelPlan};
+use handlebars::Handlebars;
+use serde::Serialize;
+use std::sync::OnceLock;
+
+/// Templates by name, compiled in.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("lxc-net", include_str!("../../policy/runtimes/lxc-net.hbs")),
+    (
+        "lxc-default",
+        include_str!("../../policy/runtimes/lxc-default.conf.hbs"),
+    ),
+    (
+        "docker-daemon",
+        include_str!("../../policy/runtimes/docker-daemon.json.hbs"),
+    ),
+    (
+        "podman-containers",
+        include_str!("../../policy/runtimes/podman-containers.conf.hbs"),
+    ),
+    (
+        "lxd-preseed",
+        include_str!("../../policy/runtimes/lxd-preseed.yaml.hbs"),
+    ),
+];
+
+/// Podman's image trust policy: Debian's default (accept what is pulled or loaded).
+const PODMAN_POLICY: &str = include_str!("../../policy/runtimes/podman-policy.json");
+
+/// Podman's registries: none searched for short names, so it stays offline.
+const PODMAN_REGISTRIES: &str = include_str!("../../policy/runtimes/podman-registries.conf");
+
+/// Rendering failed (only a defect in a template can cause this).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeConfigError {
+    /// A template did not compile or render.
+    #[error("runtime config template {name}: {message}")]
+    Template {
+        /// Template name.
+        name: &'static str,
+        /// Handlebars' message.
+        message: String,
+    },
+}
+
+/// One file for the container's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeFile {
+    /// Absolute path inside the container (`/etc/default/lxc-net`).
+    pub path: &'static str,
+    /// Contents.
+    pub text: String,
+    /// A line-oriented file whose `root:` line is replaced and the rest kept when the rootfs
+    /// already has one (/etc/subuid in a distribution's rootfs).
+    pub merge_root_line: bool,
+}
+
+fn registry() -> &'static Result<Handlebars<'static>, (&'static str, String)> {
+    static REG: OnceLock<Result<Handlebars<'static>, (&'static str, String)>> = OnceLock::new();
+    REG.get_or_init(|| {
+        let mut h = Handlebars::new();
+        h.set_strict_mode(true);
+        h.register_escape_fn(handlebars::no_escape);
+        for (name, text) in TEMPLATES {
+            h.register_template_string(name, *text)
+                .map_err(|e| (*name, e.to_string()))?;
+        }
+        Ok(h)
+    })
+}
+
+fn render<T: Serialize>(name: &'static str, ctx: &T) -> Result<String, RuntimeConfigError> {
+    let h = registry()
+        .as_ref()
+        .map_err(|(name, message)| RuntimeConfigError::Template {
+            name,
+            message: message.clone(),
+        })?;
+    h.render(name, ctx)
+        .map_err(|e| RuntimeConfigError::Template {
+            name,
+            message: e.to_string(),
+        })
+}
+
+#[derive(Serialize)]
+struct IdRangeCtx {
+    first: u32,
+    count: u32,
+}
+
+#[derive(Serialize)]
+struct Ctx {
+    path: String,
+    bridge: String,
+    /// The bridge's address with prefix (`10.100.1.1/24`).
+    address: String,
+    /// The bridge's address alone.
+    gateway: String,
+    netmask: String,
+    network: String,
+    dhcp_first: String,
+    dhcp_last: String,
+    dhcp_max: u32,
+    mtu: u32,
+    pool: String,
+    idmap: Option<IdRangeCtx>,
+}
+
+fn ctx(c: &LevelPlan, b: &BridgePlan) -> Ctx {
+    let hosts = crate::plan::subnet::host;
+    // A /24 and larger have at least 254 host addresses: the bridge takes the first, DHCP the
+    // rest.
+    let size = (1u64 << (32 - u32::from(b.subnet.prefix_len()))).saturating_sub(2);
+    let last = u32::try_from(size).unwrap_or(u32::MAX).max(2);
+    Ctx {
+        path: c.path.clone(),
+        bridge: b.name.clone(),
+        address: b.address.to_string(),
+        gateway: b.address.addr().to_string(),
+        netmask: b.subnet.netmask().to_string(),
+        network: b.subnet.to_string(),
+        dhcp_first: hosts(&b.subnet, 2)
+            .map(|n| n.addr().to_string())
+            .unwrap_or_default(),
+        dhcp_last: hosts(&b.subnet, last)
+            .map(|n| n.addr().to_string())
+            .unwrap_or_default(),
+        dhcp_max: last - 1,
+        mtu: b.mtu,
+        pool: c
+            .network
+            .runtime_pool
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        idmap: c
+            .idmap
+            .as_ref()
+            .and_then(|m| m.runtime)
+            // One container's worth (what LXC maps by default); the rest of the reserved
+            // range stays free for isolated maps.
+            .map(|r| IdRangeCtx {
+                first: r.first,
+                count: r.count.min(crate::plan::idmap::RANGE),
+            }),
+    }
+}
+
+/// Every file lxnest writes into `c`'s root for its runtime, in a stable order; empty for a
+/// container that hosts no runtime with a configuration of its own.
+pub fn files(c: &LevelPlan) -> Result<Vec<RuntimeFile>, RuntimeConfigError> {
+    let mut out = Vec::new();
+    let file = |path, text| RuntimeFile {
+        path,
+        text,
+        merge_root_line: false,
+    };
+    if let Some(b) = &c.network.runtime_bridge {
+        let x = ctx(c, b);
+        match c.runtime.as_deref() {
+            Some("lxc") => {
+                out.push(file("/etc/default/lxc-net", render("lxc-net", &x)?));
+                out.push(file("/etc/lxc/default.conf", render("lxc-default", &x)?));
+            }
+            Some("docker") => out.push(file(
+                "/etc/docker/daemon.json",
+                render("docker-daemon", &x)?,
+            )),
+            Some("podman") => {
+                out.push(file(
+                    "/etc/containers/containers.conf",
+                    render("podman-containers", &x)?,
+                ));
+                out.push(file("/etc/containers/policy.json", PODMAN_POLICY.into()));
+                out.push(file(
+                    "/etc/containers/registries.conf",
+                    PODMAN_REGISTRIES.into(),
+                ));
+            }
+            Some("lxd") => out.push(file(
+                "/etc/lxnest/lxd-preseed.yaml",
+                render("lxd-preseed", &x)?,
+            )),
+            _ => {}
+        }
+    }
+    if let Some(line) = c.idmap.as_ref().and_then(crate::plan::idmap::subid_file) {
+        for path in ["/etc/subuid", "/etc/subgid"] {
+            out.push(RuntimeFile {
+                path,
+                text: line.clone(),
+                merge_root_line: true,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `existing` with its `root:` lines replaced by `root_line` (appended when there was none).
+pub fn merge_root_line(existing: &str, root_line: &str) -> String {
+    let mut out: String = existing
+        .lines()
+        .filter(|l| !l.starts_with("root:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    out.push_str(root_line);
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -6,9 +6,7 @@
 //! writes them next to the other artifacts.
 
 use crate::plan::model::{BridgePlan, LevelPlan};
-use handlebars::Handlebars;
-use serde::Serialize;
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
 
 /// Templates by name, compiled in.
 const TEMPLATES: &[(&str, &str)] = &[
@@ -62,41 +60,57 @@ pub struct RuntimeFile {
     pub merge_root_line: bool,
 }
 
-fn registry() -> &'static Result<Handlebars<'static>, (&'static str, String)> {
-    static REG: OnceLock<Result<Handlebars<'static>, (&'static str, String)>> = OnceLock::new();
-    REG.get_or_init(|| {
-        let mut h = Handlebars::new();
-        h.set_strict_mode(true);
-        h.register_escape_fn(handlebars::no_escape);
-        for (name, text) in TEMPLATES {
-            h.register_template_string(name, *text)
-                .map_err(|e| (*name, e.to_string()))?;
+/// Renders template `name`: every `{{key}}` is replaced by `ctx[key]`; a `{{#if key}}` ...
+/// `{{/if}}` section (not nested) is kept when `ctx[key]` is non-empty. A small renderer of our
+/// own rather than handlebars: the start sequence renders in the container's child process,
+/// before pivot_root, on a stack too small for handlebars' parser.
+fn render(name: &'static str, ctx: &Ctx) -> Result<String, RuntimeConfigError> {
+    let fail = |message: String| RuntimeConfigError::Template { name, message };
+    let text = TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| fail("no such template".into()))?;
+    let vars = ctx.vars();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut skipping = false;
+    while let Some(open) = rest.find("{{") {
+        if !skipping {
+            out.push_str(&rest[..open]);
         }
-        Ok(h)
-    })
+        let after = &rest[open + 2..];
+        let close = after
+            .find("}}")
+            .ok_or_else(|| fail("unclosed {{".into()))?;
+        let tag = after[..close].trim();
+        rest = &after[close + 2..];
+        if let Some(key) = tag.strip_prefix("#if ") {
+            let v = vars
+                .get(key.trim())
+                .ok_or_else(|| fail(format!("unknown key {key}")))?;
+            skipping = v.is_empty();
+            // A section tag alone on its line leaves no empty line behind.
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
+        } else if tag == "/if" {
+            skipping = false;
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
+        } else if !skipping {
+            let v = vars
+                .get(tag)
+                .ok_or_else(|| fail(format!("unknown key {tag}")))?;
+            out.push_str(v);
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
-fn render<T: Serialize>(name: &'static str, ctx: &T) -> Result<String, RuntimeConfigError> {
-    let h = registry()
-        .as_ref()
-        .map_err(|(name, message)| RuntimeConfigError::Template {
-            name,
-            message: message.clone(),
-        })?;
-    h.render(name, ctx)
-        .map_err(|e| RuntimeConfigError::Template {
-            name,
-            message: e.to_string(),
-        })
-}
-
-#[derive(Serialize)]
 struct IdRangeCtx {
     first: u32,
     count: u32,
 }
 
-#[derive(Serialize)]
 struct Ctx {
     path: String,
     bridge: String,
@@ -112,6 +126,32 @@ struct Ctx {
     mtu: u32,
     pool: String,
     idmap: Option<IdRangeCtx>,
+}
+
+impl Ctx {
+    /// The template variables by name (`idmap.first`, ...); an absent id range is empty.
+    fn vars(&self) -> BTreeMap<&'static str, String> {
+        let (first, count) = match &self.idmap {
+            Some(r) => (r.first.to_string(), r.count.to_string()),
+            None => (String::new(), String::new()),
+        };
+        BTreeMap::from([
+            ("path", self.path.clone()),
+            ("bridge", self.bridge.clone()),
+            ("address", self.address.clone()),
+            ("gateway", self.gateway.clone()),
+            ("netmask", self.netmask.clone()),
+            ("network", self.network.clone()),
+            ("dhcp_first", self.dhcp_first.clone()),
+            ("dhcp_last", self.dhcp_last.clone()),
+            ("dhcp_max", self.dhcp_max.to_string()),
+            ("mtu", self.mtu.to_string()),
+            ("pool", self.pool.clone()),
+            ("idmap", first.clone()),
+            ("idmap.first", first),
+            ("idmap.count", count),
+        ])
+    }
 }
 
 fn ctx(c: &LevelPlan, b: &BridgePlan) -> Ctx {

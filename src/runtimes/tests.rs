@@ -143,3 +143,20 @@ fn a_distribution_subuid_keeps_its_other_lines() {
     );
     assert_eq!(merge_root_line("", "root:1:2\n"), "root:1:2\n");
 }
+
+#[test]
+fn the_renderer_substitutes_keeps_sections_and_refuses_unknown_keys() {
+    let plan = planned();
+    let c = plan.get("lxc-host").expect("planned");
+    let b = c.network.runtime_bridge.as_ref().expect("bridge");
+    let mut x = ctx(c, b);
+    let with = render("lxc-default", &x).expect("renders");
+    assert!(with.contains("lxc.idmap = u 0 "));
+    x.idmap = None;
+    let without = render("lxc-default", &x).expect("renders");
+    assert!(!without.contains("lxc.idmap") && without.contains("allow_nesting = 1"));
+    for (name, _) in TEMPLATES {
+        let text = render(name, &ctx(c, b)).expect("every template renders");
+        assert!(!text.contains("{{"), "{name}: {text}");
+    }
+}

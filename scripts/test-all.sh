@@ -17,7 +17,9 @@ cd "$(dirname "$0")/.."
 #   iproute2          `ip` to verify (never to configure) links and routes in tests
 #   libseccomp-dev    filter-size comparison against libseccomp
 #   e2fsprogs         ext4 images with the encrypt feature
-PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc)
+#   systemd           `init: systemd` boots the host's systemd on the built-in rootfs
+#                     (tests/runtime_config_root.rs); minimal images and containers lack it
+PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc systemd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -80,9 +80,7 @@ fn render(name: &'static str, ctx: &Ctx) -> Result<String, RuntimeConfigError> {
             out.push_str(&rest[..open]);
         }
         let after = &rest[open + 2..];
-        let close = after
-            .find("}}")
-            .ok_or_else(|| fail("unclosed {{".into()))?;
+        let close = after.find("}}").ok_or_else(|| fail("unclosed {{".into()))?;
         let tag = after[..close].trim();
         rest = &after[close + 2..];
         if let Some(key) = tag.strip_prefix("#if ") {

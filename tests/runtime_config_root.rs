@@ -226,6 +226,7 @@ fn systemd_boots_to_running_without_failed_units_and_halts_on_stop() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("lxnest start -F");
+    let _guard = scopeguard(&st, &[&name]);
     // `--wait` returns when systemd finished booting (the event, not a guess); attach fails only
     // until the container exists.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -289,4 +290,88 @@ fn systemd_boots_to_running_without_failed_units_and_halts_on_stop() {
     assert_eq!(status.code(), Some(0), "systemd halted cleanly: {status:?}");
     assert_no_state_left(&state);
     assert!(cgroup_gone(&name));
+}
+
+#[test]
+fn an_lxnest_host_without_children_runs_adhoc_containers_and_others_say_why_not() {
+    if !root() {
+        return;
+    }
+    let dir = traversable_tempdir();
+    let state = dir.path().join("state");
+    let st = state.to_str().expect("utf-8").to_string();
+    let (adhoc, docker) = (unique("rtadh"), unique("rtdkr"));
+    let spec = write_spec(
+        dir.path(),
+        &format!(
+            "name: {adhoc}\ncontainers:\n  - name: {adhoc}\n    runtime: lxnest\n    network: {{ mode: loopback }}\n  - name: {docker}\n    runtime: docker\n    network: {{ mode: loopback }}\n"
+        ),
+    );
+    ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
+    let _guard = scopeguard(&st, &[&adhoc, &docker]);
+    let subuid = ok(lxnest(&[
+        "attach",
+        "-P",
+        &st,
+        "-n",
+        &adhoc,
+        "--",
+        "cat",
+        "/etc/subuid",
+    ]));
+    let first = subuid
+        .trim()
+        .strip_prefix("root:")
+        .and_then(|r| r.split(':').next())
+        .expect("root's range")
+        .to_string();
+    let inner = ok(lxnest(&[
+        "attach",
+        "-P",
+        &st,
+        "-n",
+        &adhoc,
+        "--",
+        "lxnest",
+        "run",
+        "--",
+        "cat",
+        "/proc/self/uid_map",
+    ]));
+    let outside = inner.split_whitespace().nth(1).expect("uid_map line");
+    assert_eq!(
+        outside, first,
+        "the ad-hoc container takes the reserved ids"
+    );
+
+    // A docker host reserves nothing: the failed map write says why and what to do.
+    let o = lxnest(&[
+        "attach", "-P", &st, "-n", &docker, "--", "lxnest", "run", "--", "true",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("are not mapped in this user namespace") && err.contains("runtime: lxnest"),
+        "{err}"
+    );
+    for n in [&adhoc, &docker] {
+        ok(lxnest(&["stop", "-P", &st, "-n", n]));
+    }
+    assert_no_state_left(&state);
+    assert!(cgroup_gone(&adhoc) && cgroup_gone(&docker));
+}
+
+/// Stops the named containers when dropped (a failed assertion must not leave them running).
+struct Stopper(String, Vec<String>);
+
+fn scopeguard(state: &str, names: &[&String]) -> Stopper {
+    Stopper(state.into(), names.iter().map(|n| n.to_string()).collect())
+}
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        for n in &self.1 {
+            let _ = lxnest(&["stop", "-P", &self.0, "-n", n]);
+        }
+    }
 }

@@ -296,7 +296,8 @@ fn parse_map(text: &str) -> Vec<IdMapLine> {
 /// (the texts of /proc/self/uid_map and gid_map): the first planned range that our namespace
 /// does not map, with the fix. `None` when every planned id is mapped here.
 pub fn unmapped(map: &IdMapPlan, uid_map: &str, gid_map: &str) -> Option<String> {
-    for (kind, lines, own) in [("uid", &map.uid, uid_map), ("gid", &map.gid, gid_map)] {
+    // gid_map first: it is the one written first.
+    for (kind, lines, own) in [("gid", &map.gid, gid_map), ("uid", &map.uid, uid_map)] {
         let own = parse_map(own);
         let covered = |first: u32, count: u32| {
             own.iter().any(|o| {
@@ -472,8 +473,8 @@ mod tests {
         let m = map(65_536, 65_536, 65_536, 65_536, 65_536);
         let own = "         0     100000      65536\n";
         let why = unmapped(&m, own, own).expect("not mapped");
-        assert!(why.starts_with("uids 65536-131071 are not mapped"), "{why}");
-        assert!(why.contains("it maps uids 0-65535") && why.contains("runtime: lxnest"));
+        assert!(why.starts_with("gids 65536-131071 are not mapped"), "{why}");
+        assert!(why.contains("it maps gids 0-65535") && why.contains("runtime: lxnest"));
         let big = "0 100000 1000000\n";
         assert_eq!(unmapped(&m, big, big), None);
     }

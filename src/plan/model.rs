@@ -434,3 +434,23 @@ pub struct LandlockPlan {
     /// Paths with full access.
     pub read_write: Vec<String>,
 }
+
+#[cfg(test)]
+mod signal_tests {
+    use super::*;
+
+    #[test]
+    fn halt_signals_by_name() {
+        assert_eq!(signal_number("SIGRTMIN+3"), Some(libc::SIGRTMIN() + 3));
+        assert_eq!(signal_number("PWR"), Some(libc::SIGPWR));
+        assert_eq!(signal_number("SIGKILLME"), None);
+        assert_eq!(signal_number("SIGRTMIN+99"), None);
+        let init = InitPlan {
+            command: vec![],
+            environment: BTreeMap::new(),
+            hostname: "h".into(),
+            halt_signal: None,
+        };
+        assert_eq!(init.halt_signal_number(), libc::SIGTERM);
+    }
+}

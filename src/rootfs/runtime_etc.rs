@@ -4,8 +4,9 @@
 //! systemd, D-Bus, LXC, LXD, Docker and apt run as, a fresh machine-id and the directories
 //! Docker and Podman keep their configuration in; /root becomes a tmpfs too (HOME). Both vanish
 //! with the mount namespace when the container stops, and nothing of the host's /etc is bound
-//! writable. Then, on every kind of rootfs, the files of [`crate::runtimes`] are written inside
-//! the root without following the container's symlinks ([`super::inroot`]).
+//! writable. Then, on the built-in root and a tarball's tree (lxnest's own copy; a `dir:` rootfs
+//! is the user's and stays untouched), the files of [`crate::runtimes`] are written inside the
+//! root without following the container's symlinks ([`super::inroot`]).
 
 use super::{builtin, inroot, RootfsError};
 use crate::launch::mounts::{mkdir_p, mount_fs};
@@ -74,8 +75,12 @@ pub fn prepare(root: &Path, plan: &LevelPlan, nesting: bool) -> Result<(), Rootf
     if !wanted(plan, nesting) {
         return Ok(());
     }
-    if plan.rootfs == RootfsPlan::Builtin {
-        builtin_etc(root, plan)?;
+    match plan.rootfs {
+        RootfsPlan::Builtin => builtin_etc(root, plan)?,
+        // A directory rootfs is the user's own tree, bound in place: lxnest changes nothing in
+        // it (`lxnest generate` gives the same files to copy in).
+        RootfsPlan::Dir(_) => return Ok(()),
+        RootfsPlan::Tar(_) => {}
     }
     let files = crate::runtimes::files(plan).map_err(|e| RootfsError::Write {
         path: root.join("etc"),

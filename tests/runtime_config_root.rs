@@ -436,3 +436,66 @@ fn a_docker_child_of_an_lxc_host_keeps_the_capabilities_docker_needs() {
     assert_no_state_left(&state);
     assert!(cgroup_gone(&host));
 }
+
+#[test]
+fn lxc_net_brings_lxcbr0_up_on_the_planned_subnet_with_nat_inside_only() {
+    if !root_with("/usr/libexec/lxc/lxc-net", "lxc")
+        || !root_with("/usr/sbin/dnsmasq", "dnsmasq-base")
+    {
+        return;
+    }
+    let dir = traversable_tempdir();
+    let state = dir.path().join("state");
+    let st = state.to_str().expect("utf-8").to_string();
+    let name = unique("rtnet");
+    let spec = write_spec(
+        dir.path(),
+        &format!(
+            "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    network: {{ mode: loopback }}\n"
+        ),
+    );
+    let plan = ok(lxnest(&[
+        "plan",
+        spec.to_str().expect("utf-8"),
+        "--output",
+        "json",
+    ]));
+    let plan: serde_json::Value = serde_json::from_str(&plan).expect("plan JSON");
+    let bridge = &plan["containers"][0]["network"]["runtime_bridge"];
+    let (subnet, address) = (
+        bridge["subnet"].as_str().expect("subnet").to_string(),
+        bridge["address"].as_str().expect("address").to_string(),
+    );
+    ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
+    let _guard = scopeguard(&st, &[&name]);
+    // Debian's own lxc-net script, unchanged, reading what lxnest wrote.
+    let out = ok(lxnest(&[
+        "attach",
+        "-P",
+        &st,
+        "-n",
+        &name,
+        "--",
+        "/bin/sh",
+        "-c",
+        "/usr/libexec/lxc/lxc-net start >/dev/null && ip -4 -o addr show lxcbr0 && \
+         cat /run/lxc/dnsmasq.pid >/dev/null && nft list table ip lxc",
+    ]));
+    assert!(out.contains(&format!("inet {address}")), "{out}");
+    assert!(!out.contains("10.0.3."), "{out}");
+    assert!(
+        out.contains(&format!("ip saddr {subnet}")) && out.contains("masquerade"),
+        "NAT for the planned subnet inside the nesting host: {out}"
+    );
+    let host_rules = Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .expect("nft");
+    assert!(
+        !String::from_utf8_lossy(&host_rules.stdout).contains(&subnet),
+        "the host's rule set never sees the nested subnet"
+    );
+    ok(lxnest(&["stop", "-P", &st, "-n", &name]));
+    assert_no_state_left(&state);
+    assert!(cgroup_gone(&name));
+}

@@ -331,5 +331,8 @@ fn systemd_halts_on_sigrtmin3_unless_the_spec_says_otherwise() {
     assert_eq!(halt("c"), None);
     let bad = "name: s\ncontainers:\n  - name: a\n    halt_signal: SIGNOPE\n";
     let err = crate::spec::load::parse_str(bad, "s.yaml").expect_err("refused");
-    assert!(err.to_string().contains("unknown halt_signal `SIGNOPE`"), "{err}");
+    assert!(
+        err.to_string().contains("unknown halt_signal `SIGNOPE`"),
+        "{err}"
+    );
 }

@@ -419,9 +419,10 @@ fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
     }
     environment.extend(c.environment.clone());
     // systemd re-executes itself on SIGTERM and halts on SIGRTMIN+3 (LXC's lxc.signal.halt).
-    let halt_signal = c.halt_signal.clone().or_else(|| {
-        (c.init.as_deref() == Some("systemd")).then(|| "SIGRTMIN+3".to_string())
-    });
+    let halt_signal = c
+        .halt_signal
+        .clone()
+        .or_else(|| (c.init.as_deref() == Some("systemd")).then(|| "SIGRTMIN+3".to_string()));
     InitPlan {
         command,
         environment,

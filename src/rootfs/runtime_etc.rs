@@ -11,6 +11,7 @@
 use super::{builtin, inroot, RootfsError};
 use crate::launch::mounts::{mkdir_p, mount_fs};
 use crate::plan::model::{LevelPlan, RootfsPlan};
+use crate::runtimes::WriteMode;
 use nix::mount::MsFlags;
 use std::path::Path;
 
@@ -92,11 +93,16 @@ pub fn prepare(root: &Path, plan: &LevelPlan, nesting: bool) -> Result<(), Rootf
     let fd = inroot::open_root(root).map_err(werr(root))?;
     for f in files {
         let path = Path::new(f.path);
-        let text = if f.merge_root_line {
-            let old = inroot::read(&fd, path).map_err(werr(path))?;
-            crate::runtimes::merge_root_line(old.as_deref().unwrap_or(""), &f.text)
-        } else {
-            f.text
+        let text = match f.mode {
+            WriteMode::Replace => f.text,
+            WriteMode::MergeRootLine => {
+                let old = inroot::read(&fd, path).map_err(werr(path))?;
+                crate::runtimes::merge_root_line(old.as_deref().unwrap_or(""), &f.text)
+            }
+            WriteMode::IfAbsent => match inroot::read(&fd, path).map_err(werr(path))? {
+                Some(_) => continue,
+                None => f.text,
+            },
         };
         inroot::write(&fd, path, &text, 0o644).map_err(werr(path))?;
     }

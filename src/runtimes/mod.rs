@@ -32,6 +32,9 @@ const TEMPLATES: &[(&str, &str)] = &[
 /// Podman's image trust policy: Debian's default (accept what is pulled or loaded).
 const PODMAN_POLICY: &str = include_str!("../../policy/runtimes/podman-policy.json");
 
+/// /etc/default/lxc for a root without one: Debian's lxc-net reads lxc-net through it.
+const LXC_DEFAULTS: &str = include_str!("../../policy/runtimes/lxc-default-lxc");
+
 /// Podman's registries: none searched for short names, so it stays offline.
 const PODMAN_REGISTRIES: &str = include_str!("../../policy/runtimes/podman-registries.conf");
 
@@ -55,9 +58,19 @@ pub struct RuntimeFile {
     pub path: &'static str,
     /// Contents.
     pub text: String,
-    /// A line-oriented file whose `root:` line is replaced and the rest kept when the rootfs
-    /// already has one (/etc/subuid in a distribution's rootfs).
-    pub merge_root_line: bool,
+    /// How it meets a file already there.
+    pub mode: WriteMode,
+}
+
+/// How a runtime file meets one the rootfs already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// lxnest's text replaces it.
+    Replace,
+    /// Its `root:` line is replaced and the rest kept (/etc/subuid in a distribution's rootfs).
+    MergeRootLine,
+    /// Written only where there is none (a distribution's own /etc/default/lxc stays).
+    IfAbsent,
 }
 
 /// Renders template `name`: every `{{key}}` is replaced by `ctx[key]`; a `{{#if key}}` ...
@@ -198,13 +211,18 @@ pub fn files(c: &LevelPlan) -> Result<Vec<RuntimeFile>, RuntimeConfigError> {
     let file = |path, text| RuntimeFile {
         path,
         text,
-        merge_root_line: false,
+        mode: WriteMode::Replace,
     };
     if let Some(b) = &c.network.runtime_bridge {
         let x = ctx(c, b);
         match c.runtime.as_deref() {
             Some("lxc") => {
                 out.push(file("/etc/default/lxc-net", render("lxc-net", &x)?));
+                out.push(RuntimeFile {
+                    path: "/etc/default/lxc",
+                    text: LXC_DEFAULTS.into(),
+                    mode: WriteMode::IfAbsent,
+                });
                 out.push(file("/etc/lxc/default.conf", render("lxc-default", &x)?));
             }
             Some("docker") => out.push(file(
@@ -234,7 +252,7 @@ pub fn files(c: &LevelPlan) -> Result<Vec<RuntimeFile>, RuntimeConfigError> {
             out.push(RuntimeFile {
                 path,
                 text: line.clone(),
-                merge_root_line: true,
+                mode: WriteMode::MergeRootLine,
             });
         }
     }

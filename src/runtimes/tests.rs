@@ -77,21 +77,26 @@ fn lxc_gets_lxc_net_and_default_conf_on_the_planned_subnet() {
         paths,
         [
             "/etc/default/lxc-net",
+            "/etc/default/lxc",
             "/etc/lxc/default.conf",
             "/etc/subuid",
             "/etc/subgid"
         ]
     );
     let net = &files[0].1;
+    assert!(
+        files[1].1.contains(". /etc/default/lxc-net"),
+        "Debian's lxc-net reads it"
+    );
     assert!(net.contains(&format!("LXC_ADDR=\"{}\"", b.address.addr())));
     assert!(net.contains(&format!("LXC_NETWORK=\"{}\"", b.subnet)));
-    let conf = &files[1].1;
+    let conf = &files[2].1;
     assert!(
         conf.contains("lxc.net.0.link = lxcbr0") && conf.contains("lxc.seccomp.allow_nesting = 1")
     );
     let r = c.idmap.as_ref().and_then(|m| m.runtime).expect("reserved");
     assert!(conf.contains(&format!("lxc.idmap = u 0 {} 65536", r.first)));
-    assert_eq!(files[2].1, format!("root:{}:{}\n", r.first, r.count));
+    assert_eq!(files[3].1, format!("root:{}:{}\n", r.first, r.count));
     insta::assert_snapshot!("lxc-net", net);
     insta::assert_snapshot!("lxc-default.conf", conf);
 }

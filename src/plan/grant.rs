@@ -21,7 +21,18 @@ pub fn capabilities(
     let Some(spec) = specs.get(&c.path) else {
         return;
     };
-    let own = needs::own(spec);
+    capabilities_for(&needs::own(spec), ancestors, c, spec, specs, out);
+}
+
+/// [`capabilities`] for the needs `own` of the container `c` declared by `spec`.
+fn capabilities_for(
+    own: &needs::Needs,
+    ancestors: &[&LevelPlan],
+    c: &LevelPlan,
+    spec: &ContainerSpec,
+    specs: &HashMap<String, &ContainerSpec>,
+    out: &mut Vec<Finding>,
+) {
     if own.is_empty() {
         return;
     }
@@ -158,6 +169,39 @@ mod tests {
             f.fix,
             "remove sys_ptrace from `capabilities.drop` of build-host"
         );
+    }
+
+    #[test]
+    fn a_need_lxnest_never_grants_is_refused_not_dropped() {
+        let s = docker_in_lxc(vec![]);
+        let plan = crate::plan::plan(&s, &HostSnapshot::laptop()).expect("plans");
+        let c = plan.get("build-host/docker-ci").expect("planned");
+        let spec = &s.containers[0].children[0];
+        let specs = std::collections::HashMap::from([(c.path.clone(), spec)]);
+        let mut own = crate::plan::needs::own(spec);
+        own.capabilities.insert("sys_module".into());
+        let mut out = Vec::new();
+        super::capabilities_for(&own, &plan.ancestors(&c.path), c, spec, &specs, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].rule, "capability sys_module");
+        assert!(
+            out[0].message.contains("lxnest never grants it"),
+            "{}",
+            out[0].message
+        );
+    }
+
+    #[test]
+    fn a_device_a_child_needs_is_passed_through_its_ancestors() {
+        let plan =
+            crate::plan::plan(&docker_in_lxc(vec![]), &HostSnapshot::laptop()).expect("plans");
+        for path in ["build-host", "build-host/docker-ci"] {
+            let c = plan.get(path).expect("planned");
+            assert!(
+                c.devices.iter().any(|d| d.path == "/dev/fuse"),
+                "{path} passes /dev/fuse (docker's) through"
+            );
+        }
     }
 
     #[test]

@@ -499,3 +499,64 @@ fn lxc_net_brings_lxcbr0_up_on_the_planned_subnet_with_nat_inside_only() {
     assert_no_state_left(&state);
     assert!(cgroup_gone(&name));
 }
+
+#[test]
+fn unprivileged_lxc_inside_maps_its_container_from_the_reserved_range() {
+    if !root_with("/usr/share/lxc/templates/lxc-busybox", "lxc")
+        || !root_with("/bin/busybox", "busybox-static")
+    {
+        return;
+    }
+    let dir = traversable_tempdir();
+    let state = dir.path().join("state");
+    let st = state.to_str().expect("utf-8").to_string();
+    let name = unique("rtulx");
+    let spec = write_spec(
+        dir.path(),
+        &format!(
+            "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    network: {{ mode: loopback }}\n"
+        ),
+    );
+    let plan = ok(lxnest(&[
+        "plan",
+        spec.to_str().expect("utf-8"),
+        "--output",
+        "json",
+    ]));
+    let plan: serde_json::Value = serde_json::from_str(&plan).expect("plan JSON");
+    let first = plan["containers"][0]["idmap"]["runtime"]["first"]
+        .as_u64()
+        .expect("reserved range");
+    ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
+    let _guard = scopeguard(&st, &[&name]);
+    // LXC's own tools, with nothing but what lxnest wrote: default.conf's lxc.idmap makes the
+    // container unprivileged, /etc/subuid lets root map it.
+    let out = ok(lxnest(&[
+        "attach",
+        "-P",
+        &st,
+        "-n",
+        &name,
+        "--",
+        "/bin/sh",
+        "-c",
+        "set -e; /usr/libexec/lxc/lxc-net start >/dev/null; \
+         lxc-create -t busybox -n u1 >/dev/null 2>&1; \
+         echo 'lxc.mount.auto = proc:mixed sys:ro cgroup:mixed' >> /var/lib/lxc/u1/config; \
+         lxc-start -n u1; lxc-wait -n u1 -s RUNNING -t 30; \
+         lxc-attach -n u1 -- cat /proc/self/uid_map; lxc-stop -n u1 -k",
+    ]));
+    let line: Vec<&str> = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("0"))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        line,
+        ["0", &first.to_string(), "65536"],
+        "LXC's container maps root to the reserved range: {out}"
+    );
+    ok(lxnest(&["stop", "-P", &st, "-n", &name]));
+    assert_no_state_left(&state);
+    assert!(cgroup_gone(&name));
+}

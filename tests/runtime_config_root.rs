@@ -23,6 +23,16 @@ fn write_spec(dir: &Path, text: &str) -> std::path::PathBuf {
     p
 }
 
+/// The plan a running container was started with (`lxnest info --output json`): other sessions
+/// on this host add routes, so planning again later may pick other subnets.
+fn started_plan(state: &str, name: &str) -> serde_json::Value {
+    let info = ok(lxnest(&[
+        "info", "-P", state, "-n", name, "--output", "json",
+    ]));
+    let info: serde_json::Value = serde_json::from_str(&info).expect("info JSON");
+    info["plan"].clone()
+}
+
 fn cgroup_gone(name: &str) -> bool {
     !Path::new("/sys/fs/cgroup/pids/lxnest").join(name).exists()
 }
@@ -46,28 +56,20 @@ fn an_lxc_host_gets_a_writable_etc_with_its_runtime_configuration_and_the_hosts_
     let spec = write_spec(
         dir.path(),
         &format!(
-            "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    network: {{ mode: loopback }}\n    command: [\"/bin/sh\", \"-c\", {script:?}]\n"
+            "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    network: {{ mode: loopback }}\n"
         ),
     );
-    let plan = ok(lxnest(&[
-        "plan",
-        spec.to_str().expect("utf-8"),
-        "--output",
-        "json",
-    ]));
-    let plan: serde_json::Value = serde_json::from_str(&plan).expect("plan JSON");
-    let c = &plan["containers"][0];
+    let st = state.to_str().expect("utf-8").to_string();
+    ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
+    let _guard = scopeguard(&st, &[&name]);
+    let c = started_plan(&st, &name);
     let subnet = c["network"]["runtime_bridge"]["subnet"]
         .as_str()
-        .expect("lxcbr0 planned");
-    let reserved = &c["idmap"]["runtime"];
-
+        .expect("lxcbr0 planned")
+        .to_string();
+    let reserved = c["idmap"]["runtime"].clone();
     let out = ok(lxnest(&[
-        "start",
-        "-F",
-        "-P",
-        state.to_str().expect("utf-8"),
-        spec.to_str().expect("utf-8"),
+        "attach", "-P", &st, "-n", &name, "--", "/bin/sh", "-c", &script,
     ]));
     assert!(out.starts_with("inside\n"), "{out}");
     assert!(
@@ -109,6 +111,7 @@ fn an_lxc_host_gets_a_writable_etc_with_its_runtime_configuration_and_the_hosts_
         end <= mapped,
         "reserved ids end at {end}, the map has {mapped}"
     );
+    ok(lxnest(&["stop", "-P", &st, "-n", &name]));
     assert_no_state_left(&state);
     assert!(cgroup_gone(&name));
 }
@@ -432,6 +435,26 @@ fn a_docker_child_of_an_lxc_host_keeps_the_capabilities_docker_needs() {
             "{cap} missing at level 2: {bounding:x}"
         );
     }
+    // Level 2 got its runtime's configuration too, written by the lxnest inside level 1.
+    let daemon = ok(lxnest(&[
+        "attach",
+        "-P",
+        &st,
+        "-n",
+        &child,
+        "--",
+        "cat",
+        "/etc/docker/daemon.json",
+    ]));
+    let daemon: serde_json::Value = serde_json::from_str(&daemon).expect("daemon.json");
+    // Level 2's plan as the lxnest inside level 1 started it.
+    let info = ok(lxnest(&[
+        "attach", "-P", &st, "-n", &host, "--", "lxnest", "info", "-n", "ci", "--output", "json",
+    ]));
+    let info: serde_json::Value = serde_json::from_str(&info).expect("info JSON");
+    let docker0 = &info["plan"]["network"]["runtime_bridge"]["address"];
+    assert!(docker0.is_string(), "docker0 planned: {info}");
+    assert_eq!(&daemon["bip"], docker0);
     ok(lxnest(&["stop", "-P", &st, "-n", &host]));
     assert_no_state_left(&state);
     assert!(cgroup_gone(&host));
@@ -454,20 +477,13 @@ fn lxc_net_brings_lxcbr0_up_on_the_planned_subnet_with_nat_inside_only() {
             "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    network: {{ mode: loopback }}\n"
         ),
     );
-    let plan = ok(lxnest(&[
-        "plan",
-        spec.to_str().expect("utf-8"),
-        "--output",
-        "json",
-    ]));
-    let plan: serde_json::Value = serde_json::from_str(&plan).expect("plan JSON");
-    let bridge = &plan["containers"][0]["network"]["runtime_bridge"];
+    ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
+    let _guard = scopeguard(&st, &[&name]);
+    let bridge = started_plan(&st, &name)["network"]["runtime_bridge"].clone();
     let (subnet, address) = (
         bridge["subnet"].as_str().expect("subnet").to_string(),
         bridge["address"].as_str().expect("address").to_string(),
     );
-    ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
-    let _guard = scopeguard(&st, &[&name]);
     // Debian's own lxc-net script, unchanged, reading what lxnest wrote.
     let out = ok(lxnest(&[
         "attach",
@@ -517,18 +533,11 @@ fn unprivileged_lxc_inside_maps_its_container_from_the_reserved_range() {
             "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    network: {{ mode: loopback }}\n"
         ),
     );
-    let plan = ok(lxnest(&[
-        "plan",
-        spec.to_str().expect("utf-8"),
-        "--output",
-        "json",
-    ]));
-    let plan: serde_json::Value = serde_json::from_str(&plan).expect("plan JSON");
-    let first = plan["containers"][0]["idmap"]["runtime"]["first"]
-        .as_u64()
-        .expect("reserved range");
     ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
     let _guard = scopeguard(&st, &[&name]);
+    let first = started_plan(&st, &name)["idmap"]["runtime"]["first"]
+        .as_u64()
+        .expect("reserved range");
     // LXC's own tools, with nothing but what lxnest wrote: default.conf's lxc.idmap makes the
     // container unprivileged, /etc/subuid lets root map it.
     let out = ok(lxnest(&[

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 #   libseccomp-dev    filter-size comparison against libseccomp
 #   e2fsprogs         ext4 images with the encrypt feature
 #   systemd           `init: systemd` boots the host's systemd on the built-in rootfs
-#                     (tests/runtime_config_root.rs); minimal images and containers lack it
+#                     (tests/runtime_init_root.rs); minimal images and containers lack it
 #   dnsmasq-base      lxc-net's DHCP server for lxcbr0 inside a nesting host (a Recommends of lxc,
 #                     which --no-install-recommends skips)
 PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc systemd dnsmasq-base)

@@ -226,7 +226,8 @@ impl<'a> Walker<'a> {
         if let Some(note) = &apparmor.note {
             self.warnings.push(format!("{path}: {note}"));
         }
-        let capabilities = capabilities(c, &subtree, parent.level, &apparmor, idmap.is_some());
+        let capabilities =
+            caps::for_container(c, &subtree, parent.level, &apparmor, idmap.is_some());
         let level = LevelPlan {
             name: c.name.clone(),
             path: path.clone(),
@@ -429,34 +430,6 @@ fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
         hostname: c.name.clone(),
         halt_signal,
     }
-}
-
-/// Defaults plus the needs of the container and of everything below it (a dropped bounding
-/// capability can never come back further down), never more than the parent keeps (an inner
-/// level is never looser). A need that an ancestor's `capabilities.drop` removes is a finding
-/// of [`check::run`], never a silent loss.
-fn capabilities(
-    c: &ContainerSpec,
-    subtree: &Needs,
-    parent: Option<&LevelPlan>,
-    apparmor: &AppArmorPlan,
-    user_namespace: bool,
-) -> Vec<String> {
-    let mut set = caps::kept(&subtree.capabilities, &c.capabilities.drop);
-    // AppArmor lets a task load policy only with mac_admin in its own user namespace, and only
-    // into the policy namespace at that depth: in a user namespace it reaches nothing but the
-    // container's own policy namespace, so a nesting host that loads its children's profiles
-    // keeps it. Without a user namespace it would be the host's: never.
-    if user_namespace
-        && apparmor.flags.iter().any(|f| f == "load_policy")
-        && !c.capabilities.drop.iter().any(|d| d == "mac_admin")
-    {
-        set.insert("mac_admin".into());
-    }
-    if let Some(p) = parent {
-        set.retain(|cap| p.capabilities.contains(cap));
-    }
-    set.into_iter().collect()
 }
 
 fn mounts(c: &ContainerSpec) -> Vec<MountPlan> {

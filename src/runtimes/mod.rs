@@ -46,7 +46,7 @@ pub enum RuntimeConfigError {
     Template {
         /// Template name.
         name: &'static str,
-        /// Handlebars' message.
+        /// What went wrong.
         message: String,
     },
 }

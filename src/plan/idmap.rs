@@ -62,10 +62,21 @@ pub fn block_size(c: &ContainerSpec) -> u64 {
     own + c.children.iter().map(block_size).sum::<u64>()
 }
 
-/// The reserved runtime range at the end of a block of `count` ids (inside ids), if any.
+/// [`block_size`] without any range reserved for a runtime, in the whole subtree.
+pub fn block_size_bare(c: &ContainerSpec) -> u64 {
+    let own = if c.idmap.as_ref().is_some_and(|m| m.privileged) {
+        0
+    } else {
+        u64::from(RANGE)
+    };
+    own + c.children.iter().map(block_size_bare).sum::<u64>()
+}
+
+/// The reserved runtime range at the end of a block of `count` ids (inside ids), if any: only
+/// when the block has room for everything [`block_size`] counts.
 pub fn runtime_range(c: &ContainerSpec, count: u32) -> Option<IdRange> {
     let n = runtime_ids(c);
-    (n > 0 && count >= RANGE + n).then(|| IdRange {
+    (n > 0 && u64::from(count) >= block_size(c)).then(|| IdRange {
         first: count - n,
         count: n,
     })
@@ -253,29 +264,56 @@ pub fn for_user(
         ));
     }
     let size = block_size(c);
+    let bare = block_size_bare(c);
     if let Some(why) = single_reason(host) {
-        if size > u64::from(RANGE) {
+        if bare > u64::from(RANGE) {
             return Err((
-                format!("its nested containers need {size} ids, but only your own id can be mapped: {why}"),
+                format!("its nested containers need {bare} ids, but only your own id can be mapped: {why}"),
                 "give the user subordinate ids in /etc/subuid and /etc/subgid and install the setuid newuidmap/newgidmap (Debian: uidmap)",
             ));
         }
         let warning = format!("single-id map ({why}): {SINGLE_LOSES}");
         return Ok((single(user), Some(warning)));
     }
-    let count = u64::from(c.idmap.as_ref().and_then(|m| m.count).unwrap_or(0)).max(size);
-    // Inside id 0 is the user; ids 1.. come from the subordinate ranges.
-    let (uid, gid) = (
-        ids.0.as_mut().and_then(|a| a.take(count - 1)),
-        ids.1.as_mut().and_then(|a| a.take(count - 1)),
-    );
-    match (uid, gid, u32::try_from(count)) {
-        (Some(uid), Some(gid), Ok(count)) => Ok((unprivileged(user, uid, gid, count), None)),
-        _ => Err((
-            format!("no room for {} ids in your subordinate ids", count - 1),
-            "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
-        )),
+    let wish = u64::from(c.idmap.as_ref().and_then(|m| m.count).unwrap_or(0));
+    // Inside id 0 is the user; ids 1.. come from the subordinate ranges. Both allocators move
+    // only when both have room.
+    let mut take = |count: u64| {
+        let (mut u, mut g) = (ids.0.clone(), ids.1.clone());
+        let got = (
+            u.as_mut().and_then(|a| a.take(count - 1)),
+            g.as_mut().and_then(|a| a.take(count - 1)),
+            u32::try_from(count),
+        );
+        match got {
+            (Some(uid), Some(gid), Ok(count)) => {
+                (*ids.0, *ids.1) = (u, g);
+                Some(unprivileged(user, uid, gid, count))
+            }
+            _ => None,
+        }
+    };
+    if let Some(map) = take(wish.max(size)) {
+        return Ok((map, None));
     }
+    // A user's subordinate range is often 65536 ids: then the nesting host runs without the
+    // range reserved for its runtime's own containers rather than not at all.
+    if size > bare {
+        if let Some(map) = take(wish.max(bare)) {
+            let warning = format!(
+                "no room for the {} ids reserved for containers its runtime makes itself: LXC, LXD or Podman inside can run privileged containers only and `lxnest run` inside has no ids; add subordinate ids (usermod --add-subuids/--add-subgids) to get them",
+                size - bare
+            );
+            return Ok((map, Some(warning)));
+        }
+    }
+    Err((
+        format!(
+            "no room for {} ids in your subordinate ids",
+            wish.max(size) - 1
+        ),
+        "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
+    ))
 }
 
 /// Parses a `/proc/PID/uid_map` text into lines; malformed lines are skipped.
@@ -477,5 +515,25 @@ mod tests {
         assert!(why.contains("it maps gids 0-65535") && why.contains("runtime: lxnest"));
         let big = "0 100000 1000000\n";
         assert_eq!(unmapped(&m, big, big), None);
+    }
+
+    #[test]
+    fn a_user_with_one_range_gets_a_nesting_host_without_the_runtime_reservation() {
+        let host = HostSnapshot::laptop_as_user();
+        let user = host.user.clone().expect("user");
+        let lxc = ContainerSpec {
+            name: "h".into(),
+            runtime: Some("lxc".into()),
+            ..Default::default()
+        };
+        let (mut u, mut g) = available(&host);
+        let (mut u, mut g) = (
+            u.take().map(IdAllocator::new),
+            g.take().map(IdAllocator::new),
+        );
+        let (m, warning) = for_user(&lxc, &host, &user, (&mut u, &mut g)).expect("plans");
+        assert_eq!(m.host_uid.count, RANGE);
+        assert!(warning.is_some_and(|w| w.contains("no room for the 131072 ids reserved")));
+        assert_eq!(runtime_range(&lxc, m.host_uid.count), None);
     }
 }

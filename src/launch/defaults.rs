@@ -60,7 +60,7 @@ pub fn idmap(nesting: bool) -> IdMapPlan {
 /// planned ids (a nesting host without a reserved range) and what to do about it.
 pub fn explain_map_error(map: &IdMapPlan, err: std::io::Error) -> String {
     let own = |f: &str| std::fs::read_to_string(format!("/proc/self/{f}")).unwrap_or_default();
-    match crate::plan::idmap::unmapped(map, &own("uid_map"), &own("gid_map")) {
+    match crate::plan::idreserve::unmapped(map, &own("uid_map"), &own("gid_map")) {
         Some(why) => format!("{err}: {why}"),
         None => err.to_string(),
     }

@@ -28,65 +28,15 @@ pub fn available(host: &HostSnapshot) -> (Option<IdRange>, Option<IdRange>) {
     (pick(&host.subuids), pick(&host.subgids))
 }
 
-/// Ids reserved inside a nesting host for the containers its own runtime makes (LXC's, LXD's
-/// and Podman's unprivileged containers share one 65536-id map by default; the second range
-/// leaves room for one isolated map).
-pub const RUNTIME_IDS: u32 = 2 * RANGE;
-
-/// Ids reserved inside a `runtime: lxnest` host without declared children, for containers
-/// started inside with `lxnest run` (each takes [`RANGE`]).
-pub const ADHOC_IDS: u32 = 4 * RANGE;
-
-/// How many ids a container reserves, inside its own block, for containers that something
-/// other than this plan starts inside it: its runtime's own containers, or ad-hoc lxnest
-/// children. 0 for a privileged container (it has no block of its own).
-pub fn runtime_ids(c: &ContainerSpec) -> u32 {
-    if c.idmap.as_ref().is_some_and(|m| m.privileged) {
-        return 0;
-    }
-    match c.runtime.as_deref() {
-        Some("lxc" | "lxd" | "podman") => RUNTIME_IDS,
-        Some("lxnest") if c.children.is_empty() => ADHOC_IDS,
-        _ => 0,
-    }
-}
-
 /// How many ids a container's block needs: its own range, the range reserved for its runtime
 /// ([`runtime_ids`]) and the blocks of its mapped descendants.
 pub fn block_size(c: &ContainerSpec) -> u64 {
     let own = if c.idmap.as_ref().is_some_and(|m| m.privileged) {
         0
     } else {
-        u64::from(RANGE) + u64::from(runtime_ids(c))
+        u64::from(RANGE) + u64::from(crate::plan::idreserve::runtime_ids(c))
     };
     own + c.children.iter().map(block_size).sum::<u64>()
-}
-
-/// [`block_size`] without any range reserved for a runtime, in the whole subtree.
-pub fn block_size_bare(c: &ContainerSpec) -> u64 {
-    let own = if c.idmap.as_ref().is_some_and(|m| m.privileged) {
-        0
-    } else {
-        u64::from(RANGE)
-    };
-    own + c.children.iter().map(block_size_bare).sum::<u64>()
-}
-
-/// The reserved runtime range at the end of a block of `count` ids (inside ids), if any: only
-/// when the block has room for everything [`block_size`] counts.
-pub fn runtime_range(c: &ContainerSpec, count: u32) -> Option<IdRange> {
-    let n = runtime_ids(c);
-    (n > 0 && u64::from(count) >= block_size(c)).then(|| IdRange {
-        first: count - n,
-        count: n,
-    })
-}
-
-/// `/etc/subuid` (and `/etc/subgid`) of a nesting host: root may map its reserved range, which
-/// is what LXC's, LXD's and Podman's unprivileged containers and `lxnest run` inside read.
-pub fn subid_file(map: &IdMapPlan) -> Option<String> {
-    map.runtime
-        .map(|r| format!("root:{}:{}\n", r.first, r.count))
 }
 
 /// Hands out consecutive blocks from one range.
@@ -264,7 +214,7 @@ pub fn for_user(
         ));
     }
     let size = block_size(c);
-    let bare = block_size_bare(c);
+    let bare = crate::plan::idreserve::block_size_bare(c);
     if let Some(why) = single_reason(host) {
         if bare > u64::from(RANGE) {
             return Err((
@@ -300,10 +250,7 @@ pub fn for_user(
     // range reserved for its runtime's own containers rather than not at all.
     if size > bare {
         if let Some(map) = take(wish.max(bare)) {
-            let warning = format!(
-                "no room for the {} ids reserved for containers its runtime makes itself: LXC, LXD or Podman inside can run privileged containers only and `lxnest run` inside has no ids; add subordinate ids (usermod --add-subuids/--add-subgids) to get them",
-                size - bare
-            );
+            let warning = crate::plan::idreserve::without_reservation(size - bare);
             return Ok((map, Some(warning)));
         }
     }
@@ -314,61 +261,6 @@ pub fn for_user(
         ),
         "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
     ))
-}
-
-/// Parses a `/proc/PID/uid_map` text into lines; malformed lines are skipped.
-fn parse_map(text: &str) -> Vec<IdMapLine> {
-    text.lines()
-        .filter_map(|l| {
-            let mut w = l.split_whitespace().map(|n| n.parse::<u32>().ok());
-            Some(IdMapLine {
-                inside: w.next()??,
-                outside: w.next()??,
-                count: w.next()??,
-            })
-        })
-        .collect()
-}
-
-/// Why `map` cannot be written from a user namespace whose own maps are `uid_map`/`gid_map`
-/// (the texts of /proc/self/uid_map and gid_map): the first planned range that our namespace
-/// does not map, with the fix. `None` when every planned id is mapped here.
-pub fn unmapped(map: &IdMapPlan, uid_map: &str, gid_map: &str) -> Option<String> {
-    // gid_map first: it is the one written first.
-    for (kind, lines, own) in [("gid", &map.gid, gid_map), ("uid", &map.uid, uid_map)] {
-        let own = parse_map(own);
-        let covered = |first: u32, count: u32| {
-            own.iter().any(|o| {
-                let (a, b) = (
-                    u64::from(o.inside),
-                    u64::from(o.inside) + u64::from(o.count),
-                );
-                u64::from(first) >= a && u64::from(first) + u64::from(count) <= b
-            })
-        };
-        if let Some(l) = lines.iter().find(|l| !covered(l.outside, l.count)) {
-            let last = u64::from(l.outside) + u64::from(l.count) - 1;
-            let mapped = own
-                .iter()
-                .map(|o| {
-                    format!(
-                        "{}-{}",
-                        o.inside,
-                        u64::from(o.inside) + u64::from(o.count) - 1
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Some(format!(
-                "{kind}s {}-{last} are not mapped in this user namespace (it maps {kind}s {mapped}), so the kernel refuses the map; \
-                 fix: start this nesting host from a spec with `runtime: lxnest` (or lxc, lxd, podman), which reserves ids for containers started inside \
-                 and writes them to root's /etc/sub{}id, or put a `root:FIRST:COUNT` line inside the mapped range into /etc/subuid and /etc/subgid",
-                l.outside,
-                &kind[..1]
-            ));
-        }
-    }
-    None
 }
 
 /// What a container on the single-id map cannot do, for the plan's warning.
@@ -465,59 +357,6 @@ mod tests {
     }
 
     #[test]
-    fn a_nesting_host_reserves_a_runtime_range_after_its_childrens_blocks() {
-        let lxc = ContainerSpec {
-            name: "h".into(),
-            runtime: Some("lxc".into()),
-            children: vec![spec("k", vec![])],
-            ..Default::default()
-        };
-        let size = block_size(&lxc);
-        assert_eq!(size, u64::from(2 * RANGE + RUNTIME_IDS));
-        let count = u32::try_from(size).expect("fits");
-        let r = runtime_range(&lxc, count).expect("reserved");
-        assert_eq!((r.first, r.count), (2 * RANGE, RUNTIME_IDS));
-        let mut m = map(100_000, 100_000, count, 100_000, 100_000);
-        m.runtime = Some(r);
-        let mut kids = IdAllocator::for_children_of(&m);
-        assert_eq!(kids.take(u64::from(RANGE)), Some(RANGE));
-        assert_eq!(
-            kids.take(1),
-            None,
-            "the runtime's range is not the children's"
-        );
-        assert_eq!(subid_file(&m).as_deref(), Some("root:131072:131072\n"));
-    }
-
-    #[test]
-    fn an_lxnest_host_without_children_gets_room_for_adhoc_ones() {
-        let adhoc = ContainerSpec {
-            name: "h".into(),
-            runtime: Some("lxnest".into()),
-            ..Default::default()
-        };
-        assert_eq!(runtime_ids(&adhoc), ADHOC_IDS);
-        assert_eq!(block_size(&adhoc), u64::from(RANGE + ADHOC_IDS));
-        let with_kids = ContainerSpec {
-            children: vec![spec("k", vec![])],
-            ..adhoc.clone()
-        };
-        assert_eq!(runtime_ids(&with_kids), 0, "declared children are planned");
-        assert_eq!(runtime_ids(&spec("plain", vec![])), 0);
-    }
-
-    #[test]
-    fn an_unmapped_range_is_explained_with_the_fix() {
-        let m = map(65_536, 65_536, 65_536, 65_536, 65_536);
-        let own = "         0     100000      65536\n";
-        let why = unmapped(&m, own, own).expect("not mapped");
-        assert!(why.starts_with("gids 65536-131071 are not mapped"), "{why}");
-        assert!(why.contains("it maps gids 0-65535") && why.contains("runtime: lxnest"));
-        let big = "0 100000 1000000\n";
-        assert_eq!(unmapped(&m, big, big), None);
-    }
-
-    #[test]
     fn a_user_with_one_range_gets_a_nesting_host_without_the_runtime_reservation() {
         let host = HostSnapshot::laptop_as_user();
         let user = host.user.clone().expect("user");
@@ -534,6 +373,9 @@ mod tests {
         let (m, warning) = for_user(&lxc, &host, &user, (&mut u, &mut g)).expect("plans");
         assert_eq!(m.host_uid.count, RANGE);
         assert!(warning.is_some_and(|w| w.contains("no room for the 131072 ids reserved")));
-        assert_eq!(runtime_range(&lxc, m.host_uid.count), None);
+        assert_eq!(
+            crate::plan::idreserve::runtime_range(&lxc, m.host_uid.count),
+            None
+        );
     }
 }

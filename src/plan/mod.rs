@@ -9,6 +9,7 @@ pub mod error;
 pub mod grant;
 pub mod host;
 pub mod idmap;
+pub mod idreserve;
 pub mod model;
 pub mod needs;
 pub mod network;

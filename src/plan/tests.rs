@@ -70,7 +70,7 @@ fn juju_laptop_cgroups_ids_and_caps_nest() {
     // Its own range, three units, and the range reserved for LXC's own containers.
     assert_eq!(
         h.host_uid.count,
-        4 * 65536 + crate::plan::idmap::RUNTIME_IDS
+        4 * 65536 + crate::plan::idreserve::RUNTIME_IDS
     );
     let r = h.runtime.expect("lxc gets a reserved range");
     assert!(

@@ -219,7 +219,7 @@ impl<'a> Walker<'a> {
             return Ok(None);
         };
         if let Some(m) = idmap.as_mut() {
-            m.runtime = idmap::runtime_range(c, m.host_uid.count);
+            m.runtime = crate::plan::idreserve::runtime_range(c, m.host_uid.count);
         }
         let seccomp = crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree)?;
         let apparmor = crate::plan::apparmor::plan(c, &path, &subtree, self.host)?;
@@ -270,27 +270,25 @@ impl<'a> Walker<'a> {
             ));
             return Some(None);
         }
-        let size = idmap::block_size(c);
-        let wish = c.idmap.clone().unwrap_or_default();
-        let count = u64::from(wish.count.unwrap_or(0)).max(size);
-        let take = |alloc: &mut Option<IdAllocator>, at: Option<u32>| {
-            let alloc = alloc.as_mut()?;
-            match at {
-                Some(first) => alloc.take_at(first, count),
-                None => alloc.take(count),
+        let (uid, gid, count) = match crate::plan::idreserve::allocate(c, (&mut ids.0, &mut ids.1))
+        {
+            Ok((uid, gid, count, warning)) => {
+                if let Some(w) = warning {
+                    self.warnings.push(format!("{path}: {w}"));
+                }
+                (uid, gid, count)
             }
-        };
-        let (uid, gid) = (take(&mut ids.0, wish.uid), take(&mut ids.1, wish.gid));
-        let (Some(uid), Some(gid), Ok(count)) = (uid, gid, u32::try_from(count)) else {
-            self.findings.push(Finding {
-                container: path.into(),
-                level: depth,
-                rule: "idmap".into(),
-                origin: c.origin.clone(),
-                message: format!("no room for {count} ids in the parent's range (subordinate ids, or the parent's block)"),
-                fix: "add subordinate ids (/etc/subuid, /etc/subgid), remove a fixed `idmap.uid`, or nest fewer containers".into(),
-            });
-            return None;
+            Err(count) => {
+                self.findings.push(Finding {
+                        container: path.into(),
+                        level: depth,
+                        rule: "idmap".into(),
+                        origin: c.origin.clone(),
+                        message: format!("no room for {count} ids in the parent's range (subordinate ids, or the parent's block)"),
+                        fix: "add subordinate ids (/etc/subuid, /etc/subgid), remove a fixed `idmap.uid`, or nest fewer containers".into(),
+                    });
+                return None;
+            }
         };
         let (hu, hg) = match parent.level.and_then(|p| p.idmap.as_ref()) {
             Some(p) => (p.host_uid.first + uid, p.host_gid.first + gid),

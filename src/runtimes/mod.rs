@@ -247,7 +247,11 @@ pub fn files(c: &LevelPlan) -> Result<Vec<RuntimeFile>, RuntimeConfigError> {
             _ => {}
         }
     }
-    if let Some(line) = c.idmap.as_ref().and_then(crate::plan::idmap::subid_file) {
+    if let Some(line) = c
+        .idmap
+        .as_ref()
+        .and_then(crate::plan::idreserve::subid_file)
+    {
         for path in ["/etc/subuid", "/etc/subgid"] {
             out.push(RuntimeFile {
                 path,

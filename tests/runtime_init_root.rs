@@ -134,6 +134,8 @@ fn an_lxnest_host_without_children_runs_adhoc_containers_and_others_say_why_not(
         .and_then(|r| r.split(':').next())
         .expect("root's range")
         .to_string();
+    // The ad-hoc container's map as the nesting host sees it (its own /proc/self/uid_map shows
+    // the inner one-to-one namespace lxnest adds for the locked mounts).
     let inner = ok(lxnest(&[
         "attach",
         "-P",
@@ -141,11 +143,13 @@ fn an_lxnest_host_without_children_runs_adhoc_containers_and_others_say_why_not(
         "-n",
         &adhoc,
         "--",
-        "lxnest",
-        "run",
-        "--",
-        "cat",
-        "/proc/self/uid_map",
+        "/bin/sh",
+        "-c",
+        "lxnest run -n adin -- sleep 30 >/dev/null 2>&1 & \
+         for i in $(seq 300); do \
+           pid=$(lxnest info -n adin 2>/dev/null | sed -n 's/^pid: *//p'); \
+           [ -n \"$pid\" ] && break; sleep 0.1; done; \
+         cat /proc/$pid/uid_map; lxnest stop -n adin -t 1 >/dev/null",
     ]));
     let outside = inner.split_whitespace().nth(1).expect("uid_map line");
     assert_eq!(

@@ -5,7 +5,6 @@
 
 pub mod builtin;
 pub mod etc;
-pub mod inroot;
 pub mod runtime_etc;
 
 use crate::launch::mounts::{bind, MountError};

@@ -8,7 +8,8 @@
 //! is the user's and stays untouched), the files of [`crate::runtimes`] are written inside the
 //! root without following the container's symlinks ([`super::inroot`]).
 
-use super::{builtin, inroot, RootfsError};
+use super::{builtin, RootfsError};
+use crate::inroot;
 use crate::launch::mounts::{mkdir_p, mount_fs};
 use crate::plan::model::{LevelPlan, RootfsPlan};
 use crate::runtimes::WriteMode;
@@ -70,6 +71,15 @@ fn builtin_etc(root: &Path, plan: &LevelPlan) -> Result<(), RootfsError> {
     Ok(())
 }
 
+/// Reads `path` inside `root` (resolved in it); `None` when it does not exist.
+fn read(root: &std::os::fd::OwnedFd, path: &Path) -> std::io::Result<Option<String>> {
+    match inroot::open_in_root(root, path, libc::O_RDONLY | libc::O_NONBLOCK) {
+        Ok(fd) => std::io::read_to_string(std::fs::File::from(fd)).map(Some),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Prepares the configuration of `plan`'s runtime in the root at `root` (before pivot_root);
 /// `nesting` when the container starts lxnest children.
 pub fn prepare(root: &Path, plan: &LevelPlan, nesting: bool) -> Result<(), RootfsError> {
@@ -90,21 +100,21 @@ pub fn prepare(root: &Path, plan: &LevelPlan, nesting: bool) -> Result<(), Rootf
     if files.is_empty() {
         return Ok(());
     }
-    let fd = inroot::open_root(root).map_err(werr(root))?;
+    let fd = inroot::create::open_root(root).map_err(werr(root))?;
     for f in files {
         let path = Path::new(f.path);
         let text = match f.mode {
             WriteMode::Replace => f.text,
             WriteMode::MergeRootLine => {
-                let old = inroot::read(&fd, path).map_err(werr(path))?;
+                let old = read(&fd, path).map_err(werr(path))?;
                 crate::runtimes::merge_root_line(old.as_deref().unwrap_or(""), &f.text)
             }
-            WriteMode::IfAbsent => match inroot::read(&fd, path).map_err(werr(path))? {
+            WriteMode::IfAbsent => match read(&fd, path).map_err(werr(path))? {
                 Some(_) => continue,
                 None => f.text,
             },
         };
-        inroot::write(&fd, path, &text, 0o644).map_err(werr(path))?;
+        inroot::create::write(&fd, path, &text, 0o644).map_err(werr(path))?;
     }
     Ok(())
 }

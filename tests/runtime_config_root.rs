@@ -2,7 +2,9 @@
 //! a `runtime: lxc` host on the built-in rootfs gets a writable /etc of its own (system users, a
 //! machine-id, lxc-net and default.conf on the planned subnet, root's subordinate ids inside its
 //! map) while the host's /etc stays untouched; Debian's lxc-net brings lxcbr0 up there with NAT
-//! inside only; an unprivileged LXC container maps root from the reserved range; files written
+//! inside only; an unprivileged LXC container that includes common.conf (sys:mixed) maps root
+//! from the reserved range, stacks LXC's seccomp policy and gets a DHCP address on the planned
+//! subnet from which it reaches its gateway; files written
 //! into a tarball's tree stay inside it whatever its symlinks name. Nothing is left behind.
 
 mod runtime_support;
@@ -240,7 +242,8 @@ fn lxc_net_brings_lxcbr0_up_on_the_planned_subnet_with_nat_inside_only() {
 }
 
 #[test]
-fn unprivileged_lxc_inside_maps_its_container_from_the_reserved_range() {
+fn unprivileged_lxc_with_common_conf_inside_gets_the_reserved_ids_a_stacked_filter_and_a_planned_address(
+) {
     if !root_with("/usr/share/lxc/templates/lxc-busybox", "lxc")
         || !root_with("/bin/busybox", "busybox-static")
     {
@@ -258,11 +261,18 @@ fn unprivileged_lxc_inside_maps_its_container_from_the_reserved_range() {
     );
     ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
     let _guard = scopeguard(&st, &[&name]);
-    let first = started_plan(&st, &name)["idmap"]["runtime"]["first"]
+    let plan = started_plan(&st, &name);
+    let first = plan["idmap"]["runtime"]["first"]
         .as_u64()
         .expect("reserved range");
-    // LXC's own tools, with nothing but what lxnest wrote: default.conf's lxc.idmap makes the
-    // container unprivileged, /etc/subuid lets root map it.
+    let subnet: ipnet::Ipv4Net = plan["network"]["runtime_bridge"]["subnet"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("lxcbr0 planned");
+    // LXC's own tools as distributions configure containers (common.conf: LXC's seccomp policy,
+    // sys:mixed), with nothing but what lxnest wrote: default.conf's lxc.idmap makes the
+    // container unprivileged, /etc/subuid lets root map it, allow_nesting stacks LXC's filter,
+    // lxc-net gives it an address on the planned subnet. Traffic stays inside the nesting host.
     let out = ok(lxnest(&[
         "attach",
         "-P",
@@ -274,9 +284,12 @@ fn unprivileged_lxc_inside_maps_its_container_from_the_reserved_range() {
         "-c",
         "set -e; /usr/libexec/lxc/lxc-net start >/dev/null; \
          lxc-create -t busybox -n u1 >/dev/null 2>&1; \
-         echo 'lxc.mount.auto = proc:mixed sys:ro cgroup:mixed' >> /var/lib/lxc/u1/config; \
+         printf 'lxc.include = /usr/share/lxc/config/common.conf\\nlxc.mount.auto = cgroup:mixed proc:mixed sys:mixed\\n' >> /var/lib/lxc/u1/config; \
          lxc-start -n u1; lxc-wait -n u1 -s RUNNING -t 30; \
-         lxc-attach -n u1 -- cat /proc/self/uid_map; lxc-stop -n u1 -k",
+         lxc-attach -n u1 -- /bin/sh -c 'cat /proc/self/uid_map; grep Seccomp_filters /proc/self/status; \
+           udhcpc -i eth0 -n -q -t 10 >/dev/null 2>&1; echo addr=$(ip -4 -o addr show eth0 | sed -n \"s/.*inet \\([0-9.]*\\).*/\\1/p\"); \
+           gw=$(ip route | sed -n \"s/^default via \\([0-9.]*\\).*/\\1/p\"); ping -c1 -W3 $gw >/dev/null && echo gateway=ok'; \
+         lxc-stop -n u1 -k",
     ]));
     let line: Vec<&str> = out
         .lines()
@@ -288,6 +301,19 @@ fn unprivileged_lxc_inside_maps_its_container_from_the_reserved_range() {
         ["0", &first.to_string(), "65536"],
         "LXC's container maps root to the reserved range: {out}"
     );
+    let filters: u32 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Seccomp_filters:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("Seccomp_filters");
+    assert!(filters >= 2, "LXC's policy stacks on lxnest's: {out}");
+    let addr: std::net::Ipv4Addr = out
+        .lines()
+        .find_map(|l| l.strip_prefix("addr="))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("a DHCP address: {out}"));
+    assert!(subnet.contains(&addr), "{addr} in {subnet}");
+    assert!(out.contains("gateway=ok"), "{out}");
     ok(lxnest(&["stop", "-P", &st, "-n", &name]));
     assert_no_state_left(&state);
     assert!(cgroup_gone(&name));

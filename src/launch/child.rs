@@ -207,7 +207,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // against a root that is the host's own, and only the late namespaces are made.
     inject::check(c, "lock")?;
     if let Some(map) = &plan.idmap {
-        super::lock::enter_inner_userns(map, &root.join("proc")).map_err(step_err(c, "lock"))?;
+        super::lock::enter_inner_userns(map, Path::new("/proc")).map_err(step_err(c, "lock"))?;
     }
     inject::check(c, "cgroupns")?;
     unshare(super::spawn::late_flags(plan)).map_err(step_err(c, "cgroupns"))?;

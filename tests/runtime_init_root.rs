@@ -1,6 +1,6 @@
 //! Runtimes and inits that depend on what lxnest grants along the path (issue 14), as root:
-//! systemd boots to `running` with no failed unit and halts on `lxnest stop` (SIGRTMIN+3)
-//! without being killed; a docker child of an lxc host keeps docker's capabilities and gets its
+//! systemd in a `runtime: lxc` host boots to `running` with no failed unit, starts lxc-net on
+//! the planned subnet and halts on `lxnest stop` (SIGRTMIN+3) without being killed; a docker child of an lxc host keeps docker's capabilities and gets its
 //! daemon.json; an lxnest host without children runs ad-hoc containers from its reserved ids,
 //! and elsewhere the failed map write says why. Nothing is left behind.
 
@@ -13,8 +13,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
-fn systemd_boots_to_running_without_failed_units_and_halts_on_stop() {
-    if !root_with("/lib/systemd/systemd", "systemd") {
+fn systemd_in_an_lxc_host_boots_to_running_without_failed_units_starts_lxc_net_and_halts_on_stop() {
+    if !root_with("/lib/systemd/systemd", "systemd")
+        || !root_with("/usr/lib/systemd/system/lxc-net.service", "lxc")
+    {
         return;
     }
     let dir = traversable_tempdir();
@@ -24,7 +26,7 @@ fn systemd_boots_to_running_without_failed_units_and_halts_on_stop() {
     let spec = write_spec(
         dir.path(),
         &format!(
-            "name: {name}\ncontainers:\n  - name: {name}\n    init: systemd\n    network: {{ mode: loopback }}\n"
+            "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    init: systemd\n    network: {{ mode: loopback }}\n"
         ),
     );
     let mut fg = Command::new(env!("CARGO_BIN_EXE_lxnest"))
@@ -77,6 +79,23 @@ fn systemd_boots_to_running_without_failed_units_and_halts_on_stop() {
     assert_eq!(failed.trim(), "", "no failed unit");
     let info = ok(lxnest(&["info", "-P", &st, "-n", &name]));
     assert!(info.contains("systemd:     running"), "{info}");
+    // The juju machine: systemd starts LXC's own lxc-net unit, which reads what lxnest wrote.
+    let address = started_plan(&st, &name)["network"]["runtime_bridge"]["address"]
+        .as_str()
+        .expect("lxcbr0 planned")
+        .to_string();
+    let lxcbr0 = ok(lxnest(&[
+        "attach",
+        "-P",
+        &st,
+        "-n",
+        &name,
+        "--",
+        "/bin/sh",
+        "-c",
+        "systemctl start lxc-net && ip -4 -o addr show lxcbr0",
+    ]));
+    assert!(lxcbr0.contains(&format!("inet {address}")), "{lxcbr0}");
 
     // The monitor's own default grace before SIGKILL is 10 s: a clean halt is well within it.
     let grace = 10;

@@ -1,8 +1,9 @@
 //! Runtimes and inits that depend on what lxnest grants along the path (issue 14), as root:
 //! systemd in a `runtime: lxc` host boots to `running` with no failed unit, starts lxc-net on
-//! the planned subnet and halts on `lxnest stop` (SIGRTMIN+3) without being killed; a docker child of an lxc host keeps docker's capabilities and gets its
-//! daemon.json; an lxnest host without children runs ad-hoc containers from its reserved ids,
-//! and elsewhere the failed map write says why. Nothing is left behind.
+//! the planned subnet and halts on `lxnest stop` (SIGRTMIN+3) without being killed; a docker
+//! child of an lxc host keeps docker's capabilities and gets its daemon.json; an lxnest host
+//! without children runs ad-hoc containers from its reserved ids, and elsewhere the failed map
+//! write says why. Nothing is left behind.
 
 mod runtime_support;
 mod support;

@@ -21,8 +21,12 @@ cd "$(dirname "$0")/.."
 #   golang-github-docker-docker-dev   moby's profiles/seccomp/default.json (data only, no daemon)
 #                     for tests/seccomp_oci_profiles.rs
 #   golang-github-containers-common   /usr/share/containers/seccomp.json (data only), same test
+#   systemd           `init: systemd` boots the host's systemd on the built-in rootfs
+#                     (tests/runtime_init_root.rs); minimal images and containers lack it
+#   dnsmasq-base      lxc-net's DHCP server for lxcbr0 inside a nesting host (a Recommends of lxc,
+#                     which --no-install-recommends skips)
 PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
-  golang-github-docker-docker-dev golang-github-containers-common)
+  golang-github-docker-docker-dev golang-github-containers-common systemd dnsmasq-base)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -74,6 +74,12 @@ fn wait_mask() -> SigSet {
 /// Returns the init's exit code. Signals are blocked only now, after the init exec'd, so the
 /// init does not inherit a blocked mask.
 pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
+    wait_halting(pid, grace, libc::SIGTERM)
+}
+
+/// [`wait`], asking the init to stop with `halt` (the plan's halt signal, see
+/// [`crate::plan::model::InitPlan::halt_signal`]: SIGRTMIN+3 for systemd).
+pub fn wait_halting(pid: Pid, grace: Duration, halt: i32) -> nix::Result<i32> {
     let mask = wait_mask();
     mask.thread_block()?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
@@ -114,7 +120,9 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
             if (sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP)
                 && deadline.is_none()
             {
-                let _ = kill(pid, Signal::SIGTERM);
+                // SAFETY: kill(2) with a pid and a signal number has no memory effects; `halt`
+                // is a valid signal (from InitPlan::halt_signal_number).
+                unsafe { libc::kill(pid.as_raw(), halt) };
                 deadline = Some(Instant::now() + grace);
             }
         }
@@ -198,7 +206,9 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
         teardown(started);
         return Err(e);
     }
-    let code = wait(started.child.pid(), grace).map_err(step_err(&plan.path, "monitor"));
+    let halt = plan.init.halt_signal_number();
+    let code =
+        wait_halting(started.child.pid(), grace, halt).map_err(step_err(&plan.path, "monitor"));
     // The init is reaped (or wait failed): don't let the guard signal a recycled pid.
     let mut started = started;
     if code.is_ok() {
@@ -282,7 +292,8 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     }
     report(&mut w, &format!("ok {}\n", st.pid));
     drop(w);
-    let code = wait(started.child.pid(), grace).unwrap_or(1);
+    let code =
+        wait_halting(started.child.pid(), grace, plan.init.halt_signal_number()).unwrap_or(1);
     let mut started = started;
     let reaped = std::mem::replace(&mut started.child, super::start::ChildGuard::released());
     let _ = reaped.release();

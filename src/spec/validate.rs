@@ -59,6 +59,15 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
             ));
         }
     }
+    if let Some(sig) = &c.halt_signal {
+        if crate::plan::model::signal_number(sig).is_none() {
+            return Err(invalid(
+                &c.origin,
+                format!("container `{}`: unknown halt_signal `{sig}`", c.name),
+                "use SIGTERM, SIGINT, SIGHUP, SIGPWR, SIGQUIT, SIGUSR1, SIGUSR2 or SIGRTMIN+N",
+            ));
+        }
+    }
     if let Some(rootfs) = c.rootfs() {
         rootfs_syntax(c, rootfs)?;
     }
@@ -91,7 +100,7 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
         return Err(invalid(
             &c.origin,
             format!("container `{}` has children but no `runtime`", c.name),
-            "set `runtime: lxnest` (or lxc, docker, lxd) on the container that hosts them",
+            "set `runtime: lxnest` (or lxc, docker, podman, lxd) on the container that hosts them",
         ));
     }
     Ok(())

@@ -17,7 +17,11 @@ cd "$(dirname "$0")/.."
 #   iproute2          `ip` to verify (never to configure) links and routes in tests
 #   libseccomp-dev    filter-size comparison against libseccomp
 #   e2fsprogs         ext4 images with the encrypt feature
-PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc)
+#   passwd            useradd/userdel: a user made after lxnest reserved root's subordinate range
+#                     (tests/registry_root.rs)
+#   util-linux        nsenter and setpriv: stacks started in the test's netns, signals sent as a
+#                     user's subordinate uid (tests/registry_root.rs)
+PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc passwd util-linux)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -23,6 +23,7 @@ pub mod net;
 pub mod openvz;
 pub mod origin;
 pub mod plan;
+pub mod registry;
 pub mod rootfs;
 pub mod seccomp;
 pub mod source;

@@ -59,6 +59,7 @@ fn stack(child_script: &str) -> Plan {
         host_bridge: None,
         containers: vec![host, kid],
         warnings: Vec::new(),
+        reserved: Vec::new(),
     }
 }
 

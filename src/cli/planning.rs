@@ -208,6 +208,32 @@ pub fn plan_text(plan: &Plan) -> String {
         }
         out.push_str(&t.render());
     }
+    if !plan.reserved.is_empty() {
+        out.push_str("\nreserved (kept clear of)\n");
+        let mut t = Table::new(&["WHAT", "SUBNET", "UIDS (host)", "GIDS (host)", "HOLDER"]);
+        let range = |r: Option<lxnest::plan::host::IdRange>| {
+            r.map(|r| {
+                format!(
+                    "{}-{}",
+                    r.first,
+                    u64::from(r.first) + u64::from(r.count) - 1
+                )
+            })
+            .unwrap_or_else(|| "-".into())
+        };
+        for r in &plan.reserved {
+            t.row(vec![
+                r.what.clone(),
+                r.subnet
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                range(r.uids),
+                range(r.gids),
+                r.holder.clone(),
+            ]);
+        }
+        out.push_str(&t.render());
+    }
     if !plan.warnings.is_empty() {
         out.push_str("\nwarnings:\n");
         plan.warnings

@@ -80,6 +80,14 @@ pub fn reserve_user_subnets(
     }
 }
 
+/// Every subnet the user fixed with `network.subnet`, at any depth.
+pub fn fixed_subnets(list: &[ContainerSpec], out: &mut Vec<Ipv4Net>) {
+    for c in list {
+        out.extend(c.network.subnet);
+        fixed_subnets(&c.children, out);
+    }
+}
+
 /// A bridge for `count` containers: the user's subnet if given, else a picked one.
 pub fn bridge(
     name: String,
@@ -115,6 +123,7 @@ pub fn container(
     parent: Option<&BridgePlan>,
     index: u32,
     overhead: u32,
+    earlier: Option<Ipv4Net>,
     alloc: &mut SubnetAllocator,
 ) -> Result<NetPlan, Box<Finding>> {
     let mode = c.network.mode.clone().unwrap_or_else(|| "bridge".into());
@@ -138,9 +147,10 @@ pub fn container(
     let own_bridge = if kids > 0 {
         let nat = c.network.nat.unwrap_or(true);
         let inner_mtu = mtu.saturating_sub(overhead);
+        // The user's subnet, else the one this container's bridge had at its last start.
         let b = bridge(
             INNER_BRIDGE.into(),
-            c.network.subnet,
+            c.network.subnet.or(earlier),
             kids,
             inner_mtu,
             nat,
@@ -212,7 +222,7 @@ mod tests {
             children: vec![kid.clone(), kid],
             ..Default::default()
         };
-        let net = container(&c, "s", "h", 1, Some(&host), 0, 50, &mut alloc).unwrap();
+        let net = container(&c, "s", "h", 1, Some(&host), 0, 50, None, &mut alloc).unwrap();
         assert_eq!(net.address, Some("10.100.0.2/24".parse().unwrap()));
         assert_eq!(net.gateway, Some("10.100.0.1".parse().unwrap()));
         let own = net.own_bridge.unwrap();
@@ -232,7 +242,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let net = container(&c, "s", "l", 1, None, 0, 0, &mut alloc).unwrap();
+        let net = container(&c, "s", "l", 1, None, 0, 0, None, &mut alloc).unwrap();
         assert!(net.veth_host.is_none() && net.address.is_none() && net.own_bridge.is_none());
     }
 

@@ -266,6 +266,7 @@ fn check_disjoint(ns: &TestNetns, state: &Path, hosts: &[String]) {
             );
         }
     }
+    eprintln!("subnets: {nets:?}\nhost uid blocks: {trees:?}");
     let users = users_subuids();
     for (i, a) in trees.iter().enumerate() {
         for b in &trees[i + 1..] {

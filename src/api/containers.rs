@@ -200,8 +200,8 @@ fn is_spec(s: &str) -> bool {
 pub fn start(spec_or_name: &str, opts: &StartOpts) -> Result<Vec<StartedContainer>> {
     // Planning and recording what the plan takes happen under the registry's lock, so two starts
     // at once never pick the same subnet or ids (docs/registry.md).
-    let mut held = reserve::lock()?;
-    let targets: Vec<Defined> = if is_spec(spec_or_name) {
+    let (targets, mut held): (Vec<Defined>, _) = if is_spec(spec_or_name) {
+        let held = reserve::lock()?;
         let plan = plan_locked(Path::new(spec_or_name), &held)?;
         let paths: Vec<String> = plan
             .containers
@@ -218,7 +218,7 @@ pub fn start(spec_or_name: &str, opts: &StartOpts) -> Result<Vec<StartedContaine
                 name: opts.name.clone(),
             });
         }
-        paths
+        let targets = paths
             .into_iter()
             .map(|path| Defined {
                 plan: plan.clone(),
@@ -227,15 +227,17 @@ pub fn start(spec_or_name: &str, opts: &StartOpts) -> Result<Vec<StartedContaine
                 require_apparmor: opts.require_apparmor,
                 grace_secs: opts.grace.as_secs(),
             })
-            .collect()
+            .collect();
+        (targets, held)
     } else {
         let d = registry::load(&opts.state_dir, spec_or_name)?
             .ok_or_else(|| LaunchError::NotFound(spec_or_name.into()))?;
-        vec![Defined {
+        let target = Defined {
             nested: d.nested || opts.nested,
             require_apparmor: d.require_apparmor || opts.require_apparmor,
             ..d
-        }]
+        };
+        (vec![target], reserve::lock()?)
     };
     let mut out = Vec::new();
     for d in targets {

@@ -87,6 +87,9 @@ pub(super) fn started(held: &mut Held, state_dir: &Path, name: &str, ok: bool) -
 
 /// Forgets the reservations of `name` (stopped or destroyed).
 pub fn release(state_dir: &Path, name: &str) -> Result<()> {
+    if !registry::dir().join(registry::lock::FILE).exists() {
+        return Ok(()); // nothing was ever reserved
+    }
     let mut held = lock()?;
     if held.registry.release(state_dir, name) {
         held.save()?;
@@ -117,7 +120,11 @@ pub fn for_run(
     plan: &mut crate::plan::model::LevelPlan,
     state_dir: &Path,
 ) -> Result<Option<RunReservation>> {
-    let Some(count) = plan.idmap.as_ref().map(|m| m.host_uid.count) else {
+    let Some((count, want_uid, want_gid)) = plan
+        .idmap
+        .as_ref()
+        .map(|m| (m.host_uid.count, m.host_uid.first, m.host_gid.first))
+    else {
         return Ok(None);
     };
     if !nix::unistd::geteuid().is_root() || crate::launch::defaults::in_user_namespace() {
@@ -126,12 +133,18 @@ pub fn for_run(
     let mut held = lock()?;
     let host = snapshot(&held)?;
     let stack = format!("run {}", plan.name);
-    let take = |ranges: &[crate::plan::host::IdRange], gids: bool| {
+    // The block the plan has (what `lxnest plan` showed: a `dir:` tree may be owned by it) when
+    // nobody holds it now, else the lowest free one.
+    let take = |ranges: &[crate::plan::host::IdRange], want: u32, gids: bool| {
         let mut a = crate::plan::idmap::IdAllocator::new(ranges.first().copied()?);
         a.avoid(&crate::plan::idmap::held_by_others(&host, &stack, gids));
-        a.take(u64::from(count))
+        a.take_at(want, u64::from(count))
+            .or_else(|| a.take(u64::from(count)))
     };
-    let (Some(uid), Some(gid)) = (take(&host.subuids, false), take(&host.subgids, true)) else {
+    let (Some(uid), Some(gid)) = (
+        take(&host.subuids, want_uid, false),
+        take(&host.subgids, want_gid, true),
+    ) else {
         return Err(ApiError::Reserved {
             container: plan.name.clone(),
             claim: format!("block of {count} ids"),

@@ -154,10 +154,26 @@ fn run_root_enforces_namespaces_ids_masks_caps_seccomp_landlock_and_passes_exit_
             .to_string()
     };
     assert_eq!(get("hostname"), "rt-enforce");
+    // A block of root's own /etc/subuid range (the lowest one no other container holds: tests
+    // run at once), as large as the default map.
     let map = defaults::idmap(false);
-    assert_eq!(
-        get("uidmap"),
-        format!("0 {} {}", map.uid[0].outside, map.uid[0].count)
+    let uidmap = get("uidmap");
+    let f: Vec<u64> = uidmap
+        .split(' ')
+        .map(|x| x.parse().expect("uid_map number"))
+        .collect();
+    let root: Vec<u64> = std::fs::read_to_string("/etc/subuid")
+        .expect("/etc/subuid")
+        .lines()
+        .find_map(|l| l.strip_prefix("root:").map(str::to_string))
+        .expect("root's range")
+        .split(':')
+        .map(|x| x.parse().expect("number"))
+        .collect();
+    assert_eq!((f[0], f[2]), (0, u64::from(map.uid[0].count)), "{uidmap}");
+    assert!(
+        f[1] >= root[0] && f[1] + f[2] <= root[0] + root[1],
+        "{uidmap} inside root's {root:?}"
     );
     let host = ns_links("self");
     for (n, link) in host {

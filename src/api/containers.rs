@@ -265,6 +265,19 @@ fn start_one(
     opts: &StartOpts,
     held: &mut crate::registry::Held,
 ) -> Result<StartedContainer> {
+    let name = d
+        .level()
+        .map(|c| c.name.clone())
+        .ok_or_else(|| LaunchError::NotFound(d.path.clone()))?;
+    // The detached monitor reports its errors as text, which loses their kind; an existing
+    // container is the one callers branch on, so it is told apart here first. The launcher's
+    // own state-directory lock still decides when two starts race.
+    if !opts.foreground && state::dir(&opts.state_dir, &name).exists() {
+        return Err(LaunchError::Exists(name).into());
+    }
+    // Recorded before anything starts; a plan file or definition whose id block someone else
+    // holds now gets a free one (see reserve::record).
+    let d = &reserve::record(held, d, &name, &opts.state_dir)?;
     let mut c = d
         .level()
         .cloned()
@@ -285,13 +298,6 @@ fn start_one(
         ..Default::default()
     };
     let grace = Duration::from_secs(d.grace_secs);
-    // The detached monitor reports its errors as text, which loses their kind; an existing
-    // container is the one callers branch on, so it is told apart here first. The launcher's
-    // own state-directory lock still decides when two starts race.
-    if !opts.foreground && state::dir(&opts.state_dir, &c.name).exists() {
-        return Err(LaunchError::Exists(c.name).into());
-    }
-    reserve::record(held, d, &c.name, &opts.state_dir)?;
     let (pid, exit_code) = if opts.foreground {
         // This process holds the reservations while the container runs; the lock goes now, as
         // another start only needs to see them recorded (a foreground start runs for long).

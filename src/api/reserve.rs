@@ -39,23 +39,118 @@ pub(super) fn snapshot(held: &Held) -> Result<HostSnapshot> {
     Ok(host)
 }
 
-/// Records what `d`'s tree holds before it starts; refuses when a claim is someone else's now (a
-/// definition started again after another stack took its subnet or ids).
-pub(super) fn record(held: &mut Held, d: &Defined, name: &str, state_dir: &Path) -> Result<()> {
-    let claims = crate::plan::claims::of_tree(&d.plan, &d.path);
+/// Records what `d`'s tree holds before it starts, and returns the definition to start. A plan
+/// made now avoids everything recorded; a plan file or a definition started again may not: when
+/// its id block is someone else's now, the tree moves to a free block of root's range (its
+/// children's maps are relative to it and stay); a subnet someone else uses in the same network
+/// namespace is refused with the holder and the fix.
+pub(super) fn record(
+    held: &mut Held,
+    d: &Defined,
+    name: &str,
+    state_dir: &Path,
+) -> Result<Defined> {
+    let mut d = d.clone();
     // Its own earlier entry (a definition started again) is no conflict.
     let mut others = held.registry.clone();
     others.release(state_dir, name);
-    if let Some((claim, holder)) = others.conflicts(&d.plan.stack, &claims).into_iter().next() {
+    let netns = registry::netns_of_this_process();
+    let mut claims = crate::plan::claims::of_tree(&d.plan, &d.path);
+    let ids_held = others
+        .conflicts(&d.plan.stack, &claims, netns)
+        .into_iter()
+        .any(|(c, _)| c.uids.is_some() || c.gids.is_some());
+    if ids_held && relocate(&mut d, &others)? {
+        claims = crate::plan::claims::of_tree(&d.plan, &d.path);
+    }
+    if let Some((claim, holder)) = others
+        .conflicts(&d.plan.stack, &claims, netns)
+        .into_iter()
+        .next()
+    {
         return Err(ApiError::Reserved {
             container: name.into(),
             claim: describe(&claim),
             holder,
         });
     }
-    held.registry
-        .record(Entry::held_by_me(&d.plan.stack, name, state_dir, claims))?;
-    Ok(held.save()?)
+    let mut entry = Entry::held_by_me(&d.plan.stack, name, state_dir, claims);
+    entry.netns = netns;
+    held.registry.record(entry)?;
+    held.save()?;
+    Ok(d)
+}
+
+/// Moves the id block of `d`'s tree to the lowest free block of root's range; false when it is
+/// not a root tree (a user's map, or a launcher inside a container keeps its map).
+fn relocate(d: &mut Defined, others: &registry::Registry) -> Result<bool> {
+    let privileged =
+        nix::unistd::geteuid().is_root() && !crate::launch::defaults::in_user_namespace();
+    let Some(top) = d.level().and_then(|c| c.idmap.clone()) else {
+        return Ok(false);
+    };
+    if !privileged || top.uid.len() != 1 || top.gid.len() != 1 {
+        return Ok(false);
+    }
+    let (ru, rg) = registry::subid::ensure_root_range(Path::new("/etc"))?;
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    let mut reserved = crate::host::ids::others_reservations(
+        &std::fs::read_to_string("/etc/subuid").unwrap_or_default(),
+        &std::fs::read_to_string("/etc/subgid").unwrap_or_default(),
+        me.as_deref(),
+        0,
+    );
+    reserved.extend(others.reservations());
+    let host = HostSnapshot {
+        reserved,
+        ..HostSnapshot::laptop()
+    };
+    let take = |r: &[crate::plan::host::IdRange], count: u32, gids: bool| {
+        let mut a = crate::plan::idmap::IdAllocator::new(r.first().copied()?);
+        a.avoid(&crate::plan::idmap::held_by_others(&host, "", gids));
+        a.take(u64::from(count))
+    };
+    let (Some(u), Some(g)) = (
+        take(&ru, top.host_uid.count, false),
+        take(&rg, top.host_gid.count, true),
+    ) else {
+        return Ok(false);
+    };
+    let (du, dg) = (
+        i64::from(u) - i64::from(top.host_uid.first),
+        i64::from(g) - i64::from(top.host_gid.first),
+    );
+    let shift = |v: u32, by: i64| u32::try_from(i64::from(v) + by).unwrap_or(v);
+    let prefix = format!("{}/", d.path);
+    for c in d
+        .plan
+        .containers
+        .iter_mut()
+        .filter(|c| c.path == d.path || c.path.starts_with(&prefix))
+    {
+        let top_level = c.path == d.path;
+        if let Some(m) = c.idmap.as_mut() {
+            m.host_uid.first = shift(m.host_uid.first, du);
+            m.host_gid.first = shift(m.host_gid.first, dg);
+            if top_level {
+                m.uid
+                    .iter_mut()
+                    .for_each(|l| l.outside = shift(l.outside, du));
+                m.gid
+                    .iter_mut()
+                    .for_each(|l| l.outside = shift(l.outside, dg));
+            }
+        }
+    }
+    tracing::warn!(
+        "{}: its planned host ids are held by another container now; it takes uids {u}+{} instead",
+        d.path,
+        top.host_uid.count
+    );
+    Ok(true)
 }
 
 fn describe(c: &Reservation) -> String {

@@ -78,6 +78,9 @@ pub struct Entry {
     pub holder_start: u64,
     /// What it holds ([`crate::plan::claims::of_tree`]).
     pub claims: Vec<Reservation>,
+    /// The network namespace (inode) it was started from: its host bridge lives there.
+    #[serde(default)]
+    pub netns: u64,
 }
 
 impl Entry {
@@ -96,6 +99,7 @@ impl Entry {
             holder_pid: pid,
             holder_start: crate::launch::state::start_time(pid).unwrap_or(0),
             claims,
+            netns: 0,
         }
     }
 
@@ -192,17 +196,28 @@ impl Registry {
         self.entries.len() != before
     }
 
-    /// Claims that `claims` (of `stack`) would share with someone else's entry: a subnet that
-    /// overlaps, or an id block that overlaps. A stack shares its own host bridge.
-    pub fn conflicts(&self, stack: &str, claims: &[Reservation]) -> Vec<(Reservation, String)> {
+    /// Claims that `claims` (of `stack`, started from network namespace `netns`) would share
+    /// with someone else's entry: an id block that overlaps, or a subnet that overlaps one used
+    /// from the same network namespace (stacks in different namespaces never route each
+    /// other's subnets). A stack shares its own host bridge.
+    pub fn conflicts(
+        &self,
+        stack: &str,
+        claims: &[Reservation],
+        netns: u64,
+    ) -> Vec<(Reservation, String)> {
         let mut out = Vec::new();
-        for other in self.reservations() {
-            for c in claims {
-                let own_bridge = other.stack.as_deref() == Some(stack) && other.what == c.what;
-                let net = matches!((c.subnet, other.subnet), (Some(a), Some(b)) if crate::plan::subnet::overlaps(&a, &b));
-                let ids = overlap(c.uids, other.uids) || overlap(c.gids, other.gids);
-                if !own_bridge && (net || ids) {
-                    out.push((c.clone(), other.holder.clone()));
+        for e in &self.entries {
+            let same_netns = e.netns == netns;
+            for other in &e.claims {
+                for c in claims {
+                    let own_bridge = e.stack == stack && other.what == c.what;
+                    let net = same_netns
+                        && matches!((c.subnet, other.subnet), (Some(a), Some(b)) if crate::plan::subnet::overlaps(&a, &b));
+                    let ids = overlap(c.uids, other.uids) || overlap(c.gids, other.gids);
+                    if !own_bridge && (net || ids) {
+                        out.push((c.clone(), e.holder()));
+                    }
                 }
             }
         }
@@ -216,6 +231,14 @@ fn overlap(a: Option<crate::plan::host::IdRange>, b: Option<crate::plan::host::I
     };
     let end = |r: crate::plan::host::IdRange| u64::from(r.first) + u64::from(r.count);
     u64::from(a.first) < end(b) && u64::from(b.first) < end(a)
+}
+
+/// The inode of this process's network namespace (0 when unknown).
+pub fn netns_of_this_process() -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/net")
+        .map(|m| m.ino())
+        .unwrap_or(0)
 }
 
 /// The registry directory of whoever runs lxnest: `.registry` in the user's default state

@@ -457,3 +457,148 @@ fn registry_root_useradd_after_roots_range_is_disjoint_and_cannot_signal_root_co
     assert!(o.status.success(), "{}", text(&o));
     assert!(registry_entries(&tag).is_empty(), "released at stop");
 }
+
+/// Point 4: an unprivileged user's stacks, started at once, take disjoint blocks of her own
+/// subordinate ids, recorded in her own registry (below her home), released at stop.
+#[test]
+fn registry_root_an_unprivileged_users_stacks_take_disjoint_blocks_of_her_own_ids() {
+    if !support::root_with("/usr/sbin/runuser", "runuser (util-linux)")
+        || !support::root_with("/usr/bin/newuidmap", "newuidmap (uidmap)")
+        || !support::root_with("/bin/busybox", "busybox-static")
+    {
+        return;
+    }
+    let tag = format!("ra{}x", std::process::id() % 100_000);
+    let d = support::traversable_tempdir();
+    let bin = d.path().join("lxnest");
+    std::fs::copy(bin_path(), &bin).expect("copy lxnest");
+    let tarball = d.path().join("rootfs.tar.gz");
+    support::busybox_tarball(&tarball, &[]);
+    std::fs::set_permissions(
+        &tarball,
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .expect("chmod");
+    let name = format!("lxnra{}", std::process::id() % 100_000);
+    let home = d.path().join(&name);
+    let o = Command::new("useradd")
+        .args([
+            "--system",
+            "--user-group",
+            "--shell",
+            "/bin/sh",
+            "--home-dir",
+        ])
+        .arg(&home)
+        .arg(&name)
+        .output()
+        .expect("useradd");
+    assert!(o.status.success(), "useradd: {}", text(&o));
+    let _user = User(name.clone());
+    // Four blocks of subordinate ids, past every range in use.
+    let end = std::fs::read_to_string("/etc/subuid")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':').skip(1).map(|x| x.parse::<u64>().ok());
+            Some(f.next()?? + f.next()??)
+        })
+        .max()
+        .unwrap_or(0)
+        .max(1_000_000)
+        .next_multiple_of(65_536);
+    let range = format!("{end}-{}", end + 4 * 65_536 - 1);
+    let o = Command::new("usermod")
+        .args(["--add-subuids", &range, "--add-subgids", &range, &name])
+        .output()
+        .expect("usermod");
+    assert!(o.status.success(), "usermod: {}", text(&o));
+    let pw = nix::unistd::User::from_name(&name)
+        .expect("getpwnam")
+        .expect("user");
+    std::fs::create_dir(&home).expect("home");
+    std::os::unix::fs::chown(&home, Some(pw.uid.as_raw()), Some(pw.gid.as_raw())).expect("chown");
+    let as_user = |args: &[&str]| {
+        Command::new("runuser")
+            .args(["-u", &name, "--", "env", "-i"])
+            .arg(format!("HOME={}", home.display()))
+            .arg("PATH=/usr/local/bin:/usr/bin:/bin")
+            .arg(&bin)
+            .args(args)
+            .current_dir("/")
+            .output()
+            .expect("runuser")
+    };
+    let specs: Vec<(String, PathBuf)> = (0..2)
+        .map(|i| {
+            let c = format!("{tag}c{i}");
+            let p = d.path().join(format!("{c}.yaml"));
+            std::fs::write(
+                &p,
+                format!(
+                    "name: {tag}s{i}\ncontainers:\n  - name: {c}\n    rootfs: tar:{}\n    command: [/bin/sleep, \"600\"]\n",
+                    tarball.display()
+                ),
+            )
+            .expect("spec");
+            (c, p)
+        })
+        .collect();
+    let state = home.join(".local/share/lxnest/run");
+    let _stacks = Stacks {
+        state: state.clone(),
+        names: specs.iter().map(|s| s.0.clone()).collect(),
+    };
+    std::thread::scope(|s| {
+        let hs: Vec<_> = specs
+            .iter()
+            .map(|(_, p)| s.spawn(|| as_user(&["start", p.to_str().expect("utf-8")])))
+            .collect();
+        for h in hs {
+            let o = h.join().expect("thread");
+            assert!(o.status.success(), "start: {}", text(&o));
+        }
+    });
+    let registry = state.join(".registry/registry.json");
+    let t = std::fs::read_to_string(&registry).expect("the user's own registry");
+    let v: serde_json::Value = serde_json::from_str(&t).expect("json");
+    assert_eq!(v["entries"].as_array().map(Vec::len), Some(2), "{t}");
+    let mut blocks = Vec::new();
+    for (c, _) in &specs {
+        let m = std::fs::read_to_string(format!("/proc/{}/uid_map", init_pid(&state, c)))
+            .expect("uid_map");
+        let lines: Vec<Vec<u64>> = m
+            .lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .map(|x| x.parse().expect("n"))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(lines[0], vec![0, u64::from(pw.uid.as_raw()), 1], "{m}");
+        let sub = (lines[1][1], lines[1][2]);
+        assert!(
+            sub.0 >= end && sub.0 + sub.1 <= end + 4 * 65_536,
+            "{sub:?} in her range {range}"
+        );
+        blocks.push(sub);
+    }
+    assert!(!overlap(blocks[0], blocks[1]), "{blocks:?}");
+    // Her plan shows what her running stacks hold.
+    let o = as_user(&["plan", specs[0].1.to_str().expect("utf-8")]);
+    let plan = text(&o);
+    assert!(
+        plan.contains("reserved") && plan.contains(&format!("stack {tag}s1")),
+        "{plan}"
+    );
+    for (c, _) in &specs {
+        let o = as_user(&["stop", "-n", c]);
+        assert!(o.status.success(), "stop: {}", text(&o));
+    }
+    let t = std::fs::read_to_string(&registry).expect("registry");
+    assert!(t.contains("\"entries\": []"), "released: {t}");
+}
+
+fn bin_path() -> &'static str {
+    env!("CARGO_BIN_EXE_lxnest")
+}

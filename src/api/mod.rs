@@ -24,7 +24,9 @@ pub use containers::{
     StartedContainer,
 };
 pub use error::{ApiError, ErrorKind, Result};
-pub use planning::{explain_syscall, generate, generate_with, plan, plan_with, Generated, Planned};
+pub use planning::{
+    explain_syscall, generate, generate_with, host_snapshot, plan, plan_with, Generated, Planned,
+};
 pub use registry::Defined;
 pub use reserve::{for_run as reserve_for_run, release as release_reservations, RunReservation};
 pub use run::{attach, execute, AttachOpts, Output};

@@ -150,7 +150,7 @@ fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     for note in &loaded.notes {
         eprintln!("lxnest: note: {note}");
     }
-    let snapshot = lxnest::host::read().context("reading this machine's facts")?;
+    let snapshot = lxnest::api::host_snapshot(None).context("reading this machine's facts")?;
     Ok(lxnest::plan::plan(&loaded.stack, &snapshot)?)
 }
 

@@ -30,7 +30,8 @@ impl HostArgs {
         match self.host_fixture.as_deref() {
             Some("laptop") => Ok(HostSnapshot::laptop()),
             Some(other) => bail!("unknown host fixture `{other}`; the only one is `laptop`"),
-            None => lxnest::host::read().context("reading this machine's facts"),
+            // This machine, with what lxnest's allocation registry holds now.
+            None => lxnest::api::host_snapshot(None).context("reading this machine's facts"),
         }
     }
 }

@@ -16,8 +16,11 @@ ns="lxnb$$"
 ip netns add "$ns"
 cleanup() {
   for i in $(seq 1 "$N"); do
-    [ -d "$work/state/rb$$c$i" ] && "$LXNEST" stop -t 2 -n "rb$$c$i" -P "$work/state" >/dev/null 2>&1 || true
+    if [ -d "$work/state/rb$$c$i" ]; then
+      "$LXNEST" stop -t 2 -n "rb$$c$i" -P "$work/state" >/dev/null 2>&1 &
+    fi
   done
+  wait
   ip netns del "$ns" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -43,15 +46,18 @@ if [ -f "$work/failed" ]; then cat "$work/failed"; cat "$work"/log* | grep -v 'r
 python3 - "$work" "$N" $(( (t1 - t0) / 1000 )) <<'PY'
 import re, sys, pathlib, statistics
 w, n, batch = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-wall, waited, held = [], [], []
+wall, waited, held, recorded = [], [], [], []
 for i in range(1, n + 1):
     wall.append(int((w / f"wall{i}").read_text()))
-    for m in re.finditer(r"registry lock: waited (\d+) us, held (\d+) us", (w / f"log{i}").read_text()):
+    log = (w / f"log{i}").read_text()
+    for m in re.finditer(r"registry lock: waited (\d+) us, held (\d+) us", log):
         waited.append(int(m.group(1))); held.append(int(m.group(2)))
+    recorded += [int(m.group(1)) for m in re.finditer(r"recorded (\d+) us after the lock was taken", log)]
 ms = lambda us: f"{us / 1000:.0f} ms"
 print(f"{n} stacks planned and started at once: batch {ms(batch)}; per start median {ms(statistics.median(wall))}, max {ms(max(wall))}")
 print(f"lock acquisitions: {len(held)} (start, and release at stop is not measured here)")
 print(f"lock held per start: median {ms(statistics.median(held))} (plan + record + start until the init runs)")
+print(f"  of which reading the host, planning and recording: median {ms(statistics.median(recorded))}; the rest is the start itself until the init runs")
 print(f"waiting for the lock per start: median {ms(statistics.median(waited))}")
 print(f"share of the starts' total time spent waiting for the lock: {100 * sum(waited) / sum(wall):.0f}%")
 print(f"share of the starts' total time holding the lock: {100 * sum(held) / sum(wall):.0f}%")

@@ -149,6 +149,11 @@ impl Held {
         unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
     }
 
+    /// How long the lock has been held.
+    pub fn held_for(&self) -> Duration {
+        self.since.elapsed()
+    }
+
     /// How long [`acquire`] waited for the lock.
     pub fn waited(&self) -> Duration {
         self.waited

@@ -602,3 +602,104 @@ fn registry_root_an_unprivileged_users_stacks_take_disjoint_blocks_of_her_own_id
 fn bin_path() -> &'static str {
     env!("CARGO_BIN_EXE_lxnest")
 }
+
+/// Point 3: a monitor killed with SIGKILL leaves its container running, and the reservations stay
+/// with it; once the container is gone too, the next start finds the entry stale and frees it; the
+/// stack starts again after `destroy` and is released at stop.
+#[test]
+fn registry_root_a_dead_monitors_reservations_are_recovered_not_leaked() {
+    if !support::root() {
+        return;
+    }
+    let tag = format!("rd{}x", std::process::id() % 100_000);
+    let dir = support::traversable_tempdir();
+    let state = dir.path().join("state");
+    let spec = dir.path().join("d.yaml");
+    let host = format!("{tag}h");
+    std::fs::write(
+        &spec,
+        format!("name: {tag}s\ncontainers:\n  - name: {host}\n    network: {{mode: loopback}}\n    command: [\"/bin/sleep\", \"1000\"]\n"),
+    )
+    .expect("spec");
+    let _stacks = Stacks {
+        state: state.clone(),
+        names: vec![host.clone()],
+    };
+    let start = || {
+        let o = Command::new(bin())
+            .args(["start", "-P"])
+            .arg(&state)
+            .arg(&spec)
+            .output()
+            .expect("start");
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    start();
+    let st: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(state.join(&host).join("state.json")).expect("state"),
+    )
+    .expect("json");
+    let (monitor, init) = (
+        st["monitor_pid"].as_i64().expect("monitor") as i32,
+        st["pid"].as_i64().expect("pid") as i32,
+    );
+    let first = host_uids(init);
+    let kill = |pid: i32| {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    };
+    kill(monitor);
+    std::thread::sleep(Duration::from_millis(300));
+    // Another start takes the lock and prunes; the orphaned container still holds its ids.
+    let other = dir.path().join("o.yaml");
+    std::fs::write(
+        &other,
+        format!("name: {tag}o\ncontainers:\n  - name: {tag}o\n    network: {{mode: loopback}}\n    command: [\"/bin/true\"]\n"),
+    )
+    .expect("spec");
+    let o = Command::new(bin())
+        .args(["start", "-F", "-P"])
+        .arg(&state)
+        .arg(&other)
+        .output()
+        .expect("start -F");
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        registry_entries(&tag),
+        vec![format!("{tag}s")],
+        "kept while its init runs"
+    );
+    // The container dies as well: its entry is stale now, and the next start frees it.
+    kill(init);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{init}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = Command::new(bin())
+        .args(["start", "-F", "-P"])
+        .arg(&state)
+        .arg(&other)
+        .output()
+        .expect("start -F");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(registry_entries(&tag).is_empty(), "stale entry recovered");
+    // destroy cleans the stale state; the stack starts again with a block of the same size.
+    let o = Command::new(bin())
+        .args(["destroy", "-n", &host, "-P"])
+        .arg(&state)
+        .output()
+        .expect("destroy");
+    assert!(o.status.success(), "{}", text(&o));
+    start();
+    let again = host_uids(init_pid(&state, &host));
+    let o = Command::new(bin())
+        .args(["stop", "-t", "2", "-n", &host, "-P"])
+        .arg(&state)
+        .output()
+        .expect("stop");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(registry_entries(&tag).is_empty(), "released at stop");
+    assert_eq!(again.1, first.1);
+}

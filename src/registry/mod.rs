@@ -103,10 +103,15 @@ impl Entry {
         }
     }
 
-    /// Whether the holding process still runs (same pid, same start time).
+    /// Whether the reservations are still in use: the holding process runs (same pid, same start
+    /// time), or the container's init does (a monitor killed with SIGKILL leaves its container
+    /// running until `destroy`, and its ids and subnets with it).
     pub fn alive(&self) -> bool {
-        self.holder_pid > 0
-            && crate::launch::state::start_time(self.holder_pid) == Some(self.holder_start)
+        let holder = self.holder_pid > 0
+            && crate::launch::state::start_time(self.holder_pid) == Some(self.holder_start);
+        holder
+            || crate::launch::state::read(&self.state_dir, &self.container)
+                .is_ok_and(|st| crate::launch::state::alive(&st))
     }
 
     /// `stack S, container C (-P DIR, pid N)`.

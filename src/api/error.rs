@@ -122,6 +122,11 @@ impl ApiError {
                 ErrorKind::ContainerNotFound
             }
             ApiError::NothingToStart { .. } => ErrorKind::ContainerNotFound,
+            ApiError::Allocation(e)
+                if matches!(**e, crate::registry::RegistryError::Held { .. }) =>
+            {
+                ErrorKind::ContainerExists
+            }
             ApiError::Registry { .. } | ApiError::Allocation(_) | ApiError::Reserved { .. } => {
                 ErrorKind::Launch
             }

@@ -205,6 +205,16 @@ pub struct RunReservation {
     name: String,
 }
 
+impl RunReservation {
+    /// The reservations of `name` in `state_dir`, released when this is dropped.
+    pub(super) fn new(state_dir: &Path, name: &str) -> Self {
+        RunReservation {
+            state_dir: state_dir.into(),
+            name: name.into(),
+        }
+    }
+}
+
 impl Drop for RunReservation {
     fn drop(&mut self) {
         if let Err(e) = release(&self.state_dir, &self.name) {

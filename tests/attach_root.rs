@@ -602,6 +602,17 @@ fn attach_root_init_nested_stack_with_init_leaf() {
     l2.parent = Some(host.clone());
     l2.depth = 2;
     l2.cgroup.path = format!("lxnest/{host}/leaf");
+    // The child's ids are the second block of the host's three (in the host's namespace), not
+    // the ones a level-1 container would take on this machine.
+    if let Some(m) = l2.idmap.as_mut() {
+        let line = lxnest::plan::model::IdMapLine {
+            inside: 0,
+            outside: lxnest::launch::defaults::BLOCK,
+            count: lxnest::launch::defaults::BLOCK,
+        };
+        m.uid = vec![line];
+        m.gid = vec![line];
+    }
     let plan = lxnest::plan::model::Plan {
         stack: "attach-test".into(),
         source: "tests/attach_root.rs".into(),

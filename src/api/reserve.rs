@@ -39,6 +39,29 @@ pub(super) fn snapshot(held: &Held) -> Result<HostSnapshot> {
     Ok(host)
 }
 
+/// Root's subordinate ranges (made when missing) and everything reserved in host ids: the
+/// registry's blocks and other users' subordinate ranges.
+fn ids_snapshot(held: &Held) -> Result<HostSnapshot> {
+    ids_snapshot_with(&held.registry)
+}
+
+fn ids_snapshot_with(registry: &registry::Registry) -> Result<HostSnapshot> {
+    let (subuids, subgids) = registry::subid::ensure_root_range(Path::new("/etc"))?;
+    let mut reserved = crate::host::ids::others_reservations(
+        &std::fs::read_to_string("/etc/subuid").unwrap_or_default(),
+        &std::fs::read_to_string("/etc/subgid").unwrap_or_default(),
+        Some("root"),
+        0,
+    );
+    reserved.extend(registry.reservations());
+    Ok(HostSnapshot {
+        subuids,
+        subgids,
+        reserved,
+        ..HostSnapshot::laptop()
+    })
+}
+
 /// Records what `d`'s tree holds before it starts, and returns the definition to start. A plan
 /// made now avoids everything recorded; a plan file or a definition started again may not: when
 /// its id block is someone else's now, the tree moves to a free block of root's range (its
@@ -98,22 +121,8 @@ fn relocate(d: &mut Defined, others: &registry::Registry) -> Result<bool> {
     if !privileged || top.uid.len() != 1 || top.gid.len() != 1 {
         return Ok(false);
     }
-    let (ru, rg) = registry::subid::ensure_root_range(Path::new("/etc"))?;
-    let me = nix::unistd::User::from_uid(nix::unistd::getuid())
-        .ok()
-        .flatten()
-        .map(|u| u.name);
-    let mut reserved = crate::host::ids::others_reservations(
-        &std::fs::read_to_string("/etc/subuid").unwrap_or_default(),
-        &std::fs::read_to_string("/etc/subgid").unwrap_or_default(),
-        me.as_deref(),
-        0,
-    );
-    reserved.extend(others.reservations());
-    let host = HostSnapshot {
-        reserved,
-        ..HostSnapshot::laptop()
-    };
+    let host = ids_snapshot_with(others)?;
+    let (ru, rg) = (host.subuids.clone(), host.subgids.clone());
     let take = |r: &[crate::plan::host::IdRange], count: u32, gids: bool| {
         let mut a = crate::plan::idmap::IdAllocator::new(r.first().copied()?);
         a.avoid(&crate::plan::idmap::held_by_others(&host, "", gids));
@@ -242,7 +251,9 @@ pub fn for_run(
         return Ok(None);
     }
     let mut held = lock()?;
-    let host = snapshot(&held)?;
+    // Only ids matter here: root's range, other users' and the registry's, not the whole host
+    // (a one-shot run should start fast).
+    let host = ids_snapshot(&held)?;
     let stack = format!("run {}", plan.name);
     // The block the plan has (what `lxnest plan` showed: a `dir:` tree may be owned by it) when
     // nobody holds it now, else the lowest free one.

@@ -147,11 +147,13 @@ pub fn ensure_root_range(etc: &Path) -> Result<(Vec<IdRange>, Vec<IdRange>)> {
         Err(e) => Err(err(f, e)),
     };
     // Fast path, no lock: root has both entries already.
-    let (u, g) = (
+    let (mut u, mut g) = (
         root_ranges(&read(&uid_file)?),
         root_ranges(&read(&gid_file)?),
     );
     if !u.is_empty() && !g.is_empty() {
+        u.sort_by_key(|r| std::cmp::Reverse(r.count));
+        g.sort_by_key(|r| std::cmp::Reverse(r.count));
         return Ok((u, g));
     }
     let _pwd = lckpwdf(etc)?;

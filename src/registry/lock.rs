@@ -55,11 +55,14 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RegistryError + '_ {
 
 /// Locks the registry in `dir` (created 0700 when missing; waits for another holder) and reads it.
 pub fn acquire(dir: &Path) -> Result<Held> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io(dir))?;
+    // The state directory above keeps its usual mode; the registry itself is private.
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(dir)(e)),
+        _ => {}
+    }
     let lock_path = dir.join(LOCK);
     let file = OpenOptions::new()
         .read(true)

@@ -342,3 +342,62 @@ fn registry_root_a_dead_monitors_reservations_are_recovered_not_leaked() {
     assert!(registry_entries(&tag).is_empty(), "released at stop");
     assert_eq!(again.1, first.1);
 }
+
+/// Point 3: a stack's second level-1 container, started later on its own, takes the stack's own
+/// host bridge subnet back (the bridge exists and routes it), so both sit on one subnet.
+#[test]
+fn registry_root_a_stack_started_in_two_steps_keeps_its_host_bridge_subnet() {
+    if !support::root_with("/usr/bin/nsenter", "nsenter (util-linux)") {
+        return;
+    }
+    let tag = format!("rp{}x", std::process::id() % 100_000);
+    let ns = TestNetns::new(&format!("lxnest-{tag}"));
+    let dir = support::traversable_tempdir();
+    let state = dir.path().join("state");
+    let spec = dir.path().join("p.yaml");
+    let (a, b) = (format!("{tag}a"), format!("{tag}b"));
+    let kid = |n: &str| format!("  - name: {n}\n    command: [\"/bin/sleep\", \"1000\"]\n");
+    std::fs::write(
+        &spec,
+        format!("name: {tag}p\ncontainers:\n{}{}", kid(&a), kid(&b)),
+    )
+    .expect("spec");
+    let _guard = Stacks {
+        state: state.clone(),
+        names: vec![a.clone(), b.clone()],
+    };
+    let st = state.to_str().expect("utf-8");
+    let sp = spec.to_str().expect("utf-8");
+    for n in [&a, &b] {
+        let o = in_ns(&ns, &["start", "-n", n, "-P", st, sp]);
+        assert!(o.status.success(), "start {n}: {}", text(&o));
+    }
+    let netns = ["ip", "netns", "exec", ns.0.as_str()];
+    let bridges = bridge_nets(&netns);
+    assert_eq!(
+        bridges.len(),
+        1,
+        "one host bridge for the stack: {bridges:?}"
+    );
+    routes_unique(&netns, "test netns");
+    for n in [&a, &b] {
+        let pid = init_pid(&state, n).to_string();
+        let o = Command::new("nsenter")
+            .args(["-t", &pid, "-n", "ip", "-j", "-4", "addr", "show", "eth0"])
+            .output()
+            .expect("ip");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let local: std::net::Ipv4Addr = v[0]["addr_info"][0]["local"]
+            .as_str()
+            .expect("address")
+            .parse()
+            .expect("ipv4");
+        assert!(
+            bridges[0].1.contains(&local),
+            "{n} at {local}, bridge {:?}",
+            bridges[0]
+        );
+    }
+    stop_all(&state, &[a, b]);
+    assert!(registry_entries(&tag).is_empty(), "released at stop");
+}

@@ -243,6 +243,29 @@ fn registry_root_an_unprivileged_users_stacks_take_disjoint_blocks_of_her_own_id
         blocks.push(sub);
     }
     assert!(!overlap(blocks[0], blocks[1]), "{blocks:?}");
+    // A one-shot run of hers meanwhile takes a third block.
+    let o = as_user(&[
+        "run",
+        "--rootfs",
+        &format!("tar:{}", tarball.display()),
+        "--",
+        "/bin/cat",
+        "/proc/self/uid_map",
+    ]);
+    let out = text(&o);
+    assert!(o.status.success(), "run: {out}");
+    let line: Vec<u64> = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("1"))
+        .expect("second map line")
+        .split_whitespace()
+        .map(|x| x.parse().expect("n"))
+        .collect();
+    let run = (line[1], line[2]);
+    assert!(
+        blocks.iter().all(|b| !overlap(run, *b)) && run.0 >= end,
+        "run {run:?} vs {blocks:?}"
+    );
     // Her plan shows what her running stacks hold.
     let o = as_user(&["plan", specs[0].1.to_str().expect("utf-8")]);
     let plan = text(&o);

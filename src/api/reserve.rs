@@ -41,17 +41,28 @@ pub(super) fn snapshot(held: &Held) -> Result<HostSnapshot> {
 
 /// Root's subordinate ranges (made when missing) and everything reserved in host ids: the
 /// registry's blocks and other users' subordinate ranges.
-fn ids_snapshot(held: &Held) -> Result<HostSnapshot> {
-    ids_snapshot_with(&held.registry)
+fn ids_snapshot_with(registry: &registry::Registry) -> Result<HostSnapshot> {
+    ids_snapshot_of(registry, true)
 }
 
-fn ids_snapshot_with(registry: &registry::Registry) -> Result<HostSnapshot> {
-    let (subuids, subgids) = registry::subid::ensure_root_range(Path::new("/etc"))?;
+/// [`ids_snapshot_with`]; `root`: root's range is made when missing (a user's are read by the
+/// caller).
+fn ids_snapshot_of(registry: &registry::Registry, root: bool) -> Result<HostSnapshot> {
+    let (subuids, subgids) = if root {
+        registry::subid::ensure_root_range(Path::new("/etc"))?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let me = nix::unistd::getuid();
+    let name = nix::unistd::User::from_uid(me)
+        .ok()
+        .flatten()
+        .map(|u| u.name);
     let mut reserved = crate::host::ids::others_reservations(
         &std::fs::read_to_string("/etc/subuid").unwrap_or_default(),
         &std::fs::read_to_string("/etc/subgid").unwrap_or_default(),
-        Some("root"),
-        0,
+        name.as_deref(),
+        me.as_raw(),
     );
     reserved.extend(registry.reservations());
     Ok(HostSnapshot {
@@ -240,25 +251,36 @@ pub fn for_run(
     plan: &mut crate::plan::model::LevelPlan,
     state_dir: &Path,
 ) -> Result<Option<RunReservation>> {
-    let Some((count, want_uid, want_gid)) = plan
-        .idmap
-        .as_ref()
-        .map(|m| (m.host_uid.count, m.host_uid.first, m.host_gid.first))
-    else {
+    let Some(m) = plan.idmap.clone() else {
         return Ok(None);
     };
-    if !nix::unistd::geteuid().is_root() || crate::launch::defaults::in_user_namespace() {
+    let root = nix::unistd::geteuid().is_root();
+    // A launcher inside a container maps from its own namespace; a user on the single-id map has
+    // nothing to share.
+    if crate::launch::defaults::in_user_namespace() || (!root && m.uid.len() != 2) {
         return Ok(None);
     }
+    let user = crate::host::ids_of_this_user();
     let mut held = lock()?;
-    // Only ids matter here: root's range, other users' and the registry's, not the whole host
-    // (a one-shot run should start fast).
-    let host = ids_snapshot(&held)?;
+    // Only ids matter here: root's range (or the user's subordinate ranges), other users' and the
+    // registry's, not the whole host (a one-shot run should start fast).
+    let mut host = ids_snapshot_of(&held.registry, root)?;
+    if !root {
+        host.subuids = user.subuids.clone();
+        host.subgids = user.subgids.clone();
+    }
     let stack = format!("run {}", plan.name);
+    // Root maps its whole block; a user is root inside herself and maps ids 1.. from her range.
+    let (count, want_uid, want_gid) = match (root, m.uid.get(1), m.gid.get(1)) {
+        (true, _, _) => (m.host_uid.count, m.host_uid.first, m.host_gid.first),
+        (false, Some(u), Some(g)) => (u.count, u.outside, g.outside),
+        _ => return Ok(None),
+    };
     // The block the plan has (what `lxnest plan` showed: a `dir:` tree may be owned by it) when
     // nobody holds it now, else the lowest free one.
     let take = |ranges: &[crate::plan::host::IdRange], want: u32, gids: bool| {
-        let mut a = crate::plan::idmap::IdAllocator::new(ranges.first().copied()?);
+        let largest = ranges.iter().copied().max_by_key(|r| r.count)?;
+        let mut a = crate::plan::idmap::IdAllocator::new(largest);
         a.avoid(&crate::plan::idmap::held_by_others(&host, &stack, gids));
         a.take_at(want, u64::from(count))
             .or_else(|| a.take(u64::from(count)))
@@ -270,17 +292,21 @@ pub fn for_run(
         return Err(ApiError::Reserved {
             container: plan.name.clone(),
             claim: format!("block of {count} ids"),
-            holder: "the containers running now (root's /etc/subuid range is full)".into(),
+            holder: "the containers running now (the subordinate range is full)".into(),
         });
     };
-    plan.idmap = Some(crate::plan::idmap::map(uid, gid, count, uid, gid));
+    plan.idmap = Some(match &user.user {
+        Some(u) if !root => crate::plan::idmap::unprivileged(u, uid, gid, count + 1),
+        _ => crate::plan::idmap::map(uid, gid, count, uid, gid),
+    });
+    let range = |first| crate::plan::host::IdRange { first, count };
     let claims = vec![Reservation {
         holder: String::new(),
         stack: Some(stack.clone()),
         what: crate::plan::host::ids_key(&plan.path),
         subnet: None,
-        uids: plan.idmap.as_ref().map(|m| m.host_uid),
-        gids: plan.idmap.as_ref().map(|m| m.host_gid),
+        uids: Some(range(uid)),
+        gids: Some(range(gid)),
     }];
     held.registry
         .record(Entry::held_by_me(&stack, &plan.name, state_dir, claims))?;

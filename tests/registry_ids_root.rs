@@ -243,24 +243,42 @@ fn registry_root_an_unprivileged_users_stacks_take_disjoint_blocks_of_her_own_id
         blocks.push(sub);
     }
     assert!(!overlap(blocks[0], blocks[1]), "{blocks:?}");
-    // A one-shot run of hers meanwhile takes a third block.
-    let o = as_user(&[
-        "run",
-        "--rootfs",
-        &format!("tar:{}", tarball.display()),
-        "--",
-        "/bin/cat",
-        "/proc/self/uid_map",
-    ]);
-    let out = text(&o);
-    assert!(o.status.success(), "run: {out}");
-    let line: Vec<u64> = out
+    // A one-shot run of hers meanwhile takes a third block (its map read from the host).
+    let run_name = format!("{tag}r");
+    let mut child = Command::new("runuser")
+        .args(["-u", &name, "--", "env", "-i"])
+        .arg(format!("HOME={}", home.display()))
+        .arg("PATH=/usr/local/bin:/usr/bin:/bin")
+        .arg(&copy)
+        .args(["run", "-n", &run_name, "--rootfs"])
+        .arg(format!("tar:{}", tarball.display()))
+        .args(["--", "/bin/sleep", "4"])
+        .current_dir("/")
+        .spawn()
+        .expect("run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let pid = loop {
+        let st = std::fs::read_to_string(state.join(&run_name).join("state.json"));
+        if let Ok(v) = st.map(|t| serde_json::from_str::<serde_json::Value>(&t)) {
+            if let Some(p) = v.ok().and_then(|v| v["pid"].as_i64()) {
+                break p;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let m = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).expect("run's uid_map");
+    let line: Vec<u64> = m
         .lines()
-        .find(|l| l.split_whitespace().next() == Some("1"))
+        .nth(1)
         .expect("second map line")
         .split_whitespace()
         .map(|x| x.parse().expect("n"))
         .collect();
+    assert!(child.wait().expect("wait").success(), "run failed");
     let run = (line[1], line[2]);
     assert!(
         blocks.iter().all(|b| !overlap(run, *b)) && run.0 >= end,

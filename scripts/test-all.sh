@@ -25,8 +25,12 @@ cd "$(dirname "$0")/.."
 #                     (tests/runtime_init_root.rs); minimal images and containers lack it
 #   dnsmasq-base      lxc-net's DHCP server for lxcbr0 inside a nesting host (a Recommends of lxc,
 #                     which --no-install-recommends skips)
+#   passwd            useradd/userdel: a user made after lxnest reserved root's subordinate range
+#                     (tests/registry_root.rs)
+#   util-linux        nsenter and setpriv: stacks started in the test's netns, signals sent as a
+#                     user's subordinate uid (tests/registry_root.rs)
 PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
-  golang-github-docker-docker-dev golang-github-containers-common systemd dnsmasq-base)
+  golang-github-docker-docker-dev golang-github-containers-common systemd dnsmasq-base passwd util-linux)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

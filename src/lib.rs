@@ -24,6 +24,7 @@ pub mod net;
 pub mod openvz;
 pub mod origin;
 pub mod plan;
+pub mod registry;
 pub mod rootfs;
 pub mod runtimes;
 pub mod seccomp;

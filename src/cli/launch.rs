@@ -2,7 +2,7 @@
 //! hidden `init-nested` and `__probe` used inside containers.
 
 use anyhow::{bail, Context};
-use lxnest::launch::{self, defaults, monitor, nested, ops, state, StartOptions};
+use lxnest::launch::{self, defaults, monitor, nested, state, StartOptions};
 use lxnest::plan::model::Plan;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -150,7 +150,7 @@ fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     for note in &loaded.notes {
         eprintln!("lxnest: note: {note}");
     }
-    let snapshot = lxnest::host::read().context("reading this machine's facts")?;
+    let snapshot = lxnest::api::host_snapshot(None).context("reading this machine's facts")?;
     Ok(lxnest::plan::plan(&loaded.stack, &snapshot)?)
 }
 
@@ -342,7 +342,7 @@ impl LaunchCommand {
                 state_dir,
                 timeout,
             } => {
-                ops::stop(&state_dir, &name, Duration::from_secs(timeout))?;
+                lxnest::api::stop(&state_dir, &name, Duration::from_secs(timeout))?;
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::Ls { state_dir, output } => {
@@ -389,6 +389,9 @@ impl LaunchCommand {
                 }
                 plan.name = name.clone();
                 plan.init.command = command;
+                // Root's one-shot container takes its host ids from the allocation registry, so
+                // it shares none with a stack, another run or a user's subordinate range.
+                let _reserved = lxnest::api::reserve_for_run(&mut plan, &state_dir)?;
                 let opts = StartOptions {
                     state_dir,
                     require_apparmor,

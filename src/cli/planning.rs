@@ -30,7 +30,8 @@ impl HostArgs {
         match self.host_fixture.as_deref() {
             Some("laptop") => Ok(HostSnapshot::laptop()),
             Some(other) => bail!("unknown host fixture `{other}`; the only one is `laptop`"),
-            None => lxnest::host::read().context("reading this machine's facts"),
+            // This machine, with what lxnest's allocation registry holds now.
+            None => lxnest::api::host_snapshot(None).context("reading this machine's facts"),
         }
     }
 }
@@ -210,6 +211,32 @@ pub fn plan_text(plan: &Plan) -> String {
         ]);
         for c in plan.containers.iter().filter(|c| c.depth == depth) {
             t.row(level_row(c));
+        }
+        out.push_str(&t.render());
+    }
+    if !plan.reserved.is_empty() {
+        out.push_str("\nreserved (kept clear of)\n");
+        let mut t = Table::new(&["WHAT", "SUBNET", "UIDS (host)", "GIDS (host)", "HOLDER"]);
+        let range = |r: Option<lxnest::plan::host::IdRange>| {
+            r.map(|r| {
+                format!(
+                    "{}-{}",
+                    r.first,
+                    u64::from(r.first) + u64::from(r.count) - 1
+                )
+            })
+            .unwrap_or_else(|| "-".into())
+        };
+        for r in &plan.reserved {
+            t.row(vec![
+                r.what.clone(),
+                r.subnet
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                range(r.uids),
+                range(r.gids),
+                r.holder.clone(),
+            ]);
         }
         out.push_str(&t.render());
     }

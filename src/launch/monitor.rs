@@ -253,6 +253,9 @@ pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
         }
         ForkResult::Child => {
             drop(r);
+            // The starting process keeps the allocation registry locked until we report; our
+            // inherited copy of its descriptor would hold the lock for the monitor's whole life.
+            crate::registry::lock::close_inherited();
             let _ = setsid();
             // SAFETY: as above; the intermediate child exits at once so the monitor is reparented.
             match unsafe { fork() } {

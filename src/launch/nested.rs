@@ -46,6 +46,8 @@ pub fn subtree(plan: &Plan, path: &str) -> Plan {
     p.containers
         .retain(|c| c.path == path || c.path.starts_with(&prefix));
     p.host_bridge = None;
+    // Other stacks' reservations are none of its business either.
+    p.reserved.clear();
     p
 }
 
@@ -217,6 +219,7 @@ mod tests {
             host_bridge: None,
             containers: vec![a, kid, b],
             warnings: Vec::new(),
+            reserved: Vec::new(),
         }
     }
 

@@ -115,24 +115,29 @@ pub fn unmapped(map: &IdMapPlan, uid_map: &str, gid_map: &str) -> Option<String>
 
 /// A block for `c` from its parent's allocators (both move only when both have room): the
 /// full [`block_size`], or, when only that does not fit, the block without the runtime
-/// reservations and a warning saying what that costs. `Err(count)` when nothing fits.
+/// reservations and a warning saying what that costs. `earlier`: the uid and gid blocks this
+/// container held before (a level-1 tree started again), tried first when large enough.
+/// `Err(count)` when nothing fits.
 pub fn allocate(
     c: &ContainerSpec,
     ids: (&mut Option<IdAllocator>, &mut Option<IdAllocator>),
+    earlier: (Option<IdRange>, Option<IdRange>),
 ) -> Result<(u32, u32, u32, Option<String>), u64> {
     let wish = c.idmap.clone().unwrap_or_default();
     let mut take = |count: u64| {
         let (mut u, mut g) = (ids.0.clone(), ids.1.clone());
-        let one = |a: &mut Option<IdAllocator>, at: Option<u32>| {
+        let one = |a: &mut Option<IdAllocator>, at: Option<u32>, before: Option<IdRange>| {
             let a = a.as_mut()?;
-            match at {
-                Some(first) => a.take_at(first, count),
-                None => a.take(count),
+            let before = before.filter(|r| u64::from(r.count) >= count);
+            match (at, before) {
+                (Some(first), _) => a.take_at(first, count),
+                (None, Some(r)) => a.take_at(r.first, count).or_else(|| a.take(count)),
+                (None, None) => a.take(count),
             }
         };
         let got = (
-            one(&mut u, wish.uid),
-            one(&mut g, wish.gid),
+            one(&mut u, wish.uid, earlier.0),
+            one(&mut g, wish.gid, earlier.1),
             u32::try_from(count),
         );
         let (Some(uid), Some(gid), Ok(n)) = got else {
@@ -241,15 +246,16 @@ mod tests {
             }))
         };
         let (mut u, mut g) = (range(65_536), range(65_536));
-        let (uid, _, n, warning) = allocate(&lxc, (&mut u, &mut g)).expect("fits bare");
+        let (uid, _, n, warning) =
+            allocate(&lxc, (&mut u, &mut g), (None, None)).expect("fits bare");
         assert_eq!((uid, n), (100_000, RANGE));
         assert!(warning.is_some_and(|w| w.contains("privileged containers only")));
         let (mut u, mut g) = (range(1_000_000), range(1_000_000));
-        let (_, _, n, warning) = allocate(&lxc, (&mut u, &mut g)).expect("fits");
+        let (_, _, n, warning) = allocate(&lxc, (&mut u, &mut g), (None, None)).expect("fits");
         assert_eq!((n, warning), (RANGE + RUNTIME_IDS, None));
         let (mut u, mut g) = (range(1_000), range(1_000));
         assert_eq!(
-            allocate(&lxc, (&mut u, &mut g)),
+            allocate(&lxc, (&mut u, &mut g), (None, None)),
             Err(u64::from(RANGE + RUNTIME_IDS))
         );
     }

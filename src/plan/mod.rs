@@ -4,6 +4,7 @@ pub mod apparmor;
 pub mod caps;
 pub mod cgroup;
 pub mod check;
+pub mod claims;
 pub mod devices;
 pub mod error;
 pub mod grant;

@@ -25,6 +25,11 @@ pub struct Plan {
     pub containers: Vec<LevelPlan>,
     /// Things the user should know that do not stop the plan.
     pub warnings: Vec<String>,
+    /// What the plan kept clear of: subnets and host id ranges reserved by other stacks (lxnest's
+    /// allocation registry), this stack's own earlier reservations, and other users' subordinate
+    /// ids, each with its holder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<crate::plan::host::Reservation>,
 }
 
 impl Plan {

@@ -80,6 +80,14 @@ pub fn reserve_user_subnets(
     }
 }
 
+/// Every subnet the user fixed with `network.subnet`, at any depth.
+pub fn fixed_subnets(list: &[ContainerSpec], out: &mut Vec<Ipv4Net>) {
+    for c in list {
+        out.extend(c.network.subnet);
+        fixed_subnets(&c.children, out);
+    }
+}
+
 /// A bridge for `count` containers: the user's subnet if given, else a picked one.
 pub fn bridge(
     name: String,
@@ -115,6 +123,7 @@ pub fn container(
     parent: Option<&BridgePlan>,
     index: u32,
     overhead: u32,
+    earlier: Option<Ipv4Net>,
     alloc: &mut SubnetAllocator,
 ) -> Result<NetPlan, Box<Finding>> {
     let mode = c.network.mode.clone().unwrap_or_else(|| "bridge".into());
@@ -138,9 +147,10 @@ pub fn container(
     let own_bridge = if kids > 0 {
         let nat = c.network.nat.unwrap_or(true);
         let inner_mtu = mtu.saturating_sub(overhead);
+        // The user's subnet, else the one this container's bridge had at its last start.
         let b = bridge(
             INNER_BRIDGE.into(),
-            c.network.subnet,
+            c.network.subnet.or(earlier),
             kids,
             inner_mtu,
             nat,
@@ -190,9 +200,11 @@ const RUNTIME_POOL_HOSTS: u32 = 1021;
 /// runtime. Runs after every lxnest bridge is picked, so adding a runtime never moves the
 /// subnets lxnest's own bridges had; the one allocator keeps them clear of the host's routes
 /// (a laptop's 10.0.3.0/24 among them), of every ancestor and of every sibling.
+/// `pinned`: subnets this stack held before, by reservation key, taken again.
 pub fn runtime_bridges(
     containers: &mut [crate::plan::model::LevelPlan],
     alloc: &mut SubnetAllocator,
+    pinned: &std::collections::BTreeMap<String, Ipv4Net>,
     out: &mut Vec<Finding>,
 ) {
     for c in containers.iter_mut() {
@@ -200,9 +212,12 @@ pub fn runtime_bridges(
             continue;
         };
         let mtu = c.network.mtu;
+        let before = pinned
+            .get(&crate::plan::host::runtime_bridge_key(&c.path))
+            .copied();
         let Some(b) = bridge(
             name.into(),
-            None,
+            before,
             RUNTIME_HOSTS,
             mtu,
             true,
@@ -221,7 +236,8 @@ pub fn runtime_bridges(
         };
         c.network.runtime_bridge = Some(b);
         if matches!(c.runtime.as_deref(), Some("docker" | "podman")) {
-            c.network.runtime_pool = alloc.pick(RUNTIME_POOL_HOSTS);
+            let before = pinned.get(&crate::plan::host::runtime_pool_key(&c.path));
+            c.network.runtime_pool = before.copied().or_else(|| alloc.pick(RUNTIME_POOL_HOSTS));
         }
     }
 }
@@ -272,7 +288,7 @@ mod tests {
             children: vec![kid.clone(), kid],
             ..Default::default()
         };
-        let net = container(&c, "s", "h", 1, Some(&host), 0, 50, &mut alloc).unwrap();
+        let net = container(&c, "s", "h", 1, Some(&host), 0, 50, None, &mut alloc).unwrap();
         assert_eq!(net.address, Some("10.100.0.2/24".parse().unwrap()));
         assert_eq!(net.gateway, Some("10.100.0.1".parse().unwrap()));
         let own = net.own_bridge.unwrap();
@@ -292,7 +308,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let net = container(&c, "s", "l", 1, None, 0, 0, &mut alloc).unwrap();
+        let net = container(&c, "s", "l", 1, None, 0, 0, None, &mut alloc).unwrap();
         assert!(net.veth_host.is_none() && net.address.is_none() && net.own_bridge.is_none());
     }
 

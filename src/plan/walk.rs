@@ -3,7 +3,7 @@
 
 use crate::origin::Origin;
 use crate::plan::error::{Finding, PlanError};
-use crate::plan::host::HostSnapshot;
+use crate::plan::host::{bridge_key, ids_key, HostSnapshot, IdRange, HOST_BRIDGE};
 use crate::plan::idmap::{self, IdAllocator};
 use crate::plan::model::*;
 use crate::plan::needs::{self, Needs};
@@ -26,6 +26,34 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         None => stack,
     };
     let mut w = Walker::new(stack, host)?;
+    // This stack's own earlier subnets (a sibling still runs on the host bridge): kept when
+    // nothing else claims them now. Its own bridge's route and address equal the subnet exactly.
+    let mine =
+        |r: &&crate::plan::host::Reservation| r.stack.as_deref() == Some(stack.name.as_str());
+    let others: Vec<ipnet::Ipv4Net> = host
+        .reserved
+        .iter()
+        .filter(|r| !mine(r))
+        .filter_map(|r| r.subnet)
+        .collect();
+    let mut fixed = Vec::new();
+    network::fixed_subnets(&stack.containers, &mut fixed);
+    let clear = |net: &ipnet::Ipv4Net| {
+        !others
+            .iter()
+            .chain(&fixed)
+            .any(|o| crate::plan::subnet::overlaps(o, net))
+    };
+    let own: Vec<(String, ipnet::Ipv4Net)> = host
+        .reserved
+        .iter()
+        .filter(mine)
+        .filter_map(|r| Some((r.what.clone(), r.subnet?)))
+        .filter(|(_, net)| w.alloc.conflict(net).is_none_or(|t| t == *net) && clear(net))
+        .collect();
+    for net in &others {
+        w.alloc.reserve(*net);
+    }
     network::reserve_user_subnets(
         &stack.containers,
         "",
@@ -33,6 +61,10 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         &mut w.alloc,
         &mut w.findings,
     );
+    for (what, net) in own {
+        w.alloc.reserve(net);
+        w.pinned.insert(what, net);
+    }
     let bridged = stack
         .containers
         .iter()
@@ -43,7 +75,7 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
             let name = network::host_bridge_name(&stack.name);
             network::bridge(
                 name,
-                None,
+                w.pinned.get(HOST_BRIDGE).copied(),
                 bridged,
                 host.uplink_mtu,
                 false,
@@ -53,14 +85,21 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         })
         .flatten();
     let (uids, gids) = idmap::available(host);
-    let mut ids = (uids.map(IdAllocator::new), gids.map(IdAllocator::new));
+    let allocator = |range: Option<IdRange>, gids: bool| {
+        range.map(|r| {
+            let mut a = IdAllocator::new(r);
+            a.avoid(&idmap::held_by_others(host, &stack.name, gids));
+            a
+        })
+    };
+    let mut ids = (allocator(uids, false), allocator(gids, true));
     let top = Parent {
         level: None,
         bridge: host_bridge.as_ref(),
         depth: host.level,
     };
     w.siblings(&stack.containers, &top, &mut ids)?;
-    network::runtime_bridges(&mut w.out, &mut w.alloc, &mut w.findings);
+    network::runtime_bridges(&mut w.out, &mut w.alloc, &w.pinned, &mut w.findings);
     let mut plan = Plan {
         stack: stack.name.clone(),
         source: stack.source.clone(),
@@ -68,6 +107,7 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         host_bridge,
         containers: w.out,
         warnings: w.warnings,
+        reserved: host.reserved.clone(),
     };
     crate::plan::seccomp::fill_effective(&mut plan);
     w.findings.extend(check::run(&plan, stack));
@@ -82,6 +122,8 @@ struct Walker<'a> {
     stack: &'a Stack,
     host: &'a HostSnapshot,
     alloc: SubnetAllocator,
+    /// This stack's own earlier subnets, by [`crate::plan::host::Reservation::what`], taken again.
+    pinned: BTreeMap<String, ipnet::Ipv4Net>,
     out: Vec<LevelPlan>,
     findings: Vec<Finding>,
     warnings: Vec<String>,
@@ -103,6 +145,7 @@ impl<'a> Walker<'a> {
             stack,
             host,
             alloc: SubnetAllocator::new(&host.routes, &host.addresses, &host.dns),
+            pinned: BTreeMap::new(),
             out: Vec::new(),
             findings: Vec::new(),
             warnings: Vec::new(),
@@ -182,6 +225,7 @@ impl<'a> Walker<'a> {
             parent.bridge,
             index,
             own.overhead,
+            self.pinned.get(&bridge_key(&path)).copied(),
             &mut self.alloc,
         );
         let net = match net {
@@ -277,8 +321,21 @@ impl<'a> Walker<'a> {
             ));
             return Some(None);
         }
-        let (uid, gid, count) = match crate::plan::idreserve::allocate(c, (&mut ids.0, &mut ids.1))
-        {
+        // A level-1 tree started before takes its old block again when it is still free.
+        let earlier = |gids: bool| {
+            let key = ids_key(path);
+            let stack = self.stack.name.as_str();
+            let r = self.host.reserved.iter().find(|r| r.is_own(stack, &key))?;
+            parent
+                .level
+                .is_none()
+                .then_some(if gids { r.gids } else { r.uids }?)
+        };
+        let (uid, gid, count) = match crate::plan::idreserve::allocate(
+            c,
+            (&mut ids.0, &mut ids.1),
+            (earlier(false), earlier(true)),
+        ) {
             Ok((uid, gid, count, warning)) => {
                 if let Some(w) = warning {
                     self.warnings.push(format!("{path}: {w}"));

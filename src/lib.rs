@@ -19,6 +19,7 @@ pub mod hooks;
 pub mod host;
 pub mod launch;
 pub mod lxc;
+pub mod names;
 pub mod net;
 pub mod openvz;
 pub mod origin;

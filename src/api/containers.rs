@@ -267,7 +267,7 @@ fn start_one(d: &Defined, opts: &StartOpts) -> Result<StartedContainer> {
     // The detached monitor reports its errors as text, which loses their kind; an existing
     // container is the one callers branch on, so it is told apart here first. The launcher's
     // own state-directory lock still decides when two starts race.
-    if !opts.foreground && state::dir(&opts.state_dir, &c.name).exists() {
+    if !opts.foreground && state::dir(&opts.state_dir, &c.name)?.exists() {
         return Err(LaunchError::Exists(c.name).into());
     }
     let (pid, exit_code) = if opts.foreground {

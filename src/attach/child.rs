@@ -136,6 +136,10 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
         exit_now(1);
     }
     identity(prep, ch);
+    // Not the caller's session keyring: its keys would be ours to read by possession.
+    if let Err(e) = crate::launch::keyring::join_fresh_session() {
+        fail(ch, "keyring", e);
+    }
     // A change of effective uid resets dumpability to fs.suid_dumpable; keep it off until exec.
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };

@@ -135,6 +135,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
             .map_err(step_err(c, "identity"))?;
     }
+    // A fresh session keyring (src/launch/keyring.rs): after the identity change, before hooks.
+    super::keyring::join_fresh_session().map_err(step_err(c, "identity"))?;
 
     inject::check(c, "hostname")?;
     sethostname(&plan.init.hostname).map_err(step_err(c, "hostname"))?;

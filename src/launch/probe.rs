@@ -292,6 +292,9 @@ pub fn result_text(r: Result<(), Errno>) -> String {
 /// The `__probe` command: prints one line per probe; exits 0 (the caller judges the results).
 pub fn run(name: &str, args: &[String]) -> i32 {
     let outside = args.first().and_then(|a| a.parse().ok()).unwrap_or(1);
+    if name == "read_key" {
+        return read_key_probe(args);
+    }
     let names: Vec<&str> = match name {
         "all" => PROBES.to_vec(),
         "apparmor" => APPARMOR_PROBES.to_vec(),
@@ -303,6 +306,25 @@ pub fn run(name: &str, args: &[String]) -> i32 {
             _ => result_text(attempt(n, outside)),
         };
         println!("{n}\t{result}");
+    }
+    0
+}
+
+/// `__probe read_key SERIAL`: tries to read a key the caller holds outside (`read_key<TAB>ok
+/// PAYLOAD` would be an escape), then, as a control that `keyctl` is not simply filtered, adds
+/// and reads back a key of its own (`own_key<TAB>ok`).
+fn read_key_probe(args: &[String]) -> i32 {
+    use super::keyring;
+    let serial = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
+    match keyring::read_key(serial) {
+        Ok(v) => println!("read_key\tok {}", String::from_utf8_lossy(&v)),
+        Err(e) => println!("read_key\t{:?}", Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+    }
+    let own = keyring::add_session_key("lxnest-probe", b"mine").and_then(keyring::read_key);
+    match own {
+        Ok(v) if v == b"mine" => println!("own_key\tok"),
+        Ok(_) => println!("own_key\twrong payload"),
+        Err(e) => println!("own_key\t{:?}", Errno::from_raw(e.raw_os_error().unwrap_or(0))),
     }
     0
 }

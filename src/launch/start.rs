@@ -105,6 +105,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // before anything else is touched, and it holds the rootfs mount point.
     inject::check(c, "state")?;
     let state = StateDirGuard::create(&opts.state_dir, &plan.name)?;
+    super::private::restrict_state_dir(state.path(), plan).map_err(step_err(c, "state"))?;
     if opts.console_log {
         redirect_stdio(&state.path().join("console.log")).map_err(step_err(c, "state"))?;
     }
@@ -224,6 +225,11 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     let (loop_plan, loops) =
         super::loopmount::prepare(plan, state.path()).map_err(step_err(c, "mounts"))?;
 
+    // The tree reaches the child by descriptor, from behind a 0700 directory (launch::private).
+    let held_tree = match &plan.rootfs {
+        RootfsPlan::Tar(_) => super::private::hold_tree(&tar_tree).map_err(step_err(c, "rootfs"))?,
+        _ => None,
+    };
     inject::check(c, "spawn")?;
     let (mut parent_end, child_end) = Channel::pair().map_err(step_err(c, "spawn"))?;
     let spec = ChildSpec {
@@ -233,7 +239,10 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         lxnest_binary: lxnest_binary(),
         apparmor_label,
         apparmor_note: apparmor_note.clone(),
-        tar_tree: matches!(plan.rootfs, RootfsPlan::Tar(_)).then_some(tar_tree),
+        tar_tree: match &held_tree {
+            Some(h) => Some(h.proc_path()),
+            None => matches!(plan.rootfs, RootfsPlan::Tar(_)).then_some(tar_tree),
+        },
     };
     let mut child_end = Some(child_end);
     let pid = spawn::spawn(
@@ -412,10 +421,7 @@ fn log_apparmor_once(why: &str) {
 fn redirect_stdio(log: &std::path::Path) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let null = std::fs::File::open("/dev/null")?;
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
+    let out = super::private::create_file(log, true)?;
     for (src, dst) in [
         (null.as_raw_fd(), 0),
         (out.as_raw_fd(), 1),

@@ -7,8 +7,8 @@ use crate::spec::model::ContainerSpec;
 use crate::spec::runtime;
 use std::collections::BTreeMap;
 
-/// Longest container name; interface names are derived from it and must fit in 15 bytes.
-pub const NAME_MAX: usize = 32;
+/// Longest container name (the rule itself lives in [`crate::names`]).
+pub use crate::names::NAME_MAX;
 
 /// Validate a list of sibling containers and, recursively, their children.
 pub fn containers(list: &[ContainerSpec], source: &str) -> Result<(), SpecError> {
@@ -92,19 +92,13 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
 }
 
 fn name(c: &ContainerSpec) -> Result<(), SpecError> {
-    let ok = !c.name.is_empty()
-        && c.name.len() <= NAME_MAX
-        && c.name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !c.name.starts_with('-');
-    if ok {
+    if crate::names::is_valid(&c.name) {
         return Ok(());
     }
     Err(invalid(
         &c.origin,
         format!("container name `{}` is not valid", c.name),
-        &format!("use lower-case letters, digits and `-`, not starting with `-`, at most {NAME_MAX} characters"),
+        &format!("use {}", crate::names::RULE),
     ))
 }
 

@@ -169,14 +169,12 @@ fn run_one(
             cmd.pre_exec(move || f());
         }
     }
-    let out = cmd
-        .output()
-        .map_err(|source| HookError::Spawn {
-            container: env.name.clone(),
-            kind: kind.into(),
-            command: command.into(),
-            source,
-        })?;
+    let out = cmd.output().map_err(|source| HookError::Spawn {
+        container: env.name.clone(),
+        kind: kind.into(),
+        command: command.into(),
+        source,
+    })?;
     // A hook's own output is the user's: pass it on.
     use std::io::Write;
     let _ = std::io::stdout().write_all(&out.stdout);

@@ -22,7 +22,9 @@ pub enum NameError {
         name: String,
     },
     /// A path of names (`host/child`) with an invalid component.
-    #[error("container path `{path}` is not valid: each `/`-separated part must be a name of {RULE}")]
+    #[error(
+        "container path `{path}` is not valid: each `/`-separated part must be a name of {RULE}"
+    )]
     InvalidPath {
         /// The path as given.
         path: String,
@@ -104,7 +106,13 @@ mod tests {
             assert!(check(bad).is_err(), "{bad:?} accepted");
             assert!(join(Path::new("/run/lxnest"), bad).is_err());
         }
-        for good in ["web", "run-1234", "alpine-3-20-x86", "1a", &"x".repeat(NAME_MAX)] {
+        for good in [
+            "web",
+            "run-1234",
+            "alpine-3-20-x86",
+            "1a",
+            &"x".repeat(NAME_MAX),
+        ] {
             check(good).expect(good);
         }
     }

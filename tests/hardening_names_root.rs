@@ -28,7 +28,11 @@ fn root_destroy_with_a_name_that_climbs_out_deletes_nothing() {
     std::fs::write(victim.path().join("keep"), "x").expect("write");
     let rel = format!(
         "../../tmp/{}",
-        victim.path().file_name().and_then(|n| n.to_str()).expect("name")
+        victim
+            .path()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("name")
     );
     refused(&["destroy", "-n", &rel]);
     assert!(victim.path().join("keep").exists(), "{rel} was deleted");
@@ -70,10 +74,30 @@ fn root_run_with_a_bad_name_creates_nothing() {
     let left: Vec<_> = std::fs::read_dir(&state).expect("ls").flatten().collect();
     assert!(left.is_empty(), "{left:?}");
     // Paths of names are taken only where a command takes a path (attach, execute, start -n).
-    let o = lxnest(&["attach", "-P", state.to_str().expect("utf8"), "-n", "a/../b"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not valid"), "{o:?}");
-    let o = lxnest(&["execute", "-P", state.to_str().expect("utf8"), "-n", "../b", "--", "/bin/true"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not valid"), "{o:?}");
+    let o = lxnest(&[
+        "attach",
+        "-P",
+        state.to_str().expect("utf8"),
+        "-n",
+        "a/../b",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not valid"),
+        "{o:?}"
+    );
+    let o = lxnest(&[
+        "execute",
+        "-P",
+        state.to_str().expect("utf8"),
+        "-n",
+        "../b",
+        "--",
+        "/bin/true",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not valid"),
+        "{o:?}"
+    );
 }
 
 #[test]
@@ -109,7 +133,12 @@ fn root_output_into_a_closed_pipe_does_not_panic() {
         format!("containers:\n  - name: {name}\n    network: {{mode: loopback}}\n    command: [\"/bin/sleep\", \"100\"]\n"),
     )
     .expect("write");
-    ok(lxnest(&["start", "-P", state.to_str().expect("utf8"), spec.to_str().expect("utf8")]));
+    ok(lxnest(&[
+        "start",
+        "-P",
+        state.to_str().expect("utf8"),
+        spec.to_str().expect("utf8"),
+    ]));
     for args in [
         vec!["info", "-n", name.as_str(), "--output", "json"],
         vec!["ls", "--output", "json"],
@@ -128,6 +157,12 @@ fn root_output_into_a_closed_pipe_does_not_panic() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert_ne!(o.status.code(), Some(101), "{args:?}: a panic's exit code");
     }
-    ok(lxnest(&["destroy", "-P", state.to_str().expect("utf8"), "-n", &name]));
+    ok(lxnest(&[
+        "destroy",
+        "-P",
+        state.to_str().expect("utf8"),
+        "-n",
+        &name,
+    ]));
     assert!(!Path::new(&state).join(&name).exists());
 }

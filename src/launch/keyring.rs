@@ -5,6 +5,7 @@
 
 use std::io;
 
+const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
 const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
 const KEYCTL_READ: libc::c_long = 11;
 const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
@@ -21,6 +22,23 @@ pub fn join_fresh_session() -> io::Result<i32> {
             libc::SYS_keyctl,
             KEYCTL_JOIN_SESSION_KEYRING,
             std::ptr::null::<libc::c_char>(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(rc as i32)
+}
+
+/// The serial of the calling thread's session keyring (`keyctl show @s`), created if absent.
+pub fn session_id() -> io::Result<i32> {
+    // SAFETY: integer arguments only.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_GET_KEYRING_ID,
+            KEY_SPEC_SESSION_KEYRING,
+            1 as libc::c_long,
         )
     };
     if rc < 0 {
@@ -89,7 +107,10 @@ mod tests {
             assert_ne!(first, second);
             // Not possessed any more; as the same uid, `user` keys still grant view but not read
             // to the owner without possession (KEY_USR_VIEW only).
-            assert!(read_key(key).is_err(), "the old session's key is still readable");
+            assert!(
+                read_key(key).is_err(),
+                "the old session's key is still readable"
+            );
         })
         .join()
         .expect("thread");

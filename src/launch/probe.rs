@@ -311,20 +311,25 @@ pub fn run(name: &str, args: &[String]) -> i32 {
 }
 
 /// `__probe read_key SERIAL`: tries to read a key the caller holds outside (`read_key<TAB>ok
-/// PAYLOAD` would be an escape), then, as a control that `keyctl` is not simply filtered, adds
-/// and reads back a key of its own (`own_key<TAB>ok`).
+/// PAYLOAD` would be an escape), then, as a control that `keyctl` is not simply filtered, asks
+/// for its own session keyring's id (`keyctl<TAB>ok`).
 fn read_key_probe(args: &[String]) -> i32 {
     use super::keyring;
     let serial = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
     match keyring::read_key(serial) {
         Ok(v) => println!("read_key\tok {}", String::from_utf8_lossy(&v)),
-        Err(e) => println!("read_key\t{:?}", Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+        Err(e) => println!(
+            "read_key\t{:?}",
+            Errno::from_raw(e.raw_os_error().unwrap_or(0))
+        ),
     }
-    let own = keyring::add_session_key("lxnest-probe", b"mine").and_then(keyring::read_key);
-    match own {
-        Ok(v) if v == b"mine" => println!("own_key\tok"),
-        Ok(_) => println!("own_key\twrong payload"),
-        Err(e) => println!("own_key\t{:?}", Errno::from_raw(e.raw_os_error().unwrap_or(0))),
-    }
+    println!(
+        "keyctl\t{}",
+        result_text(
+            keyring::session_id()
+                .map(|_| ())
+                .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+        )
+    );
     0
 }

@@ -227,7 +227,9 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
 
     // The tree reaches the child by descriptor, from behind a 0700 directory (launch::private).
     let held_tree = match &plan.rootfs {
-        RootfsPlan::Tar(_) => super::private::hold_tree(&tar_tree).map_err(step_err(c, "rootfs"))?,
+        RootfsPlan::Tar(_) => {
+            super::private::hold_tree(&tar_tree).map_err(step_err(c, "rootfs"))?
+        }
         _ => None,
     };
     inject::check(c, "spawn")?;

@@ -126,6 +126,10 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // move: cgroup v1 lets a non-initial-namespace writer (a nested lxnest) move only tasks
     // whose uid is its own, which ours still is until this call.
     inject::check(c, "identity")?;
+    // The tarball's tree sits behind a 0700 directory: open it while we still have the
+    // launcher's uid (src/launch/private.rs).
+    let held_tree =
+        super::private::hold_tree(spec.tar_tree.as_deref()).map_err(step_err(c, "identity"))?;
     if let Some(map) = &plan.idmap {
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
             .map_err(step_err(c, "identity"))?;
@@ -157,7 +161,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     let inputs = BuiltinInputs {
         hostname: plan.init.hostname.clone(),
         lxnest_binary: spec.lxnest_binary.clone(),
-        tar_tree: spec.tar_tree.clone(),
+        tar_tree: held_tree.as_ref().map(|h| h.proc_path()),
     };
     let prepared =
         rootfs::prepare(&plan.rootfs, root, &inputs).map_err(|source| LaunchError::Rootfs {

@@ -5,8 +5,10 @@
 //! console. So, for root:
 //!
 //! - the directories that hold unpacked trees (`/var/lib/lxnest/rootfs`, `<statedir>/.rootfs`)
-//!   are 0700 root; the launcher opens a tree before the clone and the child binds it through
-//!   that descriptor (`/proc/self/fd/N`), so the container's root never walks the path;
+//!   are 0700 root; the cloned child opens its tree before it becomes the container's root and
+//!   binds it through that descriptor (`/proc/self/fd/N`), so the container's root never walks
+//!   the path (a descriptor opened by the parent would not do: its mount belongs to the
+//!   parent's mount namespace, and the kernel refuses to bind it from the child's);
 //! - `<statedir>/<name>/` is 0710, group the container's mapped root group (which must still
 //!   reach `rootfs/` and `mount/` below it after its identity change), 0700 without a user
 //!   namespace;
@@ -110,16 +112,11 @@ impl Held {
     }
 }
 
-/// For root, the unpacked tree at `tree` held open (its parent made 0700 first); `None` when
-/// there is no tree or the caller is not root (whose trees stay reachable by path).
-pub fn hold_tree(tree: &Path) -> io::Result<Option<Held>> {
-    if !is_root() {
-        return Ok(None);
-    }
-    if let Some(base) = tree.parent() {
-        private_dir(base)?;
-    }
-    Held::open(tree).map(Some)
+/// In the cloned child, before its identity change (while it still has the launcher's uid,
+/// which owns the 0700 directory above the tree): the unpacked tree held open, so the rootfs
+/// step can bind it by descriptor from the child's own mount namespace. `None` without a tree.
+pub fn hold_tree(tree: Option<&Path>) -> io::Result<Option<Held>> {
+    tree.map(Held::open).transpose()
 }
 
 #[cfg(test)]

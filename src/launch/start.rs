@@ -225,13 +225,6 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     let (loop_plan, loops) =
         super::loopmount::prepare(plan, state.path()).map_err(step_err(c, "mounts"))?;
 
-    // The tree reaches the child by descriptor, from behind a 0700 directory (launch::private).
-    let held_tree = match &plan.rootfs {
-        RootfsPlan::Tar(_) => {
-            super::private::hold_tree(&tar_tree).map_err(step_err(c, "rootfs"))?
-        }
-        _ => None,
-    };
     inject::check(c, "spawn")?;
     let (mut parent_end, child_end) = Channel::pair().map_err(step_err(c, "spawn"))?;
     let spec = ChildSpec {
@@ -241,10 +234,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         lxnest_binary: lxnest_binary(),
         apparmor_label,
         apparmor_note: apparmor_note.clone(),
-        tar_tree: match &held_tree {
-            Some(h) => Some(h.proc_path()),
-            None => matches!(plan.rootfs, RootfsPlan::Tar(_)).then_some(tar_tree),
-        },
+        tar_tree: matches!(plan.rootfs, RootfsPlan::Tar(_)).then_some(tar_tree),
     };
     let mut child_end = Some(child_end);
     let pid = spawn::spawn(

@@ -18,10 +18,7 @@ fn nobody_can(argv: &[&str]) -> bool {
 fn as_nobody(argv: &[&str]) -> std::io::Result<std::process::Output> {
     // std drops the supplementary groups (setgroups 0) when it sets the uid.
     let mut cmd = Command::new(argv[0]);
-    cmd.args(&argv[1..])
-        .uid(65534)
-        .gid(65534)
-        .output()
+    cmd.args(&argv[1..]).uid(65534).gid(65534).output()
 }
 
 #[test]

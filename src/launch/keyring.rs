@@ -13,8 +13,24 @@ const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
 /// Replaces the calling thread's session keyring with a new, empty, anonymous one. Call it in
 /// the process that will exec the container's program, after its identity change (the keyring
 /// then belongs to, and is charged to, the container's root) and before seccomp, whose filter
-/// may deny `keyctl`. Returns the new keyring's serial.
+/// may deny `keyctl`. Returns the new keyring's serial, or 0 when an ancestor's seccomp filter
+/// already denies `keyctl` (ENOSYS, EPERM, EACCES): then no process below can reach any
+/// keyring, the inherited one included, and there is nothing to replace.
 pub fn join_fresh_session() -> io::Result<i32> {
+    match join() {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOSYS | libc::EPERM | libc::EACCES)
+            ) && session_id().is_err() =>
+        {
+            Ok(0)
+        }
+        r => r,
+    }
+}
+
+fn join() -> io::Result<i32> {
     // SAFETY: KEYCTL_JOIN_SESSION_KEYRING with a NULL name takes no memory from us; the kernel
     // only replaces this thread's credentials.
     let rc = unsafe {

@@ -5,6 +5,7 @@
 pub mod apparmor;
 pub mod caps;
 pub mod child;
+pub mod console;
 pub mod defaults;
 pub mod dev;
 pub mod error;

@@ -74,6 +74,15 @@ fn wait_mask() -> SigSet {
 /// Returns the init's exit code. Signals are blocked only now, after the init exec'd, so the
 /// init does not inherit a blocked mask.
 pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
+    wait_relaying(pid, grace, None)
+}
+
+/// [`wait`], copying a detached container's console into its capped log meanwhile.
+fn wait_relaying(
+    pid: Pid,
+    grace: Duration,
+    mut console: Option<&mut super::console::Console>,
+) -> nix::Result<i32> {
     let mask = wait_mask();
     mask.thread_block()?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
@@ -104,10 +113,24 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
             }
             None => PollTimeout::NONE,
         };
-        let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(c) = console.as_deref() {
+            fds.push(PollFd::new(c.fd(), PollFlags::POLLIN));
+        }
         match poll(&mut fds, timeout) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(e),
+        }
+        let console_ready = fds
+            .get(1)
+            .and_then(|f| f.revents())
+            .is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP));
+        drop(fds);
+        if console_ready {
+            let more = console.as_deref_mut().map(|c| c.pump());
+            if !matches!(more, Some(Ok(true))) {
+                console = None;
+            }
         }
         while let Ok(Some(info)) = sfd.read_signal() {
             let sig = info.ssi_signo as i32;
@@ -282,7 +305,11 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     }
     report(&mut w, &format!("ok {}\n", st.pid));
     drop(w);
-    let code = wait(started.child.pid(), grace).unwrap_or(1);
+    let mut console = super::console::take();
+    let code = wait_relaying(started.child.pid(), grace, console.as_mut()).unwrap_or(1);
+    if let Some(c) = console {
+        c.finish();
+    }
     let mut started = started;
     let reaped = std::mem::replace(&mut started.child, super::start::ChildGuard::released());
     let _ = reaped.release();

@@ -409,22 +409,9 @@ fn log_apparmor_once(why: &str) {
     ONCE.call_once(|| tracing::info!("{why}: AppArmor profiles are planned but not loaded"));
 }
 
-/// Points stdin at /dev/null and stdout/stderr at `log` (inherited by the container's init).
+/// Points stdin at /dev/null and stdout/stderr at the capped console log (`launch::console`).
 fn redirect_stdio(log: &std::path::Path) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let null = std::fs::File::open("/dev/null")?;
-    let out = super::private::create_file(log, true)?;
-    for (src, dst) in [
-        (null.as_raw_fd(), 0),
-        (out.as_raw_fd(), 1),
-        (out.as_raw_fd(), 2),
-    ] {
-        // SAFETY: dup2 onto the standard descriptors; `src` is a valid open fd owned above.
-        if unsafe { libc::dup2(src, dst) } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    super::console::redirect(log)
 }
 
 /// The v1 devices allowlist. The cgroup layer removes the fresh init leaf before `devices.deny a`

@@ -120,12 +120,17 @@ fn rootfs_syntax(c: &ContainerSpec, rootfs: &str) -> Result<(), SpecError> {
 }
 
 fn limits(c: &ContainerSpec) -> Result<(), SpecError> {
-    if let Some(m) = &c.limits.memory {
+    if let Some(m) = c
+        .limits
+        .memory
+        .as_ref()
+        .filter(|m| *m != crate::spec::model::UNLIMITED_WORD)
+    {
         parse_bytes(m).map_err(|why| {
             invalid(
                 &c.origin,
                 format!("container `{}`: memory `{m}`: {why}", c.name),
-                "write e.g. `512M` or `4G`",
+                "write e.g. `512M` or `4G`, or `unlimited`",
             )
         })?;
     }

@@ -236,7 +236,7 @@ mod tests {
         assert_eq!(p.init_leaf.as_deref(), Some(INIT_LEAF));
         assert_eq!(p.premount, Premount::Namespaced);
         let q = plan(
-            &spec(Some("1G"), None, None),
+            &spec(Some("1G"), Some(crate::spec::model::UNLIMITED), None),
             "c",
             1,
             &Needs::default(),
@@ -246,5 +246,26 @@ mod tests {
         .unwrap();
         assert_eq!((q.init_leaf, q.premount), (None, Premount::ReadOnly));
         assert_eq!(q.controllers, vec!["memory".to_string()]);
+    }
+
+    #[test]
+    fn level_one_gets_default_limits_unless_unlimited() {
+        let layout = HostSnapshot::laptop().cgroup;
+        let n = Needs::default();
+        let p = plan(&spec(None, None, None), "c", 1, &n, &layout, None).unwrap();
+        assert_eq!(
+            (p.limits.memory, p.limits.pids),
+            (Some(DEFAULT_MEMORY), Some(DEFAULT_PIDS))
+        );
+        let mut s = spec(Some("unlimited"), Some(crate::spec::model::UNLIMITED), None);
+        let p = plan(&s, "c", 1, &n, &layout, None).unwrap();
+        assert_eq!((p.limits.memory, p.limits.pids), (None, None));
+        // A nesting host gets more; its children inherit (and cannot exceed) its limits.
+        s = spec(None, None, None);
+        s.runtime = Some("lxnest".into());
+        let host = plan(&s, "h", 1, &n, &layout, None).unwrap();
+        assert_eq!(host.limits.pids, Some(DEFAULT_PIDS_NESTING));
+        let child = plan(&spec(None, None, None), "h/c", 2, &n, &layout, Some(&host)).unwrap();
+        assert_eq!(child.limits.memory, Some(DEFAULT_MEMORY_NESTING));
     }
 }

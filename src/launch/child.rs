@@ -37,6 +37,8 @@ pub struct ChildSpec<'a> {
     pub apparmor_note: String,
     /// The unpacked tree of a tarball rootfs (chosen by the parent, which knows whose it is).
     pub tar_tree: Option<PathBuf>,
+    /// A foreground container's stdio (src/launch/fgstdio.rs).
+    pub stdio: Option<std::sync::Arc<super::fgstdio::ChildStdio>>,
 }
 
 /// Runs the child side; returns only on failure (after telling the parent).
@@ -107,6 +109,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // A launcher that waits on signals (init-nested, a monitor) may have them blocked; the mask
     // survives exec, so clear it before anything else.
     let _ = nix::sys::signal::SigSet::all().thread_unblock();
+    // A session of our own, never the caller's terminal (src/launch/fgstdio.rs).
+    super::fgstdio::adopt(spec.stdio.as_deref()).map_err(step_err(c, "stdio"))?;
 
     // Wait until the parent has written our id maps, put us in our cgroup and plugged the
     // network: until then we hold no capabilities that the kernel would honour.

@@ -24,6 +24,25 @@ pub struct Console {
     size: u64,
 }
 
+/// Descriptors the monitor's wait loop polls besides its signals, and what to do when one is
+/// readable.
+pub trait Pump {
+    /// The descriptors to poll now.
+    fn fds(&self) -> Vec<BorrowedFd<'_>>;
+    /// The `i`-th descriptor of [`Pump::fds`] is ready; false: stop polling this pump.
+    fn ready(&mut self, i: usize) -> bool;
+}
+
+impl Pump for Console {
+    fn fds(&self) -> Vec<BorrowedFd<'_>> {
+        vec![self.read.as_fd()]
+    }
+
+    fn ready(&mut self, _i: usize) -> bool {
+        matches!(self.pump(), Ok(true))
+    }
+}
+
 static SLOT: Mutex<Option<Console>> = Mutex::new(None);
 
 /// Points stdin at /dev/null and stdout/stderr at a pipe whose read end is kept for

@@ -9,6 +9,7 @@ pub mod console;
 pub mod defaults;
 pub mod dev;
 pub mod error;
+pub mod fgstdio;
 pub mod hooks;
 pub mod idmap;
 pub mod inject;

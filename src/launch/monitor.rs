@@ -81,7 +81,7 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
 fn wait_relaying(
     pid: Pid,
     grace: Duration,
-    mut console: Option<&mut super::console::Console>,
+    mut pump: Option<&mut dyn super::console::Pump>,
 ) -> nix::Result<i32> {
     let mask = wait_mask();
     mask.thread_block()?;
@@ -114,22 +114,26 @@ fn wait_relaying(
             None => PollTimeout::NONE,
         };
         let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        if let Some(c) = console.as_deref() {
-            fds.push(PollFd::new(c.fd(), PollFlags::POLLIN));
+        if let Some(p) = pump.as_deref() {
+            fds.extend(p.fds().into_iter().map(|f| PollFd::new(f, PollFlags::POLLIN)));
         }
         match poll(&mut fds, timeout) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(e),
         }
-        let console_ready = fds
-            .get(1)
-            .and_then(|f| f.revents())
-            .is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP));
+        let ready: Vec<usize> = fds
+            .iter()
+            .skip(1)
+            .enumerate()
+            .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(i, _)| i)
+            .collect();
         drop(fds);
-        if console_ready {
-            let more = console.as_deref_mut().map(|c| c.pump());
-            if !matches!(more, Some(Ok(true))) {
-                console = None;
+        // Last first: a pump that stops polling one descriptor shifts only those after it.
+        for i in ready.into_iter().rev() {
+            if !pump.as_deref_mut().is_some_and(|p| p.ready(i)) {
+                pump = None;
+                break;
             }
         }
         while let Ok(Some(info)) = sfd.read_signal() {
@@ -214,14 +218,33 @@ fn lock_root(crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPla
 
 /// Starts `plan` and waits in the foreground; returns the init's exit code.
 pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
-    let started = start(plan, opts)?;
+    // Never the caller's terminal: a pty or pipes (launch::fgstdio).
+    let mut relay = None;
+    let mut opts = opts.clone();
+    if !opts.console_log && opts.stdio.is_none() {
+        let (stdio, r) = super::fgstdio::prepare().map_err(step_err(&plan.path, "stdio"))?;
+        opts.stdio = Some(stdio);
+        relay = r;
+    }
+    let started = start(plan, &opts);
+    // Our copies of the init's ends go, or the relay would never see their end-of-file.
+    opts.stdio = None;
+    let started = started?;
     let _ = wait_mask().thread_block();
     let st = state_of(plan, &started, std::process::id() as i32);
     if let Err(e) = state::write(&opts.state_dir, &st) {
         teardown(started);
         return Err(e);
     }
-    let code = wait(started.child.pid(), grace).map_err(step_err(&plan.path, "monitor"));
+    let code = wait_relaying(
+        started.child.pid(),
+        grace,
+        relay.as_mut().map(|r| r as &mut dyn super::console::Pump),
+    )
+    .map_err(step_err(&plan.path, "monitor"));
+    if let Some(r) = relay {
+        r.finish();
+    }
     // The init is reaped (or wait failed): don't let the guard signal a recycled pid.
     let mut started = started;
     if code.is_ok() {
@@ -306,7 +329,12 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     report(&mut w, &format!("ok {}\n", st.pid));
     drop(w);
     let mut console = super::console::take();
-    let code = wait_relaying(started.child.pid(), grace, console.as_mut()).unwrap_or(1);
+    let code = wait_relaying(
+        started.child.pid(),
+        grace,
+        console.as_mut().map(|c| c as &mut dyn super::console::Pump),
+    )
+    .unwrap_or(1);
     if let Some(c) = console {
         c.finish();
     }

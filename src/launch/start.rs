@@ -32,6 +32,8 @@ pub struct StartOptions {
     /// Send the container's stdio (and ours) to `<statedir>/<name>/console.log`, stdin from
     /// /dev/null: for a detached monitor that outlives the terminal.
     pub console_log: bool,
+    /// A foreground container's stdio (`launch::fgstdio`); `None`: our own descriptors 0-2.
+    pub stdio: Option<std::sync::Arc<super::fgstdio::ChildStdio>>,
 }
 
 /// The container's init, killed and reaped on drop unless released.
@@ -235,6 +237,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         apparmor_label,
         apparmor_note: apparmor_note.clone(),
         tar_tree: matches!(plan.rootfs, RootfsPlan::Tar(_)).then_some(tar_tree),
+        stdio: opts.stdio.clone(),
     };
     let mut child_end = Some(child_end);
     let pid = spawn::spawn(

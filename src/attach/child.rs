@@ -128,6 +128,10 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
         if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
             fail(ch, "pty", std::io::Error::last_os_error());
         }
+    } else {
+        // A session of our own without a controlling terminal: not the caller's, whose
+        // terminal a process could otherwise reach through /dev/tty.
+        let _ = nix::unistd::setsid();
     }
     // Wait until the caller holds our pid for signal forwarding.
     let mut b = [0u8; 1];

@@ -33,7 +33,10 @@ enum Route {
         stdin_open: bool,
     },
     /// Pipes standing in for a terminal stdout (index 1) or stderr (index 2).
-    Pipes { out: Option<OwnedFd>, err: Option<OwnedFd> },
+    Pipes {
+        out: Option<OwnedFd>,
+        err: Option<OwnedFd>,
+    },
 }
 
 /// The caller's side of a foreground container's stdio.
@@ -51,7 +54,8 @@ fn dup(fd: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
 pub fn prepare() -> std::io::Result<(Arc<ChildStdio>, Option<Relay>)> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        let (master, slave) = crate::attach::pty::open(stdin.as_fd()).map_err(std::io::Error::from)?;
+        let (master, slave) =
+            crate::attach::pty::open(stdin.as_fd()).map_err(std::io::Error::from)?;
         let fds = [dup(slave.as_fd())?, dup(slave.as_fd())?, slave];
         let raw = raw_mode(stdin.as_fd());
         let relay = Relay {

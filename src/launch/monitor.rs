@@ -115,7 +115,11 @@ fn wait_relaying(
         };
         let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
         if let Some(p) = pump.as_deref() {
-            fds.extend(p.fds().into_iter().map(|f| PollFd::new(f, PollFlags::POLLIN)));
+            fds.extend(
+                p.fds()
+                    .into_iter()
+                    .map(|f| PollFd::new(f, PollFlags::POLLIN)),
+            );
         }
         match poll(&mut fds, timeout) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}

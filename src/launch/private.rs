@@ -56,13 +56,15 @@ pub fn restrict_state_dir(dir: &Path, plan: &LevelPlan) -> io::Result<()> {
         .idmap
         .as_ref()
         .and_then(|m| super::idmap::outside_of(&m.gid, 0));
-    match group {
-        Some(gid) => {
-            std::os::unix::fs::chown(dir, None, Some(gid))?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(STATE_DIR_MODE))
-        }
-        None => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE)),
-    }
+    let mode = match group.map(|gid| std::os::unix::fs::chown(dir, None, Some(gid))) {
+        Some(Ok(())) => STATE_DIR_MODE,
+        // The group is not mapped where we run (a nested launcher handed a map in another
+        // namespace's ids): others may traverse but not list, and the files stay 0600.
+        Some(Err(e)) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::EPERM)) => 0o711,
+        Some(Err(e)) => return Err(e),
+        None => DIR_MODE,
+    };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
 }
 
 /// Opens (creating it 0600, or truncating) a state file; the mode is also forced on a file

@@ -15,6 +15,7 @@ pub mod idmap;
 pub mod inject;
 pub mod keyring;
 pub mod landlock;
+pub mod lock;
 pub mod loopmount;
 pub mod monitor;
 pub mod mounts;

@@ -131,7 +131,19 @@ impl Console {
             &self.read,
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
         );
-        while let Ok(true) = self.pump() {}
+        // Until the pipe is empty (EAGAIN) or closed; at most 16 MiB, as a process left
+        // behind may keep writing.
+        let mut buf = [0u8; 65536];
+        for _ in 0..256 {
+            match nix::unistd::read(&self.read, &mut buf) {
+                Ok(n) if n > 0 => {
+                    if self.write(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
         for dst in [1, 2] {
             // SAFETY: dup2 of our own open log file onto a standard descriptor.
             unsafe { libc::dup2(self.file.as_raw_fd(), dst) };

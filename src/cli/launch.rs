@@ -127,6 +127,9 @@ pub enum LaunchCommand {
         #[arg(long)]
         plan: Option<PathBuf>,
     },
+    /// Runs a start handed over by a multi-threaded library caller (`launch::helper`).
+    #[command(hide = true, name = "__monitor")]
+    Monitor,
     /// Escape probe run inside a container by the tests (`all` runs every probe).
     #[command(hide = true, name = "__probe")]
     Probe {
@@ -430,6 +433,7 @@ impl LaunchCommand {
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::InitNested { plan } => Ok(code(nested::init_nested(plan)?)),
+            LaunchCommand::Monitor => Ok(code(launch::helper::serve())),
             LaunchCommand::Probe { name, args } => Ok(code(launch::probe::run(&name, &args))),
         }
     }

@@ -10,6 +10,7 @@ pub mod defaults;
 pub mod dev;
 pub mod error;
 pub mod fgstdio;
+pub mod helper;
 pub mod hooks;
 pub mod idmap;
 pub mod inject;

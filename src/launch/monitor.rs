@@ -222,6 +222,10 @@ fn lock_root(crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPla
 
 /// Starts `plan` and waits in the foreground; returns the init's exit code.
 pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
+    // From a multi-threaded caller, in an exec'd lxnest (launch::helper).
+    if let Some(r) = super::helper::delegate(plan, opts, grace, true) {
+        return r;
+    }
     // Never the caller's terminal: a pty or pipes (launch::fgstdio).
     let mut relay = None;
     let mut opts = opts.clone();
@@ -261,6 +265,10 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
 
 /// Starts `plan` under a detached monitor process; returns the init's pid once it runs.
 pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
+    // From a multi-threaded caller, in an exec'd lxnest (launch::helper).
+    if let Some(r) = super::helper::delegate(plan, opts, grace, false) {
+        return r;
+    }
     let c = plan.path.as_str();
     // Close-on-exec: the container's init must not inherit the report pipe, or the reader
     // would never see end-of-file.

@@ -53,7 +53,7 @@ fn base_of(s: &str) -> Base {
 
 /// Whether this process has more than one thread.
 pub fn multi_threaded() -> bool {
-    std::fs::read_dir("/proc/self/task").map_or(false, |rd| rd.count() > 1)
+    std::fs::read_dir("/proc/self/task").is_ok_and(|rd| rd.count() > 1)
 }
 
 /// The lxnest executable to exec: `$LXNEST_BINARY`, the running executable when it is lxnest,

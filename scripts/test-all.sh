@@ -15,9 +15,18 @@ cd "$(dirname "$0")/.."
 #   procps            pkill, to clean up after the unprivileged test users
 #   nftables          `nft list ruleset` to verify NAT rules made through netlink
 #   iproute2          `ip` to verify (never to configure) links and routes in tests
-#   libseccomp-dev    filter-size comparison against libseccomp
+#   libseccomp-dev    filter-size comparison and the differential test (tests/seccomp_libseccomp_diff.rs
+#                     links -lseccomp) against libseccomp
 #   e2fsprogs         ext4 images with the encrypt feature
-PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc)
+#   golang-github-docker-docker-dev   moby's profiles/seccomp/default.json (data only, no daemon)
+#                     for tests/seccomp_oci_profiles.rs
+#   golang-github-containers-common   /usr/share/containers/seccomp.json (data only), same test
+#   systemd           `init: systemd` boots the host's systemd on the built-in rootfs
+#                     (tests/runtime_init_root.rs); minimal images and containers lack it
+#   dnsmasq-base      lxc-net's DHCP server for lxcbr0 inside a nesting host (a Recommends of lxc,
+#                     which --no-install-recommends skips)
+PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
+  golang-github-docker-docker-dev golang-github-containers-common systemd dnsmasq-base)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -41,6 +50,10 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "tests (unit, integration, root)"
 cargo test --workspace 2>&1 | tee /tmp/lxnest-test.log
+
+# Eight targets, 20 s each: about three minutes (docs/fuzzing.md).
+step "fuzzing (scripts/fuzz.sh 20)"
+bash scripts/fuzz.sh 20
 
 step "python bindings (pip install ./python, pytest)"
 bash python/run-tests.sh

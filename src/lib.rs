@@ -26,6 +26,7 @@ pub mod openvz;
 pub mod origin;
 pub mod plan;
 pub mod rootfs;
+pub mod runtimes;
 pub mod seccomp;
 pub mod source;
 pub mod spec;

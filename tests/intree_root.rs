@@ -109,7 +109,8 @@ impl Case {
         std::fs::write(
             &spec,
             format!(
-                "containers:\n  - name: symlinked\n    rootfs: dir:{}\n    network: {{mode: loopback}}\n{idmap}    mounts:\n      - {{source: {}, target: /srv/data}}\n      - {{source: {}, target: /etc/hosts}}\n",
+                "containers:\n  - name: symlinked-{}\n    rootfs: dir:{}\n    network: {{mode: loopback}}\n{idmap}    mounts:\n      - {{source: {}, target: /srv/data}}\n      - {{source: {}, target: /etc/hosts}}\n",
+                if privileged { "p" } else { "u" },
                 tree.display(),
                 source.display(),
                 source.join("f").display(),

@@ -51,6 +51,7 @@ fn stack(child_script: &str) -> Plan {
         gateway: Some("10.213.7.1".parse().expect("literal")),
         mtu: 1500,
         own_bridge: None,
+        ..Default::default()
     };
     Plan {
         stack: "nest".into(),

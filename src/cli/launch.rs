@@ -145,7 +145,7 @@ pub enum LaunchCommand {
 fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     if path.extension().is_some_and(|e| e == "json") {
         let text =
-            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+            lxnest::source::read_input(path).with_context(|| format!("read {}", path.display()))?;
         return serde_json::from_str(&text)
             .with_context(|| format!("parse plan {}", path.display()));
     }
@@ -196,7 +196,7 @@ fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
+fn print_info(s: &state::State, state_dir: &Path, output: Output) -> anyhow::Result<()> {
     if let Output::Json = output {
         println!("{}", serde_json::to_string_pretty(s)?);
         return Ok(());
@@ -247,7 +247,25 @@ fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
     println!("landlock:    {}", e.landlock);
     println!("apparmor:    {}", e.apparmor);
     println!("capabilities: {}", e.capabilities.join(" "));
+    if s.plan.init.halt_signal.is_some() && state::alive(s) {
+        println!("systemd:     {}", systemd_state(s, state_dir));
+    }
     Ok(())
+}
+
+/// systemd's own answer to `systemctl is-system-running` inside the container (`running`,
+/// `starting`, `degraded` ...), asked exactly as `lxnest attach` would.
+fn systemd_state(s: &state::State, state_dir: &Path) -> String {
+    let mut opts = lxnest::attach::AttachOptions::new(&s.name);
+    opts.state_dir = state_dir.to_path_buf();
+    opts.command = vec!["systemctl".into(), "is-system-running".into()];
+    opts.pty = lxnest::attach::PtyMode::Never;
+    match lxnest::attach::attach_output(&opts) {
+        // It exits non-zero for every state but `running` and still prints the state.
+        Ok(o) if !o.stdout.is_empty() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        Ok(o) => format!("unknown (exit {})", o.code),
+        Err(e) => format!("unknown ({e})"),
+    }
 }
 
 /// `alpine` for `tar:/media/usb/alpine.tar.xz`.
@@ -345,7 +363,7 @@ impl LaunchCommand {
                 state_dir,
                 output,
             } => {
-                print_info(&state::read(&state_dir, &name)?, output)?;
+                print_info(&state::read(&state_dir, &name)?, &state_dir, output)?;
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::Run {

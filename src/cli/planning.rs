@@ -122,6 +122,10 @@ impl PlanningCommand {
                     plan.containers.len(),
                     out.display()
                 );
+                // The plan's warnings (e.g. where LXC would refuse a generated seccomp.lxc).
+                for w in &plan.warnings {
+                    eprintln!("warning: {w}");
+                }
             }
             PlanningCommand::Explain {
                 spec,
@@ -202,6 +206,7 @@ pub fn plan_text(plan: &Plan) -> String {
             "IDS (host)",
             "NETWORK",
             "OWN BRIDGE",
+            "RUNTIME (ids inside, bridge)",
         ]);
         for c in plan.containers.iter().filter(|c| c.depth == depth) {
             t.row(level_row(c));
@@ -283,7 +288,27 @@ fn level_row(c: &LevelPlan) -> Vec<String> {
         ids,
         net,
         own_bridge.unwrap_or_else(|| "-".into()),
+        runtime_cell(c),
     ]
+}
+
+/// What the container's own runtime gets: the ids reserved for its containers (inside the
+/// container, as its /etc/subuid says) and the bridge it creates itself.
+fn runtime_cell(c: &LevelPlan) -> String {
+    let ids = c
+        .idmap
+        .as_ref()
+        .and_then(|m| m.runtime)
+        .map(|r| format!("{}+{}", r.first, r.count));
+    let bridge = c
+        .network
+        .runtime_bridge
+        .as_ref()
+        .map(|b| format!("{} {}", b.name, b.subnet));
+    match (ids, bridge) {
+        (None, None) => "-".into(),
+        (i, b) => [i, b].into_iter().flatten().collect::<Vec<_>>().join(", "),
+    }
 }
 
 fn explain(

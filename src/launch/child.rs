@@ -183,6 +183,14 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
             container: c.into(),
             source,
         })?;
+    // runtimes (issue 14): a nesting host's writable /etc and its runtime's configuration
+    // (lxc-net, daemon.json, subuid ...), written inside the root; see rootfs::runtime_etc.
+    rootfs::runtime_etc::prepare(root, plan, spec.nested_json.is_some()).map_err(|source| {
+        LaunchError::Rootfs {
+            container: c.into(),
+            source,
+        }
+    })?;
 
     // The plan's mounts before /dev and /proc, so they cannot cover the masks set up next.
     inject::check(c, "mounts")?;
@@ -206,13 +214,19 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // Everything above becomes locked for the container's root (see `lock`): it enters an
     // inner user namespace and a copy of this mount namespace, then the namespaces it
     // administers. Without a user namespace (a privileged container) nothing can be locked
-    // against a root that is the host's own, and only the late namespaces are made.
+    // against a root that is the host's own, and only the late namespaces are made. A nesting
+    // host that loads its children's AppArmor profiles stays in its first user namespace: the
+    // kernel lets a task manage a policy namespace only from a user namespace at that
+    // namespace's depth; its profile's deny rules guard the masks instead.
+    let loads_policy =
+        spec.apparmor_label.is_some() && plan.apparmor.flags.iter().any(|f| f == "load_policy");
+    let locked = plan.idmap.is_some() && !loads_policy;
     inject::check(c, "lock")?;
-    if let Some(map) = &plan.idmap {
-        super::lock::enter_inner_userns(map, &root.join("proc")).map_err(step_err(c, "lock"))?;
+    if let Some(map) = plan.idmap.as_ref().filter(|_| locked) {
+        super::lock::enter_inner_userns(map, Path::new("/proc")).map_err(step_err(c, "lock"))?;
     }
     inject::check(c, "cgroupns")?;
-    unshare(super::spawn::late_flags(plan)).map_err(step_err(c, "cgroupns"))?;
+    unshare(super::spawn::late_flags(locked)).map_err(step_err(c, "cgroupns"))?;
 
     // The parent now moves us into the init leaf (after the cgroup namespace exists, so that the
     // container's cgroup, not the leaf, is its root) and plugs the veth into the new network
@@ -240,7 +254,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     }
     // A nesting host that loads its children's profiles needs the AppArmor filesystem, when
     // the launcher loaded its own profile (AppArmor in use).
-    if spec.apparmor_label.is_some() && plan.apparmor.flags.iter().any(|f| f == "load_policy") {
+    if loads_policy {
         apparmor::expose_policy_fs(root).map_err(step_err(c, "apparmor"))?;
     }
 
@@ -254,8 +268,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // Landlock domain forbids pivot_root and mount). A locked root cannot be pivoted into, so it
     // gets an unlocked bind of itself first (its submounts stay locked).
     inject::check(c, "pivot")?;
-    pivot::pivot(root, prepared.read_only_root, plan.idmap.is_some())
-        .map_err(step_err(c, "pivot"))?;
+    pivot::pivot(root, prepared.read_only_root, locked).map_err(step_err(c, "pivot"))?;
 
     inject::check(c, "loopback")?;
     if plan.network.mode != "none" {

@@ -74,13 +74,21 @@ fn wait_mask() -> SigSet {
 /// Returns the init's exit code. Signals are blocked only now, after the init exec'd, so the
 /// init does not inherit a blocked mask.
 pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
-    wait_relaying(pid, grace, None)
+    wait_halting(pid, grace, libc::SIGTERM)
 }
 
-/// [`wait`], copying a detached container's console into its capped log meanwhile.
+/// [`wait`], asking the init to stop with `halt` (the plan's halt signal, see
+/// [`crate::plan::model::InitPlan::halt_signal`]: SIGRTMIN+3 for systemd).
+pub fn wait_halting(pid: Pid, grace: Duration, halt: i32) -> nix::Result<i32> {
+    wait_relaying(pid, grace, halt, None)
+}
+
+/// [`wait_halting`], copying a relay meanwhile (a detached container's console into its
+/// capped log, or a foreground container's pty or pipes).
 fn wait_relaying(
     pid: Pid,
     grace: Duration,
+    halt: i32,
     mut pump: Option<&mut dyn super::console::Pump>,
 ) -> nix::Result<i32> {
     let mask = wait_mask();
@@ -145,7 +153,9 @@ fn wait_relaying(
             if (sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP)
                 && deadline.is_none()
             {
-                let _ = kill(pid, Signal::SIGTERM);
+                // SAFETY: kill(2) with a pid and a signal number has no memory effects; `halt`
+                // is a valid signal (from InitPlan::halt_signal_number).
+                unsafe { libc::kill(pid.as_raw(), halt) };
                 deadline = Some(Instant::now() + grace);
             }
         }
@@ -244,9 +254,11 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
         teardown(started);
         return Err(e);
     }
+    let halt = plan.init.halt_signal_number();
     let code = wait_relaying(
         started.child.pid(),
         grace,
+        halt,
         relay.as_mut().map(|r| r as &mut dyn super::console::Pump),
     )
     .map_err(step_err(&plan.path, "monitor"));
@@ -344,6 +356,7 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     let code = wait_relaying(
         started.child.pid(),
         grace,
+        plan.init.halt_signal_number(),
         console.as_mut().map(|c| c as &mut dyn super::console::Pump),
     )
     .unwrap_or(1);

@@ -293,7 +293,9 @@ fn parent_steps(
     // needs its capabilities in the new user namespace; it waits for our Continue.
     inject::check(c, "idmap")?;
     if let Some(map) = &plan.idmap {
-        idmap::write_maps(pid, map).map_err(step_err(c, "idmap"))?;
+        idmap::write_maps(pid, map).map_err(|e| {
+            step_err(c, "idmap")(crate::launch::defaults::explain_map_error(map, e))
+        })?;
     }
     // Into the cgroup before the child runs anything, and before it unshares its cgroup
     // namespace (that cgroup becomes its root). Delegation hands the subtree to its root.

@@ -9,8 +9,8 @@ use crate::plan::needs::Needs;
 use crate::spec::model::ContainerSpec;
 use crate::spec::validate::parse_bytes;
 
-/// CPU bandwidth period in microseconds (the kernel's default).
-pub const CPU_PERIOD: u64 = 100_000;
+/// CPU bandwidth period in microseconds (the kernel's default); the spec loader checks quotas.
+pub use crate::spec::validate::{CPU_PERIOD, CPU_QUOTA_MIN};
 
 /// Tasks a level-1 container may have when its spec sets no `limits.pids` (a fork bomb must
 /// not take the host's pid space; systemd's own default for a service is of this order).

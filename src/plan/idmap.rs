@@ -28,12 +28,13 @@ pub fn available(host: &HostSnapshot) -> (Option<IdRange>, Option<IdRange>) {
     (pick(&host.subuids), pick(&host.subgids))
 }
 
-/// How many ids a container's block needs: its own range plus one per mapped descendant.
+/// How many ids a container's block needs: its own range, the range reserved for its runtime
+/// ([`runtime_ids`]) and the blocks of its mapped descendants.
 pub fn block_size(c: &ContainerSpec) -> u64 {
     let own = if c.idmap.as_ref().is_some_and(|m| m.privileged) {
         0
     } else {
-        u64::from(RANGE)
+        u64::from(RANGE) + u64::from(crate::plan::idreserve::runtime_ids(c))
     };
     own + c.children.iter().map(block_size).sum::<u64>()
 }
@@ -61,6 +62,13 @@ impl IdAllocator {
             next: u64::from(RANGE),
             end: u64::from(parent_count),
         }
+    }
+
+    /// Allocator for the declared children of a container with map `map`: after its own root
+    /// range and before the range reserved for its runtime, so the two never overlap.
+    pub fn for_children_of(map: &IdMapPlan) -> Self {
+        let end = map.runtime.map_or(map.host_uid.count, |r| r.first);
+        Self::for_children(end)
     }
 
     /// Take `count` ids; `None` when they do not fit.
@@ -104,6 +112,7 @@ pub fn map(uid: u32, gid: u32, count: u32, host_uid: u32, host_gid: u32) -> IdMa
             first: host_gid,
             count,
         },
+        runtime: None,
     }
 }
 
@@ -139,6 +148,7 @@ pub fn unprivileged(user: &HostUser, sub_uid: u32, sub_gid: u32, count: u32) -> 
             first: sub_gid.saturating_sub(1),
             count,
         },
+        runtime: None,
     }
 }
 
@@ -163,6 +173,7 @@ pub fn single(user: &HostUser) -> IdMapPlan {
             first: user.gid,
             count: 1,
         },
+        runtime: None,
     }
 }
 
@@ -203,29 +214,53 @@ pub fn for_user(
         ));
     }
     let size = block_size(c);
+    let bare = crate::plan::idreserve::block_size_bare(c);
     if let Some(why) = single_reason(host) {
-        if size > u64::from(RANGE) {
+        if bare > u64::from(RANGE) {
             return Err((
-                format!("its nested containers need {size} ids, but only your own id can be mapped: {why}"),
+                format!("its nested containers need {bare} ids, but only your own id can be mapped: {why}"),
                 "give the user subordinate ids in /etc/subuid and /etc/subgid and install the setuid newuidmap/newgidmap (Debian: uidmap)",
             ));
         }
         let warning = format!("single-id map ({why}): {SINGLE_LOSES}");
         return Ok((single(user), Some(warning)));
     }
-    let count = u64::from(c.idmap.as_ref().and_then(|m| m.count).unwrap_or(0)).max(size);
-    // Inside id 0 is the user; ids 1.. come from the subordinate ranges.
-    let (uid, gid) = (
-        ids.0.as_mut().and_then(|a| a.take(count - 1)),
-        ids.1.as_mut().and_then(|a| a.take(count - 1)),
-    );
-    match (uid, gid, u32::try_from(count)) {
-        (Some(uid), Some(gid), Ok(count)) => Ok((unprivileged(user, uid, gid, count), None)),
-        _ => Err((
-            format!("no room for {} ids in your subordinate ids", count - 1),
-            "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
-        )),
+    let wish = u64::from(c.idmap.as_ref().and_then(|m| m.count).unwrap_or(0));
+    // Inside id 0 is the user; ids 1.. come from the subordinate ranges. Both allocators move
+    // only when both have room.
+    let mut take = |count: u64| {
+        let (mut u, mut g) = (ids.0.clone(), ids.1.clone());
+        let got = (
+            u.as_mut().and_then(|a| a.take(count - 1)),
+            g.as_mut().and_then(|a| a.take(count - 1)),
+            u32::try_from(count),
+        );
+        match got {
+            (Some(uid), Some(gid), Ok(count)) => {
+                (*ids.0, *ids.1) = (u, g);
+                Some(unprivileged(user, uid, gid, count))
+            }
+            _ => None,
+        }
+    };
+    if let Some(map) = take(wish.max(size)) {
+        return Ok((map, None));
     }
+    // A user's subordinate range is often 65536 ids: then the nesting host runs without the
+    // range reserved for its runtime's own containers rather than not at all.
+    if size > bare {
+        if let Some(map) = take(wish.max(bare)) {
+            let warning = crate::plan::idreserve::without_reservation(size - bare);
+            return Ok((map, Some(warning)));
+        }
+    }
+    Err((
+        format!(
+            "no room for {} ids in your subordinate ids",
+            wish.max(size) - 1
+        ),
+        "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
+    ))
 }
 
 /// What a container on the single-id map cannot do, for the plan's warning.
@@ -318,6 +353,29 @@ mod tests {
             single_reason(&HostSnapshot::laptop()),
             None,
             "root never falls back"
+        );
+    }
+
+    #[test]
+    fn a_user_with_one_range_gets_a_nesting_host_without_the_runtime_reservation() {
+        let host = HostSnapshot::laptop_as_user();
+        let user = host.user.clone().expect("user");
+        let lxc = ContainerSpec {
+            name: "h".into(),
+            runtime: Some("lxc".into()),
+            ..Default::default()
+        };
+        let (mut u, mut g) = available(&host);
+        let (mut u, mut g) = (
+            u.take().map(IdAllocator::new),
+            g.take().map(IdAllocator::new),
+        );
+        let (m, warning) = for_user(&lxc, &host, &user, (&mut u, &mut g)).expect("plans");
+        assert_eq!(m.host_uid.count, RANGE);
+        assert!(warning.is_some_and(|w| w.contains("no room for the 131072 ids reserved")));
+        assert_eq!(
+            crate::plan::idreserve::runtime_range(&lxc, m.host_uid.count),
+            None
         );
     }
 }

@@ -163,7 +163,67 @@ pub fn container(
         gateway: on_bridge.map(|b| b.address.addr()),
         mtu,
         own_bridge,
+        runtime_bridge: None,
+        runtime_pool: None,
     })
+}
+
+/// The bridge name a nested runtime creates for its containers, for the runtimes whose bridge
+/// subnet lxnest plans.
+pub fn runtime_bridge_name(runtime: &str) -> Option<&'static str> {
+    match runtime {
+        "lxc" => Some("lxcbr0"),
+        "lxd" => Some("lxdbr0"),
+        "docker" => Some("docker0"),
+        "podman" => Some("podman0"),
+        _ => None,
+    }
+}
+
+/// Addresses a runtime bridge has room for (a /24: LXC's and Docker's default size).
+const RUNTIME_HOSTS: u32 = 253;
+
+/// Addresses in a runtime's pool for further networks (a /22: four /24 networks).
+const RUNTIME_POOL_HOSTS: u32 = 1021;
+
+/// Plans the bridge (and, for Docker and Podman, the address pool) of every container's nested
+/// runtime. Runs after every lxnest bridge is picked, so adding a runtime never moves the
+/// subnets lxnest's own bridges had; the one allocator keeps them clear of the host's routes
+/// (a laptop's 10.0.3.0/24 among them), of every ancestor and of every sibling.
+pub fn runtime_bridges(
+    containers: &mut [crate::plan::model::LevelPlan],
+    alloc: &mut SubnetAllocator,
+    out: &mut Vec<Finding>,
+) {
+    for c in containers.iter_mut() {
+        let Some(name) = c.runtime.as_deref().and_then(runtime_bridge_name) else {
+            continue;
+        };
+        let mtu = c.network.mtu;
+        let Some(b) = bridge(
+            name.into(),
+            None,
+            RUNTIME_HOSTS,
+            mtu,
+            true,
+            Origin::builtin("picked"),
+            alloc,
+        ) else {
+            out.push(Finding {
+                container: c.path.clone(),
+                level: c.depth,
+                rule: "network".into(),
+                origin: c.origin.clone(),
+                message: format!("no free subnet for the {name} bridge of its runtime"),
+                fix: "free a private subnet on the host (lxnest avoids every routed one)".into(),
+            });
+            continue;
+        };
+        c.network.runtime_bridge = Some(b);
+        if matches!(c.runtime.as_deref(), Some("docker" | "podman")) {
+            c.network.runtime_pool = alloc.pick(RUNTIME_POOL_HOSTS);
+        }
+    }
 }
 
 /// `parent/name`, or `name` at level 1.

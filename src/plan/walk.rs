@@ -60,6 +60,7 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         depth: host.level,
     };
     w.siblings(&stack.containers, &top, &mut ids)?;
+    network::runtime_bridges(&mut w.out, &mut w.alloc, &mut w.findings);
     let mut plan = Plan {
         stack: stack.name.clone(),
         source: stack.source.clone(),
@@ -124,11 +125,10 @@ impl<'a> Walker<'a> {
             let Some(level) = self.container(c, parent, index, ids)? else {
                 continue;
             };
-            let count = level.idmap.as_ref().map(|m| m.host_uid.count).unwrap_or(0);
             let mut kid_ids = match &level.idmap {
-                Some(_) => (
-                    Some(IdAllocator::for_children(count)),
-                    Some(IdAllocator::for_children(count)),
+                Some(m) => (
+                    Some(IdAllocator::for_children_of(m)),
+                    Some(IdAllocator::for_children_of(m)),
                 ),
                 None => (ids.0.clone(), ids.1.clone()),
             };
@@ -215,15 +215,26 @@ impl<'a> Walker<'a> {
             });
             return Ok(None);
         }
-        let Some(idmap) = self.idmap(c, &path, depth, parent, ids) else {
+        let Some(mut idmap) = self.idmap(c, &path, depth, parent, ids) else {
             return Ok(None);
         };
-        let seccomp = crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree)?;
+        if let Some(m) = idmap.as_mut() {
+            m.runtime = crate::plan::idreserve::runtime_range(c, m.host_uid.count);
+        }
         let apparmor = crate::plan::apparmor::plan(c, &path, &subtree, self.host)?;
         if let Some(note) = &apparmor.note {
             self.warnings.push(format!("{path}: {note}"));
         }
-        let capabilities = capabilities(c, &own, parent.level, &apparmor, idmap.is_some());
+        let capabilities =
+            caps::for_container(c, &subtree, parent.level, &apparmor, idmap.is_some());
+        // After the capabilities: an OCI profile's includes/excludes depend on them.
+        let seccomp =
+            crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree, &capabilities)?;
+        // seccomp.lxc is written for every level; say where LXC would refuse or misread it.
+        for (origin, what) in crate::seccomp::lxc_text::lxc_incompatibilities(&seccomp.own) {
+            self.warnings
+                .push(format!("{path}: seccomp.lxc: {origin}: {what}"));
+        }
         let level = LevelPlan {
             name: c.name.clone(),
             path: path.clone(),
@@ -266,27 +277,25 @@ impl<'a> Walker<'a> {
             ));
             return Some(None);
         }
-        let size = idmap::block_size(c);
-        let wish = c.idmap.clone().unwrap_or_default();
-        let count = u64::from(wish.count.unwrap_or(0)).max(size);
-        let take = |alloc: &mut Option<IdAllocator>, at: Option<u32>| {
-            let alloc = alloc.as_mut()?;
-            match at {
-                Some(first) => alloc.take_at(first, count),
-                None => alloc.take(count),
+        let (uid, gid, count) = match crate::plan::idreserve::allocate(c, (&mut ids.0, &mut ids.1))
+        {
+            Ok((uid, gid, count, warning)) => {
+                if let Some(w) = warning {
+                    self.warnings.push(format!("{path}: {w}"));
+                }
+                (uid, gid, count)
             }
-        };
-        let (uid, gid) = (take(&mut ids.0, wish.uid), take(&mut ids.1, wish.gid));
-        let (Some(uid), Some(gid), Ok(count)) = (uid, gid, u32::try_from(count)) else {
-            self.findings.push(Finding {
-                container: path.into(),
-                level: depth,
-                rule: "idmap".into(),
-                origin: c.origin.clone(),
-                message: format!("no room for {count} ids in the parent's range (subordinate ids, or the parent's block)"),
-                fix: "add subordinate ids (/etc/subuid, /etc/subgid), remove a fixed `idmap.uid`, or nest fewer containers".into(),
-            });
-            return None;
+            Err(count) => {
+                self.findings.push(Finding {
+                        container: path.into(),
+                        level: depth,
+                        rule: "idmap".into(),
+                        origin: c.origin.clone(),
+                        message: format!("no room for {count} ids in the parent's range (subordinate ids, or the parent's block)"),
+                        fix: "add subordinate ids (/etc/subuid, /etc/subgid), remove a fixed `idmap.uid`, or nest fewer containers".into(),
+                    });
+                return None;
+            }
         };
         let (hu, hg) = match parent.level.and_then(|p| p.idmap.as_ref()) {
             Some(p) => (p.host_uid.first + uid, p.host_gid.first + gid),
@@ -415,36 +424,17 @@ fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
         );
     }
     environment.extend(c.environment.clone());
+    // systemd re-executes itself on SIGTERM and halts on SIGRTMIN+3 (LXC's lxc.signal.halt).
+    let halt_signal = c
+        .halt_signal
+        .clone()
+        .or_else(|| (c.init.as_deref() == Some("systemd")).then(|| "SIGRTMIN+3".to_string()));
     InitPlan {
         command,
         environment,
         hostname: c.name.clone(),
+        halt_signal,
     }
-}
-
-/// Defaults plus needs, never more than the parent keeps (an inner level is never looser).
-fn capabilities(
-    c: &ContainerSpec,
-    own: &Needs,
-    parent: Option<&LevelPlan>,
-    apparmor: &AppArmorPlan,
-    user_namespace: bool,
-) -> Vec<String> {
-    let mut set = caps::kept(&own.capabilities, &c.capabilities.drop);
-    // AppArmor lets a task load policy only with mac_admin in its own user namespace, and only
-    // into the policy namespace at that depth: in a user namespace it reaches nothing but the
-    // container's own policy namespace, so a nesting host that loads its children's profiles
-    // keeps it. Without a user namespace it would be the host's: never.
-    if user_namespace
-        && apparmor.flags.iter().any(|f| f == "load_policy")
-        && !c.capabilities.drop.iter().any(|d| d == "mac_admin")
-    {
-        set.insert("mac_admin".into());
-    }
-    if let Some(p) = parent {
-        set.retain(|cap| p.capabilities.contains(cap));
-    }
-    set.into_iter().collect()
 }
 
 fn mounts(c: &ContainerSpec) -> Vec<MountPlan> {

@@ -62,6 +62,11 @@ pub struct ContainerSpec {
     pub init: Option<String>,
     /// The command run as the container's first process.
     pub command: Option<Vec<String>>,
+    /// The signal `lxnest stop` sends the first process to shut it down (`SIGRTMIN+3`,
+    /// `SIGPWR`, ...; LXC's `lxc.signal.halt`). Absent: SIGRTMIN+3 for `init: systemd`, else
+    /// SIGTERM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halt_signal: Option<String>,
     /// `builtin`, `dir:PATH` or `tar:PATH`; or, for an encrypted root,
     /// `{ path: PATH, encrypt: fscrypt, key: ..., metadata: ... }`.
     pub rootfs: Option<RootfsSpec>,

@@ -20,6 +20,7 @@ pub mod host;
 pub mod inroot;
 pub mod launch;
 pub mod lxc;
+pub mod names;
 pub mod net;
 pub mod openvz;
 pub mod origin;

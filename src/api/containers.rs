@@ -272,7 +272,7 @@ fn start_one(
     // The detached monitor reports its errors as text, which loses their kind; an existing
     // container is the one callers branch on, so it is told apart here first. The launcher's
     // own state-directory lock still decides when two starts race.
-    if !opts.foreground && state::dir(&opts.state_dir, &name).exists() {
+    if !opts.foreground && state::dir(&opts.state_dir, &name)?.exists() {
         return Err(LaunchError::Exists(name).into());
     }
     // Recorded before anything starts; a plan file or definition whose id block someone else

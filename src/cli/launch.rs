@@ -34,7 +34,7 @@ pub enum LaunchCommand {
         /// Spec file, as a positional argument.
         spec: Option<PathBuf>,
         /// Start only this container (name or path).
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_path)]
         name: Option<String>,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -49,7 +49,7 @@ pub enum LaunchCommand {
     /// Stop a container (SIGTERM to its init, SIGKILL of its cgroup after the timeout).
     Stop {
         /// Container name.
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_name)]
         name: String,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -70,7 +70,7 @@ pub enum LaunchCommand {
     /// Show a container's state and the policies in force.
     Info {
         /// Container name.
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_name)]
         name: String,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -91,7 +91,7 @@ pub enum LaunchCommand {
         #[arg(long, conflicts_with = "spec")]
         rootfs: Option<String>,
         /// Container name (default `run-<pid>`).
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_name)]
         name: Option<String>,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -106,7 +106,7 @@ pub enum LaunchCommand {
     /// Stop a container if it runs and remove everything left of it.
     Destroy {
         /// Container name.
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_name)]
         name: String,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -127,6 +127,9 @@ pub enum LaunchCommand {
         #[arg(long)]
         plan: Option<PathBuf>,
     },
+    /// Runs a start handed over by a multi-threaded library caller (`launch::helper`).
+    #[command(hide = true, name = "__monitor")]
+    Monitor,
     /// Escape probe run inside a container by the tests (`all` runs every probe).
     #[command(hide = true, name = "__probe")]
     Probe {
@@ -283,13 +286,14 @@ fn tarball_name(rootfs: &str) -> Option<String> {
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
-                c
+                c.to_ascii_lowercase()
             } else {
                 '-'
             }
         })
+        .take(lxnest::names::NAME_MAX)
         .collect();
-    Some(clean)
+    lxnest::names::is_valid(&clean).then_some(clean)
 }
 
 fn code(c: i32) -> ExitCode {
@@ -297,6 +301,11 @@ fn code(c: i32) -> ExitCode {
 }
 
 impl LaunchCommand {
+    /// Whether the command only prints (see `Command::only_prints`).
+    pub fn only_prints(&self) -> bool {
+        matches!(self, LaunchCommand::Ls { .. } | LaunchCommand::Info { .. })
+    }
+
     /// Run the command.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self {
@@ -445,6 +454,7 @@ impl LaunchCommand {
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::InitNested { plan } => Ok(code(nested::init_nested(plan)?)),
+            LaunchCommand::Monitor => Ok(code(launch::helper::serve())),
             LaunchCommand::Probe { name, args } => Ok(code(launch::probe::run(&name, &args))),
         }
     }

@@ -37,6 +37,8 @@ pub struct ChildSpec<'a> {
     pub apparmor_note: String,
     /// The unpacked tree of a tarball rootfs (chosen by the parent, which knows whose it is).
     pub tar_tree: Option<PathBuf>,
+    /// A foreground container's stdio (src/launch/fgstdio.rs).
+    pub stdio: Option<std::sync::Arc<super::fgstdio::ChildStdio>>,
 }
 
 /// Runs the child side; returns only on failure (after telling the parent).
@@ -130,6 +132,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // A launcher that waits on signals (init-nested, a monitor) may have them blocked; the mask
     // survives exec, so clear it before anything else.
     let _ = nix::sys::signal::SigSet::all().thread_unblock();
+    // A session of our own, never the caller's terminal (src/launch/fgstdio.rs).
+    super::fgstdio::adopt(spec.stdio.as_deref()).map_err(step_err(c, "stdio"))?;
 
     // Wait until the parent has written our id maps and put us in our cgroup: until then we
     // hold no capabilities that the kernel would honour.
@@ -140,6 +144,10 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // until the init-leaf move below: cgroup v1 lets a non-initial-namespace writer (a nested
     // lxnest) move only tasks whose real or saved uid is its own.
     inject::check(c, "identity")?;
+    // The tarball's tree sits behind a 0700 directory: open it while we still have the
+    // launcher's uid (src/launch/private.rs).
+    let held_tree =
+        super::private::hold_tree(spec.tar_tree.as_deref()).map_err(step_err(c, "identity"))?;
     if let Some(map) = &plan.idmap {
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
             .map_err(step_err(c, "identity"))?;
@@ -149,6 +157,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(u32::MAX))
             .map_err(step_err(c, "identity"))?;
     }
+    // A fresh session keyring (src/launch/keyring.rs): after the identity change, before hooks.
+    super::keyring::join_fresh_session().map_err(step_err(c, "identity"))?;
 
     // Mount propagation private first: nothing we mount may leak back into the parent's
     // namespace, which also guarantees that a failed start leaves no mount behind.
@@ -166,7 +176,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     let inputs = BuiltinInputs {
         hostname: plan.init.hostname.clone(),
         lxnest_binary: spec.lxnest_binary.clone(),
-        tar_tree: spec.tar_tree.clone(),
+        tar_tree: held_tree.as_ref().map(|h| h.proc_path()),
     };
     let prepared =
         rootfs::prepare(&plan.rootfs, root, &inputs).map_err(|source| LaunchError::Rootfs {

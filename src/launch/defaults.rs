@@ -190,9 +190,18 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
             path: format!("lxnest/{name}"),
             mode,
             controllers: Vec::new(),
+            // The planner's level-1 defaults (docs/launch.md, "Limits").
             limits: LimitPlan {
-                memory: None,
-                pids: Some(if nesting { 4096 } else { 1024 }),
+                memory: Some(if nesting {
+                    crate::plan::cgroup::DEFAULT_MEMORY_NESTING
+                } else {
+                    crate::plan::cgroup::DEFAULT_MEMORY
+                }),
+                pids: Some(if nesting {
+                    crate::plan::cgroup::DEFAULT_PIDS_NESTING
+                } else {
+                    crate::plan::cgroup::DEFAULT_PIDS
+                }),
                 cpu: None,
             },
             delegate: nesting,

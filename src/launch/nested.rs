@@ -117,6 +117,8 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
             bridge: me.network.own_bridge.clone(),
             nested_json: handoff_for(&h.plan, child),
             console_log: false,
+            // Our own stdio, which is never the outer caller's terminal (launch::fgstdio).
+            stdio: None,
         };
         match start(&local, &opts) {
             Ok(s) => {

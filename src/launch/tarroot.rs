@@ -10,6 +10,12 @@ use std::path::Path;
 
 /// Unpacks (or reuses) the tree of `tarball` for `plan` at `dest`; returns a note for the log.
 pub fn unpack(plan: &LevelPlan, dest: &Path, tarball: &str) -> Result<Option<String>, String> {
+    // Trees live behind a 0700 directory (launch::private) from the first file on.
+    if nix::unistd::geteuid().is_root() {
+        if let Some(base) = dest.parent() {
+            super::private::private_dir(base).map_err(|e| format!("{}: {e}", base.display()))?;
+        }
+    }
     let tar = Path::new(tarball);
     let run = |shift| {
         tarball::ensure(tar, dest, shift)

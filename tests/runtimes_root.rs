@@ -18,53 +18,47 @@ use support::*;
 mod realnest;
 use realnest::*;
 
+/// lxc-start with LXC's log, shown when the start fails.
+fn lxc_start(nest: &Nest, c: &str) {
+    nest.ok(&format!(
+        "lxc-start -n {c} -l INFO -o /tmp/{c}.log && lxc-wait -n {c} -s RUNNING -t 20 \\
+         || {{ grep -v ' INFO ' /tmp/{c}.log; exit 1; }}"
+    ));
+}
+
 /// Everything an LXC test checks on one running inner container `c` in `nest`.
-fn check_inner_lxc(nest: &Nest, c: &str) {
-    let subnet = nest.own_subnet();
-    let lxc_net: ipnet::Ipv4Net = "10.0.3.0/24".parse().expect("literal");
-    assert!(
-        !subnet.contains(&lxc_net.network()) && !lxc_net.contains(&subnet.network()),
-        "the planned subnet {subnet} avoids the namespace's 10.0.3.1/24"
-    );
-    let host_status = nest.ok("cat /proc/self/status");
+fn check_inner_lxc(nest: &Nest, checks: &mut Checks, c: &str) {
     let pid = nest.ok(&format!("lxc-info -n {c} -pH")).trim().to_string();
-    let inner = nest.ok(&format!("cat /proc/{pid}/status"));
-    assert_eq!(
-        seccomp_filters(&inner),
-        seccomp_filters(&host_status) + 1,
-        "LXC's own policy stacks on the nesting host's (lxc.seccomp.allow_nesting = 1): {inner}"
-    );
-    assert_eq!(
-        nspid_depth(&inner),
-        nspid_depth(&host_status) + 1,
-        "the inner init sits one pid namespace below the nesting host: {inner}"
-    );
     // The address comes by DHCP from lxc-net's dnsmasq.
     let addrs = nest.wait_ok(
         &format!("a=$(lxc-info -n {c} -iH); test -n \"$a\" && echo $a"),
         30,
     );
-    let addr = address_in(&addrs, &subnet)
-        .unwrap_or_else(|| panic!("{c} has an address in {subnet}: {addrs}"));
-    assert!(!lxc_net.contains(&addr), "{addr} is outside 10.0.3.0/24");
-    let gw = subnet.hosts().next().expect("a host address");
-    nest.ok(&format!("lxc-attach -n {c} -- ping -c 1 -W 3 {gw}"));
-    // NAT for the inner subnet inside the nesting host, none in the namespace above it.
-    let inside = nest.ok("nft list ruleset");
-    assert!(
-        inside.contains("masquerade") && inside.contains(&subnet.network().to_string()),
-        "the nesting host masquerades {subnet}: {inside}"
-    );
-    let above = network_of(&nest.netns.0);
-    assert!(
-        !above.contains(&subnet.network().to_string()),
-        "nothing of {subnet} in the namespace above: {above}"
+    let label = format!("lxc {c}");
+    let inner = Inner {
+        label: &label,
+        host_status: &nest.ok("cat /proc/self/status"),
+        inner_status: &nest.ok(&format!("cat /proc/{pid}/status")),
+        addrs: &addrs,
+        ruleset: &nest.ok("nft list ruleset"),
+    };
+    inner.check(checks, nest.own_subnet(), &network_of(&nest.netns.0));
+    let gw = nest.ok(&format!(
+        "lxc-attach -n {c} -- ip route | sed -n 's/^default via \\([0-9.]*\\).*/\\1/p'"
+    ));
+    let ping = nest.sh(&format!(
+        "lxc-attach -n {c} -- ping -c 1 -W 3 {}",
+        gw.trim()
+    ));
+    checks.check(
+        ping.status.success(),
+        format!("{label}: ping of its gateway {gw}: {ping:?}"),
     );
 }
 
 /// lxc-net with the bridge lxnest planned, a busybox container with common.conf as the issue
 /// checks it, and one with debian.common.conf: start, attach, stop, execute.
-fn lxc_as_distros_run_it(nest: &Nest) {
+fn lxc_as_distros_run_it(nest: &Nest, checks: &mut Checks) {
     nest.ok("/usr/libexec/lxc/lxc-net start");
     nest.ok(
         "lxc-create -t busybox -n c1 && cat >> /var/lib/lxc/c1/config <<EOF
@@ -72,8 +66,8 @@ lxc.include = /usr/share/lxc/config/common.conf
 lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed
 EOF",
     );
-    nest.ok("lxc-start -n c1 && lxc-wait -n c1 -s RUNNING -t 20");
-    check_inner_lxc(nest, "c1");
+    lxc_start(nest, "c1");
+    check_inner_lxc(nest, checks, "c1");
     let out = nest.ok("lxc-attach -n c1 -- /bin/sh -c 'echo attached; cat /proc/self/status'");
     assert!(out.contains("attached"), "{out}");
     nest.ok("lxc-stop -n c1 -t 10 && lxc-wait -n c1 -s STOPPED -t 10");
@@ -84,16 +78,18 @@ lxc.include = /usr/share/lxc/config/debian.common.conf
 lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed
 EOF",
     );
-    nest.ok("lxc-start -n c2 && lxc-wait -n c2 -s RUNNING -t 20");
-    check_inner_lxc(nest, "c2");
+    lxc_start(nest, "c2");
+    check_inner_lxc(nest, checks, "c2");
     nest.ok("lxc-stop -n c2 -t 10");
-    let out = nest.ok("lxc-execute -n c2 -- /bin/sh -c 'echo executed; grep Seccomp_filters /proc/self/status'");
+    let out = nest.ok(
+        "lxc-execute -n c2 -- /bin/sh -c 'echo executed; grep Seccomp_filters /proc/self/status'",
+    );
     assert!(out.contains("executed"), "lxc-execute runs: {out}");
 }
 
 /// An unprivileged LXC container inside: its map is root's sub-range in the nesting host's
 /// /etc/subuid and /etc/subgid, which the plan reserves for the nested runtime.
-fn unprivileged_lxc(nest: &Nest) {
+fn unprivileged_lxc(nest: &Nest, checks: &mut Checks) {
     let subuid = nest.ok("grep '^root:' /etc/subuid /etc/subgid");
     let map = nest.ok("cat /proc/self/uid_map");
     let mut config = String::new();
@@ -119,14 +115,14 @@ lxc.include = /usr/share/lxc/config/userns.conf
 lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed
 EOF"
     ));
-    nest.ok("lxc-start -n u1 && lxc-wait -n u1 -s RUNNING -t 20");
+    lxc_start(nest, "u1");
     let pid = nest.ok("lxc-info -n u1 -pH").trim().to_string();
     let inner_map = nest.ok(&format!("cat /proc/{pid}/uid_map"));
     assert!(
         !inner_map.trim().starts_with("0 0 "),
         "u1's root is not the nesting host's root: {inner_map}"
     );
-    check_inner_lxc(nest, "u1");
+    check_inner_lxc(nest, checks, "u1");
     nest.ok("lxc-stop -n u1 -t 10");
 }
 
@@ -135,16 +131,12 @@ fn root_lxc_as_distros_run_it_on_the_debian_rootfs() {
     let Some(tarball) = debian_rootfs() else {
         return;
     };
-    let nest = Nest::start(
-        "lxc",
-        &format!(
-            "  - name: NAME\n    runtime: lxc\n    rootfs: tar:{}\n    command: [/bin/sleep, infinity]\n",
-            tarball.display()
-        ),
-    );
-    lxc_as_distros_run_it(&nest);
-    unprivileged_lxc(&nest);
+    let nest = Nest::start("lxc", &container_yaml(&["runtime: lxc"], Some(&tarball)));
+    let mut checks = Checks::default();
+    lxc_as_distros_run_it(&nest, &mut checks);
+    unprivileged_lxc(&nest, &mut checks);
     nest.stop();
+    checks.assert_all();
 }
 
 #[test]
@@ -152,10 +144,55 @@ fn root_lxc_as_distros_run_it_on_the_builtin_rootfs() {
     if !root_with("/usr/share/lxc/templates/lxc-busybox", "lxc-templates") {
         return;
     }
-    let nest = Nest::start(
-        "blt",
-        "  - name: NAME\n    runtime: lxc\n    command: [/bin/sleep, infinity]\n",
-    );
-    lxc_as_distros_run_it(&nest);
+    let nest = Nest::start("blt", &container_yaml(&["runtime: lxc"], None));
+    let mut checks = Checks::default();
+    lxc_as_distros_run_it(&nest, &mut checks);
     nest.stop();
+    checks.assert_all();
+}
+
+/// The juju machine as it boots: systemd as PID 1 of a `runtime: lxc` nesting host on the
+/// Debian rootfs reaches `running` with no failed unit, its lxc-net service brings LXC's bridge
+/// up on the planned subnet, an LXC container with common.conf runs inside, and `lxnest stop`
+/// shuts systemd down (SIGRTMIN+3) well before the stop timeout.
+#[test]
+fn root_systemd_boots_the_debian_rootfs_and_runs_lxc() {
+    let Some(tarball) = debian_rootfs() else {
+        return;
+    };
+    let nest = Nest::start(
+        "sd",
+        &container_yaml(&["runtime: lxc", "init: systemd"], Some(&tarball)),
+    );
+    let mut checks = Checks::default();
+    let t = std::time::Instant::now();
+    let state = nest.wait_ok(
+        "s=$(systemctl is-system-running); echo $s; case $s in running|degraded) exit 0;; esac; exit 1",
+        120,
+    );
+    eprintln!("systemd: {} after {:?}", state.trim(), t.elapsed());
+    let failed = nest.ok("systemctl --failed --no-legend --plain");
+    checks.check(
+        state.trim() == "running" && failed.trim().is_empty(),
+        format!("systemd reaches running with no failed unit: {state} {failed}"),
+    );
+    nest.ok("systemctl is-active lxc-net");
+    nest.ok(
+        "lxc-create -t busybox -n c1 && cat >> /var/lib/lxc/c1/config <<EOF
+lxc.include = /usr/share/lxc/config/common.conf
+lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed
+EOF",
+    );
+    lxc_start(&nest, "c1");
+    check_inner_lxc(&nest, &mut checks, "c1");
+    let t = std::time::Instant::now();
+    nest.stop();
+    checks.check(
+        t.elapsed() < std::time::Duration::from_secs(25),
+        format!(
+            "systemd halts on stop (SIGRTMIN+3) within 25 s, took {:?}",
+            t.elapsed()
+        ),
+    );
+    checks.assert_all();
 }

@@ -21,10 +21,14 @@ pub fn debian_rootfs() -> Option<PathBuf> {
             if let Some(p) = std::env::var_os("LXNEST_DEBIAN_ROOTFS") {
                 return Some(PathBuf::from(p));
             }
-            if !root_with("/usr/bin/mmdebstrap", "mmdebstrap (the Debian rootfs build)") {
+            if !root_with(
+                "/usr/bin/mmdebstrap",
+                "mmdebstrap (the Debian rootfs build)",
+            ) {
                 return None;
             }
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-debian-rootfs.sh");
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-debian-rootfs.sh");
             let o = Command::new(&script)
                 .stderr(Stdio::inherit())
                 .output()
@@ -53,7 +57,11 @@ pub fn network_of(netns: &str) -> String {
             .output()
             .expect("ip");
         for l in String::from_utf8_lossy(&o.stdout).lines() {
-            let l: Vec<&str> = l.split_whitespace().filter(|w| !w.starts_with("qlen")).collect();
+            let l: Vec<&str> = l
+                .split_whitespace()
+                // DAD flags and queue length change on their own after a link comes up.
+                .filter(|w| !w.starts_with("qlen") && *w != "tentative")
+                .collect();
             out.push_str(&l.join(" "));
             out.push('\n');
         }
@@ -64,6 +72,24 @@ pub fn network_of(netns: &str) -> String {
         .expect("nft");
     out.push_str(&String::from_utf8_lossy(&o.stdout));
     out
+}
+
+/// The spec lines of one nesting host: `keys` (e.g. `runtime: lxc`, one per line) on `rootfs`
+/// (a tarball) or the built-in rootfs, idling in a shell that exits on SIGTERM (a stop is quick).
+pub fn container_yaml(keys: &[&str], rootfs: Option<&Path>) -> String {
+    let mut y = String::from("  - name: NAME\n");
+    for k in keys {
+        y.push_str(&format!("    {k}\n"));
+    }
+    if let Some(t) = rootfs {
+        y.push_str(&format!("    rootfs: tar:{}\n", t.display()));
+    }
+    if !keys.iter().any(|k| k.starts_with("init:")) {
+        y.push_str(
+            "    command: [/bin/sh, -c, \"trap 'exit 0' TERM; while :; do sleep 1; done\"]\n",
+        );
+    }
+    y
 }
 
 /// A running nesting host and everything the test made for it.
@@ -80,13 +106,13 @@ pub struct Nest {
 
 impl Nest {
     /// Starts `spec_body` (the YAML of one container, `NAME` replaced by the container's unique
-    /// name) in a fresh network namespace that has a dummy link on 10.0.3.1/24.
+    /// name) in a fresh network namespace that has a bridge on 10.0.3.1/24.
     pub fn start(tag: &str, container_yaml: &str) -> Nest {
         let name = format!("rt{tag}{}", std::process::id());
         let netns = TestNetns::new(&format!("lxnrt-{tag}-{}", std::process::id()));
         for args in [
             &["link", "set", "lo", "up"][..],
-            &["link", "add", "lxcbr0", "type", "dummy"],
+            &["link", "add", "lxcbr0", "type", "bridge"],
             &["addr", "add", "10.0.3.1/24", "dev", "lxcbr0"],
             &["link", "set", "lxcbr0", "up"],
         ] {
@@ -111,7 +137,12 @@ impl Nest {
             _dir: dir,
         };
         let t = Instant::now();
-        let o = nest.in_netns(&["start", "-P", nest.state_str(), spec.to_str().expect("utf-8")]);
+        let o = nest.in_netns(&[
+            "start",
+            "-P",
+            nest.state_str(),
+            spec.to_str().expect("utf-8"),
+        ]);
         assert!(
             o.status.success(),
             "start {}: {}{}",
@@ -140,7 +171,17 @@ impl Nest {
 
     /// `sh -c CMD` in the nesting host (through `lxnest attach`).
     pub fn sh(&self, cmd: &str) -> Output {
-        lxnest(&["attach", "-P", self.state_str(), "-n", &self.name, "--", "/bin/sh", "-c", cmd])
+        lxnest(&[
+            "attach",
+            "-P",
+            self.state_str(),
+            "-n",
+            &self.name,
+            "--",
+            "/bin/sh",
+            "-c",
+            cmd,
+        ])
     }
 
     /// [`Nest::sh`], asserting success; its stdout.
@@ -158,7 +199,15 @@ impl Nest {
 
     /// `lxnest info --output json`.
     pub fn info(&self) -> serde_json::Value {
-        let text = ok(lxnest(&["info", "-P", self.state_str(), "-n", &self.name, "--output", "json"]));
+        let text = ok(lxnest(&[
+            "info",
+            "-P",
+            self.state_str(),
+            "-n",
+            &self.name,
+            "--output",
+            "json",
+        ]));
         serde_json::from_str(&text).expect("info json")
     }
 
@@ -188,13 +237,11 @@ impl Nest {
         }
     }
 
-    /// The planned subnet of the nesting host's own bridge (the nested runtime's).
-    pub fn own_subnet(&self) -> ipnet::Ipv4Net {
-        let info = self.info();
-        let s = info["plan"]["network"]["own_bridge"]["subnet"]
+    /// The planned subnet of the nesting host's own bridge (the nested runtime's), if any.
+    pub fn own_subnet(&self) -> Option<ipnet::Ipv4Net> {
+        self.info()["plan"]["network"]["own_bridge"]["subnet"]
             .as_str()
-            .unwrap_or_else(|| panic!("{} has no planned own bridge: {info}", self.name));
-        s.parse().expect("subnet")
+            .and_then(|s| s.parse().ok())
     }
 
     /// The Seccomp_filters count of the nesting host's init.
@@ -214,11 +261,28 @@ impl Nest {
             })
             .unwrap_or_default();
         assert!(!cgroups.is_empty(), "{} reports its cgroups", self.name);
+        // The whole stack lives in the test's namespace: none of its links is in the host's.
+        let info = self.info();
+        for link in [&info["veth"], &info["bridge_created"]] {
+            if let Some(l) = link.as_str() {
+                assert!(
+                    !Path::new("/sys/class/net").join(l).exists(),
+                    "{l} of {} appears in the host's network namespace",
+                    self.name
+                );
+            }
+        }
         let t = Instant::now();
         let o = lxnest(&["stop", "-P", self.state_str(), "-n", &self.name, "-t", "30"]);
         assert!(o.status.success(), "stop: {o:?}");
         eprintln!("{} stopped in {:?}", self.name, t.elapsed());
-        ok(lxnest(&["destroy", "-P", self.state_str(), "-n", &self.name]));
+        ok(lxnest(&[
+            "destroy",
+            "-P",
+            self.state_str(),
+            "-n",
+            &self.name,
+        ]));
         for c in &cgroups {
             assert!(!c.exists(), "cgroup {} removed at stop", c.display());
         }
@@ -261,4 +325,99 @@ pub fn address_in(text: &str, net: &ipnet::Ipv4Net) -> Option<std::net::Ipv4Addr
     text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .filter_map(|w| w.parse::<std::net::Ipv4Addr>().ok())
         .find(|a| net.contains(a))
+}
+
+/// Failed checks of one test, collected so that one run reports every broken point, then
+/// asserted together at the end.
+#[derive(Default)]
+pub struct Checks(Vec<String>);
+
+impl Checks {
+    /// Records `what` as failed unless `ok`.
+    pub fn check(&mut self, ok: bool, what: String) {
+        if !ok {
+            eprintln!("CHECK FAILED: {what}");
+            self.0.push(what);
+        }
+    }
+
+    /// Panics with every failed check.
+    pub fn assert_all(self) {
+        assert!(
+            self.0.is_empty(),
+            "failed checks:\n- {}",
+            self.0.join("\n- ")
+        );
+    }
+}
+
+/// What every real-runtime test asserts on an inner container, from the nesting host's view:
+/// `host_status` and `inner_status` are /proc/PID/status texts read in the nesting host,
+/// `addrs` the inner container's addresses (any text), `ping` the result of pinging the planned
+/// gateway from inside it, `ruleset` the nesting host's `nft list ruleset`.
+pub struct Inner<'a> {
+    pub label: &'a str,
+    pub host_status: &'a str,
+    pub inner_status: &'a str,
+    pub addrs: &'a str,
+    pub ruleset: &'a str,
+}
+
+const LXC_DEFAULT_NET: &str = "10.0.3.0/24";
+
+impl Inner<'_> {
+    /// Seccomp_filters = nesting host's + 1, NSpid one deeper, an address in `subnet` and never
+    /// in 10.0.3.0/24, NAT for `subnet` inside the nesting host and nowhere in `above` (the
+    /// stack's namespace).
+    pub fn check(&self, c: &mut Checks, subnet: Option<ipnet::Ipv4Net>, above: &str) {
+        let l = self.label;
+        let (fh, fi) = (
+            seccomp_filters(self.host_status),
+            seccomp_filters(self.inner_status),
+        );
+        c.check(
+            fi == fh + 1,
+            format!("{l}: Seccomp_filters {fi}, want the nesting host's {fh} + 1 (the runtime's own policy stacks)"),
+        );
+        let (dh, di) = (
+            nspid_depth(self.host_status),
+            nspid_depth(self.inner_status),
+        );
+        c.check(
+            di == dh + 1,
+            format!("{l}: NSpid depth {di}, want {dh} + 1"),
+        );
+        let lxc_net: ipnet::Ipv4Net = LXC_DEFAULT_NET.parse().expect("literal");
+        let any: ipnet::Ipv4Net = "0.0.0.0/0".parse().expect("literal");
+        let in_lxc_net = address_in(&self.addrs.replace("127.0.0.1", ""), &lxc_net);
+        c.check(
+            in_lxc_net.is_none(),
+            format!("{l}: address {in_lxc_net:?} in {LXC_DEFAULT_NET}, which the stack's namespace has on a bridge"),
+        );
+        let Some(subnet) = subnet else {
+            let seen = address_in(&self.addrs.replace("127.0.0.1", ""), &any);
+            c.check(false, format!("{l}: the plan reserves no subnet for the nested runtime (own_bridge is null); its container got {seen:?}"));
+            return;
+        };
+        c.check(
+            !subnet.contains(&lxc_net.network()) && !lxc_net.contains(&subnet.network()),
+            format!("{l}: planned subnet {subnet} overlaps {LXC_DEFAULT_NET}"),
+        );
+        c.check(
+            address_in(self.addrs, &subnet).is_some(),
+            format!(
+                "{l}: no address in the planned subnet {subnet}: {}",
+                self.addrs.trim()
+            ),
+        );
+        let net = subnet.network().to_string();
+        c.check(
+            self.ruleset.contains("masquerade") && self.ruleset.contains(&net),
+            format!("{l}: the nesting host does not masquerade {subnet}"),
+        );
+        c.check(
+            !above.contains(&net),
+            format!("{l}: {subnet} appears in the stack's namespace: {above}"),
+        );
+    }
 }

@@ -483,3 +483,38 @@ fn run_root_require_apparmor_refuses_without_it() {
     assert!(text(&o).contains("AppArmor is required"), "{}", text(&o));
     assert!(!c.dir.path().join("rt-aa").exists());
 }
+
+#[test]
+fn run_root_prints_nothing_on_stderr_at_the_default_log_level() {
+    if !support::root() {
+        return;
+    }
+    // A dependency used to warn on every link dump of this kernel (netlink-packet-route and
+    // IFLA_INET6_CONF): a bridged start, which dumps links, must be quiet at the default level,
+    // and --log must still show the dependency's warning.
+    let c = Cleanup::new(&["quiet1"]);
+    let ns = TestNetns::new("lxnest-quiet");
+    let spec = c.dir.path().join("quiet.yaml");
+    std::fs::write(&spec, "name: quiet\ncontainers:\n  - name: quiet1\n").expect("spec");
+    let run = |extra: &[&str]| {
+        Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", ns.0))
+            .arg(bin())
+            .args(["run", "-P", c.p(), "-n", "quiet1", "--spec"])
+            .arg(&spec)
+            .args(extra)
+            .args(["--", "/bin/true"])
+            .output()
+            .expect("nsenter")
+    };
+    let o = run(&[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "", "stderr of a plain run");
+    let o = run(&["--log", "warn"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("netlink_packet_route"),
+        "--log warn shows the dependency's warnings: {}",
+        text(&o)
+    );
+}

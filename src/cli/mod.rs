@@ -72,13 +72,19 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The default log filter: lxnest's warnings, but not a dependency's complaint about kernel
+/// attributes newer than it knows (netlink-packet-route warns on every link dump of a newer
+/// kernel's IFLA_INET6_CONF, which lxnest does not read). `--log`/LXNEST_LOG show everything.
+const DEFAULT_LOG: &str = "warn,netlink_packet_route=error";
+
 fn init_logging(filter: Option<&str>) {
     let filter = filter
         .map(String::from)
         .or_else(|| std::env::var("LXNEST_LOG").ok())
-        .unwrap_or_else(|| "warn".into());
+        .unwrap_or_else(|| DEFAULT_LOG.into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();

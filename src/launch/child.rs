@@ -177,7 +177,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     let nesting = plan.runtime.is_some() || spec.nested_json.is_some();
     proc::mount_proc_sys(root, nesting).map_err(step_err(c, "proc"))?;
     if nesting {
-        proc::mount_clean_copies(root).map_err(step_err(c, "proc"))?;
+        proc::mount_clean_copies(root, plan.idmap.is_some()).map_err(step_err(c, "proc"))?;
     }
     // A nesting host that loads its children's profiles needs the AppArmor filesystem, when
     // the launcher loaded its own profile (AppArmor in use).

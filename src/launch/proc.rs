@@ -73,20 +73,34 @@ pub fn mount_proc_sys(root: &Path, nesting: bool) -> MResult {
             mount_fs("tmpfs", &p, PSEUDO | MsFlags::MS_RDONLY, Some("size=0"))?;
         }
     }
+    // sysfs: the first mount of a network namespace's sysfs decides whether its superblock is
+    // read-only, and the kernel refuses every read-write sysfs mount in a child namespace while a
+    // visible instance sits on a read-only superblock (LXC's `sys:mixed`, `sys:rw` then fail with
+    // EPERM). So mount it read-write and make only this mount read-only, as `sys:mixed` does.
     let sys = root.join("sys");
     mkdir_p(&sys)?;
-    mount_fs("sysfs", &sys, PSEUDO | MsFlags::MS_RDONLY, None)?;
+    mount_fs("sysfs", &sys, PSEUDO, None)?;
+    remount_ro(&sys, MsFlags::empty())?;
     Ok(())
 }
 
 /// Clean proc and sysfs instances at `<root>/dev/.lxnest/{proc,sys}` for a nesting host.
-pub fn mount_clean_copies(root: &Path) -> MResult {
+/// `user_ns`: the container has a user namespace (a privileged container, whose root is the
+/// host's root, gets a read-only sysfs copy: the kernel asks it for no visible instance).
+pub fn mount_clean_copies(root: &Path, user_ns: bool) -> MResult {
     let base = root.join("dev/.lxnest");
     let p = base.join("proc");
     mkdir_p(&p)?;
     mount_fs("proc", &p, PSEUDO, None)?;
+    // Read-write, so that a nested runtime may mount sysfs read-write (`sys:mixed`, `sys:rw`):
+    // writes through it reach only this network namespace's objects and what the kernel's own
+    // permission checks let the container's root touch (host-wide files belong to the initial
+    // user namespace's root, which the container is not).
     let s = base.join("sys");
     mkdir_p(&s)?;
-    mount_fs("sysfs", &s, PSEUDO | MsFlags::MS_RDONLY, None)?;
+    mount_fs("sysfs", &s, PSEUDO, None)?;
+    if !user_ns {
+        remount_ro(&s, MsFlags::empty())?;
+    }
     Ok(())
 }

@@ -17,7 +17,13 @@ cd "$(dirname "$0")/.."
 #   iproute2          `ip` to verify (never to configure) links and routes in tests
 #   libseccomp-dev    filter-size comparison against libseccomp
 #   e2fsprogs         ext4 images with the encrypt feature
-PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc)
+#   lxc-templates     the distro configs (common.conf, debian.common.conf) and the busybox template
+#                     the LXC tests load and run
+#   mmdebstrap        builds the Debian 12 rootfs of the real-runtime tests (build-debian-rootfs.sh)
+#   util-linux        nsenter, to start a test stack inside the network namespace the test made
+# (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
+# host on the Debian rootfs, where they cannot start daemons or change the host's network.)
+PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc mmdebstrap util-linux)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -32,6 +38,14 @@ fi
 
 export CARGO_TERM_COLOR=never
 step() { echo; echo "==> $*"; }
+
+# The "juju machine" of tests/runtimes_*root*.rs: Debian 12 with systemd, LXC, Docker, Podman and
+# LXD, from this machine's apt sources. Cached under target/rootfs-cache/ by a hash of the script
+# and the sources: about 75 s and 660 MiB the first time, nothing after.
+step "Debian 12 rootfs for the real-runtime tests"
+LXNEST_DEBIAN_ROOTFS=$(scripts/build-debian-rootfs.sh)
+export LXNEST_DEBIAN_ROOTFS
+echo "$LXNEST_DEBIAN_ROOTFS"
 
 step "format"
 cargo fmt --all -- --check

@@ -509,7 +509,11 @@ fn run_root_prints_nothing_on_stderr_at_the_default_log_level() {
     };
     let o = run(&[]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stderr), "", "stderr of a plain run");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "",
+        "stderr of a plain run"
+    );
     let o = run(&["--log", "warn"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(

@@ -89,7 +89,7 @@ fn engine_in_a_nesting_host(runtime: &str, e: &Engine) {
         ),
     );
     nest.ok(&format!("{cli} rm -f inner1"));
-    nest.stop();
+    let _ = nest.stop();
     c.assert_all();
 }
 

@@ -30,10 +30,12 @@ fn lxc_start(nest: &Nest, c: &str) {
 fn check_inner_lxc(nest: &Nest, checks: &mut Checks, c: &str) {
     let pid = nest.ok(&format!("lxc-info -n {c} -pH")).trim().to_string();
     // The address comes by DHCP from lxc-net's dnsmasq.
-    let addrs = nest.wait_ok(
-        &format!("a=$(lxc-info -n {c} -iH); test -n \"$a\" && echo $a"),
-        30,
-    );
+    let addrs = nest.sh(&format!(
+        "for i in $(seq 30); do a=$(lxc-info -n {c} -iH); test -n \"$a\" && echo $a && exit 0; sleep 1; done; \
+         echo no address: config: $(grep lxc.net /var/lib/lxc/{c}/config); \
+         echo inside: $(lxc-attach -n {c} -- ip -4 -o addr); exit 1"
+    ));
+    let addrs = String::from_utf8_lossy(&addrs.stdout).into_owned();
     let label = format!("lxc {c}");
     let inner = Inner {
         label: &label,
@@ -103,6 +105,28 @@ fn unprivileged_lxc(nest: &Nest, checks: &mut Checks) {
         config.push_str(&format!("lxc.idmap = {kind} 0 {start} {count}\n"));
     }
     eprintln!("nesting host map {map}; nested idmap {config}");
+    // The nested runtime's range lies inside the nesting host's own map, above its root.
+    let mapped: u64 = map
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<u64> = l
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            (f.len() == 3).then(|| f[0] + f[2])
+        })
+        .max()
+        .unwrap_or(0);
+    for l in config.lines() {
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        checks.check(
+            f.len() == 3 && f[1] > 0 && f[1] + f[2] <= mapped,
+            format!("/etc/subuid|subgid range in `{l}` lies inside the nesting host's map ({} ids): {map}", mapped),
+        );
+    }
     nest.ok(&format!(
         "cat > /tmp/userns.conf <<EOF
 lxc.net.0.type = veth
@@ -135,7 +159,7 @@ fn root_lxc_as_distros_run_it_on_the_debian_rootfs() {
     let mut checks = Checks::default();
     lxc_as_distros_run_it(&nest, &mut checks);
     unprivileged_lxc(&nest, &mut checks);
-    nest.stop();
+    let _ = nest.stop();
     checks.assert_all();
 }
 
@@ -147,7 +171,7 @@ fn root_lxc_as_distros_run_it_on_the_builtin_rootfs() {
     let nest = Nest::start("blt", &container_yaml(&["runtime: lxc"], None));
     let mut checks = Checks::default();
     lxc_as_distros_run_it(&nest, &mut checks);
-    nest.stop();
+    let _ = nest.stop();
     checks.assert_all();
 }
 
@@ -186,7 +210,7 @@ EOF",
     lxc_start(&nest, "c1");
     check_inner_lxc(&nest, &mut checks, "c1");
     let t = std::time::Instant::now();
-    nest.stop();
+    let _ = nest.stop();
     checks.check(
         t.elapsed() < std::time::Duration::from_secs(25),
         format!(

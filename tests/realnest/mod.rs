@@ -251,7 +251,8 @@ impl Nest {
 
     /// Stops and destroys the nesting host; asserts that its cgroups are gone and that the test's
     /// network namespace is as before the start (links, addresses, routes, rules, nftables).
-    pub fn stop(self) {
+    /// Returns how long `lxnest stop` took.
+    pub fn stop(self) -> Duration {
         let cgroups: Vec<PathBuf> = self.info()["cgroups"]
             .as_array()
             .map(|a| {
@@ -275,7 +276,8 @@ impl Nest {
         let t = Instant::now();
         let o = lxnest(&["stop", "-P", self.state_str(), "-n", &self.name, "-t", "30"]);
         assert!(o.status.success(), "stop: {o:?}");
-        eprintln!("{} stopped in {:?}", self.name, t.elapsed());
+        let took = t.elapsed();
+        eprintln!("{} stopped in {took:?}", self.name);
         ok(lxnest(&[
             "destroy",
             "-P",
@@ -291,6 +293,7 @@ impl Nest {
             self.network_before,
             "the stack's namespace has its links, routes, rules and ruleset back"
         );
+        took
     }
 }
 

@@ -9,8 +9,8 @@
 //! only inside the nesting host; and an unprivileged LXD container (LXD's default), which needs
 //! root's sub-range in the nesting host's /etc/subuid and /etc/subgid.
 
-mod support;
 mod realnest;
+mod support;
 use realnest::*;
 
 /// A busybox image for LXD: metadata.yaml and rootfs/, whose init asks lxdbr0's dnsmasq for an
@@ -71,12 +71,20 @@ fn launch_and_check(nest: &Nest, checks: &mut Checks, c: &str, extra: &str) {
         ruleset: &nest.ok("nft list ruleset"),
     };
     inner.check(checks, nest.own_subnet(), &network_of(&nest.netns.0));
-    let gw = nest.ok("lxc network get lxdbr0 ipv4.address");
+    let bridge = nest.runtime_bridge().map_or("lxdbr0".into(), |(n, _)| n);
+    let gw = nest.ok(&format!("lxc network get {bridge} ipv4.address"));
     let gw = gw.trim().split('/').next().unwrap_or("").to_string();
     let ping = nest.sh(&format!("lxc exec {c} -- ping -c 1 -W 3 {gw}"));
     checks.check(
         ping.status.success(),
-        format!("{label}: ping of its gateway {gw}: {ping:?}"),
+        format!(
+            "{label}: ping of its gateway `{}`: {}",
+            gw.trim(),
+            String::from_utf8_lossy(&ping.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+        ),
     );
     nest.ok(&format!("lxc delete -f {c}"));
 }
@@ -89,9 +97,22 @@ fn root_lxd_runs_busybox_containers_in_a_nesting_host() {
     let nest = Nest::start("lxd", &container_yaml(&["runtime: lxd"], Some(&tarball)));
     nest.ok("setsid lxd --group lxd </dev/null >/var/log/lxd.log 2>&1 &");
     nest.ok("lxd waitready --timeout 60");
-    nest.ok("lxd init --auto");
-    nest.ok(IMAGE);
     let mut checks = Checks::default();
+    // lxnest writes LXD's preseed with the planned lxdbr0 subnet; without it, --auto picks one.
+    let preseed = nest
+        .sh("test -f /etc/lxnest/lxd-preseed.yaml")
+        .status
+        .success();
+    checks.check(
+        preseed,
+        "/etc/lxnest/lxd-preseed.yaml is written for lxd init".into(),
+    );
+    nest.ok(if preseed {
+        "lxd init --preseed < /etc/lxnest/lxd-preseed.yaml"
+    } else {
+        "lxd init --auto"
+    });
+    nest.ok(IMAGE);
     launch_and_check(&nest, &mut checks, "priv1", "-c security.privileged=true");
     launch_and_check(&nest, &mut checks, "unpriv1", "");
     let _ = nest.stop();

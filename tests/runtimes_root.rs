@@ -54,7 +54,14 @@ fn check_inner_lxc(nest: &Nest, checks: &mut Checks, c: &str) {
     ));
     checks.check(
         ping.status.success(),
-        format!("{label}: ping of its gateway {gw}: {ping:?}"),
+        format!(
+            "{label}: ping of its gateway `{}`: {}",
+            gw.trim(),
+            String::from_utf8_lossy(&ping.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+        ),
     );
 }
 
@@ -89,23 +96,20 @@ EOF",
     assert!(out.contains("executed"), "lxc-execute runs: {out}");
 }
 
-/// An unprivileged LXC container inside: its map is root's sub-range in the nesting host's
-/// /etc/subuid and /etc/subgid, which the plan reserves for the nested runtime.
+/// An unprivileged LXC container inside: its map is the id range the plan reserves for the
+/// nested runtime (`plan.idmap.runtime`, ids inside the nesting host), which lxnest gives root in
+/// the nesting host's /etc/subuid and /etc/subgid and writes as `lxc.idmap` into
+/// /etc/lxc/default.conf; the range lies inside the nesting host's own map.
 fn unprivileged_lxc(nest: &Nest, checks: &mut Checks) {
-    let subuid = nest.ok("grep '^root:' /etc/subuid /etc/subgid");
+    let reserved = &nest.info()["plan"]["idmap"]["runtime"];
+    let (first, count) = (reserved["first"].as_u64(), reserved["count"].as_u64());
+    checks.check(
+        first.is_some() && count.is_some(),
+        format!("the plan reserves ids for the nested runtime (plan.idmap.runtime): {reserved}"),
+    );
+    let subids = nest.ok("grep -H '^root:' /etc/subuid /etc/subgid || true");
     let map = nest.ok("cat /proc/self/uid_map");
-    let mut config = String::new();
-    for (kind, file) in [("u", "/etc/subuid"), ("g", "/etc/subgid")] {
-        let line = subuid
-            .lines()
-            .find(|l| l.starts_with(file))
-            .unwrap_or_else(|| panic!("root has a range in {file}: {subuid}"));
-        let f: Vec<&str> = line.rsplit(':').take(2).collect();
-        let (count, start) = (f[0], f[1]);
-        config.push_str(&format!("lxc.idmap = {kind} 0 {start} {count}\n"));
-    }
-    eprintln!("nesting host map {map}; nested idmap {config}");
-    // The nested runtime's range lies inside the nesting host's own map, above its root.
+    // The ids the nesting host's user namespace maps (inside ids 0..mapped).
     let mapped: u64 = map
         .lines()
         .filter_map(|l| {
@@ -117,34 +121,65 @@ fn unprivileged_lxc(nest: &Nest, checks: &mut Checks) {
         })
         .max()
         .unwrap_or(0);
-    for l in config.lines() {
-        let f: Vec<u64> = l
-            .split_whitespace()
-            .filter_map(|w| w.parse().ok())
-            .collect();
+    let mut idmap = String::new();
+    for (kind, file) in [("u", "/etc/subuid"), ("g", "/etc/subgid")] {
+        let line = subids.lines().find(|l| l.starts_with(file));
+        let range = line.and_then(|l| {
+            let f: Vec<u64> = l
+                .rsplit(':')
+                .take(2)
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            (f.len() == 2).then(|| (f[1], f[0]))
+        });
         checks.check(
-            f.len() == 3 && f[1] > 0 && f[1] + f[2] <= mapped,
-            format!("/etc/subuid|subgid range in `{l}` lies inside the nesting host's map ({} ids): {map}", mapped),
+            range.is_some() && range == first.zip(count),
+            format!("{file} gives root the reserved range {first:?}+{count:?}: {line:?}"),
         );
+        checks.check(
+            range.is_some_and(|(s, n)| s > 0 && s + n <= mapped),
+            format!("{file}'s range {range:?} lies inside the nesting host's map: {map}"),
+        );
+        let (s, n) = first.zip(count).or(range).unwrap_or((0, 0));
+        idmap.push_str(&format!("lxc.idmap = {kind} 0 {s} {n}\n"));
     }
-    nest.ok(&format!(
-        "cat > /tmp/userns.conf <<EOF
-lxc.net.0.type = veth
-lxc.net.0.link = lxcbr0
-lxc.net.0.flags = up
-{config}EOF
-lxc-create -t busybox -n u1 -f /tmp/userns.conf && cat >> /var/lib/lxc/u1/config <<EOF
+    nest.ok("lxc-create -t busybox -n u1");
+    let config = nest.ok("cat /var/lib/lxc/u1/config");
+    let from_default = config
+        .lines()
+        .filter(|l| l.starts_with("lxc.idmap"))
+        .count();
+    checks.check(
+        from_default == 2,
+        format!("/etc/lxc/default.conf gives a new container the reserved lxc.idmap: {config}"),
+    );
+    if from_default == 0 {
+        // Made again with the reserved map so that the rest of the test still runs.
+        nest.ok(&format!(
+            "lxc-destroy -n u1 && {{ cat /etc/lxc/default.conf; printf '{idmap}'; }} > /tmp/u1.conf \
+             && lxc-create -t busybox -n u1 -f /tmp/u1.conf"
+        ));
+    }
+    nest.ok("cat >> /var/lib/lxc/u1/config <<EOF
 lxc.include = /usr/share/lxc/config/common.conf
 lxc.include = /usr/share/lxc/config/userns.conf
 lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed
-EOF"
-    ));
-    lxc_start(nest, "u1");
+EOF");
+    let started =
+        nest.sh("lxc-start -n u1 -l INFO -o /tmp/u1.log && lxc-wait -n u1 -s RUNNING -t 20");
+    let log = nest.ok("grep -v ' INFO ' /tmp/u1.log || true");
+    checks.check(
+        started.status.success(),
+        format!("unprivileged LXC container u1 starts: {log}"),
+    );
+    if !started.status.success() {
+        return;
+    }
     let pid = nest.ok("lxc-info -n u1 -pH").trim().to_string();
     let inner_map = nest.ok(&format!("cat /proc/{pid}/uid_map"));
-    assert!(
+    checks.check(
         !inner_map.trim().starts_with("0 0 "),
-        "u1's root is not the nesting host's root: {inner_map}"
+        format!("u1's root is not the nesting host's root: {inner_map}"),
     );
     check_inner_lxc(nest, checks, "u1");
     nest.ok("lxc-stop -n u1 -t 10");

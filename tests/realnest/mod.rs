@@ -237,11 +237,17 @@ impl Nest {
         }
     }
 
-    /// The planned subnet of the nesting host's own bridge (the nested runtime's), if any.
+    /// The bridge the plan reserves for the nesting host's runtime (`network.runtime_bridge`:
+    /// lxcbr0 through lxc-net, docker0, podman's, lxdbr0), as (name, subnet), if any.
+    pub fn runtime_bridge(&self) -> Option<(String, ipnet::Ipv4Net)> {
+        let b = &self.info()["plan"]["network"]["runtime_bridge"];
+        let subnet = b["subnet"].as_str()?.parse().ok()?;
+        Some((b["name"].as_str()?.to_string(), subnet))
+    }
+
+    /// The subnet of [`Nest::runtime_bridge`].
     pub fn own_subnet(&self) -> Option<ipnet::Ipv4Net> {
-        self.info()["plan"]["network"]["own_bridge"]["subnet"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
+        self.runtime_bridge().map(|(_, s)| s)
     }
 
     /// The Seccomp_filters count of the nesting host's init.
@@ -399,7 +405,7 @@ impl Inner<'_> {
         );
         let Some(subnet) = subnet else {
             let seen = address_in(&self.addrs.replace("127.0.0.1", ""), &any);
-            c.check(false, format!("{l}: the plan reserves no subnet for the nested runtime (own_bridge is null); its container got {seen:?}"));
+            c.check(false, format!("{l}: the plan reserves no subnet for the nested runtime (no network.runtime_bridge); its container got {seen:?}"));
             return;
         };
         c.check(

@@ -52,8 +52,7 @@ fn root_demo_runs_lxc_at_level_two_next_to_the_units() {
         "{out}"
     );
     assert!(
-        out.contains("nothing of the demo is left")
-            || out.contains("no bridge, veth, cgroup or state file of the demo is left"),
+        out.contains("no bridge, veth, cgroup or state file of the demo is left"),
         "{out}"
     );
 }

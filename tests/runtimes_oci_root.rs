@@ -21,16 +21,21 @@ struct Engine {
     cli: &'static str,
     /// Starts the engine's daemon, if it has one, detached from the attach session.
     daemon: &'static str,
+    /// `run` options: Podman leaves NET_RAW out of its default capabilities, and busybox's
+    /// ping needs a raw socket.
+    run: &'static str,
 }
 
 const DOCKER: Engine = Engine {
     cli: "docker",
     daemon: "setsid dockerd </dev/null >/var/log/dockerd.log 2>&1 &",
+    run: "",
 };
 
 const PODMAN: Engine = Engine {
     cli: "podman",
     daemon: "",
+    run: "--cap-add NET_RAW",
 };
 
 fn engine_in_a_nesting_host(runtime: &str, e: &Engine) {
@@ -60,7 +65,8 @@ fn engine_in_a_nesting_host(runtime: &str, e: &Engine) {
     }
     nest.ok(&format!("{cli} import /tmp/busybox.tar.gz lxnest-busybox"));
     nest.ok(&format!(
-        "{cli} run -d --name inner1 lxnest-busybox /bin/sleep 1000"
+        "{cli} run -d {} --name inner1 lxnest-busybox /bin/sleep 1000",
+        e.run
     ));
     let mut c = Checks::default();
     let pid = nest
@@ -75,15 +81,25 @@ fn engine_in_a_nesting_host(runtime: &str, e: &Engine) {
         ruleset: &nest.ok("nft list ruleset"),
     };
     inner.check(&mut c, nest.own_subnet(), &network_of(&nest.netns.0));
-    // Its gateway (the engine's bridge in the nesting host) answers.
-    let ping = nest.sh(&format!(
-        "{cli} exec inner1 /bin/sh -c \
-         'busybox ping -c 1 -W 3 $(busybox ip route | busybox sed -n \"s/^default via \\([0-9.]*\\).*/\\1/p\")'"
+    // Its gateway (the engine's bridge in the nesting host, the planned subnet's first address)
+    // answers.
+    let gw = nest.ok(&format!(
+        "{cli} exec inner1 busybox ip route | sed -n 's/^default via \\([0-9.]*\\).*/\\1/p'"
     ));
+    let gw = gw.trim();
+    let planned_gw = nest
+        .own_subnet()
+        .and_then(|s| s.hosts().next())
+        .map(|a| a.to_string());
+    c.check(
+        planned_gw.as_deref() == Some(gw),
+        format!("{cli}: default route via `{gw}`, planned {planned_gw:?}"),
+    );
+    let ping = nest.sh(&format!("{cli} exec inner1 busybox ping -c 1 -W 3 {gw}"));
     c.check(
         ping.status.success(),
         format!(
-            "{cli}: gateway ping: {}{}",
+            "{cli}: ping of its gateway {gw}: {}{}",
             String::from_utf8_lossy(&ping.stdout),
             String::from_utf8_lossy(&ping.stderr)
         ),

@@ -213,7 +213,7 @@ fn root_lxc_as_distros_run_it_on_the_builtin_rootfs() {
 /// The juju machine as it boots: systemd as PID 1 of a `runtime: lxc` nesting host on the
 /// Debian rootfs reaches `running` with no failed unit, its lxc-net service brings LXC's bridge
 /// up on the planned subnet, an LXC container with common.conf runs inside, and `lxnest stop`
-/// shuts systemd down (SIGRTMIN+3) well before the stop timeout.
+/// halts systemd (SIGRTMIN+3) promptly.
 #[test]
 fn root_systemd_boots_the_debian_rootfs_and_runs_lxc() {
     let Some(tarball) = debian_rootfs() else {

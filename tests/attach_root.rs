@@ -602,6 +602,16 @@ fn attach_root_init_nested_stack_with_init_leaf() {
     l2.parent = Some(host.clone());
     l2.depth = 2;
     l2.cgroup.path = format!("lxnest/{host}/leaf");
+    // The child's ids are the second block of the host's, in the host's own numbering (the
+    // defaults above would take them from this machine's /etc/subuid).
+    if let Some(m) = l2.idmap.as_mut() {
+        m.uid = vec![lxnest::plan::model::IdMapLine {
+            inside: 0,
+            outside: lxnest::launch::defaults::BLOCK,
+            count: lxnest::launch::defaults::BLOCK,
+        }];
+        m.gid = m.uid.clone();
+    }
     let plan = lxnest::plan::model::Plan {
         stack: "attach-test".into(),
         source: "tests/attach_root.rs".into(),
@@ -662,7 +672,8 @@ fn attach_root_init_nested_stack_with_init_leaf() {
 }
 
 /// The fallback for kernels without pidfd setns (before 5.8): joining through /proc/PID/ns
-/// descriptors, user namespace first, reaches the same namespaces as the init's.
+/// descriptors (the user namespace's parent and the pid namespace first), reaches the same
+/// namespaces as the init's.
 #[test]
 fn attach_root_proc_ns_fallback_joins_every_namespace() {
     if !is_root() {

@@ -22,7 +22,9 @@ fn expected_plain(probe: &str) -> &'static [&'static str] {
         "write_sysrq" => &["EROFS", "absent"],
         // Owned by the initial user namespace's root: permission fails before the ro mount.
         "write_proc_sys_kernel" => &["EACCES"],
-        "write_sys_kernel" => &["EROFS"],
+        // The knob belongs to the initial user namespace's root, so the permission check refuses
+        // (EACCES) before the read-only mount is consulted (EROFS); either way no write.
+        "write_sys_kernel" => &["EACCES", "EROFS"],
         // Only nesting hosts have the clean proc copy.
         "write_clean_proc_sys_kernel" => &["absent"],
         // seccomp (errno 1) and missing capabilities in the initial user namespace.
@@ -37,6 +39,8 @@ fn expected_plain(probe: &str) -> &'static [&'static str] {
         "net_route_add" | "net_addr_set" => &["EPERM"],
         // seccomp denies mount(2) to containers that host nothing.
         "mount_bind_root" | "mount_over_proc" => &["EPERM"],
+        // umount2 and mount(2) are denied outright to containers that host nothing.
+        "umount_masks" | "remount_proc_sys_rw" => &["EPERM"],
         _ => &[],
     }
 }
@@ -49,6 +53,10 @@ fn expected_nesting_host(probe: &str) -> Option<&'static [&'static str]> {
         | "mount_over_proc" => None,
         // Unmasked, but owned by the initial user namespace: the kernel refuses.
         "write_clean_proc_sys_kernel" => Some(&["EACCES"]),
+        // A nesting host may unmount and remount, but its masks are locked mounts (made before
+        // its user namespace): the kernel refuses to take them off or make them writable.
+        "umount_masks" => Some(&["EINVAL"]),
+        "remount_proc_sys_rw" => Some(&["EPERM"]),
         p => Some(expected_plain(p)),
     }
 }

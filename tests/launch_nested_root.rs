@@ -99,7 +99,8 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
             let cg = std::fs::read_to_string(e.path().join("cgroup")).unwrap_or_default();
             let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
             if comm.trim() == "sleep" && cg.lines().any(|l| l.ends_with("/lxnest/nest-host/kid")) {
-                placed.push(cg);
+                let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
+                placed.push(status);
             }
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -127,11 +128,16 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
         "level-2 init found in <own>/lxnest/nest-host/kid"
     );
     assert!(out.contains("level2 host=kid"), "{out}");
-    assert_eq!(
-        get("uidmap"),
-        format!("0 {} {}", defaults::BLOCK, defaults::BLOCK),
-        "{out}"
-    );
+    // Inside, its user namespace maps its ids one to one onto the first one (see launch::lock);
+    // on the host, its root is the nesting host's id BLOCK, i.e. host id base + BLOCK.
+    assert_eq!(get("uidmap"), format!("0 0 {}", defaults::BLOCK), "{out}");
+    let base = defaults::idmap(true).uid[0].outside;
+    let host_uid = placed[0]
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|u| u.split_whitespace().next())
+        .and_then(|u| u.parse::<u32>().ok());
+    assert_eq!(host_uid, Some(base + defaults::BLOCK), "{}", placed[0]);
     assert_eq!(get("addr"), "10.213.7.2/24", "{out}");
     assert_eq!(get("route"), "default via 10.213.7.1", "{out}");
     assert_eq!(

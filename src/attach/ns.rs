@@ -2,18 +2,22 @@
 //! pidfd (Linux 5.8+) one `setns(pidfd, flags)` joins them all at once, so the kernel checks the
 //! permissions against the target as a whole and no half-joined state is visible; older kernels
 //! get `/proc/PID/ns/*` descriptors, opened before any join (the paths stop resolving after the
-//! mount namespace changes) and joined user namespace first (its capabilities then cover the
-//! others, which it owns).
+//! mount namespace changes). A container's pid namespace is owned by the parent of its init's
+//! user namespace (see `launch::lock`), so the fallback joins that parent first when it is not
+//! ours, and then takes the rest in passes: each join that the capabilities gained so far allow,
+//! until all are joined or a pass gains nothing.
 
 use nix::sched::{setns, CloneFlags};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 
-/// Namespace kinds by their /proc/PID/ns name, user first.
+/// Namespace kinds by their /proc/PID/ns name, in the order the fallback joins them: the pid
+/// namespace (owned by the parent of the init's user namespace) before the user namespace,
+/// which owns all the others.
 pub const KINDS: &[(&str, CloneFlags)] = &[
+    ("pid", CloneFlags::CLONE_NEWPID),
     ("user", CloneFlags::CLONE_NEWUSER),
     ("mnt", CloneFlags::CLONE_NEWNS),
-    ("pid", CloneFlags::CLONE_NEWPID),
     ("uts", CloneFlags::CLONE_NEWUTS),
     ("ipc", CloneFlags::CLONE_NEWIPC),
     ("net", CloneFlags::CLONE_NEWNET),
@@ -41,6 +45,9 @@ fn ns_id(pid: &str, kind: &str) -> Option<(u64, u64)> {
 pub fn prepare(pid: i32, pidfd: Option<OwnedFd>) -> std::io::Result<NsJoin> {
     let mut flags = CloneFlags::empty();
     let mut fds = Vec::new();
+    if let Some(parent) = parent_userns(pid)? {
+        fds.push((CloneFlags::CLONE_NEWUSER, parent));
+    }
     for (kind, flag) in KINDS {
         let theirs = ns_id(&pid.to_string(), kind);
         if theirs.is_none() || theirs == ns_id("self", kind) {
@@ -69,9 +76,47 @@ impl NsJoin {
                 Err(e) => return Err(e),
             }
         }
-        for (flag, fd) in &self.fds {
-            setns(fd.as_fd(), *flag)?;
+        let mut left: Vec<&(CloneFlags, OwnedFd)> = self.fds.iter().collect();
+        while !left.is_empty() {
+            let before = left.len();
+            let mut last = nix::errno::Errno::EPERM;
+            left.retain(|(flag, fd)| match setns(fd.as_fd(), *flag) {
+                Ok(()) => false,
+                Err(e) => {
+                    last = e;
+                    true
+                }
+            });
+            if left.len() == before {
+                return Err(last);
+            }
         }
         Ok("proc")
     }
+}
+
+/// The parent of `pid`'s user namespace, opened, when it is neither ours nor the target's own
+/// (`NS_GET_PARENT`); `None` when the target shares our user namespace or its parent is ours.
+fn parent_userns(pid: i32) -> std::io::Result<Option<OwnedFd>> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let theirs = ns_id(&pid.to_string(), "user");
+    if theirs.is_none() || theirs == ns_id("self", "user") {
+        return Ok(None);
+    }
+    let user = std::fs::File::open(format!("/proc/{pid}/ns/user"))?;
+    // NS_GET_PARENT, _IO(0xb7, 0x2) in linux/nsfs.h.
+    const NS_GET_PARENT: libc::c_ulong = 0xb702;
+    // SAFETY: the ioctl takes no argument and returns a new descriptor (or -1), which we own.
+    let fd = unsafe { libc::ioctl(user.as_raw_fd(), NS_GET_PARENT as _) };
+    if fd < 0 {
+        // EPERM: the parent lies outside our own namespace; then we are inside it already.
+        return Ok(None);
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by nothing else.
+    let parent = unsafe { OwnedFd::from_raw_fd(fd) };
+    let meta = std::fs::File::from(parent.try_clone()?).metadata()?;
+    if Some((meta.dev(), meta.ino())) == ns_id("self", "user") {
+        return Ok(None);
+    }
+    Ok(Some(parent))
 }

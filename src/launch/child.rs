@@ -8,7 +8,7 @@ use super::{apparmor, caps, dev, hooks, idmap, inject, landlock, mounts, netif, 
 use crate::plan::model::LevelPlan;
 use crate::rootfs::{self, BuiltinInputs};
 use nix::mount::{mount, MsFlags};
-use nix::sched::{unshare, CloneFlags};
+use nix::sched::unshare;
 use nix::unistd::{execve, sethostname, setresgid, setresuid, Gid, Uid};
 use std::convert::Infallible;
 use std::ffi::CString;
@@ -99,6 +99,28 @@ fn cstrings<I: IntoIterator<Item = String>>(it: I) -> Option<Vec<CString>> {
     it.into_iter().map(|s| CString::new(s).ok()).collect()
 }
 
+/// The level marker `lxnest check` reads, and a nesting host's handoff plan.
+fn write_run_files(spec: &ChildSpec<'_>, root: &Path) -> std::result::Result<(), String> {
+    let plan = spec.plan;
+    let level = plan
+        .init
+        .environment
+        .get("LXNEST_LEVEL")
+        .cloned()
+        .unwrap_or_else(|| plan.depth.to_string());
+    let run_dir = root.join("run/lxnest");
+    let mut files = vec![(run_dir.join("level"), format!("{level}\n"))];
+    if let Some(json) = &spec.nested_json {
+        files.push((root.join(NESTED_PLAN), json.clone()));
+    }
+    for (p, text) in files {
+        std::fs::create_dir_all(&run_dir)
+            .and_then(|_| std::fs::write(&p, text))
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
 fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     let plan = spec.plan;
     let c = plan.path.as_str();
@@ -108,23 +130,14 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // survives exec, so clear it before anything else.
     let _ = nix::sys::signal::SigSet::all().thread_unblock();
 
-    // Wait until the parent has written our id maps, put us in our cgroup and plugged the
-    // network: until then we hold no capabilities that the kernel would honour.
+    // Wait until the parent has written our id maps and put us in our cgroup: until then we
+    // hold no capabilities that the kernel would honour.
     wait_continue(ch, c, "idmap")?;
 
-    // The cgroup namespace comes after the parent moved us into the container's cgroup, so that
-    // cgroup (not the launcher's) is the root the container sees. The new user namespace
-    // already gave us CAP_SYS_ADMIN for it.
-    inject::check(c, "cgroupns")?;
-    unshare(CloneFlags::CLONE_NEWCGROUP).map_err(step_err(c, "cgroupns"))?;
-    ch.send(&Msg::CgroupNsReady)
-        .map_err(step_err(c, "cgroupns"))?;
-    wait_continue(ch, c, "cgroup-leaf")?;
-
-    // Become root of the new user namespace (its ids exist now) before anything that checks
-    // ownership: files we create must belong to the container's root. Only after the init-leaf
-    // move: cgroup v1 lets a non-initial-namespace writer (a nested lxnest) move only tasks
-    // whose uid is its own, which ours still is until this call.
+    // Become root of the first user namespace (its ids exist now) before anything that creates
+    // files: they must belong to the container's root. The saved uid stays the launcher's
+    // until the init-leaf move below: cgroup v1 lets a non-initial-namespace writer (a nested
+    // lxnest) move only tasks whose real or saved uid is its own.
     inject::check(c, "identity")?;
     if let Some(map) = &plan.idmap {
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
@@ -132,12 +145,9 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         if !idmap::single_id(&map.gid) {
             nix::unistd::setgroups(&[]).map_err(step_err(c, "identity"))?;
         }
-        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(u32::MAX))
             .map_err(step_err(c, "identity"))?;
     }
-
-    inject::check(c, "hostname")?;
-    sethostname(&plan.init.hostname).map_err(step_err(c, "hostname"))?;
 
     // Mount propagation private first: nothing we mount may leak back into the parent's
     // namespace, which also guarantees that a failed start leaves no mount behind.
@@ -173,11 +183,49 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     inject::check(c, "dev")?;
     dev::populate(root, &plan.devices).map_err(step_err(c, "dev"))?;
     hooks::run(plan, "autodev", state_dir, None).map_err(step_err(c, "dev"))?;
+    // /proc belongs to the pid namespace of whoever mounts it, ours since clone.
     inject::check(c, "proc")?;
     let nesting = plan.runtime.is_some() || spec.nested_json.is_some();
-    proc::mount_proc_sys(root, nesting).map_err(step_err(c, "proc"))?;
+    proc::mount_proc(root, nesting).map_err(step_err(c, "proc"))?;
     if nesting {
-        proc::mount_clean_copies(root, plan.idmap.is_some()).map_err(step_err(c, "proc"))?;
+        proc::mount_clean_proc(root).map_err(step_err(c, "proc"))?;
+    }
+    write_run_files(spec, root).map_err(step_err(c, "rootfs"))?;
+
+    // Everything above becomes locked for the container's root (see `lock`): it enters an
+    // inner user namespace and a copy of this mount namespace, then the namespaces it
+    // administers. Without a user namespace (a privileged container) nothing can be locked
+    // against a root that is the host's own, and only the late namespaces are made.
+    inject::check(c, "lock")?;
+    if let Some(map) = &plan.idmap {
+        super::lock::enter_inner_userns(map, &root.join("proc")).map_err(step_err(c, "lock"))?;
+    }
+    inject::check(c, "cgroupns")?;
+    unshare(super::spawn::late_flags(plan)).map_err(step_err(c, "cgroupns"))?;
+
+    // The parent now moves us into the init leaf (after the cgroup namespace exists, so that the
+    // container's cgroup, not the leaf, is its root) and plugs the veth into the new network
+    // namespace.
+    ch.send(&Msg::NamespacesReady)
+        .map_err(step_err(c, "cgroupns"))?;
+    wait_continue(ch, c, "cgroup-leaf")?;
+    if plan.idmap.is_some() {
+        setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+            .map_err(step_err(c, "identity"))?;
+    }
+
+    inject::check(c, "hostname")?;
+    sethostname(&plan.init.hostname).map_err(step_err(c, "hostname"))?;
+
+    // What belongs to the late namespaces: sysfs shows the mounter's network namespace, mqueue
+    // its IPC namespace, cgroupfs its cgroup namespace. Not locked, and need not be: each shows
+    // only what the container's own namespaces own, and unmounting one uncovers an empty
+    // directory of the locked tree below.
+    inject::check(c, "sysfs")?;
+    dev::mount_late(root).map_err(step_err(c, "dev"))?;
+    proc::mount_sys(root).map_err(step_err(c, "sysfs"))?;
+    if nesting {
+        proc::mount_clean_sys(root, plan.idmap.is_some()).map_err(step_err(c, "sysfs"))?;
     }
     // A nesting host that loads its children's profiles needs the AppArmor filesystem, when
     // the launcher loaded its own profile (AppArmor in use).
@@ -191,28 +239,12 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     crate::cgroup::premount::mount_cgroups(root, plan.cgroup.premount)
         .map_err(step_err(c, "cgroupfs"))?;
 
-    // The level marker `lxnest check` reads, and a nesting host's handoff plan.
-    let level = plan
-        .init
-        .environment
-        .get("LXNEST_LEVEL")
-        .cloned()
-        .unwrap_or_else(|| plan.depth.to_string());
-    let run_dir = root.join("run/lxnest");
-    let mut files = vec![(run_dir.join("level"), format!("{level}\n"))];
-    if let Some(json) = &spec.nested_json {
-        files.push((root.join(NESTED_PLAN), json.clone()));
-    }
-    for (p, text) in files {
-        std::fs::create_dir_all(&run_dir)
-            .and_then(|_| std::fs::write(&p, text))
-            .map_err(|e| step_err(c, "rootfs")(format!("{}: {e}", p.display())))?;
-    }
-
     // pivot_root after every mount (sources name the parent's paths) and before Landlock (a
-    // Landlock domain forbids pivot_root and mount).
+    // Landlock domain forbids pivot_root and mount). A locked root cannot be pivoted into, so it
+    // gets an unlocked bind of itself first (its submounts stay locked).
     inject::check(c, "pivot")?;
-    pivot::pivot(root, prepared.read_only_root).map_err(step_err(c, "pivot"))?;
+    pivot::pivot(root, prepared.read_only_root, plan.idmap.is_some())
+        .map_err(step_err(c, "pivot"))?;
 
     inject::check(c, "loopback")?;
     if plan.network.mode != "none" {

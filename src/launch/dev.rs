@@ -39,6 +39,30 @@ pub fn populate(root: &Path, devices: &[DevicePlan]) -> MResult {
         }
         bind(Path::new(&d.path), &root.join(rel), false)?;
     }
+    link("pts/ptmx", &dev.join("ptmx"))?;
+    let shm = dev.join("shm");
+    mkdir_p(&shm)?;
+    mount_fs(
+        "tmpfs",
+        &shm,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=1777,size=64m"),
+    )?;
+    mkdir_p(&dev.join("mqueue"))?;
+    link("/proc/self/fd", &dev.join("fd"))?;
+    link("/proc/self/fd/0", &dev.join("stdin"))?;
+    link("/proc/self/fd/1", &dev.join("stdout"))?;
+    link("/proc/self/fd/2", &dev.join("stderr"))?;
+    link("/proc/kcore", &dev.join("core"))?;
+    Ok(())
+}
+
+/// Mounts `<root>/dev/pts` and `<root>/dev/mqueue`, after the container's own user and IPC
+/// namespaces exist: an mqueue instance belongs to the IPC namespace of whoever mounts it, and a
+/// devpts instance made there is the container's own to manage (LXC's too can remount it, and
+/// Joe's diagnosis of a broken container starts with a devpts gone), not a locked mount.
+pub fn mount_late(root: &Path) -> MResult {
+    let dev = root.join("dev");
     let pts = dev.join("pts");
     mkdir_p(&pts)?;
     // A devpts of its own: the container's ptys are not the host's, and ptmxmode lets the
@@ -53,27 +77,16 @@ pub fn populate(root: &Path, devices: &[DevicePlan]) -> MResult {
             Some("newinstance,ptmxmode=0666,mode=0620"),
         )?;
     }
-    link("pts/ptmx", &dev.join("ptmx"))?;
-    let shm = dev.join("shm");
-    mkdir_p(&shm)?;
-    mount_fs(
-        "tmpfs",
-        &shm,
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=1777,size=64m"),
-    )?;
-    let mq = dev.join("mqueue");
+    mount_mqueue(root)
+}
+
+fn mount_mqueue(root: &Path) -> MResult {
+    let mq = root.join("dev/mqueue");
     mkdir_p(&mq)?;
     mount_fs(
         "mqueue",
         &mq,
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         None,
-    )?;
-    link("/proc/self/fd", &dev.join("fd"))?;
-    link("/proc/self/fd/0", &dev.join("stdin"))?;
-    link("/proc/self/fd/1", &dev.join("stdout"))?;
-    link("/proc/self/fd/2", &dev.join("stderr"))?;
-    link("/proc/kcore", &dev.join("core"))?;
-    Ok(())
+    )
 }

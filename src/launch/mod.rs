@@ -12,6 +12,7 @@ pub mod hooks;
 pub mod idmap;
 pub mod inject;
 pub mod landlock;
+pub mod lock;
 pub mod loopmount;
 pub mod monitor;
 pub mod mounts;

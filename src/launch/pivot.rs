@@ -17,7 +17,20 @@ fn err(op: &'static str, target: &Path) -> impl FnOnce(nix::Error) -> MountError
 }
 
 /// Makes `root` the process's `/`, detaches the old root, and optionally makes `/` read-only.
-pub fn pivot(root: &Path, read_only: bool) -> MResult {
+/// `locked`: the mounts at `root` were copied from a more privileged mount namespace (see
+/// `super::lock`); the kernel refuses a locked mount as the new root, so `root` first gets a
+/// recursive bind of itself, an unlocked mount whose submounts (the masks) stay locked.
+pub fn pivot(root: &Path, read_only: bool, locked: bool) -> MResult {
+    if locked {
+        mount(
+            Some(root),
+            root,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .map_err(err("bind the root onto itself", root))?;
+    }
     chdir(root).map_err(err("chdir", root))?;
     // pivot_root(".", ".") stacks the old root on top of the new one at the same place, so no
     // directory for the old root is needed; the detach below then removes it.

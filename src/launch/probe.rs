@@ -31,6 +31,9 @@ pub const PROBES: &[&str] = &[
     "cgroup_mkdir",
     "net_route_add",
     "net_addr_set",
+    // Before the mounts below, which in a nesting host cover /proc.
+    "umount_masks",
+    "remount_proc_sys_rw",
     "mount_bind_root",
     "mount_over_proc",
 ];
@@ -39,9 +42,8 @@ pub const PROBES: &[&str] = &[
 /// runs at each level. Besides the writes to kernel-wide knobs, which the kernel's own
 /// permission checks usually refuse before it asks AppArmor (in a user namespace the knobs'
 /// owner is unmapped, and lxnest masks them read-only), the attempts an attacker would make
-/// first: taking lxnest's masks away, which only AppArmor refuses (the masks are the
-/// container's own mounts, so the kernel lets its root unmount them). Not part of `all`: on a
-/// kernel without AppArmor the unmask probes succeed by design of the layers above.
+/// first: taking lxnest's masks away, which AppArmor refuses on top of the kernel (the masks
+/// are locked mounts, see `launch::lock`).
 pub const APPARMOR_PROBES: &[&str] = &[
     "write_sysrq",
     "write_proc_sys_kernel",
@@ -131,6 +133,26 @@ fn route_ioctl(req: libc::c_ulong) -> Result<(), Errno> {
     out
 }
 
+/// Tries to unmount each of lxnest's masks on /proc; the first refusal's errno, `Ok` when any
+/// mask came off (an escape), ENOENT when there was no mask to try.
+fn umount_masks() -> Result<(), Errno> {
+    use super::proc::{MASKED_DIRS, MASKED_FILES, READ_ONLY};
+    let mut first = None;
+    for name in MASKED_FILES.iter().chain(MASKED_DIRS).chain(READ_ONLY) {
+        let path = format!("/proc/{name}");
+        if !std::path::Path::new(&path).exists() {
+            continue;
+        }
+        match nix::mount::umount2(path.as_str(), nix::mount::MntFlags::MNT_DETACH) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(first.unwrap_or(Errno::ENOENT))
+}
+
 /// Runs one probe; `outside` is a pid of the parent's namespace (for kill/ptrace).
 pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
     use nix::mount::{mount, MsFlags};
@@ -145,6 +167,20 @@ pub fn attempt(name: &str, outside: i32) -> Result<(), Errno> {
         // Taking lxnest's masks away: the read-only binds over /proc/sys and
         // /proc/sysrq-trigger, and the read-only sysfs.
         "unmask_proc_sys" => nix::mount::umount2("/proc/sys", nix::mount::MntFlags::empty()),
+        // Every mask lxnest puts on /proc: each must stay (locked: EINVAL; no mount rights: EPERM).
+        "umount_masks" => umount_masks(),
+        // The read-only /proc/sys made writable again: a locked read-only flag stays (EPERM).
+        "remount_proc_sys_rw" => mount(
+            None::<&str>,
+            "/proc/sys",
+            None::<&str>,
+            MsFlags::MS_REMOUNT
+                | MsFlags::MS_BIND
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV
+                | MsFlags::MS_NOEXEC,
+            None::<&str>,
+        ),
         "unmask_sysrq" => nix::mount::umount2("/proc/sysrq-trigger", nix::mount::MntFlags::empty()),
         "remount_sys_rw" => mount(
             None::<&str>,

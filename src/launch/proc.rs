@@ -33,10 +33,10 @@ const PSEUDO: MsFlags = MsFlags::MS_NOSUID
     .union(MsFlags::MS_NODEV)
     .union(MsFlags::MS_NOEXEC);
 
-/// Mounts `<root>/proc` with masks, then `<root>/sys` read-only. A nesting host keeps
-/// `/proc/sys/net` writable: those sysctls belong to its own network namespace, and it turns on
-/// forwarding there for its children.
-pub fn mount_proc_sys(root: &Path, nesting: bool) -> MResult {
+/// Mounts `<root>/proc` with masks. A nesting host keeps `/proc/sys/net` writable: those sysctls
+/// belong to the network namespace of whoever opens them, its own, and it turns on forwarding
+/// there for its children.
+pub fn mount_proc(root: &Path, nesting: bool) -> MResult {
     let proc_dir = root.join("proc");
     mkdir_p(&proc_dir)?;
     mount_fs("proc", &proc_dir, PSEUDO, None)?;
@@ -73,6 +73,11 @@ pub fn mount_proc_sys(root: &Path, nesting: bool) -> MResult {
             mount_fs("tmpfs", &p, PSEUDO | MsFlags::MS_RDONLY, Some("size=0"))?;
         }
     }
+    Ok(())
+}
+
+/// Mounts `<root>/sys` read-only, for the network namespace of the caller.
+pub fn mount_sys(root: &Path) -> MResult {
     // sysfs: the first mount of a network namespace's sysfs decides whether its superblock is
     // read-only, and the kernel refuses every read-write sysfs mount in a child namespace while a
     // visible instance sits on a read-only superblock (LXC's `sys:mixed`, `sys:rw` then fail with
@@ -84,19 +89,22 @@ pub fn mount_proc_sys(root: &Path, nesting: bool) -> MResult {
     Ok(())
 }
 
-/// Clean proc and sysfs instances at `<root>/dev/.lxnest/{proc,sys}` for a nesting host.
-/// `user_ns`: the container has a user namespace (a privileged container, whose root is the
-/// host's root, gets a read-only sysfs copy: the kernel asks it for no visible instance).
-pub fn mount_clean_copies(root: &Path, user_ns: bool) -> MResult {
-    let base = root.join("dev/.lxnest");
-    let p = base.join("proc");
+/// A clean proc instance at `<root>/dev/.lxnest/proc` for a nesting host.
+pub fn mount_clean_proc(root: &Path) -> MResult {
+    let p = root.join("dev/.lxnest/proc");
     mkdir_p(&p)?;
-    mount_fs("proc", &p, PSEUDO, None)?;
+    mount_fs("proc", &p, PSEUDO, None)
+}
+
+/// A clean sysfs instance at `<root>/dev/.lxnest/sys` for a nesting host. `user_ns`: the
+/// container has a user namespace (a privileged container, whose root is the host's root, gets
+/// a read-only copy: the kernel asks it for no visible instance).
+pub fn mount_clean_sys(root: &Path, user_ns: bool) -> MResult {
     // Read-write, so that a nested runtime may mount sysfs read-write (`sys:mixed`, `sys:rw`):
     // writes through it reach only this network namespace's objects and what the kernel's own
     // permission checks let the container's root touch (host-wide files belong to the initial
     // user namespace's root, which the container is not).
-    let s = base.join("sys");
+    let s = root.join("dev/.lxnest/sys");
     mkdir_p(&s)?;
     mount_fs("sysfs", &s, PSEUDO, None)?;
     if !user_ns {

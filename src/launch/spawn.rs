@@ -1,7 +1,8 @@
 //! Creating the container's first process with `clone(2)` in fresh namespaces.
 //!
 //! The cgroup namespace is not among the clone flags: the child unshares it only after the parent
-//! has moved it into its cgroup, so that this cgroup (not the launcher's) becomes its root.
+//! has moved it into its cgroup, so that this cgroup (not the launcher's) becomes its root. The
+//! other namespaces the container administers come with it (see `late_flags`).
 
 use crate::plan::model::LevelPlan;
 use nix::sched::CloneFlags;
@@ -10,17 +11,29 @@ use nix::unistd::Pid;
 /// Stack size of the cloned child before it execs (it runs serde, mounts and the filter build).
 const STACK_SIZE: usize = 4 << 20;
 
-/// The namespaces a container gets at clone time.
+/// The namespaces a container gets at clone time: its mount and pid namespaces (and its first
+/// user namespace). The namespaces its root administers itself (network, UTS, IPC, cgroup) are
+/// made later by the child, see [`late_flags`] and [`super::lock`].
 pub fn clone_flags(plan: &LevelPlan) -> CloneFlags {
-    // Always a network namespace: the spec offers no "share the parent's network" mode, and a
-    // user namespace can mount sysfs only with a network namespace of its own.
-    let mut flags = CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
+    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID;
+    if plan.idmap.is_some() {
+        flags |= CloneFlags::CLONE_NEWUSER;
+    }
+    flags
+}
+
+/// The namespaces the child unshares once its setup mounts are in place (after entering the
+/// inner user namespace, when it has one): owned by that namespace, so the container's root
+/// administers them. Always a network namespace: the spec offers no "share the parent's network"
+/// mode, and a user namespace can mount sysfs only with a network namespace of its own. With a
+/// user namespace, also a mount namespace: the copy that locks the setup mounts.
+pub fn late_flags(plan: &LevelPlan) -> CloneFlags {
+    let mut flags = CloneFlags::CLONE_NEWCGROUP
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWNET;
     if plan.idmap.is_some() {
-        flags |= CloneFlags::CLONE_NEWUSER;
+        flags |= CloneFlags::CLONE_NEWNS;
     }
     flags
 }

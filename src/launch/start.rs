@@ -310,6 +310,8 @@ fn parent_steps(
         cg.delegate(uid, gid)
             .map_err(step_err(c, "cgroup-attach"))?;
     }
+    send(ch, c, "idmap")?;
+    expect(ch, c, "cgroupns", |m| matches!(m, Msg::NamespacesReady))?;
     // Network from the parent side: the veth's inside end moves into the child's namespace.
     inject::check(c, "network")?;
     let veth = match plan.network.mode.as_str() {
@@ -322,8 +324,7 @@ fn parent_steps(
         }
         _ => None,
     };
-    send(ch, c, "idmap")?;
-    expect(ch, c, "cgroupns", |m| matches!(m, Msg::CgroupNsReady))?;
+
     // The init leaf only now: cgroup v2 forbids processes in a node that delegates controllers,
     // and the child had to unshare its cgroup namespace while still at the container's root.
     inject::check(c, "cgroup-leaf")?;

@@ -29,9 +29,9 @@ pub struct Enforced {
 pub enum Msg {
     /// Parent -> child: the step the child waits for is done, go on.
     Continue,
-    /// Child -> parent: the child unshared its cgroup namespace (the parent may now move it
-    /// into its init leaf).
-    CgroupNsReady,
+    /// Child -> parent: the child unshared its cgroup and network namespaces (the parent may now
+    /// move it into its init leaf and plug its veth).
+    NamespacesReady,
     /// Child -> parent: everything is set up and enforced; exec follows.
     Enforced(Enforced),
     /// Child -> parent: a step failed; the child exits after sending this.
@@ -103,13 +103,13 @@ mod tests {
     #[test]
     fn messages_cross_and_eof_is_closed() {
         let (mut p, mut c) = Channel::pair().expect("socketpair");
-        c.send(&Msg::CgroupNsReady).expect("send");
+        c.send(&Msg::NamespacesReady).expect("send");
         c.send(&Msg::Failed {
             step: "pivot".into(),
             message: "EINVAL".into(),
         })
         .expect("send");
-        assert_eq!(p.recv().expect("recv"), Msg::CgroupNsReady);
+        assert_eq!(p.recv().expect("recv"), Msg::NamespacesReady);
         assert!(matches!(p.recv().expect("recv"), Msg::Failed { step, .. } if step == "pivot"));
         drop(c);
         assert!(matches!(p.recv(), Err(SyncError::Closed)));

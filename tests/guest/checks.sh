@@ -133,6 +133,8 @@ judge() {
     elif [ -n "$line" ]; then
       pass "escape $1 $probe: $res, denied by AppArmor profile $2: ${line#*audit(}"
       echo "$line" >> $W/audit-examples
+    elif [ "$res" = EINVAL ] && [ "${probe#unmask_}" != "$probe" ] && [ "$7" != mounts ]; then
+      pass "escape $1 $probe: EINVAL: lxnest's masks are locked mounts, which the kernel refuses to unmount before it asks AppArmor (AppArmor's own answer: 'profile $1' below)"
     elif [ -n "$6" ] && [ "$res" = EPERM ]; then
       pass "escape $1 $probe: EPERM from $6, which the kernel runs before AppArmor (AppArmor's own answer: 'profile $1' below)"
     else

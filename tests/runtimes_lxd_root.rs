@@ -45,7 +45,12 @@ fn launch_and_check(nest: &Nest, checks: &mut Checks, c: &str, extra: &str) {
     checks.check(
         o.status.success(),
         format!(
-            "lxd {c} {extra}: lxc launch: {}",
+            "lxd {c} {}: lxc launch: {}",
+            if extra.is_empty() {
+                "(unprivileged)"
+            } else {
+                extra
+            },
             out.lines().last().unwrap_or("")
         ),
     );

@@ -244,14 +244,11 @@ EOF",
     );
     lxc_start(&nest, "c1");
     check_inner_lxc(&nest, &mut checks, "c1");
-    let t = std::time::Instant::now();
-    let _ = nest.stop();
+    let took = nest.stop();
     checks.check(
-        t.elapsed() < std::time::Duration::from_secs(25),
-        format!(
-            "systemd halts on stop (SIGRTMIN+3) within 25 s, took {:?}",
-            t.elapsed()
-        ),
+        // SIGTERM (which systemd takes as "re-execute") took 10.3 s here; SIGRTMIN+3 about 4 s.
+        took < std::time::Duration::from_secs(9),
+        format!("systemd halts on stop (SIGRTMIN+3) within 9 s, took {took:?}"),
     );
     checks.assert_all();
 }

@@ -21,9 +21,10 @@ cd "$(dirname "$0")/.."
 #                     the LXC tests load and run
 #   mmdebstrap        builds the Debian 12 rootfs of the real-runtime tests (build-debian-rootfs.sh)
 #   util-linux        nsenter, to start a test stack inside the network namespace the test made
+#   dnsmasq-base      lxc-net's DHCP for LXC inside a nesting host on the built-in rootfs (and the demo)
 # (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
 # host on the Debian rootfs, where they cannot start daemons or change the host's network.)
-PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc mmdebstrap util-linux)
+PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc mmdebstrap util-linux dnsmasq-base)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

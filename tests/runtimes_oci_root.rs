@@ -49,7 +49,7 @@ fn engine_in_a_nesting_host(runtime: &str, e: &Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
     let bb = dir.path().join("busybox.tar.gz");
     busybox_tarball(&bb, &[]);
-    nest.put("/tmp/busybox.tar.gz", &std::fs::read(&bb).expect("tarball"));
+    nest.put(&bb, "/tmp/busybox.tar.gz");
     let cli = e.cli;
     if !e.daemon.is_empty() {
         nest.ok(e.daemon);

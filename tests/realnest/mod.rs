@@ -211,11 +211,17 @@ impl Nest {
         serde_json::from_str(&text).expect("info json")
     }
 
-    /// Writes a file into the nesting host through its init's root (the test is root on the host).
-    pub fn put(&self, inside: &str, data: &[u8]) {
-        let pid = self.info()["pid"].as_i64().expect("pid");
-        let p = format!("/proc/{pid}/root{inside}");
-        std::fs::write(&p, data).unwrap_or_else(|e| panic!("write {p}: {e}"));
+    /// Copies the host file `src` to `inside` in the nesting host, through `lxnest attach` and
+    /// `cat` in there (never through /proc/PID/root, where the container's symlinks would
+    /// resolve against the host's root).
+    pub fn put(&self, src: &Path, inside: &str) {
+        let o = Command::new(env!("CARGO_BIN_EXE_lxnest"))
+            .args(["attach", "-P", self.state_str(), "-n", &self.name, "--"])
+            .args(["/bin/sh", "-c", &format!("cat > {inside}")])
+            .stdin(std::fs::File::open(src).expect("source file"))
+            .output()
+            .expect("lxnest attach");
+        assert!(o.status.success(), "copy to {inside}: {o:?}");
     }
 
     /// Retries CMD in the nesting host until it succeeds or `secs` pass; its last output.

@@ -57,6 +57,10 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "tests (unit, integration, root)"
 cargo test --workspace 2>&1 | tee /tmp/lxnest-test.log
 
+# Eight targets, 20 s each: about three minutes (docs/fuzzing.md).
+step "fuzzing (scripts/fuzz.sh 20)"
+bash scripts/fuzz.sh 20
+
 step "python bindings (pip install ./python, pytest)"
 bash python/run-tests.sh
 

@@ -24,7 +24,7 @@ pub enum ArtifactError {
         /// Container path.
         container: String,
         /// Renderer error.
-        source: crate::lxc::FragmentError,
+        source: Box<crate::lxc::FragmentError>,
     },
     /// Serialising the plan failed.
     #[error("plan.json: {0}")]
@@ -74,7 +74,7 @@ pub fn render_all(
         )
         .map_err(|source| ArtifactError::Lxc {
             container: c.path.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let oci = serde_json::to_string_pretty(&crate::seccomp::oci::render(&c.seccomp.own))?;
         let files: [(&str, Vec<u8>); 6] = [

@@ -118,9 +118,21 @@ pub fn run(
     Ok(())
 }
 
+/// The shell text run for a hook. A one-line command gets `"$@"` appended, so NAME lxc TYPE
+/// become its arguments as LXC gives them to hook scripts. A multi-line script, or a line ending
+/// in `;`, `&` or `|`, is run as it is (the arguments are still `$1`..`$3`): appended, `"$@"` would
+/// be a command of its own and run the container's name.
+fn script(command: &str) -> String {
+    let t = command.trim_end();
+    if t.contains('\n') || t.ends_with([';', '&', '|']) {
+        command.to_string()
+    } else {
+        format!("{t} \"$@\"")
+    }
+}
+
 fn run_one(command: &str, kind: &str, env: &HookEnv) -> Result<(), HookError> {
-    // `"$@"` appends NAME lxc TYPE to the command line, as LXC does for hook scripts.
-    let script = format!("{command} \"$@\"");
+    let script = script(command);
     let out = Command::new("/bin/sh")
         .arg("-c")
         .arg(&script)
@@ -160,6 +172,35 @@ fn run_one(command: &str, kind: &str, env: &HookEnv) -> Result<(), HookError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_and_trailing_separators_never_run_the_arguments() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let env = HookEnv {
+            name: "web1".into(),
+            ..Default::default()
+        };
+        for cmd in [
+            format!("echo one > {o}\necho \"$1 $3\" >> {o}\n", o = out.display()),
+            format!("echo one \"$1\" > {o};", o = out.display()),
+            format!("echo one \"$1\" > {o} &", o = out.display()),
+        ] {
+            let _ = std::fs::remove_file(&out);
+            run(&hooks("start", &[&cmd]), "start", &env).unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+            // The background job of the `&` form may still be writing.
+            for _ in 0..50 {
+                if std::fs::read_to_string(&out).is_ok_and(|t| !t.is_empty()) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let text = std::fs::read_to_string(&out).unwrap();
+            assert!(text.starts_with("one"), "{cmd:?}: {text:?}");
+        }
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text, "one web1\n");
+    }
 
     fn hooks(kind: &str, cmds: &[&str]) -> BTreeMap<String, Vec<String>> {
         BTreeMap::from([(

@@ -17,6 +17,7 @@ pub mod explain;
 pub mod explain_audit;
 pub mod hooks;
 pub mod host;
+pub mod inroot;
 pub mod launch;
 pub mod lxc;
 pub mod net;

@@ -118,17 +118,32 @@ impl ApiError {
     }
 
     /// The error and every cause below it, joined by `: ` as the command line prints them
-    /// (`lxnest: <chain>`).
+    /// (`lxnest: <chain>`), each said once.
     pub fn chain(&self) -> String {
-        let mut out = self.to_string();
+        let mut messages = vec![self.to_string()];
         let mut cur = std::error::Error::source(self);
         while let Some(e) = cur {
-            out.push_str(": ");
-            out.push_str(&e.to_string());
+            messages.push(e.to_string());
             cur = e.source();
         }
-        out
+        join_causes(messages)
     }
+}
+
+/// An error's message and its causes' joined by `: `, leaving out a cause whose text is already
+/// there: many errors include their cause in their own message (`{file}: cannot read: {source}`)
+/// and also expose it as the source, and printing both said it twice.
+pub fn join_causes(messages: impl IntoIterator<Item = String>) -> String {
+    let mut out = String::new();
+    for m in messages {
+        if out.is_empty() {
+            out = m;
+        } else if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+    }
+    out
 }
 
 /// `From` for each module error, boxed: the module errors are large and `Result<T, ApiError>`
@@ -166,11 +181,13 @@ mod tests {
         });
         assert_eq!(
             e.chain(),
-            "reading this machine's facts: reading /proc/x: boom: boom"
+            "reading this machine's facts: reading /proc/x: boom"
         );
         assert_eq!(e.kind(), ErrorKind::Other);
         let nf = ApiError::from(crate::launch::LaunchError::NotFound("c1".into()));
         assert_eq!(nf.kind(), ErrorKind::ContainerNotFound);
         assert!(nf.chain().contains("no container named c1"));
+        // A cause not in the message is still said.
+        assert_eq!(join_causes(["a".into(), "b".into(), "a".into()]), "a: b");
     }
 }

@@ -22,7 +22,7 @@ pub use containers::{
     containers, destroy, info, start, stop, ContainerInfo, ContainerState, Details, StartOpts,
     StartedContainer,
 };
-pub use error::{ApiError, ErrorKind, Result};
+pub use error::{join_causes, ApiError, ErrorKind, Result};
 pub use planning::{explain_syscall, generate, generate_with, plan, plan_with, Generated, Planned};
 pub use registry::Defined;
 pub use run::{attach, execute, AttachOpts, Output};

@@ -47,7 +47,7 @@ pub fn plan_with(spec: &Path, host_fixture: Option<&str>) -> Result<Planned> {
             path: spec.display().to_string(),
             message,
         };
-        let text = std::fs::read_to_string(spec).map_err(|e| err(e.to_string()))?;
+        let text = crate::source::read_input(spec).map_err(|e| err(e.to_string()))?;
         let plan = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
         return Ok(Planned {
             plan,

@@ -231,16 +231,26 @@ fn check_dir(dir: &str) -> Result<(), AppArmorError> {
 /// Extra rules are pasted inside the profile block: one rule, one line, that cannot close the
 /// block, open another one, or comment out what follows.
 fn check_rule(profile: &str, rule: &str) -> Result<(), AppArmorError> {
-    let bad = |reason| {
+    rule_problem(rule).map_or(Ok(()), |reason| {
         Err(AppArmorError::InvalidRule {
             profile: profile.to_string(),
             rule: rule.to_string(),
             reason,
         })
-    };
+    })
+}
+
+/// Why an extra rule cannot be pasted into a profile, if it cannot (the spec loader asks too, so
+/// the refusal names the spec's line).
+pub fn rule_problem(rule: &str) -> Option<&'static str> {
+    let bad = Some;
     let r = rule.trim();
     if r.contains(['\n', '\r', '\0', '#']) {
         return bad("must be a single line without '#'");
+    }
+    // An unpaired quote would run on past the end of the line and swallow what follows.
+    if !r.matches('"').count().is_multiple_of(2) {
+        return bad("has an unpaired '\"'");
     }
     if !r.ends_with(',') {
         return bad("must end with ','");
@@ -266,7 +276,7 @@ fn check_rule(profile: &str, rule: &str) -> Result<(), AppArmorError> {
     {
         return bad("profiles, hats, includes and variables cannot be added as rules");
     }
-    Ok(())
+    None
 }
 
 #[cfg(test)]

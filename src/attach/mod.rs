@@ -24,7 +24,7 @@ pub mod env;
 pub mod error;
 pub mod execute;
 pub mod handoff;
-pub mod inroot;
+pub use crate::inroot;
 pub mod landlock;
 pub mod ns;
 pub mod options;

@@ -86,7 +86,8 @@ fn assignments(vars: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 
 /// A plan from JSON (`lxnest plan --output json`) or a spec planned against this machine.
 fn load_plan(path: &Path) -> anyhow::Result<Plan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    let text =
+        lxnest::source::read_input(path).with_context(|| format!("read {}", path.display()))?;
     if text.trim_start().starts_with('{') {
         return serde_json::from_str(&text)
             .with_context(|| format!("parse plan {}", path.display()));

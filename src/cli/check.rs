@@ -41,7 +41,7 @@ impl CheckCommand {
         match check(for_kind.as_deref(), output) {
             Ok(code) => Ok(code),
             Err(err) => {
-                eprintln!("lxnest: {err:#}");
+                eprintln!("lxnest: {}", super::describe(&err));
                 Ok(ExitCode::from(2))
             }
         }

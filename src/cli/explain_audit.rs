@@ -26,7 +26,7 @@ fn plan_of(
     spec: &std::path::Path,
     fixture: Option<&str>,
 ) -> anyhow::Result<lxnest::plan::model::Plan> {
-    let text = std::fs::read_to_string(spec).unwrap_or_default();
+    let text = lxnest::source::read_input(spec).unwrap_or_default();
     if text.trim_start().starts_with('{') {
         return serde_json::from_str(&text)
             .with_context(|| format!("parse plan {}", spec.display()));

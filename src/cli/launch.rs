@@ -142,7 +142,7 @@ pub enum LaunchCommand {
 fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     if path.extension().is_some_and(|e| e == "json") {
         let text =
-            std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+            lxnest::source::read_input(path).with_context(|| format!("read {}", path.display()))?;
         return serde_json::from_str(&text)
             .with_context(|| format!("parse plan {}", path.display()));
     }

@@ -66,7 +66,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("lxnest: {err:#}");
+            eprintln!("lxnest: {}", describe(&err));
             ExitCode::from(1)
         }
     }
@@ -76,6 +76,12 @@ pub fn main() -> ExitCode {
 /// attributes newer than it knows (netlink-packet-route warns on every link dump of a newer
 /// kernel's IFLA_INET6_CONF, which lxnest does not read). `--log`/LXNEST_LOG show everything.
 const DEFAULT_LOG: &str = "warn,netlink_packet_route=error";
+
+/// An error and its causes on one line, each said once: many of lxnest's errors already include
+/// their cause's text (`{file}: cannot read: {source}`), and anyhow's `{:#}` would repeat it.
+pub(crate) fn describe(err: &anyhow::Error) -> String {
+    lxnest::api::join_causes(err.chain().map(|e| e.to_string()))
+}
 
 fn init_logging(filter: Option<&str>) {
     let filter = filter

@@ -73,10 +73,14 @@ pub fn expose_policy_fs(root: &Path) -> Result<(), String> {
         Some("mode=755,size=16k"),
     )
     .map_err(|e| format!("remount ro {}: {e}", sec.display()))?;
+    let rootfd = mounts::root_fd(root).map_err(fail)?;
     for dir in ["etc/apparmor.d", "etc/apparmor"] {
-        let (host, inside) = (Path::new("/").join(dir), root.join(dir));
-        if host.is_dir() && root.join("etc").is_dir() && !inside.exists() {
-            mounts::bind_ro(&host, &inside, true).map_err(fail)?;
+        let host = Path::new("/").join(dir);
+        let has_etc = mounts::reopen(&rootfd, "/etc").is_ok();
+        let has_dir = mounts::reopen(&rootfd, dir).is_ok();
+        if host.is_dir() && has_etc && !has_dir {
+            let at = mounts::bind_in(&rootfd, &host, dir, true).map_err(fail)?;
+            mounts::remount_ro(&at.path(), MsFlags::empty()).map_err(fail)?;
         }
     }
     Ok(())

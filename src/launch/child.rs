@@ -108,15 +108,16 @@ fn write_run_files(spec: &ChildSpec<'_>, root: &Path) -> std::result::Result<(),
         .get("LXNEST_LEVEL")
         .cloned()
         .unwrap_or_else(|| plan.depth.to_string());
-    let run_dir = root.join("run/lxnest");
-    let mut files = vec![(run_dir.join("level"), format!("{level}\n"))];
+    // Resolved inside the tree: a `dir:` or `tar:` root is the container's, and a symlink it
+    // planted at run/, run/lxnest or the file itself must not steer this write.
+    let tree = crate::inroot::create::open_root(root).map_err(|e| e.to_string())?;
+    let write = |path: &str, text: &str, mode: u32| {
+        crate::inroot::create::write(&tree, Path::new(path), text, mode).map_err(|e| e.to_string())
+    };
+    write("/run/lxnest/level", &format!("{level}\n"), 0o644)?;
     if let Some(json) = &spec.nested_json {
-        files.push((root.join(NESTED_PLAN), json.clone()));
-    }
-    for (p, text) in files {
-        std::fs::create_dir_all(&run_dir)
-            .and_then(|_| std::fs::write(&p, text))
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+        // The plan holds environments and hooks: for the nesting host's root only.
+        write(&format!("/{NESTED_PLAN}"), json, 0o600)?;
     }
     Ok(())
 }
@@ -198,7 +199,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // against a root that is the host's own, and only the late namespaces are made.
     inject::check(c, "lock")?;
     if let Some(map) = &plan.idmap {
-        super::lock::enter_inner_userns(map, &root.join("proc")).map_err(step_err(c, "lock"))?;
+        super::lock::enter_inner_userns(map, Path::new("/proc")).map_err(step_err(c, "lock"))?;
     }
     inject::check(c, "cgroupns")?;
     unshare(super::spawn::late_flags(plan)).map_err(step_err(c, "cgroupns"))?;

@@ -21,8 +21,7 @@ fn link(target: &str, at: &Path) -> MResult {
 
 /// Builds `<root>/dev`.
 pub fn populate(root: &Path, devices: &[DevicePlan]) -> MResult {
-    let dev = root.join("dev");
-    mkdir_p(&dev)?;
+    let dev = super::mounts::own_dir(root, "dev")?;
     mount_fs(
         "tmpfs",
         &dev,

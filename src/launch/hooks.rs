@@ -1,7 +1,7 @@
 //! Where the start sequence runs the plan's LXC-style hooks (see docs/hooks.md), and the
 //! per-container shared mount directory whose entries appear under the container's root.
 
-use super::mounts::{bind, MResult};
+use super::mounts::MResult;
 use crate::hooks::{self, HookEnv, HookError};
 use crate::plan::model::{LevelPlan, RootfsPlan};
 use std::path::{Path, PathBuf};
@@ -40,8 +40,10 @@ pub fn bind_shared(state: &Path, root: &Path) -> MResult {
     let Ok(rd) = std::fs::read_dir(mount_dir(state)) else {
         return Ok(());
     };
+    let rootfd = super::mounts::root_fd(root)?;
     for e in rd.flatten() {
-        bind(&e.path(), &root.join(e.file_name()), true)?;
+        let target = format!("/{}", e.file_name().to_string_lossy());
+        super::mounts::bind_in(&rootfd, &e.path(), &target, true)?;
     }
     Ok(())
 }

@@ -12,8 +12,10 @@
 //! namespace, so its root keeps CAP_NET_ADMIN and friends there.
 //!
 //! Only a process in the parent user namespace may write the new namespace's id maps, so a helper
-//! forked before the unshare (still in the first namespace, with its capabilities) writes them
-//! through the container's own /proc, where the child is pid 1.
+//! forked before the unshare (still in the first namespace, with its capabilities) writes them.
+//! It finds the child in the launcher's /proc (still mounted at /proc before pivot_root) by its
+//! parent pid there: the same `/proc/PID/uid_map` path the launcher itself writes, which is what
+//! a nesting host's AppArmor profile allows (its children's own /proc is never written through).
 
 use crate::plan::model::{IdMapLine, IdMapPlan};
 use nix::sched::{unshare, CloneFlags};
@@ -32,10 +34,9 @@ pub fn identity_text(lines: &[IdMapLine]) -> String {
         .collect()
 }
 
-/// Enters the inner user namespace with its identity map. `proc_dir` is the container's own
-/// /proc (mounted for its pid namespace, where this process is pid 1). Call it single-threaded,
-/// as the cloned child is.
-pub fn enter_inner_userns(map: &IdMapPlan, proc_dir: &Path) -> std::io::Result<()> {
+/// Enters the inner user namespace with its identity map. `launcher_proc` is the launcher's
+/// /proc (`/proc` before pivot_root). Call it single-threaded, as the cloned child is.
+pub fn enter_inner_userns(map: &IdMapPlan, launcher_proc: &Path) -> std::io::Result<()> {
     // Our setresuid made us non-dumpable, which hands our /proc files to a root the helper is
     // not (the inner namespace maps no root yet); dumpable, they belong to our own uid, the
     // helper's. exec resets the flag as usual for the init.
@@ -43,14 +44,14 @@ pub fn enter_inner_userns(map: &IdMapPlan, proc_dir: &Path) -> std::io::Result<(
     let (mut ours, mut theirs) = UnixStream::pair()?;
     let uid = identity_text(&map.uid);
     let gid = identity_text(&map.gid);
-    let target = proc_dir.join("1");
+    let proc_dir = launcher_proc.to_path_buf();
     // SAFETY: this process is the container's first process, which has a single thread (it was
     // cloned, not spawned by a threaded runtime), so the forked helper runs with consistent
     // allocator and lock state; it only writes two files and exits with `_exit`.
     match unsafe { fork() }.map_err(std::io::Error::from)? {
         ForkResult::Child => {
             drop(ours);
-            let rc = match helper(&mut theirs, &target, &uid, &gid) {
+            let rc = match helper(&mut theirs, &proc_dir, &uid, &gid) {
                 Ok(()) => 0,
                 Err(e) => {
                     // The reason travels back on the socket; the status says it failed.
@@ -74,16 +75,24 @@ pub fn enter_inner_userns(map: &IdMapPlan, proc_dir: &Path) -> std::io::Result<(
             match status {
                 WaitStatus::Exited(_, 0) => Ok(()),
                 other => Err(std::io::Error::other(format!(
-                    "writing the inner user namespace's id maps through {}: {why} ({other:?})",
-                    target.display()
+                    "writing the inner user namespace's id maps: {why} ({other:?})"
                 ))),
             }
         }
     }
 }
 
-/// The helper: waits for the unshare, then writes gid_map and uid_map of the container's pid 1.
-fn helper(ch: &mut UnixStream, target: &Path, uid: &str, gid: &str) -> std::io::Result<()> {
+/// The helper: waits for the unshare, then writes gid_map and uid_map of its parent (the child),
+/// named by its pid in the launcher's /proc.
+fn helper(ch: &mut UnixStream, proc_dir: &Path, uid: &str, gid: &str) -> std::io::Result<()> {
+    let status = std::fs::read_to_string(proc_dir.join("self/status"))?;
+    let ppid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| std::io::Error::other("no parent pid in /proc/self/status"))?;
+    let target = proc_dir.join(ppid);
     let mut b = [0u8; 1];
     ch.read_exact(&mut b)?;
     if b[0] != b'1' {
@@ -92,8 +101,9 @@ fn helper(ch: &mut UnixStream, target: &Path, uid: &str, gid: &str) -> std::io::
     // The first namespace denies setgroups when it maps a single gid; the inner one inherits
     // that, so the gid map needs no setgroups write of its own.
     let write = |name: &str, text: &str| {
-        std::fs::write(target.join(name), text)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{name}: {e}")))
+        let path = target.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
     };
     write("gid_map", gid)?;
     write("uid_map", uid)

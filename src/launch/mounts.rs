@@ -4,9 +4,12 @@
 //! MS_RDONLY on the first call; the remount keeps the flags the source mount already had
 //! (nosuid, nodev, noexec), since in a user namespace those are locked and dropping one is EPERM.
 
+use crate::inroot::create::{mount_point, open_root, Kind};
+use crate::inroot::{fd_path, openat2, IN_ROOT};
 use crate::plan::model::MountPlan;
 use nix::mount::{mount, MsFlags};
 use nix::sys::statvfs::{statvfs, FsFlags};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 /// A mount operation that failed.
@@ -41,6 +44,83 @@ fn ioerr(op: &'static str, target: &Path) -> impl FnOnce(std::io::Error) -> Moun
         target,
         message: e.to_string(),
     }
+}
+
+/// `<root>/<name>` as a real directory of the container's tree, created when missing, where
+/// lxnest mounts a filesystem of its own (/proc, /sys, /dev): a symlink there would steer the
+/// mount, and every path lxnest then builds below it, out of the tree, so it is refused. Below
+/// it, everything is the fresh filesystem lxnest mounts, which the container does not control.
+pub fn own_dir(root: &Path, name: &str) -> MResult<PathBuf> {
+    let dir = root.join(name);
+    let rootfd = open_root(root).map_err(ioerr("open", root))?;
+    match nix::sys::stat::mkdirat(
+        &rootfd,
+        name,
+        nix::sys::stat::Mode::from_bits_truncate(0o755),
+    ) {
+        Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => return Err(err("mkdir", &dir)(e)),
+    }
+    let st = nix::sys::stat::fstatat(&rootfd, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(err("stat", &dir))?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(MountError {
+            op: "mount point".into(),
+            target: dir,
+            message: format!(
+                "/{name} in the container's tree is a symlink or not a directory; lxnest mounts its own /{name} there: make it an empty directory"
+            ),
+        });
+    }
+    Ok(dir)
+}
+
+/// A mount target resolved inside a container's tree, held open: [`InRoot::path`] names exactly
+/// that place (`/proc/self/fd/N`) for mount(2), whatever the tree's symlinks say later.
+#[derive(Debug)]
+pub struct InRoot(OwnedFd);
+
+impl InRoot {
+    /// The path naming the resolved target.
+    pub fn path(&self) -> PathBuf {
+        fd_path(&self.0)
+    }
+}
+
+/// Resolves `target` (a path inside the container) under `root` with RESOLVE_IN_ROOT, creating
+/// the mount point (a directory, or an empty file when `src` is not a directory).
+pub fn target_in(root: &OwnedFd, target: &str, src_is_dir: bool) -> MResult<InRoot> {
+    let kind = if src_is_dir { Kind::Dir } else { Kind::File };
+    mount_point(root, Path::new(target), kind)
+        .map(InRoot)
+        .map_err(ioerr("mount point", Path::new(target)))
+}
+
+/// `target` resolved again after something was mounted on it: the new mount's root.
+pub fn reopen(root: &OwnedFd, target: &str) -> MResult<InRoot> {
+    let rel = target.trim_start_matches('/');
+    let rel = if rel.is_empty() { "." } else { rel };
+    openat2(root, Path::new(rel), libc::O_PATH, IN_ROOT)
+        .map(InRoot)
+        .map_err(ioerr("reopen", Path::new(target)))
+}
+
+/// Binds `src` (a path of the launcher's filesystem) onto `target` inside the tree at `root`,
+/// resolved there; returns the new mount, for remounts.
+pub fn bind_in(root: &OwnedFd, src: &Path, target: &str, rec: bool) -> MResult<InRoot> {
+    let at = target_in(root, target, src.is_dir())?;
+    let mut flags = MsFlags::MS_BIND;
+    if rec {
+        flags |= MsFlags::MS_REC;
+    }
+    mount(Some(src), &at.path(), None::<&str>, flags, None::<&str>)
+        .map_err(err(format!("bind {}", src.display()), Path::new(target)))?;
+    reopen(root, target)
+}
+
+/// The tree at `root` as a descriptor for [`target_in`] and [`bind_in`].
+pub fn root_fd(root: &Path) -> MResult<OwnedFd> {
+    open_root(root).map_err(ioerr("open", root))
 }
 
 /// `mkdir -p`.
@@ -140,24 +220,28 @@ pub fn parse_options(options: &[String]) -> (MsFlags, bool, String) {
 }
 
 /// Performs the plan's own mounts, in order, under `root` (before pivot_root, so that bind
-/// sources name paths of the parent's filesystem).
+/// sources name paths of the parent's filesystem). Targets are resolved inside the tree.
 pub fn apply_plan_mounts(root: &Path, mounts: &[MountPlan]) -> MResult {
+    if mounts.is_empty() {
+        return Ok(());
+    }
+    let rootfd = root_fd(root)?;
     for m in mounts {
-        let target = inside(root, &m.target);
         let (flags, ro, data) = parse_options(&m.options);
         if m.fstype == "bind" {
             let src = Path::new(&m.source);
-            bind(src, &target, flags.contains(MsFlags::MS_REC))?;
+            let at = bind_in(&rootfd, src, &m.target, flags.contains(MsFlags::MS_REC))?;
+            let target = at.path();
             let extra = flags & !MsFlags::MS_REC;
             if ro {
                 remount_ro(&target, extra)?;
             } else if !extra.is_empty() {
                 let f = kept_flags(&target)? | extra | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
                 mount(None::<&str>, &target, None::<&str>, f, None::<&str>)
-                    .map_err(err("remount", &target))?;
+                    .map_err(err("remount", Path::new(&m.target)))?;
             }
         } else {
-            mkdir_p(&target)?;
+            let at = target_in(&rootfd, &m.target, true)?;
             let mut f = flags;
             if ro {
                 f |= MsFlags::MS_RDONLY;
@@ -165,12 +249,15 @@ pub fn apply_plan_mounts(root: &Path, mounts: &[MountPlan]) -> MResult {
             let data = (!data.is_empty()).then_some(data.as_str());
             mount(
                 Some(m.source.as_str()),
-                &target,
+                &at.path(),
                 Some(m.fstype.as_str()),
                 f,
                 data,
             )
-            .map_err(err(format!("mount {} ({})", m.source, m.origin), &target))?;
+            .map_err(err(
+                format!("mount {} ({})", m.source, m.origin),
+                Path::new(&m.target),
+            ))?;
         }
     }
     Ok(())

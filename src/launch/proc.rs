@@ -37,8 +37,7 @@ const PSEUDO: MsFlags = MsFlags::MS_NOSUID
 /// belong to the network namespace of whoever opens them, its own, and it turns on forwarding
 /// there for its children.
 pub fn mount_proc(root: &Path, nesting: bool) -> MResult {
-    let proc_dir = root.join("proc");
-    mkdir_p(&proc_dir)?;
+    let proc_dir = super::mounts::own_dir(root, "proc")?;
     mount_fs("proc", &proc_dir, PSEUDO, None)?;
     for ro in READ_ONLY {
         let p = proc_dir.join(ro);
@@ -82,8 +81,7 @@ pub fn mount_sys(root: &Path) -> MResult {
     // read-only, and the kernel refuses every read-write sysfs mount in a child namespace while a
     // visible instance sits on a read-only superblock (LXC's `sys:mixed`, `sys:rw` then fail with
     // EPERM). So mount it read-write and make only this mount read-only, as `sys:mixed` does.
-    let sys = root.join("sys");
-    mkdir_p(&sys)?;
+    let sys = super::mounts::own_dir(root, "sys")?;
     mount_fs("sysfs", &sys, PSEUDO, None)?;
     remount_ro(&sys, MsFlags::empty())?;
     Ok(())

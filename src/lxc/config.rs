@@ -107,7 +107,10 @@ pub fn parse_text(text: &str, file: &str) -> Result<Vec<Entry>, LxcConfigError> 
 }
 
 fn line(raw: &str, origin: Origin) -> Result<Option<Entry>, LxcConfigError> {
-    let l = raw.trim_end_matches('\r').trim();
+    // As LXC reads it: blanks around key and value, one pair of quotes around the value.
+    let l = raw
+        .trim_end_matches('\r')
+        .trim_matches(crate::lxc::encode::is_blank);
     if l.is_empty() || l.starts_with('#') {
         return Ok(None);
     }
@@ -117,7 +120,7 @@ fn line(raw: &str, origin: Origin) -> Result<Option<Entry>, LxcConfigError> {
             line: l.into(),
         });
     };
-    let key = k.trim().to_string();
+    let key = k.trim_matches(crate::lxc::encode::is_blank).to_string();
     if keys::support(&key).is_none() {
         let fix = match keys::closest(&key) {
             Some(c) => format!("did you mean `{c}`?"),
@@ -127,7 +130,7 @@ fn line(raw: &str, origin: Origin) -> Result<Option<Entry>, LxcConfigError> {
     }
     Ok(Some(Entry {
         key,
-        value: v.trim().to_string(),
+        value: crate::lxc::encode::decode(v),
         origin,
     }))
 }
@@ -164,7 +167,7 @@ impl Reader {
                 limit: INCLUDE_DEPTH_LIMIT,
             });
         }
-        let text = std::fs::read_to_string(path).map_err(rerr)?;
+        let text = crate::source::read_input(path).map_err(rerr)?;
         self.chain.push(canonical);
         let dir = path.parent().unwrap_or(Path::new("."));
         let result = self.lines(&text, &display, dir);

@@ -1,6 +1,7 @@
 //! An LXC 5 config fragment for one planned container, so the same plan can be run by lxc-start.
 //! Pure: the text comes from `policy/lxc/container.conf.hbs` and the plan.
 
+use crate::lxc::encode::{self, Unencodable};
 use crate::plan::host::CgroupMode;
 use crate::plan::model::{LevelPlan, Premount, RootfsPlan};
 use handlebars::Handlebars;
@@ -9,10 +10,25 @@ use std::sync::OnceLock;
 
 const TEMPLATE: &str = include_str!("../../policy/lxc/container.conf.hbs");
 
-/// Rendering failed (only a defect in the template can cause this).
+/// Rendering failed.
 #[derive(Debug, thiserror::Error)]
-#[error("LXC config template: {0}")]
-pub struct FragmentError(String);
+pub enum FragmentError {
+    /// A defect in the template.
+    #[error("LXC config template: {0}")]
+    Template(String),
+    /// A planned value that LXC's config format cannot carry (see [`crate::lxc::encode`]).
+    #[error("{origin}: {what} cannot be written into an LXC config: {why}\n  fix: {fix}")]
+    Value {
+        /// Where the container (or the value) was written.
+        origin: crate::origin::Origin,
+        /// Which value (`command`, `environment FOO`...).
+        what: String,
+        /// Why not.
+        why: String,
+        /// What to do instead.
+        fix: String,
+    },
+}
 
 fn registry() -> &'static Result<Handlebars<'static>, String> {
     static REG: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
@@ -59,7 +75,8 @@ struct Ctx {
 }
 
 /// Render the fragment. `seccomp_file` is where the LXC-text filter is written next to it;
-/// `builtin_rootfs` is the directory LXC should use for a built-in or tarball rootfs.
+/// `builtin_rootfs` is the directory LXC should use for a built-in or tarball rootfs. Every value
+/// is encoded so that LXC reads back exactly it; what LXC cannot carry is refused.
 pub fn render(
     stack: &str,
     c: &LevelPlan,
@@ -67,57 +84,96 @@ pub fn render(
     builtin_rootfs: &str,
     apparmor: bool,
 ) -> Result<String, FragmentError> {
+    let refuse = |what: &str, fix: &str| {
+        let origin = c.origin.clone();
+        let (what, fix) = (what.to_string(), fix.to_string());
+        move |e: Unencodable| FragmentError::Value {
+            origin,
+            what,
+            why: e.why,
+            fix,
+        }
+    };
+    let line_fix = "write it on one line, without NUL, newline or carriage return";
+    let v = |what: &str, x: &str| encode::value(x).map_err(refuse(what, line_fix));
+    let rootfs = match &c.rootfs {
+        RootfsPlan::Builtin => builtin_rootfs.to_string(),
+        RootfsPlan::Dir(p) => p.clone(),
+        // LXC cannot read a tarball; the caller passes where lxnest unpacks it.
+        RootfsPlan::Tar(_) => builtin_rootfs.to_string(),
+    };
+    let mut mounts = Vec::new();
+    for m in &c.mounts {
+        let field = |x: &str| {
+            encode::mount_field(x).map_err(refuse(
+                &format!(
+                    "mount {} -> {}",
+                    m.source.escape_debug(),
+                    m.target.escape_debug()
+                ),
+                "use paths and options without NUL or carriage return",
+            ))
+        };
+        let target = m.target.trim_start_matches('/');
+        let line = format!(
+            "{} {} {} {} 0 0",
+            field(&m.source)?,
+            field(if target.is_empty() { "." } else { target })?,
+            field(&m.fstype)?,
+            field(&mount_opts(m))?
+        );
+        mounts.push(v("a mount entry", &line)?);
+    }
+    let mut environment = Vec::new();
+    for (k, x) in &c.init.environment {
+        let what = format!("environment `{}`", k.escape_debug());
+        encode::env_name(k)
+            .map_err(refuse(&what, "name variables with letters, digits and `_`"))?;
+        environment.push(v(&what, &format!("{k}={x}"))?);
+    }
+    let mut hooks = Vec::new();
+    for (k, list) in &c.hooks {
+        for h in list {
+            let what = format!("{k} hook");
+            let h = encode::value(h).map_err(refuse(
+                &what,
+                "put a multi-line hook in a script file and name the script",
+            ))?;
+            hooks.push(format!("lxc.hook.{k} = {h}"));
+        }
+    }
+    let init = encode::init_cmd(&c.init.command).map_err(refuse(
+        "command",
+        "put the command line in a script inside the container and make the script the command, \
+         or start the container with lxnest itself (`lxnest start`), which passes arguments as they are",
+    ))?;
     let ctx = Ctx {
-        stack: stack.into(),
-        path: c.path.clone(),
+        stack: v("the stack name", stack)?,
+        path: v("the container path", &c.path)?,
         depth: c.depth,
-        hostname: c.init.hostname.clone(),
-        rootfs: Some(match &c.rootfs {
-            RootfsPlan::Builtin => builtin_rootfs.to_string(),
-            RootfsPlan::Dir(p) => p.clone(),
-            // LXC cannot read a tarball; the caller passes where lxnest unpacks it.
-            RootfsPlan::Tar(_) => builtin_rootfs.to_string(),
-        }),
+        hostname: v("the hostname", &c.init.hostname)?,
+        rootfs: Some(v("the rootfs path", &rootfs)?),
         idmap: idmap_lines(c),
         caps: c.capabilities.join(" "),
         mount_auto: mount_auto(c),
-        mounts: c
-            .mounts
-            .iter()
-            .map(|m| {
-                format!(
-                    "{} {} {} {} 0 0",
-                    m.source,
-                    m.target.trim_start_matches('/'),
-                    m.fstype,
-                    mount_opts(m)
-                )
-            })
-            .collect(),
+        mounts,
         cgroup: cgroup_lines(c),
         devices: device_lines(c),
         net: net(c),
-        apparmor: apparmor.then(|| c.apparmor.label.clone()),
-        seccomp_file: seccomp_file.into(),
+        apparmor: apparmor
+            .then(|| v("the AppArmor label", &c.apparmor.label))
+            .transpose()?,
+        seccomp_file: v("the seccomp file path", seccomp_file)?,
         seccomp_nesting: c.seccomp.allow_nesting,
-        environment: c
-            .init
-            .environment
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect(),
-        hooks: c
-            .hooks
-            .iter()
-            .flat_map(|(k, v)| v.iter().map(move |h| format!("lxc.hook.{k} = {h}")))
-            .collect(),
-        init: c.init.command.join(" "),
+        environment,
+        hooks,
+        init,
     };
     match registry() {
         Ok(h) => h
             .render("container", &ctx)
-            .map_err(|e| FragmentError(e.to_string())),
-        Err(e) => Err(FragmentError(e.clone())),
+            .map_err(|e| FragmentError::Template(e.to_string())),
+        Err(e) => Err(FragmentError::Template(e.clone())),
     }
 }
 

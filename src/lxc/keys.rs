@@ -171,6 +171,12 @@ pub fn normalize(key: &str) -> String {
 /// Whether LXC knows the key, and whether lxnest enforces it; `None` for an unknown key.
 pub fn support(key: &str) -> Option<Support> {
     let k = normalize(key);
+    // LXC writes lxc.cgroup2.FILE to FILE at start: a name cgroup v2 does not have fails late.
+    if let Some(file) = k.strip_prefix("lxc.cgroup2.") {
+        if !crate::lxc::limits::cgroup2_file_known(file) {
+            return None;
+        }
+    }
     if ENFORCED.contains(&k.as_str()) {
         Some(Support::Enforced)
     } else if KNOWN.contains(&k.as_str())
@@ -196,11 +202,12 @@ pub fn is_list(key: &str) -> bool {
 }
 
 /// The known key closest to `key`, for "did you mean" hints.
-pub fn closest(key: &str) -> Option<&'static str> {
+pub fn closest(key: &str) -> Option<String> {
     ENFORCED
         .iter()
         .chain(KNOWN)
-        .copied()
+        .map(|k| k.to_string())
+        .chain(crate::lxc::limits::cgroup2_keys())
         .min_by_key(|k| distance(k, key))
         .filter(|k| distance(k, key) <= 4)
 }
@@ -239,7 +246,19 @@ mod tests {
             Some(Support::Enforced)
         );
         assert_eq!(support("lxc.rootfs.pth"), None);
-        assert_eq!(closest("lxc.rootfs.pth"), Some("lxc.rootfs.path"));
+        assert_eq!(
+            closest("lxc.rootfs.pth").as_deref(),
+            Some("lxc.rootfs.path")
+        );
+        assert_eq!(support("lxc.cgroup2.memroy.max"), None);
+        assert_eq!(
+            closest("lxc.cgroup2.memroy.max").as_deref(),
+            Some("lxc.cgroup2.memory.max")
+        );
+        assert_eq!(
+            support("lxc.cgroup2.memory.high"),
+            Some(Support::NotEnforced)
+        );
         assert!(
             is_list("lxc.hook.pre-start") && is_list("lxc.mount.entry") && !is_list("lxc.uts.name")
         );

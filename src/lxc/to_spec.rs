@@ -84,10 +84,13 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>>
     }
     c.idmap = idmap(&all("lxc.idmap"))?;
     c.capabilities.drop = cap_drop(&all("lxc.cap.drop"), &all("lxc.cap.keep"))?;
-    limits(&mut c, &eff)?;
+    crate::lxc::limits::map(&mut c, &eff)?;
     c.network = network(&eff, &mut notes)?;
-    if last("lxc.apparmor.allow_nesting").is_some_and(|(v, _)| v == "1") {
+    if let Some(why) = nesting(&eff) {
         c.runtime = Some("lxc".into());
+        notes.push(format!(
+            "{why}: the container may run LXC containers (runtime lxc)"
+        ));
     }
     if let Some((v, o)) = last("lxc.apparmor.profile") {
         notes.push(format!(
@@ -122,10 +125,13 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>>
                 "write lxc.environment = NAME=VALUE",
             )
         })?;
-        c.environment.insert(k.trim().into(), val.trim().into());
+        // Exactly as LXC passes it: NAME=VALUE, split at the first `=`.
+        c.environment.insert(k.into(), val.into());
     }
-    if let Some((v, _)) = last("lxc.init.cmd").or_else(|| last("lxc.execute.cmd")) {
-        c.command = Some(v.split_whitespace().map(String::from).collect());
+    if let Some((v, _)) = last("lxc.init.cmd") {
+        c.command = Some(crate::lxc::encode::split_init_cmd(&v));
+    } else if let Some((v, _)) = last("lxc.execute.cmd") {
+        c.command = Some(split_quoted(&v));
     }
     devices(
         &mut c,
@@ -177,7 +183,10 @@ fn rootfs(v: &str, o: &Origin) -> Result<String, Box<MapError>> {
 
 /// `source target fstype options [dump [pass]]`, as in fstab; the target is relative to the rootfs.
 fn mount_entry(v: &str, o: &Origin) -> Result<MountWish, Box<MapError>> {
-    let f: Vec<&str> = v.split_whitespace().collect();
+    let f: Vec<String> = v
+        .split_whitespace()
+        .map(crate::lxc::encode::decode_mount_field)
+        .collect();
     if f.len() < 4 {
         return Err(err(
             o,
@@ -194,9 +203,9 @@ fn mount_entry(v: &str, o: &Origin) -> Result<MountWish, Box<MapError>> {
         .collect();
     let bind = options.iter().any(|x| x == "bind" || x == "rbind");
     Ok(MountWish {
-        source: f[0].into(),
+        source: f[0].clone(),
         target: format!("/{}", f[1].trim_start_matches('/')),
-        fstype: if bind { "bind".into() } else { f[2].into() },
+        fstype: if bind { "bind".into() } else { f[2].clone() },
         options,
     })
 }
@@ -277,60 +286,6 @@ fn cap_drop(drop: &Values, keep: &Values) -> Result<Vec<String>, Box<MapError>> 
         .collect())
 }
 
-fn limits(c: &mut ContainerSpec, eff: &BTreeMap<String, Values>) -> Result<(), Box<MapError>> {
-    let get = |k: &str| eff.get(k).and_then(|v| v.last().cloned());
-    if let Some((v, _)) =
-        get("lxc.cgroup2.memory.max").or_else(|| get("lxc.cgroup.memory.limit_in_bytes"))
-    {
-        c.limits.memory = Some(v);
-    }
-    if let Some((v, o)) = get("lxc.cgroup2.pids.max").or_else(|| get("lxc.cgroup.pids.max")) {
-        if v != "max" {
-            c.limits.pids =
-                Some(v.parse().map_err(|_| {
-                    err(&o, "pids.max", &v, "not a number", "give a number of tasks")
-                })?);
-        }
-    }
-    let cpu = match (
-        get("lxc.cgroup2.cpu.max"),
-        get("lxc.cgroup.cpu.cfs_quota_us"),
-        get("lxc.cgroup.cpu.cfs_period_us"),
-    ) {
-        (Some((v, o)), _, _) => {
-            let mut f = v.split_whitespace();
-            let q = f.next().unwrap_or("max");
-            let p = f.next().unwrap_or("100000");
-            (q != "max").then(|| ratio(q, p, &o, &v)).transpose()?
-        }
-        (None, Some((q, o)), p) => {
-            let p = p.map(|(p, _)| p).unwrap_or_else(|| "100000".into());
-            (q != "-1").then(|| ratio(&q, &p, &o, &q)).transpose()?
-        }
-        _ => None,
-    };
-    c.limits.cpu = cpu;
-    Ok(())
-}
-
-fn ratio(q: &str, p: &str, o: &Origin, v: &str) -> Result<f64, Box<MapError>> {
-    let bad = || {
-        err(
-            o,
-            "cpu",
-            v,
-            "not a quota and period in microseconds",
-            "write e.g. `50000 100000`",
-        )
-    };
-    let q: f64 = q.parse().map_err(|_| bad())?;
-    let p: f64 = p.parse().map_err(|_| bad())?;
-    if p <= 0.0 {
-        return Err(bad());
-    }
-    Ok(q / p)
-}
-
 fn network(
     eff: &BTreeMap<String, Values>,
     notes: &mut Vec<String>,
@@ -361,6 +316,20 @@ fn network(
             ));
         }
     }
+    // lxnest gives a container one interface: every key of a second one is named, not dropped.
+    for (k, vals) in eff {
+        let Some(rest) = k.strip_prefix("lxc.net.") else {
+            continue;
+        };
+        let index = rest.split('.').next().unwrap_or_default();
+        if index != "0" && index.bytes().all(|b| b.is_ascii_digit()) && !index.is_empty() {
+            if let Some((v, o)) = vals.last() {
+                notes.push(format!(
+                    "{k} = {v} ({o}): lxnest gives the container one network interface (lxc.net.0); interface {index} is not created"
+                ));
+            }
+        }
+    }
     let mtu = eff
         .get("lxc.net.0.mtu")
         .and_then(|v| v.last())
@@ -370,6 +339,64 @@ fn network(
         mtu,
         ..Default::default()
     })
+}
+
+/// Whether the config asks for nesting, and which line says so. Debian's stock nesting.conf
+/// sets the nesting AppArmor profile and mounts uncovered proc and sys under /dev/.lxc, the
+/// other spellings are LXC's switches.
+fn nesting(eff: &BTreeMap<String, Values>) -> Option<String> {
+    let last = |k: &str| eff.get(k).and_then(|v| v.last());
+    for k in ["lxc.apparmor.allow_nesting", "lxc.seccomp.allow_nesting"] {
+        if let Some((v, o)) = last(k).filter(|(v, _)| v == "1") {
+            return Some(format!("{k} = {v} ({o})"));
+        }
+    }
+    if let Some((v, o)) = last("lxc.apparmor.profile").filter(|(v, _)| v.contains("nesting")) {
+        return Some(format!("lxc.apparmor.profile = {v} ({o})"));
+    }
+    let entries = eff.get("lxc.mount.entry").into_iter().flatten();
+    for (v, o) in entries {
+        let target = v.split_whitespace().nth(1).unwrap_or_default();
+        if ["dev/.lxc/proc", "dev/.lxc/sys"].contains(&target.trim_matches('/')) {
+            return Some(format!("lxc.mount.entry = {v} ({o})"));
+        }
+    }
+    None
+}
+
+/// Split `lxc.execute.cmd` as LXC's `lxc_string_split_quoted` does: blanks separate words, a
+/// word that starts with `"` or `'` runs to the same quote (no escapes).
+pub fn split_quoted(v: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = v.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut word = String::new();
+        if c == '"' || c == '\'' {
+            chars.next();
+            for d in chars.by_ref() {
+                if d == c {
+                    out.push(std::mem::take(&mut word));
+                    break;
+                }
+                word.push(d);
+            }
+            // An unterminated quote drops the word, as LXC does.
+            continue;
+        }
+        while let Some(&d) = chars.peek() {
+            if d.is_ascii_whitespace() {
+                break;
+            }
+            word.push(d);
+            chars.next();
+        }
+        out.push(word);
+    }
+    out
 }
 
 fn hooks_slot<'a>(h: &'a mut crate::spec::model::Hooks, kind: &str) -> &'a mut Vec<String> {
@@ -423,6 +450,7 @@ pub enum LoadError {
 pub fn load(path: &std::path::Path, name: Option<&str>) -> Result<Mapped, LoadError> {
     let cfg = crate::lxc::config::read(path)?;
     let mut mapped = map(&cfg, name)?;
+    crate::spec::validate_values::stack_name(&mapped.stack.name, &cfg.file)?;
     crate::spec::validate::containers(&mapped.stack.containers, &cfg.file)?;
     for c in &mut mapped.stack.containers {
         crate::spec::load::read_seccomp_files(c)?;
@@ -440,81 +468,5 @@ pub fn looks_like_lxc(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lxc::config::parse_text;
-
-    fn cfg(text: &str) -> LxcConfig {
-        LxcConfig {
-            file: "/var/lib/lxc/web1/config".into(),
-            entries: parse_text(text, "/var/lib/lxc/web1/config").unwrap(),
-        }
-    }
-
-    #[test]
-    fn core_keys_map_onto_the_spec() {
-        let m = map(
-            &cfg("lxc.rootfs.path = dir:/srv/web1\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n\
-                  lxc.cap.drop = sys_time mknod\nlxc.cgroup2.memory.max = 1073741824\nlxc.cgroup.pids.max = 200\n\
-                  lxc.cgroup2.cpu.max = 50000 100000\nlxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\n\
-                  lxc.mount.entry = /srv/data srv/data none bind,ro 0 0\nlxc.hook.pre-start = /bin/true\n\
-                  lxc.environment = A=b\nlxc.init.cmd = /sbin/init splash\nlxc.cgroup.devices.allow = c 10:229 rwm\n\
-                  lxc.tty.max = 4\n"),
-            None,
-        )
-        .unwrap();
-        let c = &m.stack.containers[0];
-        assert_eq!(c.name, "web1", "named after its directory");
-        assert_eq!(c.rootfs(), Some("dir:/srv/web1"));
-        let id = c.idmap.as_ref().unwrap();
-        assert_eq!(
-            (id.uid, id.gid, id.count),
-            (Some(100000), Some(100000), Some(65536))
-        );
-        assert_eq!(c.capabilities.drop, ["sys_time", "mknod"]);
-        assert_eq!(c.limits.memory.as_deref(), Some("1073741824"));
-        assert_eq!(c.limits.pids, Some(200));
-        assert_eq!(c.limits.cpu, Some(0.5));
-        assert_eq!(c.network.mode.as_deref(), Some("bridge"));
-        assert_eq!(c.mounts[0].target, "/srv/data");
-        assert_eq!(c.mounts[0].fstype, "bind");
-        assert_eq!(c.hooks.pre_start, ["/bin/true"]);
-        assert_eq!(c.environment["A"], "b");
-        assert_eq!(c.command.as_ref().unwrap(), &["/sbin/init", "splash"]);
-        assert_eq!(c.devices, ["/dev/fuse"]);
-        assert!(
-            m.notes.iter().any(|n| n.contains("lxc.tty.max")),
-            "{:?}",
-            m.notes
-        );
-        assert!(
-            m.notes.iter().any(|n| n.contains("lxc.net.0.link")),
-            "{:?}",
-            m.notes
-        );
-    }
-
-    #[test]
-    fn cap_keep_drops_everything_else_and_bad_values_name_the_line() {
-        let m = map(&cfg("lxc.cap.keep = chown kill\n"), Some("x")).unwrap();
-        let drop = &m.stack.containers[0].capabilities.drop;
-        assert!(drop.contains(&"sys_admin".to_string()) && !drop.contains(&"kill".to_string()));
-        let e = map(
-            &cfg("lxc.uts.name = a\nlxc.idmap = u 1 100000 65536\n"),
-            None,
-        )
-        .err()
-        .unwrap();
-        assert!(e.to_string().contains("config:2"), "{e}");
-        let e = map(&cfg("lxc.rootfs.path = overlay:/a:/b\n"), None)
-            .err()
-            .unwrap();
-        assert!(e.to_string().contains("directory"), "{e}");
-    }
-
-    #[test]
-    fn sniffing() {
-        assert!(looks_like_lxc("# hi\n\nlxc.uts.name = a\n"));
-        assert!(!looks_like_lxc("name: x\ncontainers: []\n"));
-    }
-}
+#[path = "to_spec_tests.rs"]
+mod tests;

@@ -92,6 +92,7 @@ pub fn map(ctid: &str, s: &Settings, ct_file: &str) -> (ContainerSpec, Vec<Repor
     }
     let cpu = m.cpu();
     m.c.limits.cpu = cpu;
+    m.c.limits.memory = m.memory();
     // OpenVZ shares the host's ids; lxnest runs the container in a user namespace.
     m.report.push(ReportLine {
         key: "(ids)".into(),
@@ -127,23 +128,38 @@ impl Mapper<'_> {
                 Adapted(format!("a veth on lxnest's bridge, with an address lxnest picks; the old {key} `{v}` is not kept (venet routes host addresses, lxnest never touches the host's network)"))
             }
             "NAMESERVER" | "SEARCHDOMAIN" => self.dns(key, v),
-            "PHYSPAGES" => match limit_bytes(v) {
-                Some(b) => {
-                    self.c.limits.memory = Some(format!("{}M", b.div_ceil(1 << 20)));
-                    Mapped(format!("limits.memory {}M", b.div_ceil(1 << 20)))
+            "PHYSPAGES" | "SLMMEMORYLIMIT" => {
+                let unit = if key == "PHYSPAGES" { PAGE } else { 1 };
+                match limit_bytes(v, unit) {
+                    Err(why) => NotMapped(why),
+                    Ok(None) => match self.memory() {
+                        Some(m) => Mapped(format!("unlimited here; limits.memory {m} comes from the other memory setting")),
+                        None => Mapped("no memory limit (unlimited)".into()),
+                    },
+                    Ok(Some(_)) => match self.memory() {
+                        Some(m) if self.get("PHYSPAGES").is_some() && self.get("SLMMEMORYLIMIT").is_some() => {
+                            Mapped(format!("limits.memory {m} (the smaller of PHYSPAGES and SLMMEMORYLIMIT)"))
+                        }
+                        Some(m) => Mapped(format!("limits.memory {m}")),
+                        None => Mapped("no memory limit (unlimited)".into()),
+                    },
                 }
-                None => Mapped("no memory limit (unlimited)".into()),
-            },
+            }
             "NUMPROC" => match limit_count(v) {
-                Some(n) => {
+                Err(why) => NotMapped(why),
+                Ok(Some(n)) => {
                     self.c.limits.pids = Some(n);
                     Mapped(format!("limits.pids {n}"))
                 }
-                None => Mapped("no task limit (unlimited)".into()),
+                Ok(None) => Mapped("no task limit (unlimited)".into()),
             },
-            "CPUS" | "CPULIMIT" => match self.cpu() {
-                Some(c) => Mapped(format!("limits.cpu {c} (CPUS and CPULIMIT combined)")),
-                None => NotMapped(format!("`{v}` is not a number of CPUs or a percentage")),
+            "CPUS" | "CPULIMIT" => match cpu_value(key, v) {
+                Err(why) => NotMapped(why),
+                Ok(None) => Mapped("no CPU limit (0 means unlimited)".into()),
+                Ok(Some(_)) => match self.cpu() {
+                    Some(c) => Mapped(format!("limits.cpu {c} (CPUS and CPULIMIT combined)")),
+                    None => Mapped("no CPU limit".into()),
+                },
             },
             "CPUUNITS" => NotMapped("a relative CPU weight; lxnest sets CPU bandwidth limits only".into()),
             "SWAPPAGES" => NotMapped("lxnest limits memory, not swap separately".into()),
@@ -175,22 +191,29 @@ impl Mapper<'_> {
     }
 
     /// OpenVZ rewrote resolv.conf at every start; a start hook does the same inside the container.
+    /// Every value is shell-quoted, and the hook is a script of its own (`/bin/sh -c '...'`) so
+    /// the arguments LXC appends to a hook (NAME lxc start) reach no command.
     fn dns(&mut self, key: &str, v: &str) -> Outcome {
-        let word = if key == "NAMESERVER" {
-            "nameserver"
-        } else {
-            "search"
-        };
-        let lines: Vec<String> = if key == "NAMESERVER" {
+        let nameserver = key == "NAMESERVER";
+        if nameserver && v.trim() == "inherit" {
+            return Outcome::Adapted(
+                "`inherit` (the host's name servers) writes nothing: the container keeps its own /etc/resolv.conf; list the servers in NAMESERVER to have them written at each start".into(),
+            );
+        }
+        let lines: Vec<String> = if nameserver {
             v.split_whitespace()
-                .map(|ip| format!("{word} {ip}"))
+                .map(|ip| format!("nameserver {ip}"))
                 .collect()
         } else {
-            vec![format!("{word} {v}")]
+            vec![format!("search {}", v.trim())]
         };
-        let op = if key == "NAMESERVER" { ">" } else { ">>" };
-        let hook = format!("printf '{}\\n' {op} /etc/resolv.conf", lines.join("\\n"));
-        self.c.hooks.start.push(hook);
+        let op = if nameserver { ">" } else { ">>" };
+        let quoted: Vec<String> = lines.iter().map(|l| sh_quote(l)).collect();
+        let script = format!("printf '%s\\n' {} {op} /etc/resolv.conf", quoted.join(" "));
+        self.c
+            .hooks
+            .start
+            .push(format!("/bin/sh -c {}", sh_quote(&script)));
         Outcome::Mapped(format!(
             "a start hook writes `{}` to /etc/resolv.conf",
             lines.join("; ")
@@ -198,18 +221,25 @@ impl Mapper<'_> {
     }
 
     fn cpu(&self) -> Option<f64> {
-        let cpus = self
-            .get("CPUS")
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|c| *c > 0.0);
-        let limit = self
-            .get("CPULIMIT")
-            .and_then(|v| v.trim_end_matches('%').parse::<f64>().ok())
-            .filter(|p| *p > 0.0);
-        match (cpus, limit.map(|p| p / 100.0)) {
+        let get = |k| self.get(k).and_then(|v| cpu_value(k, v).ok().flatten());
+        match (get("CPUS"), get("CPULIMIT")) {
             (Some(c), Some(l)) => Some(c.min(l)),
             (c, l) => c.or(l),
         }
+    }
+
+    /// The smaller of PHYSPAGES (pages) and SLMMEMORYLIMIT (bytes), as `NM`.
+    fn memory(&self) -> Option<String> {
+        let get = |k, unit| {
+            self.get(k)
+                .and_then(|v| limit_bytes(v, unit).ok().flatten())
+        };
+        let b = match (get("PHYSPAGES", PAGE), get("SLMMEMORYLIMIT", 1)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }?;
+        // The spec's smallest limit is 1M: round up, never down to nothing.
+        Some(format!("{}M", b.div_ceil(1 << 20).max(1)))
     }
 
     fn caps(&mut self, v: &str) -> Outcome {
@@ -331,35 +361,75 @@ fn device_outcome(ok: Vec<String>, bad: Vec<String>) -> Outcome {
     }
 }
 
-/// `a:b` -> b (the limit), `unlimited` and 0 -> no limit; a unit (K, M, G) means bytes, else pages.
-fn limit_bytes(v: &str) -> Option<u64> {
-    let limit = v.rsplit(':').next()?.trim();
-    if limit == "unlimited" || limit == "0" || limit.starts_with("9223372036854775807") {
-        return None;
-    }
-    let unit = limit.chars().last().filter(|c| c.is_ascii_alphabetic());
-    let num: u64 = limit
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-        .parse()
-        .ok()?;
-    let mult = match unit.map(|u| u.to_ascii_uppercase()) {
-        None => PAGE,
-        Some('K') => 1 << 10,
-        Some('M') => 1 << 20,
-        Some('G') => 1 << 30,
-        Some('T') => 1 << 40,
-        Some('P') => PAGE,
-        _ => return None,
-    };
-    num.checked_mul(mult)
+/// OpenVZ's spellings of "no limit": `unlimited`, and LONG_MAX of 32- and 64-bit kernels.
+fn is_unlimited(v: &str) -> bool {
+    matches!(v, "unlimited" | "2147483647" | "9223372036854775807")
 }
 
-fn limit_count(v: &str) -> Option<u64> {
-    let limit = v.rsplit(':').next()?.trim();
-    limit
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0 && *n < i64::MAX as u64)
+/// `barrier:limit` or `limit` -> the limit in bytes; `None` for no limit (`unlimited`, LONG_MAX,
+/// 0). A unit (`K`, `KB`, `M`, `MB`, `G`, `GB`, `T`, `TB`, powers of 1024; `P` pages) may follow a
+/// decimal number; without one the number counts `unit` bytes (PHYSPAGES counts 4 KiB pages).
+fn limit_bytes(v: &str, unit: u64) -> Result<Option<u64>, String> {
+    let limit = v.rsplit(':').next().unwrap_or(v).trim();
+    if is_unlimited(limit) || limit == "0" {
+        return Ok(None);
+    }
+    let split = limit
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(limit.len());
+    let (num, suffix) = limit.split_at(split);
+    let bad = || format!("`{v}` is not a size (write e.g. 262144, 1024M or 1.5G)");
+    let mult = match suffix.to_ascii_uppercase().as_str() {
+        "" => unit,
+        "B" => 1,
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        "T" | "TB" => 1 << 40,
+        "P" => PAGE,
+        _ => return Err(bad()),
+    };
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let bytes = n * mult as f64;
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok((bytes >= 1.0).then_some(bytes.ceil() as u64))
+}
+
+/// `barrier:limit` or `limit` -> a count; `None` for no limit.
+fn limit_count(v: &str) -> Result<Option<u64>, String> {
+    let limit = v.rsplit(':').next().unwrap_or(v).trim();
+    if is_unlimited(limit) || limit == "0" {
+        return Ok(None);
+    }
+    match limit.parse::<u64>() {
+        Ok(n) if n < i64::MAX as u64 => Ok(Some(n)),
+        _ => Err(format!("`{v}` is not a number")),
+    }
+}
+
+/// CPUS (a number of CPUs) or CPULIMIT (percent of one CPU, `%` optional) in cores; 0 is
+/// OpenVZ's "unlimited".
+fn cpu_value(key: &str, v: &str) -> Result<Option<f64>, String> {
+    let t = v.trim();
+    let t = if key == "CPULIMIT" {
+        t.trim_end_matches('%')
+    } else {
+        t
+    };
+    match t.parse::<f64>() {
+        Ok(0.0) => Ok(None),
+        Ok(x) if x.is_finite() && x > 0.0 => {
+            Ok(Some(if key == "CPULIMIT" { x / 100.0 } else { x }))
+        }
+        _ => Err(format!("`{v}` is not a number of CPUs or a percentage")),
+    }
+}
+
+/// Quote `s` for a POSIX shell: single quotes, each `'` written as `'\''`.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// A container name from the hostname's first label, else `ct<CTID>`.
@@ -381,3 +451,7 @@ fn name(ctid: &str, hostname: Option<&str>) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+#[path = "map_tests.rs"]
+mod tests;

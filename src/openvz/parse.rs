@@ -91,7 +91,7 @@ pub fn read(
     let mut s = Settings::new();
     for path in vz_conf.into_iter().chain(std::iter::once(ct_conf)) {
         let file = crate::spec::load::display_path(path);
-        let text = std::fs::read_to_string(path).map_err(|source| OpenVzError::Read {
+        let text = crate::source::read_input(path).map_err(|source| OpenVzError::Read {
             file: file.clone(),
             source,
         })?;

@@ -78,10 +78,10 @@ pub fn spec_yaml(ctid: &str, source: &str, c: &ContainerSpec) -> String {
 pub fn lxc_config(ctid: &str, source: &str, c: &ContainerSpec) -> String {
     let mut out = vec![
         format!("# Imported from OpenVZ container {ctid} ({source}) by `lxnest import-openvz`."),
-        format!("lxc.uts.name = {}", c.name),
+        kv("lxc.uts.name", &c.name),
     ];
     if let Some(r) = c.rootfs().and_then(|r| r.strip_prefix("dir:")) {
-        out.push(format!("lxc.rootfs.path = dir:{r}"));
+        out.push(kv("lxc.rootfs.path", &format!("dir:{r}")));
     }
     out.push("lxc.idmap = u 0 100000 65536".into());
     out.push("lxc.idmap = g 0 100000 65536".into());
@@ -109,11 +109,15 @@ pub fn lxc_config(ctid: &str, source: &str, c: &ContainerSpec) -> String {
         _ => "lxc.net.0.type = empty".into(),
     });
     for mw in &c.mounts {
-        out.push(format!(
-            "lxc.mount.entry = {} {} none {} 0 0",
-            mw.source,
-            mw.target.trim_start_matches('/'),
-            mw.options.join(",")
+        let f = |x: &str| crate::lxc::encode::mount_field(x).unwrap_or_else(|_| "?".into());
+        out.push(kv(
+            "lxc.mount.entry",
+            &format!(
+                "{} {} none {} 0 0",
+                f(&mw.source),
+                f(mw.target.trim_start_matches('/')),
+                f(&mw.options.join(","))
+            ),
         ));
     }
     for d in &c.devices {
@@ -128,11 +132,21 @@ pub fn lxc_config(ctid: &str, source: &str, c: &ContainerSpec) -> String {
             ));
         }
     }
+    // Hooks are written as they are (LXC runs each through /bin/sh -c); the mapper makes them
+    // self-contained shell with quoted values. A value LXC cannot carry is left out, with a note.
     for h in &c.hooks.start {
-        out.push(format!(
-            "lxc.hook.start = /bin/sh -c \"{}\"",
-            h.replace('"', "\\\"")
-        ));
+        match crate::lxc::encode::value(h) {
+            Ok(v) => out.push(format!("lxc.hook.start = {v}")),
+            Err(e) => out.push(format!("# a start hook is left out: {e}")),
+        }
     }
     out.join("\n") + "\n"
+}
+
+/// `key = value`, the value encoded as LXC reads it; one LXC cannot carry becomes a comment.
+fn kv(key: &str, value: &str) -> String {
+    match crate::lxc::encode::value(value) {
+        Ok(v) => format!("{key} = {v}"),
+        Err(e) => format!("# {key} is left out: {e}"),
+    }
 }

@@ -9,8 +9,8 @@ use crate::plan::needs::Needs;
 use crate::spec::model::ContainerSpec;
 use crate::spec::validate::parse_bytes;
 
-/// CPU bandwidth period in microseconds (the kernel's default).
-pub const CPU_PERIOD: u64 = 100_000;
+/// CPU bandwidth period in microseconds (the kernel's default); the spec loader checks quotas.
+pub use crate::spec::validate::{CPU_PERIOD, CPU_QUOTA_MIN};
 
 /// Where a nesting host's own processes live: cgroup v2 forbids processes in a node that enables
 /// controllers for its children.

@@ -52,7 +52,7 @@ struct Files;
 
 impl Source for Files {
     fn read(&self, path: &Path) -> std::io::Result<(PathBuf, String)> {
-        Ok((path.canonicalize()?, std::fs::read_to_string(path)?))
+        Ok((path.canonicalize()?, crate::source::read_input(path)?))
     }
 }
 
@@ -129,6 +129,7 @@ fn finish(name: String, source: String, file: SpecFile) -> Result<Stack, SpecErr
             apply_defaults(c, defaults);
         }
     }
+    crate::spec::validate_values::stack_name(&name, &source)?;
     crate::spec::validate::containers(&containers, &source)?;
     for c in &mut containers {
         read_seccomp_files(c)?;
@@ -153,7 +154,10 @@ impl Loader<'_> {
             .clone()
             .unwrap_or_else(|| Origin::new(display.clone(), 0));
         let (canonical, text) = self.source.read(path).map_err(|source| SpecError::Read {
-            file: at.to_string(),
+            file: match &from {
+                Some(o) => format!("{o}: include {display}"),
+                None => display.clone(),
+            },
             source,
         })?;
         if self.chain.contains(&canonical) {
@@ -377,8 +381,8 @@ fn apply_defaults(c: &mut ContainerSpec, d: &ContainerDefaults) {
 pub(crate) fn read_seccomp_files(c: &mut ContainerSpec) -> Result<(), SpecError> {
     c.seccomp.file_texts.clear();
     for f in &c.seccomp.files {
-        let text = std::fs::read_to_string(f).map_err(|source| SpecError::Read {
-            file: format!("{} (seccomp file of container {})", f, c.name),
+        let text = crate::source::read_input(Path::new(f)).map_err(|source| SpecError::Read {
+            file: format!("{}: container `{}`: seccomp file {f}", c.origin, c.name),
             source,
         })?;
         c.seccomp.file_texts.push((f.clone(), text));

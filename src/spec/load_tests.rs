@@ -139,6 +139,16 @@ fn value_errors_name_the_container_line_and_fix() {
             "512M",
         ),
         (
+            "containers:\n  - name: a\n    limits: {cpu: 1e-9}\n",
+            "below the kernel's minimum of 1000 µs",
+            "at least 0.01 cores",
+        ),
+        (
+            "containers:\n  - name: a\n    limits: {cpu: 0.009}\n",
+            "quota of 900 µs",
+            "at least 0.01 cores",
+        ),
+        (
             "containers:\n  - name: a\n  - name: a\n",
             "used twice",
             "own name",

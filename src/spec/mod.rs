@@ -5,6 +5,7 @@ pub mod load;
 pub mod model;
 pub mod runtime;
 pub mod validate;
+pub mod validate_values;
 
 pub use error::SpecError;
 pub use load::{load, parse_str};

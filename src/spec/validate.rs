@@ -7,6 +7,11 @@ use crate::spec::model::ContainerSpec;
 use crate::spec::runtime;
 use std::collections::BTreeMap;
 
+/// CPU bandwidth period in microseconds (the kernel's default).
+pub const CPU_PERIOD: u64 = 100_000;
+/// The smallest CFS quota the kernel accepts, in µs (cgroup v1 `cfs_quota_us`, v2 `cpu.max`).
+pub const CPU_QUOTA_MIN: u64 = 1_000;
+
 /// Longest container name; interface names are derived from it and must fit in 15 bytes.
 pub const NAME_MAX: usize = 32;
 
@@ -74,6 +79,7 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
         }
     }
     limits(c)?;
+    crate::spec::validate_values::container(c)?;
     if c.idmap.as_ref().is_some_and(|m| m.privileged) && !c.children.is_empty() {
         return Err(invalid(
             &c.origin,
@@ -148,6 +154,21 @@ fn limits(c: &ContainerSpec) -> Result<(), SpecError> {
                 &c.origin,
                 format!("container `{}`: cpu {cpu} is out of range", c.name),
                 "give a number of cores such as 0.5 or 2",
+            ));
+        }
+        // The kernel refuses a CFS quota (cgroup v1 cfs_quota_us, v2 cpu.max) below 1 ms.
+        let quota = (cpu * CPU_PERIOD as f64).round() as u64;
+        if quota < CPU_QUOTA_MIN {
+            return Err(invalid(
+                &c.origin,
+                format!(
+                    "container `{}`: cpu {cpu} is a quota of {quota} µs per {CPU_PERIOD} µs, below the kernel's minimum of {CPU_QUOTA_MIN} µs",
+                    c.name
+                ),
+                &format!(
+                    "give at least {} cores, or leave `cpu` out for no limit",
+                    CPU_QUOTA_MIN as f64 / CPU_PERIOD as f64
+                ),
             ));
         }
     }

@@ -142,7 +142,8 @@ fn read_into(
     shift: Option<Shift>,
     file: &str,
 ) -> Result<Summary, TarError> {
-    let f = std::fs::File::open(tarball).map_err(|e| TarError::Read {
+    // A FIFO or device named as a tarball is refused, not waited on.
+    let f = crate::source::open_input(tarball).map_err(|e| TarError::Read {
         file: file.into(),
         source: e,
     })?;

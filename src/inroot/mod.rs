@@ -1,5 +1,6 @@
-//! Opening files that a container controls, from the host, without letting the container steer
-//! the host's privileged opens: a nesting host's state files and cgroup paths live in its mount
+//! Opening and creating files that a container controls, from the host or the launcher, without
+//! letting the container steer a privileged open, write or mount (see [`create`] for the writing
+//! side): a nesting host's state files and cgroup paths live in its mount
 //! namespace, where it can put symlinks and mounts. Paths in a container's root are resolved with
 //! `openat2(RESOLVE_IN_ROOT)` below `/proc/<init>/root` (absolute symlinks stay inside); files
 //! below a cgroup directory are opened with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
@@ -12,12 +13,31 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-fn openat2(dir: &OwnedFd, path: &Path, flags: i32, resolve: u64) -> io::Result<OwnedFd> {
+pub mod create;
+
+/// Resolution that keeps every path (`..`, absolute symlinks) inside the starting directory and
+/// follows no magic link (`/proc/PID/fd/N`, `/proc/PID/root`) out of it.
+pub const IN_ROOT: u64 = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+
+/// `openat2(2)` below `dir` with `resolve` flags (`O_CLOEXEC` always added).
+pub fn openat2(dir: &OwnedFd, path: &Path, flags: i32, resolve: u64) -> io::Result<OwnedFd> {
+    openat2_mode(dir, path, flags, 0, resolve)
+}
+
+/// [`openat2`] with a creation mode (for `O_CREAT`).
+pub fn openat2_mode(
+    dir: &OwnedFd,
+    path: &Path,
+    flags: i32,
+    mode: u32,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
     let c = CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
     // SAFETY: open_how is plain integers, for which all-zero is valid (and what the kernel
     // expects in fields we do not set).
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.mode = u64::from(mode);
     how.resolve = resolve;
     // SAFETY: `c` and `how` live across the call; openat2 copies `how` (its size is passed) and
     // returns a new descriptor or -1.
@@ -52,12 +72,7 @@ pub fn open_in_root(root: &OwnedFd, path: &Path, flags: i32) -> io::Result<Owned
     } else {
         rel
     };
-    openat2(
-        root,
-        rel,
-        flags,
-        libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
-    )
+    openat2(root, rel, flags, IN_ROOT)
 }
 
 /// Opens `rel` below the directory `dir`, on the same mount, following no symlink.

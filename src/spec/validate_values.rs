@@ -1,0 +1,168 @@
+//! Checks on the values of a spec that reach generated files (LXC config, hook scripts, AppArmor
+//! profile, YAML, JSON) or the kernel: what no artifact can carry is refused here, naming the
+//! container's `name:` line and the fix; everything else is encoded by each renderer
+//! ([`crate::lxc::encode`]). A NUL byte fits in no C string (execve, mount, LXC's parser); a
+//! newline ends an LXC config line and would let a value add keys of its own.
+
+use crate::origin::Origin;
+use crate::spec::error::SpecError;
+use crate::spec::model::ContainerSpec;
+
+/// Check one container's values (not its children's).
+pub fn container(c: &ContainerSpec) -> Result<(), SpecError> {
+    let at = Check { c };
+    for (k, v) in &c.environment {
+        crate::lxc::encode::env_name(k).map_err(|e| {
+            at.bad(
+                e.why,
+                "name environment variables with letters, digits and `_`, not starting with a digit",
+            )
+        })?;
+        at.one_line(&format!("environment {k}"), v)?;
+    }
+    for a in c.command.iter().flatten() {
+        at.no_nul("command", a)?;
+    }
+    for (kind, list) in hooks(c) {
+        for h in list {
+            at.no_nul(&format!("{kind} hook"), h)?;
+        }
+    }
+    for m in &c.mounts {
+        for (what, v) in [("mount source", &m.source), ("mount target", &m.target)] {
+            at.one_line(what, v)?;
+        }
+        at.word("mount fstype", &m.fstype)?;
+        for o in &m.options {
+            at.word("mount option", o)?;
+        }
+    }
+    for d in &c.devices {
+        at.word("device", d)?;
+    }
+    for cap in &c.capabilities.drop {
+        at.word("capability", cap)?;
+    }
+    if let Some(link) = &c.network.link {
+        let ok = !link.is_empty()
+            && link.len() <= 15
+            && link
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b':'));
+        if !ok {
+            return Err(at.bad(
+                format!(
+                    "network link `{}` is not an interface name",
+                    link.escape_debug()
+                ),
+                "name the host bridge: at most 15 characters, no spaces, `/` or `:`",
+            ));
+        }
+    }
+    for f in &c.seccomp.files {
+        at.one_line("seccomp file", f)?;
+    }
+    if let Some(r) = c.rootfs() {
+        at.one_line("rootfs", r)?;
+    }
+    for r in &c.seccomp.rules {
+        at.one_line("seccomp rule", r)?;
+    }
+    for (i, r) in c.apparmor.rules.iter().enumerate() {
+        if let Some(why) = crate::apparmor::render::rule_problem(r) {
+            return Err(SpecError::Invalid {
+                origin: c
+                    .apparmor
+                    .rule_origins
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| c.origin.clone()),
+                message: format!(
+                    "container `{}`: AppArmor rule `{}` {why}",
+                    c.name,
+                    r.escape_debug()
+                ),
+                fix: "write one AppArmor rule ending in `,` on one line, e.g. `deny /srv/** w,`"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The stack's name is written into generated files' headers: one line of printable text.
+pub fn stack_name(name: &str, source: &str) -> Result<(), SpecError> {
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(SpecError::Invalid {
+            origin: Origin::new(source, 0),
+            message: format!(
+                "stack name `{}` is empty or holds control characters",
+                name.escape_debug()
+            ),
+            fix: "write `name:` as one line of printable text, e.g. `name: juju-laptop`".into(),
+        });
+    }
+    Ok(())
+}
+
+fn hooks(c: &ContainerSpec) -> [(&'static str, &Vec<String>); 7] {
+    let h = &c.hooks;
+    [
+        ("pre-start", &h.pre_start),
+        ("pre-mount", &h.pre_mount),
+        ("mount", &h.mount),
+        ("autodev", &h.autodev),
+        ("start", &h.start),
+        ("stop", &h.stop),
+        ("post-stop", &h.post_stop),
+    ]
+}
+
+struct Check<'a> {
+    c: &'a ContainerSpec,
+}
+
+impl Check<'_> {
+    fn bad(&self, message: String, fix: &str) -> SpecError {
+        SpecError::Invalid {
+            origin: self.c.origin.clone(),
+            message: format!("container `{}`: {message}", self.c.name),
+            fix: fix.into(),
+        }
+    }
+
+    fn no_nul(&self, what: &str, v: &str) -> Result<(), SpecError> {
+        if v.contains('\0') {
+            return Err(self.bad(
+                format!("{what} `{}` contains a NUL byte", v.escape_debug()),
+                "remove the NUL byte: no program argument, path or config line can hold one",
+            ));
+        }
+        Ok(())
+    }
+
+    fn one_line(&self, what: &str, v: &str) -> Result<(), SpecError> {
+        self.no_nul(what, v)?;
+        if v.contains(['\n', '\r']) {
+            return Err(self.bad(
+                format!("{what} `{}` spans lines", v.escape_debug()),
+                "write it on one line: a newline would end the line of the LXC config it is written to",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Names and options: printable, no blanks.
+    fn word(&self, what: &str, v: &str) -> Result<(), SpecError> {
+        if v.is_empty() || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(self.bad(
+                format!(
+                    "{what} `{}` is empty or holds blanks or control characters",
+                    v.escape_debug()
+                ),
+                "write it as one word",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -43,7 +43,8 @@ if [ "${1:-}" = "--print-packages" ]; then
   exit 0
 fi
 
-cd "$(dirname "$0")/.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/.."
 sources=""
 for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
   if [ -s "$f" ]; then
@@ -62,7 +63,7 @@ command -v mmdebstrap >/dev/null || {
 
 cache=${LXNEST_ROOTFS_CACHE:-$PWD/target/rootfs-cache}
 mkdir -p "$cache"
-key=$(cat "$0" "$sources" | sha256sum | cut -c1-16)
+key=$(cat "$self" "$sources" | sha256sum | cut -c1-16)
 out=$cache/debian12-$key.tar
 
 # One build at a time; a waiter finds the finished tarball and returns it.
@@ -79,8 +80,8 @@ tmp=$cache/.partial-$$.tar
 trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
 echo "build-debian-rootfs: building $out (mmdebstrap, minbase + ${#PACKAGES[@]} packages)" >&2
-# The customize hook runs in the finished tree: a machine-id per boot (systemd writes one when the
-# file is empty), and no service that would start containers or bridges before the test asks.
+# The customize hooks run in the finished tree: an empty machine-id (systemd writes one per boot)
+# and no /etc/hostname (it would override the name lxnest plans for the container).
 mmdebstrap --variant=minbase --include="$include" \
   --customize-hook='echo -n > "$1/etc/machine-id"' \
   --customize-hook='rm -f "$1/etc/hostname"' \

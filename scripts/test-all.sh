@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 #   procps            pkill, to clean up after the unprivileged test users
 #   nftables          `nft list ruleset` to verify NAT rules made through netlink
 #   iproute2          `ip` to verify (never to configure) links and routes in tests
-#   libseccomp-dev    filter-size comparison against libseccomp
+#   libseccomp-dev    filter-size comparison and the differential test (tests/seccomp_libseccomp_diff.rs
+#                     links -lseccomp) against libseccomp
 #   e2fsprogs         ext4 images with the encrypt feature
 #   lxc-templates     the distro configs (common.conf, debian.common.conf) and the busybox template
 #                     the LXC tests load and run
@@ -24,7 +25,11 @@ cd "$(dirname "$0")/.."
 #   dnsmasq-base      lxc-net's DHCP for LXC inside a nesting host on the built-in rootfs (and the demo)
 # (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
 # host on the Debian rootfs, where they cannot start daemons or change the host's network.)
-PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc mmdebstrap util-linux dnsmasq-base)
+#   golang-github-docker-docker-dev   moby's profiles/seccomp/default.json (data only, no daemon)
+#                     for tests/seccomp_oci_profiles.rs
+#   golang-github-containers-common   /usr/share/containers/seccomp.json (data only), same test
+PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
+  golang-github-docker-docker-dev golang-github-containers-common mmdebstrap util-linux dnsmasq-base)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

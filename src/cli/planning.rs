@@ -122,6 +122,10 @@ impl PlanningCommand {
                     plan.containers.len(),
                     out.display()
                 );
+                // The plan's warnings (e.g. where LXC would refuse a generated seccomp.lxc).
+                for w in &plan.warnings {
+                    eprintln!("warning: {w}");
+                }
             }
             PlanningCommand::Explain {
                 spec,

@@ -218,12 +218,19 @@ impl<'a> Walker<'a> {
         let Some(idmap) = self.idmap(c, &path, depth, parent, ids) else {
             return Ok(None);
         };
-        let seccomp = crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree)?;
         let apparmor = crate::plan::apparmor::plan(c, &path, &subtree, self.host)?;
         if let Some(note) = &apparmor.note {
             self.warnings.push(format!("{path}: {note}"));
         }
         let capabilities = capabilities(c, &own, parent.level, &apparmor, idmap.is_some());
+        // After the capabilities: an OCI profile's includes/excludes depend on them.
+        let seccomp =
+            crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree, &capabilities)?;
+        // seccomp.lxc is written for every level; say where LXC would refuse or misread it.
+        for (origin, what) in crate::seccomp::lxc_text::lxc_incompatibilities(&seccomp.own) {
+            self.warnings
+                .push(format!("{path}: seccomp.lxc: {origin}: {what}"));
+        }
         let level = LevelPlan {
             name: c.name.clone(),
             path: path.clone(),

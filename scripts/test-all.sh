@@ -23,11 +23,11 @@ cd "$(dirname "$0")/.."
 #   mmdebstrap        builds the Debian 12 rootfs of the real-runtime tests (build-debian-rootfs.sh)
 #   util-linux        nsenter, to start a test stack inside the network namespace the test made
 #   dnsmasq-base      lxc-net's DHCP for LXC inside a nesting host on the built-in rootfs (and the demo)
-# (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
-# host on the Debian rootfs, where they cannot start daemons or change the host's network.)
 #   golang-github-docker-docker-dev   moby's profiles/seccomp/default.json (data only, no daemon)
 #                     for tests/seccomp_oci_profiles.rs
 #   golang-github-containers-common   /usr/share/containers/seccomp.json (data only), same test
+# (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
+# host on the Debian rootfs, where they cannot start daemons or change the host's network.)
 PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
   golang-github-docker-docker-dev golang-github-containers-common mmdebstrap util-linux dnsmasq-base)
 

@@ -81,7 +81,14 @@ fn root_attach_survives_a_fifo_and_an_endless_file_as_etc_passwd() {
             .arg("attach")
             .arg("-P")
             .arg(&state)
-            .args(["-n", "hostile-pw", "--", "/bin/sh", "-c", "busybox test -p /etc/passwd"])
+            .args([
+                "-n",
+                "hostile-pw",
+                "--",
+                "/bin/sh",
+                "-c",
+                "busybox test -p /etc/passwd",
+            ])
             .output()
             .expect("attach");
         if o.status.success() {
@@ -97,7 +104,14 @@ fn root_attach_survives_a_fifo_and_an_endless_file_as_etc_passwd() {
         .arg("attach")
         .arg("-P")
         .arg(&state)
-        .args(["-n", "hostile-pw", "--", "/bin/sh", "-c", "busybox rm /etc/passwd; busybox ln -s /dev/zero /etc/passwd"])
+        .args([
+            "-n",
+            "hostile-pw",
+            "--",
+            "/bin/sh",
+            "-c",
+            "busybox rm /etc/passwd; busybox ln -s /dev/zero /etc/passwd",
+        ])
         .output()
         .expect("attach");
     let zero = attach_finishes(&state, "hostile-pw");
@@ -105,5 +119,8 @@ fn root_attach_survives_a_fifo_and_an_endless_file_as_etc_passwd() {
     assert!(planted, "the container planted its FIFO");
     assert!(o.status.success(), "{o:?}");
     assert!(fifo.is_some(), "attach finished with a FIFO as /etc/passwd");
-    assert!(zero.is_some(), "attach finished with /dev/zero as /etc/passwd");
+    assert!(
+        zero.is_some(),
+        "attach finished with /dev/zero as /etc/passwd"
+    );
 }

@@ -275,6 +275,10 @@ fn root_a_mount_target_linked_to_the_root_is_refused_and_writes_nothing_into_the
         "{}",
         text(&o)
     );
-    assert_eq!(snapshot(&source), before, "nothing created in the bind source");
+    assert_eq!(
+        snapshot(&source),
+        before,
+        "nothing created in the bind source"
+    );
     support::assert_no_state_left(&state);
 }

@@ -56,7 +56,9 @@ fn root_stop_detaches_a_hook_mount_and_keeps_the_host_directory() {
         .output();
     assert!(o.status.success(), "stop: {o:?}");
     assert_eq!(
-        std::fs::read_to_string(vol.join("keep/data.txt")).ok().as_deref(),
+        std::fs::read_to_string(vol.join("keep/data.txt"))
+            .ok()
+            .as_deref(),
         Some("precious"),
         "the host directory bound by the hook keeps its files"
     );

@@ -95,9 +95,6 @@ fn launch_and_check(nest: &Nest, checks: &mut Checks, c: &str, extra: &str) {
 }
 
 #[test]
-#[ignore = "reason: LXD 5.0 does not set lxc.seccomp.allow_nesting, so its seccomp policy is skipped \
-            (Seccomp_filters 1, want 2); lxnest's LXD preseed needs `raw.lxc: lxc.seccomp.allow_nesting=1` \
-            in the default profile (docs/runtimes-testing.md, finding 7)"]
 fn root_lxd_runs_busybox_containers_in_a_nesting_host() {
     let Some(tarball) = debian_rootfs() else {
         return;

@@ -25,7 +25,7 @@ fn root_stop_detaches_a_hook_mount_and_keeps_the_host_directory() {
     std::fs::write(
         &spec,
         format!(
-            "containers:\n  - name: sweep1\n    network: {{mode: loopback}}\n    command: [/bin/sh, -c, \"ls /data >/dev/null; exec sleep 1000\"]\n    hooks:\n      pre-start: [\"mkdir -p $LXNEST_MOUNT_DIR/data && mount --bind {} $LXNEST_MOUNT_DIR/data\"]\n",
+            "containers:\n  - name: sweep1\n    network: {{mode: loopback}}\n    command: [/bin/sh, -c, \"ls /data >/dev/null; exec sleep 1000\"]\n    hooks:\n      pre-start: [\"mkdir -p $LXNEST_MOUNT_DIR/data && mount --bind {} $LXNEST_MOUNT_DIR/data;\"]\n",
             vol.display()
         ),
     )

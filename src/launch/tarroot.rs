@@ -55,7 +55,7 @@ pub fn unpack(plan: &LevelPlan, dest: &Path, tarball: &str) -> Result<Option<Str
 /// unprivileged user removes it as root of a namespace with the container's map `map`. Returns
 /// whether there was a tree.
 pub fn remove(map: Option<&IdMapPlan>, dest: &Path) -> Result<bool, String> {
-    let _ = std::fs::remove_file(dest.with_extension("stamp"));
+    let _ = std::fs::remove_file(crate::tarball::beside(dest, "stamp"));
     if std::fs::symlink_metadata(dest).is_err() {
         return Ok(false);
     }

@@ -15,9 +15,27 @@ cd "$(dirname "$0")/.."
 #   procps            pkill, to clean up after the unprivileged test users
 #   nftables          `nft list ruleset` to verify NAT rules made through netlink
 #   iproute2          `ip` to verify (never to configure) links and routes in tests
-#   libseccomp-dev    filter-size comparison against libseccomp
+#   libseccomp-dev    filter-size comparison and the differential test (tests/seccomp_libseccomp_diff.rs
+#                     links -lseccomp) against libseccomp
 #   e2fsprogs         ext4 images with the encrypt feature
-PACKAGES=(apparmor lxc crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc)
+#   lxc-templates     the distro configs (common.conf, debian.common.conf) and the busybox template
+#                     the LXC tests load and run
+#   mmdebstrap        builds the Debian 12 rootfs of the real-runtime tests (build-debian-rootfs.sh)
+#   util-linux        nsenter, to start a test stack inside the network namespace the test made
+#   dnsmasq-base      lxc-net's DHCP for LXC inside a nesting host on the built-in rootfs (and the demo)
+#   golang-github-docker-docker-dev   moby's profiles/seccomp/default.json (data only, no daemon)
+#                     for tests/seccomp_oci_profiles.rs
+#   golang-github-containers-common   /usr/share/containers/seccomp.json (data only), same test
+#   systemd           `init: systemd` boots the host's systemd on the built-in rootfs
+#                     (tests/runtime_init_root.rs); minimal images and containers lack it
+#   passwd            useradd/userdel: a user made after lxnest reserved root's subordinate range
+#                     (tests/registry_root.rs); setpriv (util-linux) sends signals as a user's
+#                     subordinate uid there
+# (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
+# host on the Debian rootfs, where they cannot start daemons or change the host's network.)
+PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
+  golang-github-docker-docker-dev golang-github-containers-common mmdebstrap util-linux dnsmasq-base
+  systemd passwd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -37,6 +55,14 @@ step() { echo; echo "==> $*"; }
 # lxnest-* users, /run/lxnest and /var/lib/lxnest), compared with the state after the last step.
 HOST_BEFORE=$(mktemp /tmp/lxnest-host-before.XXXXXX)
 bash scripts/check-host-clean.sh snapshot "$HOST_BEFORE"
+
+# The "juju machine" of tests/runtimes_*root*.rs: Debian 12 with systemd, LXC, Docker, Podman and
+# LXD, from this machine's apt sources. Cached under target/rootfs-cache/ by a hash of the script
+# and the sources: about 75 s and 660 MiB the first time, nothing after.
+step "Debian 12 rootfs for the real-runtime tests"
+LXNEST_DEBIAN_ROOTFS=$(scripts/build-debian-rootfs.sh)
+export LXNEST_DEBIAN_ROOTFS
+echo "$LXNEST_DEBIAN_ROOTFS"
 
 step "format"
 cargo fmt --all -- --check

@@ -1,7 +1,8 @@
 //! `generate`: every artifact of a plan, rendered in memory (pure), then written by [`write`].
 //! Per container: the AppArmor profile, the seccomp filter as LXC v2 text, as OCI JSON, as
-//! compiled BPF (raw `struct sock_filter` array) with a disassembly, and an LXC config fragment;
-//! plus the whole plan as JSON.
+//! compiled BPF (raw `struct sock_filter` array) with a disassembly, an LXC config fragment and
+//! the files written into a nesting host for its runtime (`files/etc/...`, see
+//! [`crate::runtimes`]); plus the whole plan as JSON.
 
 use crate::plan::model::Plan;
 use std::path::Path;
@@ -25,6 +26,14 @@ pub enum ArtifactError {
         container: String,
         /// Renderer error.
         source: Box<crate::lxc::FragmentError>,
+    },
+    /// A runtime's configuration could not be rendered.
+    #[error("container {container}: {source}")]
+    Runtime {
+        /// Container path.
+        container: String,
+        /// Renderer error.
+        source: crate::runtimes::RuntimeConfigError,
     },
     /// Serialising the plan failed.
     #[error("plan.json: {0}")]
@@ -98,6 +107,16 @@ pub fn render_all(
         out.extend(files.map(|(f, bytes)| Artifact {
             file: format!("{dir}/{f}"),
             bytes,
+        }));
+        // What the start sequence writes into the container's root for its runtime, under
+        // `files/` at the same path (`juju-host/files/etc/default/lxc-net`).
+        let runtime_files = crate::runtimes::files(c).map_err(|source| ArtifactError::Runtime {
+            container: c.path.clone(),
+            source,
+        })?;
+        out.extend(runtime_files.into_iter().map(|f| Artifact {
+            file: format!("{dir}/files{}", f.path),
+            bytes: f.text.into_bytes(),
         }));
     }
     out.push(Artifact {

@@ -9,9 +9,15 @@
 //! `start` inside the container just before its first process.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 use thiserror::Error;
+
+/// What the hook's process does between fork and exec (confinement for hooks that run inside
+/// the container: the container's seccomp filter). It must only make system calls.
+pub type PreExec = Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>;
 
 /// LXC's hook types that lxnest runs, in the order of a container's life.
 pub const TYPES: &[&str] = &[
@@ -38,6 +44,19 @@ pub enum HookError {
         command: String,
         /// Cause.
         source: std::io::Error,
+    },
+    /// A hook that runs on the host names a file of the container's tree, which the container
+    /// controls: the host would run the container's code with the host's privileges.
+    #[error("container {container}: {kind} hook `{command}` runs {path}, which is inside the container's tree; {kind} hooks run on the host and must be host files (see docs/hooks.md)")]
+    InTree {
+        /// Container.
+        container: String,
+        /// Hook type.
+        kind: String,
+        /// Command line.
+        command: String,
+        /// The file, resolved on the host.
+        path: String,
     },
     /// It exited non-zero or was killed.
     #[error("container {container}: {kind} hook `{command}` failed ({status}){stderr}")]
@@ -112,8 +131,18 @@ pub fn run(
     kind: &str,
     env: &HookEnv,
 ) -> Result<(), HookError> {
+    run_with(hooks, kind, env, None)
+}
+
+/// [`run`], with `pre_exec` run in each hook's process just before its exec.
+pub fn run_with(
+    hooks: &BTreeMap<String, Vec<String>>,
+    kind: &str,
+    env: &HookEnv,
+    pre_exec: Option<PreExec>,
+) -> Result<(), HookError> {
     for command in hooks.get(kind).into_iter().flatten() {
-        run_one(command, kind, env)?;
+        run_one(command, kind, env, pre_exec.clone())?;
     }
     Ok(())
 }
@@ -131,22 +160,33 @@ fn script(command: &str) -> String {
     }
 }
 
-fn run_one(command: &str, kind: &str, env: &HookEnv) -> Result<(), HookError> {
+fn run_one(
+    command: &str,
+    kind: &str,
+    env: &HookEnv,
+    pre_exec: Option<PreExec>,
+) -> Result<(), HookError> {
     let script = script(command);
-    let out = Command::new("/bin/sh")
-        .arg("-c")
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
         .arg(&script)
         .arg("lxnest-hook")
         .args([env.name.as_str(), "lxc", kind])
         .envs(env.vars(kind))
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|source| HookError::Spawn {
-            container: env.name.clone(),
-            kind: kind.into(),
-            command: command.into(),
-            source,
-        })?;
+        .stdin(std::process::Stdio::null());
+    if let Some(f) = pre_exec {
+        // SAFETY: the closure only makes system calls on memory prepared before the fork (a
+        // compiled filter), which is what is allowed between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || f());
+        }
+    }
+    let out = cmd.output().map_err(|source| HookError::Spawn {
+        container: env.name.clone(),
+        kind: kind.into(),
+        command: command.into(),
+        source,
+    })?;
     // A hook's own output is the user's: pass it on.
     use std::io::Write;
     let _ = std::io::stdout().write_all(&out.stdout);

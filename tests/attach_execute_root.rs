@@ -21,6 +21,7 @@ fn plan_file(dir: &Path, name: &str) -> PathBuf {
         host_bridge: None,
         containers: vec![defaults::level_plan(name, Vec::new(), false)],
         warnings: Vec::new(),
+        reserved: Vec::new(),
     };
     let p = dir.join("plan.json");
     std::fs::write(&p, serde_json::to_string(&plan).expect("json")).expect("write plan");

@@ -611,6 +611,7 @@ fn attach_root_init_nested_stack_with_init_leaf() {
         host_bridge: None,
         containers: vec![l1, l2],
         warnings: Vec::new(),
+        reserved: Vec::new(),
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let plan_path = dir.path().join("plan.json");

@@ -32,8 +32,8 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// busybox and a few applets, owned by the container's mapped root.
-fn populate(root: &Path) {
+/// busybox and a few applets, owned by the container's mapped root (host uid `uid`).
+fn populate(root: &Path, uid: u64) {
     for d in ["bin", "root", "tmp", "proc", "sys", "dev", "etc"] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
@@ -41,7 +41,10 @@ fn populate(root: &Path) {
     for a in ["sh", "cat", "ls", "echo"] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(a)).unwrap();
     }
-    run("chown", &["-R", "100000:100000", root.to_str().unwrap()]);
+    run(
+        "chown",
+        &["-R", &format!("{uid}:{uid}"), root.to_str().unwrap()],
+    );
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -79,7 +82,25 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         "--key",
         &key_src,
     ]));
-    populate(&root);
+    // The container's root is the host uid lxnest plans for it (root's own subordinate range,
+    // docs/registry.md); `run --spec` keeps that block while nobody else holds it.
+    let spec = fs.mnt.parent().unwrap().join("rupert.yaml");
+    let text = format!(
+        "containers:\n  - name: rupert\n    rootfs: dir:{}\n    encrypt: {{method: fscrypt, key: \"{key_src}\"}}\n    network: {{mode: loopback}}\n",
+        root.display()
+    );
+    std::fs::write(&spec, text).unwrap();
+    let planned = ok(&lxnest(&[
+        "plan",
+        "--output",
+        "json",
+        spec.to_str().unwrap(),
+    ]));
+    let planned: serde_json::Value = serde_json::from_str(&planned).unwrap();
+    let uid = planned["containers"][0]["idmap"]["host_uid"]["first"]
+        .as_u64()
+        .unwrap();
+    populate(&root, uid);
     ok(&lxnest(&["crypt", "lock", root.to_str().unwrap()]));
     assert!(
         std::fs::read_dir(&root)
@@ -88,12 +109,6 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         "locked: names hidden"
     );
 
-    let spec = fs.mnt.parent().unwrap().join("rupert.yaml");
-    let text = format!(
-        "containers:\n  - name: rupert\n    rootfs: dir:{}\n    encrypt: {{method: fscrypt, key: \"{key_src}\"}}\n    network: {{mode: loopback}}\n",
-        root.display()
-    );
-    std::fs::write(&spec, text).unwrap();
     let state = fs.mnt.parent().unwrap().join("state");
     let (spec, state) = (spec.to_str().unwrap(), state.to_str().unwrap());
     ok(&lxnest(&[

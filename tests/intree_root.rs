@@ -228,3 +228,57 @@ fn root_symlinks_in_a_privileged_dir_root_never_steer_writes_or_mounts() {
     }
     check(true);
 }
+
+#[test]
+fn root_a_mount_target_linked_to_the_root_is_refused_and_writes_nothing_into_the_source() {
+    if !support::root_with("/bin/busybox", "busybox-static") {
+        return;
+    }
+    let dir = support::traversable_tempdir();
+    let tree = dir.path().join("tree");
+    let source = dir.path().join("source");
+    std::fs::create_dir_all(&source).expect("source");
+    std::fs::write(source.join("file"), "host data").expect("file");
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "containers:\n  - name: symlinked-r\n    rootfs: dir:{}\n    network: {{mode: loopback}}\n    mounts:\n      - {{source: {}, target: /data}}\n",
+            tree.display(),
+            source.display()
+        ),
+    )
+    .expect("spec");
+    let owner = planned_root(&spec);
+    busybox_tree(&tree, owner);
+    let o = Command::new("chown")
+        .args(["-R", &format!("{owner}:{owner}")])
+        .arg(&source)
+        .output()
+        .expect("chown");
+    assert!(o.status.success(), "{o:?}");
+    // What a container's root could plant in its own tree during an earlier run.
+    symlink("/", tree.join("data")).expect("link");
+    let before = snapshot(&source);
+    let state = dir.path().join("state");
+    let o = Command::new(bin())
+        .args(["run", "-P"])
+        .arg(&state)
+        .arg("--spec")
+        .arg(&spec)
+        .args(["--", "/bin/true"])
+        .output()
+        .expect("run");
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("resolves to the container's root directory"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        snapshot(&source),
+        before,
+        "nothing created in the bind source"
+    );
+    support::assert_no_state_left(&state);
+}

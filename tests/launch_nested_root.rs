@@ -51,6 +51,7 @@ fn stack(child_script: &str) -> Plan {
         gateway: Some("10.213.7.1".parse().expect("literal")),
         mtu: 1500,
         own_bridge: None,
+        ..Default::default()
     };
     Plan {
         stack: "nest".into(),
@@ -59,6 +60,7 @@ fn stack(child_script: &str) -> Plan {
         host_bridge: None,
         containers: vec![host, kid],
         warnings: Vec::new(),
+        reserved: Vec::new(),
     }
 }
 
@@ -152,6 +154,15 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
         sleeper.is_some()
     });
     let pid = sleeper.expect("level-2 `sleep` found in <own>/lxnest/nest-host/kid");
+    // The nesting host's first host uid, read while the stack runs: the plan's, unless another
+    // container held that block when it started and the allocation registry gave it a free one
+    // (docs/registry.md).
+    let nest_base = std::fs::read_to_string(state.join("nest-host/state.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["pid"].as_i64())
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/uid_map")).ok())
+        .and_then(|m| m.split_whitespace().nth(1)?.parse::<u32>().ok());
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGTERM,
@@ -184,7 +195,7 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
     // Inside, its user namespace maps its ids one to one onto the first one (see launch::lock);
     // on the host, its root is the nesting host's id BLOCK, i.e. host id base + BLOCK.
     assert_eq!(get("uidmap"), format!("0 0 {}", defaults::BLOCK), "{out}");
-    let base = defaults::idmap(true).uid[0].outside;
+    let base = nest_base.unwrap_or(defaults::idmap(true).uid[0].outside);
     let host_uid = placed[0]
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))

@@ -65,6 +65,7 @@ fn plan_file(dir: &Path, c: LevelPlan) -> PathBuf {
         host_bridge: None,
         containers: vec![c],
         warnings: Vec::new(),
+        reserved: Vec::new(),
     };
     let p = dir.join(format!("plan-{}.json", std::process::id()));
     std::fs::write(&p, serde_json::to_string(&plan).expect("plan json")).expect("write plan");
@@ -331,6 +332,7 @@ fn start_root_bridge_failure_at_every_step_leaves_no_veth_or_bridge() {
         }),
         containers: vec![plan],
         warnings: Vec::new(),
+        reserved: Vec::new(),
     };
     let pf = c.dir.path().join("net.json");
     std::fs::write(&pf, serde_json::to_string(&full).expect("json")).expect("write");

@@ -368,6 +368,7 @@ fn root_setup_container_for_a_process() {
             gateway: Some(Ipv4Addr::new(10, 231, 11, 1)),
             mtu: 1400,
             own_bridge: None,
+            ..Default::default()
         };
         let veth = net::setup_container(&netplan, pid)
             .expect("setup")

@@ -4,6 +4,7 @@
 
 use super::error::{ApiError, Result};
 use super::registry::{self, Defined};
+use super::reserve;
 use crate::launch::{monitor, nested, ops, state, LaunchError, StartOptions};
 use crate::plan::model::LevelPlan;
 use serde::Serialize;
@@ -197,8 +198,11 @@ fn is_spec(s: &str) -> bool {
 /// container by name. Each one started is defined from then on, so it is still listed, and can
 /// be started again or executed in, after it stops.
 pub fn start(spec_or_name: &str, opts: &StartOpts) -> Result<Vec<StartedContainer>> {
-    let targets: Vec<Defined> = if is_spec(spec_or_name) {
-        let plan = super::plan(Path::new(spec_or_name))?;
+    // Planning and recording what the plan takes happen under the registry's lock, so two starts
+    // at once never pick the same subnet or ids (docs/registry.md).
+    let (targets, mut held): (Vec<Defined>, _) = if is_spec(spec_or_name) {
+        let held = reserve::lock()?;
+        let plan = plan_locked(Path::new(spec_or_name), &held)?;
         let paths: Vec<String> = plan
             .containers
             .iter()
@@ -214,7 +218,7 @@ pub fn start(spec_or_name: &str, opts: &StartOpts) -> Result<Vec<StartedContaine
                 name: opts.name.clone(),
             });
         }
-        paths
+        let targets = paths
             .into_iter()
             .map(|path| Defined {
                 plan: plan.clone(),
@@ -223,19 +227,21 @@ pub fn start(spec_or_name: &str, opts: &StartOpts) -> Result<Vec<StartedContaine
                 require_apparmor: opts.require_apparmor,
                 grace_secs: opts.grace.as_secs(),
             })
-            .collect()
+            .collect();
+        (targets, held)
     } else {
         let d = registry::load(&opts.state_dir, spec_or_name)?
             .ok_or_else(|| LaunchError::NotFound(spec_or_name.into()))?;
-        vec![Defined {
+        let target = Defined {
             nested: d.nested || opts.nested,
             require_apparmor: d.require_apparmor || opts.require_apparmor,
             ..d
-        }]
+        };
+        (vec![target], reserve::lock()?)
     };
     let mut out = Vec::new();
     for d in targets {
-        out.push(start_one(&d, opts)?);
+        out.push(start_one(&d, opts, &mut held)?);
         if opts.foreground {
             break;
         }
@@ -243,7 +249,35 @@ pub fn start(spec_or_name: &str, opts: &StartOpts) -> Result<Vec<StartedContaine
     Ok(out)
 }
 
-fn start_one(d: &Defined, opts: &StartOpts) -> Result<StartedContainer> {
+/// The plan of a spec against this machine and everything reserved in the registry (a plan JSON
+/// is taken as it is; its claims are checked when recorded).
+fn plan_locked(spec: &Path, held: &crate::registry::Held) -> Result<crate::plan::model::Plan> {
+    if spec.extension().is_some_and(|e| e == "json") {
+        return super::plan(spec);
+    }
+    let loaded = crate::source::load(spec)?;
+    let host = reserve::snapshot(held)?;
+    Ok(crate::plan::plan(&loaded.stack, &host)?)
+}
+
+fn start_one(
+    d: &Defined,
+    opts: &StartOpts,
+    held: &mut crate::registry::Held,
+) -> Result<StartedContainer> {
+    let name = d
+        .level()
+        .map(|c| c.name.clone())
+        .ok_or_else(|| LaunchError::NotFound(d.path.clone()))?;
+    // The detached monitor reports its errors as text, which loses their kind; an existing
+    // container is the one callers branch on, so it is told apart here first. The launcher's
+    // own state-directory lock still decides when two starts race.
+    if !opts.foreground && state::dir(&opts.state_dir, &name)?.exists() {
+        return Err(LaunchError::Exists(name).into());
+    }
+    // Recorded before anything starts; a plan file or definition whose id block someone else
+    // holds now gets a free one (see reserve::record).
+    let d = &reserve::record(held, d, &name, &opts.state_dir)?;
     let mut c = d
         .level()
         .cloned()
@@ -264,16 +298,19 @@ fn start_one(d: &Defined, opts: &StartOpts) -> Result<StartedContainer> {
         ..Default::default()
     };
     let grace = Duration::from_secs(d.grace_secs);
-    // The detached monitor reports its errors as text, which loses their kind; an existing
-    // container is the one callers branch on, so it is told apart here first. The launcher's
-    // own state-directory lock still decides when two starts race.
-    if !opts.foreground && state::dir(&opts.state_dir, &c.name).exists() {
-        return Err(LaunchError::Exists(c.name).into());
-    }
     let (pid, exit_code) = if opts.foreground {
-        (None, Some(monitor::run_foreground(&c, &sopts, grace)?))
+        // This process holds the reservations while the container runs; the lock goes now, as
+        // another start only needs to see them recorded (a foreground start runs for long).
+        held.unlock();
+        let code = monitor::run_foreground(&c, &sopts, grace);
+        reserve::release(&opts.state_dir, &c.name)?;
+        (None, Some(code?))
     } else {
-        (Some(monitor::start_detached(&c, &sopts, grace)?), None)
+        // Detached: the lock is held until the monitor reports that the init runs, so the
+        // bridge and the id map exist before the next start reads the host.
+        let pid = monitor::start_detached(&c, &sopts, grace);
+        reserve::started(held, &opts.state_dir, &c.name, pid.is_ok())?;
+        (Some(pid?), None)
     };
     registry::save(&opts.state_dir, &c.name, d)?;
     Ok(StartedContainer {
@@ -286,10 +323,15 @@ fn start_one(d: &Defined, opts: &StartOpts) -> Result<StartedContainer> {
 /// Stops `name` (SIGTERM to its init, SIGKILL of its cgroup after the grace time) and waits until
 /// everything it had is removed. A defined container that is already stopped is left as it is.
 pub fn stop(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
-    match ops::stop(state_dir, name, grace) {
+    let r = match ops::stop(state_dir, name, grace) {
         Err(LaunchError::NotFound(_)) if registry::load(state_dir, name)?.is_some() => Ok(()),
-        r => Ok(r?),
+        r => r,
+    };
+    // Its subnets and ids are free again once its monitor is gone.
+    if r.is_ok() {
+        reserve::release(state_dir, name)?;
     }
+    Ok(r?)
 }
 
 /// Stops `name` if it runs, removes whatever is left of it, and forgets its definition.
@@ -311,6 +353,7 @@ pub fn destroy(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     registry::remove(state_dir, name)?;
+    reserve::release(state_dir, name)?;
     let tree_path = plan.as_ref().map_or(name, |p| p.path.as_str());
     let tree = crate::rootfs::tar_tree(state_dir, tree_path);
     let map = match &plan {

@@ -50,6 +50,19 @@ pub enum ApiError {
         /// The name or path asked for.
         name: Option<String>,
     },
+    /// lxnest's allocation registry (or root's /etc/subuid entry) could not be used.
+    #[error(transparent)]
+    Allocation(Box<crate::registry::RegistryError>),
+    /// A container's planned subnet or ids are someone else's now.
+    #[error("{container}: its {claim} is reserved by {holder}; fix: `lxnest destroy -n {container}` and start it from its spec again (lxnest then picks free ones)")]
+    Reserved {
+        /// The container.
+        container: String,
+        /// What it wanted.
+        claim: String,
+        /// Who holds it.
+        holder: String,
+    },
     /// The record of a defined (stopped) container could not be read or written.
     #[error("definition of {name} in {path}: {message}")]
     Registry {
@@ -109,7 +122,14 @@ impl ApiError {
                 ErrorKind::ContainerNotFound
             }
             ApiError::NothingToStart { .. } => ErrorKind::ContainerNotFound,
-            ApiError::Registry { .. } => ErrorKind::Launch,
+            ApiError::Allocation(e)
+                if matches!(**e, crate::registry::RegistryError::Held { .. }) =>
+            {
+                ErrorKind::ContainerExists
+            }
+            ApiError::Registry { .. } | ApiError::Allocation(_) | ApiError::Reserved { .. } => {
+                ErrorKind::Launch
+            }
             ApiError::Host(_)
             | ApiError::HostFixture(_)
             | ApiError::Artifacts(_)
@@ -166,6 +186,7 @@ boxed_from!(
     Launch: crate::launch::LaunchError,
     Attach: crate::attach::AttachError,
     Host: crate::host::HostError,
+    Allocation: crate::registry::RegistryError,
 );
 
 #[cfg(test)]

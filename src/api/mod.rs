@@ -16,6 +16,7 @@ mod containers;
 mod error;
 mod planning;
 pub mod registry;
+mod reserve;
 mod run;
 
 pub use containers::{
@@ -23,8 +24,11 @@ pub use containers::{
     StartedContainer,
 };
 pub use error::{join_causes, ApiError, ErrorKind, Result};
-pub use planning::{explain_syscall, generate, generate_with, plan, plan_with, Generated, Planned};
+pub use planning::{
+    explain_syscall, generate, generate_with, host_snapshot, plan, plan_with, Generated, Planned,
+};
 pub use registry::Defined;
+pub use reserve::{for_run as reserve_for_run, release as release_reservations, RunReservation};
 pub use run::{attach, execute, AttachOpts, Output};
 
 /// Default state directory (`-P`) of root, and of whoever runs this process, as the command

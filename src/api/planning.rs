@@ -24,11 +24,16 @@ pub struct Generated {
     pub files: Vec<String>,
 }
 
-/// The host facts to plan against: this machine, or a built-in fixture (`laptop`) for
-/// reproducible plans.
+/// The host facts to plan against: this machine (with what lxnest's allocation registry holds
+/// now, so the plan shows what a start would pick and what it keeps clear of), or a built-in
+/// fixture (`laptop`) for reproducible plans.
 pub fn host_snapshot(fixture: Option<&str>) -> Result<HostSnapshot> {
     match fixture {
-        None => Ok(crate::host::read()?),
+        None => {
+            let mut host = crate::host::read()?;
+            host.reserved.extend(crate::registry::peek().reservations());
+            Ok(host)
+        }
         Some("laptop") => Ok(HostSnapshot::laptop()),
         Some(other) => Err(ApiError::HostFixture(other.into())),
     }

@@ -35,8 +35,9 @@ impl Defined {
     }
 }
 
-fn file(state_dir: &Path, name: &str) -> PathBuf {
-    state_dir.join(DIR).join(format!("{name}.json"))
+fn file(state_dir: &Path, name: &str) -> Result<PathBuf> {
+    crate::names::check(name).map_err(crate::launch::LaunchError::from)?;
+    Ok(state_dir.join(DIR).join(format!("{name}.json")))
 }
 
 fn err(name: &str, path: &Path) -> impl FnOnce(String) -> ApiError {
@@ -50,17 +51,18 @@ fn err(name: &str, path: &Path) -> impl FnOnce(String) -> ApiError {
 
 /// Records `d` under the container's name (atomically: a reader never sees half a file).
 pub fn save(state_dir: &Path, name: &str, d: &Defined) -> Result<()> {
-    let f = file(state_dir, name);
+    let f = file(state_dir, name)?;
     let tmp = f.with_extension("json.tmp");
     let text = serde_json::to_string(d).map_err(|e| err(name, &f)(e.to_string()))?;
-    std::fs::create_dir_all(state_dir.join(DIR)).map_err(|e| err(name, &f)(e.to_string()))?;
-    std::fs::write(&tmp, text).map_err(|e| err(name, &tmp)(e.to_string()))?;
+    crate::launch::private::private_dir(&state_dir.join(DIR))
+        .map_err(|e| err(name, &f)(e.to_string()))?;
+    crate::launch::private::write_file(&tmp, &text).map_err(|e| err(name, &tmp)(e.to_string()))?;
     std::fs::rename(&tmp, &f).map_err(|e| err(name, &f)(e.to_string()))
 }
 
 /// The definition of `name`, `None` when there is none.
 pub fn load(state_dir: &Path, name: &str) -> Result<Option<Defined>> {
-    let f = file(state_dir, name);
+    let f = file(state_dir, name)?;
     match std::fs::read_to_string(&f) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
@@ -92,7 +94,7 @@ pub fn list(state_dir: &Path) -> Vec<(String, Defined)> {
 
 /// Forgets `name`; true when there was a definition.
 pub fn remove(state_dir: &Path, name: &str) -> Result<bool> {
-    let f = file(state_dir, name);
+    let f = file(state_dir, name)?;
     match std::fs::remove_file(&f) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),

@@ -59,9 +59,21 @@ pub fn execute(
     env: &[(String, String)],
     grace: Duration,
 ) -> Result<Output> {
+    // Its subnets and ids are recorded in the allocation registry while the command runs (a
+    // definition whose ids someone else holds now gets a free block), and released after.
+    let mut _reserved = None;
+    let defined = match registry::load(state_dir, name)? {
+        Some(d) => {
+            let mut held = super::reserve::lock()?;
+            let d = super::reserve::record(&mut held, &d, name, state_dir)?;
+            _reserved = Some(super::reserve::RunReservation::new(state_dir, name));
+            Some(d)
+        }
+        None => None,
+    };
     // Only the container's own level goes along, so a same-named container elsewhere in the
     // plan cannot be picked instead.
-    let plan = registry::load(state_dir, name)?.and_then(|d| {
+    let plan = defined.and_then(|d| {
         let lp = d.level()?.clone();
         Some(Plan {
             containers: vec![lp],

@@ -128,6 +128,10 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
         if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
             fail(ch, "pty", std::io::Error::last_os_error());
         }
+    } else {
+        // A session of our own without a controlling terminal: not the caller's, whose
+        // terminal a process could otherwise reach through /dev/tty.
+        let _ = nix::unistd::setsid();
     }
     // Wait until the caller holds our pid for signal forwarding.
     let mut b = [0u8; 1];
@@ -136,6 +140,10 @@ fn second(prep: &mut Prepared, ch: &OwnedFd, go: &OwnedFd) -> ! {
         exit_now(1);
     }
     identity(prep, ch);
+    // Not the caller's session keyring: its keys would be ours to read by possession.
+    if let Err(e) = crate::launch::keyring::join_fresh_session() {
+        fail(ch, "keyring", e);
+    }
     // A change of effective uid resets dumpability to fs.suid_dumpable; keep it off until exec.
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };

@@ -47,6 +47,7 @@ fn level_plan(
     if opts.command.is_empty() {
         return Err(AttachError::Usage("execute needs a command".into()));
     }
+    crate::names::check_path(&opts.name).map_err(LaunchError::from)?;
     let saved = match state::read(&state_dir(opts), &opts.name) {
         Ok(st) if state::alive(&st) => return Err(AttachError::Running(opts.name.clone())),
         Ok(st) => {
@@ -54,7 +55,8 @@ fn level_plan(
             ops::cleanup(&state_dir(opts), &st)?;
             Some(st.plan)
         }
-        Err(LaunchError::NotFound(_)) => None,
+        // A path of names (`host/child`) has no state of its own here: the plan decides.
+        Err(LaunchError::NotFound(_) | LaunchError::Name(_)) => None,
         Err(e) => return Err(e.into()),
     };
     let (mut lp, bridge) = match (&opts.plan, saved) {

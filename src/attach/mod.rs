@@ -41,6 +41,7 @@ pub use options::{AttachOptions, Output, PtyMode};
 
 use prepare::StdioPlan;
 use std::io::IsTerminal;
+use std::os::fd::OwnedFd;
 
 /// Runs the command of `opts` in the running container `opts.name` with the caller's stdio (a new
 /// pseudo-terminal when stdin is a terminal, see [`PtyMode`]); returns its exit code (128 +
@@ -51,10 +52,20 @@ pub fn attach(opts: &AttachOptions) -> Result<i32> {
         PtyMode::Always => true,
         PtyMode::Never => false,
     };
+    let mut capture = None;
     let (stdio, master) = if want_pty {
         let (master, slave) = pty::open(std::os::fd::AsFd::as_fd(&std::io::stdin()))
             .map_err(error::step_err(&opts.name, "pty"))?;
         (StdioPlan::Pty { slave }, Some(master))
+    } else if std::io::stdin().is_terminal()
+        || std::io::stdout().is_terminal()
+        || std::io::stderr().is_terminal()
+    {
+        // Without a pty the command must still not get our terminal (TIOCSTI would type into
+        // it): a terminal stdin becomes /dev/null, stdout and stderr become pipes we copy.
+        let (plan, ends) = no_terminal(&opts.name)?;
+        capture = Some(ends);
+        (plan, None)
     } else {
         (StdioPlan::Inherit, None)
     };
@@ -63,11 +74,36 @@ pub fn attach(opts: &AttachOptions) -> Result<i32> {
         prep,
         run::Relay {
             master,
-            capture: None,
+            stream: capture.is_some(),
+            capture,
             forward: opts.forward_signals,
         },
     )?;
     Ok(code)
+}
+
+/// Stdio for an attach without a pty when one of ours is a terminal: our stdin unless it is a
+/// terminal (then /dev/null), and pipes for stdout and stderr (their read ends returned).
+fn no_terminal(name: &str) -> Result<(StdioPlan, (OwnedFd, OwnedFd))> {
+    let pipe =
+        || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(error::step_err(name, "stdio"));
+    let ((out_r, out_w), (err_r, err_w)) = (pipe()?, pipe()?);
+    let stdin = std::io::stdin();
+    let input: OwnedFd = if stdin.is_terminal() {
+        std::fs::File::open("/dev/null")
+            .map_err(error::step_err(name, "stdio"))?
+            .into()
+    } else {
+        std::os::fd::AsFd::as_fd(&stdin)
+            .try_clone_to_owned()
+            .map_err(error::step_err(name, "stdio"))?
+    };
+    let plan = StdioPlan::Capture {
+        null: input,
+        out: out_w,
+        err: err_w,
+    };
+    Ok((plan, (out_r, err_r)))
 }
 
 /// [`attach`] with stdin from /dev/null and stdout/stderr captured.
@@ -86,6 +122,7 @@ pub fn attach_output(opts: &AttachOptions) -> Result<Output> {
     let prep = prepare::prepare(opts, stdio)?;
     let relay = run::Relay {
         master: None,
+        stream: false,
         capture: Some((out_r, err_r)),
         forward: opts.forward_signals,
     };

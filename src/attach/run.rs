@@ -23,6 +23,9 @@ pub struct Relay {
     pub capture: Option<(OwnedFd, OwnedFd)>,
     /// Forward signals to the command.
     pub forward: bool,
+    /// Copy the captured stdout and stderr to ours as they come instead of collecting them
+    /// (stand-ins for a terminal the command must not get, see `attach::attach`).
+    pub stream: bool,
 }
 
 /// Signals blocked in the calling thread and read from a signalfd; the mask comes back on drop.
@@ -114,7 +117,10 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
         None
     };
     let Relay {
-        master, capture, ..
+        master,
+        capture,
+        stream,
+        ..
     } = relay;
     let caller = nix::unistd::getpid();
     // SAFETY: the child only uses memory it owns (its copy of `prep`) and makes system calls
@@ -159,6 +165,7 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
     let mut io = Io {
         master,
         capture,
+        stream,
         out: Vec::new(),
         err: Vec::new(),
         report: Vec::new(),
@@ -190,6 +197,7 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
 struct Io {
     master: Option<OwnedFd>,
     capture: Option<(OwnedFd, OwnedFd)>,
+    stream: bool,
     out: Vec<u8>,
     err: Vec<u8>,
     report: Vec<u8>,
@@ -288,6 +296,16 @@ impl Io {
                     Some(n) => {
                         let mut out = std::io::stdout().lock();
                         let _ = out.write_all(&buf[..n]).and_then(|_| out.flush());
+                    }
+                    None => closed.push(fd.as_raw_fd()),
+                },
+                Src::Out | Src::Err if self.stream => match read_some(fd, &mut buf) {
+                    Some(n) => {
+                        let _ = if matches!(src, Src::Out) {
+                            std::io::stdout().lock().write_all(&buf[..n])
+                        } else {
+                            std::io::stderr().lock().write_all(&buf[..n])
+                        };
                     }
                     None => closed.push(fd.as_raw_fd()),
                 },

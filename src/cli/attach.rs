@@ -18,7 +18,7 @@ pub enum AttachCommand {
     /// `-n A/B` reaches a container that the nesting host A runs. Exits with the command's code.
     Attach {
         /// Container name, or path through nesting hosts (`juju-host/unit-1`).
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_path)]
         name: String,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -55,7 +55,7 @@ pub enum AttachCommand {
     /// configuration and policies, in the foreground; everything is removed when it ends.
     Execute {
         /// Container name or path.
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_path)]
         name: String,
         /// Spec (YAML) or plan (JSON); without it, the plan a stale state of NAME saved.
         #[arg(short = 'f', long = "config", value_name = "SPEC")]

@@ -24,7 +24,7 @@ pub enum CheckCommand {
     /// Exit status: 0 when the `--for` runtime can run here (or no `--for`), 1 when it is
     /// blocked, 2 on error.
     Check {
-        /// Runtime kind to decide for (`lxc`, `lxnest`, `docker`, `lxd`, `systemd`).
+        /// Runtime kind to decide for (`lxc`, `lxnest`, `docker`, `podman`, `lxd`, `systemd`).
         #[arg(long = "for", value_name = "KIND")]
         for_kind: Option<String>,
         /// Output format.

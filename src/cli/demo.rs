@@ -1,5 +1,6 @@
 //! `lxnest demo`: Sallie's juju-laptop stack end to end on the built-in rootfs. It plans the
-//! stack against this machine, starts level 1 and (through it) level 2, runs the escape battery
+//! stack against this machine, starts level 1 and (through it) level 2, starts a real LXC
+//! container inside juju-host next to the lxnest units (`demo_lxc.sh`), runs the escape battery
 //! inside a level-1 and a level-2 container, prints policies and results per level, stops the
 //! stack and checks that nothing is left behind.
 
@@ -52,7 +53,19 @@ impl DemoCommand {
             .clone();
         println!("\n== 2. starting juju-host and, through it, its three units\n");
         start_nesting_host(&plan, &level1, &state_dir)?;
+        let lxc = lxc_at_level_two(&state_dir, &level1);
         let result = battery(&state_dir);
+        let result = match (lxc, result) {
+            (Ok(()), r) => r,
+            (Err(e), Ok(_)) => {
+                println!("\nLXC AT LEVEL 2 FAILED: {e:#}");
+                Ok(ExitCode::from(1))
+            }
+            (Err(e), Err(r)) => {
+                println!("\nLXC AT LEVEL 2 FAILED: {e:#}");
+                Err(r)
+            }
+        };
         if keep {
             println!(
                 "\nthe stack keeps running: lxnest ls -P {0}; lxnest stop -P {0} -n juju-host",
@@ -60,7 +73,7 @@ impl DemoCommand {
             );
             return result;
         }
-        println!("\n== 4. stopping the stack\n");
+        println!("\n== 5. stopping the stack\n");
         lxnest::launch::ops::stop(&state_dir, "juju-host", Duration::from_secs(10))?;
         let _ = std::fs::remove_dir(&state_dir);
         let after = footprint();
@@ -109,6 +122,62 @@ fn start_nesting_host(
     Ok(())
 }
 
+/// Starts a real LXC container (busybox template, common.conf, `sys:mixed`) inside juju-host, as
+/// juju would next to its units, and shows its address and seccomp stacking.
+fn lxc_at_level_two(state_dir: &Path, level1: &lxnest::plan::LevelPlan) -> anyhow::Result<()> {
+    println!("\n== 3. real LXC at level 2: juju-host runs an LXC container next to the units\n");
+    let mut o = AttachOptions::new("juju-host");
+    o.state_dir = state_dir.to_path_buf();
+    o.command = vec!["/bin/sh".into(), "-c".into(), LXC_SCRIPT.into()];
+    let out = attach_output(&o)?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if out.code != 0 {
+        bail!(
+            "lxc-create/lxc-start in juju-host exited {}: {}{}",
+            out.code,
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k).and_then(|v| v.strip_prefix('=')))
+            .unwrap_or("?")
+            .to_string()
+    };
+    let planned = level1
+        .network
+        .own_bridge
+        .as_ref()
+        .map(|b| b.subnet.to_string())
+        .unwrap_or_else(|| "none".into());
+    let mut t = Table::new(&["LXC CONTAINER", "ADDRESS", "LXCBR0", "SECCOMP_FILTERS"]);
+    t.row(vec![
+        format!("juju-host/{} ({})", "juju-lxc1", get("uname")),
+        get("address"),
+        get("bridge"),
+        format!("{} (juju-host: {})", get("filters"), get("host_filters")),
+    ]);
+    print!("{}", t.render());
+    println!("(lxnest's own bridge for the units in juju-host: {planned})");
+    let filters: u32 = get("filters").parse().unwrap_or(0);
+    let host_filters: u32 = get("host_filters").parse().unwrap_or(0);
+    if get("address") == "none" {
+        bail!("juju-lxc1 got no address from lxc-net");
+    }
+    // The planner never gives LXC its stock subnet (a laptop's own lxcbr0 has it).
+    if get("address").starts_with("10.0.3.") {
+        bail!("juju-lxc1 is on LXC's stock 10.0.3.0/24: lxc-net did not get the planned subnet");
+    }
+    if filters != host_filters + 1 {
+        bail!("LXC's seccomp policy did not stack on juju-host's ({filters} filters)");
+    }
+    Ok(())
+}
+
+/// The shell steps of [`lxc_at_level_two`], run in juju-host.
+const LXC_SCRIPT: &str = include_str!("demo_lxc.sh");
+
 fn run_in(state_dir: &Path, name: &str, cmd: &[&str]) -> anyhow::Result<(i32, String)> {
     let mut o = AttachOptions::new(name);
     o.state_dir = state_dir.to_path_buf();
@@ -119,7 +188,7 @@ fn run_in(state_dir: &Path, name: &str, cmd: &[&str]) -> anyhow::Result<(i32, St
 
 /// Runs every probe in juju-host (level 1, a nesting host) and juju-host/unit-1 (level 2).
 fn battery(state_dir: &Path) -> anyhow::Result<ExitCode> {
-    println!("\n== 3. the escape battery (every attempt must fail)\n");
+    println!("\n== 4. the escape battery (every attempt must fail)\n");
     let me = std::process::id().to_string();
     let mut results = Vec::new();
     for name in ["juju-host", "juju-host/unit-1"] {

@@ -2,7 +2,7 @@
 //! hidden `init-nested` and `__probe` used inside containers.
 
 use anyhow::{bail, Context};
-use lxnest::launch::{self, defaults, monitor, nested, ops, state, StartOptions};
+use lxnest::launch::{self, defaults, monitor, nested, state, StartOptions};
 use lxnest::plan::model::Plan;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,7 +34,7 @@ pub enum LaunchCommand {
         /// Spec file, as a positional argument.
         spec: Option<PathBuf>,
         /// Start only this container (name or path).
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_path)]
         name: Option<String>,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -49,7 +49,7 @@ pub enum LaunchCommand {
     /// Stop a container (SIGTERM to its init, SIGKILL of its cgroup after the timeout).
     Stop {
         /// Container name.
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_name)]
         name: String,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -70,7 +70,7 @@ pub enum LaunchCommand {
     /// Show a container's state and the policies in force.
     Info {
         /// Container name.
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_name)]
         name: String,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -91,7 +91,7 @@ pub enum LaunchCommand {
         #[arg(long, conflicts_with = "spec")]
         rootfs: Option<String>,
         /// Container name (default `run-<pid>`).
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_name)]
         name: Option<String>,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -106,7 +106,7 @@ pub enum LaunchCommand {
     /// Stop a container if it runs and remove everything left of it.
     Destroy {
         /// Container name.
-        #[arg(short = 'n', long)]
+        #[arg(short = 'n', long, value_parser = lxnest::names::parse_name)]
         name: String,
         /// State directory.
         #[arg(short = 'P', long = "lxpath", default_value_os_t = state::default_dir())]
@@ -127,6 +127,9 @@ pub enum LaunchCommand {
         #[arg(long)]
         plan: Option<PathBuf>,
     },
+    /// Runs a start handed over by a multi-threaded library caller (`launch::helper`).
+    #[command(hide = true, name = "__monitor")]
+    Monitor,
     /// Escape probe run inside a container by the tests (`all` runs every probe).
     #[command(hide = true, name = "__probe")]
     Probe {
@@ -150,7 +153,7 @@ fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     for note in &loaded.notes {
         eprintln!("lxnest: note: {note}");
     }
-    let snapshot = lxnest::host::read().context("reading this machine's facts")?;
+    let snapshot = lxnest::api::host_snapshot(None).context("reading this machine's facts")?;
     Ok(lxnest::plan::plan(&loaded.stack, &snapshot)?)
 }
 
@@ -193,7 +196,7 @@ fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
+fn print_info(s: &state::State, state_dir: &Path, output: Output) -> anyhow::Result<()> {
     if let Output::Json = output {
         println!("{}", serde_json::to_string_pretty(s)?);
         return Ok(());
@@ -244,7 +247,25 @@ fn print_info(s: &state::State, output: Output) -> anyhow::Result<()> {
     println!("landlock:    {}", e.landlock);
     println!("apparmor:    {}", e.apparmor);
     println!("capabilities: {}", e.capabilities.join(" "));
+    if s.plan.init.halt_signal.is_some() && state::alive(s) {
+        println!("systemd:     {}", systemd_state(s, state_dir));
+    }
     Ok(())
+}
+
+/// systemd's own answer to `systemctl is-system-running` inside the container (`running`,
+/// `starting`, `degraded` ...), asked exactly as `lxnest attach` would.
+fn systemd_state(s: &state::State, state_dir: &Path) -> String {
+    let mut opts = lxnest::attach::AttachOptions::new(&s.name);
+    opts.state_dir = state_dir.to_path_buf();
+    opts.command = vec!["systemctl".into(), "is-system-running".into()];
+    opts.pty = lxnest::attach::PtyMode::Never;
+    match lxnest::attach::attach_output(&opts) {
+        // It exits non-zero for every state but `running` and still prints the state.
+        Ok(o) if !o.stdout.is_empty() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        Ok(o) => format!("unknown (exit {})", o.code),
+        Err(e) => format!("unknown ({e})"),
+    }
 }
 
 /// `alpine` for `tar:/media/usb/alpine.tar.xz`.
@@ -265,13 +286,14 @@ fn tarball_name(rootfs: &str) -> Option<String> {
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
-                c
+                c.to_ascii_lowercase()
             } else {
                 '-'
             }
         })
+        .take(lxnest::names::NAME_MAX)
         .collect();
-    Some(clean)
+    lxnest::names::is_valid(&clean).then_some(clean)
 }
 
 fn code(c: i32) -> ExitCode {
@@ -279,6 +301,11 @@ fn code(c: i32) -> ExitCode {
 }
 
 impl LaunchCommand {
+    /// Whether the command only prints (see `Command::only_prints`).
+    pub fn only_prints(&self) -> bool {
+        matches!(self, LaunchCommand::Ls { .. } | LaunchCommand::Info { .. })
+    }
+
     /// Run the command.
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self {
@@ -324,7 +351,7 @@ impl LaunchCommand {
                 state_dir,
                 timeout,
             } => {
-                ops::stop(&state_dir, &name, Duration::from_secs(timeout))?;
+                lxnest::api::stop(&state_dir, &name, Duration::from_secs(timeout))?;
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::Ls { state_dir, output } => {
@@ -336,7 +363,7 @@ impl LaunchCommand {
                 state_dir,
                 output,
             } => {
-                print_info(&state::read(&state_dir, &name)?, output)?;
+                print_info(&state::read(&state_dir, &name)?, &state_dir, output)?;
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::Run {
@@ -371,6 +398,9 @@ impl LaunchCommand {
                 }
                 plan.name = name.clone();
                 plan.init.command = command;
+                // Root's one-shot container takes its host ids from the allocation registry, so
+                // it shares none with a stack, another run or a user's subordinate range.
+                let _reserved = lxnest::api::reserve_for_run(&mut plan, &state_dir)?;
                 let opts = StartOptions {
                     state_dir,
                     require_apparmor,
@@ -424,6 +454,7 @@ impl LaunchCommand {
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::InitNested { plan } => Ok(code(nested::init_nested(plan)?)),
+            LaunchCommand::Monitor => Ok(code(launch::helper::serve())),
             LaunchCommand::Probe { name, args } => Ok(code(launch::probe::run(&name, &args))),
         }
     }

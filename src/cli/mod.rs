@@ -52,6 +52,9 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log.as_deref());
+    if cli.command.only_prints() {
+        restore_sigpipe();
+    }
     let result = match cli.command {
         Command::Planning(c) => c.run(),
         Command::Launch(c) => c.run(),
@@ -69,6 +72,32 @@ pub fn main() -> ExitCode {
             eprintln!("lxnest: {}", describe(&err));
             ExitCode::from(1)
         }
+    }
+}
+
+impl Command {
+    /// Commands that only print (no container, mount or cgroup to clean up if they die): a
+    /// closed pipe (`lxnest info | head`) ends them quietly, as it ends `ls(1)`. The others keep
+    /// Rust's ignored SIGPIPE, so a write error cannot kill them halfway through a start.
+    fn only_prints(&self) -> bool {
+        match self {
+            Command::Launch(l) => l.only_prints(),
+            Command::Planning(_)
+            | Command::Check(_)
+            | Command::Config(_)
+            | Command::ExplainAudit(_)
+            | Command::OpenVz(_) => true,
+            Command::Attach(_) | Command::Demo(_) | Command::Crypt(_) => false,
+        }
+    }
+}
+
+/// SIGPIPE back to its default action (the Rust runtime ignores it, so `println!` panics on
+/// EPIPE instead).
+fn restore_sigpipe() {
+    // SAFETY: setting a standard signal's disposition to SIG_DFL, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -30,7 +30,8 @@ impl HostArgs {
         match self.host_fixture.as_deref() {
             Some("laptop") => Ok(HostSnapshot::laptop()),
             Some(other) => bail!("unknown host fixture `{other}`; the only one is `laptop`"),
-            None => lxnest::host::read().context("reading this machine's facts"),
+            // This machine, with what lxnest's allocation registry holds now.
+            None => lxnest::api::host_snapshot(None).context("reading this machine's facts"),
         }
     }
 }
@@ -122,6 +123,10 @@ impl PlanningCommand {
                     plan.containers.len(),
                     out.display()
                 );
+                // The plan's warnings (e.g. where LXC would refuse a generated seccomp.lxc).
+                for w in &plan.warnings {
+                    eprintln!("warning: {w}");
+                }
             }
             PlanningCommand::Explain {
                 spec,
@@ -202,9 +207,36 @@ pub fn plan_text(plan: &Plan) -> String {
             "IDS (host)",
             "NETWORK",
             "OWN BRIDGE",
+            "RUNTIME (ids inside, bridge)",
         ]);
         for c in plan.containers.iter().filter(|c| c.depth == depth) {
             t.row(level_row(c));
+        }
+        out.push_str(&t.render());
+    }
+    if !plan.reserved.is_empty() {
+        out.push_str("\nreserved (kept clear of)\n");
+        let mut t = Table::new(&["WHAT", "SUBNET", "UIDS (host)", "GIDS (host)", "HOLDER"]);
+        let range = |r: Option<lxnest::plan::host::IdRange>| {
+            r.map(|r| {
+                format!(
+                    "{}-{}",
+                    r.first,
+                    u64::from(r.first) + u64::from(r.count) - 1
+                )
+            })
+            .unwrap_or_else(|| "-".into())
+        };
+        for r in &plan.reserved {
+            t.row(vec![
+                r.what.clone(),
+                r.subnet
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                range(r.uids),
+                range(r.gids),
+                r.holder.clone(),
+            ]);
         }
         out.push_str(&t.render());
     }
@@ -283,7 +315,27 @@ fn level_row(c: &LevelPlan) -> Vec<String> {
         ids,
         net,
         own_bridge.unwrap_or_else(|| "-".into()),
+        runtime_cell(c),
     ]
+}
+
+/// What the container's own runtime gets: the ids reserved for its containers (inside the
+/// container, as its /etc/subuid says) and the bridge it creates itself.
+fn runtime_cell(c: &LevelPlan) -> String {
+    let ids = c
+        .idmap
+        .as_ref()
+        .and_then(|m| m.runtime)
+        .map(|r| format!("{}+{}", r.first, r.count));
+    let bridge = c
+        .network
+        .runtime_bridge
+        .as_ref()
+        .map(|b| format!("{} {}", b.name, b.subnet));
+    match (ids, bridge) {
+        (None, None) => "-".into(),
+        (i, b) => [i, b].into_iter().flatten().collect::<Vec<_>>().join(", "),
+    }
 }
 
 fn explain(

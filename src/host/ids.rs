@@ -21,6 +21,52 @@ pub(crate) fn subordinate_ranges(text: &str, user: Option<&str>, uid: u32) -> Ve
         .collect()
 }
 
+/// Every range of a subuid/subgid text with its owner (`owner:first:count` lines; comments,
+/// blank and malformed lines skipped).
+pub(crate) fn all_subordinate(text: &str) -> Vec<(String, IdRange)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|line| {
+            let mut parts = line.split(':');
+            let owner = parts.next()?.trim();
+            let first = parts.next()?.trim().parse::<u32>().ok()?;
+            let count = parts.next()?.trim().parse::<u32>().ok()?;
+            (count > 0 && !owner.is_empty()).then(|| (owner.to_string(), IdRange { first, count }))
+        })
+        .collect()
+}
+
+/// Other users' subordinate ranges in /etc/subuid and /etc/subgid, as reservations the planner
+/// keeps clear of: a container of this user (root's above all) must never share host ids with a
+/// range `useradd` gave someone, or that user's own containers could signal and ptrace it.
+pub(crate) fn others_reservations(
+    subuid: &str,
+    subgid: &str,
+    user: Option<&str>,
+    uid: u32,
+) -> Vec<crate::plan::host::Reservation> {
+    let uid_text = uid.to_string();
+    let mine = |o: &str| o == uid_text || Some(o) == user;
+    let of = |text: &str, file: &str, gids: bool| {
+        all_subordinate(text)
+            .into_iter()
+            .filter(|(o, _)| !mine(o))
+            .map(|(owner, r)| crate::plan::host::Reservation {
+                holder: format!("user {owner} ({file})"),
+                stack: None,
+                what: if gids { "subgid" } else { "subuid" }.into(),
+                subnet: None,
+                uids: (!gids).then_some(r),
+                gids: gids.then_some(r),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = of(subuid, "/etc/subuid", false);
+    out.extend(of(subgid, "/etc/subgid", true));
+    out
+}
+
 /// One line of a uid_map/gid_map: `inside outside count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MapLine {
@@ -89,6 +135,38 @@ mod tests {
         );
         assert!(subordinate_ranges(SUBUID, None, 0).is_empty());
         assert!(subordinate_ranges("", Some("root"), 0).is_empty());
+    }
+
+    #[test]
+    fn other_users_ranges_become_reservations() {
+        let r = others_reservations(SUBUID, "bob:5:7\n", Some("alice"), 1000);
+        let holders: Vec<(&str, Option<IdRange>, Option<IdRange>)> = r
+            .iter()
+            .map(|r| (r.holder.as_str(), r.uids, r.gids))
+            .collect();
+        assert_eq!(
+            holders,
+            vec![
+                (
+                    "user bob (/etc/subuid)",
+                    Some(IdRange {
+                        first: 231_072,
+                        count: 65536
+                    }),
+                    None
+                ),
+                (
+                    "user bob (/etc/subgid)",
+                    None,
+                    Some(IdRange { first: 5, count: 7 })
+                ),
+            ]
+        );
+        assert_eq!(
+            all_subordinate(SUBUID).len(),
+            3,
+            "zero counts and junk skipped"
+        );
     }
 
     #[test]

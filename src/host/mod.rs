@@ -10,7 +10,7 @@ mod cgroup;
 mod delegation;
 mod facts;
 mod fsread;
-mod ids;
+pub(crate) mod ids;
 mod kconfig;
 mod kernel;
 mod level;

@@ -164,6 +164,19 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
     let dns = resolv::servers(&main, upstream.as_deref());
 
     let ids = ids_of_this_user();
+    let me = nix::unistd::getuid();
+    let my_name = ids.user.as_ref().and_then(|u| u.name.clone()).or_else(|| {
+        nix::unistd::User::from_uid(me)
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+    });
+    let reserved = ids::others_reservations(
+        &optional("/etc/subuid").unwrap_or_default(),
+        &optional("/etc/subgid").unwrap_or_default(),
+        my_name.as_deref(),
+        me.as_raw(),
+    );
 
     let snapshot = HostSnapshot {
         routes: route_destinations(&routes),
@@ -177,6 +190,7 @@ pub(crate) fn collect(for_check: bool) -> Result<Collected, HostError> {
         privileged,
         level: nesting.level,
         user: ids.user,
+        reserved,
     };
     Ok(Collected {
         snapshot,

@@ -87,9 +87,33 @@ pub fn open_beneath(dir: &OwnedFd, rel: &Path, flags: i32) -> io::Result<OwnedFd
 
 /// Reads a file of `pid`'s filesystem as text.
 pub fn read_in(pid: i32, path: &Path) -> io::Result<String> {
-    let fd = open_in_root(&root_of(pid)?, path, libc::O_RDONLY)?;
-    io::read_to_string(std::fs::File::from(fd))
+    use std::io::Read;
+    // The container owns the file: a FIFO there must not block us (O_NONBLOCK, then regular
+    // files only), and a huge or endless file must not fill our memory (READ_LIMIT).
+    let fd = open_in_root(&root_of(pid)?, path, libc::O_RDONLY | libc::O_NONBLOCK)?;
+    let st = nix::sys::stat::fstat(&fd).map_err(io::Error::from)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(io::Error::other(format!(
+            "{}: not a regular file in the container",
+            path.display()
+        )));
+    }
+    let mut text = String::new();
+    std::fs::File::from(fd)
+        .take(READ_LIMIT + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > READ_LIMIT {
+        return Err(io::Error::other(format!(
+            "{}: larger than {READ_LIMIT} bytes",
+            path.display()
+        )));
+    }
+    Ok(text)
 }
+
+/// The most lxnest reads of a file a container controls (its /etc/passwd, a nesting host's
+/// handed-over plan).
+pub const READ_LIMIT: u64 = 16 << 20;
 
 /// Names in a directory of `pid`'s filesystem.
 pub fn list_in(pid: i32, path: &Path) -> Vec<String> {

@@ -37,6 +37,8 @@ pub struct ChildSpec<'a> {
     pub apparmor_note: String,
     /// The unpacked tree of a tarball rootfs (chosen by the parent, which knows whose it is).
     pub tar_tree: Option<PathBuf>,
+    /// A foreground container's stdio (src/launch/fgstdio.rs).
+    pub stdio: Option<std::sync::Arc<super::fgstdio::ChildStdio>>,
 }
 
 /// Runs the child side; returns only on failure (after telling the parent).
@@ -130,6 +132,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // A launcher that waits on signals (init-nested, a monitor) may have them blocked; the mask
     // survives exec, so clear it before anything else.
     let _ = nix::sys::signal::SigSet::all().thread_unblock();
+    // A session of our own, never the caller's terminal (src/launch/fgstdio.rs).
+    super::fgstdio::adopt(spec.stdio.as_deref()).map_err(step_err(c, "stdio"))?;
 
     // Wait until the parent has written our id maps and put us in our cgroup: until then we
     // hold no capabilities that the kernel would honour.
@@ -140,6 +144,10 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // until the init-leaf move below: cgroup v1 lets a non-initial-namespace writer (a nested
     // lxnest) move only tasks whose real or saved uid is its own.
     inject::check(c, "identity")?;
+    // The tarball's tree sits behind a 0700 directory: open it while we still have the
+    // launcher's uid (src/launch/private.rs).
+    let held_tree =
+        super::private::hold_tree(spec.tar_tree.as_deref()).map_err(step_err(c, "identity"))?;
     if let Some(map) = &plan.idmap {
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
             .map_err(step_err(c, "identity"))?;
@@ -149,6 +157,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(u32::MAX))
             .map_err(step_err(c, "identity"))?;
     }
+    // A fresh session keyring (src/launch/keyring.rs): after the identity change, before hooks.
+    super::keyring::join_fresh_session().map_err(step_err(c, "identity"))?;
 
     // Mount propagation private first: nothing we mount may leak back into the parent's
     // namespace, which also guarantees that a failed start leaves no mount behind.
@@ -166,13 +176,21 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     let inputs = BuiltinInputs {
         hostname: plan.init.hostname.clone(),
         lxnest_binary: spec.lxnest_binary.clone(),
-        tar_tree: spec.tar_tree.clone(),
+        tar_tree: held_tree.as_ref().map(|h| h.proc_path()),
     };
     let prepared =
         rootfs::prepare(&plan.rootfs, root, &inputs).map_err(|source| LaunchError::Rootfs {
             container: c.into(),
             source,
         })?;
+    // runtimes (issue 14): a nesting host's writable /etc and its runtime's configuration
+    // (lxc-net, daemon.json, subuid ...), written inside the root; see rootfs::runtime_etc.
+    rootfs::runtime_etc::prepare(root, plan, spec.nested_json.is_some()).map_err(|source| {
+        LaunchError::Rootfs {
+            container: c.into(),
+            source,
+        }
+    })?;
 
     // The plan's mounts before /dev and /proc, so they cannot cover the masks set up next.
     inject::check(c, "mounts")?;
@@ -196,13 +214,19 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // Everything above becomes locked for the container's root (see `lock`): it enters an
     // inner user namespace and a copy of this mount namespace, then the namespaces it
     // administers. Without a user namespace (a privileged container) nothing can be locked
-    // against a root that is the host's own, and only the late namespaces are made.
+    // against a root that is the host's own, and only the late namespaces are made. A nesting
+    // host that loads its children's AppArmor profiles stays in its first user namespace: the
+    // kernel lets a task manage a policy namespace only from a user namespace at that
+    // namespace's depth; its profile's deny rules guard the masks instead.
+    let loads_policy =
+        spec.apparmor_label.is_some() && plan.apparmor.flags.iter().any(|f| f == "load_policy");
+    let locked = plan.idmap.is_some() && !loads_policy;
     inject::check(c, "lock")?;
-    if let Some(map) = &plan.idmap {
+    if let Some(map) = plan.idmap.as_ref().filter(|_| locked) {
         super::lock::enter_inner_userns(map, Path::new("/proc")).map_err(step_err(c, "lock"))?;
     }
     inject::check(c, "cgroupns")?;
-    unshare(super::spawn::late_flags(plan)).map_err(step_err(c, "cgroupns"))?;
+    unshare(super::spawn::late_flags(locked)).map_err(step_err(c, "cgroupns"))?;
 
     // The parent now moves us into the init leaf (after the cgroup namespace exists, so that the
     // container's cgroup, not the leaf, is its root) and plugs the veth into the new network
@@ -230,7 +254,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     }
     // A nesting host that loads its children's profiles needs the AppArmor filesystem, when
     // the launcher loaded its own profile (AppArmor in use).
-    if spec.apparmor_label.is_some() && plan.apparmor.flags.iter().any(|f| f == "load_policy") {
+    if loads_policy {
         apparmor::expose_policy_fs(root).map_err(step_err(c, "apparmor"))?;
     }
 
@@ -244,8 +268,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // Landlock domain forbids pivot_root and mount). A locked root cannot be pivoted into, so it
     // gets an unlocked bind of itself first (its submounts stay locked).
     inject::check(c, "pivot")?;
-    pivot::pivot(root, prepared.read_only_root, plan.idmap.is_some())
-        .map_err(step_err(c, "pivot"))?;
+    pivot::pivot(root, prepared.read_only_root, locked).map_err(step_err(c, "pivot"))?;
 
     inject::check(c, "loopback")?;
     if plan.network.mode != "none" {

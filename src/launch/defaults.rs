@@ -29,34 +29,41 @@ pub fn in_user_namespace() -> bool {
         .unwrap_or(false)
 }
 
-/// The first host uid for containers: root's subordinate range when it has one, else 100000.
-fn base_id(file: &str) -> u32 {
-    std::fs::read_to_string(file)
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                let mut f = l.split(':');
-                (f.next() == Some("root"))
-                    .then(|| f.next().and_then(|v| v.parse().ok()))
-                    .flatten()
-            })
+/// Root's subordinate range start in `file`, if it has one.
+fn root_sub_id(file: &str) -> Option<u32> {
+    std::fs::read_to_string(file).ok().and_then(|t| {
+        t.lines().find_map(|l| {
+            let mut f = l.split(':');
+            (f.next() == Some("root"))
+                .then(|| f.next().and_then(|v| v.parse().ok()))
+                .flatten()
         })
-        .unwrap_or(100_000)
+    })
 }
 
 /// The id map of a container: nesting hosts get three blocks so their own children fit in the
-/// second one; inside a user namespace the container takes the second block of ours.
+/// second one. Root's /etc/subuid and /etc/subgid entries decide where the block starts; inside
+/// a nesting host lxnest wrote them (the range its plan reserved for ad-hoc containers), and
+/// without them a container in a user namespace takes the second block of ours.
 pub fn idmap(nesting: bool) -> IdMapPlan {
     let count = if nesting { 3 * BLOCK } else { BLOCK };
     if let Some(map) = user_idmap(count) {
         return map;
     }
-    let (uid, gid) = if in_user_namespace() {
-        (BLOCK, BLOCK)
-    } else {
-        (base_id("/etc/subuid"), base_id("/etc/subgid"))
-    };
+    let fallback = if in_user_namespace() { BLOCK } else { 100_000 };
+    let uid = root_sub_id("/etc/subuid").unwrap_or(fallback);
+    let gid = root_sub_id("/etc/subgid").unwrap_or(fallback);
     crate::plan::idmap::map(uid, gid, count, uid, gid)
+}
+
+/// The error of a failed map write, with why it failed when our own maps do not cover the
+/// planned ids (a nesting host without a reserved range) and what to do about it.
+pub fn explain_map_error(map: &IdMapPlan, err: std::io::Error) -> String {
+    let own = |f: &str| std::fs::read_to_string(format!("/proc/self/{f}")).unwrap_or_default();
+    match crate::plan::idreserve::unmapped(map, &own("uid_map"), &own("gid_map")) {
+        Some(why) => format!("{err}: {why}"),
+        None => err.to_string(),
+    }
 }
 
 /// An unprivileged user's map, as the planner makes it (the user as root plus subordinate ids,
@@ -167,6 +174,7 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
             command,
             environment: BTreeMap::from([("LXNEST_LEVEL".to_string(), depth.to_string())]),
             hostname: name.into(),
+            halt_signal: None,
         },
         apparmor: AppArmorPlan {
             profile: profile.clone(),
@@ -182,9 +190,18 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
             path: format!("lxnest/{name}"),
             mode,
             controllers: Vec::new(),
+            // The planner's level-1 defaults (docs/launch.md, "Limits").
             limits: LimitPlan {
-                memory: None,
-                pids: Some(if nesting { 4096 } else { 1024 }),
+                memory: Some(if nesting {
+                    crate::plan::cgroup::DEFAULT_MEMORY_NESTING
+                } else {
+                    crate::plan::cgroup::DEFAULT_MEMORY
+                }),
+                pids: Some(if nesting {
+                    crate::plan::cgroup::DEFAULT_PIDS_NESTING
+                } else {
+                    crate::plan::cgroup::DEFAULT_PIDS
+                }),
                 cpu: None,
             },
             delegate: nesting,
@@ -204,6 +221,8 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
             gateway: None,
             mtu: 1500,
             own_bridge: None,
+            runtime_bridge: None,
+            runtime_pool: None,
         },
         capabilities: caps,
         devices: crate::plan::devices::DEFAULT

@@ -43,6 +43,9 @@ pub enum LaunchError {
         /// What went wrong.
         message: String,
     },
+    /// The name cannot be a container's (it would leave the state directory).
+    #[error(transparent)]
+    Name(#[from] crate::names::NameError),
     /// A container by that name is not known (no state directory).
     #[error("no container named {0} (see `lxnest ls`)")]
     NotFound(String),

@@ -74,6 +74,23 @@ fn wait_mask() -> SigSet {
 /// Returns the init's exit code. Signals are blocked only now, after the init exec'd, so the
 /// init does not inherit a blocked mask.
 pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
+    wait_halting(pid, grace, libc::SIGTERM)
+}
+
+/// [`wait`], asking the init to stop with `halt` (the plan's halt signal, see
+/// [`crate::plan::model::InitPlan::halt_signal`]: SIGRTMIN+3 for systemd).
+pub fn wait_halting(pid: Pid, grace: Duration, halt: i32) -> nix::Result<i32> {
+    wait_relaying(pid, grace, halt, None)
+}
+
+/// [`wait_halting`], copying a relay meanwhile (a detached container's console into its
+/// capped log, or a foreground container's pty or pipes).
+fn wait_relaying(
+    pid: Pid,
+    grace: Duration,
+    halt: i32,
+    mut pump: Option<&mut dyn super::console::Pump>,
+) -> nix::Result<i32> {
     let mask = wait_mask();
     mask.thread_block()?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
@@ -104,17 +121,41 @@ pub fn wait(pid: Pid, grace: Duration) -> nix::Result<i32> {
             }
             None => PollTimeout::NONE,
         };
-        let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(p) = pump.as_deref() {
+            fds.extend(
+                p.fds()
+                    .into_iter()
+                    .map(|f| PollFd::new(f, PollFlags::POLLIN)),
+            );
+        }
         match poll(&mut fds, timeout) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(e),
+        }
+        let ready: Vec<usize> = fds
+            .iter()
+            .skip(1)
+            .enumerate()
+            .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(i, _)| i)
+            .collect();
+        drop(fds);
+        // Last first: a pump that stops polling one descriptor shifts only those after it.
+        for i in ready.into_iter().rev() {
+            if !pump.as_deref_mut().is_some_and(|p| p.ready(i)) {
+                pump = None;
+                break;
+            }
         }
         while let Ok(Some(info)) = sfd.read_signal() {
             let sig = info.ssi_signo as i32;
             if (sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP)
                 && deadline.is_none()
             {
-                let _ = kill(pid, Signal::SIGTERM);
+                // SAFETY: kill(2) with a pid and a signal number has no memory effects; `halt`
+                // is a valid signal (from InitPlan::halt_signal_number).
+                unsafe { libc::kill(pid.as_raw(), halt) };
                 deadline = Some(Instant::now() + grace);
             }
         }
@@ -191,14 +232,39 @@ fn lock_root(crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPla
 
 /// Starts `plan` and waits in the foreground; returns the init's exit code.
 pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
-    let started = start(plan, opts)?;
+    // From a multi-threaded caller, in an exec'd lxnest (launch::helper).
+    if let Some(r) = super::helper::delegate(plan, opts, grace, true) {
+        return r;
+    }
+    // Never the caller's terminal: a pty or pipes (launch::fgstdio).
+    let mut relay = None;
+    let mut opts = opts.clone();
+    if !opts.console_log && opts.stdio.is_none() {
+        let (stdio, r) = super::fgstdio::prepare().map_err(step_err(&plan.path, "stdio"))?;
+        opts.stdio = Some(stdio);
+        relay = r;
+    }
+    let started = start(plan, &opts);
+    // Our copies of the init's ends go, or the relay would never see their end-of-file.
+    opts.stdio = None;
+    let started = started?;
     let _ = wait_mask().thread_block();
     let st = state_of(plan, &started, std::process::id() as i32);
     if let Err(e) = state::write(&opts.state_dir, &st) {
         teardown(started);
         return Err(e);
     }
-    let code = wait(started.child.pid(), grace).map_err(step_err(&plan.path, "monitor"));
+    let halt = plan.init.halt_signal_number();
+    let code = wait_relaying(
+        started.child.pid(),
+        grace,
+        halt,
+        relay.as_mut().map(|r| r as &mut dyn super::console::Pump),
+    )
+    .map_err(step_err(&plan.path, "monitor"));
+    if let Some(r) = relay {
+        r.finish();
+    }
     // The init is reaped (or wait failed): don't let the guard signal a recycled pid.
     let mut started = started;
     if code.is_ok() {
@@ -211,6 +277,10 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
 
 /// Starts `plan` under a detached monitor process; returns the init's pid once it runs.
 pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
+    // From a multi-threaded caller, in an exec'd lxnest (launch::helper).
+    if let Some(r) = super::helper::delegate(plan, opts, grace, false) {
+        return r;
+    }
     let c = plan.path.as_str();
     // Close-on-exec: the container's init must not inherit the report pipe, or the reader
     // would never see end-of-file.
@@ -243,6 +313,9 @@ pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
         }
         ForkResult::Child => {
             drop(r);
+            // The starting process keeps the allocation registry locked until we report; our
+            // inherited copy of its descriptor would hold the lock for the monitor's whole life.
+            crate::registry::lock::close_inherited();
             let _ = setsid();
             // SAFETY: as above; the intermediate child exits at once so the monitor is reparented.
             match unsafe { fork() } {
@@ -282,7 +355,17 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     }
     report(&mut w, &format!("ok {}\n", st.pid));
     drop(w);
-    let code = wait(started.child.pid(), grace).unwrap_or(1);
+    let mut console = super::console::take();
+    let code = wait_relaying(
+        started.child.pid(),
+        grace,
+        plan.init.halt_signal_number(),
+        console.as_mut().map(|c| c as &mut dyn super::console::Pump),
+    )
+    .unwrap_or(1);
+    if let Some(c) = console {
+        c.finish();
+    }
     let mut started = started;
     let reaped = std::mem::replace(&mut started.child, super::start::ChildGuard::released());
     let _ = reaped.release();

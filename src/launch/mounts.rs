@@ -91,9 +91,19 @@ impl InRoot {
 /// the mount point (a directory, or an empty file when `src` is not a directory).
 pub fn target_in(root: &OwnedFd, target: &str, src_is_dir: bool) -> MResult<InRoot> {
     let kind = if src_is_dir { Kind::Dir } else { Kind::File };
-    mount_point(root, Path::new(target), kind)
-        .map(InRoot)
-        .map_err(ioerr("mount point", Path::new(target)))
+    let at = mount_point(root, Path::new(target), kind)
+        .map_err(ioerr("mount point", Path::new(target)))?;
+    // A symlink in the tree (`data -> /`) may resolve the target to the root itself: a mount
+    // there would stand in for the whole tree at every later step, so it is refused.
+    let id = |fd: &OwnedFd| nix::sys::stat::fstat(fd).map(|s| (s.st_dev, s.st_ino));
+    if id(&at).ok() == id(root).ok() {
+        return Err(MountError {
+            op: "mount point".into(),
+            target: PathBuf::from(target),
+            message: "resolves to the container's root directory (a symlink in its tree?); mount targets must be below it".into(),
+        });
+    }
+    Ok(InRoot(at))
 }
 
 /// `target` resolved again after something was mounted on it: the new mount's root.

@@ -46,6 +46,8 @@ pub fn subtree(plan: &Plan, path: &str) -> Plan {
     p.containers
         .retain(|c| c.path == path || c.path.starts_with(&prefix));
     p.host_bridge = None;
+    // Other stacks' reservations are none of its business either.
+    p.reserved.clear();
     p
 }
 
@@ -115,6 +117,8 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
             bridge: me.network.own_bridge.clone(),
             nested_json: handoff_for(&h.plan, child),
             console_log: false,
+            // Our own stdio, which is never the outer caller's terminal (launch::fgstdio).
+            stdio: None,
         };
         match start(&local, &opts) {
             Ok(s) => {
@@ -217,6 +221,7 @@ mod tests {
             host_bridge: None,
             containers: vec![a, kid, b],
             warnings: Vec::new(),
+            reserved: Vec::new(),
         }
     }
 

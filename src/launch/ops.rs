@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// waits until the state directory is gone. Without a live monitor, cleans up directly.
 pub fn stop(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
     let st = state::read(state_dir, name)?;
-    let dir = state::dir(state_dir, name);
+    let dir = state::dir(state_dir, name)?;
     let monitor_alive = st.monitor_pid > 0 && kill(Pid::from_raw(st.monitor_pid), None).is_ok();
     if monitor_alive {
         let _ = kill(Pid::from_raw(st.monitor_pid), Signal::SIGTERM);
@@ -60,8 +60,8 @@ pub fn cleanup(state_dir: &Path, st: &State) -> Result<()> {
             network::delete_link(b);
         }
     }
-    let dir = state::dir(state_dir, &st.name);
-    if let Err(e) = std::fs::remove_dir_all(&dir) {
+    let dir = state::dir(state_dir, &st.name)?;
+    if let Err(e) = super::sweep::remove_state_dir(&dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
             first_err.get_or_insert(e.to_string());
         }
@@ -82,9 +82,9 @@ pub fn destroy(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
         Ok(_) => stop(state_dir, name, grace),
         Err(LaunchError::NotFound(_)) => {
             // A directory without a readable state (a start that was killed): just remove it.
-            let dir = state::dir(state_dir, name);
+            let dir = state::dir(state_dir, name)?;
             if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(|e| LaunchError::State {
+                super::sweep::remove_state_dir(&dir).map_err(|e| LaunchError::State {
                     container: name.into(),
                     path: dir.display().to_string(),
                     message: e.to_string(),

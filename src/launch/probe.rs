@@ -328,6 +328,12 @@ pub fn result_text(r: Result<(), Errno>) -> String {
 /// The `__probe` command: prints one line per probe; exits 0 (the caller judges the results).
 pub fn run(name: &str, args: &[String]) -> i32 {
     let outside = args.first().and_then(|a| a.parse().ok()).unwrap_or(1);
+    if name == "read_key" {
+        return read_key_probe(args);
+    }
+    if name == "tiocsti" {
+        return tiocsti_probe();
+    }
     let names: Vec<&str> = match name {
         "all" => PROBES.to_vec(),
         "apparmor" => APPARMOR_PROBES.to_vec(),
@@ -340,5 +346,72 @@ pub fn run(name: &str, args: &[String]) -> i32 {
         };
         println!("{n}\t{result}");
     }
+    0
+}
+
+/// `__probe read_key SERIAL`: tries to read a key the caller holds outside (`read_key<TAB>ok
+/// PAYLOAD` would be an escape), then, as a control that `keyctl` is not simply filtered, asks
+/// for its own session keyring's id (`keyctl<TAB>ok`).
+fn read_key_probe(args: &[String]) -> i32 {
+    use super::keyring;
+    let serial = args.first().and_then(|a| a.parse().ok()).unwrap_or(0);
+    match keyring::read_key(serial) {
+        Ok(v) => println!("read_key\tok {}", String::from_utf8_lossy(&v)),
+        Err(e) => println!(
+            "read_key\t{:?}",
+            Errno::from_raw(e.raw_os_error().unwrap_or(0))
+        ),
+    }
+    println!(
+        "keyctl\t{}",
+        result_text(
+            keyring::session_id()
+                .map(|_| ())
+                .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+        )
+    );
+    0
+}
+
+/// `__probe tiocsti`: pushes `X<fd>Y` into the input queue of descriptors 0-2 and of /dev/tty
+/// with TIOCSTI (`tiocsti_N<TAB>ok` says the push worked: harmless on a terminal of the
+/// container's own, an escape on the caller's, which the test checks from outside), and lists
+/// the descriptors this process has (`fds<TAB>0,1,2`).
+fn tiocsti_probe() -> i32 {
+    let push = |fd: i32, tag: &str| -> Result<(), Errno> {
+        for b in format!("X{tag}Y").bytes() {
+            // SAFETY: TIOCSTI reads one byte from a pointer to a local that outlives the call.
+            rc(unsafe { libc::ioctl(fd, libc::TIOCSTI, &b as *const u8) } as libc::c_long)?;
+        }
+        Ok(())
+    };
+    // Listed first, before /dev/tty is opened.
+    let mut fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    fds.sort();
+    // The last one is read_dir's own descriptor.
+    fds.pop();
+    let list: Vec<String> = fds.iter().map(|f| f.to_string()).collect();
+    println!("fds\t{}", list.join(","));
+    for fd in 0..3 {
+        println!("tiocsti_{fd}\t{}", result_text(push(fd, &fd.to_string())));
+    }
+    let tty = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    {
+        Ok(f) => {
+            use std::os::fd::AsRawFd;
+            result_text(push(f.as_raw_fd(), "T"))
+        }
+        Err(e) => format!("open: {:?}", Errno::from_raw(e.raw_os_error().unwrap_or(0))),
+    };
+    println!("tiocsti_tty\t{tty}");
     0
 }

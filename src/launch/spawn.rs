@@ -23,16 +23,16 @@ pub fn clone_flags(plan: &LevelPlan) -> CloneFlags {
 }
 
 /// The namespaces the child unshares once its setup mounts are in place (after entering the
-/// inner user namespace, when it has one): owned by that namespace, so the container's root
+/// inner user namespace when `locked`): owned by the container's own user namespace, so its root
 /// administers them. Always a network namespace: the spec offers no "share the parent's network"
-/// mode, and a user namespace can mount sysfs only with a network namespace of its own. With a
-/// user namespace, also a mount namespace: the copy that locks the setup mounts.
-pub fn late_flags(plan: &LevelPlan) -> CloneFlags {
+/// mode, and a user namespace can mount sysfs only with a network namespace of its own. When
+/// `locked`, also a mount namespace: the copy that locks the setup mounts.
+pub fn late_flags(locked: bool) -> CloneFlags {
     let mut flags = CloneFlags::CLONE_NEWCGROUP
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWNET;
-    if plan.idmap.is_some() {
+    if locked {
         flags |= CloneFlags::CLONE_NEWNS;
     }
     flags

@@ -32,6 +32,8 @@ pub struct StartOptions {
     /// Send the container's stdio (and ours) to `<statedir>/<name>/console.log`, stdin from
     /// /dev/null: for a detached monitor that outlives the terminal.
     pub console_log: bool,
+    /// A foreground container's stdio (`launch::fgstdio`); `None`: our own descriptors 0-2.
+    pub stdio: Option<std::sync::Arc<super::fgstdio::ChildStdio>>,
 }
 
 /// The container's init, killed and reaped on drop unless released.
@@ -105,6 +107,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // before anything else is touched, and it holds the rootfs mount point.
     inject::check(c, "state")?;
     let state = StateDirGuard::create(&opts.state_dir, &plan.name)?;
+    super::private::restrict_state_dir(state.path(), plan).map_err(step_err(c, "state"))?;
     if opts.console_log {
         redirect_stdio(&state.path().join("console.log")).map_err(step_err(c, "state"))?;
     }
@@ -234,6 +237,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         apparmor_label,
         apparmor_note: apparmor_note.clone(),
         tar_tree: matches!(plan.rootfs, RootfsPlan::Tar(_)).then_some(tar_tree),
+        stdio: opts.stdio.clone(),
     };
     let mut child_end = Some(child_end);
     let pid = spawn::spawn(
@@ -289,7 +293,9 @@ fn parent_steps(
     // needs its capabilities in the new user namespace; it waits for our Continue.
     inject::check(c, "idmap")?;
     if let Some(map) = &plan.idmap {
-        idmap::write_maps(pid, map).map_err(step_err(c, "idmap"))?;
+        idmap::write_maps(pid, map).map_err(|e| {
+            step_err(c, "idmap")(crate::launch::defaults::explain_map_error(map, e))
+        })?;
     }
     // Into the cgroup before the child runs anything, and before it unshares its cgroup
     // namespace (that cgroup becomes its root). Delegation hands the subtree to its root.
@@ -409,25 +415,9 @@ fn log_apparmor_once(why: &str) {
     ONCE.call_once(|| tracing::info!("{why}: AppArmor profiles are planned but not loaded"));
 }
 
-/// Points stdin at /dev/null and stdout/stderr at `log` (inherited by the container's init).
+/// Points stdin at /dev/null and stdout/stderr at the capped console log (`launch::console`).
 fn redirect_stdio(log: &std::path::Path) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let null = std::fs::File::open("/dev/null")?;
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
-    for (src, dst) in [
-        (null.as_raw_fd(), 0),
-        (out.as_raw_fd(), 1),
-        (out.as_raw_fd(), 2),
-    ] {
-        // SAFETY: dup2 onto the standard descriptors; `src` is a valid open fd owned above.
-        if unsafe { libc::dup2(src, dst) } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
+    super::console::redirect(log)
 }
 
 /// The v1 devices allowlist. The cgroup layer removes the fresh init leaf before `devices.deny a`

@@ -84,9 +84,10 @@ pub struct State {
     pub plan: LevelPlan,
 }
 
-/// `<statedir>/<name>`.
-pub fn dir(state_dir: &Path, name: &str) -> PathBuf {
-    state_dir.join(name)
+/// `<statedir>/<name>`, for a valid name only ([`crate::names`]): the one place a container's
+/// name becomes a path, so `..` or `/` can never point a removal or a creation elsewhere.
+pub fn dir(state_dir: &Path, name: &str) -> Result<PathBuf> {
+    Ok(crate::names::join(state_dir, name)?)
 }
 
 fn serr(name: &str, path: &Path) -> impl FnOnce(String) -> LaunchError {
@@ -101,16 +102,16 @@ fn serr(name: &str, path: &Path) -> impl FnOnce(String) -> LaunchError {
 
 /// Writes `state.json` atomically (rename), so a reader never sees half a file.
 pub fn write(state_dir: &Path, st: &State) -> Result<()> {
-    let d = dir(state_dir, &st.name);
+    let d = dir(state_dir, &st.name)?;
     let tmp = d.join("state.json.tmp");
     let text = serde_json::to_string_pretty(st).map_err(|e| serr(&st.name, &tmp)(e.to_string()))?;
-    std::fs::write(&tmp, text).map_err(|e| serr(&st.name, &tmp)(e.to_string()))?;
+    super::private::write_file(&tmp, &text).map_err(|e| serr(&st.name, &tmp)(e.to_string()))?;
     std::fs::rename(&tmp, d.join("state.json")).map_err(|e| serr(&st.name, &d)(e.to_string()))
 }
 
 /// Reads a container's state.
 pub fn read(state_dir: &Path, name: &str) -> Result<State> {
-    let p = dir(state_dir, name).join("state.json");
+    let p = dir(state_dir, name)?.join("state.json");
     let text = std::fs::read_to_string(&p).map_err(|_| LaunchError::NotFound(name.to_string()))?;
     serde_json::from_str(&text).map_err(|e| serr(name, &p)(e.to_string()))
 }
@@ -120,7 +121,7 @@ pub fn list(state_dir: &Path) -> Vec<State> {
     let mut out: Vec<State> = std::fs::read_dir(state_dir)
         .map(|rd| {
             rd.flatten()
-                .filter_map(|e| read(state_dir, &e.file_name().to_string_lossy()).ok())
+                .filter_map(|e| read(state_dir, e.file_name().to_str()?).ok())
                 .collect()
         })
         .unwrap_or_default();
@@ -150,7 +151,7 @@ pub struct StateDirGuard {
 impl StateDirGuard {
     /// Creates `<statedir>/<name>/{rootfs,mount}`; fails when the container exists.
     pub fn create(state_dir: &Path, name: &str) -> Result<StateDirGuard> {
-        let d = dir(state_dir, name);
+        let d = dir(state_dir, name)?;
         std::fs::create_dir_all(state_dir).map_err(|e| serr(name, state_dir)(e.to_string()))?;
         match std::fs::create_dir(&d) {
             Ok(()) => {}
@@ -177,7 +178,7 @@ impl StateDirGuard {
 impl Drop for StateDirGuard {
     fn drop(&mut self) {
         if let Some(p) = self.path.take() {
-            if let Err(e) = std::fs::remove_dir_all(&p) {
+            if let Err(e) = super::sweep::remove_state_dir(&p) {
                 tracing::warn!("remove state directory {}: {e}", p.display());
             }
         }

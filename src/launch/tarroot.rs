@@ -10,6 +10,12 @@ use std::path::Path;
 
 /// Unpacks (or reuses) the tree of `tarball` for `plan` at `dest`; returns a note for the log.
 pub fn unpack(plan: &LevelPlan, dest: &Path, tarball: &str) -> Result<Option<String>, String> {
+    // Trees live behind a 0700 directory (launch::private) from the first file on.
+    if nix::unistd::geteuid().is_root() {
+        if let Some(base) = dest.parent() {
+            super::private::private_dir(base).map_err(|e| format!("{}: {e}", base.display()))?;
+        }
+    }
     let tar = Path::new(tarball);
     let run = |shift| {
         tarball::ensure(tar, dest, shift)
@@ -49,7 +55,7 @@ pub fn unpack(plan: &LevelPlan, dest: &Path, tarball: &str) -> Result<Option<Str
 /// unprivileged user removes it as root of a namespace with the container's map `map`. Returns
 /// whether there was a tree.
 pub fn remove(map: Option<&IdMapPlan>, dest: &Path) -> Result<bool, String> {
-    let _ = std::fs::remove_file(dest.with_extension("stamp"));
+    let _ = std::fs::remove_file(crate::tarball::beside(dest, "stamp"));
     if std::fs::symlink_metadata(dest).is_err() {
         return Ok(false);
     }

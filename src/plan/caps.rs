@@ -1,5 +1,8 @@
 //! Capabilities: the set a container keeps, from a default plus what its runtime needs.
 
+use crate::plan::model::{AppArmorPlan, LevelPlan};
+use crate::plan::needs::Needs;
+use crate::spec::model::ContainerSpec;
 use std::collections::BTreeSet;
 
 /// Every capability name the kernel knows (without `CAP_`, lower case, as in lxc.cap.drop), in
@@ -89,6 +92,34 @@ pub fn kept<'a>(needs: impl IntoIterator<Item = &'a String>, drop: &[String]) ->
     set.extend(needs.into_iter().cloned());
     set.retain(|c| !drop.contains(c) && !NEVER.contains(&c.as_str()));
     set
+}
+
+/// Defaults plus the needs of the container and of everything below it (a dropped bounding
+/// capability can never come back further down), never more than the parent keeps (an inner
+/// level is never looser). A need that an ancestor's `capabilities.drop` removes is a finding
+/// of [`crate::plan::check::run`], never a silent loss.
+pub fn for_container(
+    c: &ContainerSpec,
+    subtree: &Needs,
+    parent: Option<&LevelPlan>,
+    apparmor: &AppArmorPlan,
+    user_namespace: bool,
+) -> Vec<String> {
+    let mut set = kept(&subtree.capabilities, &c.capabilities.drop);
+    // AppArmor lets a task load policy only with mac_admin in its own user namespace, and only
+    // into the policy namespace at that depth: in a user namespace it reaches nothing but the
+    // container's own policy namespace, so a nesting host that loads its children's profiles
+    // keeps it. Without a user namespace it would be the host's: never.
+    if user_namespace
+        && apparmor.flags.iter().any(|f| f == "load_policy")
+        && !c.capabilities.drop.iter().any(|d| d == "mac_admin")
+    {
+        set.insert("mac_admin".into());
+    }
+    if let Some(p) = parent {
+        set.retain(|cap| p.capabilities.contains(cap));
+    }
+    set.into_iter().collect()
 }
 
 #[cfg(test)]

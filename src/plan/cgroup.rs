@@ -12,6 +12,16 @@ use crate::spec::validate::parse_bytes;
 /// CPU bandwidth period in microseconds (the kernel's default); the spec loader checks quotas.
 pub use crate::spec::validate::{CPU_PERIOD, CPU_QUOTA_MIN};
 
+/// Tasks a level-1 container may have when its spec sets no `limits.pids` (a fork bomb must
+/// not take the host's pid space; systemd's own default for a service is of this order).
+pub const DEFAULT_PIDS: u64 = 1024;
+/// [`DEFAULT_PIDS`] for a nesting host, which runs whole containers of its own.
+pub const DEFAULT_PIDS_NESTING: u64 = 4096;
+/// Memory of a level-1 container whose spec sets no `limits.memory`.
+pub const DEFAULT_MEMORY: u64 = 4 << 30;
+/// [`DEFAULT_MEMORY`] for a nesting host.
+pub const DEFAULT_MEMORY_NESTING: u64 = 8 << 30;
+
 /// Where a nesting host's own processes live: cgroup v2 forbids processes in a node that enables
 /// controllers for its children.
 pub const INIT_LEAF: &str = "init";
@@ -73,15 +83,32 @@ fn limits(
     depth: u32,
     parent: Option<&LimitPlan>,
 ) -> Result<LimitPlan, Vec<Finding>> {
+    use crate::spec::model::{UNLIMITED, UNLIMITED_WORD};
+    let memory_unlimited = c.limits.memory.as_deref() == Some(UNLIMITED_WORD);
+    let pids_unlimited = c.limits.pids == Some(UNLIMITED);
     let own = LimitPlan {
         memory: c.limits.memory.as_deref().and_then(|m| parse_bytes(m).ok()),
-        pids: c.limits.pids,
+        pids: c.limits.pids.filter(|n| *n != UNLIMITED),
         cpu: c
             .limits
             .cpu
             .map(|cores| ((cores * CPU_PERIOD as f64).round() as u64, CPU_PERIOD)),
     };
-    let Some(p) = parent else { return Ok(own) };
+    let Some(p) = parent else {
+        // Level 1: lxnest's defaults unless the spec says `unlimited`; below, a container
+        // inherits its parent's limits, which it can never exceed.
+        let nesting = c.runtime.is_some() || !c.children.is_empty();
+        let (mem, pids) = if nesting {
+            (DEFAULT_MEMORY_NESTING, DEFAULT_PIDS_NESTING)
+        } else {
+            (DEFAULT_MEMORY, DEFAULT_PIDS)
+        };
+        return Ok(LimitPlan {
+            memory: own.memory.or((!memory_unlimited).then_some(mem)),
+            pids: own.pids.or((!pids_unlimited).then_some(pids)),
+            cpu: own.cpu,
+        });
+    };
     let mut findings = Vec::new();
     let mut over = |what: &str, mine: String, theirs: String| {
         findings.push(Finding {
@@ -209,7 +236,7 @@ mod tests {
         assert_eq!(p.init_leaf.as_deref(), Some(INIT_LEAF));
         assert_eq!(p.premount, Premount::Namespaced);
         let q = plan(
-            &spec(Some("1G"), None, None),
+            &spec(Some("1G"), Some(crate::spec::model::UNLIMITED), None),
             "c",
             1,
             &Needs::default(),
@@ -219,5 +246,26 @@ mod tests {
         .unwrap();
         assert_eq!((q.init_leaf, q.premount), (None, Premount::ReadOnly));
         assert_eq!(q.controllers, vec!["memory".to_string()]);
+    }
+
+    #[test]
+    fn level_one_gets_default_limits_unless_unlimited() {
+        let layout = HostSnapshot::laptop().cgroup;
+        let n = Needs::default();
+        let p = plan(&spec(None, None, None), "c", 1, &n, &layout, None).unwrap();
+        assert_eq!(
+            (p.limits.memory, p.limits.pids),
+            (Some(DEFAULT_MEMORY), Some(DEFAULT_PIDS))
+        );
+        let mut s = spec(Some("unlimited"), Some(crate::spec::model::UNLIMITED), None);
+        let p = plan(&s, "c", 1, &n, &layout, None).unwrap();
+        assert_eq!((p.limits.memory, p.limits.pids), (None, None));
+        // A nesting host gets more; its children inherit (and cannot exceed) its limits.
+        s = spec(None, None, None);
+        s.runtime = Some("lxnest".into());
+        let host = plan(&s, "h", 1, &n, &layout, None).unwrap();
+        assert_eq!(host.limits.pids, Some(DEFAULT_PIDS_NESTING));
+        let child = plan(&spec(None, None, None), "h/c", 2, &n, &layout, Some(&host)).unwrap();
+        assert_eq!(child.limits.memory, Some(DEFAULT_MEMORY_NESTING));
     }
 }

@@ -21,6 +21,7 @@ pub fn run(plan: &Plan, stack: &Stack) -> Vec<Finding> {
         let ancestors = index.ancestors(&c.path);
         needs_allowed(&ancestors, c, spec, &mut out);
         not_looser(&ancestors, c, &mut out);
+        crate::plan::grant::capabilities(&ancestors, c, &specs, &mut out);
     }
     out
 }

@@ -48,13 +48,14 @@ pub enum PlanError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// A seccomp rule or file could not be read.
-    #[error("{origin}: {source}")]
+    /// A seccomp rule or file could not be read. The parser's error names the file and line
+    /// itself; it is not a `#[source]` so that `{:#}` does not print it twice.
+    #[error("{error}")]
     Seccomp {
         /// The spec entry that named it.
         origin: Origin,
         /// The parser's error.
-        source: crate::seccomp::SeccompError,
+        error: crate::seccomp::SeccompError,
     },
     /// A profile could not be rendered.
     #[error("container {container}: AppArmor profile: {source}")]

@@ -87,6 +87,62 @@ pub struct HostSnapshot {
     /// The unprivileged user the planner runs as; `None` for root (also root of a container).
     #[serde(default)]
     pub user: Option<HostUser>,
+    /// What others hold: subnets and host id ranges in lxnest's allocation registry (other stacks,
+    /// and this stack's own earlier claims, which it may take again), and other users'
+    /// subordinate id ranges. Nothing here is handed out to anyone else.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<Reservation>,
+}
+
+/// Something already allocated on this host, and who holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// Who holds it: `stack S, container C (-P DIR, monitor pid N)`, or `user alice (/etc/subuid)`.
+    pub holder: String,
+    /// The stack that holds it, for lxnest's own reservations (`None` for a user's range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+    /// What it is within the holder: [`HOST_BRIDGE`], `bridge PATH`, `ids PATH`, `subuid`...
+    pub what: String,
+    /// A subnet in use at any level (host bridge, a nesting host's bridge, a nested runtime's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<Ipv4Net>,
+    /// Host uids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uids: Option<IdRange>,
+    /// Host gids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gids: Option<IdRange>,
+}
+
+/// [`Reservation::what`] of a stack's bridge on the planner's own level.
+pub const HOST_BRIDGE: &str = "host bridge";
+
+/// [`Reservation::what`] of the bridge a nesting host makes for its children.
+pub fn bridge_key(path: &str) -> String {
+    format!("bridge {path}")
+}
+
+/// [`Reservation::what`] of the bridge a nesting host's own runtime makes (lxcbr0, docker0...).
+pub fn runtime_bridge_key(path: &str) -> String {
+    format!("runtime bridge {path}")
+}
+
+/// [`Reservation::what`] of the address pool of a nesting host's Docker or Podman.
+pub fn runtime_pool_key(path: &str) -> String {
+    format!("runtime pool {path}")
+}
+
+/// [`Reservation::what`] of a container tree's block of host ids.
+pub fn ids_key(path: &str) -> String {
+    format!("ids {path}")
+}
+
+impl Reservation {
+    /// Whether this is `stack`'s own claim of `what` (which the stack may take again).
+    pub fn is_own(&self, stack: &str, what: &str) -> bool {
+        self.stack.as_deref() == Some(stack) && self.what == what
+    }
 }
 
 /// An unprivileged user who plans and starts containers (Annie: no root, perhaps subordinate ids).
@@ -149,6 +205,7 @@ impl HostSnapshot {
             privileged: true,
             level: 0,
             user: None,
+            reserved: Vec::new(),
         }
     }
 

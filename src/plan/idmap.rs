@@ -9,48 +9,85 @@ use crate::spec::model::ContainerSpec;
 /// Ids a single container's own root range covers (uid 0..65535 inside).
 pub const RANGE: u32 = 65_536;
 
-/// Ids used when root plans on a host whose /etc/subuid has no entry for root (LXC and Incus take
-/// the same liberty: root may map any ids).
-const ROOT_DEFAULT: IdRange = IdRange {
-    first: 100_000,
-    count: 1_000_000_000,
-};
+/// How many ids lxnest reserves for root's containers when root has no /etc/subuid entry (as
+/// LXD and Incus give root a billion): room for thousands of container trees.
+pub const ROOT_COUNT: u32 = 1_000_000_000;
 
-/// The ids the planner itself may hand out to level-1 containers, in its own namespace.
+/// shadow's default SUB_UID_MAX and SUB_GID_MAX (login.defs): `useradd` hands out subordinate
+/// ranges below it, so root's range starts above it and never eats into the users' pool.
+pub const USERADD_MAX: u32 = 600_100_000;
+
+/// The range root's /etc/subuid and /etc/subgid entry gets when it has none: above useradd's pool
+/// and above every range any user holds, aligned to a 65536-id block. The same for uids and gids,
+/// so a container's uid and gid blocks line up. `None` when no such range fits in 32 bits.
+pub fn root_range(taken: &[IdRange]) -> Option<IdRange> {
+    let end_of = |r: &IdRange| u64::from(r.first) + u64::from(r.count);
+    let floor = taken
+        .iter()
+        .map(end_of)
+        .fold(u64::from(USERADD_MAX) + 1, u64::max);
+    let first = floor.div_ceil(u64::from(RANGE)) * u64::from(RANGE);
+    // Keep uid 4294967295 ((uid_t)-1) out of every range.
+    let first = u32::try_from(first).ok()?;
+    (u64::from(first) + u64::from(ROOT_COUNT) < u64::from(u32::MAX)).then_some(IdRange {
+        first,
+        count: ROOT_COUNT,
+    })
+}
+
+/// The ids the planner itself may hand out to level-1 containers, in its own namespace: the
+/// planning user's subordinate range (the largest); for root without an entry, the one
+/// [`root_range`] picks and lxnest's start writes to /etc/subuid and /etc/subgid.
 pub fn available(host: &HostSnapshot) -> (Option<IdRange>, Option<IdRange>) {
-    let pick = |ranges: &[IdRange]| {
-        ranges
-            .iter()
-            .copied()
-            .max_by_key(|r| r.count)
-            .or(host.privileged.then_some(ROOT_DEFAULT))
-    };
+    let others: Vec<IdRange> = host
+        .reserved
+        .iter()
+        .filter(|r| r.stack.is_none())
+        .flat_map(|r| r.uids.into_iter().chain(r.gids))
+        .collect();
+    let root = host.privileged.then(|| root_range(&others)).flatten();
+    let pick = |ranges: &[IdRange]| ranges.iter().copied().max_by_key(|r| r.count).or(root);
     (pick(&host.subuids), pick(&host.subgids))
 }
 
-/// How many ids a container's block needs: its own range plus one per mapped descendant.
+/// Host ranges held by others (other stacks' trees, other users' subordinate ranges), which no
+/// level-1 block of this plan may overlap; `stack`'s own earlier claims are left out (taken again
+/// by name, see [`IdAllocator::take_at`]).
+pub fn held_by_others(host: &HostSnapshot, stack: &str, gids: bool) -> Vec<IdRange> {
+    host.reserved
+        .iter()
+        .filter(|r| r.stack.as_deref() != Some(stack))
+        .filter_map(|r| if gids { r.gids } else { r.uids })
+        .collect()
+}
+
+/// How many ids a container's block needs: its own range, the range reserved for its runtime
+/// ([`runtime_ids`]) and the blocks of its mapped descendants.
 pub fn block_size(c: &ContainerSpec) -> u64 {
     let own = if c.idmap.as_ref().is_some_and(|m| m.privileged) {
         0
     } else {
-        u64::from(RANGE)
+        u64::from(RANGE) + u64::from(crate::plan::idreserve::runtime_ids(c))
     };
     own + c.children.iter().map(block_size).sum::<u64>()
 }
 
-/// Hands out consecutive blocks from one range.
+/// Hands out blocks from one range, lowest first, around ranges already taken.
 #[derive(Debug, Clone)]
 pub struct IdAllocator {
-    next: u64,
+    start: u64,
     end: u64,
+    /// Taken `[first, end)` intervals, within the range or not.
+    taken: Vec<(u64, u64)>,
 }
 
 impl IdAllocator {
     /// Allocate from `range`.
     pub fn new(range: IdRange) -> Self {
         IdAllocator {
-            next: u64::from(range.first),
+            start: u64::from(range.first),
             end: u64::from(range.first) + u64::from(range.count),
+            taken: Vec::new(),
         }
     }
 
@@ -58,25 +95,58 @@ impl IdAllocator {
     /// range is 0..65535 inside, so children start at 65536.
     pub fn for_children(parent_count: u32) -> Self {
         IdAllocator {
-            next: u64::from(RANGE),
+            start: u64::from(RANGE),
             end: u64::from(parent_count),
+            taken: Vec::new(),
         }
     }
 
-    /// Take `count` ids; `None` when they do not fit.
-    pub fn take(&mut self, count: u64) -> Option<u32> {
-        let first = self.next;
-        (first + count <= self.end).then(|| {
-            self.next += count;
-            first as u32
-        })
+    /// Allocator for the declared children of a container with map `map`: after its own root
+    /// range and before the range reserved for its runtime, so the two never overlap.
+    pub fn for_children_of(map: &IdMapPlan) -> Self {
+        let end = map.runtime.map_or(map.host_uid.count, |r| r.first);
+        Self::for_children(end)
     }
 
-    /// Take a block at a user-chosen start; `None` when it is outside the range or already used.
+    /// Marks ranges (held by someone else) that no block may overlap.
+    pub fn avoid(&mut self, ranges: &[IdRange]) {
+        self.taken.extend(
+            ranges
+                .iter()
+                .map(|r| (u64::from(r.first), u64::from(r.first) + u64::from(r.count))),
+        );
+    }
+
+    fn free(&self, first: u64, count: u64) -> Option<(u64, u64)> {
+        let end = first + count;
+        self.taken
+            .iter()
+            .copied()
+            .find(|&(a, b)| first < b && a < end)
+    }
+
+    /// Take `count` ids, the lowest free block; `None` when they do not fit.
+    pub fn take(&mut self, count: u64) -> Option<u32> {
+        let mut first = self.start;
+        while first + count <= self.end {
+            match self.free(first, count) {
+                None => {
+                    self.taken.push((first, first + count));
+                    return u32::try_from(first).ok();
+                }
+                Some((_, past)) => first = past.max(first + 1),
+            }
+        }
+        None
+    }
+
+    /// Take a block at a given start (a user's `idmap.uid`, or the stack's own earlier block);
+    /// `None` when it is outside the range or overlaps a taken one.
     pub fn take_at(&mut self, first: u32, count: u64) -> Option<u32> {
         let f = u64::from(first);
-        (f >= self.next && f + count <= self.end).then(|| {
-            self.next = f + count;
+        let fits = f >= self.start && f + count <= self.end && self.free(f, count).is_none();
+        fits.then(|| {
+            self.taken.push((f, f + count));
             first
         })
     }
@@ -104,6 +174,7 @@ pub fn map(uid: u32, gid: u32, count: u32, host_uid: u32, host_gid: u32) -> IdMa
             first: host_gid,
             count,
         },
+        runtime: None,
     }
 }
 
@@ -139,6 +210,7 @@ pub fn unprivileged(user: &HostUser, sub_uid: u32, sub_gid: u32, count: u32) -> 
             first: sub_gid.saturating_sub(1),
             count,
         },
+        runtime: None,
     }
 }
 
@@ -163,6 +235,7 @@ pub fn single(user: &HostUser) -> IdMapPlan {
             first: user.gid,
             count: 1,
         },
+        runtime: None,
     }
 }
 
@@ -203,29 +276,53 @@ pub fn for_user(
         ));
     }
     let size = block_size(c);
+    let bare = crate::plan::idreserve::block_size_bare(c);
     if let Some(why) = single_reason(host) {
-        if size > u64::from(RANGE) {
+        if bare > u64::from(RANGE) {
             return Err((
-                format!("its nested containers need {size} ids, but only your own id can be mapped: {why}"),
+                format!("its nested containers need {bare} ids, but only your own id can be mapped: {why}"),
                 "give the user subordinate ids in /etc/subuid and /etc/subgid and install the setuid newuidmap/newgidmap (Debian: uidmap)",
             ));
         }
         let warning = format!("single-id map ({why}): {SINGLE_LOSES}");
         return Ok((single(user), Some(warning)));
     }
-    let count = u64::from(c.idmap.as_ref().and_then(|m| m.count).unwrap_or(0)).max(size);
-    // Inside id 0 is the user; ids 1.. come from the subordinate ranges.
-    let (uid, gid) = (
-        ids.0.as_mut().and_then(|a| a.take(count - 1)),
-        ids.1.as_mut().and_then(|a| a.take(count - 1)),
-    );
-    match (uid, gid, u32::try_from(count)) {
-        (Some(uid), Some(gid), Ok(count)) => Ok((unprivileged(user, uid, gid, count), None)),
-        _ => Err((
-            format!("no room for {} ids in your subordinate ids", count - 1),
-            "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
-        )),
+    let wish = u64::from(c.idmap.as_ref().and_then(|m| m.count).unwrap_or(0));
+    // Inside id 0 is the user; ids 1.. come from the subordinate ranges. Both allocators move
+    // only when both have room.
+    let mut take = |count: u64| {
+        let (mut u, mut g) = (ids.0.clone(), ids.1.clone());
+        let got = (
+            u.as_mut().and_then(|a| a.take(count - 1)),
+            g.as_mut().and_then(|a| a.take(count - 1)),
+            u32::try_from(count),
+        );
+        match got {
+            (Some(uid), Some(gid), Ok(count)) => {
+                (*ids.0, *ids.1) = (u, g);
+                Some(unprivileged(user, uid, gid, count))
+            }
+            _ => None,
+        }
+    };
+    if let Some(map) = take(wish.max(size)) {
+        return Ok((map, None));
     }
+    // A user's subordinate range is often 65536 ids: then the nesting host runs without the
+    // range reserved for its runtime's own containers rather than not at all.
+    if size > bare {
+        if let Some(map) = take(wish.max(bare)) {
+            let warning = crate::plan::idreserve::without_reservation(size - bare);
+            return Ok((map, Some(warning)));
+        }
+    }
+    Err((
+        format!(
+            "no room for {} ids in your subordinate ids",
+            wish.max(size) - 1
+        ),
+        "add subordinate ids (usermod --add-subuids/--add-subgids), or nest fewer containers",
+    ))
 }
 
 /// What a container on the single-id map cannot do, for the plan's warning.
@@ -261,12 +358,79 @@ mod tests {
     }
 
     #[test]
-    fn root_without_subuid_gets_the_default_range() {
+    fn root_without_subuid_gets_a_range_above_every_user_and_useradd() {
         let mut host = HostSnapshot::laptop();
         host.subuids.clear();
-        assert_eq!(available(&host).0, Some(ROOT_DEFAULT));
+        let above = IdRange {
+            first: USERADD_MAX,
+            count: 10 * RANGE,
+        };
+        assert_eq!(
+            available(&host).0,
+            Some(IdRange {
+                first: 9157 * RANGE,
+                count: ROOT_COUNT
+            }),
+            "first 65536-aligned id above 600100000"
+        );
+        host.reserved.push(crate::plan::host::Reservation {
+            holder: "user bob (/etc/subuid)".into(),
+            stack: None,
+            what: "subuid".into(),
+            subnet: None,
+            uids: Some(above),
+            gids: None,
+        });
+        let r = available(&host).0.expect("range");
+        assert!(u64::from(r.first) >= u64::from(above.first) + u64::from(above.count));
+        assert_eq!(r.first % RANGE, 0);
         host.privileged = false;
         assert_eq!(available(&host).0, None);
+        assert_eq!(
+            root_range(&[IdRange {
+                first: 3_500_000_000,
+                count: 1
+            }]),
+            None,
+            "no room left below 2^32"
+        );
+    }
+
+    #[test]
+    fn blocks_go_around_ranges_held_by_others() {
+        let mut a = IdAllocator::new(IdRange {
+            first: 0,
+            count: 10 * RANGE,
+        });
+        a.avoid(&[
+            IdRange {
+                first: 1000,
+                count: 10,
+            },
+            IdRange {
+                first: 3 * RANGE,
+                count: RANGE,
+            },
+        ]);
+        assert_eq!(a.take(u64::from(RANGE)), Some(1010));
+        assert_eq!(a.take(u64::from(RANGE)), Some(1010 + RANGE));
+        assert_eq!(
+            a.take(u64::from(RANGE)),
+            Some(4 * RANGE),
+            "skips the held block"
+        );
+        assert_eq!(a.take_at(3 * RANGE, 1), None, "held by someone else");
+        assert_eq!(a.take_at(8 * RANGE, u64::from(RANGE)), Some(8 * RANGE));
+        assert_eq!(
+            a.take(u64::from(3 * RANGE)),
+            Some(5 * RANGE),
+            "the gap between"
+        );
+        assert_eq!(
+            a.take(u64::from(2 * RANGE)),
+            None,
+            "no gap that large is left"
+        );
     }
 
     #[test]
@@ -318,6 +482,29 @@ mod tests {
             single_reason(&HostSnapshot::laptop()),
             None,
             "root never falls back"
+        );
+    }
+
+    #[test]
+    fn a_user_with_one_range_gets_a_nesting_host_without_the_runtime_reservation() {
+        let host = HostSnapshot::laptop_as_user();
+        let user = host.user.clone().expect("user");
+        let lxc = ContainerSpec {
+            name: "h".into(),
+            runtime: Some("lxc".into()),
+            ..Default::default()
+        };
+        let (mut u, mut g) = available(&host);
+        let (mut u, mut g) = (
+            u.take().map(IdAllocator::new),
+            g.take().map(IdAllocator::new),
+        );
+        let (m, warning) = for_user(&lxc, &host, &user, (&mut u, &mut g)).expect("plans");
+        assert_eq!(m.host_uid.count, RANGE);
+        assert!(warning.is_some_and(|w| w.contains("no room for the 131072 ids reserved")));
+        assert_eq!(
+            crate::plan::idreserve::runtime_range(&lxc, m.host_uid.count),
+            None
         );
     }
 }

@@ -25,6 +25,11 @@ pub struct Plan {
     pub containers: Vec<LevelPlan>,
     /// Things the user should know that do not stop the plan.
     pub warnings: Vec<String>,
+    /// What the plan kept clear of: subnets and host id ranges reserved by other stacks (lxnest's
+    /// allocation registry), this stack's own earlier reservations, and other users' subordinate
+    /// ids, each with its holder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reserved: Vec<crate::plan::host::Reservation>,
 }
 
 impl Plan {
@@ -190,6 +195,41 @@ pub struct InitPlan {
     pub environment: BTreeMap<String, String>,
     /// Hostname (UTS namespace).
     pub hostname: String,
+    /// The signal that asks the init to shut down (`SIGRTMIN+3` for systemd, which treats
+    /// SIGTERM as "re-execute", as LXC's `lxc.signal.halt`); `None` is SIGTERM. Left out of the
+    /// serialized plan when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halt_signal: Option<String>,
+}
+
+impl InitPlan {
+    /// The halt signal's number (SIGTERM when none is planned or the name is unknown).
+    pub fn halt_signal_number(&self) -> i32 {
+        self.halt_signal
+            .as_deref()
+            .and_then(signal_number)
+            .unwrap_or(libc::SIGTERM)
+    }
+}
+
+/// `SIGTERM`, `SIGPWR`, `SIGRTMIN+3` ... as a number; `None` for an unknown name.
+pub fn signal_number(name: &str) -> Option<i32> {
+    let n = name.strip_prefix("SIG").unwrap_or(name);
+    if let Some(k) = n.strip_prefix("RTMIN+") {
+        let k: i32 = k.parse().ok()?;
+        let sig = libc::SIGRTMIN() + k;
+        return (sig <= libc::SIGRTMAX()).then_some(sig);
+    }
+    Some(match n {
+        "TERM" => libc::SIGTERM,
+        "INT" => libc::SIGINT,
+        "HUP" => libc::SIGHUP,
+        "PWR" => libc::SIGPWR,
+        "QUIT" => libc::SIGQUIT,
+        "USR1" => libc::SIGUSR1,
+        "USR2" => libc::SIGUSR2,
+        _ => return None,
+    })
 }
 
 /// AppArmor confinement of one container.
@@ -296,7 +336,7 @@ pub struct BridgePlan {
 }
 
 /// Network plan of one container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetPlan {
     /// `bridge`, `loopback` or `none`.
     pub mode: String,
@@ -314,6 +354,16 @@ pub struct NetPlan {
     pub mtu: u32,
     /// The bridge this container creates for its own children, if it hosts any.
     pub own_bridge: Option<BridgePlan>,
+    /// The bridge the container's nested runtime creates itself (LXC's lxcbr0 through lxc-net,
+    /// Docker's docker0, Podman's podman0, LXD's lxdbr0): lxnest plans its subnet so that it
+    /// collides with nothing and writes it into the runtime's configuration, but never creates
+    /// it; NAT for it is the runtime's own, inside the container's network namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_bridge: Option<BridgePlan>,
+    /// Subnets the nested runtime may carve further networks from (Docker's
+    /// `default-address-pools`, Podman's `default_subnet_pools`), split into /24s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_pool: Option<Ipv4Net>,
 }
 
 /// A device node.
@@ -353,6 +403,12 @@ pub struct IdMapPlan {
     pub host_uid: IdRange,
     /// The host gid range.
     pub host_gid: IdRange,
+    /// Ids (inside the container, uids and gids alike) reserved for the containers its own
+    /// runtime makes (LXC's, LXD's, Podman's, or ad-hoc `lxnest run`): the nesting host's
+    /// /etc/subuid and /etc/subgid give them to root. Disjoint from the declared children's
+    /// blocks. Left out of the serialized plan when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<IdRange>,
 }
 
 /// One mount, in the order performed.
@@ -382,4 +438,24 @@ pub struct LandlockPlan {
     pub read_only: Vec<String>,
     /// Paths with full access.
     pub read_write: Vec<String>,
+}
+
+#[cfg(test)]
+mod signal_tests {
+    use super::*;
+
+    #[test]
+    fn halt_signals_by_name() {
+        assert_eq!(signal_number("SIGRTMIN+3"), Some(libc::SIGRTMIN() + 3));
+        assert_eq!(signal_number("PWR"), Some(libc::SIGPWR));
+        assert_eq!(signal_number("SIGKILLME"), None);
+        assert_eq!(signal_number("SIGRTMIN+99"), None);
+        let init = InitPlan {
+            command: vec![],
+            environment: BTreeMap::new(),
+            hostname: "h".into(),
+            halt_signal: None,
+        };
+        assert_eq!(init.halt_signal_number(), libc::SIGTERM);
+    }
 }

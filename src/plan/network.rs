@@ -80,6 +80,14 @@ pub fn reserve_user_subnets(
     }
 }
 
+/// Every subnet the user fixed with `network.subnet`, at any depth.
+pub fn fixed_subnets(list: &[ContainerSpec], out: &mut Vec<Ipv4Net>) {
+    for c in list {
+        out.extend(c.network.subnet);
+        fixed_subnets(&c.children, out);
+    }
+}
+
 /// A bridge for `count` containers: the user's subnet if given, else a picked one.
 pub fn bridge(
     name: String,
@@ -115,6 +123,7 @@ pub fn container(
     parent: Option<&BridgePlan>,
     index: u32,
     overhead: u32,
+    earlier: Option<Ipv4Net>,
     alloc: &mut SubnetAllocator,
 ) -> Result<NetPlan, Box<Finding>> {
     let mode = c.network.mode.clone().unwrap_or_else(|| "bridge".into());
@@ -138,9 +147,10 @@ pub fn container(
     let own_bridge = if kids > 0 {
         let nat = c.network.nat.unwrap_or(true);
         let inner_mtu = mtu.saturating_sub(overhead);
+        // The user's subnet, else the one this container's bridge had at its last start.
         let b = bridge(
             INNER_BRIDGE.into(),
-            c.network.subnet,
+            c.network.subnet.or(earlier),
             kids,
             inner_mtu,
             nat,
@@ -163,7 +173,73 @@ pub fn container(
         gateway: on_bridge.map(|b| b.address.addr()),
         mtu,
         own_bridge,
+        runtime_bridge: None,
+        runtime_pool: None,
     })
+}
+
+/// The bridge name a nested runtime creates for its containers, for the runtimes whose bridge
+/// subnet lxnest plans.
+pub fn runtime_bridge_name(runtime: &str) -> Option<&'static str> {
+    match runtime {
+        "lxc" => Some("lxcbr0"),
+        "lxd" => Some("lxdbr0"),
+        "docker" => Some("docker0"),
+        "podman" => Some("podman0"),
+        _ => None,
+    }
+}
+
+/// Addresses a runtime bridge has room for (a /24: LXC's and Docker's default size).
+const RUNTIME_HOSTS: u32 = 253;
+
+/// Addresses in a runtime's pool for further networks (a /22: four /24 networks).
+const RUNTIME_POOL_HOSTS: u32 = 1021;
+
+/// Plans the bridge (and, for Docker and Podman, the address pool) of every container's nested
+/// runtime. Runs after every lxnest bridge is picked, so adding a runtime never moves the
+/// subnets lxnest's own bridges had; the one allocator keeps them clear of the host's routes
+/// (a laptop's 10.0.3.0/24 among them), of every ancestor and of every sibling.
+/// `pinned`: subnets this stack held before, by reservation key, taken again.
+pub fn runtime_bridges(
+    containers: &mut [crate::plan::model::LevelPlan],
+    alloc: &mut SubnetAllocator,
+    pinned: &std::collections::BTreeMap<String, Ipv4Net>,
+    out: &mut Vec<Finding>,
+) {
+    for c in containers.iter_mut() {
+        let Some(name) = c.runtime.as_deref().and_then(runtime_bridge_name) else {
+            continue;
+        };
+        let mtu = c.network.mtu;
+        let before = pinned
+            .get(&crate::plan::host::runtime_bridge_key(&c.path))
+            .copied();
+        let Some(b) = bridge(
+            name.into(),
+            before,
+            RUNTIME_HOSTS,
+            mtu,
+            true,
+            Origin::builtin("picked"),
+            alloc,
+        ) else {
+            out.push(Finding {
+                container: c.path.clone(),
+                level: c.depth,
+                rule: "network".into(),
+                origin: c.origin.clone(),
+                message: format!("no free subnet for the {name} bridge of its runtime"),
+                fix: "free a private subnet on the host (lxnest avoids every routed one)".into(),
+            });
+            continue;
+        };
+        c.network.runtime_bridge = Some(b);
+        if matches!(c.runtime.as_deref(), Some("docker" | "podman")) {
+            let before = pinned.get(&crate::plan::host::runtime_pool_key(&c.path));
+            c.network.runtime_pool = before.copied().or_else(|| alloc.pick(RUNTIME_POOL_HOSTS));
+        }
+    }
 }
 
 /// `parent/name`, or `name` at level 1.
@@ -212,7 +288,7 @@ mod tests {
             children: vec![kid.clone(), kid],
             ..Default::default()
         };
-        let net = container(&c, "s", "h", 1, Some(&host), 0, 50, &mut alloc).unwrap();
+        let net = container(&c, "s", "h", 1, Some(&host), 0, 50, None, &mut alloc).unwrap();
         assert_eq!(net.address, Some("10.100.0.2/24".parse().unwrap()));
         assert_eq!(net.gateway, Some("10.100.0.1".parse().unwrap()));
         let own = net.own_bridge.unwrap();
@@ -232,7 +308,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let net = container(&c, "s", "l", 1, None, 0, 0, &mut alloc).unwrap();
+        let net = container(&c, "s", "l", 1, None, 0, 0, None, &mut alloc).unwrap();
         assert!(net.veth_host.is_none() && net.address.is_none() && net.own_bridge.is_none());
     }
 

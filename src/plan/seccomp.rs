@@ -1,6 +1,7 @@
 //! Each level's own seccomp filter, and the effective (stacked) decisions.
 //!
-//! A level's filter is: the spec's rules, then the spec's policy files, then lxnest's base policy
+//! A level's filter is: the spec's rules, then the spec's policy files (LXC text, or OCI/Docker
+//! JSON whose includes/excludes follow the level's capabilities), then lxnest's base policy
 //! (`policy/seccomp/default.seccomp`, plus `no-nesting.seccomp` for containers that start nothing).
 //! Base rules for syscalls that a runtime at or below the container needs are dropped, because the
 //! kernel runs every ancestor's filter on a descendant's calls. Rules the user wrote are never
@@ -10,7 +11,7 @@ use crate::origin::Origin;
 use crate::plan::error::PlanError;
 use crate::plan::model::{Plan, PlanIndex, SeccompPlan};
 use crate::plan::needs::Needs;
-use crate::seccomp::{builtin, decide, lxc_text, Action, Mode, Policy, Rule};
+use crate::seccomp::{builtin, decide, lxc_text, oci_in, Action, Mode, Policy, Rule};
 use crate::spec::model::ContainerSpec;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,13 +26,13 @@ impl Base {
     pub fn load() -> Result<Self, PlanError> {
         let origin = |f: &str| Origin::new(f, 0);
         Ok(Base {
-            default: builtin::default_policy().map_err(|source| PlanError::Seccomp {
+            default: builtin::default_policy().map_err(|error| PlanError::Seccomp {
                 origin: origin(builtin::DEFAULT_FILE),
-                source,
+                error,
             })?,
-            no_nesting: builtin::no_nesting_policy().map_err(|source| PlanError::Seccomp {
+            no_nesting: builtin::no_nesting_policy().map_err(|error| PlanError::Seccomp {
                 origin: origin(builtin::NO_NESTING_FILE),
-                source,
+                error,
             })?,
         })
     }
@@ -43,6 +44,7 @@ pub fn own_policy(
     c: &ContainerSpec,
     own: &Needs,
     subtree: &Needs,
+    capabilities: &[String],
 ) -> Result<SeccompPlan, PlanError> {
     let mut rules: Vec<Rule> = Vec::new();
     for (i, text) in c.seccomp.rules.iter().enumerate() {
@@ -53,15 +55,32 @@ pub fn own_policy(
             .cloned()
             .unwrap_or_else(|| c.origin.clone());
         let rule = lxc_text::parse_rule(text, origin.clone())
-            .map_err(|source| PlanError::Seccomp { origin, source })?;
+            .map_err(|error| PlanError::Seccomp { origin, error })?;
         rules.push(rule);
     }
     let mut policy = base.default.clone();
     for (file, text) in &c.seccomp.file_texts {
-        let p = lxc_text::parse(text, file).map_err(|source| PlanError::Seccomp {
-            origin: Origin::new(file, 0),
-            source,
-        })?;
+        let p = if oci_in::is_json(text) {
+            // OCI/Docker profiles: includes/excludes are decided by the level's capabilities.
+            let ctx = oci_in::OciContext {
+                capabilities: capabilities.to_vec(),
+                kernel: None,
+            };
+            let (p, report) =
+                oci_in::parse(text, file, &ctx).map_err(|error| PlanError::Seccomp {
+                    origin: Origin::new(file, 0),
+                    error,
+                })?;
+            for (origin, name) in &report.unknown_names {
+                tracing::debug!("{origin}: skipped `{name}` (not a syscall of this host)");
+            }
+            p
+        } else {
+            lxc_text::parse(text, file).map_err(|error| PlanError::Seccomp {
+                origin: Origin::new(file, 0),
+                error,
+            })?
+        };
         if p.mode == Mode::Allowlist {
             // An allowlist named by the user becomes the level's mode and default; lxnest's
             // denials stay in as explicit rules.

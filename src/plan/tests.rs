@@ -67,7 +67,18 @@ fn juju_laptop_cgroups_ids_and_caps_nest() {
     assert!(host.cgroup.delegate && !unit.cgroup.delegate);
     assert_eq!(unit.cgroup.limits.memory, Some(1 << 30));
     let (h, u) = (host.idmap.as_ref().unwrap(), unit.idmap.as_ref().unwrap());
-    assert_eq!(h.host_uid.count, 4 * 65536);
+    // Its own range, three units, and the range reserved for LXC's own containers.
+    assert_eq!(
+        h.host_uid.count,
+        4 * 65536 + crate::plan::idreserve::RUNTIME_IDS
+    );
+    let r = h.runtime.expect("lxc gets a reserved range");
+    assert!(
+        p.children("juju-host")
+            .filter_map(|k| k.idmap.as_ref())
+            .all(|m| m.host_uid.first + m.host_uid.count <= h.host_uid.first + r.first),
+        "the units' blocks lie before LXC's range"
+    );
     assert!(u.host_uid.first >= h.host_uid.first + 65536);
     assert!(u.host_uid.first + u.host_uid.count <= h.host_uid.first + h.host_uid.count);
     assert_eq!(
@@ -307,4 +318,21 @@ fn without_subordinate_ids_the_user_alone_is_mapped_and_the_plan_says_what_is_lo
     );
     let e = plan_as_user(ANNIE_NESTS, &host).unwrap_err().to_string();
     assert!(e.contains("only your own id"), "{e}");
+}
+
+#[test]
+fn systemd_halts_on_sigrtmin3_unless_the_spec_says_otherwise() {
+    let text = "name: s\ncontainers:\n  - name: a\n    init: systemd\n  - name: b\n    init: systemd\n    halt_signal: SIGPWR\n  - name: c\n";
+    let stack = crate::spec::load::parse_str(text, "s.yaml").expect("parses");
+    let p = crate::plan::plan(&stack, &HostSnapshot::laptop()).expect("plans");
+    let halt = |n: &str| p.get(n).and_then(|c| c.init.halt_signal.clone());
+    assert_eq!(halt("a").as_deref(), Some("SIGRTMIN+3"));
+    assert_eq!(halt("b").as_deref(), Some("SIGPWR"));
+    assert_eq!(halt("c"), None);
+    let bad = "name: s\ncontainers:\n  - name: a\n    halt_signal: SIGNOPE\n";
+    let err = crate::spec::load::parse_str(bad, "s.yaml").expect_err("refused");
+    assert!(
+        err.to_string().contains("unknown halt_signal `SIGNOPE`"),
+        "{err}"
+    );
 }

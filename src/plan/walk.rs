@@ -3,7 +3,7 @@
 
 use crate::origin::Origin;
 use crate::plan::error::{Finding, PlanError};
-use crate::plan::host::HostSnapshot;
+use crate::plan::host::{bridge_key, ids_key, HostSnapshot, IdRange, HOST_BRIDGE};
 use crate::plan::idmap::{self, IdAllocator};
 use crate::plan::model::*;
 use crate::plan::needs::{self, Needs};
@@ -26,6 +26,34 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         None => stack,
     };
     let mut w = Walker::new(stack, host)?;
+    // This stack's own earlier subnets (a sibling still runs on the host bridge): kept when
+    // nothing else claims them now. Its own bridge's route and address equal the subnet exactly.
+    let mine =
+        |r: &&crate::plan::host::Reservation| r.stack.as_deref() == Some(stack.name.as_str());
+    let others: Vec<ipnet::Ipv4Net> = host
+        .reserved
+        .iter()
+        .filter(|r| !mine(r))
+        .filter_map(|r| r.subnet)
+        .collect();
+    let mut fixed = Vec::new();
+    network::fixed_subnets(&stack.containers, &mut fixed);
+    let clear = |net: &ipnet::Ipv4Net| {
+        !others
+            .iter()
+            .chain(&fixed)
+            .any(|o| crate::plan::subnet::overlaps(o, net))
+    };
+    let own: Vec<(String, ipnet::Ipv4Net)> = host
+        .reserved
+        .iter()
+        .filter(mine)
+        .filter_map(|r| Some((r.what.clone(), r.subnet?)))
+        .filter(|(_, net)| w.alloc.conflict(net).is_none_or(|t| t == *net) && clear(net))
+        .collect();
+    for net in &others {
+        w.alloc.reserve(*net);
+    }
     network::reserve_user_subnets(
         &stack.containers,
         "",
@@ -33,6 +61,10 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         &mut w.alloc,
         &mut w.findings,
     );
+    for (what, net) in own {
+        w.alloc.reserve(net);
+        w.pinned.insert(what, net);
+    }
     let bridged = stack
         .containers
         .iter()
@@ -43,7 +75,7 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
             let name = network::host_bridge_name(&stack.name);
             network::bridge(
                 name,
-                None,
+                w.pinned.get(HOST_BRIDGE).copied(),
                 bridged,
                 host.uplink_mtu,
                 false,
@@ -53,13 +85,21 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         })
         .flatten();
     let (uids, gids) = idmap::available(host);
-    let mut ids = (uids.map(IdAllocator::new), gids.map(IdAllocator::new));
+    let allocator = |range: Option<IdRange>, gids: bool| {
+        range.map(|r| {
+            let mut a = IdAllocator::new(r);
+            a.avoid(&idmap::held_by_others(host, &stack.name, gids));
+            a
+        })
+    };
+    let mut ids = (allocator(uids, false), allocator(gids, true));
     let top = Parent {
         level: None,
         bridge: host_bridge.as_ref(),
         depth: host.level,
     };
     w.siblings(&stack.containers, &top, &mut ids)?;
+    network::runtime_bridges(&mut w.out, &mut w.alloc, &w.pinned, &mut w.findings);
     let mut plan = Plan {
         stack: stack.name.clone(),
         source: stack.source.clone(),
@@ -67,6 +107,7 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         host_bridge,
         containers: w.out,
         warnings: w.warnings,
+        reserved: host.reserved.clone(),
     };
     crate::plan::seccomp::fill_effective(&mut plan);
     w.findings.extend(check::run(&plan, stack));
@@ -81,6 +122,8 @@ struct Walker<'a> {
     stack: &'a Stack,
     host: &'a HostSnapshot,
     alloc: SubnetAllocator,
+    /// This stack's own earlier subnets, by [`crate::plan::host::Reservation::what`], taken again.
+    pinned: BTreeMap<String, ipnet::Ipv4Net>,
     out: Vec<LevelPlan>,
     findings: Vec<Finding>,
     warnings: Vec<String>,
@@ -102,6 +145,7 @@ impl<'a> Walker<'a> {
             stack,
             host,
             alloc: SubnetAllocator::new(&host.routes, &host.addresses, &host.dns),
+            pinned: BTreeMap::new(),
             out: Vec::new(),
             findings: Vec::new(),
             warnings: Vec::new(),
@@ -124,11 +168,10 @@ impl<'a> Walker<'a> {
             let Some(level) = self.container(c, parent, index, ids)? else {
                 continue;
             };
-            let count = level.idmap.as_ref().map(|m| m.host_uid.count).unwrap_or(0);
             let mut kid_ids = match &level.idmap {
-                Some(_) => (
-                    Some(IdAllocator::for_children(count)),
-                    Some(IdAllocator::for_children(count)),
+                Some(m) => (
+                    Some(IdAllocator::for_children_of(m)),
+                    Some(IdAllocator::for_children_of(m)),
                 ),
                 None => (ids.0.clone(), ids.1.clone()),
             };
@@ -182,6 +225,7 @@ impl<'a> Walker<'a> {
             parent.bridge,
             index,
             own.overhead,
+            self.pinned.get(&bridge_key(&path)).copied(),
             &mut self.alloc,
         );
         let net = match net {
@@ -215,15 +259,26 @@ impl<'a> Walker<'a> {
             });
             return Ok(None);
         }
-        let Some(idmap) = self.idmap(c, &path, depth, parent, ids) else {
+        let Some(mut idmap) = self.idmap(c, &path, depth, parent, ids) else {
             return Ok(None);
         };
-        let seccomp = crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree)?;
+        if let Some(m) = idmap.as_mut() {
+            m.runtime = crate::plan::idreserve::runtime_range(c, m.host_uid.count);
+        }
         let apparmor = crate::plan::apparmor::plan(c, &path, &subtree, self.host)?;
         if let Some(note) = &apparmor.note {
             self.warnings.push(format!("{path}: {note}"));
         }
-        let capabilities = capabilities(c, &own, parent.level, &apparmor, idmap.is_some());
+        let capabilities =
+            caps::for_container(c, &subtree, parent.level, &apparmor, idmap.is_some());
+        // After the capabilities: an OCI profile's includes/excludes depend on them.
+        let seccomp =
+            crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree, &capabilities)?;
+        // seccomp.lxc is written for every level; say where LXC would refuse or misread it.
+        for (origin, what) in crate::seccomp::lxc_text::lxc_incompatibilities(&seccomp.own) {
+            self.warnings
+                .push(format!("{path}: seccomp.lxc: {origin}: {what}"));
+        }
         let level = LevelPlan {
             name: c.name.clone(),
             path: path.clone(),
@@ -266,27 +321,38 @@ impl<'a> Walker<'a> {
             ));
             return Some(None);
         }
-        let size = idmap::block_size(c);
-        let wish = c.idmap.clone().unwrap_or_default();
-        let count = u64::from(wish.count.unwrap_or(0)).max(size);
-        let take = |alloc: &mut Option<IdAllocator>, at: Option<u32>| {
-            let alloc = alloc.as_mut()?;
-            match at {
-                Some(first) => alloc.take_at(first, count),
-                None => alloc.take(count),
-            }
+        // A level-1 tree started before takes its old block again when it is still free.
+        let earlier = |gids: bool| {
+            let key = ids_key(path);
+            let stack = self.stack.name.as_str();
+            let r = self.host.reserved.iter().find(|r| r.is_own(stack, &key))?;
+            parent
+                .level
+                .is_none()
+                .then_some(if gids { r.gids } else { r.uids }?)
         };
-        let (uid, gid) = (take(&mut ids.0, wish.uid), take(&mut ids.1, wish.gid));
-        let (Some(uid), Some(gid), Ok(count)) = (uid, gid, u32::try_from(count)) else {
-            self.findings.push(Finding {
-                container: path.into(),
-                level: depth,
-                rule: "idmap".into(),
-                origin: c.origin.clone(),
-                message: format!("no room for {count} ids in the parent's range (subordinate ids, or the parent's block)"),
-                fix: "add subordinate ids (/etc/subuid, /etc/subgid), remove a fixed `idmap.uid`, or nest fewer containers".into(),
-            });
-            return None;
+        let (uid, gid, count) = match crate::plan::idreserve::allocate(
+            c,
+            (&mut ids.0, &mut ids.1),
+            (earlier(false), earlier(true)),
+        ) {
+            Ok((uid, gid, count, warning)) => {
+                if let Some(w) = warning {
+                    self.warnings.push(format!("{path}: {w}"));
+                }
+                (uid, gid, count)
+            }
+            Err(count) => {
+                self.findings.push(Finding {
+                        container: path.into(),
+                        level: depth,
+                        rule: "idmap".into(),
+                        origin: c.origin.clone(),
+                        message: format!("no room for {count} ids in the parent's range (subordinate ids, or the parent's block)"),
+                        fix: "add subordinate ids (/etc/subuid, /etc/subgid), remove a fixed `idmap.uid`, or nest fewer containers".into(),
+                    });
+                return None;
+            }
         };
         let (hu, hg) = match parent.level.and_then(|p| p.idmap.as_ref()) {
             Some(p) => (p.host_uid.first + uid, p.host_gid.first + gid),
@@ -415,36 +481,17 @@ fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
         );
     }
     environment.extend(c.environment.clone());
+    // systemd re-executes itself on SIGTERM and halts on SIGRTMIN+3 (LXC's lxc.signal.halt).
+    let halt_signal = c
+        .halt_signal
+        .clone()
+        .or_else(|| (c.init.as_deref() == Some("systemd")).then(|| "SIGRTMIN+3".to_string()));
     InitPlan {
         command,
         environment,
         hostname: c.name.clone(),
+        halt_signal,
     }
-}
-
-/// Defaults plus needs, never more than the parent keeps (an inner level is never looser).
-fn capabilities(
-    c: &ContainerSpec,
-    own: &Needs,
-    parent: Option<&LevelPlan>,
-    apparmor: &AppArmorPlan,
-    user_namespace: bool,
-) -> Vec<String> {
-    let mut set = caps::kept(&own.capabilities, &c.capabilities.drop);
-    // AppArmor lets a task load policy only with mac_admin in its own user namespace, and only
-    // into the policy namespace at that depth: in a user namespace it reaches nothing but the
-    // container's own policy namespace, so a nesting host that loads its children's profiles
-    // keeps it. Without a user namespace it would be the host's: never.
-    if user_namespace
-        && apparmor.flags.iter().any(|f| f == "load_policy")
-        && !c.capabilities.drop.iter().any(|d| d == "mac_admin")
-    {
-        set.insert("mac_admin".into());
-    }
-    if let Some(p) = parent {
-        set.retain(|cap| p.capabilities.contains(cap));
-    }
-    set.into_iter().collect()
 }
 
 fn mounts(c: &ContainerSpec) -> Vec<MountPlan> {

@@ -14,6 +14,19 @@ pub const LXNEST_PATH: &str = "usr/local/bin/lxnest";
 /// Top-level directories that merged-/usr systems make symlinks into /usr.
 const USR_LINKS: &[&str] = &["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
 
+/// Fills `<root>/etc`: the generated files and the host's alternatives (also used for the
+/// writable /etc of nesting hosts, see [`super::runtime_etc`]).
+pub fn populate_etc(root: &Path, hostname: &str) -> Result<(), RootfsError> {
+    etc::generate(root, hostname)?;
+    // Debian's alternatives are symlinks that /usr/bin points through (awk, editor ...): a
+    // read-only bind of the host's directory costs one mount instead of one symlink per entry.
+    let host_alt = Path::new("/etc/alternatives");
+    if host_alt.is_dir() {
+        bind_ro(host_alt, &root.join("etc/alternatives"), false)?;
+    }
+    Ok(())
+}
+
 /// Builds the built-in root at `root`.
 pub fn build(root: &Path, inputs: &BuiltinInputs) -> Result<(), RootfsError> {
     mount_fs(
@@ -36,13 +49,7 @@ pub fn build(root: &Path, inputs: &BuiltinInputs) -> Result<(), RootfsError> {
             Err(_) => {}
         }
     }
-    etc::generate(root, &inputs.hostname)?;
-    // Debian's alternatives are symlinks that /usr/bin points through (awk, editor ...): a
-    // read-only bind of the host's directory costs one mount instead of one symlink per entry.
-    let host_alt = Path::new("/etc/alternatives");
-    if host_alt.is_dir() {
-        bind_ro(host_alt, &root.join("etc/alternatives"), false)?;
-    }
+    populate_etc(root, &inputs.hostname)?;
     for (dir, opts) in [
         ("run", "mode=755,size=64m"),
         ("tmp", "mode=1777,size=256m"),

@@ -5,6 +5,7 @@
 
 pub mod builtin;
 pub mod etc;
+pub mod runtime_etc;
 
 use crate::launch::mounts::{bind, MountError};
 use crate::plan::model::RootfsPlan;

@@ -15,6 +15,7 @@
 use super::bpf::{self, Builder, Target};
 use super::error::SeccompError;
 use super::model::{Action, Arch, ArgCmp, CmpOp, Mode, Policy};
+use super::multiplex;
 use super::syscalls::{self, X32_SYSCALL_BIT};
 use seccompiler::sock_filter;
 use std::collections::{BTreeMap, HashMap};
@@ -123,7 +124,7 @@ fn load_nr(b: &mut Builder, next: Target) -> Target {
 /// What each syscall number on `arch` leads to; numbers that get the default are left out.
 fn decisions(p: &Policy, arch: Arch) -> BTreeMap<u32, Decide> {
     let mut chains: BTreeMap<u32, Vec<(Vec<ArgCmp>, Action)>> = BTreeMap::new();
-    if p.reject_force_umount {
+    if super::decide::rejects_force_umount(p, arch) {
         if let Some(nr) = syscalls::number(arch, "umount2") {
             let force = ArgCmp {
                 index: 1,
@@ -142,6 +143,12 @@ fn decisions(p: &Policy, arch: Arch) -> BTreeMap<u32, Decide> {
                 .entry(nr)
                 .or_default()
                 .push((rule.args.clone(), rule.action));
+        }
+        // i386 also reaches socket and SysV IPC calls through socketcall/ipc.
+        if arch == Arch::I386 {
+            if let Some((_, nr, args)) = multiplex::demux(&rule.syscall, &rule.args) {
+                chains.entry(nr).or_default().push((args, rule.action));
+            }
         }
     }
     let low_only_arch = arch == Arch::I386;
@@ -203,11 +210,11 @@ fn merge_bits(chain: Vec<(Vec<ArgCmp>, Action)>) -> Vec<(Vec<Test>, Action)> {
 fn high_word_free(t: &Test) -> bool {
     match t {
         Test::AnyBits { mask, .. } => mask >> 32 == 0,
+        // The datum is masked (as libseccomp does), so only the mask's high word matters.
         Test::Cmp(ArgCmp {
-            value,
             op: CmpOp::MaskedEq(m),
             ..
-        }) => m >> 32 == 0 && value >> 32 == 0,
+        }) => m >> 32 == 0,
         Test::Cmp(_) => false,
     }
 }
@@ -295,8 +302,10 @@ fn emit_block(b: &mut Builder, block: &Block) -> Target {
     next
 }
 
-/// One argument test: continue at `pass` when it holds, at `fail` when not. With `low_only` the
-/// high word is taken as 0 (i386 arguments are 32 bits), so its part is decided here.
+/// One argument test: continue at `pass` when it holds, at `fail` when not. With `low_only` only
+/// the low words are compared: i386 arguments are 32 bits and libseccomp truncates a 64-bit
+/// value to its low word there (`kill(-1)` matches `[0,0xffffffffffffffff,==]`); on x86_64
+/// `low_only` is set only when no test depends on the high word.
 fn emit_test(b: &mut Builder, test: &Test, low_only: bool, pass: Target, fail: Target) -> Target {
     let cmp = match test {
         Test::AnyBits { index, mask } => return any_bits(b, *index, *mask, low_only, pass, fail),
@@ -312,9 +321,6 @@ fn emit_test(b: &mut Builder, test: &Test, low_only: bool, pass: Target, fail: T
             } else {
                 (fail, pass)
             };
-            if low_only && hi_k != 0 {
-                return f;
-            }
             let lo = b.jump(bpf::JEQ, lo_k, t, f);
             let lo = b.op_then(bpf::LD_ABS, lo_off, lo);
             if low_only {
@@ -326,11 +332,7 @@ fn emit_test(b: &mut Builder, test: &Test, low_only: bool, pass: Target, fail: T
         CmpOp::MaskedEq(mask) => {
             let (lo_m, hi_m) = (mask as u32, (mask >> 32) as u32);
             if low_only {
-                return if hi_k != 0 {
-                    fail
-                } else {
-                    masked_word(b, lo_off, lo_m, lo_k, pass, fail)
-                };
+                return masked_word(b, lo_off, lo_m, lo_k, pass, fail);
             }
             let lo = masked_word(b, lo_off, lo_m, lo_k, pass, fail);
             masked_word(b, hi_off, hi_m, hi_k, lo, fail)
@@ -343,9 +345,6 @@ fn emit_test(b: &mut Builder, test: &Test, low_only: bool, pass: Target, fail: T
                 CmpOp::Lt => (bpf::JGE, fail, pass),
                 _ => (bpf::JGT, fail, pass),
             };
-            if low_only && hi_k != 0 {
-                return f; // a 32-bit argument is below any value with high bits
-            }
             let lo = match (code, lo_k) {
                 (bpf::JGE, 0) => t,        // every low word is >= 0
                 (bpf::JGT, u32::MAX) => f, // no low word is > 0xffffffff
@@ -379,6 +378,11 @@ fn any_bits(
     fail: Target,
 ) -> Target {
     let (lo_m, hi_m) = (mask as u32, (mask >> 32) as u32);
+    if low_only && hi_m != 0 {
+        // i386: a merged bit of the high word truncates to `(arg & 0) == 0`, which always
+        // holds (libseccomp truncates the same way), so the whole test does.
+        return pass;
+    }
     let mut entry = fail;
     if lo_m != 0 {
         entry = b.jump(bpf::JSET, lo_m, pass, entry);
@@ -400,9 +404,9 @@ fn masked_word(
     pass: Target,
     fail: Target,
 ) -> Target {
-    if value & !mask != 0 {
-        return fail; // bits outside the mask can never match
-    }
+    // libseccomp compares `arg & mask` with `datum & mask`: datum bits outside the mask are
+    // ignored, not "never equal" (LXC's `[0,0x7E020000,&=,0x7E000000]` must still deny).
+    let value = value & mask;
     if mask == 0 {
         return pass; // value is 0 too: always true
     }

@@ -2,6 +2,7 @@
 //! and the planner's checks. Read at the native arch (x86_64) unless an arch is given.
 
 use super::model::{Action, Arch, ArgCmp, CmpOp, Mode, Policy, Rule};
+use super::multiplex;
 use crate::plan::model::EffectiveDecision;
 
 /// The result of one policy for one syscall.
@@ -24,7 +25,13 @@ pub fn decide(p: &Policy, syscall: &str) -> Decision {
 /// What `p` decides for `syscall` on `arch`.
 pub fn decide_on(p: &Policy, arch: Arch, syscall: &str) -> Decision {
     // reject_force_umount is checked before any rule (see codegen), so it always counts.
-    let mut conditional = p.reject_force_umount && syscall == "umount2";
+    let mut conditional = syscall == "umount2" && rejects_force_umount(p, arch);
+    // On i386, socket and SysV IPC rules reach socketcall/ipc with a call-number check.
+    conditional |= arch == Arch::I386
+        && p.rules.iter().any(|r| {
+            r.arches.contains(&arch)
+                && multiplex::demux(&r.syscall, &r.args).is_some_and(|(mux, _, _)| mux == syscall)
+        });
     for rule in p
         .rules
         .iter()
@@ -46,6 +53,17 @@ pub fn decide_on(p: &Policy, arch: Arch, syscall: &str) -> Decision {
     }
 }
 
+/// Whether `reject_force_umount` decides forced unmounts on `arch`: not when an unconditional
+/// `umount2` rule exists there, because libseccomp (and so LXC) lets an unconditional rule
+/// decide every call of its syscall, and lxnest reads its LXC text the same way.
+pub fn rejects_force_umount(p: &Policy, arch: Arch) -> bool {
+    p.reject_force_umount
+        && !p
+            .rules
+            .iter()
+            .any(|r| r.syscall == "umount2" && r.args.is_empty() && r.arches.contains(&arch))
+}
+
 /// What `p` decides for one exact call (`args` as the kernel passes them; i386 arguments are
 /// 32 bits, pass them zero-extended). The rule that matched, or `None` for the default.
 /// `reject_force_umount` reports as `errno 13` with no rule.
@@ -62,27 +80,44 @@ pub fn decide_call(
             Mode::Denylist => (Action::Errno(38), None),
         };
     }
-    if p.reject_force_umount && syscall == "umount2" && args[1] & 1 != 0 {
+    if syscall == "umount2" && rejects_force_umount(p, arch) && args[1] & 1 != 0 {
         return (Action::Errno(13), None);
     }
-    let holds = |c: &ArgCmp| {
-        let a = args[usize::from(c.index.min(5))];
-        match c.op {
-            CmpOp::Eq => a == c.value,
-            CmpOp::Ne => a != c.value,
-            CmpOp::Lt => a < c.value,
-            CmpOp::Le => a <= c.value,
-            CmpOp::Gt => a > c.value,
-            CmpOp::Ge => a >= c.value,
-            CmpOp::MaskedEq(m) => a & m == c.value,
+    // i386 arguments are 32 bits, and libseccomp truncates values and masks to 32 bits there.
+    let width = |v: u64| {
+        if arch == Arch::I386 {
+            v & 0xffff_ffff
+        } else {
+            v
         }
     };
-    match p
-        .rules
-        .iter()
-        .filter(|r| r.syscall == syscall && r.arches.contains(&arch))
-        .find(|r| r.args.iter().all(holds))
-    {
+    let holds = |c: &ArgCmp| {
+        let a = width(args[usize::from(c.index.min(5))]);
+        let v = width(c.value);
+        match c.op {
+            CmpOp::Eq => a == v,
+            CmpOp::Ne => a != v,
+            CmpOp::Lt => a < v,
+            CmpOp::Le => a <= v,
+            CmpOp::Gt => a > v,
+            CmpOp::Ge => a >= v,
+            // libseccomp masks the datum too: bits outside the mask do not count.
+            CmpOp::MaskedEq(m) => a & width(m) == v & m,
+        }
+    };
+    let applies = |r: &&Rule| {
+        if !r.arches.contains(&arch) {
+            return false;
+        }
+        if r.syscall == syscall {
+            return r.args.iter().all(holds);
+        }
+        // On i386 a socket or SysV IPC rule also decides socketcall/ipc (see `multiplex`).
+        arch == Arch::I386
+            && multiplex::demux(&r.syscall, &r.args)
+                .is_some_and(|(mux, _, checks)| mux == syscall && checks.iter().all(holds))
+    };
+    match p.rules.iter().find(applies) {
         Some(r) => (r.action, Some(r.clone())),
         None => (p.default_action, None),
     }

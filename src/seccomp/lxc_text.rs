@@ -20,6 +20,8 @@ use super::syscalls;
 use crate::origin::Origin;
 use std::fmt::Write as _;
 
+pub use super::lxc_compat::lxc_incompatibilities;
+
 /// Every arch an x86_64 kernel runs, in [`Arch`] order: what `[all]` means.
 pub const ALL_ARCHES: [Arch; 3] = [Arch::X86_64, Arch::X32, Arch::I386];
 
@@ -345,8 +347,18 @@ fn parse_args(text: &str, origin: &Origin) -> Result<Vec<ArgCmp>, SeccompError> 
                 }
                 other => return Err(bad(format!("unknown comparison `{other}`"))),
             };
-        if out.len() == 6 {
-            return Err(bad("more than 6 argument checks".into()));
+        if out.iter().any(|a: &ArgCmp| a.index == index) {
+            // libseccomp refuses a rule with two checks of one argument (EINVAL), so LXC
+            // would fail to load the whole policy.
+            return Err(SeccompError::Syntax {
+                origin: origin.clone(),
+                what: format!(
+                    "argument {index} is checked twice in one rule; libseccomp (and so LXC) refuses such a rule"
+                ),
+                fix: format!(
+                    "keep one check of argument {index} per rule: write a second rule with the same action for the other check, or merge both into one [{index},value,SCMP_CMP_MASKED_EQ,mask]"
+                ),
+            });
         }
         out.push(ArgCmp { index, value, op });
     }
@@ -435,58 +447,6 @@ fn number_text(v: u64) -> String {
     } else {
         format!("{v:#x}")
     }
-}
-
-/// Where LXC (through libseccomp) would read `p` differently from lxnest or refuse it, with
-/// origins: actions LXC does not know, rules whose action is the policy default (libseccomp
-/// refuses them and LXC then fails to start the container), and syscalls with rules of different
-/// actions (libseccomp does not apply rules in order, lxnest takes the first match).
-pub fn lxc_incompatibilities(p: &Policy) -> Vec<(Origin, String)> {
-    let lxc_knows = |a: Action| {
-        matches!(
-            a,
-            Action::KillProcess | Action::Errno(_) | Action::Allow | Action::Trap | Action::Notify
-        )
-    };
-    let mut out = Vec::new();
-    if !lxc_knows(p.default_action) {
-        out.push((
-            p.default_origin.clone(),
-            format!(
-                "LXC does not know the default action `{}`",
-                p.default_action
-            ),
-        ));
-    }
-    for (i, rule) in p.rules.iter().enumerate() {
-        if !lxc_knows(rule.action) {
-            out.push((
-                rule.origin.clone(),
-                format!("LXC does not know the action `{}`", rule.action),
-            ));
-        }
-        if rule.action == p.default_action {
-            out.push((
-                rule.origin.clone(),
-                format!("`{}` has the policy's default action `{}`: libseccomp refuses the rule and LXC fails to start", rule.syscall, rule.action),
-            ));
-        }
-        let earlier = p.rules[..i].iter().find(|r| {
-            r.syscall == rule.syscall
-                && r.action != rule.action
-                && r.arches.iter().any(|a| rule.arches.contains(a))
-        });
-        if let Some(first) = earlier {
-            out.push((
-                rule.origin.clone(),
-                format!(
-                    "`{}` also has a rule with action `{}` at {}: libseccomp does not apply rules in order, lxnest uses the first match",
-                    rule.syscall, first.action, first.origin
-                ),
-            ));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -13,9 +13,12 @@ pub mod disasm;
 pub mod error;
 pub mod install;
 pub mod interp;
+pub mod lxc_compat;
 pub mod lxc_text;
 pub mod model;
+pub mod multiplex;
 pub mod oci;
+pub mod oci_in;
 pub mod syscalls;
 
 pub use codegen::compile;

@@ -57,26 +57,45 @@ const X32_SPECIAL: [&str; 36] = [
 ];
 const X32_SPECIAL_BASE: u32 = 512;
 
-/// Calls newer than the `syscalls` crate's tables (Linux 6.10 .. 6.18). Since 424 every call has
+/// Calls newer than the `syscalls` crate's tables (Linux 6.10 .. 6.18), from the kernel's
+/// arch/x86/entry/syscalls/syscall_64.tbl and syscall_32.tbl: name, x86_64 number (x32 adds bit
+/// 30), i386 number. `uretprobe` and `uprobe` are x86_64/x32 only; since 424 every other call has
 /// the same number on x86_64 and i386.
-const NEWER: [(&str, u32); 9] = [
-    ("mseal", 462),
-    ("setxattrat", 463),
-    ("getxattrat", 464),
-    ("listxattrat", 465),
-    ("removexattrat", 466),
-    ("open_tree_attr", 467),
-    ("file_getattr", 468),
-    ("file_setattr", 469),
-    ("listns", 470),
+const NEWER: [(&str, u32, Option<u32>); 11] = [
+    ("uretprobe", 335, None),
+    ("uprobe", 336, None),
+    ("mseal", 462, Some(462)),
+    ("setxattrat", 463, Some(463)),
+    ("getxattrat", 464, Some(464)),
+    ("listxattrat", 465, Some(465)),
+    ("removexattrat", 466, Some(466)),
+    ("open_tree_attr", 467, Some(467)),
+    ("file_getattr", 468, Some(468)),
+    ("file_setattr", 469, Some(469)),
+    ("listns", 470, Some(470)),
 ];
 
-fn newer_number(name: &str) -> Option<u32> {
-    NEWER.iter().find(|(n, _)| *n == name).map(|(_, nr)| *nr)
+fn newer_number(arch: Arch, name: &str) -> Option<u32> {
+    let (_, x86_64, i386) = NEWER.iter().find(|(n, _, _)| *n == name)?;
+    match arch {
+        Arch::I386 => *i386,
+        _ => Some(*x86_64),
+    }
 }
 
-fn newer_name(nr: u32) -> Option<&'static str> {
-    NEWER.iter().find(|(_, n)| *n == nr).map(|(name, _)| *name)
+fn newer_name(arch: Arch, nr: u32) -> Option<&'static str> {
+    NEWER
+        .iter()
+        .find(|(_, x86_64, i386)| match arch {
+            Arch::I386 => *i386 == Some(nr),
+            _ => *x86_64 == nr,
+        })
+        .map(|(name, _, _)| *name)
+}
+
+/// Every name of [`NEWER`] (for [`all_names`]).
+fn newer_names() -> impl Iterator<Item = &'static str> {
+    NEWER.iter().map(|(n, _, _)| *n)
 }
 
 /// The syscall's number on `arch`, `None` when that arch has no such call.
@@ -84,10 +103,10 @@ pub fn number(arch: Arch, name: &str) -> Option<u32> {
     match arch {
         Arch::X86_64 => lookup::<X64>(name)
             .map(|s| s.id() as u32)
-            .or_else(|| newer_number(name)),
+            .or_else(|| newer_number(Arch::X86_64, name)),
         Arch::I386 => lookup::<I386>(name)
             .map(|s| s.id() as u32)
-            .or_else(|| newer_number(name)),
+            .or_else(|| newer_number(Arch::I386, name)),
         Arch::X32 => {
             if let Some(i) = X32_SPECIAL.iter().position(|n| *n == name) {
                 return Some(X32_SYSCALL_BIT | (X32_SPECIAL_BASE + i as u32));
@@ -102,10 +121,10 @@ pub fn name(arch: Arch, nr: u32) -> Option<&'static str> {
     match arch {
         Arch::X86_64 => X64::new(nr as usize)
             .map(|s| plain(s.name()))
-            .or_else(|| newer_name(nr)),
+            .or_else(|| newer_name(Arch::X86_64, nr)),
         Arch::I386 => I386::new(nr as usize)
             .map(|s| plain(s.name()))
-            .or_else(|| newer_name(nr)),
+            .or_else(|| newer_name(Arch::I386, nr)),
         Arch::X32 => {
             let bare = nr.checked_sub(X32_SYSCALL_BIT)?;
             if (X32_SPECIAL_BASE..X32_SPECIAL_BASE + X32_SPECIAL.len() as u32).contains(&bare) {
@@ -122,13 +141,16 @@ pub fn is_known(name: &str) -> bool {
     number(Arch::X86_64, name).is_some() || number(Arch::I386, name).is_some()
 }
 
-/// Every known name: the x86_64 table, then i386-only names.
+/// Every known name: the x86_64 table, then i386-only names, then calls newer than the tables.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
-    X64::iter().map(|s| plain(s.name())).chain(
-        I386::iter()
-            .map(|s| plain(s.name()))
-            .filter(|n| lookup::<X64>(n).is_none()),
-    )
+    X64::iter()
+        .map(|s| plain(s.name()))
+        .chain(
+            I386::iter()
+                .map(|s| plain(s.name()))
+                .filter(|n| lookup::<X64>(n).is_none()),
+        )
+        .chain(newer_names())
 }
 
 /// The table's entry for `name`; Rust keywords (`break`) are stored as raw identifiers.
@@ -210,6 +232,14 @@ mod tests {
         assert_eq!(number(Arch::X86_64, "mseal"), Some(462));
         assert_eq!(number(Arch::I386, "file_setattr"), Some(469));
         assert_eq!(name(Arch::X86_64, 467), Some("open_tree_attr"));
+        // uretprobe (Linux 6.11) and uprobe (6.18) exist on x86_64 and x32 only.
+        assert_eq!(number(Arch::X86_64, "uretprobe"), Some(335));
+        assert_eq!(number(Arch::X32, "uretprobe"), Some(0x4000_0000 + 335));
+        assert_eq!(number(Arch::I386, "uretprobe"), None);
+        assert_eq!(number(Arch::X86_64, "uprobe"), Some(336));
+        assert_eq!(name(Arch::X86_64, 335), Some("uretprobe"));
+        assert_ne!(name(Arch::I386, 335), Some("uretprobe"));
+        assert!(all_names().any(|n| n == "listns"));
     }
 
     #[test]

@@ -62,6 +62,11 @@ pub struct ContainerSpec {
     pub init: Option<String>,
     /// The command run as the container's first process.
     pub command: Option<Vec<String>>,
+    /// The signal `lxnest stop` sends the first process to shut it down (`SIGRTMIN+3`,
+    /// `SIGPWR`, ...; LXC's `lxc.signal.halt`). Absent: SIGRTMIN+3 for `init: systemd`, else
+    /// SIGTERM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halt_signal: Option<String>,
     /// `builtin`, `dir:PATH` or `tar:PATH`; or, for an encrypted root,
     /// `{ path: PATH, encrypt: fscrypt, key: ..., metadata: ... }`.
     pub rootfs: Option<RootfsSpec>,
@@ -222,13 +227,52 @@ impl From<KeySource> for String {
     }
 }
 
+/// `limits.pids: unlimited` (and `memory: unlimited`): no limit, not even lxnest's default.
+pub const UNLIMITED: u64 = u64::MAX;
+
+/// The word a spec uses for [`UNLIMITED`].
+pub const UNLIMITED_WORD: &str = "unlimited";
+
+fn pids_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Pids {
+        N(u64),
+        Word(String),
+    }
+    match Option::<Pids>::deserialize(d)? {
+        None => Ok(None),
+        Some(Pids::N(n)) => Ok(Some(n)),
+        Some(Pids::Word(w)) if w == UNLIMITED_WORD => Ok(Some(UNLIMITED)),
+        Some(Pids::Word(w)) => Err(serde::de::Error::custom(format!(
+            "pids `{w}`: give a number of tasks or `{UNLIMITED_WORD}`"
+        ))),
+    }
+}
+
+fn pids_ser<S: serde::Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(UNLIMITED) => s.serialize_str(UNLIMITED_WORD),
+        Some(n) => s.serialize_u64(*n),
+        None => s.serialize_none(),
+    }
+}
+
 /// Resource limits.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Memory limit: bytes, or with a suffix `K`, `M`, `G` (powers of 1024).
+    /// Memory limit: bytes, or with a suffix `K`, `M`, `G` (powers of 1024), or `unlimited`.
+    /// Absent: lxnest's default (`plan::cgroup::DEFAULT_MEMORY`).
     pub memory: Option<String>,
-    /// Maximum number of tasks.
+    /// Maximum number of tasks, or `unlimited` ([`UNLIMITED`] once read). Absent: lxnest's
+    /// default (`plan::cgroup::DEFAULT_PIDS`).
+    #[serde(
+        default,
+        deserialize_with = "pids_de",
+        serialize_with = "pids_ser",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pids: Option<u64>,
     /// CPU bandwidth in cores (`1.5`).
     pub cpu: Option<f64>,

@@ -60,6 +60,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("lxnest", include_str!("../../nesting/runtimes/lxnest.yaml")),
     ("docker", include_str!("../../nesting/runtimes/docker.yaml")),
     ("lxd", include_str!("../../nesting/runtimes/lxd.yaml")),
+    ("podman", include_str!("../../nesting/runtimes/podman.yaml")),
     (
         "systemd",
         include_str!("../../nesting/runtimes/systemd.yaml"),
@@ -73,7 +74,7 @@ fn parse_builtin(file: &str, text: &str) -> RuntimeNeeds {
         .unwrap_or_else(|e| panic!("built-in preset nesting/runtimes/{file}.yaml: {e}"))
 }
 
-/// Names of the built-in presets (`lxc`, `lxnest`, `docker`, `lxd`, `systemd`).
+/// Names of the built-in presets (`lxc`, `lxnest`, `docker`, `lxd`, `podman`, `systemd`).
 pub fn builtin_names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(n, _)| *n).collect()
 }

@@ -12,8 +12,8 @@ pub const CPU_PERIOD: u64 = 100_000;
 /// The smallest CFS quota the kernel accepts, in µs (cgroup v1 `cfs_quota_us`, v2 `cpu.max`).
 pub const CPU_QUOTA_MIN: u64 = 1_000;
 
-/// Longest container name; interface names are derived from it and must fit in 15 bytes.
-pub const NAME_MAX: usize = 32;
+/// Longest container name (the rule itself lives in [`crate::names`]).
+pub use crate::names::NAME_MAX;
 
 /// Validate a list of sibling containers and, recursively, their children.
 pub fn containers(list: &[ContainerSpec], source: &str) -> Result<(), SpecError> {
@@ -59,6 +59,15 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
             ));
         }
     }
+    if let Some(sig) = &c.halt_signal {
+        if crate::plan::model::signal_number(sig).is_none() {
+            return Err(invalid(
+                &c.origin,
+                format!("container `{}`: unknown halt_signal `{sig}`", c.name),
+                "use SIGTERM, SIGINT, SIGHUP, SIGPWR, SIGQUIT, SIGUSR1, SIGUSR2 or SIGRTMIN+N",
+            ));
+        }
+    }
     if let Some(rootfs) = c.rootfs() {
         rootfs_syntax(c, rootfs)?;
     }
@@ -91,26 +100,20 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
         return Err(invalid(
             &c.origin,
             format!("container `{}` has children but no `runtime`", c.name),
-            "set `runtime: lxnest` (or lxc, docker, lxd) on the container that hosts them",
+            "set `runtime: lxnest` (or lxc, docker, podman, lxd) on the container that hosts them",
         ));
     }
     Ok(())
 }
 
 fn name(c: &ContainerSpec) -> Result<(), SpecError> {
-    let ok = !c.name.is_empty()
-        && c.name.len() <= NAME_MAX
-        && c.name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !c.name.starts_with('-');
-    if ok {
+    if crate::names::is_valid(&c.name) {
         return Ok(());
     }
     Err(invalid(
         &c.origin,
         format!("container name `{}` is not valid", c.name),
-        &format!("use lower-case letters, digits and `-`, not starting with `-`, at most {NAME_MAX} characters"),
+        &format!("use {}", crate::names::RULE),
     ))
 }
 
@@ -132,12 +135,17 @@ fn rootfs_syntax(c: &ContainerSpec, rootfs: &str) -> Result<(), SpecError> {
 }
 
 fn limits(c: &ContainerSpec) -> Result<(), SpecError> {
-    if let Some(m) = &c.limits.memory {
+    if let Some(m) = c
+        .limits
+        .memory
+        .as_ref()
+        .filter(|m| *m != crate::spec::model::UNLIMITED_WORD)
+    {
         parse_bytes(m).map_err(|why| {
             invalid(
                 &c.origin,
                 format!("container `{}`: memory `{m}`: {why}", c.name),
-                "write e.g. `512M` or `4G`",
+                "write e.g. `512M` or `4G`, or `unlimited`",
             )
         })?;
     }

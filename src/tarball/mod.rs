@@ -85,7 +85,7 @@ pub fn ensure(
         source,
     };
     let stamp = stamp_of(tarball, shift).map_err(rerr)?;
-    let stamp_path = dest.with_extension("stamp");
+    let stamp_path = crate::tarball::beside(dest, "stamp");
     let previous: Option<Stamp> = std::fs::read(&stamp_path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
@@ -101,6 +101,16 @@ pub fn ensure(
     Ok(Some(summary))
 }
 
+/// `DEST.SUFFIX` beside the tree `dest`: the whole name gets the suffix (`host.a` ->
+/// `host.a.stamp`), so trees whose names differ only after a dot (a nesting host's children,
+/// `host.a` and `host.b`) never share a stamp or a partial unpack.
+pub fn beside(dest: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".");
+    name.push(suffix);
+    dest.with_file_name(name)
+}
+
 /// Unpack into `DEST.partial`, then replace `dest` with it.
 pub fn unpack_fresh(
     tarball: &Path,
@@ -108,7 +118,7 @@ pub fn unpack_fresh(
     shift: Option<Shift>,
 ) -> Result<Summary, TarError> {
     let file = crate::spec::load::display_path(tarball);
-    let partial = dest.with_extension("partial");
+    let partial = crate::tarball::beside(dest, "partial");
     let werr = |p: &Path, source| TarError::Write {
         path: p.display().to_string(),
         source,
@@ -198,5 +208,16 @@ impl<R: Read> Read for Progress<R> {
             let _ = std::io::stderr().flush();
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod beside_tests {
+    #[test]
+    fn siblings_with_dots_get_their_own_stamps() {
+        let a = super::beside(std::path::Path::new("/r/host.a"), "stamp");
+        let b = super::beside(std::path::Path::new("/r/host.b"), "stamp");
+        assert_eq!(a, std::path::Path::new("/r/host.a.stamp"));
+        assert_ne!(a, b);
     }
 }

@@ -673,12 +673,7 @@ fn seccomp_root_shipped_policies_stacked() {
 /// 64-bit value is truncated on i386, a MASKED_EQ datum is masked.
 #[test]
 fn seccomp_root_i386_multiplexers_truncation_and_masked_datum() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs root tests as root"
-        );
-        eprintln!("SKIPPED: needs root");
+    if !support::root() {
         return;
     }
     let p = prog(
@@ -707,7 +702,10 @@ fn seccomp_root_i386_multiplexers_truncation_and_masked_datum() {
     assert_eq!(v.len(), 6, "the child could not install the filter");
     assert_eq!(v[0], -1, "personality(0x7E000000): the datum is masked");
     assert_eq!(v[5], -3, "x86_64 kill(-1) matches the 64-bit value");
-    if i386_native > 0 {
+    if support::require(
+        i386_native > 0,
+        &format!("i386 emulation in the kernel for int 0x80 (getpid gave {i386_native})"),
+    ) {
         assert_eq!(
             v[1], -97,
             "socketcall(SYS_SOCKET) follows `socket errno 97`"
@@ -719,9 +717,5 @@ fn seccomp_root_i386_multiplexers_truncation_and_masked_datum() {
         );
         assert_eq!(v[3], -1, "ipc(SHMGET) follows `shmget errno 1`");
         assert_eq!(v[4], -3, "i386 kill(-1): the value is truncated to 32 bits");
-    } else {
-        eprintln!(
-            "i386 emulation is off in this kernel ({i386_native}); int 0x80 part not checked"
-        );
     }
 }

@@ -55,7 +55,7 @@ fn libapparmor_loads_and_agrees_with_the_kernel() {
 #[test]
 fn every_operation_says_not_enabled_without_apparmor() {
     if kernel_enabled() {
-        eprintln!("SKIP: this kernel has AppArmor; see load_into_namespace_root");
+        eprintln!("SKIP: this kernel has AppArmor (the operations themselves: the guest stage)");
         return;
     }
     let text = render(&ProfileParams::new("lxnest-t")).unwrap();

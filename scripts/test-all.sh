@@ -51,6 +51,11 @@ fi
 export CARGO_TERM_COLOR=never
 step() { echo; echo "==> $*"; }
 
+# What the host holds before any test runs (links, routes, nft rule sets, cgroups, mounts,
+# lxnest-* users, /run/lxnest and /var/lib/lxnest), compared with the state after the last step.
+HOST_BEFORE=$(mktemp /tmp/lxnest-host-before.XXXXXX)
+bash scripts/check-host-clean.sh snapshot "$HOST_BEFORE"
+
 # The "juju machine" of tests/runtimes_*root*.rs: Debian 12 with systemd, LXC, Docker, Podman and
 # LXD, from this machine's apt sources. Cached under target/rootfs-cache/ by a hash of the script
 # and the sources: about 75 s and 660 MiB the first time, nothing after.
@@ -77,6 +82,12 @@ bash python/run-tests.sh
 
 # AppArmor enforced for real: Debian 12's stock kernel under qemu (tests/guest/run.sh; about two
 # minutes, most of it the guest under software emulation; the first run also downloads ~95 MB of
-# Debian packages into target/guest). LXNEST_SKIP_GUEST=1 leaves it out (run.sh prints SKIPPED).
+# Debian packages into target/guest). LXNEST_SKIP_GUEST=1 leaves it out (run.sh prints SKIPPED),
+# except under CI=true, where run.sh refuses it. The stage passes only if every check listed in
+# tests/guest/juju-laptop.expected reported PASS and checks.sh exited 0.
 step "AppArmor in a qemu guest"
 bash tests/guest/run.sh
+
+# Every test cleans up after itself, also when it fails: anything left on the host fails here.
+step "host left as the tests found it (scripts/check-host-clean.sh)"
+bash scripts/check-host-clean.sh compare "$HOST_BEFORE"

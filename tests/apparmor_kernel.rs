@@ -55,7 +55,7 @@ fn libapparmor_loads_and_agrees_with_the_kernel() {
 #[test]
 fn every_operation_says_not_enabled_without_apparmor() {
     if kernel_enabled() {
-        eprintln!("SKIP: this kernel has AppArmor; see load_into_namespace_root");
+        eprintln!("SKIP: this kernel has AppArmor (the operations themselves: the guest stage)");
         return;
     }
     let text = render(&ProfileParams::new("lxnest-t")).unwrap();
@@ -79,42 +79,11 @@ fn every_operation_says_not_enabled_without_apparmor() {
     }
 }
 
-/// Removes the test namespace (and the profiles in it) even when an assertion fails.
-struct NamespaceGuard(&'static str);
-
-impl Drop for NamespaceGuard {
-    fn drop(&mut self) {
-        let _ = kernel::remove_namespace(self.0);
-    }
-}
-
-#[test]
-fn load_into_namespace_root() {
-    let st = kernel::status();
-    if !st.enabled || !st.namespaces || !nix::unistd::geteuid().is_root() {
-        eprintln!(
-            "SKIP: needs root on a kernel with AppArmor policy namespaces ({:?})",
-            st.reason
-        );
-        return;
-    }
-    const NS: &str = "lxnest-test-ns";
-    let _guard = NamespaceGuard(NS);
-    let n = names(&["test-ns", "child"]);
-    let text = render(&ProfileParams::new(n.profile.clone())).unwrap();
-    kernel::load(Some(NS), &text).expect("load into namespace");
-    let fs = st.securityfs.expect("securityfs");
-    let ns_dir = fs.join("policy/namespaces").join(NS).join("profiles");
-    let loaded = std::fs::read_dir(&ns_dir)
-        .expect("namespace profiles")
-        .filter_map(Result::ok)
-        .any(|e| {
-            std::fs::read_to_string(e.path().join("name"))
-                .is_ok_and(|name| name.trim() == n.profile)
-        });
-    assert!(loaded, "{} not listed in {}", n.profile, ns_dir.display());
-    kernel::unload(Some(NS), &n.profile).expect("unload");
-}
+// Loading into a policy namespace (kernel::load(Some(ns), ..)) is not tested here: the machines
+// the tests run on have no AppArmor in the kernel, so such a test could only skip in CI. The
+// guest stage proves it on a kernel with AppArmor, and its list of checks that must pass
+// (tests/guest/juju-laptop.expected) holds "policy namespace lxnest-juju-host, which the
+// planned labels stack onto, created by lxnest" and "... holds the 3 level-2 profiles".
 
 #[test]
 fn install_without_apparmor_is_not_enabled_and_level3_needs_nothing() {

@@ -5,6 +5,7 @@
 //! Without `apparmor_parser` the tests skip with a message, except under CI (`CI=true`), where a
 //! missing parser is a failure.
 
+mod support;
 use lxnest::apparmor::{
     default_rootfs_dirs, known_flags, names, render, runtime_rootfs_dirs, ProfileParams,
 };
@@ -46,13 +47,7 @@ fn parser_available() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok();
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{PARSER} is required in CI (install the `apparmor` package)");
-        }
-        eprintln!("SKIP: {PARSER} not installed (Debian package `apparmor`); AppArmor profiles not compiled");
-    }
-    found
+    support::require(found, &format!("{PARSER} (Debian package `apparmor`)"))
 }
 
 fn features() -> &'static str {
@@ -242,11 +237,10 @@ fn level1_nesting_profile_is_no_larger_than_lxcs() {
         return;
     }
     let lxc_profile = Path::new("/etc/apparmor.d/lxc/lxc-default-with-nesting");
-    if !lxc_profile.exists() {
-        eprintln!(
-            "SKIP: {} not installed (Debian package `lxc`)",
-            lxc_profile.display()
-        );
+    if !support::require(
+        lxc_profile.exists(),
+        &format!("{} (Debian package `lxc`)", lxc_profile.display()),
+    ) {
         return;
     }
     let lxc_text = "#include <tunables/global>\n#include <lxc/lxc-default-with-nesting>\n";

@@ -2,6 +2,8 @@
 //! command as its init, confined by the plan's policies, cleaned up when the command ends; a
 //! running container is refused; a stale state's saved plan is reused after cleanup.
 
+mod support;
+
 use lxnest::attach::{self, AttachError, ExecuteOptions};
 use lxnest::launch::defaults;
 use lxnest::plan::model::Plan;
@@ -10,10 +12,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const LXNEST: &str = env!("CARGO_BIN_EXE_lxnest");
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
 
 fn plan_file(dir: &Path, name: &str) -> PathBuf {
     let plan = Plan {
@@ -31,7 +29,7 @@ fn plan_file(dir: &Path, name: &str) -> PathBuf {
 }
 
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(40);
+    let deadline = Instant::now() + support::PATIENCE;
     while !ok() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(50));
@@ -54,8 +52,7 @@ impl Drop for Cleanup {
 
 #[test]
 fn execute_root_runs_confined_and_cleans_up() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let name = format!("ax{}", std::process::id() % 100_000);
@@ -64,17 +61,20 @@ fn execute_root_runs_confined_and_cleans_up() {
     let plan = plan_file(dir.path(), &name);
 
     // The CLI: the command is the init (pid 1), under the plan's seccomp filter and Landlock.
-    let script = "echo pid=$$; grep Seccomp_filters /proc/self/status; (echo x > /dev/shm/f) 2>&1; sleep 1; exit 3";
-    let child = Command::new(LXNEST)
+    // It runs until the test closes its stdin (no time window to hit).
+    let script = "echo pid=$$; grep Seccomp_filters /proc/self/status; (echo x > /dev/shm/f) 2>&1; read _; exit 3";
+    let mut child = Command::new(LXNEST)
         .args(["execute", "-P"])
         .arg(dir.path())
         .args(["-n", &name, "-f"])
         .arg(&plan)
         .args(["--", "/bin/sh", "-c", script])
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("execute");
+    let stdin = child.stdin.take();
     let state = dir.path().join(&name).join("state.json");
     wait_for("the state while the command runs", || state.is_file());
     let st: serde_json::Value =
@@ -101,6 +101,11 @@ fn execute_root_runs_confined_and_cleans_up() {
         Err(AttachError::Running(_))
     ));
 
+    assert!(
+        child.try_wait().expect("try_wait").is_none() && state.is_file(),
+        "the command runs until its stdin closes"
+    );
+    drop(stdin);
     let o = child.wait_with_output().expect("wait");
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
@@ -123,8 +128,7 @@ fn execute_root_runs_confined_and_cleans_up() {
 
 #[test]
 fn execute_root_library_and_saved_plan_of_a_stale_state() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let name = format!("ay{}", std::process::id() % 100_000);

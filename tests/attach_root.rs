@@ -6,6 +6,8 @@
 //! Every container runs under its own temporary state directory and is stopped by a guard, also
 //! when an assertion fails.
 
+mod support;
+
 use lxnest::attach::{self, AttachOptions, EnvPolicy};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,10 +15,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const LXNEST: &str = env!("CARGO_BIN_EXE_lxnest");
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
 
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -173,8 +171,7 @@ fn assert_same_confinement(out: &str, filters: &str) {
 
 #[test]
 fn attach_root_level1_is_confined_like_init() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     // Controls: outside the container the same attempts succeed, so a denial inside is the
@@ -274,8 +271,7 @@ fn cgroup_dirs(c: &Container) -> Vec<(String, PathBuf)> {
 
 #[test]
 fn attach_root_level2_from_host_stacks_both_levels() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let inner = format!("lxnest run -n inner -- /bin/sh -c '{INIT_PROBES}'");
@@ -357,8 +353,7 @@ fn attach_root_level2_from_host_stacks_both_levels() {
 
 #[test]
 fn attach_root_joe_works_without_the_containers_devpts() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let c = Container::start("j", false, "exec sleep 600");
@@ -413,8 +408,7 @@ fn attach_root_joe_works_without_the_containers_devpts() {
 
 #[test]
 fn attach_root_exit_codes_and_signals_pass_through() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let c = Container::start("s", false, "exec sleep 600");
@@ -511,8 +505,7 @@ fn attach_root_exit_codes_and_signals_pass_through() {
 
 #[test]
 fn attach_root_errors_are_clear() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let empty = tempfile::tempdir().expect("tempdir");
@@ -585,8 +578,7 @@ fn attach_root_errors_are_clear() {
 /// delegates its cgroup with an init leaf, which attach joins.
 #[test]
 fn attach_root_init_nested_stack_with_init_leaf() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     use lxnest::launch::defaults::level_plan;
@@ -677,8 +669,7 @@ fn attach_root_init_nested_stack_with_init_leaf() {
 /// namespaces as the init's.
 #[test]
 fn attach_root_proc_ns_fallback_joins_every_namespace() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let c = Container::start("f", false, "exec sleep 600");
@@ -749,8 +740,7 @@ fn attach_root_proc_ns_fallback_joins_every_namespace() {
 /// must not make the host write or create anything there.
 #[test]
 fn attach_root_forged_nested_state_cannot_redirect_host_writes() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let canary = tempfile::tempdir().expect("tempdir");
@@ -810,8 +800,7 @@ fn attach_root_forged_nested_state_cannot_redirect_host_writes() {
 /// level-1 container (one filter from its plan).
 #[test]
 fn attach_root_refuses_fewer_filters_than_the_init() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let c = Container::start("w", true, "lxnest run -n inner -- /bin/sleep 600");

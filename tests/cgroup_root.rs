@@ -2,6 +2,7 @@
 //! the device allowlist, nested creation inside a cgroup namespace, and cleanup (also on panic).
 //! Every cgroup is named `lxnest-test-<pid>-<n>` and removed by guards.
 
+mod support;
 use lxnest::cgroup::{self, layout, premount, Base, CreateOptions};
 use lxnest::plan::model::{CgroupPlan, DevicePlan, LimitPlan, Premount};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -58,7 +59,10 @@ fn go(child: &mut Child) {
 }
 
 /// Waits for a child with a deadline; kills it when the deadline passes.
+/// Waits for `child`; `secs` is what it takes on an idle machine, the bound is at least
+/// support::PATIENCE so that a loaded CI machine does not fail a slow but correct run.
 fn wait_timeout(child: &mut Child, secs: u64) -> std::process::ExitStatus {
+    let secs = Duration::from_secs(secs).max(support::PATIENCE).as_secs();
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(st) = child.try_wait().expect("try_wait") {
@@ -407,8 +411,7 @@ fn root_devices_allowlist_is_enforced() {
 #[test]
 fn root_devices_bpf_program_is_enforced() {
     let layout = cgroup::detect().expect("detect");
-    if layout.unified_mount.is_none() {
-        eprintln!("no cgroup2 mount: nothing to attach to");
+    if !support::require(layout.unified_mount.is_some(), "a cgroup2 mount") {
         return;
     }
     let (_tmp, script) = device_probe();
@@ -522,7 +525,7 @@ fn nested_helper_role() {
 }
 
 fn expect_line(out: &mut BufReader<ChildStdout>, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + support::PATIENCE;
     let mut line = String::new();
     while Instant::now() < deadline {
         line.clear();
@@ -550,8 +553,10 @@ fn root_nested_create_in_cgroup_namespace() {
     p.delegate = true;
     p.init_leaf = Some("init".into());
     let guard = cgroup::create(&layout, &p).expect("create");
-    if guard.leaf_dirs().is_empty() {
-        eprintln!("no cgroup2 here: no init leaf, nothing nested to test");
+    if !support::require(
+        !guard.leaf_dirs().is_empty(),
+        "a cgroup2 mount (the init leaf lives there)",
+    ) {
         return;
     }
     let mut cmd = Command::new(std::env::current_exe().expect("exe"));
@@ -567,14 +572,27 @@ fn root_nested_create_in_cgroup_namespace() {
     in_private_mount_ns(&mut cmd);
     let mut child = cmd.spawn().expect("spawn helper");
     let pid = child.id() as i32;
-    // Watchdog: a hung helper would block the reads below forever. The pid stays ours until
-    // we reap it, so the kill cannot hit another process.
+    // Watchdog: a hung helper would block the reads below forever. It signals through a pidfd
+    // taken while the child is unreaped: after the child is reaped the pidfd refers to nothing
+    // (ESRCH), so the kill can never reach a process that reused the pid.
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    assert!(raw >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+    // SAFETY: `raw` is a descriptor pidfd_open just returned, owned by nothing else.
+    let pidfd =
+        unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw as i32) };
     std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(60));
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        std::thread::sleep(support::PATIENCE);
+        // SAFETY: pidfd_send_signal on a descriptor this thread owns; no pointers but null.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                std::os::fd::AsRawFd::as_raw_fd(&pidfd),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
     });
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     guard.add_task(pid).expect("add");
@@ -675,8 +693,7 @@ fn unified_helper_role() {
 #[test]
 fn root_pure_cgroup2_view() {
     let layout = cgroup::detect().expect("detect");
-    if layout.unified_mount.is_none() {
-        eprintln!("no cgroup2 on this host");
+    if !support::require(layout.unified_mount.is_some(), "a cgroup2 mount") {
         return;
     }
     let name = unique();

@@ -3,10 +3,12 @@
 //! the cgroup probe leaves nothing behind. Needs root.
 
 mod check_support;
+mod support;
 
 use check_support::{blockers, frozen_binary, probe, run_json};
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 fn filter(syscalls: &[i64], action: SeccompAction) -> BpfProgram {
     let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
@@ -37,6 +39,61 @@ fn root_check_json_agrees_with_host_read() {
         doc["facts"]["snapshot"], snap,
         "plan and check must see the same machine"
     );
+    // Both sides above are host::read: what it says is checked against the machine itself,
+    // read another way, so that a wrong reader fails here.
+    let s = &doc["facts"]["snapshot"];
+    assert_eq!(s["privileged"], nix::unistd::geteuid().is_root());
+    let aa = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|t| t.trim() == "Y");
+    assert_eq!(
+        s["kernel"]["apparmor"], aa,
+        "AppArmor per /sys/module/apparmor"
+    );
+    let fs = nix::sys::statfs::statfs("/sys/fs/cgroup").expect("statfs /sys/fs/cgroup");
+    let unified = Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists();
+    let mode = if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC {
+        "unified"
+    } else if unified {
+        "hybrid"
+    } else {
+        "v1"
+    };
+    assert_eq!(s["cgroup"]["mode"], mode, "cgroup mode per statfs");
+    // Every v1 controller the kernel has mounted (/proc/cgroups: a hierarchy id, enabled).
+    let proc_cgroups = std::fs::read_to_string("/proc/cgroups").expect("/proc/cgroups");
+    if mode != "unified" {
+        for l in proc_cgroups.lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() == 4 && f[1] != "0" && f[3] == "1" {
+                assert!(
+                    s["cgroup"]["v1_controllers"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|c| c == f[0])),
+                    "v1 controller {} mounted but not reported: {}",
+                    f[0],
+                    s["cgroup"]
+                );
+            }
+        }
+    }
+    // The IPv4 addresses as iproute2 lists them (used to verify, never to configure).
+    let ip = std::process::Command::new("ip")
+        .args(["-o", "-4", "addr", "show"])
+        .output()
+        .expect("ip (iproute2)");
+    let mut listed: Vec<String> = String::from_utf8_lossy(&ip.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect();
+    let mut reported: Vec<String> = s["addresses"]
+        .as_array()
+        .expect("addresses")
+        .iter()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    listed.sort();
+    reported.sort();
+    assert_eq!(reported, listed, "addresses per `ip -o -4 addr`");
     assert_eq!(
         doc["verdicts"].as_array().map(|v| v.len()),
         Some(lxnest::spec::runtime::builtin_all().len())
@@ -53,8 +110,10 @@ fn root_probes_are_allowed_without_filters_and_full_caps() {
     let bin = frozen_binary(dir.path());
     let (_, doc, _) = run_json(&bin, &[], &[], None);
     let eff = doc["facts"]["caps"]["effective"].as_array().expect("caps");
-    if !unfiltered || !eff.iter().any(|c| c == "sys_admin") {
-        eprintln!("skipping: this test process is filtered or lacks sys_admin");
+    if !support::require(
+        unfiltered && eff.iter().any(|c| c == "sys_admin"),
+        "a test process without a seccomp filter and with CAP_SYS_ADMIN",
+    ) {
         return;
     }
     for p in doc["facts"]["probes"].as_array().expect("probes") {

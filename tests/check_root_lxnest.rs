@@ -3,23 +3,16 @@
 
 use std::process::Command;
 
-fn root() -> bool {
-    let is_root = nix::unistd::geteuid().is_root();
-    if !is_root {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs the root tests as root"
-        );
-        eprintln!("SKIPPED: needs root");
-    }
-    is_root
-}
+mod support;
+use support::root;
 
 fn run_check(nested: bool) -> (i32, String) {
+    // A state directory of this run's own (the two tests run at the same time), checked empty
+    // after the one-shot container and removed with the tempdir, also on failure.
+    let dir = support::traversable_tempdir();
+    let state = dir.path().join("state");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lxnest"));
-    cmd.arg("run")
-        .arg("-P")
-        .arg(std::env::temp_dir().join("lxnest-check-test"));
+    cmd.arg("run").arg("-P").arg(&state);
     if nested {
         cmd.arg("--nested");
     }
@@ -32,6 +25,9 @@ fn run_check(nested: bool) -> (i32, String) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    if state.exists() {
+        support::assert_no_state_left(&state);
+    }
     (out.status.code().unwrap_or(-1), text)
 }
 

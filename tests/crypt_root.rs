@@ -4,6 +4,8 @@
 //! secret nor the name anywhere in the raw image, and the data back with the key or passphrase.
 //! Needs root; every mount, loop device and image is undone by guards, also when a check fails.
 
+mod support;
+
 mod crypt_fixture;
 
 use crypt_fixture::*;
@@ -14,8 +16,7 @@ use std::path::{Path, PathBuf};
 
 #[test]
 fn crypt_root_lock_hides_names_and_contents_even_on_disk() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let mut fs = Fs::new(true);
@@ -133,8 +134,7 @@ fn crypt_root_lock_hides_names_and_contents_even_on_disk() {
 
 #[test]
 fn crypt_root_passphrase_open_close_and_crypto_erase() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let mut fs = Fs::new(true);
@@ -205,8 +205,7 @@ fn crypt_root_passphrase_open_close_and_crypto_erase() {
 
 #[test]
 fn crypt_root_key_file_plan_and_refusals() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let fs = Fs::new(true);
@@ -258,8 +257,7 @@ fn crypt_root_key_file_plan_and_refusals() {
 
 #[test]
 fn crypt_root_ext4_without_encrypt_feature_says_tune2fs() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let fs = Fs::new(false);

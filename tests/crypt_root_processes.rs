@@ -3,6 +3,8 @@
 //! a nested lxnest (root of a user namespace mapped to host uid 100000) can unlock and lock but
 //! remove a key only for itself.
 
+mod support;
+
 mod crypt_fixture;
 
 use crypt_fixture::*;
@@ -12,8 +14,7 @@ use std::path::Path;
 
 #[test]
 fn crypt_root_forked_child_keeps_the_key_and_open_files_make_lock_incomplete() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let fs = Fs::new(true);
@@ -45,16 +46,16 @@ fn crypt_root_forked_child_keeps_the_key_and_open_files_make_lock_incomplete() {
 }
 
 /// Repeats a removal that reported busy while the kernel still evicts the inodes of files just
-/// closed (or of a writer that just exited); gives up after a second.
+/// closed (or of a writer that just exited); eviction has no event to wait on, so this polls
+/// with support's generous deadline instead of assuming it takes under a second.
 fn until_removed(root: &Path, id: lxnest::crypt::KeyId, mut outcome: LockOutcome) -> LockOutcome {
-    for _ in 0..50 {
-        if outcome != LockOutcome::FilesBusy {
-            break;
+    support::wait_until(|| {
+        if outcome == LockOutcome::FilesBusy {
+            nix::unistd::sync();
+            outcome = fscrypt::lock(root, id).unwrap();
         }
-        nix::unistd::sync();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        outcome = fscrypt::lock(root, id).unwrap();
-    }
+        outcome != LockOutcome::FilesBusy
+    });
     outcome
 }
 
@@ -108,8 +109,7 @@ fn nested_child(root: &Path, key: &Key) -> i32 {
 
 #[test]
 fn crypt_root_nested_user_namespace_unlocks_and_erases_only_its_own_claim() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let fs = Fs::new(true);

@@ -2,6 +2,7 @@
 //! pinned by a snapshot and accepted by the real tools: `apparmor_parser -QT -K` for profiles and
 //! LXC's own config parser (through `lxc-info`) for the LXC fragments.
 
+mod support;
 use lxnest::artifacts::{render_all, Artifact};
 use lxnest::plan::host::HostSnapshot;
 use lxnest::plan::Plan;
@@ -32,14 +33,23 @@ fn tool(name: &str) -> bool {
         .arg(format!("command -v {name}"))
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is missing in CI; scripts/test-all.sh installs it"
-        );
-        eprintln!("SKIPPED: {name} is not installed");
+    support::require(found, &format!("{name} (scripts/test-all.sh installs it)"))
+}
+
+/// `apparmor_parser -QT -K -S -M FEATURES` on `profile`: the binary policy, or the parser's
+/// complaint. `-M` makes the parser compile mount rules instead of dropping them unchecked.
+fn compile_profile(profile: &Path) -> Result<Vec<u8>, String> {
+    let out = Command::new("apparmor_parser")
+        .args(["-QT", "-K", "-S", "-M"])
+        .arg(support::apparmor_features())
+        .arg(profile)
+        .output()
+        .expect("apparmor_parser runs");
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
-    found
 }
 
 #[test]
@@ -70,19 +80,32 @@ fn every_generated_profile_compiles_with_apparmor_parser() {
         {
             let path = dir.path().join(a.file.replace('/', "_"));
             std::fs::write(&path, &a.bytes).unwrap();
-            let out = Command::new("apparmor_parser")
-                .args(["-QT", "-K"])
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{name} {}: {}",
-                a.file,
-                String::from_utf8_lossy(&out.stderr)
-            );
+            if let Err(e) = compile_profile(&path) {
+                panic!("{name} {}: {e}", a.file);
+            }
         }
     }
+}
+
+/// The compile above checks mount rules: a mount rule changes the compiled policy (without `-M`
+/// the parser on this kernel drops it, and both compile to the same bytes).
+#[test]
+fn apparmor_compile_keeps_mount_rules() {
+    if !tool("apparmor_parser") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let with = dir.path().join("with");
+    let without = dir.path().join("without");
+    let body = "abi <abi/3.0>,\nprofile lxnest-mount-check {\n  file,\n";
+    std::fs::write(&with, format!("{body}  mount fstype=proc -> /proc/,\n}}\n")).unwrap();
+    std::fs::write(&without, format!("{body}}}\n")).unwrap();
+    let (a, b) = (compile_profile(&with), compile_profile(&without));
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    assert_ne!(
+        a, b,
+        "the mount rule was dropped: apparmor_parser runs without -M"
+    );
 }
 
 #[test]

@@ -64,6 +64,45 @@ fn stack(child_script: &str) -> Plan {
     }
 }
 
+/// A foreground `start --nested -F`: on drop (an assertion failed first) the stack is stopped
+/// and the start reaped.
+struct ForegroundStack {
+    child: Option<std::process::Child>,
+    state: std::path::PathBuf,
+    name: &'static str,
+}
+
+impl Drop for ForegroundStack {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new(bin())
+                .args(["stop", "-t", "1", "-n", self.name, "-P"])
+                .arg(&self.state)
+                .output();
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A detached stack started in a test network namespace: stopped on drop, also after a failed
+/// assertion.
+struct DetachedStack<'a> {
+    netns: &'a str,
+    state: &'a str,
+    name: &'a str,
+}
+
+impl Drop for DetachedStack<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(bin())
+            .args(["stop", "-t", "1", "-n", self.name, "-P", self.state])
+            .output();
+    }
+}
+
 #[test]
 fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -73,7 +112,8 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
         echo "addr=$(ip -4 -o addr show eth0 | tr -s ' ' | cut -d' ' -f4)"
         echo "route=$(ip route show default | cut -d' ' -f1-3)"
         busybox ping -c1 -W3 10.213.7.1 >/dev/null 2>&1; echo "ping=$?"
-        exec sleep 3
+        sleep 100000
+        exit 0
     "#;
     let plan = stack(script);
     let pf = dir.path().join("stack.json");
@@ -92,29 +132,43 @@ fn start_nested_root_runs_level_two_from_the_handed_over_plan() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
+    // Stops the stack and reaps the foreground start if an assertion fails before the end.
+    let mut guard = ForegroundStack {
+        child: Some(child),
+        state: state.clone(),
+        name: "nest-host",
+    };
     // Seen from the host, the level-2 init sits in <our cgroup>/lxnest/nest-host/kid: its host
-    // created lxnest/nest-host, and it created `kid` relative to its cgroup namespace root.
+    // created lxnest/nest-host, and it created `kid` relative to its cgroup namespace root. Its
+    // `sleep` runs until the test has seen it and ends it (no race with a fixed sleep).
     let mut placed = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while placed.is_empty() && std::time::Instant::now() < deadline {
-        for e in std::fs::read_dir("/proc").expect("proc").flatten() {
-            let cg = std::fs::read_to_string(e.path().join("cgroup")).unwrap_or_default();
-            let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-            if comm.trim() == "sleep" && cg.lines().any(|l| l.ends_with("/lxnest/nest-host/kid")) {
-                let status = std::fs::read_to_string(e.path().join("status")).unwrap_or_default();
-                placed.push(status);
+    let mut sleeper = None;
+    support::wait_until(|| {
+        for (pid, comm) in support::procs_in_cgroup(|l| l.ends_with("/lxnest/nest-host/kid")) {
+            if comm == "sleep" {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status"));
+                placed.push(status.unwrap_or_default());
+                sleeper = Some(pid);
             }
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    // The nesting host's first host uid: the plan's, unless another container held that block
-    // when it started and the allocation registry gave it a free one (docs/registry.md).
+        sleeper.is_some()
+    });
+    let pid = sleeper.expect("level-2 `sleep` found in <own>/lxnest/nest-host/kid");
+    // The nesting host's first host uid, read while the stack runs: the plan's, unless another
+    // container held that block when it started and the allocation registry gave it a free one
+    // (docs/registry.md).
     let nest_base = std::fs::read_to_string(state.join("nest-host/state.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|v| v["pid"].as_i64())
         .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/uid_map")).ok())
         .and_then(|m| m.split_whitespace().nth(1)?.parse::<u32>().ok());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("end the level-2 sleep");
+    let child = guard.child.take().expect("child");
     let o = child.wait_with_output().expect("wait");
     let out = format!(
         "{}{}",
@@ -268,30 +322,26 @@ fn start_nested_root_detached_stack_stops_cleanly() {
             .output()
             .expect("nsenter")
     };
+    let _stack = DetachedStack {
+        netns: &ns.0,
+        state: st,
+        name: "s1",
+    };
     let o = run(&["start", "--nested", "-P", st, spec.to_str().expect("utf-8")]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // The level-2 init runs, in s1's delegated subtree, seen from the host.
-    let mut found = false;
-    for _ in 0..100 {
-        found = std::fs::read_dir("/proc")
-            .expect("proc")
-            .flatten()
-            .any(|e| {
-                std::fs::read_to_string(e.path().join("cgroup"))
-                    .is_ok_and(|cg| cg.lines().any(|l| l.ends_with("/lxnest/s1/s2")))
-            });
-        if found {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let found = support::wait_until(|| {
+        !support::procs_in_cgroup(|l| l.ends_with("/lxnest/s1/s2")).is_empty()
+    });
     assert!(found, "level-2 container running");
+    // init-nested passes SIGTERM on at once: the stop ends long before the 60 s grace after
+    // which a SIGKILL would end it instead (a bound on a hang, not on speed).
     let t = std::time::Instant::now();
-    let o = run(&["stop", "-n", "s1", "-P", st, "-t", "5"]);
+    let o = run(&["stop", "-n", "s1", "-P", st, "-t", "60"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        t.elapsed() < std::time::Duration::from_secs(4),
-        "init-nested stops its children on SIGTERM at once"
+        t.elapsed() < std::time::Duration::from_secs(45),
+        "init-nested stops its children on SIGTERM, without waiting for the grace period"
     );
     assert!(!state.join("s1").exists());
     let still = std::fs::read_dir("/proc")

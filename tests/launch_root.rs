@@ -75,26 +75,7 @@ fn plan_file(dir: &Path, c: LevelPlan) -> PathBuf {
 /// Every cgroup directory named `lxnest/<name>` under any hierarchy (recursively, since our
 /// own cgroup may be deep in a hierarchy).
 fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let mut out = Vec::new();
-    for line in own.lines() {
-        let mut f = line.splitn(3, ':');
-        let (_, ctrl, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or("/"));
-        let mount = if ctrl.is_empty() {
-            "unified".to_string()
-        } else {
-            ctrl.trim_start_matches("name=").to_string()
-        };
-        let d = Path::new("/sys/fs/cgroup")
-            .join(mount)
-            .join(path.trim_start_matches('/'))
-            .join("lxnest")
-            .join(name);
-        if d.exists() {
-            out.push(d);
-        }
-    }
-    out
+    support::lxnest_cgroup_dirs(name)
 }
 
 fn ns_links(pid: &str) -> Vec<(String, String)> {

@@ -33,20 +33,32 @@ fn host_network() -> Vec<String> {
     out
 }
 
+/// `lxnest ARGS` in the test's network namespace NS: the stacks' host bridges, veths and NAT
+/// rules are made there, never in the host's, and go with the namespace.
+fn lxnest_in(ns: &str, args: &[&str]) -> std::process::Output {
+    Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{ns}"))
+        .arg(env!("CARGO_BIN_EXE_lxnest"))
+        .args(args)
+        .output()
+        .expect("nsenter")
+}
+
 struct Stack<'a> {
+    ns: &'a str,
     state: &'a str,
     top: &'a str,
 }
 
 impl Drop for Stack<'_> {
     fn drop(&mut self) {
-        let _ = lxnest(&["destroy", "-P", self.state, "-n", self.top]);
+        let _ = lxnest_in(self.ns, &["destroy", "-P", self.state, "-n", self.top]);
     }
 }
 
-fn wait_for(state: &str, name: &str) {
+fn wait_for(ns: &str, state: &str, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !lxnest(&["attach", "-P", state, "-n", name, "--", "true"])
+    while !lxnest_in(ns, &["attach", "-P", state, "-n", name, "--", "true"])
         .status
         .success()
     {
@@ -55,48 +67,41 @@ fn wait_for(state: &str, name: &str) {
     }
 }
 
-fn attach(state: &str, name: &str, cmd: &str) -> String {
-    ok(lxnest(&[
-        "attach", "-P", state, "-n", name, "--", "/bin/sh", "-c", cmd,
-    ]))
+fn attach(ns: &str, state: &str, name: &str, cmd: &str) -> String {
+    ok(lxnest_in(
+        ns,
+        &[
+            "attach", "-P", state, "-n", name, "--", "/bin/sh", "-c", cmd,
+        ],
+    ))
 }
 
 /// Host pids of the processes in a container's cgroup (pids hierarchy), found from its path.
 fn procs_of(cgroup_path: &str) -> Vec<i32> {
-    let mut found = Vec::new();
-    let root = Path::new("/sys/fs/cgroup/pids");
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten().filter(|e| e.path().is_dir()) {
-            let p = e.path();
-            if p.to_string_lossy().ends_with(cgroup_path) {
-                let procs = std::fs::read_to_string(p.join("cgroup.procs")).unwrap_or_default();
-                found.extend(procs.lines().filter_map(|l| l.parse::<i32>().ok()));
-            }
-            stack.push(p);
-        }
-    }
-    found
+    support::dirs_ending_with(Path::new("/sys/fs/cgroup/pids"), cgroup_path)
+        .iter()
+        .flat_map(|p| {
+            let procs = std::fs::read_to_string(p.join("cgroup.procs")).unwrap_or_default();
+            procs
+                .lines()
+                .filter_map(|l| l.parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
+/// The container's memory cgroup (v1 memory hierarchy, or cgroup2 on a pure-cgroup2 host); an
+/// unreadable tree fails instead of passing for "removed" (support::dirs_ending_with).
 fn memory_dir(cgroup_path: &str) -> Option<PathBuf> {
-    let mut stack = vec![PathBuf::from("/sys/fs/cgroup/memory")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)
-            .ok()?
-            .flatten()
-            .filter(|e| e.path().is_dir())
-        {
-            if e.path().to_string_lossy().ends_with(cgroup_path) {
-                return Some(e.path());
-            }
-            stack.push(e.path());
-        }
-    }
-    None
+    let v1 = Path::new("/sys/fs/cgroup/memory");
+    let root = if v1.is_dir() {
+        v1
+    } else {
+        Path::new("/sys/fs/cgroup")
+    };
+    support::dirs_ending_with(root, cgroup_path)
+        .into_iter()
+        .next()
 }
 
 #[test]
@@ -105,28 +110,28 @@ fn root_juju_laptop_stack_end_to_end() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // The stack's host side lives in a namespace of this test; the host's own network is only
+    // compared before and after, to show nothing reached it.
+    let netns = TestNetns::new(&format!("lxnest-nst{}-1", std::process::id()));
+    let ns = netns.0.as_str();
     let before = host_network();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().to_str().unwrap();
-    let plan: serde_json::Value = serde_json::from_str(&ok(lxnest(&[
-        "plan",
-        "builtin:juju-laptop",
-        "--output",
-        "json",
-    ])))
+    let plan: serde_json::Value = serde_json::from_str(&ok(lxnest_in(
+        ns,
+        &["plan", "builtin:juju-laptop", "--output", "json"],
+    )))
     .unwrap();
     {
         let _stack = Stack {
+            ns,
             state,
             top: "juju-host",
         };
-        ok(lxnest(&[
-            "start",
-            "-P",
-            state,
-            "--nested",
-            "builtin:juju-laptop",
-        ]));
+        ok(lxnest_in(
+            ns,
+            &["start", "-P", state, "--nested", "builtin:juju-laptop"],
+        ));
         let containers = plan["containers"].as_array().unwrap();
         let host = containers
             .iter()
@@ -141,13 +146,13 @@ fn root_juju_laptop_stack_end_to_end() {
             .to_string();
         let outer_net = host["network"]["address"].as_str().unwrap().to_string();
         for unit in ["juju-host/unit-1", "juju-host/unit-2", "juju-host/unit-3"] {
-            wait_for(state, unit);
+            wait_for(ns, state, unit);
             let planned = containers.iter().find(|c| c["path"] == unit).unwrap()["network"]
                 ["address"]
                 .as_str()
                 .unwrap()
                 .to_string();
-            let addrs = attach(state, unit, "cat /proc/net/fib_trie");
+            let addrs = attach(ns, state, unit, "cat /proc/net/fib_trie");
             assert!(
                 addrs.contains(planned.split('/').next().unwrap()),
                 "{unit} has its planned address {planned}"
@@ -157,6 +162,7 @@ fn root_juju_laptop_stack_end_to_end() {
                 "level 2 does not sit on level 1's subnet"
             );
             attach(
+                ns,
                 state,
                 unit,
                 &format!("busybox ping -c 1 -W 3 {inner_gw} >/dev/null"),
@@ -191,7 +197,7 @@ fn root_juju_laptop_stack_end_to_end() {
             u1.display(),
             l1.display()
         );
-        ok(lxnest(&["stop", "-P", state, "-n", "juju-host"]));
+        ok(lxnest_in(ns, &["stop", "-P", state, "-n", "juju-host"]));
     }
     assert!(memory_dir("lxnest/juju-host").is_none(), "cgroups removed");
     assert_eq!(
@@ -207,22 +213,27 @@ fn root_three_level_stack_stacks_three_filters() {
         return;
     }
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // The stack's host side lives in a namespace of this test; the host's own network is only
+    // compared before and after, to show nothing reached it.
+    let netns = TestNetns::new(&format!("lxnest-nst{}-2", std::process::id()));
+    let ns = netns.0.as_str();
     let before = host_network();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().to_str().unwrap();
     {
-        let _stack = Stack { state, top: "l1" };
-        ok(lxnest(&[
-            "start",
-            "-P",
+        let _stack = Stack {
+            ns,
             state,
-            "--nested",
-            "builtin:three-levels",
-        ]));
-        wait_for(state, "l1/l2/l3");
-        let status = attach(state, "l1/l2/l3", "cat /proc/1/status");
+            top: "l1",
+        };
+        ok(lxnest_in(
+            ns,
+            &["start", "-P", state, "--nested", "builtin:three-levels"],
+        ));
+        wait_for(ns, state, "l1/l2/l3");
+        let status = attach(ns, state, "l1/l2/l3", "cat /proc/1/status");
         assert!(status.contains("Seccomp_filters:\t3"), "{status}");
-        ok(lxnest(&["stop", "-P", state, "-n", "l1"]));
+        ok(lxnest_in(ns, &["stop", "-P", state, "-n", "l1"]));
     }
     assert_eq!(host_network(), before);
 }

@@ -3,6 +3,7 @@
 //! two namespaces, the NAT table. Nothing is created in the host's namespace; the tests check
 //! that the host-facing refusals hold.
 
+mod support;
 use ipnet::Ipv4Net;
 use lxnest::net::{self, nat, NetError};
 use lxnest::origin::Origin;
@@ -230,7 +231,9 @@ fn root_nat_only_in_own_namespace() {
                 assert!(text.contains("oifname != \"lxt-br1\""), "{text}");
                 assert!(text.contains("masquerade"), "{text}");
             }
-            Err(e) => eprintln!("nft not installed ({e}); checked through netlink only"),
+            Err(e) => {
+                support::require(false, &format!("nft (Debian package nftables; {e})"));
+            }
         }
         // A second guard replaces a stale table instead of failing.
         let again = nat::NatGuard::new(&plan).expect("replace");

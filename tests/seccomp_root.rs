@@ -3,6 +3,8 @@
 //! answered through a pipe. The parent only compiles, waits and checks, so nothing it holds is
 //! filtered. Needs root (CAP_SYS_ADMIN lets a filter go in without NO_NEW_PRIVS).
 
+mod support;
+
 use lxnest::seccomp::install::{install_report, no_new_privs};
 use lxnest::seccomp::lxc_text::parse;
 use lxnest::seccomp::{compile, filter_count, install, NoNewPrivs};
@@ -12,10 +14,6 @@ use nix::unistd::{fork, pipe, ForkResult};
 use seccompiler::sock_filter;
 use std::io::Read;
 use std::os::fd::AsRawFd;
-
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
 
 /// Compile LXC text (test policies are known-good).
 fn prog(text: &str) -> Vec<sock_filter> {
@@ -61,6 +59,36 @@ fn int80_2(nr: u32, a0: u32, a1: u32) -> i64 {
         )
     };
     i64::from(ret as i32)
+}
+
+/// A filter returning `errno` for syscall number `nr` and allowing everything else. Installed
+/// before lxnest's filter it marks whether that filter decided `nr` itself: the kernel runs both
+/// and, for two errno answers, takes the later filter's (lxnest's); if lxnest's filter allowed
+/// `nr`, the marker's errno comes back. Unlike the kernel's own ENOSYS for a disabled ABI, this
+/// tells "the filter refused it" from "the kernel does not know it".
+fn marker(nr: i64, errno: u32) -> Vec<sock_filter> {
+    let ins = |code: u16, jt: u8, jf: u8, k: u32| sock_filter { code, jt, jf, k };
+    vec![
+        ins((libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, 0, 0, 0), // seccomp_data.nr
+        ins(
+            (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            0,
+            1,
+            nr as u32,
+        ),
+        ins(
+            (libc::BPF_RET | libc::BPF_K) as u16,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | errno,
+        ),
+        ins(
+            (libc::BPF_RET | libc::BPF_K) as u16,
+            0,
+            0,
+            libc::SECCOMP_RET_ALLOW,
+        ),
+    ]
 }
 
 /// What a child reported, and how it ended.
@@ -125,8 +153,7 @@ getuid errno 33
 
 #[test]
 fn seccomp_root_rules_errnos_args_and_arches() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let p = prog(POLICY);
@@ -180,8 +207,32 @@ fn seccomp_root_rules_errnos_args_and_arches() {
         -libc::ENOSYS as i64,
         "x32 calls get ENOSYS under a denylist (natively: {x32_native})"
     );
+    // The same ENOSYS is the kernel's answer when x32 is off: decided by the filter only if a
+    // marker filter underneath (errno 77 for x32 getpid) is overridden.
+    let (mark, p2) = (marker(x32_getpid, 77), prog(POLICY));
+    let m = in_child(move || {
+        if install(&mark, NoNewPrivs::Auto).is_err() {
+            return vec![];
+        }
+        let alone = raw(x32_getpid, [0; 3]);
+        if install(&p2, NoNewPrivs::Auto).is_err() {
+            return vec![];
+        }
+        vec![alone, raw(x32_getpid, [0; 3])]
+    });
+    exited_ok(&m);
+    assert_eq!(m.values.len(), 2, "the child could not install the filters");
+    assert_eq!(m.values[0], -77, "the marker alone answers x32 getpid");
+    assert_eq!(
+        m.values[1],
+        -libc::ENOSYS as i64,
+        "lxnest's x32 guard answered, not the marker underneath it"
+    );
     assert!(v[10] > 0, "getpid allowed");
-    if i386_native > 0 {
+    if support::require(
+        i386_native > 0,
+        &format!("i386 emulation in the kernel for int 0x80 (getpid gave {i386_native})"),
+    ) {
         assert_eq!(v[8], -33, "i386 getuid via int 0x80 hits the [i386] rule");
         assert_eq!(v[9], -42, "i386 getppid via int 0x80 hits the [all] rule");
         assert_eq!(v[11], -5, "i386 arguments are checked at the same offsets");
@@ -191,17 +242,12 @@ fn seccomp_root_rules_errnos_args_and_arches() {
             v[12], -6,
             "i386 getpriority(PRIO_PROCESS, 0) matches the truncated value"
         );
-    } else {
-        eprintln!(
-            "i386 emulation is off in this kernel ({i386_native}); int 0x80 part not checked"
-        );
     }
 }
 
 #[test]
 fn seccomp_root_allowlist_closes_x32() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     // An allowlist that allows everything a Rust child needs to report, then denies getpid.
@@ -235,8 +281,7 @@ fn seccomp_root_allowlist_closes_x32() {
 
 #[test]
 fn seccomp_root_trap_and_kill() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let p = prog("2\ndenylist\ngetppid trap\ngetpid kill\n");
@@ -284,8 +329,7 @@ fn seccomp_root_trap_and_kill() {
 
 #[test]
 fn seccomp_root_stacked_filters_strictest_wins() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let outer = prog("2\ndenylist\ngetppid errno 1\ngetpriority errno 2\nsched_yield errno 3\n");
@@ -338,8 +382,7 @@ fn seccomp_root_stacked_filters_strictest_wins() {
 
 #[test]
 fn seccomp_root_no_new_privs_only_when_needed() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let p = prog("2\ndenylist\nkexec_load errno 1\n");
@@ -392,8 +435,7 @@ fn seccomp_root_no_new_privs_only_when_needed() {
 
 #[test]
 fn seccomp_root_notify_goes_to_the_listener() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     use lxnest::seccomp::install::install_with_listener;
@@ -436,6 +478,32 @@ fn seccomp_root_notify_goes_to_the_listener() {
 
 /// Run `script` in a throwaway LXC container (host root filesystem, no network) whose filter
 /// LXC itself loads from `policy`. Returns (success, stdout+stderr).
+/// The cgroups LXC makes for container NAME (payload, monitor) and the `lxc.pivot` cgroup it
+/// parks its monitor in and leaves behind empty: removed on drop, also when lxc-execute failed
+/// halfway or an assertion did (rmdir only removes empty cgroups, so nothing in use goes).
+struct LxcCgroups(String);
+
+impl Drop for LxcCgroups {
+    fn drop(&mut self) {
+        let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+            return;
+        };
+        for h in hierarchies.flatten() {
+            for top in [
+                format!("lxc.payload.{}", self.0),
+                format!("lxc.monitor.{}", self.0),
+                "lxc.pivot".to_string(),
+            ] {
+                let mut dirs = support::dir_tree(&h.path().join(&top));
+                dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+                for d in dirs {
+                    let _ = std::fs::remove_dir(d);
+                }
+            }
+        }
+    }
+}
+
 fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let policy_path = dir.path().join("policy.seccomp");
@@ -448,6 +516,7 @@ fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
         policy_path.display()
     );
     std::fs::write(dir.path().join("conf"), conf).expect("write config");
+    let _cgroups = LxcCgroups(name.clone());
     let out = std::process::Command::new("lxc-execute")
         .arg("-n")
         .arg(&name)
@@ -459,12 +528,6 @@ fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("lxc-execute runs");
-    // LXC parks its monitor in an `lxc.pivot` cgroup and leaves it behind, empty.
-    if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
-        for h in hierarchies.flatten() {
-            let _ = std::fs::remove_dir(h.path().join("lxc.pivot"));
-        }
-    }
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -475,13 +538,12 @@ fn lxc_execute(policy: &str, script: &str) -> (bool, String) {
 
 #[test]
 fn seccomp_root_lxc_loads_the_shipped_policies() {
-    if !is_root()
-        || std::process::Command::new("lxc-execute")
-            .arg("--version")
-            .output()
-            .is_err()
+    if !support::root()
+        || !support::require(
+            support::has_program("lxc-execute", "--version"),
+            "lxc-execute (Debian package lxc)",
+        )
     {
-        eprintln!("skipped: needs root and lxc-execute (Debian package lxc)");
         return;
     }
     use lxnest::seccomp::builtin;
@@ -546,8 +608,7 @@ fn setuid_id_under(filter: &[sock_filter], nnp: NoNewPrivs) -> String {
 
 #[test]
 fn seccomp_root_setuid_programs_keep_working() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     let filter =
@@ -560,8 +621,7 @@ fn seccomp_root_setuid_programs_keep_working() {
 
 #[test]
 fn seccomp_root_shipped_policies_stacked() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
+    if !support::root() {
         return;
     }
     use lxnest::seccomp::builtin;
@@ -613,12 +673,7 @@ fn seccomp_root_shipped_policies_stacked() {
 /// 64-bit value is truncated on i386, a MASKED_EQ datum is masked.
 #[test]
 fn seccomp_root_i386_multiplexers_truncation_and_masked_datum() {
-    if !is_root() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs root tests as root"
-        );
-        eprintln!("SKIPPED: needs root");
+    if !support::root() {
         return;
     }
     let p = prog(
@@ -647,7 +702,10 @@ fn seccomp_root_i386_multiplexers_truncation_and_masked_datum() {
     assert_eq!(v.len(), 6, "the child could not install the filter");
     assert_eq!(v[0], -1, "personality(0x7E000000): the datum is masked");
     assert_eq!(v[5], -3, "x86_64 kill(-1) matches the 64-bit value");
-    if i386_native > 0 {
+    if support::require(
+        i386_native > 0,
+        &format!("i386 emulation in the kernel for int 0x80 (getpid gave {i386_native})"),
+    ) {
         assert_eq!(
             v[1], -97,
             "socketcall(SYS_SOCKET) follows `socket errno 97`"
@@ -659,9 +717,5 @@ fn seccomp_root_i386_multiplexers_truncation_and_masked_datum() {
         );
         assert_eq!(v[3], -1, "ipc(SHMGET) follows `shmget errno 1`");
         assert_eq!(v[4], -3, "i386 kill(-1): the value is truncated to 32 bits");
-    } else {
-        eprintln!(
-            "i386 emulation is off in this kernel ({i386_native}); int 0x80 part not checked"
-        );
     }
 }

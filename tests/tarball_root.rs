@@ -7,17 +7,8 @@ use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-fn root() -> bool {
-    let r = nix::unistd::geteuid().is_root();
-    if !r {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs root tests as root"
-        );
-        eprintln!("SKIPPED: needs root");
-    }
-    r
-}
+mod support;
+use support::root;
 
 /// A header whose name bytes are written raw, so hostile names (`../x`, `/x`) can be made.
 fn header(name: &str, kind: tar::EntryType, size: u64, uid: u64, mode: u32) -> tar::Header {

@@ -409,21 +409,52 @@ fn own_network_and_sysfs(scratch: &Path) {
     }
 }
 
-/// Restores a file (or its absence) on drop.
+/// Restores a file (or its absence) on drop. Drop does not run when the test process is killed
+/// (a CI timeout, SIGKILL): the original also goes to `PATH.lxnest-test-saved` on disk first,
+/// and the next run puts a saved copy it finds back before it saves again. (The test users are
+/// likewise removed before they are created, with their /etc/subuid and /etc/subgid lines.)
 struct Restore(PathBuf, Option<Vec<u8>>);
 
 impl Restore {
+    fn saved(path: &str) -> PathBuf {
+        PathBuf::from(format!("{path}.lxnest-test-saved"))
+    }
+
     fn save(path: &str) -> Restore {
-        Restore(path.into(), std::fs::read(path).ok())
+        let saved = Restore::saved(path);
+        // A killed earlier run: its saved copy is the real original.
+        if let Ok(b) = std::fs::read(&saved) {
+            let absent = b == b"\0lxnest-test: absent\n";
+            let _ = if absent {
+                std::fs::remove_file(path)
+            } else {
+                std::fs::write(path, &b)
+            };
+            let _ = std::fs::remove_file(&saved);
+        }
+        let original = std::fs::read(path).ok();
+        let mark: &[u8] = b"\0lxnest-test: absent\n";
+        std::fs::write(&saved, original.as_deref().unwrap_or(mark))
+            .unwrap_or_else(|e| panic!("save {path} to {}: {e}", saved.display()));
+        Restore(path.into(), original)
     }
 }
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        let _ = match &self.1 {
+        let restored = match &self.1 {
             Some(b) => std::fs::write(&self.0, b),
-            None => std::fs::remove_file(&self.0),
+            None => std::fs::remove_file(&self.0).or_else(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }),
         };
+        if restored.is_ok() {
+            let _ = std::fs::remove_file(Restore::saved(&self.0.to_string_lossy()));
+        }
     }
 }
 

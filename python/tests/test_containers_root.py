@@ -6,6 +6,8 @@ Each test starts its own uniquely named containers under its own state directory
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -108,22 +110,31 @@ def test_root_a_failing_start_names_the_step_and_leaves_nothing(
 def test_root_long_operations_release_the_gil(state_dir: Path, spec_file: Callable[..., Path]) -> None:
     name = unique_name()
     (c,) = lxnest.start(spec_file(name), path=state_dir)
-    ticks = 0
+    # The attached command sleeps until a Python thread of this process ends its sleep: that
+    # thread can only run while attach() has released the GIL. No timing window: if the GIL
+    # were held, the sleep would run out (120 s) and `ended` would stay unset.
+    arg = f"120.{os.getpid()}"
+    ended = threading.Event()
     done = threading.Event()
 
-    def count() -> None:
-        nonlocal ticks
+    def end_the_sleep() -> None:
         while not done.is_set():
-            ticks += 1
-            time.sleep(0.001)
+            for p in Path("/proc").iterdir():
+                try:
+                    if (p / "cmdline").read_bytes() == b"sleep\0" + arg.encode() + b"\0":
+                        os.kill(int(p.name), signal.SIGTERM)
+                        ended.set()
+                        return
+                except (OSError, ValueError):
+                    continue
+            time.sleep(0.05)
 
-    t = threading.Thread(target=count)
+    t = threading.Thread(target=end_the_sleep)
     t.start()
     try:
-        r = c.attach(["sh", "-c", "sleep 0.5; echo done"])
+        r = c.attach(["sh", "-c", f"sleep {arg}; echo done"])
     finally:
         done.set()
         t.join()
     assert r.stdout == "done\n"
-    # With the GIL held for half a second the counter could not have moved in between.
-    assert ticks > 50, ticks
+    assert ended.is_set(), "the thread could not run while attach() waited: the GIL was held"

@@ -351,6 +351,21 @@ fn x32_and_foreign_arches_are_closed() {
     );
 }
 
+/// Single-bit rules above bit 31 merge into one any-bits test on the high word: it must still
+/// match (a mutation that skipped the high-word `jset` went unnoticed, docs/testing.md).
+#[test]
+fn any_bits_in_the_high_word_match() {
+    let text = "2\ndenylist\n[x86_64]\nclone errno 7 [0,0x100000000,&=,0x100000000]\nclone errno 7 [0,0x400000000,&=,0x400000000]\n";
+    let prog = compile(&parse(text, "high").expect("parses")).expect("compiles");
+    let clone = 56;
+    let call = |arg0: u64| evaluate(&prog, Arch::X86_64, clone, [arg0, 0, 0, 0, 0, 0]);
+    assert_eq!(call(1 << 32), Ok(Action::Errno(7)));
+    assert_eq!(call(1 << 34), Ok(Action::Errno(7)));
+    assert_eq!(call((1 << 34) | 5), Ok(Action::Errno(7)));
+    assert_eq!(call(1 << 33), Ok(Action::Allow), "a bit not in the mask");
+    assert_eq!(call(0xffff_ffff), Ok(Action::Allow), "low word only");
+}
+
 #[test]
 fn small_policy_bpf_is_pinned() {
     let text = "2\ndenylist\nreject_force_umount\n[all]\nkexec_load errno 1\nkeyctl errno 38\nclone errno 1 [0,0x10000000,&=,0x10000000]\nclone errno 1 [0,0x20000,&=,0x20000]\n[x86_64]\nioperm kill [2,0x100000000,>=]\n";

@@ -9,19 +9,19 @@ use std::process::{Command, Output};
 /// branch while tests run, and containers bind-mount the file.
 pub fn frozen_binary(dir: &std::path::Path) -> PathBuf {
     let dst = dir.join("lxnest");
-    std::fs::copy(env!("CARGO_BIN_EXE_lxnest"), &dst).expect("copy lxnest binary");
-    // Another test thread forking while the copy's write fd was open makes exec fail with
-    // ETXTBSY until that child execs or exits; retry briefly.
-    let mut tries = 0;
-    let help = loop {
-        match Command::new(&dst).args(["check", "--help"]).output() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => break other.expect("run lxnest"),
-        }
-    };
+    // `cp` writes the copy, not this process: a write fd held here would be inherited by a child
+    // another test thread forks meanwhile, and exec of the copy would fail with ETXTBSY until
+    // that child execs. cp has exited (its fds closed) before the copy is run.
+    let cp = Command::new("cp")
+        .arg(env!("CARGO_BIN_EXE_lxnest"))
+        .arg(&dst)
+        .status()
+        .expect("cp runs");
+    assert!(cp.success(), "copy the lxnest binary: {cp}");
+    let help = Command::new(&dst)
+        .args(["check", "--help"])
+        .output()
+        .expect("run lxnest");
     assert!(
         help.status.success(),
         "the lxnest binary has no check command (rebuilt from another branch?)"

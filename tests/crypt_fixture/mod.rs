@@ -15,10 +15,6 @@ pub const SECRET: &str = "lxnest-secret-contents-4f1d9c2a";
 pub const NAME: &str = "lxnest-secret-name-b7e30a15";
 pub const CONTROL: &str = "lxnest-plaintext-control-9d3e";
 
-pub fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
 pub fn run(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd)
         .args(args)

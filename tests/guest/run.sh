@@ -5,10 +5,13 @@
 # checks read labels and AppArmor denials from the guest's root namespace. Everything comes from
 # Debian packages (apt-get download + dpkg -x, cached under target/guest/); nothing is installed.
 #
-# Prints one line per check (PASS/FAIL/INFO) and exits non-zero on any FAIL.
+# Prints one line per check (PASS/FAIL/INFO) and exits non-zero on any FAIL, unless the guest
+# printed `@@ DONE` (checks.sh finished with exit status 0), or unless every check listed in
+# tests/guest/SPEC.expected reported PASS (judge.sh).
 #
 # Environment:
-#   LXNEST_SKIP_GUEST=1      skip the stage (prints one SKIPPED line, exits 0)
+#   LXNEST_SKIP_GUEST=1      skip the stage (prints one SKIPPED line, exits 0); refused (exit 2)
+#                            under CI=true
 #   LXNEST_GUEST_WORK=DIR    work and cache directory (default: target/guest in the repository)
 #   LXNEST_BIN=PATH          lxnest binary to test (default: `cargo build` and its debug binary)
 #   LXNEST_GUEST_BREAK=RULE  remove this rule line from the level-1 profile before starting, to see
@@ -21,12 +24,24 @@
 set -euo pipefail
 
 if [ "${LXNEST_SKIP_GUEST:-0}" = 1 ]; then
+  # The stage is the only test of AppArmor enforcement: CI may not leave it out.
+  if [ "${CI:-}" = true ]; then
+    echo "FAIL guest stage: LXNEST_SKIP_GUEST=1 is refused under CI=true (the stage is the only test of AppArmor enforcement; unset LXNEST_SKIP_GUEST)"
+    exit 2
+  fi
   echo "SKIPPED guest stage (LXNEST_SKIP_GUEST=1)"
   exit 0
 fi
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$REPO/tests/guest"
+# The checks this spec's run must pass, written down (judge.sh): no list, no stage.
+SPEC_NAME=$(basename "${LXNEST_GUEST_SPEC:-juju-laptop.yaml}" .yaml)
+EXPECTED="$HERE/$SPEC_NAME.expected"
+if [ ! -r "$EXPECTED" ]; then
+  echo "FAIL guest setup: no list of expected checks for $SPEC_NAME ($EXPECTED)"
+  exit 1
+fi
 WORK=${LXNEST_GUEST_WORK:-$REPO/target/guest}
 DEBS="$WORK/debs"
 ROOT="$WORK/root"        # qemu and the kernel package, unpacked
@@ -210,11 +225,10 @@ BOOT_S=$(awk -v a="$TB" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 sed -n 's/\r$//; /^@@ DONE/d; s/^@@ //p' "$LOG"
 echo "INFO guest: qemu exit $QRC, guest run ${BOOT_S} s, whole stage $(elapsed) s (console log: $LOG)"
 if ! grep -q '^@@ DONE' "$LOG"; then
-  echo "FAIL guest did not finish its checks (timeout or crash; see $LOG)"
+  echo "FAIL guest did not finish its checks (timeout, crash or a failed check; see $LOG)"
   tail -n 30 "$LOG" | sed 's/^/  | /'
-  exit 1
 fi
-if grep -q '^@@ FAIL' "$LOG"; then
-  exit 1
-fi
-exit 0
+# The self-test's check is expected when it runs (as checks.sh decides it).
+SELFTEST_ARG=
+[ "${LXNEST_GUEST_SELFTEST:-1}" = 1 ] && [ -z "${LXNEST_GUEST_BREAK:-}" ] && SELFTEST_ARG=selftest
+bash "$HERE/judge.sh" "$EXPECTED" "$LOG" $SELFTEST_ARG

@@ -35,21 +35,36 @@ pub fn root() -> bool {
     r
 }
 
+/// Whether a prerequisite the test cannot make itself is there (a tool, a kernel feature): in CI
+/// a missing one is a failure naming `what`, elsewhere a skip that says so. Every prerequisite
+/// check of the root tests goes through here or [`root`], so that CI never passes a test that
+/// did not run.
+pub fn require(present: bool, what: &str) -> bool {
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI provides {what}; the test cannot run without it"
+        );
+        eprintln!("SKIPPED: needs {what}");
+    }
+    present
+}
+
+/// Whether `program` runs (`program ARG` starts at all; its exit status does not matter).
+pub fn has_program(program: &str, arg: &str) -> bool {
+    Command::new(program).arg(arg).output().is_ok()
+}
+
 /// [`root`], and `needed` exists (a device, a tool, a cgroup hierarchy); in CI a missing one is a
 /// failure, named by `what`.
 pub fn root_with(needed: &str, what: &str) -> bool {
     if !root() {
         return false;
     }
-    let there = std::path::Path::new(needed).exists();
-    if !there {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI provides {what} ({needed})"
-        );
-        eprintln!("SKIPPED: needs {what} ({needed})");
-    }
-    there
+    require(
+        std::path::Path::new(needed).exists(),
+        &format!("{what} ({needed})"),
+    )
 }
 
 /// A temporary directory the containers' mapped root (an unprivileged host uid) can traverse.
@@ -148,15 +163,166 @@ impl TestNetns {
 }
 
 /// Asserts that a state directory holds nothing but dot entries: definitions (`.defined/`)
-/// outlive a stopped container by design, everything else must be gone.
+/// outlive a stopped container by design, everything else must be gone. A missing or unreadable
+/// directory fails too: it would prove nothing (a wrong path, a test that never made it).
 pub fn assert_no_state_left(dir: &std::path::Path) {
-    let left: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
+    let rd = std::fs::read_dir(dir).unwrap_or_else(|e| {
+        panic!(
+            "state directory {}: {e} (cannot check that nothing is left)",
+            dir.display()
+        )
+    });
+    let left: Vec<String> = rd
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
         })
-        .unwrap_or_default();
+        .filter(|n| !n.starts_with('.'))
+        .collect();
     assert!(left.is_empty(), "state left behind: {left:?}");
+}
+
+/// The directories `lxnest/NAME` below this process's own cgroup that exist, in every mounted
+/// hierarchy as lxnest's layout reader sees them (v1, hybrid or pure cgroup2): where a container
+/// started by this test has its cgroups. Fails when no hierarchy is found, since an empty answer
+/// would then prove nothing.
+pub fn lxnest_cgroup_dirs(name: &str) -> Vec<std::path::PathBuf> {
+    let own = lxnest::cgroup::layout::own_paths().expect("this process's cgroups");
+    assert!(
+        !own.hierarchies.is_empty(),
+        "no cgroup hierarchy mounted: a cleanup check would find nothing whatever was left"
+    );
+    own.hierarchies
+        .iter()
+        .map(|h| h.own_dir().expect("own cgroup visible").join("lxnest"))
+        .map(|d| d.join(name))
+        .filter(|d| d.exists())
+        .collect()
+}
+
+/// Every directory below `root` whose path ends with `suffix` (a cgroup path such as
+/// `lxnest/juju-host`). `root` itself must be readable; a subdirectory that vanishes while the
+/// walk runs (another test's cgroup removed) is skipped, any other error fails: an unreadable
+/// tree must not pass for "removed".
+pub fn dirs_ending_with(root: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let rd = match std::fs::read_dir(&d) {
+            Ok(rd) => rd,
+            Err(e) if d != root && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("reading {}: {e}", d.display()),
+        };
+        for e in rd {
+            let e = match e {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => panic!("reading {}: {e}", d.display()),
+            };
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let p = e.path();
+            if p.to_string_lossy().ends_with(suffix) {
+                found.push(p.clone());
+            }
+            stack.push(p);
+        }
+    }
+    found
+}
+
+/// The AppArmor features file `apparmor_parser -M` needs on this AppArmor-less kernel: without it
+/// the parser drops mount rules unchecked (Debian's apparmor package ships one).
+pub fn apparmor_features() -> std::path::PathBuf {
+    [
+        "/usr/share/apparmor-features/features",
+        "/etc/apparmor.d/abi/3.0",
+    ]
+    .iter()
+    .map(std::path::PathBuf::from)
+    .find(|f| f.exists())
+    .expect("an AppArmor features file (Debian package apparmor)")
+}
+
+/// How long [`wait_until`] waits for something that happens within a second on an idle machine:
+/// generous, since the CI machine has two cores shared with other builds.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Polls `cond` every 50 ms until it holds (true) or [`PATIENCE`] runs out (false). The last
+/// resort where no event (a pidfd, inotify, a pipe) marks the moment: a process appearing in a
+/// cgroup, say. The deadline only bounds a hung test; it is no assumption on speed.
+pub fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + PATIENCE;
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Pids of the processes whose cgroup line in /proc/PID/cgroup satisfies `pred`, with their
+/// `comm`.
+pub fn procs_in_cgroup(pred: impl Fn(&str) -> bool) -> Vec<(i32, String)> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+            let cg = std::fs::read_to_string(e.path().join("cgroup")).ok()?;
+            if !cg.lines().any(&pred) {
+                return None;
+            }
+            let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+            Some((pid, comm.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Stops and destroys container `name` of state directory `state` when dropped: a root test
+/// holds one from before its start until the end, so that a failed assertion in between still
+/// leaves nothing running (`lxnest stop` of a container that is not there just fails).
+pub struct StopOnDrop {
+    pub state: std::path::PathBuf,
+    pub name: String,
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        for cmd in ["stop", "destroy"] {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_lxnest"));
+            c.arg(cmd);
+            if cmd == "stop" {
+                c.args(["-t", "1"]);
+            }
+            let _ = c.args(["-n", &self.name, "-P"]).arg(&self.state).output();
+        }
+    }
+}
+
+/// `dir` and every directory below it (parents before children); nothing if `dir` does not exist. For
+/// cleanup guards, which must not fail themselves.
+pub fn dir_tree(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let mut all = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < all.len() {
+        if let Ok(rd) = std::fs::read_dir(&all[i]) {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    all.push(e.path());
+                }
+            }
+        }
+        i += 1;
+    }
+    all
 }

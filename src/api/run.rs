@@ -59,6 +59,12 @@ pub fn execute(
     env: &[(String, String)],
     grace: Duration,
 ) -> Result<Output> {
+    // A running container is refused before anything is recorded: its reservations are its
+    // own, and releasing them after a refused execute would hand them to the next start.
+    if crate::launch::state::read(state_dir, name).is_ok_and(|st| crate::launch::state::alive(&st))
+    {
+        return Err(crate::attach::AttachError::Running(name.into()).into());
+    }
     // Its subnets and ids are recorded in the allocation registry while the command runs (a
     // definition whose ids someone else holds now gets a free block), and released after.
     let mut _reserved = None;

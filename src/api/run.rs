@@ -59,8 +59,8 @@ pub fn execute(
     env: &[(String, String)],
     grace: Duration,
 ) -> Result<Output> {
-    // A running container is refused before anything is recorded: its reservations are its
-    // own, and releasing them after a refused execute would hand them to the next start.
+    // A running container is refused as such (callers branch on that error) before anything
+    // is recorded in the registry, which holds the running container's reservations.
     if crate::launch::state::read(state_dir, name).is_ok_and(|st| crate::launch::state::alive(&st))
     {
         return Err(crate::attach::AttachError::Running(name.into()).into());

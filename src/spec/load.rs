@@ -227,6 +227,14 @@ fn parse_file(text: &str, display: &str) -> Result<SpecFile, SpecError> {
         SpecError::Syntax { origin: Origin::new(display, line), message }
     })?;
     let lines: Vec<&str> = text.lines().collect();
+    if let Some(name) = &file.name {
+        // Checked here, where the line is known (the top-level `name:` key).
+        let line = lines
+            .iter()
+            .position(|l| l.starts_with("name:"))
+            .map_or(0, |i| i as u32 + 1);
+        crate::spec::validate_values::stack_name_at(name, display, line)?;
+    }
     let mut cursor = 1;
     for c in &mut file.containers {
         c.normalize_rootfs();

@@ -230,3 +230,11 @@ fn rootfs_map_form_asks_for_an_encrypted_root() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_stack_name_with_a_newline_is_refused_with_its_line() {
+    let text = "# a comment\nname: \"bad\\nname\"\ncontainers:\n  - name: c1\n";
+    let err = super::parse_str(text, "bad.yaml").expect_err("refused");
+    let shown = err.to_string();
+    assert!(shown.contains("bad.yaml:2"), "{shown}");
+}

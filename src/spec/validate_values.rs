@@ -92,9 +92,14 @@ pub fn container(c: &ContainerSpec) -> Result<(), SpecError> {
 
 /// The stack's name is written into generated files' headers: one line of printable text.
 pub fn stack_name(name: &str, source: &str) -> Result<(), SpecError> {
+    stack_name_at(name, source, 0)
+}
+
+/// [`stack_name`] with the line of the `name:` key, when the caller knows it.
+pub fn stack_name_at(name: &str, source: &str, line: u32) -> Result<(), SpecError> {
     if name.is_empty() || name.chars().any(char::is_control) {
         return Err(SpecError::Invalid {
-            origin: Origin::new(source, 0),
+            origin: Origin::new(source, line),
             message: format!(
                 "stack name `{}` is empty or holds control characters",
                 name.escape_debug()

@@ -10,7 +10,7 @@
 //! descriptor 3: `ok N` (the init's pid, or a foreground container's exit code) or `err MESSAGE`.
 //! A foreground container keeps the caller's stdio, relayed by the helper (`launch::fgstdio`).
 
-use super::error::{step_err, LaunchError, Result};
+use super::error::{step_err, Result};
 use super::start::StartOptions;
 use crate::cgroup::{Base, CreateOptions};
 use crate::plan::model::{BridgePlan, LevelPlan};
@@ -153,23 +153,12 @@ fn run_helper(
         line.push(b[0]);
     }
     let line = String::from_utf8_lossy(&line).into_owned();
-    match line.split_once(' ') {
-        Some(("ok", n)) => n
-            .trim()
-            .parse()
-            .map_err(|_| step_err(c, "monitor")(line.clone())),
-        Some(("err", msg)) => Err(LaunchError::Refused {
-            container: c.into(),
-            message: msg
-                .trim()
-                .trim_start_matches(&format!("container {c}: "))
-                .to_string(),
-        }),
-        _ => Err(step_err(c, "monitor")(format!(
+    super::monitor::read_report(c, &line).unwrap_or_else(|| {
+        Err(step_err(c, "monitor")(format!(
             "lxnest __monitor ({}) ended ({status}) without a report",
             bin.display()
-        ))),
-    }
+        )))
+    })
 }
 
 /// `lxnest __monitor`: reads a [`Job`] on stdin, runs it, reports on descriptor 3; returns the

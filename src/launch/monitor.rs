@@ -275,6 +275,26 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
     code
 }
 
+/// A monitor's report, `ok PID` or `err MESSAGE` (which names the container already); `None`
+/// when `text` is neither.
+pub(super) fn read_report(c: &str, text: &str) -> Option<Result<i32>> {
+    match text.split_once(' ')? {
+        ("ok", pid) => Some(
+            pid.trim()
+                .parse()
+                .map_err(|_| step_err(c, "monitor")(text.to_string())),
+        ),
+        ("err", msg) => Some(Err(LaunchError::Refused {
+            container: c.into(),
+            message: msg
+                .trim()
+                .trim_start_matches(&format!("container {c}: "))
+                .to_string(),
+        })),
+        _ => None,
+    }
+}
+
 /// Starts `plan` under a detached monitor process; returns the init's pid once it runs.
 pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
     // From a multi-threaded caller, in an exec'd lxnest (launch::helper).
@@ -293,23 +313,11 @@ pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
             let _ = waitpid(child, None);
             let mut text = String::new();
             let _ = std::fs::File::from(r).read_to_string(&mut text);
-            match text.split_once(' ') {
-                Some(("ok", pid)) => pid
-                    .trim()
-                    .parse()
-                    .map_err(|_| step_err(c, "monitor")(text.clone())),
-                Some(("err", msg)) => Err(LaunchError::Refused {
-                    container: c.into(),
-                    // The monitor's error names the container already.
-                    message: msg
-                        .trim()
-                        .trim_start_matches(&format!("container {c}: "))
-                        .to_string(),
-                }),
-                _ => Err(step_err(c, "monitor")(
+            read_report(c, &text).unwrap_or_else(|| {
+                Err(step_err(c, "monitor")(
                     "the monitor exited without a report",
-                )),
-            }
+                ))
+            })
         }
         ForkResult::Child => {
             drop(r);

@@ -19,16 +19,7 @@ use thiserror::Error;
 /// the container: the container's seccomp filter). It must only make system calls.
 pub type PreExec = Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>;
 
-/// LXC's hook types that lxnest runs, in the order of a container's life.
-pub const TYPES: &[&str] = &[
-    "pre-start",
-    "pre-mount",
-    "mount",
-    "autodev",
-    "start",
-    "stop",
-    "post-stop",
-];
+pub use crate::spec::hook::{HookKind, Hooks};
 
 /// A hook failed.
 #[derive(Debug, Error)]
@@ -95,7 +86,7 @@ pub struct HookEnv {
 }
 
 impl HookEnv {
-    fn vars(&self, kind: &str) -> Vec<(String, String)> {
+    fn vars(&self, kind: HookKind) -> Vec<(String, String)> {
         let mut v = vec![
             ("LXC_NAME".to_string(), self.name.clone()),
             ("LXC_CONFIG_FILE".into(), self.config_file.clone()),
@@ -117,7 +108,7 @@ impl HookEnv {
         if let Some(d) = &self.mount_dir {
             v.push(("LXNEST_MOUNT_DIR".into(), d.display().to_string()));
         }
-        if kind == "stop" {
+        if kind == HookKind::Stop {
             v.push(("LXC_TARGET".into(), "stop".into()));
         }
         v.extend(self.extra.iter().map(|(k, x)| (k.clone(), x.clone())));
@@ -125,23 +116,19 @@ impl HookEnv {
     }
 }
 
-/// Run every hook of `kind` from `hooks` (the plan's map), in order; stop at the first failure.
-pub fn run(
-    hooks: &BTreeMap<String, Vec<String>>,
-    kind: &str,
-    env: &HookEnv,
-) -> Result<(), HookError> {
+/// Run every hook of `kind` from `hooks` (the plan's), in order; stop at the first failure.
+pub fn run(hooks: &Hooks, kind: HookKind, env: &HookEnv) -> Result<(), HookError> {
     run_with(hooks, kind, env, None)
 }
 
 /// [`run`], with `pre_exec` run in each hook's process just before its exec.
 pub fn run_with(
-    hooks: &BTreeMap<String, Vec<String>>,
-    kind: &str,
+    hooks: &Hooks,
+    kind: HookKind,
     env: &HookEnv,
     pre_exec: Option<PreExec>,
 ) -> Result<(), HookError> {
-    for command in hooks.get(kind).into_iter().flatten() {
+    for command in hooks.get(kind) {
         run_one(command, kind, env, pre_exec.clone())?;
     }
     Ok(())
@@ -162,7 +149,7 @@ fn script(command: &str) -> String {
 
 fn run_one(
     command: &str,
-    kind: &str,
+    kind: HookKind,
     env: &HookEnv,
     pre_exec: Option<PreExec>,
 ) -> Result<(), HookError> {
@@ -171,7 +158,7 @@ fn run_one(
     cmd.arg("-c")
         .arg(&script)
         .arg("lxnest-hook")
-        .args([env.name.as_str(), "lxc", kind])
+        .args([env.name.as_str(), "lxc", kind.as_str()])
         .envs(env.vars(kind))
         .stdin(std::process::Stdio::null());
     if let Some(f) = pre_exec {
@@ -183,7 +170,7 @@ fn run_one(
     }
     let out = cmd.output().map_err(|source| HookError::Spawn {
         container: env.name.clone(),
-        kind: kind.into(),
+        kind: kind.to_string(),
         command: command.into(),
         source,
     })?;
@@ -202,7 +189,7 @@ fn run_one(
     };
     Err(HookError::Failed {
         container: env.name.clone(),
-        kind: kind.into(),
+        kind: kind.to_string(),
         command: command.into(),
         status: out.status.to_string(),
         stderr,
@@ -227,7 +214,8 @@ mod tests {
             format!("echo one \"$1\" > {o} &", o = out.display()),
         ] {
             let _ = std::fs::remove_file(&out);
-            run(&hooks("start", &[&cmd]), "start", &env).unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+            run(&hooks(HookKind::Start, &[&cmd]), HookKind::Start, &env)
+                .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
             // The background job of the `&` form may still be writing.
             for _ in 0..50 {
                 if std::fs::read_to_string(&out).is_ok_and(|t| !t.is_empty()) {
@@ -242,11 +230,11 @@ mod tests {
         assert_eq!(text, "one web1\n");
     }
 
-    fn hooks(kind: &str, cmds: &[&str]) -> BTreeMap<String, Vec<String>> {
-        BTreeMap::from([(
-            kind.to_string(),
+    fn hooks(kind: HookKind, cmds: &[&str]) -> Hooks {
+        Hooks(BTreeMap::from([(
+            kind,
             cmds.iter().map(|s| s.to_string()).collect(),
-        )])
+        )]))
     }
 
     #[test]
@@ -260,7 +248,12 @@ mod tests {
             ..Default::default()
         };
         let cmd = format!("printf '%s|%s|%s|%s' \"$LXC_NAME\" \"$LXC_HOOK_TYPE\" \"$LXC_PID\" \"$LXC_CONFIG_FILE\" > {}; echo", out.display());
-        run(&hooks("pre-start", &[&cmd]), "pre-start", &env).unwrap();
+        run(
+            &hooks(HookKind::PreStart, &[&cmd]),
+            HookKind::PreStart,
+            &env,
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
             "web1|pre-start|42|/etc/web1.conf"
@@ -274,7 +267,12 @@ mod tests {
         .unwrap();
         std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
-        run(&hooks("stop", &[script.to_str().unwrap()]), "stop", &env).unwrap();
+        run(
+            &hooks(HookKind::Stop, &[script.to_str().unwrap()]),
+            HookKind::Stop,
+            &env,
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read_to_string(&args).unwrap(),
             "web1 lxc stop\n",
@@ -287,7 +285,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let marker = d.path().join("second");
         let h = hooks(
-            "pre-start",
+            HookKind::PreStart,
             &[
                 "echo no disk >&2; exit 3",
                 &format!("touch {}", marker.display()),
@@ -295,7 +293,7 @@ mod tests {
         );
         let err = run(
             &h,
-            "pre-start",
+            HookKind::PreStart,
             &HookEnv {
                 name: "c".into(),
                 ..Default::default()
@@ -314,7 +312,7 @@ mod tests {
 
     #[test]
     fn other_types_are_not_run() {
-        let h = hooks("post-stop", &["exit 1"]);
-        assert!(run(&h, "pre-start", &HookEnv::default()).is_ok());
+        let h = hooks(HookKind::PostStop, &["exit 1"]);
+        assert!(run(&h, HookKind::PreStart, &HookEnv::default()).is_ok());
     }
 }

@@ -392,9 +392,9 @@ impl LaunchCommand {
                     None => (defaults::level_plan(&name, Vec::new(), nested), None),
                 };
                 if let Some(r) = rootfs {
-                    plan.rootfs = lxnest::rootfs::parse(&r).with_context(|| {
-                        format!("--rootfs {r}: use tar:PATH (a rootfs tarball) or dir:PATH")
-                    })?;
+                    plan.rootfs = r
+                        .parse()
+                        .with_context(|| format!("--rootfs {r}: a tarball is `tar:PATH`"))?;
                 }
                 plan.name = name.clone();
                 plan.init.command = command;

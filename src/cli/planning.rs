@@ -281,7 +281,7 @@ fn level_row(c: &LevelPlan) -> Vec<String> {
         .unwrap_or_else(|| "privileged".into());
     let net = match (&c.network.address, &c.network.parent_bridge) {
         (Some(a), Some(b)) => format!("{a} on {b}"),
-        _ => c.network.mode.clone(),
+        _ => c.network.mode.to_string(),
     };
     let own_bridge = c
         .network
@@ -303,7 +303,7 @@ fn level_row(c: &LevelPlan) -> Vec<String> {
             "  ".repeat(c.depth.saturating_sub(1) as usize),
             c.name
         ),
-        c.runtime.clone().unwrap_or_else(|| "-".into()),
+        c.runtime.map_or_else(|| "-".into(), |r| r.to_string()),
         seccomp,
         c.apparmor.label.clone(),
         cgroup,

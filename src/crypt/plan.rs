@@ -27,7 +27,7 @@ pub fn plan(c: &ContainerSpec, path: &str) -> Result<Option<EncryptPlan>, CryptE
         message,
         fix: fix.to_string(),
     };
-    let dir = match c.rootfs().and_then(|r| r.strip_prefix("dir:")) {
+    let dir = match c.rootfs().and_then(|r| r.dir()) {
         Some(d) if d.starts_with('/') => d.trim_end_matches('/').to_string(),
         Some(d) => {
             return Err(spec_err(
@@ -39,7 +39,7 @@ pub fn plan(c: &ContainerSpec, path: &str) -> Result<Option<EncryptPlan>, CryptE
             return Err(spec_err(
                 format!(
                     "`encrypt` needs a `dir:` rootfs, not `{}`",
-                    c.rootfs().unwrap_or("builtin")
+                    c.rootfs().unwrap_or(&crate::spec::model::Rootfs::Builtin)
                 ),
                 "use `rootfs: dir:/ABSOLUTE/PATH` on ext4 with the `encrypt` feature, or drop `encrypt`",
             ))

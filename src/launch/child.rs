@@ -7,6 +7,7 @@ use super::sync::{Channel, Enforced, Msg};
 use super::{apparmor, caps, dev, hooks, idmap, inject, landlock, mounts, netif, pivot, proc};
 use crate::plan::model::LevelPlan;
 use crate::rootfs::{self, BuiltinInputs};
+use crate::spec::model::{HookKind, NetworkMode};
 use nix::mount::{mount, MsFlags};
 use nix::sched::unshare;
 use nix::unistd::{execve, sethostname, setresgid, setresuid, Gid, Uid};
@@ -172,7 +173,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     )
     .map_err(step_err(c, "rootfs"))?;
     let state_dir = root.parent().unwrap_or(root);
-    hooks::run(plan, "pre-mount", state_dir, None).map_err(step_err(c, "rootfs"))?;
+    hooks::run(plan, HookKind::PreMount, state_dir, None).map_err(step_err(c, "rootfs"))?;
     let inputs = BuiltinInputs {
         hostname: plan.init.hostname.clone(),
         lxnest_binary: spec.lxnest_binary.clone(),
@@ -196,12 +197,12 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     inject::check(c, "mounts")?;
     mounts::apply_plan_mounts(root, &plan.mounts).map_err(step_err(c, "mounts"))?;
     hooks::bind_shared(state_dir, root).map_err(step_err(c, "mounts"))?;
-    hooks::run(plan, "mount", state_dir, None).map_err(step_err(c, "mounts"))?;
+    hooks::run(plan, HookKind::Mount, state_dir, None).map_err(step_err(c, "mounts"))?;
 
     // /dev before /proc: the /proc masks bind the container's own /dev/null.
     inject::check(c, "dev")?;
     dev::populate(root, &plan.devices).map_err(step_err(c, "dev"))?;
-    hooks::run(plan, "autodev", state_dir, None).map_err(step_err(c, "dev"))?;
+    hooks::run(plan, HookKind::Autodev, state_dir, None).map_err(step_err(c, "dev"))?;
     // /proc belongs to the pid namespace of whoever mounts it, ours since clone.
     inject::check(c, "proc")?;
     let nesting = plan.runtime.is_some() || spec.nested_json.is_some();
@@ -271,11 +272,11 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     pivot::pivot(root, prepared.read_only_root, locked).map_err(step_err(c, "pivot"))?;
 
     inject::check(c, "loopback")?;
-    if plan.network.mode != "none" {
+    if plan.network.mode != NetworkMode::None {
         netif::set_up("lo").map_err(step_err(c, "loopback"))?;
     }
     // lxc-user-nic moved the veth in down; its address comes from the bridge's DHCP or inside.
-    if plan.network.mode == "user-nic" {
+    if plan.network.mode == NetworkMode::UserNic {
         netif::set_up(&plan.network.interface).map_err(step_err(c, "loopback"))?;
     }
 
@@ -333,7 +334,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
 
     // start hooks inside the container, confined like it except for seccomp (installed next,
     // on this process only, after the hook has exited).
-    hooks::run(plan, "start", Path::new("/"), None).map_err(step_err(c, "hooks"))?;
+    hooks::run(plan, HookKind::Start, Path::new("/"), None).map_err(step_err(c, "hooks"))?;
 
     // No descriptor of the launcher may reach the init (a netlink socket of the parent's
     // network namespace, a cgroup directory ...): everything above stdio closes at exec.

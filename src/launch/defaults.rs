@@ -166,7 +166,7 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
         path: name.into(),
         depth,
         parent: None,
-        runtime: nesting.then(|| "lxnest".into()),
+        runtime: nesting.then_some(crate::spec::model::Runtime::Lxnest),
         origin: Origin::builtin("run"),
         rootfs: RootfsPlan::Builtin,
         encrypt: None,
@@ -213,7 +213,7 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
             },
         },
         network: NetPlan {
-            mode: "loopback".into(),
+            mode: crate::spec::model::NetworkMode::Loopback,
             parent_bridge: None,
             veth_host: None,
             interface: "eth0".into(),
@@ -232,7 +232,7 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
         idmap: Some(idmap(nesting)),
         mounts: Vec::new(),
         landlock: landlock(nesting),
-        hooks: BTreeMap::new(),
+        hooks: Default::default(),
     }
 }
 

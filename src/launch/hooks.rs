@@ -2,7 +2,7 @@
 //! per-container shared mount directory whose entries appear under the container's root.
 
 use super::mounts::MResult;
-use crate::hooks::{self, HookEnv, HookError};
+use crate::hooks::{self, HookEnv, HookError, HookKind};
 use crate::plan::model::{LevelPlan, RootfsPlan};
 use std::path::{Path, PathBuf};
 
@@ -29,22 +29,28 @@ pub fn mount_dir(state: &Path) -> PathBuf {
 
 /// The hook type that runs inside the container, after pivot_root; every other type runs on
 /// the host's filesystem (docs/hooks.md).
-pub const INSIDE: &str = "start";
+pub const INSIDE: HookKind = HookKind::Start;
 
 /// Runs the hooks of `kind` (no-op when the plan has none). `start` hooks run under the
 /// container's own seccomp filter, installed in the hook's process before its exec (the
 /// launcher has already applied the capabilities, Landlock, the AppArmor exec label and a fresh
 /// session keyring, which the hook inherits). The others run host files only: a hook whose
 /// program lies in the container's tree is refused before anything runs.
-pub fn run(plan: &LevelPlan, kind: &str, state: &Path, pid: Option<i32>) -> Result<(), HookError> {
-    let Some(list) = plan.hooks.get(kind).filter(|v| !v.is_empty()) else {
+pub fn run(
+    plan: &LevelPlan,
+    kind: HookKind,
+    state: &Path,
+    pid: Option<i32>,
+) -> Result<(), HookError> {
+    let list = plan.hooks.get(kind);
+    if list.is_empty() {
         return Ok(());
-    };
+    }
     let env = env(plan, state, pid);
     if kind == INSIDE {
         let prog = crate::seccomp::compile(&plan.seccomp.own).map_err(|e| HookError::Spawn {
             container: plan.path.clone(),
-            kind: kind.into(),
+            kind: kind.to_string(),
             command: list.join("; "),
             source: std::io::Error::other(e.to_string()),
         })?;
@@ -59,7 +65,7 @@ pub fn run(plan: &LevelPlan, kind: &str, state: &Path, pid: Option<i32>) -> Resu
         if let Some(path) = program_in(command, &trees) {
             return Err(HookError::InTree {
                 container: plan.path.clone(),
-                kind: kind.into(),
+                kind: kind.to_string(),
                 command: command.clone(),
                 path: path.display().to_string(),
             });

@@ -169,7 +169,7 @@ pub fn teardown(s: Started) {
     if let Some(p) = &plan_hooks {
         // stop hooks while the container still exists, as in LXC.
         let pid = Some(s.child.pid().as_raw()).filter(|p| *p > 0);
-        if let Err(e) = super::hooks::run(p, "stop", &state_path, pid) {
+        if let Err(e) = super::hooks::run(p, crate::spec::model::HookKind::Stop, &state_path, pid) {
             tracing::warn!("{e}");
         }
     }
@@ -196,7 +196,9 @@ pub fn teardown(s: Started) {
     drop(state);
     lock_root(crypt);
     if let Some(p) = &plan_hooks {
-        if let Err(e) = super::hooks::run(p, "post-stop", &state_path, None) {
+        if let Err(e) =
+            super::hooks::run(p, crate::spec::model::HookKind::PostStop, &state_path, None)
+        {
             tracing::warn!("{e}");
         }
     }

@@ -11,6 +11,7 @@ use super::{apparmor, idmap, inject, spawn};
 use crate::cgroup::{self, CgroupGuard, CreateOptions};
 use crate::plan::model::RootfsPlan;
 use crate::plan::model::{BridgePlan, LevelPlan};
+use crate::spec::model::HookKind;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
@@ -114,7 +115,8 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
 
     // pre-start hooks on the host before anything else is set up, as in LXC; they may fill
     // the shared mount directory.
-    super::hooks::run(plan, "pre-start", state.path(), None).map_err(step_err(c, "pre-start"))?;
+    super::hooks::run(plan, HookKind::PreStart, state.path(), None)
+        .map_err(step_err(c, "pre-start"))?;
 
     // An encrypted root is unlocked before anything touches it; if a later step fails the guard
     // is dropped with everything else and the key leaves the kernel again.
@@ -268,9 +270,9 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         cgroup_note,
         child,
         apparmor_profile: apparmor_guard,
-        hook_plan: ["stop", "post-stop"]
+        hook_plan: [HookKind::Stop, HookKind::PostStop]
             .iter()
-            .any(|k| plan.hooks.get(*k).is_some_and(|v| !v.is_empty()))
+            .any(|k| !plan.hooks.get(*k).is_empty())
             .then(|| plan.clone()),
         crypt,
         loops,

@@ -132,7 +132,7 @@ pub fn render(
         environment.push(v(&what, &format!("{k}={x}"))?);
     }
     let mut hooks = Vec::new();
-    for (k, list) in &c.hooks {
+    for (k, list) in c.hooks.iter() {
         for h in list {
             let what = format!("{k} hook");
             let h = encode::value(h).map_err(refuse(

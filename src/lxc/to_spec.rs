@@ -4,7 +4,10 @@
 use crate::lxc::config::{effective, not_enforced, LxcConfig};
 use crate::origin::Origin;
 use crate::plan::caps;
-use crate::spec::model::{ContainerSpec, IdMapWish, MountWish, NetworkWish, RootfsSpec, Stack};
+use crate::spec::model::{
+    ContainerSpec, HookKind, IdMapWish, MountWish, NetworkMode, NetworkWish, Rootfs, RootfsSpec,
+    Runtime, Stack,
+};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -87,7 +90,7 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>>
     crate::lxc::limits::map(&mut c, &eff)?;
     c.network = network(&eff, &mut notes)?;
     if let Some(why) = nesting(&eff) {
-        c.runtime = Some("lxc".into());
+        c.runtime = Some(Runtime::Lxc);
         notes.push(format!(
             "{why}: the container may run LXC containers (runtime lxc)"
         ));
@@ -100,20 +103,14 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>>
     if let Some((v, _)) = last("lxc.seccomp.profile") {
         c.seccomp.files.push(v);
     }
-    for hook in [
-        "pre-start",
-        "pre-mount",
-        "mount",
-        "autodev",
-        "start",
-        "stop",
-        "post-stop",
-    ] {
+    for hook in HookKind::ALL {
         let cmds: Vec<String> = all(&format!("lxc.hook.{hook}"))
             .into_iter()
             .map(|(v, _)| v)
             .collect();
-        hooks_slot(&mut c.hooks, hook).extend(cmds);
+        if !cmds.is_empty() {
+            c.hooks.slot(hook).extend(cmds);
+        }
     }
     for (v, o) in all("lxc.environment") {
         let (k, val) = v.split_once('=').ok_or_else(|| {
@@ -167,10 +164,10 @@ fn err(o: &Origin, key: &str, value: &str, message: &str, fix: &str) -> Box<MapE
     })
 }
 
-fn rootfs(v: &str, o: &Origin) -> Result<String, Box<MapError>> {
+fn rootfs(v: &str, o: &Origin) -> Result<Rootfs, Box<MapError>> {
     let path = v.strip_prefix("dir:").unwrap_or(v);
     if path.starts_with('/') && !path.contains(':') {
-        return Ok(format!("dir:{path}"));
+        return Ok(Rootfs::Dir(path.into()));
     }
     Err(err(
         o,
@@ -292,17 +289,17 @@ fn network(
 ) -> Result<NetworkWish, Box<MapError>> {
     let kind = eff.get("lxc.net.0.type").and_then(|v| v.last().cloned());
     let mode = match kind.as_ref().map(|(v, o)| (v.as_str(), o)) {
-        None | Some(("empty", _)) => "loopback",
-        Some(("veth", _)) => "bridge",
+        None | Some(("empty", _)) => NetworkMode::Loopback,
+        Some(("veth", _)) => NetworkMode::Bridge,
         Some(("none", o)) => {
             notes.push(format!("lxc.net.0.type = none ({o}) would share the host's network; lxnest gives the container loopback only"));
-            "loopback"
+            NetworkMode::Loopback
         }
         Some((other, o)) => {
             notes.push(format!(
                 "lxc.net.0.type = {other} ({o}) is not supported; lxnest uses a veth on its bridge"
             ));
-            "bridge"
+            NetworkMode::Bridge
         }
     };
     for k in [
@@ -335,7 +332,7 @@ fn network(
         .and_then(|v| v.last())
         .and_then(|(v, _)| v.parse().ok());
     Ok(NetworkWish {
-        mode: Some(mode.into()),
+        mode: Some(mode),
         mtu,
         ..Default::default()
     })
@@ -397,18 +394,6 @@ pub fn split_quoted(v: &str) -> Vec<String> {
         out.push(word);
     }
     out
-}
-
-fn hooks_slot<'a>(h: &'a mut crate::spec::model::Hooks, kind: &str) -> &'a mut Vec<String> {
-    match kind {
-        "pre-start" => &mut h.pre_start,
-        "pre-mount" => &mut h.pre_mount,
-        "mount" => &mut h.mount,
-        "autodev" => &mut h.autodev,
-        "start" => &mut h.start,
-        "stop" => &mut h.stop,
-        _ => &mut h.post_stop,
-    }
 }
 
 /// Device nodes lxnest knows how to pass through, from `devices.allow` lines (`c 10:229 rwm`).

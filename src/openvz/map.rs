@@ -3,7 +3,9 @@
 use crate::openvz::parse::Settings;
 use crate::origin::Origin;
 use crate::plan::{caps, devices};
-use crate::spec::model::{ContainerSpec, MountWish, NetworkWish, RootfsSpec};
+use crate::spec::model::{
+    ContainerSpec, HookKind, MountWish, NetworkMode, NetworkWish, Rootfs, RootfsSpec,
+};
 use serde::Serialize;
 
 /// What became of one setting.
@@ -124,7 +126,7 @@ impl Mapper<'_> {
             "HOSTNAME" => Mapped(format!("container name `{}` (hostname {v})", self.c.name)),
             "VE_PRIVATE" => self.rootfs(v),
             "IP_ADDRESS" | "NETIF" => {
-                self.c.network = NetworkWish { mode: Some("bridge".into()), ..Default::default() };
+                self.c.network = NetworkWish { mode: Some(NetworkMode::Bridge), ..Default::default() };
                 Adapted(format!("a veth on lxnest's bridge, with an address lxnest picks; the old {key} `{v}` is not kept (venet routes host addresses, lxnest never touches the host's network)"))
             }
             "NAMESERVER" | "SEARCHDOMAIN" => self.dns(key, v),
@@ -183,10 +185,10 @@ impl Mapper<'_> {
     fn rootfs(&mut self, private: &str) -> Outcome {
         if self.get("VE_LAYOUT") == Some("ploop") {
             let root = self.get("VE_ROOT").unwrap_or(private).to_string();
-            self.c.rootfs = Some(RootfsSpec::Source(format!("dir:{root}")));
+            self.c.rootfs = Some(RootfsSpec::Source(Rootfs::Dir(root.to_string())));
             return Outcome::Adapted(format!("rootfs dir:{root}: the ploop image under {private} must be mounted there before the start"));
         }
-        self.c.rootfs = Some(RootfsSpec::Source(format!("dir:{private}")));
+        self.c.rootfs = Some(RootfsSpec::Source(Rootfs::Dir(private.to_string())));
         Outcome::Mapped(format!("rootfs dir:{private} (simfs private area)"))
     }
 
@@ -212,7 +214,7 @@ impl Mapper<'_> {
         let script = format!("printf '%s\\n' {} {op} /etc/resolv.conf", quoted.join(" "));
         self.c
             .hooks
-            .start
+            .slot(HookKind::Start)
             .push(format!("/bin/sh -c {}", sh_quote(&script)));
         Outcome::Mapped(format!(
             "a start hook writes `{}` to /etc/resolv.conf",

@@ -63,7 +63,7 @@ fn cpulimit_zero_is_no_limit() {
 #[test]
 fn inherit_writes_no_name_server() {
     let (c, r) = import("NAMESERVER=\"inherit\"\n");
-    assert!(c.hooks.start.is_empty(), "{:?}", c.hooks.start);
+    assert!(c.hooks.is_empty(), "{:?}", c.hooks);
     assert!(matches!(outcome(&r, "NAMESERVER"), Outcome::Adapted(_)));
 }
 

@@ -1,6 +1,6 @@
 //! The imported container written out: an lxnest spec (YAML) and an LXC config.
 
-use crate::spec::model::ContainerSpec;
+use crate::spec::model::{ContainerSpec, HookKind, NetworkMode};
 use serde_yaml_ng::{Mapping, Value};
 
 fn s(v: &str) -> Value {
@@ -12,7 +12,7 @@ pub fn spec_yaml(ctid: &str, source: &str, c: &ContainerSpec) -> String {
     let mut m = Mapping::new();
     m.insert(s("name"), s(&c.name));
     if let Some(r) = c.rootfs() {
-        m.insert(s("rootfs"), s(r));
+        m.insert(s("rootfs"), s(&r.to_string()));
     }
     let mut limits = Mapping::new();
     if let Some(mem) = &c.limits.memory {
@@ -29,7 +29,7 @@ pub fn spec_yaml(ctid: &str, source: &str, c: &ContainerSpec) -> String {
     }
     if let Some(mode) = &c.network.mode {
         let mut n = Mapping::new();
-        n.insert(s("mode"), s(mode));
+        n.insert(s("mode"), s(mode.as_str()));
         m.insert(s("network"), Value::Mapping(n));
     }
     if !c.capabilities.drop.is_empty() {
@@ -59,11 +59,12 @@ pub fn spec_yaml(ctid: &str, source: &str, c: &ContainerSpec) -> String {
         });
         m.insert(s("mounts"), Value::Sequence(mounts.collect()));
     }
-    if !c.hooks.start.is_empty() {
+    let start = c.hooks.get(HookKind::Start);
+    if !start.is_empty() {
         let mut h = Mapping::new();
         h.insert(
-            s("start"),
-            Value::Sequence(c.hooks.start.iter().map(|x| s(x)).collect()),
+            s(HookKind::Start.as_str()),
+            Value::Sequence(start.iter().map(|x| s(x)).collect()),
         );
         m.insert(s("hooks"), Value::Mapping(h));
     }
@@ -80,8 +81,8 @@ pub fn lxc_config(ctid: &str, source: &str, c: &ContainerSpec) -> String {
         format!("# Imported from OpenVZ container {ctid} ({source}) by `lxnest import-openvz`."),
         kv("lxc.uts.name", &c.name),
     ];
-    if let Some(r) = c.rootfs().and_then(|r| r.strip_prefix("dir:")) {
-        out.push(kv("lxc.rootfs.path", &format!("dir:{r}")));
+    if let Some(r) = c.rootfs().filter(|r| r.dir().is_some()) {
+        out.push(kv("lxc.rootfs.path", &r.to_string()));
     }
     out.push("lxc.idmap = u 0 100000 65536".into());
     out.push("lxc.idmap = g 0 100000 65536".into());
@@ -102,8 +103,8 @@ pub fn lxc_config(ctid: &str, source: &str, c: &ContainerSpec) -> String {
     if !c.capabilities.drop.is_empty() {
         out.push(format!("lxc.cap.drop = {}", c.capabilities.drop.join(" ")));
     }
-    out.push(match c.network.mode.as_deref() {
-        Some("bridge") => {
+    out.push(match c.network.mode {
+        Some(NetworkMode::Bridge) => {
             "lxc.net.0.type = veth\nlxc.net.0.link = lxcbr0\nlxc.net.0.flags = up".into()
         }
         _ => "lxc.net.0.type = empty".into(),
@@ -134,7 +135,7 @@ pub fn lxc_config(ctid: &str, source: &str, c: &ContainerSpec) -> String {
     }
     // Hooks are written as they are (LXC runs each through /bin/sh -c); the mapper makes them
     // self-contained shell with quoted values. A value LXC cannot carry is left out, with a note.
-    for h in &c.hooks.start {
+    for h in c.hooks.get(HookKind::Start) {
         match crate::lxc::encode::value(h) {
             Ok(v) => out.push(format!("lxc.hook.start = {v}")),
             Err(e) => out.push(format!("# a start hook is left out: {e}")),

@@ -6,7 +6,7 @@
 use crate::plan::host::IdRange;
 use crate::plan::idmap::{block_size, IdAllocator, RANGE};
 use crate::plan::model::{IdMapLine, IdMapPlan};
-use crate::spec::model::ContainerSpec;
+use crate::spec::model::{ContainerSpec, Runtime};
 
 /// Ids reserved inside a nesting host for the containers its own runtime makes (LXC's, LXD's
 /// and Podman's unprivileged containers share one 65536-id map by default; the second range
@@ -24,9 +24,9 @@ pub fn runtime_ids(c: &ContainerSpec) -> u32 {
     if c.idmap.as_ref().is_some_and(|m| m.privileged) {
         return 0;
     }
-    match c.runtime.as_deref() {
-        Some("lxc" | "lxd" | "podman") => RUNTIME_IDS,
-        Some("lxnest") if c.children.is_empty() => ADHOC_IDS,
+    match c.runtime {
+        Some(Runtime::Lxc | Runtime::Lxd | Runtime::Podman) => RUNTIME_IDS,
+        Some(Runtime::Lxnest) if c.children.is_empty() => ADHOC_IDS,
         _ => 0,
     }
 }

@@ -99,10 +99,11 @@ pub struct LevelPlan {
     /// Path of the parent container, `None` at level 1.
     pub parent: Option<String>,
     /// The nested runtime kind this container hosts, if any.
-    pub runtime: Option<String>,
+    pub runtime: Option<crate::spec::model::Runtime>,
     /// Where the container was declared.
     pub origin: Origin,
-    /// Root filesystem.
+    /// Root filesystem (`{kind, path}` in a plan's JSON).
+    #[serde(with = "crate::spec::rootfs::tagged")]
     pub rootfs: RootfsPlan,
     /// Encryption of the root directory, when asked for (see [`crate::crypt`]). Left out of the
     /// serialized plan when absent, so plans without encryption read exactly as before.
@@ -129,20 +130,11 @@ pub struct LevelPlan {
     /// Landlock rules for the first process.
     pub landlock: LandlockPlan,
     /// Hooks by LXC hook type (`pre-start` ...), each a shell command line.
-    pub hooks: BTreeMap<String, Vec<String>>,
+    pub hooks: crate::spec::hook::Hooks,
 }
 
-/// Root filesystem source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "path")]
-pub enum RootfsPlan {
-    /// Built from read-only binds of the host's /usr with a minimal /etc and tmpfs /run /tmp /var.
-    Builtin,
-    /// An existing directory.
-    Dir(String),
-    /// A tarball unpacked into lxnest's directory.
-    Tar(String),
-}
+/// Root filesystem source: the spec's own type ([`crate::spec::rootfs`] knows its syntax).
+pub use crate::spec::rootfs::Rootfs as RootfsPlan;
 
 /// How a container's root directory is encrypted: pure data, applied by [`crate::crypt`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -338,8 +330,8 @@ pub struct BridgePlan {
 /// Network plan of one container.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetPlan {
-    /// `bridge`, `loopback` or `none`.
-    pub mode: String,
+    /// `bridge`, `loopback`, `none` or `user-nic`.
+    pub mode: crate::spec::network::NetworkMode,
     /// The parent's bridge this container's veth is attached to.
     pub parent_bridge: Option<String>,
     /// Host-side veth name (in the parent's namespace).

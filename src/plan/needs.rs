@@ -1,7 +1,7 @@
 //! What a container needs because of what it runs: its runtime's preset, `systemd` when it boots
 //! systemd, and lxnest's own preset when the spec lists children (lxnest starts them inside).
 
-use crate::spec::model::ContainerSpec;
+use crate::spec::model::{ContainerSpec, Runtime};
 use crate::spec::runtime::{self, RuntimeNeeds};
 use std::collections::BTreeSet;
 
@@ -70,12 +70,12 @@ impl Needs {
 
 /// Preset names that apply to this container itself.
 pub fn preset_names(c: &ContainerSpec) -> Vec<String> {
-    let mut names: Vec<String> = c.runtime.iter().cloned().collect();
-    if !c.children.is_empty() && c.runtime.as_deref() != Some("lxnest") {
-        names.push("lxnest".into());
+    let mut names: Vec<String> = c.runtime.iter().map(|r| r.to_string()).collect();
+    if !c.children.is_empty() && c.runtime != Some(Runtime::Lxnest) {
+        names.push(Runtime::Lxnest.to_string());
     }
-    if c.init.as_deref() == Some("systemd") {
-        names.push("systemd".into());
+    if let Some(init) = c.init {
+        names.push(init.to_string());
     }
     names
 }

@@ -6,7 +6,7 @@ use crate::origin::Origin;
 use crate::plan::error::Finding;
 use crate::plan::model::{BridgePlan, NetPlan};
 use crate::plan::subnet::{self, SubnetAllocator};
-use crate::spec::model::{ContainerSpec, Stack};
+use crate::spec::model::{ContainerSpec, NetworkMode, Runtime, Stack};
 use ipnet::Ipv4Net;
 
 /// Bridge name inside a nesting host (its own namespace, so the name never collides).
@@ -37,7 +37,7 @@ pub fn veth_name(stack: &str, path: &str) -> String {
 
 /// Whether a container wants a veth on its parent's bridge.
 pub fn bridged(c: &ContainerSpec) -> bool {
-    c.network.mode.as_deref().unwrap_or("bridge") == "bridge"
+    c.network.mode() == NetworkMode::Bridge
 }
 
 /// The stack as an unprivileged user can start it: top-level containers without a network mode
@@ -47,7 +47,7 @@ pub fn bridged(c: &ContainerSpec) -> bool {
 pub fn unprivileged_top(stack: &Stack) -> Stack {
     let mut s = stack.clone();
     for c in &mut s.containers {
-        c.network.mode.get_or_insert_with(|| "loopback".into());
+        c.network.mode.get_or_insert(NetworkMode::Loopback);
     }
     s
 }
@@ -126,7 +126,7 @@ pub fn container(
     earlier: Option<Ipv4Net>,
     alloc: &mut SubnetAllocator,
 ) -> Result<NetPlan, Box<Finding>> {
-    let mode = c.network.mode.clone().unwrap_or_else(|| "bridge".into());
+    let mode = c.network.mode();
     let exhausted = |what: &str| {
         Box::new(Finding {
             container: path.into(),
@@ -137,7 +137,11 @@ pub fn container(
             fix: "give the bridge a larger `subnet:`, or fewer containers on it".into(),
         })
     };
-    let on_bridge = if mode == "bridge" { parent } else { None };
+    let on_bridge = if mode == NetworkMode::Bridge {
+        parent
+    } else {
+        None
+    };
     let address = match on_bridge {
         Some(b) => Some(subnet::host(&b.subnet, index + 2).ok_or_else(|| exhausted("address"))?),
         None => None,
@@ -163,7 +167,11 @@ pub fn container(
     };
     // lxc-user-nic attaches the veth to a bridge lxnest neither plans nor owns; the container's
     // address comes from that bridge's DHCP or from inside.
-    let user_link = c.network.link.clone().filter(|_| mode == "user-nic");
+    let user_link = c
+        .network
+        .link
+        .clone()
+        .filter(|_| mode == NetworkMode::UserNic);
     Ok(NetPlan {
         mode,
         parent_bridge: on_bridge.map(|b| b.name.clone()).or(user_link),
@@ -180,13 +188,13 @@ pub fn container(
 
 /// The bridge name a nested runtime creates for its containers, for the runtimes whose bridge
 /// subnet lxnest plans.
-pub fn runtime_bridge_name(runtime: &str) -> Option<&'static str> {
+pub fn runtime_bridge_name(runtime: Runtime) -> Option<&'static str> {
     match runtime {
-        "lxc" => Some("lxcbr0"),
-        "lxd" => Some("lxdbr0"),
-        "docker" => Some("docker0"),
-        "podman" => Some("podman0"),
-        _ => None,
+        Runtime::Lxc => Some("lxcbr0"),
+        Runtime::Lxd => Some("lxdbr0"),
+        Runtime::Docker => Some("docker0"),
+        Runtime::Podman => Some("podman0"),
+        Runtime::Lxnest => None,
     }
 }
 
@@ -208,7 +216,7 @@ pub fn runtime_bridges(
     out: &mut Vec<Finding>,
 ) {
     for c in containers.iter_mut() {
-        let Some(name) = c.runtime.as_deref().and_then(runtime_bridge_name) else {
+        let Some(name) = c.runtime.and_then(runtime_bridge_name) else {
             continue;
         };
         let mtu = c.network.mtu;
@@ -235,7 +243,7 @@ pub fn runtime_bridges(
             continue;
         };
         c.network.runtime_bridge = Some(b);
-        if matches!(c.runtime.as_deref(), Some("docker" | "podman")) {
+        if matches!(c.runtime, Some(Runtime::Docker | Runtime::Podman)) {
             let before = pinned.get(&crate::plan::host::runtime_pool_key(&c.path));
             c.network.runtime_pool = before.copied().or_else(|| alloc.pick(RUNTIME_POOL_HOSTS));
         }

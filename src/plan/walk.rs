@@ -9,7 +9,7 @@ use crate::plan::model::*;
 use crate::plan::needs::{self, Needs};
 use crate::plan::subnet::SubnetAllocator;
 use crate::plan::{caps, cgroup, check, devices, network};
-use crate::spec::model::{ContainerSpec, Stack};
+use crate::spec::model::{ContainerSpec, Init, NetworkMode, Stack};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// PATH inside every container.
@@ -236,7 +236,7 @@ impl<'a> Walker<'a> {
             }
         };
         let top_user = self.host.user.is_some() && parent.level.is_none();
-        if net.mode == "user-nic" && !top_user {
+        if net.mode == NetworkMode::UserNic && !top_user {
             self.findings.push(Finding {
                 container: path.clone(),
                 level: depth,
@@ -248,7 +248,7 @@ impl<'a> Walker<'a> {
             });
             return Ok(None);
         }
-        if top_user && net.mode == "bridge" {
+        if top_user && net.mode == NetworkMode::Bridge {
             self.findings.push(Finding {
                 container: path.clone(),
                 level: depth,
@@ -284,9 +284,9 @@ impl<'a> Walker<'a> {
             path: path.clone(),
             depth,
             parent: parent.level.map(|p| p.path.clone()),
-            runtime: c.runtime.clone(),
+            runtime: c.runtime,
             origin: c.origin.clone(),
-            rootfs: rootfs(c),
+            rootfs: c.rootfs().cloned().unwrap_or(RootfsPlan::Builtin),
             encrypt: self.encrypt(c, &path, depth),
             init: init(c, &path, depth, &own),
             apparmor,
@@ -298,7 +298,7 @@ impl<'a> Walker<'a> {
             idmap,
             mounts: mounts(c),
             landlock: landlock(&own, self.host),
-            hooks: hooks(c),
+            hooks: c.hooks.clone(),
         };
         Ok(Some(level))
     }
@@ -451,17 +451,9 @@ fn collect_spec_devices(c: &ContainerSpec, into: &mut BTreeSet<String>) {
         .for_each(|k| collect_spec_devices(k, into));
 }
 
-fn rootfs(c: &ContainerSpec) -> RootfsPlan {
-    match c.rootfs() {
-        Some(r) if r.starts_with("dir:") => RootfsPlan::Dir(r[4..].to_string()),
-        Some(r) if r.starts_with("tar:") => RootfsPlan::Tar(r[4..].to_string()),
-        _ => RootfsPlan::Builtin,
-    }
-}
-
 fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
     let command = c.command.clone().unwrap_or_else(|| {
-        if c.init.as_deref() == Some("systemd") {
+        if c.init == Some(Init::Systemd) {
             vec!["/sbin/init".into()]
         } else {
             // lxnest's own init reaps, starts the children of this container from the plan (if
@@ -485,7 +477,7 @@ fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
     let halt_signal = c
         .halt_signal
         .clone()
-        .or_else(|| (c.init.as_deref() == Some("systemd")).then(|| "SIGRTMIN+3".to_string()));
+        .or_else(|| (c.init == Some(Init::Systemd)).then(|| "SIGRTMIN+3".to_string()));
     InitPlan {
         command,
         environment,
@@ -534,21 +526,4 @@ fn landlock(own: &Needs, host: &HostSnapshot) -> LandlockPlan {
 
 fn join_names(n: &Needs) -> String {
     n.sources.iter().cloned().collect::<Vec<_>>().join(", ")
-}
-
-fn hooks(c: &ContainerSpec) -> BTreeMap<String, Vec<String>> {
-    let h = &c.hooks;
-    [
-        ("pre-start", &h.pre_start),
-        ("pre-mount", &h.pre_mount),
-        ("mount", &h.mount),
-        ("autodev", &h.autodev),
-        ("start", &h.start),
-        ("stop", &h.stop),
-        ("post-stop", &h.post_stop),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .map(|(k, v)| (k.to_string(), v.clone()))
-    .collect()
 }

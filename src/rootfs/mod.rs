@@ -105,26 +105,12 @@ pub fn tar_tree(state_dir: &Path, container_path: &str) -> PathBuf {
     base.join(container_path.replace('/', "."))
 }
 
-/// Parses the spec's `rootfs:` value (`builtin`, `dir:PATH`, `tar:PATH`).
-pub fn parse(spec: &str) -> Option<RootfsPlan> {
-    match spec.split_once(':') {
-        None if spec == "builtin" => Some(RootfsPlan::Builtin),
-        Some(("dir", p)) if !p.is_empty() => Some(RootfsPlan::Dir(p.into())),
-        Some(("tar", p)) if !p.is_empty() => Some(RootfsPlan::Tar(p.into())),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_kinds_and_refuses_tar() {
-        assert_eq!(parse("builtin"), Some(RootfsPlan::Builtin));
-        assert_eq!(parse("dir:/srv/r"), Some(RootfsPlan::Dir("/srv/r".into())));
-        assert_eq!(parse("tar:/x.tar"), Some(RootfsPlan::Tar("/x.tar".into())));
-        assert_eq!(parse("dir:"), None);
+    fn an_unpacked_tree_or_directory_must_exist() {
         let inputs = BuiltinInputs {
             hostname: "h".into(),
             lxnest_binary: None,

@@ -6,6 +6,7 @@
 //! writes them next to the other artifacts.
 
 use crate::plan::model::{BridgePlan, LevelPlan};
+use crate::spec::model::Runtime;
 use std::collections::BTreeMap;
 
 /// Templates by name, compiled in.
@@ -215,8 +216,8 @@ pub fn files(c: &LevelPlan) -> Result<Vec<RuntimeFile>, RuntimeConfigError> {
     };
     if let Some(b) = &c.network.runtime_bridge {
         let x = ctx(c, b);
-        match c.runtime.as_deref() {
-            Some("lxc") => {
+        match c.runtime {
+            Some(Runtime::Lxc) => {
                 out.push(file("/etc/default/lxc-net", render("lxc-net", &x)?));
                 out.push(RuntimeFile {
                     path: "/etc/default/lxc",
@@ -225,11 +226,11 @@ pub fn files(c: &LevelPlan) -> Result<Vec<RuntimeFile>, RuntimeConfigError> {
                 });
                 out.push(file("/etc/lxc/default.conf", render("lxc-default", &x)?));
             }
-            Some("docker") => out.push(file(
+            Some(Runtime::Docker) => out.push(file(
                 "/etc/docker/daemon.json",
                 render("docker-daemon", &x)?,
             )),
-            Some("podman") => {
+            Some(Runtime::Podman) => {
                 out.push(file(
                     "/etc/containers/containers.conf",
                     render("podman-containers", &x)?,
@@ -240,7 +241,7 @@ pub fn files(c: &LevelPlan) -> Result<Vec<RuntimeFile>, RuntimeConfigError> {
                     PODMAN_REGISTRIES.into(),
                 ));
             }
-            Some("lxd") => out.push(file(
+            Some(Runtime::Lxd) => out.push(file(
                 "/etc/lxnest/lxd-preseed.yaml",
                 render("lxd-preseed", &x)?,
             )),

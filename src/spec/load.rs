@@ -3,7 +3,9 @@
 
 use crate::origin::Origin;
 use crate::spec::error::SpecError;
+use crate::spec::merge::Merge;
 use crate::spec::model::{ContainerDefaults, ContainerSpec, RootfsSpec, SpecFile, Stack};
+use crate::spec::positions::{field, item, Positions};
 use std::path::{Path, PathBuf};
 
 /// Includes may nest this deep (the top file counts as 1).
@@ -110,10 +112,10 @@ pub fn load(path: &Path) -> Result<Stack, SpecError> {
 
 /// Parse a spec from text (no includes allowed), e.g. a built-in default.
 pub fn parse_str(text: &str, file: &str) -> Result<Stack, SpecError> {
-    let mut parsed = parse_file(text, file)?;
-    if let Some(inc) = parsed.include.first() {
+    let (mut parsed, positions) = parse_file(text, file)?;
+    if !parsed.include.is_empty() {
         return Err(SpecError::Invalid {
-            origin: Origin::new(file, line_of(&text.lines().collect::<Vec<_>>(), inc, 1)),
+            origin: positions.origin(file, &item("include", 0)),
             message: "includes need a spec read from a file".into(),
             fix: "save the spec to a file and pass its path".into(),
         });
@@ -126,7 +128,7 @@ fn finish(name: String, source: String, file: SpecFile) -> Result<Stack, SpecErr
     let mut containers = file.containers;
     if let Some(defaults) = &file.defaults {
         for c in &mut containers {
-            apply_defaults(c, defaults);
+            defaults.apply_to(c);
         }
     }
     crate::spec::validate_values::stack_name(&name, &source)?;
@@ -174,7 +176,7 @@ impl Loader<'_> {
                 limit: INCLUDE_DEPTH_LIMIT,
             });
         }
-        let mut file = parse_file(&text, &display)?;
+        let (mut file, positions) = parse_file(&text, &display)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         file.containers
             .iter_mut()
@@ -183,9 +185,12 @@ impl Loader<'_> {
             for f in &mut d.seccomp.files {
                 *f = display_path(&dir.join(&*f));
             }
+            if let Some(r) = &mut d.rootfs {
+                r.resolve(dir, display_path);
+            }
         }
         self.chain.push(canonical);
-        let merged = self.merge_includes(path, &display, &text, &mut file);
+        let merged = self.merge_includes(path, &display, &positions, &mut file);
         self.chain.pop();
         let mut base = merged?;
         base.containers.append(&mut file.containers);
@@ -198,14 +203,13 @@ impl Loader<'_> {
         &mut self,
         path: &Path,
         display: &str,
-        text: &str,
+        positions: &Positions,
         file: &mut SpecFile,
     ) -> Result<SpecFile, SpecError> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let lines: Vec<&str> = text.lines().collect();
         let mut base = SpecFile::default();
-        for inc in std::mem::take(&mut file.include) {
-            let origin = Origin::new(display, line_of(&lines, &inc, 1));
+        for (i, inc) in std::mem::take(&mut file.include).into_iter().enumerate() {
+            let origin = positions.origin(display, &item("include", i));
             let mut sub = self.read(&dir.join(&inc), Some(origin))?;
             base.containers.append(&mut sub.containers);
             base.defaults = merge_defaults(base.defaults.take(), sub.defaults.take());
@@ -215,59 +219,66 @@ impl Loader<'_> {
     }
 }
 
-/// Parse one file's YAML and fill container origins.
-fn parse_file(text: &str, display: &str) -> Result<SpecFile, SpecError> {
-    let mut file: SpecFile = serde_yaml_ng::from_str(text).map_err(|e| {
-        let line = e.location().map(|l| l.line() as u32).unwrap_or(0);
-        let mut message = e.to_string();
-        if message.contains("RootfsSpec") {
-            // serde's untagged-enum message names no alternative; say what `rootfs:` takes.
-            message.push_str("\n  fix: rootfs takes `builtin`, `dir:PATH`, `tar:PATH`, or `{ path: PATH, encrypt: fscrypt, key: passphrase|stdin|file:/PATH }`");
-        }
-        SpecError::Syntax { origin: Origin::new(display, line), message }
+/// Parse one file's YAML, then walk it again for the positions of its values (see
+/// [`crate::spec::positions`]) and fill every origin from them.
+fn parse_file(text: &str, display: &str) -> Result<(SpecFile, Positions), SpecError> {
+    let mut file: SpecFile = serde_yaml_ng::from_str(text).map_err(|e| SpecError::Syntax {
+        origin: Origin::new(display, e.location().map_or(0, |l| l.line() as u32)),
+        message: e.to_string(),
     })?;
-    let lines: Vec<&str> = text.lines().collect();
+    let positions = Positions::read(text);
     if let Some(name) = &file.name {
-        // Checked here, where the line is known (the top-level `name:` key).
-        let line = lines
-            .iter()
-            .position(|l| l.starts_with("name:"))
-            .map_or(0, |i| i as u32 + 1);
+        let line = positions.origin(display, "name").line;
         crate::spec::validate_values::stack_name_at(name, display, line)?;
     }
-    let mut cursor = 1;
-    for c in &mut file.containers {
+    for (i, c) in file.containers.iter_mut().enumerate() {
         c.normalize_rootfs();
-        fill_origins(c, &lines, display, &mut cursor);
+        fill_origins(c, &positions, display, &item("containers", i));
     }
     if let Some(d) = &mut file.defaults {
-        d.seccomp.rule_origins = rule_origins(&d.seccomp.rules, &lines, display, 1);
-        d.apparmor.rule_origins = rule_origins(&d.apparmor.rules, &lines, display, 1);
+        let at = |path: &str| positions.origin(display, path);
+        d.seccomp.rule_origins = (0..d.seccomp.rules.len())
+            .map(|i| at(&item("defaults.seccomp.rules", i)))
+            .collect();
+        d.apparmor.rule_origins = (0..d.apparmor.rules.len())
+            .map(|i| at(&item("defaults.apparmor.rules", i)))
+            .collect();
+        d.origins = origins_under(&positions, display, "defaults");
     }
-    Ok(file)
+    Ok((file, positions))
 }
 
-/// Containers appear in the text in depth-first order, so each name is searched for after the
-/// previous one; that tells apart two `unit-1` under different parents.
-fn fill_origins(c: &mut ContainerSpec, lines: &[&str], display: &str, cursor: &mut u32) {
-    let line =
-        find_name_line(lines, &c.name, *cursor).or_else(|| find_name_line(lines, &c.name, 1));
-    let line = line.unwrap_or(0);
-    if line > 0 {
-        *cursor = line + 1;
-    }
-    c.origin = Origin::new(display, line);
-    c.seccomp.rule_origins = rule_origins(&c.seccomp.rules, lines, display, line);
-    c.apparmor.rule_origins = rule_origins(&c.apparmor.rules, lines, display, line);
-    for child in &mut c.children {
-        fill_origins(child, lines, display, cursor);
+/// The origins of a container at `path` (`containers[0].children[1]`): its `name:` value, each
+/// of its other values, each rule; then its children's.
+fn fill_origins(c: &mut ContainerSpec, positions: &Positions, display: &str, path: &str) {
+    let at = |p: &str| positions.origin(display, &field(path, p));
+    c.origin = at("name");
+    c.origins = origins_under(positions, display, path);
+    c.origins.retain(|p, _| !p.starts_with("children"));
+    c.seccomp.rule_origins = (0..c.seccomp.rules.len())
+        .map(|i| at(&item("seccomp.rules", i)))
+        .collect();
+    c.apparmor.rule_origins = (0..c.apparmor.rules.len())
+        .map(|i| at(&item("apparmor.rules", i)))
+        .collect();
+    for (i, child) in c.children.iter_mut().enumerate() {
+        fill_origins(
+            child,
+            positions,
+            display,
+            &item(&field(path, "children"), i),
+        );
     }
 }
 
-fn rule_origins(rules: &[String], lines: &[&str], display: &str, from: u32) -> Vec<Origin> {
-    rules
-        .iter()
-        .map(|r| Origin::new(display, line_of(lines, r, from)))
+fn origins_under(
+    positions: &Positions,
+    display: &str,
+    path: &str,
+) -> std::collections::BTreeMap<String, Origin> {
+    positions
+        .under(path)
+        .map(|(p, pos)| (p.to_string(), Origin::new(display, pos.line)))
         .collect()
 }
 
@@ -277,12 +288,7 @@ fn resolve_paths(c: &mut ContainerSpec, dir: &Path) {
         *f = display_path(&dir.join(&*f));
     }
     if let Some(RootfsSpec::Source(rootfs)) = &mut c.rootfs {
-        for prefix in ["dir:", "tar:"] {
-            if let Some(p) = rootfs.strip_prefix(prefix) {
-                *rootfs = format!("{prefix}{}", display_path(&dir.join(p)));
-                break;
-            }
-        }
+        rootfs.resolve(dir, display_path);
     }
     for m in &mut c.mounts {
         if m.source.starts_with('.') {
@@ -294,29 +300,7 @@ fn resolve_paths(c: &mut ContainerSpec, dir: &Path) {
     }
 }
 
-fn find_name_line(lines: &[&str], name: &str, from: u32) -> Option<u32> {
-    let start = from.saturating_sub(1) as usize;
-    lines.iter().enumerate().skip(start).find_map(|(i, l)| {
-        let l = l.trim_start().trim_start_matches("- ").trim();
-        let value = l
-            .strip_prefix("name:")?
-            .trim()
-            .trim_matches(|c| c == '"' || c == '\'');
-        (value == name).then_some(i as u32 + 1)
-    })
-}
-
-/// First line at or after `from` that contains `needle` (for origins of list items).
-pub(crate) fn line_of(lines: &[&str], needle: &str, from: u32) -> u32 {
-    lines
-        .iter()
-        .enumerate()
-        .skip(from.saturating_sub(1) as usize)
-        .find(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i as u32 + 1)
-        .unwrap_or(0)
-}
-
+/// A later file's defaults over an earlier one's.
 fn merge_defaults(
     base: Option<ContainerDefaults>,
     over: Option<ContainerDefaults>,
@@ -325,63 +309,9 @@ fn merge_defaults(
         (None, o) => o,
         (b, None) => b,
         (Some(mut b), Some(o)) => {
-            b.rootfs = o.rootfs.or(b.rootfs);
-            b.limits.memory = o.limits.memory.or(b.limits.memory);
-            b.limits.pids = o.limits.pids.or(b.limits.pids);
-            b.limits.cpu = o.limits.cpu.or(b.limits.cpu);
-            b.network.mode = o.network.mode.or(b.network.mode);
-            b.network.mtu = o.network.mtu.or(b.network.mtu);
-            b.network.nat = o.network.nat.or(b.network.nat);
-            b.seccomp.rules.extend(o.seccomp.rules);
-            b.seccomp.rule_origins.extend(o.seccomp.rule_origins);
-            b.apparmor.rule_origins.extend(o.apparmor.rule_origins);
-            b.seccomp.files.extend(o.seccomp.files);
-            b.apparmor.rules.extend(o.apparmor.rules);
-            b.environment.extend(o.environment);
-            extend_hooks(&mut b.hooks, o.hooks);
+            b.merge(o);
             Some(b)
         }
-    }
-}
-
-fn extend_hooks(into: &mut crate::spec::model::Hooks, from: crate::spec::model::Hooks) {
-    into.pre_start.extend(from.pre_start);
-    into.pre_mount.extend(from.pre_mount);
-    into.mount.extend(from.mount);
-    into.autodev.extend(from.autodev);
-    into.start.extend(from.start);
-    into.stop.extend(from.stop);
-    into.post_stop.extend(from.post_stop);
-}
-
-/// Defaults fill what a container leaves unset; list-valued defaults (rules, hooks) come first so
-/// a container's own rules are read after them. Children inherit the same defaults.
-fn apply_defaults(c: &mut ContainerSpec, d: &ContainerDefaults) {
-    c.rootfs = c
-        .rootfs
-        .take()
-        .or_else(|| d.rootfs.clone().map(RootfsSpec::Source));
-    c.limits.memory = c.limits.memory.take().or_else(|| d.limits.memory.clone());
-    c.limits.pids = c.limits.pids.or(d.limits.pids);
-    c.limits.cpu = c.limits.cpu.or(d.limits.cpu);
-    c.network.mode = c.network.mode.take().or_else(|| d.network.mode.clone());
-    c.network.mtu = c.network.mtu.or(d.network.mtu);
-    c.network.nat = c.network.nat.or(d.network.nat);
-    prepend(&mut c.seccomp.rules, &d.seccomp.rules);
-    prepend(&mut c.seccomp.rule_origins, &d.seccomp.rule_origins);
-    prepend(&mut c.apparmor.rules, &d.apparmor.rules);
-    prepend(&mut c.apparmor.rule_origins, &d.apparmor.rule_origins);
-    let own_files = std::mem::take(&mut c.seccomp.files);
-    c.seccomp.files = d.seccomp.files.iter().cloned().chain(own_files).collect();
-    for (k, v) in &d.environment {
-        c.environment.entry(k.clone()).or_insert_with(|| v.clone());
-    }
-    let own_hooks = std::mem::take(&mut c.hooks);
-    let mut hooks = d.hooks.clone();
-    extend_hooks(&mut hooks, own_hooks);
-    c.hooks = hooks;
-    for child in &mut c.children {
-        apply_defaults(child, d);
     }
 }
 
@@ -396,11 +326,6 @@ pub(crate) fn read_seccomp_files(c: &mut ContainerSpec) -> Result<(), SpecError>
         c.seccomp.file_texts.push((f.clone(), text));
     }
     c.children.iter_mut().try_for_each(read_seccomp_files)
-}
-
-fn prepend<T: Clone>(own: &mut Vec<T>, first: &[T]) {
-    let mine = std::mem::take(own);
-    *own = first.iter().cloned().chain(mine).collect();
 }
 
 /// A path as the user should see it: relative to the working directory when below it.

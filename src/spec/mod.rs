@@ -1,8 +1,14 @@
 //! The nesting spec: YAML files with includes, resolved into a [`model::Stack`].
 
+pub mod defaults;
 pub mod error;
+pub mod hook;
 pub mod load;
+pub mod merge;
 pub mod model;
+pub mod network;
+pub mod positions;
+pub mod rootfs;
 pub mod runtime;
 pub mod validate;
 pub mod validate_values;

@@ -2,9 +2,15 @@
 //! Every struct denies unknown keys so a typo is an error with file:line, not a silent default.
 
 use crate::origin::Origin;
-use ipnet::Ipv4Net;
+use crate::spec::merge::{set, Merge};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+pub use crate::spec::defaults::ContainerDefaults;
+pub use crate::spec::hook::{HookKind, Hooks};
+pub use crate::spec::network::{NetworkMode, NetworkWish};
+pub use crate::spec::rootfs::{EncryptedRootfs, Rootfs, RootfsSpec};
+pub use crate::spec::runtime::{Init, Runtime};
 
 /// One YAML file as parsed, before includes are resolved.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -23,43 +29,17 @@ pub struct SpecFile {
     pub containers: Vec<ContainerSpec>,
 }
 
-/// Settings shared by all containers of a stack (a subset of [`ContainerSpec`]).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContainerDefaults {
-    /// Default rootfs.
-    pub rootfs: Option<String>,
-    /// Default limits.
-    #[serde(default)]
-    pub limits: Limits,
-    /// Default network wishes.
-    #[serde(default)]
-    pub network: NetworkWish,
-    /// Extra seccomp rules for every container.
-    #[serde(default)]
-    pub seccomp: SeccompWish,
-    /// Extra AppArmor rules for every container.
-    #[serde(default)]
-    pub apparmor: AppArmorWish,
-    /// Environment for every container.
-    #[serde(default)]
-    pub environment: BTreeMap<String, String>,
-    /// Hooks for every container.
-    #[serde(default)]
-    pub hooks: Hooks,
-}
-
 /// One container and, through `children`, the containers it hosts.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerSpec {
     /// Name, unique among siblings: `[a-z0-9][a-z0-9-]*`, at most 32 characters.
     pub name: String,
-    /// The container manager this container runs inside itself (`lxc`, `lxnest`, `docker`, `lxd`),
-    /// one of `nesting/runtimes/`. Absent: the container hosts nothing.
-    pub runtime: Option<String>,
+    /// The container manager this container runs inside itself (`lxc`, `lxnest`, `docker`, `lxd`,
+    /// `podman`), one of `nesting/runtimes/`. Absent: the container hosts nothing.
+    pub runtime: Option<Runtime>,
     /// Init flavour: `systemd` adds what systemd as PID 1 needs; absent runs `command` as PID 1.
-    pub init: Option<String>,
+    pub init: Option<Init>,
     /// The command run as the container's first process.
     pub command: Option<Vec<String>>,
     /// The signal `lxnest stop` sends the first process to shut it down (`SIGRTMIN+3`,
@@ -67,7 +47,7 @@ pub struct ContainerSpec {
     /// SIGTERM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub halt_signal: Option<String>,
-    /// `builtin`, `dir:PATH` or `tar:PATH`; or, for an encrypted root,
+    /// `builtin`, `dir:PATH` or `tar:PATH` ([`Rootfs`]); or, for an encrypted root,
     /// `{ path: PATH, encrypt: fscrypt, key: ..., metadata: ... }`.
     pub rootfs: Option<RootfsSpec>,
     /// Encrypt the root directory (`dir:PATH` only) with the kernel's native file encryption.
@@ -107,54 +87,42 @@ pub struct ContainerSpec {
     /// Where `name:` of this container was written (filled by the loader).
     #[serde(skip_deserializing)]
     pub origin: Origin,
-}
-
-/// `rootfs:` as written. The loader turns the map form into `dir:PATH` plus an `encrypt:` wish,
-/// so everything after loading sees the string form only.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum RootfsSpec {
-    /// `builtin`, `dir:PATH` or `tar:PATH`.
-    Source(String),
-    /// An encrypted root directory.
-    Encrypted(EncryptedRootfs),
-}
-
-/// `rootfs: { path: PATH, encrypt: fscrypt, key: ..., metadata: ... }`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct EncryptedRootfs {
-    /// The root directory (`dir:` may be left out).
-    pub path: String,
-    /// How it is encrypted.
-    pub encrypt: EncryptMethod,
-    /// Where the key comes from (default: a passphrase).
-    #[serde(default)]
-    pub key: KeySource,
-    /// Key metadata file (default: beside the directory).
-    #[serde(default)]
-    pub metadata: Option<String>,
+    /// Where each of its other values was written, by path below the container (`limits.memory`,
+    /// `hooks.start[0]`), from the YAML parser (filled by the loader; see [`Self::origin_of`]).
+    #[serde(skip)]
+    pub origins: BTreeMap<String, Origin>,
 }
 
 impl ContainerSpec {
-    /// The rootfs source string (`builtin`, `dir:PATH`, `tar:PATH`), once loaded.
-    pub fn rootfs(&self) -> Option<&str> {
+    /// The rootfs, once loaded (the loader turns the map form into [`Rootfs::Dir`]).
+    pub fn rootfs(&self) -> Option<&Rootfs> {
         match &self.rootfs {
-            Some(RootfsSpec::Source(s)) => Some(s),
+            Some(RootfsSpec::Source(r)) => Some(r),
             _ => None,
+        }
+    }
+
+    /// Where the value at `path` below this container was written (`network.mode`), else where
+    /// the nearest enclosing value was, else the container's `name:`.
+    pub fn origin_of(&self, path: &str) -> Origin {
+        let mut p = path;
+        loop {
+            if let Some(o) = self.origins.get(p) {
+                return o.clone();
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p = &p[..i],
+                None => return self.origin.clone(),
+            }
         }
     }
 
     /// Turn `rootfs: {path, encrypt, ...}` into `rootfs: dir:PATH` and `encrypt:`.
     pub fn normalize_rootfs(&mut self) {
         if let Some(RootfsSpec::Encrypted(e)) = &self.rootfs {
-            let path = e.path.strip_prefix("dir:").unwrap_or(&e.path).to_string();
-            self.encrypt = Some(EncryptWish {
-                method: e.encrypt,
-                key: e.key.clone(),
-                metadata: e.metadata.clone(),
-            });
-            self.rootfs = Some(RootfsSpec::Source(format!("dir:{path}")));
+            let (rootfs, wish) = e.split();
+            self.encrypt = Some(wish);
+            self.rootfs = Some(RootfsSpec::Source(rootfs));
         }
         self.children
             .iter_mut()
@@ -278,24 +246,13 @@ pub struct Limits {
     pub cpu: Option<f64>,
 }
 
-/// Network wishes.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkWish {
-    /// `bridge` (default: a veth on the parent's lxnest bridge), `loopback` (a network namespace
-    /// with only `lo` up), `none` (a network namespace with no interface up at all) or
-    /// `user-nic` (an unprivileged user's veth on the host bridge `link`, made by LXC's setuid
-    /// `lxc-user-nic` as /etc/lxc/lxc-usernet allows).
-    pub mode: Option<String>,
-    /// For `user-nic`: the host bridge (`lxcbr0`).
-    pub link: Option<String>,
-    /// Subnet for the bridge this container creates for its children (default: picked).
-    pub subnet: Option<Ipv4Net>,
-    /// MTU for this container's interface (default: the parent's).
-    pub mtu: Option<u32>,
-    /// NAT this container's children out through its own interface (default: true, done inside
-    /// this container's network namespace only).
-    pub nat: Option<bool>,
+impl Merge for Limits {
+    fn merge(&mut self, over: Self) {
+        let Limits { memory, pids, cpu } = over;
+        set(&mut self.memory, memory);
+        set(&mut self.pids, pids);
+        set(&mut self.cpu, cpu);
+    }
 }
 
 /// Extra seccomp policy for one container.
@@ -316,6 +273,21 @@ pub struct SeccompWish {
     pub file_texts: Vec<(String, String)>,
 }
 
+impl Merge for SeccompWish {
+    fn merge(&mut self, over: Self) {
+        let SeccompWish {
+            rules,
+            files,
+            rule_origins,
+            file_texts,
+        } = over;
+        self.rules.merge(rules);
+        self.files.merge(files);
+        self.rule_origins.merge(rule_origins);
+        self.file_texts.merge(file_texts);
+    }
+}
+
 /// Extra AppArmor rules for one container, in AppArmor syntax (`deny /srv/** w,`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -326,6 +298,17 @@ pub struct AppArmorWish {
     /// Where each entry of `rules` was written (filled by the loader, same order).
     #[serde(skip)]
     pub rule_origins: Vec<Origin>,
+}
+
+impl Merge for AppArmorWish {
+    fn merge(&mut self, over: Self) {
+        let AppArmorWish {
+            rules,
+            rule_origins,
+        } = over;
+        self.rules.merge(rules);
+        self.rule_origins.merge(rule_origins);
+    }
 }
 
 /// Capability wishes.
@@ -370,33 +353,6 @@ pub struct MountWish {
 
 fn default_bind() -> String {
     "bind".into()
-}
-
-/// Hooks, by LXC hook type. Each entry is a command line run through `/bin/sh -c`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Hooks {
-    /// On the host, before anything is set up.
-    #[serde(default)]
-    pub pre_start: Vec<String>,
-    /// In the container's mount namespace, before the rootfs is mounted.
-    #[serde(default)]
-    pub pre_mount: Vec<String>,
-    /// In the container's mount namespace, after mounts, before pivot_root.
-    #[serde(default)]
-    pub mount: Vec<String>,
-    /// Like mount, after /dev is populated.
-    #[serde(default)]
-    pub autodev: Vec<String>,
-    /// Inside the container, just before the init command.
-    #[serde(default)]
-    pub start: Vec<String>,
-    /// On the host, when the container is being stopped.
-    #[serde(default)]
-    pub stop: Vec<String>,
-    /// On the host, after the container is gone and cleaned up.
-    #[serde(default)]
-    pub post_stop: Vec<String>,
 }
 
 /// A fully resolved stack: includes merged, defaults applied, origins filled.

@@ -3,6 +3,137 @@
 //! plan never depends on files next to the executable.
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A container manager a container can run inside itself (`runtime:`), each with a preset in
+/// `nesting/runtimes/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Runtime {
+    /// LXC.
+    Lxc,
+    /// lxnest itself.
+    Lxnest,
+    /// Docker.
+    Docker,
+    /// LXD.
+    Lxd,
+    /// Podman.
+    Podman,
+}
+
+impl Runtime {
+    /// Every runtime, in the order error messages list them.
+    pub const ALL: [Runtime; 5] = [
+        Runtime::Lxc,
+        Runtime::Lxnest,
+        Runtime::Docker,
+        Runtime::Lxd,
+        Runtime::Podman,
+    ];
+
+    /// The name a spec writes, which is also its preset's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Lxc => "lxc",
+            Runtime::Lxnest => "lxnest",
+            Runtime::Docker => "docker",
+            Runtime::Lxd => "lxd",
+            Runtime::Podman => "podman",
+        }
+    }
+
+    /// What this runtime needs from its host.
+    pub fn needs(self) -> RuntimeNeeds {
+        // A unit test checks that every runtime has its preset.
+        builtin(self.as_str()).unwrap_or_else(|| panic!("no preset for runtime {self}"))
+    }
+}
+
+/// Init flavours (`init:`): what the container's PID 1 is when not `command`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Init {
+    /// systemd as PID 1 (its needs are the `systemd` preset).
+    Systemd,
+}
+
+impl Init {
+    /// The name a spec writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Init::Systemd => "systemd",
+        }
+    }
+}
+
+/// A `runtime:` or `init:` value lxnest does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{value}` (fix: {fix})")]
+pub struct UnknownName {
+    /// `runtime` or `init`.
+    pub what: &'static str,
+    /// The value as written.
+    pub value: String,
+    /// What to write instead.
+    pub fix: String,
+}
+
+impl FromStr for Runtime {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        Runtime::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownName {
+                what: "runtime",
+                value: s.into(),
+                fix: format!(
+                    "use one of: {}",
+                    Runtime::ALL.map(Runtime::as_str).join(", ")
+                ),
+            })
+    }
+}
+
+impl FromStr for Init {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        match s {
+            "systemd" => Ok(Init::Systemd),
+            _ => Err(UnknownName {
+                what: "init",
+                value: s.into(),
+                fix: "use `init: systemd`, or leave `init` out and set `command`".into(),
+            }),
+        }
+    }
+}
+
+/// Serde as the name, parsed with `FromStr` so a wrong one says what to write.
+macro_rules! named {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+named!(Runtime);
+named!(Init);
 
 /// What one kind of nested runtime needs. Loaded from `nesting/runtimes/<name>.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -116,6 +247,21 @@ mod tests {
                 assert!(needs.cgroup.delegate, "{} starts containers", needs.name);
             }
         }
+    }
+
+    #[test]
+    fn every_runtime_has_a_preset_and_parses_from_its_name() {
+        for r in Runtime::ALL {
+            assert_eq!(r.needs().name, r.as_str());
+            assert_eq!(r.as_str().parse::<Runtime>(), Ok(r));
+        }
+        let e = "systemd".parse::<Runtime>().unwrap_err().to_string();
+        assert!(
+            e.contains("unknown runtime `systemd`") && e.contains("podman"),
+            "{e}"
+        );
+        assert_eq!("systemd".parse::<Init>(), Ok(Init::Systemd));
+        assert!("openrc".parse::<Init>().is_err());
     }
 
     #[test]

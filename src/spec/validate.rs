@@ -1,10 +1,11 @@
-//! Checks on a spec that need no plan: names, known runtimes, value syntax. Errors point at the
-//! container's `name:` line and say what to write instead.
+//! Checks on a spec that need no plan: names, limits, combinations of values. Errors point at the
+//! line of the value at fault (the container's `name:` line for the container as a whole) and
+//! say what to write instead. Runtimes, init, network modes and the rootfs syntax are types, so a
+//! wrong one is already a parse error at its own line.
 
 use crate::origin::Origin;
 use crate::spec::error::SpecError;
-use crate::spec::model::ContainerSpec;
-use crate::spec::runtime;
+use crate::spec::model::{ContainerSpec, NetworkMode};
 use std::collections::BTreeMap;
 
 /// CPU bandwidth period in microseconds (the kernel's default).
@@ -37,61 +38,27 @@ pub fn containers(list: &[ContainerSpec], source: &str) -> Result<(), SpecError>
 
 fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
     name(c)?;
-    if let Some(r) = &c.runtime {
-        if runtime::builtin(r).is_none() || r == "systemd" {
-            let known: Vec<_> = runtime::builtin_names()
-                .into_iter()
-                .filter(|n| *n != "systemd")
-                .collect();
-            return Err(invalid(
-                &c.origin,
-                format!("container `{}`: unknown runtime `{r}`", c.name),
-                &format!("use one of: {}", known.join(", ")),
-            ));
-        }
-    }
-    if let Some(init) = &c.init {
-        if init != "systemd" {
-            return Err(invalid(
-                &c.origin,
-                format!("container `{}`: unknown init `{init}`", c.name),
-                "use `init: systemd`, or leave `init` out and set `command`",
-            ));
-        }
-    }
     if let Some(sig) = &c.halt_signal {
         if crate::plan::model::signal_number(sig).is_none() {
             return Err(invalid(
-                &c.origin,
+                &c.origin_of("halt_signal"),
                 format!("container `{}`: unknown halt_signal `{sig}`", c.name),
                 "use SIGTERM, SIGINT, SIGHUP, SIGPWR, SIGQUIT, SIGUSR1, SIGUSR2 or SIGRTMIN+N",
             ));
         }
     }
-    if let Some(rootfs) = c.rootfs() {
-        rootfs_syntax(c, rootfs)?;
-    }
-    if let Some(mode) = &c.network.mode {
-        if !["bridge", "loopback", "none", "user-nic"].contains(&mode.as_str()) {
-            return Err(invalid(
-                &c.origin,
-                format!("container `{}`: unknown network mode `{mode}`", c.name),
-                "use `bridge`, `loopback`, `none` or `user-nic`",
-            ));
-        }
-        if mode == "user-nic" && c.network.link.is_none() {
-            return Err(invalid(
-                &c.origin,
-                format!("container `{}`: network mode `user-nic` without `link`", c.name),
-                "name the host bridge lxc-user-nic attaches the veth to, e.g. `network: {mode: user-nic, link: lxcbr0}`",
-            ));
-        }
+    if c.network.mode == Some(NetworkMode::UserNic) && c.network.link.is_none() {
+        return Err(invalid(
+            &c.origin_of("network.mode"),
+            format!("container `{}`: network mode `user-nic` without `link`", c.name),
+            "name the host bridge lxc-user-nic attaches the veth to, e.g. `network: {mode: user-nic, link: lxcbr0}`",
+        ));
     }
     limits(c)?;
     crate::spec::validate_values::container(c)?;
     if c.idmap.as_ref().is_some_and(|m| m.privileged) && !c.children.is_empty() {
         return Err(invalid(
-            &c.origin,
+            &c.origin_of("idmap.privileged"),
             format!("container `{}` is privileged and hosts containers", c.name),
             "drop `privileged: true`: a nesting host must run in a user namespace so its children cannot reach real root",
         ));
@@ -117,23 +84,6 @@ fn name(c: &ContainerSpec) -> Result<(), SpecError> {
     ))
 }
 
-fn rootfs_syntax(c: &ContainerSpec, rootfs: &str) -> Result<(), SpecError> {
-    let ok = rootfs == "builtin"
-        || rootfs.strip_prefix("dir:").is_some_and(|p| !p.is_empty())
-        || rootfs.strip_prefix("tar:").is_some_and(|p| !p.is_empty());
-    if ok {
-        return Ok(());
-    }
-    Err(invalid(
-        &c.origin,
-        format!(
-            "container `{}`: rootfs `{rootfs}` is not understood",
-            c.name
-        ),
-        "use `builtin`, `dir:PATH` or `tar:PATH`",
-    ))
-}
-
 fn limits(c: &ContainerSpec) -> Result<(), SpecError> {
     if let Some(m) = c
         .limits
@@ -143,7 +93,7 @@ fn limits(c: &ContainerSpec) -> Result<(), SpecError> {
     {
         parse_bytes(m).map_err(|why| {
             invalid(
-                &c.origin,
+                &c.origin_of("limits.memory"),
                 format!("container `{}`: memory `{m}`: {why}", c.name),
                 "write e.g. `512M` or `4G`, or `unlimited`",
             )
@@ -151,7 +101,7 @@ fn limits(c: &ContainerSpec) -> Result<(), SpecError> {
     }
     if c.limits.pids == Some(0) {
         return Err(invalid(
-            &c.origin,
+            &c.origin_of("limits.pids"),
             format!("container `{}`: pids 0", c.name),
             "use at least 1, or leave it out",
         ));
@@ -159,7 +109,7 @@ fn limits(c: &ContainerSpec) -> Result<(), SpecError> {
     if let Some(cpu) = c.limits.cpu {
         if !(cpu.is_finite() && cpu > 0.0 && cpu <= 4096.0) {
             return Err(invalid(
-                &c.origin,
+                &c.origin_of("limits.cpu"),
                 format!("container `{}`: cpu {cpu} is out of range", c.name),
                 "give a number of cores such as 0.5 or 2",
             ));
@@ -168,7 +118,7 @@ fn limits(c: &ContainerSpec) -> Result<(), SpecError> {
         let quota = (cpu * CPU_PERIOD as f64).round() as u64;
         if quota < CPU_QUOTA_MIN {
             return Err(invalid(
-                &c.origin,
+                &c.origin_of("limits.cpu"),
                 format!(
                     "container `{}`: cpu {cpu} is a quota of {quota} µs per {CPU_PERIOD} µs, below the kernel's minimum of {CPU_QUOTA_MIN} µs",
                     c.name

@@ -1,6 +1,6 @@
 //! Checks on the values of a spec that reach generated files (LXC config, hook scripts, AppArmor
 //! profile, YAML, JSON) or the kernel: what no artifact can carry is refused here, naming the
-//! container's `name:` line and the fix; everything else is encoded by each renderer
+//! value's line and the fix; everything else is encoded by each renderer
 //! ([`crate::lxc::encode`]). A NUL byte fits in no C string (execve, mount, LXC's parser); a
 //! newline ends an LXC config line and would let a value add keys of its own.
 
@@ -12,36 +12,44 @@ use crate::spec::model::ContainerSpec;
 pub fn container(c: &ContainerSpec) -> Result<(), SpecError> {
     let at = Check { c };
     for (k, v) in &c.environment {
+        let path = format!("environment.{k}");
         crate::lxc::encode::env_name(k).map_err(|e| {
             at.bad(
+                &path,
                 e.why,
                 "name environment variables with letters, digits and `_`, not starting with a digit",
             )
         })?;
-        at.one_line(&format!("environment {k}"), v)?;
+        at.one_line(&path, &format!("environment {k}"), v)?;
     }
-    for a in c.command.iter().flatten() {
-        at.no_nul("command", a)?;
+    for (i, a) in c.command.iter().flatten().enumerate() {
+        at.no_nul(&format!("command[{i}]"), "command", a)?;
     }
-    for (kind, list) in hooks(c) {
+    // Hooks and seccomp files may come from the defaults, listed before the container's own, so
+    // their index is not the file's: the list's line is what is known.
+    for (kind, list) in c.hooks.iter() {
         for h in list {
-            at.no_nul(&format!("{kind} hook"), h)?;
+            at.no_nul(&format!("hooks.{kind}"), &format!("{kind} hook"), h)?;
         }
     }
-    for m in &c.mounts {
-        for (what, v) in [("mount source", &m.source), ("mount target", &m.target)] {
-            at.one_line(what, v)?;
+    for (i, m) in c.mounts.iter().enumerate() {
+        let p = format!("mounts[{i}]");
+        for (key, what, v) in [
+            ("source", "mount source", &m.source),
+            ("target", "mount target", &m.target),
+        ] {
+            at.one_line(&format!("{p}.{key}"), what, v)?;
         }
-        at.word("mount fstype", &m.fstype)?;
-        for o in &m.options {
-            at.word("mount option", o)?;
+        at.word(&format!("{p}.fstype"), "mount fstype", &m.fstype)?;
+        for (j, o) in m.options.iter().enumerate() {
+            at.word(&format!("{p}.options[{j}]"), "mount option", o)?;
         }
     }
-    for d in &c.devices {
-        at.word("device", d)?;
+    for (i, d) in c.devices.iter().enumerate() {
+        at.word(&format!("devices[{i}]"), "device", d)?;
     }
-    for cap in &c.capabilities.drop {
-        at.word("capability", cap)?;
+    for (i, cap) in c.capabilities.drop.iter().enumerate() {
+        at.word(&format!("capabilities.drop[{i}]"), "capability", cap)?;
     }
     if let Some(link) = &c.network.link {
         let ok = !link.is_empty()
@@ -51,6 +59,7 @@ pub fn container(c: &ContainerSpec) -> Result<(), SpecError> {
                 .all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b':'));
         if !ok {
             return Err(at.bad(
+                "network.link",
                 format!(
                     "network link `{}` is not an interface name",
                     link.escape_debug()
@@ -60,13 +69,14 @@ pub fn container(c: &ContainerSpec) -> Result<(), SpecError> {
         }
     }
     for f in &c.seccomp.files {
-        at.one_line("seccomp file", f)?;
+        at.one_line("seccomp.files", "seccomp file", f)?;
     }
     if let Some(r) = c.rootfs() {
-        at.one_line("rootfs", r)?;
+        at.one_line("rootfs", "rootfs", &r.to_string())?;
     }
-    for r in &c.seccomp.rules {
-        at.one_line("seccomp rule", r)?;
+    for (i, r) in c.seccomp.rules.iter().enumerate() {
+        let origin = c.seccomp.rule_origins.get(i);
+        at.at(origin, "seccomp.rules").one_line("seccomp rule", r)?;
     }
     for (i, r) in c.apparmor.rules.iter().enumerate() {
         if let Some(why) = crate::apparmor::render::rule_problem(r) {
@@ -110,27 +120,46 @@ pub fn stack_name_at(name: &str, source: &str, line: u32) -> Result<(), SpecErro
     Ok(())
 }
 
-fn hooks(c: &ContainerSpec) -> [(&'static str, &Vec<String>); 7] {
-    let h = &c.hooks;
-    [
-        ("pre-start", &h.pre_start),
-        ("pre-mount", &h.pre_mount),
-        ("mount", &h.mount),
-        ("autodev", &h.autodev),
-        ("start", &h.start),
-        ("stop", &h.stop),
-        ("post-stop", &h.post_stop),
-    ]
-}
-
 struct Check<'a> {
     c: &'a ContainerSpec,
 }
 
-impl Check<'_> {
+/// A check of one value whose origin is known already (a rule, by its own index).
+struct At<'a> {
+    c: &'a ContainerSpec,
+    origin: Origin,
+}
+
+impl<'a> Check<'a> {
+    fn bad(&self, path: &str, message: String, fix: &str) -> SpecError {
+        self.at(None, path).bad(message, fix)
+    }
+
+    /// `origin` when known, else the origin of the value at `path`.
+    fn at(&self, origin: Option<&Origin>, path: &str) -> At<'a> {
+        At {
+            c: self.c,
+            origin: origin.cloned().unwrap_or_else(|| self.c.origin_of(path)),
+        }
+    }
+
+    fn no_nul(&self, path: &str, what: &str, v: &str) -> Result<(), SpecError> {
+        self.at(None, path).no_nul(what, v)
+    }
+
+    fn one_line(&self, path: &str, what: &str, v: &str) -> Result<(), SpecError> {
+        self.at(None, path).one_line(what, v)
+    }
+
+    fn word(&self, path: &str, what: &str, v: &str) -> Result<(), SpecError> {
+        self.at(None, path).word(what, v)
+    }
+}
+
+impl At<'_> {
     fn bad(&self, message: String, fix: &str) -> SpecError {
         SpecError::Invalid {
-            origin: self.c.origin.clone(),
+            origin: self.origin.clone(),
             message: format!("container `{}`: {message}", self.c.name),
             fix: fix.into(),
         }

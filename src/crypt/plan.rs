@@ -85,7 +85,7 @@ mod tests {
     fn spec(rootfs: Option<&str>, key: KeySource, metadata: Option<&str>) -> ContainerSpec {
         ContainerSpec {
             name: "web".into(),
-            rootfs: rootfs.map(|r| crate::spec::model::RootfsSpec::Source(r.into())),
+            rootfs: rootfs.map(|r| crate::spec::model::RootfsSpec::Source(r.parse().unwrap())),
             encrypt: Some(EncryptWish {
                 method: EncryptMethod::Fscrypt,
                 key,
@@ -118,7 +118,9 @@ mod tests {
     fn no_wish_no_plan() {
         let c = ContainerSpec {
             name: "a".into(),
-            rootfs: Some(crate::spec::model::RootfsSpec::Source("dir:/x".into())),
+            rootfs: Some(crate::spec::model::RootfsSpec::Source(
+                "dir:/x".parse().unwrap(),
+            )),
             ..Default::default()
         };
         assert_eq!(plan(&c, "a").unwrap(), None);

@@ -23,7 +23,10 @@ fn core_keys_map_onto_the_spec() {
     .unwrap();
     let c = &m.stack.containers[0];
     assert_eq!(c.name, "web1", "named after its directory");
-    assert_eq!(c.rootfs(), Some("dir:/srv/web1"));
+    assert_eq!(
+        c.rootfs().map(|r| r.to_string()).as_deref(),
+        Some("dir:/srv/web1")
+    );
     let id = c.idmap.as_ref().unwrap();
     assert_eq!(
         (id.uid, id.gid, id.count),
@@ -33,10 +36,16 @@ fn core_keys_map_onto_the_spec() {
     assert_eq!(c.limits.memory.as_deref(), Some("1073741824"));
     assert_eq!(c.limits.pids, Some(200));
     assert_eq!(c.limits.cpu, Some(0.5));
-    assert_eq!(c.network.mode.as_deref(), Some("bridge"));
+    assert_eq!(
+        c.network.mode,
+        Some(crate::spec::model::NetworkMode::Bridge)
+    );
     assert_eq!(c.mounts[0].target, "/srv/data");
     assert_eq!(c.mounts[0].fstype, "bind");
-    assert_eq!(c.hooks.pre_start, ["/bin/true"]);
+    assert_eq!(
+        c.hooks.get(crate::spec::model::HookKind::PreStart),
+        ["/bin/true"]
+    );
     assert_eq!(c.environment["A"], "b");
     assert_eq!(c.command.as_ref().unwrap(), &["/sbin/init", "splash"]);
     assert_eq!(c.devices, ["/dev/fuse"]);
@@ -81,7 +90,10 @@ fn debians_nesting_conf_enables_nesting() {
     let nesting = std::fs::read_to_string("/usr/share/lxc/config/nesting.conf")
         .expect("Debian's lxc package (scripts/test-all.sh installs it)");
     let m = map(&cfg(&format!("lxc.uts.name = a\n{nesting}")), None).unwrap();
-    assert_eq!(m.stack.containers[0].runtime.as_deref(), Some("lxc"));
+    assert_eq!(
+        m.stack.containers[0].runtime,
+        Some(crate::spec::model::Runtime::Lxc)
+    );
     assert!(
         m.notes.iter().any(|n| n.contains("nesting")),
         "{:?}",
@@ -93,8 +105,8 @@ fn debians_nesting_conf_enables_nesting() {
     ] {
         let m = map(&cfg(&format!("lxc.uts.name = a\n{line}\n")), None).unwrap();
         assert_eq!(
-            m.stack.containers[0].runtime.as_deref(),
-            Some("lxc"),
+            m.stack.containers[0].runtime,
+            Some(crate::spec::model::Runtime::Lxc),
             "{line}"
         );
     }

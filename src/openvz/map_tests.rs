@@ -80,17 +80,20 @@ fn dns_values_are_written_literally_never_run() {
     let resolv = d.path().join("resolv.conf");
     let hooks: Vec<String> = c
         .hooks
-        .start
+        .get(crate::spec::model::HookKind::Start)
         .iter()
         .map(|h| h.replace("/etc/resolv.conf", &resolv.display().to_string()))
         .collect();
     assert_eq!(hooks.len(), 2);
-    let map = std::collections::BTreeMap::from([("start".to_string(), hooks)]);
+    let map = crate::spec::model::Hooks(std::collections::BTreeMap::from([(
+        crate::spec::model::HookKind::Start,
+        hooks,
+    )]));
     let env = crate::hooks::HookEnv {
         name: "web1".into(),
         ..Default::default()
     };
-    crate::hooks::run(&map, "start", &env).unwrap();
+    crate::hooks::run(&map, crate::spec::model::HookKind::Start, &env).unwrap();
     let text = std::fs::read_to_string(&resolv).unwrap();
     let want = format!(
         "nameserver 192.0.2.53\nnameserver 'x'\nnameserver $(touch\nnameserver {m})\nsearch a$(touch {m})b `touch {m}` 'q' ;x\n",

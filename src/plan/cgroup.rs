@@ -262,7 +262,7 @@ mod tests {
         assert_eq!((p.limits.memory, p.limits.pids), (None, None));
         // A nesting host gets more; its children inherit (and cannot exceed) its limits.
         s = spec(None, None, None);
-        s.runtime = Some("lxnest".into());
+        s.runtime = Some(crate::spec::model::Runtime::Lxnest);
         let host = plan(&s, "h", 1, &n, &layout, None).unwrap();
         assert_eq!(host.limits.pids, Some(DEFAULT_PIDS_NESTING));
         let child = plan(&spec(None, None, None), "h/c", 2, &n, &layout, Some(&host)).unwrap();

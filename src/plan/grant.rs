@@ -114,12 +114,12 @@ mod tests {
     fn docker_in_lxc(parent_drop: Vec<String>) -> Stack {
         let docker = ContainerSpec {
             name: "docker-ci".into(),
-            runtime: Some("docker".into()),
+            runtime: Some(crate::spec::model::Runtime::Docker),
             ..Default::default()
         };
         stack(vec![ContainerSpec {
             name: "build-host".into(),
-            runtime: Some("lxc".into()),
+            runtime: Some(crate::spec::model::Runtime::Lxc),
             capabilities: CapabilityWish { drop: parent_drop },
             children: vec![docker],
             ..Default::default()
@@ -208,7 +208,7 @@ mod tests {
     fn a_container_dropping_what_its_own_runtime_needs_is_refused() {
         let s = stack(vec![ContainerSpec {
             name: "d".into(),
-            runtime: Some("docker".into()),
+            runtime: Some(crate::spec::model::Runtime::Docker),
             capabilities: CapabilityWish {
                 drop: vec!["net_admin".into()],
             },

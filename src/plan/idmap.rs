@@ -491,7 +491,7 @@ mod tests {
         let user = host.user.clone().expect("user");
         let lxc = ContainerSpec {
             name: "h".into(),
-            runtime: Some("lxc".into()),
+            runtime: Some(crate::spec::model::Runtime::Lxc),
             ..Default::default()
         };
         let (mut u, mut g) = available(&host);

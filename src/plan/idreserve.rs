@@ -183,7 +183,7 @@ mod tests {
     fn a_nesting_host_reserves_a_runtime_range_after_its_childrens_blocks() {
         let lxc = ContainerSpec {
             name: "h".into(),
-            runtime: Some("lxc".into()),
+            runtime: Some(crate::spec::model::Runtime::Lxc),
             children: vec![spec("k", vec![])],
             ..Default::default()
         };
@@ -208,7 +208,7 @@ mod tests {
     fn an_lxnest_host_without_children_gets_room_for_adhoc_ones() {
         let adhoc = ContainerSpec {
             name: "h".into(),
-            runtime: Some("lxnest".into()),
+            runtime: Some(crate::spec::model::Runtime::Lxnest),
             ..Default::default()
         };
         assert_eq!(runtime_ids(&adhoc), ADHOC_IDS);
@@ -236,7 +236,7 @@ mod tests {
     fn a_small_range_plans_the_host_without_the_reservation_and_says_so() {
         let lxc = ContainerSpec {
             name: "h".into(),
-            runtime: Some("lxc".into()),
+            runtime: Some(crate::spec::model::Runtime::Lxc),
             ..Default::default()
         };
         let range = |count| {

@@ -110,12 +110,12 @@ mod tests {
     fn children_imply_lxnest_and_subtree_collects_descendants() {
         let leaf = ContainerSpec {
             name: "d".into(),
-            runtime: Some("docker".into()),
+            runtime: Some(crate::spec::model::Runtime::Docker),
             ..Default::default()
         };
         let host = ContainerSpec {
             name: "h".into(),
-            runtime: Some("lxc".into()),
+            runtime: Some(crate::spec::model::Runtime::Lxc),
             children: vec![leaf],
             ..Default::default()
         };

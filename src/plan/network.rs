@@ -311,7 +311,7 @@ mod tests {
         let c = ContainerSpec {
             name: "l".into(),
             network: NetworkWish {
-                mode: Some("loopback".into()),
+                mode: Some(NetworkMode::Loopback),
                 ..Default::default()
             },
             ..Default::default()

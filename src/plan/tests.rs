@@ -278,9 +278,9 @@ fn an_unprivileged_nesting_host_gives_its_children_ids_inside_its_own_range() {
     assert!(host_first + im.host_uid.count <= 100_000 + 3 * 65536);
     // No host bridge for an unprivileged user; the box still bridges its own child.
     assert!(p.host_bridge.is_none());
-    assert_eq!(b.network.mode, "loopback");
+    assert_eq!(b.network.mode.as_str(), "loopback");
     assert!(b.network.own_bridge.is_some());
-    assert_eq!(i.network.mode, "bridge");
+    assert_eq!(i.network.mode.as_str(), "bridge");
 }
 
 #[test]

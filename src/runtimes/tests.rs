@@ -6,7 +6,7 @@ use ipnet::Ipv4Net;
 fn host(name: &str, runtime: &str) -> ContainerSpec {
     ContainerSpec {
         name: name.into(),
-        runtime: Some(runtime.into()),
+        runtime: Some(runtime.parse().unwrap()),
         ..Default::default()
     }
 }
@@ -44,7 +44,12 @@ fn runtime_bridges_avoid_the_hosts_lxcbr0_and_each_other() {
     let mut seen: Vec<Ipv4Net> = plan.host_bridge.iter().map(|b| b.subnet).collect();
     for c in &plan.containers {
         let Some(b) = &c.network.runtime_bridge else {
-            assert_eq!(c.runtime.as_deref(), Some("lxnest"), "{}", c.path);
+            assert_eq!(
+                c.runtime,
+                Some(crate::spec::model::Runtime::Lxnest),
+                "{}",
+                c.path
+            );
             continue;
         };
         let nets = std::iter::once(b.subnet).chain(c.network.runtime_pool);

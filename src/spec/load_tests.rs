@@ -36,7 +36,11 @@ fn includes_merge_in_order_and_origins_point_at_each_file() {
     let names: Vec<_> = stack.containers.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["shared", "a"]);
     let a = &stack.containers[1];
-    assert_eq!(a.rootfs(), Some("builtin"), "defaults from the include");
+    assert_eq!(
+        a.rootfs().map(|r| r.to_string()).as_deref(),
+        Some("builtin"),
+        "defaults from the include"
+    );
     assert_eq!(a.seccomp.rules, ["acct errno 1", "ptrace errno 1"]);
     assert!(
         a.seccomp.rule_origins[0]
@@ -115,7 +119,11 @@ fn relative_paths_resolve_against_the_defining_file() {
     write(dir.path(), "top.yaml", "include: [sub/inc.yaml]\n");
     let stack = load(&dir.path().join("top.yaml")).unwrap();
     let a = &stack.containers[0];
-    assert!(a.rootfs().unwrap().ends_with("sub/root"), "{:?}", a.rootfs);
+    assert!(
+        a.rootfs().unwrap().to_string().ends_with("sub/root"),
+        "{:?}",
+        a.rootfs
+    );
     assert_eq!(a.seccomp.file_texts.len(), 1);
     assert!(a.seccomp.file_texts[0].1.contains("acct"));
 }
@@ -185,7 +193,7 @@ fn every_example_loads() {
             stack
                 .containers
                 .iter()
-                .all(|c| c.rootfs() == Some("builtin")),
+                .all(|c| c.rootfs().map(|r| r.to_string()).as_deref() == Some("builtin")),
             "common.yaml defaults"
         );
     }
@@ -197,7 +205,10 @@ fn builtin_examples_load_without_files() {
     assert_eq!(stack.name, "juju-laptop");
     assert_eq!(stack.containers[0].children.len(), 3);
     assert_eq!(
-        stack.containers[0].rootfs(),
+        stack.containers[0]
+            .rootfs()
+            .map(|r| r.to_string())
+            .as_deref(),
         Some("builtin"),
         "include of common.yaml resolved"
     );
@@ -213,7 +224,10 @@ fn rootfs_map_form_asks_for_an_encrypted_root() {
     let text = "containers:\n  - name: vault\n    rootfs: { path: /srv/vault, encrypt: fscrypt, key: stdin }\n";
     let stack = parse_str(text, "t.yaml").unwrap();
     let c = &stack.containers[0];
-    assert_eq!(c.rootfs(), Some("dir:/srv/vault"));
+    assert_eq!(
+        c.rootfs().map(|r| r.to_string()).as_deref(),
+        Some("dir:/srv/vault")
+    );
     let e = c
         .encrypt
         .as_ref()
@@ -237,4 +251,107 @@ fn a_stack_name_with_a_newline_is_refused_with_its_line() {
     let err = super::parse_str(text, "bad.yaml").expect_err("refused");
     let shown = err.to_string();
     assert!(shown.contains("bad.yaml:2"), "{shown}");
+}
+
+/// `defaults.network.link` used to be dropped when defaults were applied, so a `user-nic`
+/// default was refused as having no link; every field now goes through one merge.
+#[test]
+fn defaults_network_link_reaches_every_container_and_survives_includes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "net.yaml",
+        "defaults:\n  network: {mode: user-nic, link: lxcbr0}\n",
+    );
+    write(
+        dir.path(),
+        "top.yaml",
+        "include: [net.yaml]\ndefaults:\n  network: {mtu: 1400}\ncontainers:\n  - name: a\n  - name: b\n    network: {link: br1}\n",
+    );
+    let stack = load(&dir.path().join("top.yaml")).unwrap();
+    let [a, b] = &stack.containers[..] else {
+        panic!("two containers")
+    };
+    assert_eq!(a.network.link.as_deref(), Some("lxcbr0"));
+    assert_eq!(
+        a.network.mode,
+        Some(crate::spec::model::NetworkMode::UserNic)
+    );
+    assert_eq!(
+        a.network.mtu,
+        Some(1400),
+        "the including file's defaults add to the include's"
+    );
+    assert_eq!(
+        b.network.link.as_deref(),
+        Some("br1"),
+        "a container's own value wins"
+    );
+}
+
+/// Errors point at the line of the value at fault, which the YAML parser reported, not at the
+/// container's `name:` line; a value from the defaults points at the defaults.
+#[test]
+fn value_errors_point_at_the_value_s_own_line() {
+    let cases = [
+        (
+            "containers:\n  - name: a\n    init: systemd\n    runtime: rkt\n",
+            "t.yaml:4",
+            "unknown runtime `rkt`",
+        ),
+        (
+            "containers:\n  - name: a\n\n    limits:\n      cpu: 1\n      memory: 12Q\n",
+            "t.yaml:6",
+            "memory `12Q`",
+        ),
+        (
+            "defaults:\n  limits: {pids: 0}\ncontainers:\n  - name: a\n",
+            "t.yaml:2",
+            "pids 0",
+        ),
+        (
+            "containers:\n  - name: a\n    network:\n      mode: user-nic\n",
+            "t.yaml:4",
+            "without `link`",
+        ),
+        (
+            "containers:\n  - name: a\n    network: {mode: wifi}\n",
+            "t.yaml:3",
+            "wifi",
+        ),
+        (
+            "containers:\n  - name: a\n    hooks:\n      pre-strat: [x]\n",
+            "t.yaml:4",
+            "pre-strat",
+        ),
+        (
+            "containers:\n  - name: a\n    devices:\n      - /dev/fuse\n      - \"/dev/a b\"\n",
+            "t.yaml:5",
+            "device",
+        ),
+        (
+            "containers:\n  - name: a\n    rootfs: \"tar:\"\n",
+            "t.yaml:3",
+            "not understood",
+        ),
+    ];
+    for (text, at, what) in cases {
+        let msg = parse_str(text, "t.yaml").unwrap_err().to_string();
+        assert!(msg.starts_with(&format!("{at}:")), "{text}: {msg}");
+        assert!(msg.contains(what), "{text}: {msg}");
+    }
+}
+
+#[test]
+fn origins_of_containers_and_rules_come_from_the_parser() {
+    // The same rule text twice and a name that also appears in a comment: searching the text
+    // found the first of each.
+    let text = "# a: the first container\ncontainers:\n  - name: a\n    seccomp:\n      rules:\n        - acct errno 1\n        - acct errno 1\n    runtime: lxnest\n    children:\n      - name: a\n";
+    let stack = parse_str(text, "t.yaml").unwrap();
+    let a = &stack.containers[0];
+    assert_eq!(a.origin.line, 3);
+    let lines: Vec<u32> = a.seccomp.rule_origins.iter().map(|o| o.line).collect();
+    assert_eq!(lines, [6, 7]);
+    assert_eq!(a.children[0].origin.line, 10);
+    assert_eq!(a.origin_of("runtime").line, 8);
 }

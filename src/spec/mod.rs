@@ -10,6 +10,7 @@ pub mod network;
 pub mod positions;
 pub mod rootfs;
 pub mod runtime;
+pub mod scalar;
 pub mod validate;
 pub mod validate_values;
 

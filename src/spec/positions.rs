@@ -193,7 +193,7 @@ mod tests {
             p.value("containers[0].children[0].runtime"),
             Some(Pos {
                 line: 8,
-                column: 30
+                column: 28
             })
         );
         assert_eq!(p.origin("f", "containers[0].children[0].hooks").line, 8);

@@ -87,8 +87,7 @@ impl Serialize for Rootfs {
 
 impl<'de> Deserialize<'de> for Rootfs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        crate::spec::scalar::deserialize(d, SYNTAX)
     }
 }
 

@@ -126,8 +126,7 @@ macro_rules! named {
         }
         impl<'de> Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+                crate::spec::scalar::deserialize(d, "a name")
             }
         }
     };

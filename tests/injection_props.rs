@@ -6,6 +6,7 @@
 //! LXC configs are read back twice: by lxnest's reader, which follows LXC 5's rules, and for a
 //! sample by LXC itself (`lxc-info -c KEY`, Debian's lxc package).
 
+use lxnest::hooks::HookKind;
 use lxnest::lxc::config::{parse_text, Entry};
 use lxnest::lxc::encode::{decode_mount_field, split_init_cmd};
 use lxnest::plan::host::HostSnapshot;
@@ -361,13 +362,13 @@ fn openvz_values_reach_spec_lxc_config_and_hook_exactly() {
             .iter()
             .map(|h| h.as_str().unwrap())
             .collect();
-        assert_eq!(written, c.hooks.start, "case {i}");
+        assert_eq!(written, c.hooks.get(HookKind::Start), "case {i}");
         let lxc = lxnest::openvz::render::lxc_config("101", "101.conf", &c);
         let entries = parse_text(&lxc, "gen.conf")
             .unwrap_or_else(|e| panic!("case {i}: LXC config does not parse: {e}\n{lxc}"));
         assert_eq!(
             all(&entries, "lxc.hook.start"),
-            c.hooks.start,
+            c.hooks.get(HookKind::Start),
             "case {i}\n{lxc}"
         );
         assert!(
@@ -378,16 +379,16 @@ fn openvz_values_reach_spec_lxc_config_and_hook_exactly() {
         let resolv = dir.path().join("resolv.conf");
         let run: Vec<String> = c
             .hooks
-            .start
+            .get(HookKind::Start)
             .iter()
             .map(|h| h.replace("/etc/resolv.conf", &resolv.display().to_string()))
             .collect();
-        let map = BTreeMap::from([("start".to_string(), run)]);
+        let map = lxnest::hooks::Hooks(BTreeMap::from([(HookKind::Start, run)]));
         let env = lxnest::hooks::HookEnv {
             name: "web1".into(),
             ..Default::default()
         };
-        lxnest::hooks::run(&map, "start", &env).unwrap();
+        lxnest::hooks::run(&map, HookKind::Start, &env).unwrap();
         let got = std::fs::read_to_string(&resolv).unwrap();
         assert_eq!(
             got,

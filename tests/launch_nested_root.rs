@@ -43,7 +43,7 @@ fn stack(child_script: &str) -> Plan {
         m.gid = m.uid.clone();
     }
     kid.network = NetPlan {
-        mode: "bridge".into(),
+        mode: lxnest::spec::model::NetworkMode::Bridge,
         parent_bridge: Some("lxnbr-test".into()),
         veth_host: Some("vkid-test".into()),
         interface: "eth0".into(),

@@ -2,6 +2,7 @@
 //! Each test uses its own state directory and container names, and destroys what it started
 //! even when an assertion fails.
 
+use lxnest::hooks::HookKind;
 use lxnest::launch::{defaults, inject};
 use lxnest::plan::model::{LevelPlan, Plan};
 use std::path::{Path, PathBuf};
@@ -313,7 +314,7 @@ fn start_root_bridge_failure_at_every_step_leaves_no_veth_or_bridge() {
     let ns = TestNetns::new(&format!("lxnest-t{}", std::process::id()));
     let c = Cleanup::new(&["rt-net"]);
     let mut plan = defaults::level_plan("rt-net", vec!["/bin/sleep".into(), "1000".into()], false);
-    plan.network.mode = "bridge".into();
+    plan.network.mode = lxnest::spec::model::NetworkMode::Bridge;
     plan.network.parent_bridge = Some("lxnbr-t".into());
     plan.network.veth_host = Some("vrt-net".into());
     plan.network.address = Some("10.213.9.2/24".parse().expect("literal"));
@@ -413,20 +414,22 @@ fn run_root_hooks_run_in_order_and_the_mount_dir_appears_inside() {
         false,
     );
     // Hooks get `NAME lxc TYPE` appended (LXC's convention); `true` swallows them here.
-    let hook = |kind: &str, extra: &str| {
+    let hook = |kind: HookKind, extra: &str| {
         (
-            kind.to_string(),
+            kind,
             vec![format!("echo {kind} \"$LXC_NAME\" >> {l}{extra}; true")],
         )
     };
-    plan.hooks = [
-        hook("pre-start", "; mkdir -p \"$LXNEST_MOUNT_DIR/shared\"; echo from-pre-start > \"$LXNEST_MOUNT_DIR/shared/hello\""),
-        hook("post-stop", ""),
+    plan.hooks = lxnest::hooks::Hooks(
+        [
+        hook(HookKind::PreStart, "; mkdir -p \"$LXNEST_MOUNT_DIR/shared\"; echo from-pre-start > \"$LXNEST_MOUNT_DIR/shared/hello\""),
+        hook(HookKind::PostStop, ""),
         // Inside the container the log path does not exist: the start hook proves itself on stdout.
-        ("start".to_string(), vec!["echo start-hook-ran".to_string()]),
+        (HookKind::Start, vec!["echo start-hook-ran".to_string()]),
     ]
     .into_iter()
-    .collect();
+    .collect(),
+    );
     let pf = plan_file(c.dir.path(), plan);
     let o = lxnest(&["start", "-F", "-P", c.p(), pf.to_str().expect("utf-8")]);
     let out = text(&o);

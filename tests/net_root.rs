@@ -360,7 +360,7 @@ fn root_setup_container_for_a_process() {
         let mut child = sleeper_in_new_netns();
         let pid = child.id() as i32;
         let netplan = lxnest::plan::model::NetPlan {
-            mode: "bridge".into(),
+            mode: lxnest::spec::model::NetworkMode::Bridge,
             parent_bridge: Some("lxt-br3".into()),
             veth_host: Some("lxt-v3".into()),
             interface: "eth0".into(),
@@ -399,7 +399,7 @@ fn root_setup_container_for_a_process() {
         // Loopback mode: only lo, up.
         let mut lone = sleeper_in_new_netns();
         let lo_plan = lxnest::plan::model::NetPlan {
-            mode: "loopback".into(),
+            mode: lxnest::spec::model::NetworkMode::Loopback,
             veth_host: None,
             ..netplan.clone()
         };

@@ -25,7 +25,11 @@ fn vswap_style_container_maps_limits_devices_mounts_dns_and_reports_the_rest() {
     let imp = import(&sample("101.conf"), Some(&sample("vz.conf"))).unwrap();
     let c = &imp.container;
     assert_eq!(c.name, "web1");
-    assert_eq!(c.rootfs(), Some("dir:/vz/private/101"), "$VEID substituted");
+    assert_eq!(
+        c.rootfs().map(|r| r.to_string()).as_deref(),
+        Some("dir:/vz/private/101"),
+        "$VEID substituted"
+    );
     assert_eq!(c.limits.memory.as_deref(), Some("512M"));
     assert_eq!(c.limits.cpu, Some(1.5), "min of CPUS=2 and CPULIMIT=150%");
     assert_eq!(c.limits.pids, None, "unlimited");
@@ -33,7 +37,7 @@ fn vswap_style_container_maps_limits_devices_mounts_dns_and_reports_the_rest() {
     assert_eq!(c.mounts.len(), 2);
     assert!(c.mounts[0].options.contains(&"ro".to_string()));
     assert_eq!(c.capabilities.drop, ["net_raw"]);
-    assert!(c.hooks.start[0].contains("nameserver 192.0.2.53"));
+    assert!(c.hooks.get(lxnest::hooks::HookKind::Start)[0].contains("nameserver 192.0.2.53"));
     assert!(matches!(outcome(&imp, "IP_ADDRESS"), Outcome::Adapted(_)));
     assert!(matches!(outcome(&imp, "DISKSPACE"), Outcome::NotMapped(w) if w.contains("quota")));
     assert!(matches!(outcome(&imp, "SWAPPAGES"), Outcome::NotMapped(_)));
@@ -58,7 +62,7 @@ fn ubc_style_container_converts_pages_and_refuses_beancounters() {
     );
     assert_eq!(c.limits.pids, Some(240));
     assert_eq!(
-        c.rootfs(),
+        c.rootfs().map(|r| r.to_string()).as_deref(),
         Some("dir:/vz/root/202"),
         "ploop: the mounted image"
     );

@@ -213,8 +213,8 @@ impl Level {
 
     /// The nested runtime this container hosts, if any.
     #[getter]
-    fn runtime(&self) -> Option<&str> {
-        self.lp().runtime.as_deref()
+    fn runtime(&self) -> Option<&'static str> {
+        self.lp().runtime.map(|r| r.as_str())
     }
 
     /// Where the container was declared (file:line).
@@ -264,10 +264,10 @@ impl Level {
         self.lp().network.address.map(|a| a.to_string())
     }
 
-    /// Network mode: `bridge`, `loopback` or `none`.
+    /// Network mode: `bridge`, `loopback`, `none` or `user-nic`.
     #[getter]
-    fn network_mode(&self) -> &str {
-        &self.lp().network.mode
+    fn network_mode(&self) -> &'static str {
+        self.lp().network.mode.as_str()
     }
 
     /// cgroup path relative to the launcher's cgroup.

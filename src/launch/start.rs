@@ -11,7 +11,7 @@ use super::{apparmor, idmap, inject, spawn};
 use crate::cgroup::{self, CgroupGuard, CreateOptions};
 use crate::plan::model::RootfsPlan;
 use crate::plan::model::{BridgePlan, LevelPlan};
-use crate::spec::model::HookKind;
+use crate::spec::model::{HookKind, NetworkMode};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
@@ -322,9 +322,11 @@ fn parent_steps(
     expect(ch, c, "cgroupns", |m| matches!(m, Msg::NamespacesReady))?;
     // Network from the parent side: the veth's inside end moves into the child's namespace.
     inject::check(c, "network")?;
-    let veth = match plan.network.mode.as_str() {
-        "bridge" => network::setup_veth(&plan.network, pid).map_err(step_err(c, "network"))?,
-        "user-nic" => {
+    let veth = match plan.network.mode {
+        NetworkMode::Bridge => {
+            network::setup_veth(&plan.network, pid).map_err(step_err(c, "network"))?
+        }
+        NetworkMode::UserNic => {
             let host_end =
                 super::usernic::create(plan, pid, state_dir).map_err(step_err(c, "network"))?;
             tracing::info!("{c}: lxc-user-nic made {host_end} on the host side");

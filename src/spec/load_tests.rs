@@ -240,7 +240,7 @@ fn rootfs_map_form_asks_for_an_encrypted_root() {
     .unwrap_err();
     let msg = bad.to_string();
     assert!(
-        msg.contains("t.yaml:") && msg.contains("encrypt: fscrypt"),
+        msg.starts_with("t.yaml:3:") && msg.contains("rot13") && msg.contains("encrypt: fscrypt"),
         "{msg}"
     );
 }

@@ -145,16 +145,35 @@ pub struct EncryptWish {
 }
 
 /// Encryption method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EncryptMethod {
     /// The kernel's native per-directory encryption (fscrypt, policy v2).
     Fscrypt,
 }
 
+impl std::str::FromStr for EncryptMethod {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "fscrypt" => Ok(EncryptMethod::Fscrypt),
+            _ => Err(format!(
+                "encryption `{s}` is not known (fix: write `encrypt: fscrypt`, the kernel's native file encryption)"
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EncryptMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::spec::scalar::deserialize(d, "`fscrypt`")
+    }
+}
+
 /// Where an encryption key comes from, written `passphrase`, `stdin` or `file:/PATH`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
 pub enum KeySource {
     /// A passphrase read from the terminal, stretched with Argon2id and a stored random salt.
     #[default]
@@ -182,6 +201,20 @@ impl TryFrom<String> for KeySource {
                 )),
             },
         }
+    }
+}
+
+impl std::str::FromStr for KeySource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        KeySource::try_from(s.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for KeySource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::spec::scalar::deserialize(d, "`passphrase`, `stdin` or `file:/PATH`")
     }
 }
 

@@ -154,13 +154,7 @@ impl<'de> Deserialize<'de> for RootfsSpec {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<RootfsSpec, A::Error> {
                 let d = serde::de::value::MapAccessDeserializer::new(m);
-                EncryptedRootfs::deserialize(d)
-                    .map(RootfsSpec::Encrypted)
-                    .map_err(|e| {
-                        serde::de::Error::custom(format_args!(
-                            "{e} (fix: the map form is `{{ path: PATH, encrypt: fscrypt, key: passphrase|stdin|file:/PATH }}`)"
-                        ))
-                    })
+                EncryptedRootfs::deserialize(d).map(RootfsSpec::Encrypted)
             }
         }
         d.deserialize_any(V)

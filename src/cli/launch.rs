@@ -89,7 +89,7 @@ pub enum LaunchCommand {
         spec: Option<PathBuf>,
         /// The default plan on another root: `tar:PATH` (a rootfs tarball) or `dir:PATH`.
         #[arg(long, conflicts_with = "spec")]
-        rootfs: Option<String>,
+        rootfs: Option<lxnest::spec::model::Rootfs>,
         /// Container name (default `run-<pid>`).
         #[arg(short = 'n', long, value_parser = lxnest::names::parse_name)]
         name: Option<String>,
@@ -269,8 +269,10 @@ fn systemd_state(s: &state::State, state_dir: &Path) -> String {
 }
 
 /// `alpine` for `tar:/media/usb/alpine.tar.xz`.
-fn tarball_name(rootfs: &str) -> Option<String> {
-    let path = rootfs.strip_prefix("tar:")?;
+fn tarball_name(rootfs: &lxnest::spec::model::Rootfs) -> Option<String> {
+    let lxnest::spec::model::Rootfs::Tar(path) = rootfs else {
+        return None;
+    };
     let file = std::path::Path::new(path).file_name()?.to_string_lossy();
     let mut stem = file.as_ref();
     while let Some(s) = [".gz", ".xz", ".zst", ".bz2", ".tgz", ".txz", ".tar"]
@@ -378,7 +380,7 @@ impl LaunchCommand {
                 // A tarball's tree is kept per container name: name it after the tarball so the
                 // next run reuses the tree instead of unpacking another copy.
                 let name = name
-                    .or_else(|| rootfs.as_deref().and_then(tarball_name))
+                    .or_else(|| rootfs.as_ref().and_then(tarball_name))
                     .unwrap_or_else(|| format!("run-{}", std::process::id()));
                 // A spec's container plugs into the spec's host bridge, created here if missing.
                 let (mut plan, bridge) = match spec {
@@ -392,9 +394,7 @@ impl LaunchCommand {
                     None => (defaults::level_plan(&name, Vec::new(), nested), None),
                 };
                 if let Some(r) = rootfs {
-                    plan.rootfs = r
-                        .parse()
-                        .with_context(|| format!("--rootfs {r}: a tarball is `tar:PATH`"))?;
+                    plan.rootfs = r;
                 }
                 plan.name = name.clone();
                 plan.init.command = command;
@@ -464,9 +464,12 @@ impl LaunchCommand {
 mod tests {
     #[test]
     fn a_tarball_names_its_one_shot_container() {
-        let n = super::tarball_name("tar:/media/usb/alpine-3.20_x86.tar.xz");
-        assert_eq!(n.as_deref(), Some("alpine-3-20-x86"));
-        assert_eq!(super::tarball_name("dir:/srv/x"), None);
-        assert_eq!(super::tarball_name("tar:/media/.hidden"), None);
+        let name = |r: &str| super::tarball_name(&r.parse().unwrap());
+        assert_eq!(
+            name("tar:/media/usb/alpine-3.20_x86.tar.xz").as_deref(),
+            Some("alpine-3-20-x86")
+        );
+        assert_eq!(name("dir:/srv/x"), None);
+        assert_eq!(name("tar:/media/.hidden"), None);
     }
 }

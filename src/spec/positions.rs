@@ -8,7 +8,7 @@
 
 use crate::origin::Origin;
 use saphyr_parser::{Event, Parser};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// A position in a file: 1-based line and column (column counted in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,8 +22,9 @@ pub struct Pos {
 /// The positions of every key and value of one YAML document, by path.
 #[derive(Debug, Clone, Default)]
 pub struct Positions {
-    values: HashMap<String, Pos>,
-    keys: HashMap<String, Pos>,
+    // Sorted, so that the values below one path are one range (see `under`).
+    values: BTreeMap<String, Pos>,
+    keys: BTreeMap<String, Pos>,
 }
 
 /// The path of `key` in the mapping at `base` (`containers[0]` + `name`).
@@ -156,12 +157,14 @@ impl Positions {
         }
     }
 
-    /// Every recorded value path under `base` (not `base` itself), with its position.
-    pub fn under<'a>(&'a self, base: &'a str) -> impl Iterator<Item = (&'a str, Pos)> + 'a {
-        self.values.iter().filter_map(move |(p, pos)| {
-            let rest = p.strip_prefix(base)?.strip_prefix('.')?;
-            Some((rest, *pos))
-        })
+    /// Every recorded value path under the mapping at `base` (not `base` itself), relative to
+    /// it, with its position.
+    pub fn under<'a>(&'a self, base: &str) -> impl Iterator<Item = (&'a str, Pos)> + 'a {
+        let prefix = format!("{base}.");
+        let start = prefix.clone();
+        self.values
+            .range(start..)
+            .map_while(move |(p, pos)| Some((p.strip_prefix(prefix.as_str())?, *pos)))
     }
 }
 
@@ -198,6 +201,18 @@ mod tests {
         );
         assert_eq!(p.origin("f", "containers[0].children[0].hooks").line, 8);
         assert_eq!(p.origin("f", "nowhere").line, 0);
+    }
+
+    #[test]
+    fn under_lists_one_mapping_s_values_only() {
+        let text = "containers:\n  - name: a\n    limits: {cpu: 1}\n  - name: b\n";
+        let p = Positions::read(text);
+        let got: Vec<(&str, u32)> = p
+            .under("containers[0]")
+            .map(|(k, pos)| (k, pos.line))
+            .collect();
+        assert_eq!(got, [("limits", 3), ("limits.cpu", 3), ("name", 2)]);
+        assert_eq!(p.under("containers[1]").count(), 1);
     }
 
     #[test]

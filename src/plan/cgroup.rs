@@ -115,7 +115,7 @@ fn limits(
             container: path.into(),
             level: depth,
             rule: format!("limits.{what}"),
-            origin: c.origin.clone(),
+            origin: c.origin_of(&format!("limits.{what}")),
             message: format!("{what} limit {mine} is above the parent's {theirs}"),
             fix: format!("lower {what} to at most {theirs}, or raise the parent's"),
         })

@@ -69,7 +69,7 @@ pub fn reserve_user_subnets(
                     container: path.clone(),
                     level: depth,
                     rule: format!("network.subnet {net}"),
-                    origin: c.origin.clone(),
+                    origin: c.origin_of("network.subnet"),
                     message: format!("subnet {net} collides with {taken}, already routed or used"),
                     fix: "remove `subnet:` to let lxnest pick a free one, or choose another".into(),
                 }),
@@ -158,7 +158,10 @@ pub fn container(
             kids,
             inner_mtu,
             nat,
-            c.origin.clone(),
+            match c.network.subnet {
+                Some(_) => c.origin_of("network.subnet"),
+                None => c.origin.clone(),
+            },
             alloc,
         );
         Some(b.ok_or_else(|| exhausted("subnet"))?)

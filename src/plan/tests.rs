@@ -246,7 +246,8 @@ fn encrypted_root_is_planned_and_a_bad_wish_names_the_container() {
         .unwrap_err()
         .to_string();
     assert!(
-        msg.contains("vault") && msg.contains("t.yaml:2") && msg.contains("fix"),
+        // The line of `encrypt:` itself, which the YAML parser placed.
+        msg.contains("vault") && msg.contains("t.yaml:3") && msg.contains("fix"),
         "{msg}"
     );
 }

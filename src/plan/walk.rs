@@ -241,7 +241,7 @@ impl<'a> Walker<'a> {
                 container: path.clone(),
                 level: depth,
                 rule: "network.mode user-nic".into(),
-                origin: c.origin.clone(),
+                origin: c.origin_of("network.mode"),
                 message: "user-nic is for a top-level container of an unprivileged user".into(),
                 fix: "use `network: {mode: bridge}` (root and nesting hosts make their own veths)"
                     .into(),
@@ -253,7 +253,7 @@ impl<'a> Walker<'a> {
                 container: path.clone(),
                 level: depth,
                 rule: "network.mode bridge".into(),
-                origin: c.origin.clone(),
+                origin: c.origin_of("network.mode"),
                 message: "an unprivileged user cannot create the host bridge and veth".into(),
                 fix: "use `network: {mode: loopback}` (the default for unprivileged users), `{mode: user-nic, link: BRIDGE}` with lxc-user-nic, or start it as root".into(),
             });
@@ -347,7 +347,7 @@ impl<'a> Walker<'a> {
                         container: path.into(),
                         level: depth,
                         rule: "idmap".into(),
-                        origin: c.origin.clone(),
+                        origin: c.origin_of("idmap"),
                         message: format!("no room for {count} ids in the parent's range (subordinate ids, or the parent's block)"),
                         fix: "add subordinate ids (/etc/subuid, /etc/subgid), remove a fixed `idmap.uid`, or nest fewer containers".into(),
                     });
@@ -382,7 +382,7 @@ impl<'a> Walker<'a> {
                     container: path.into(),
                     level: depth,
                     rule: "idmap".into(),
-                    origin: c.origin.clone(),
+                    origin: c.origin_of("idmap"),
                     message,
                     fix: fix.into(),
                 });
@@ -403,7 +403,12 @@ impl<'a> Walker<'a> {
             Err(crate::crypt::CryptError::Spec { message, fix, .. }) => (message, fix),
             Err(other) => (other.to_string(), "see docs/encryption.md".to_string()),
         };
-        let origin = c.origin.clone();
+        // `encrypt:`, or the map form of `rootfs:` that asked for it.
+        let origin = if c.origins.contains_key("encrypt") {
+            c.origin_of("encrypt")
+        } else {
+            c.origin_of("rootfs")
+        };
         self.findings.push(Finding {
             container: path.into(),
             level: depth,
@@ -433,7 +438,7 @@ impl<'a> Walker<'a> {
                     container: path.into(),
                     level: depth,
                     rule: format!("devices: {d}"),
-                    origin: c.origin.clone(),
+                    origin: c.origin_of("devices"),
                     message: format!("lxnest does not pass through {d}"),
                     fix: format!("use one of: {}", devices::known_paths().join(", ")),
                 }),
@@ -489,12 +494,13 @@ fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
 fn mounts(c: &ContainerSpec) -> Vec<MountPlan> {
     c.mounts
         .iter()
-        .map(|m| MountPlan {
+        .enumerate()
+        .map(|(i, m)| MountPlan {
             source: m.source.clone(),
             target: m.target.clone(),
             fstype: m.fstype.clone(),
             options: m.options.clone(),
-            origin: c.origin.clone(),
+            origin: c.origin_of(&format!("mounts[{i}]")),
         })
         .collect()
 }

@@ -1,5 +1,7 @@
 //! The lxc.* keys of LXC 5: which exist, which lxnest enforces, and which accumulate.
 
+use crate::spec::hook::HookKind;
+
 /// How lxnest treats a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,7 +29,8 @@ const LISTS: &[&str] = &[
     "lxc.mount.auto",
 ];
 
-/// Exact keys lxnest enforces.
+/// Exact keys lxnest enforces, besides `lxc.hook.TYPE` for each hook type it runs
+/// ([`crate::spec::hook::HookKind`], see [`enforced`]).
 const ENFORCED: &[&str] = &[
     "lxc.include",
     "lxc.rootfs.path",
@@ -40,13 +43,6 @@ const ENFORCED: &[&str] = &[
     "lxc.apparmor.allow_nesting",
     "lxc.seccomp.profile",
     "lxc.seccomp.allow_nesting",
-    "lxc.hook.pre-start",
-    "lxc.hook.pre-mount",
-    "lxc.hook.mount",
-    "lxc.hook.autodev",
-    "lxc.hook.start",
-    "lxc.hook.stop",
-    "lxc.hook.post-stop",
     "lxc.environment",
     "lxc.uts.name",
     "lxc.init.cmd",
@@ -177,7 +173,7 @@ pub fn support(key: &str) -> Option<Support> {
             return None;
         }
     }
-    if ENFORCED.contains(&k.as_str()) {
+    if enforced().any(|e| e == k) {
         Some(Support::Enforced)
     } else if KNOWN.contains(&k.as_str())
         || KNOWN_PREFIXES
@@ -201,12 +197,16 @@ pub fn is_list(key: &str) -> bool {
     })
 }
 
+/// Every exact key lxnest enforces.
+fn enforced() -> impl Iterator<Item = String> {
+    let hooks = HookKind::ALL.into_iter().map(|k| format!("lxc.hook.{k}"));
+    ENFORCED.iter().map(|k| k.to_string()).chain(hooks)
+}
+
 /// The known key closest to `key`, for "did you mean" hints.
 pub fn closest(key: &str) -> Option<String> {
-    ENFORCED
-        .iter()
-        .chain(KNOWN)
-        .map(|k| k.to_string())
+    enforced()
+        .chain(KNOWN.iter().map(|k| k.to_string()))
         .chain(crate::lxc::limits::cgroup2_keys())
         .min_by_key(|k| distance(k, key))
         .filter(|k| distance(k, key) <= 4)
@@ -261,6 +261,23 @@ mod tests {
         );
         assert!(
             is_list("lxc.hook.pre-start") && is_list("lxc.mount.entry") && !is_list("lxc.uts.name")
+        );
+    }
+
+    #[test]
+    fn every_hook_type_lxnest_runs_is_enforced_and_others_are_known() {
+        for k in HookKind::ALL {
+            assert_eq!(
+                support(&format!("lxc.hook.{k}")),
+                Some(Support::Enforced),
+                "{k}"
+            );
+        }
+        assert_eq!(support("lxc.hook.clone"), Some(Support::NotEnforced));
+        assert_eq!(support("lxc.hook.pre-strat"), None);
+        assert_eq!(
+            closest("lxc.hook.pre-strat").as_deref(),
+            Some("lxc.hook.pre-start")
         );
     }
 }

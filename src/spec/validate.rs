@@ -5,7 +5,7 @@
 
 use crate::origin::Origin;
 use crate::spec::error::SpecError;
-use crate::spec::model::{ContainerSpec, NetworkMode};
+use crate::spec::model::{ContainerSpec, NetworkMode, Runtime};
 use std::collections::BTreeMap;
 
 /// CPU bandwidth period in microseconds (the kernel's default).
@@ -67,7 +67,10 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
         return Err(invalid(
             &c.origin,
             format!("container `{}` has children but no `runtime`", c.name),
-            "set `runtime: lxnest` (or lxc, docker, podman, lxd) on the container that hosts them",
+            &format!(
+                "set `runtime: lxnest` (or one of {}) on the container that hosts them",
+                Runtime::ALL.map(Runtime::as_str).join(", ")
+            ),
         ));
     }
     Ok(())

@@ -219,8 +219,10 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     }
 
     // The bridge exists before the veth that plugs into it.
-    let bridge = match (&opts.bridge, plan.network.mode.as_str()) {
-        (Some(b), "bridge") => Some(network::ensure_bridge(b).map_err(step_err(c, "network"))?),
+    let bridge = match (&opts.bridge, plan.network.mode) {
+        (Some(b), NetworkMode::Bridge) => {
+            Some(network::ensure_bridge(b).map_err(step_err(c, "network"))?)
+        }
         _ => None,
     };
 

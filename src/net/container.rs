@@ -5,6 +5,7 @@
 use super::link::{configure_inside, create_veth, get_ports, netns_fd_of_pid, VethGuard};
 use super::{rtnl::Rtnl, NetError, Result};
 use crate::plan::model::NetPlan;
+use crate::spec::model::NetworkMode;
 use std::os::fd::{AsFd, BorrowedFd};
 
 /// Name of the container end while it is created; renamed to `NetPlan::interface` inside.
@@ -40,9 +41,9 @@ pub fn in_netns<T: Send>(netns: BorrowedFd<'_>, f: impl FnOnce() -> Result<T> + 
 /// only `lo` up; for `none` nothing. Returns the guard of the host end, when there is one.
 pub fn setup_container(net: &NetPlan, pid: i32) -> Result<Option<VethGuard>> {
     let netns = netns_fd_of_pid(pid)?;
-    match (net.mode.as_str(), &net.veth_host, &net.parent_bridge) {
-        ("none", _, _) => Ok(None),
-        ("bridge", Some(host), Some(bridge)) => {
+    match (net.mode, &net.veth_host, &net.parent_bridge) {
+        (NetworkMode::None, _, _) => Ok(None),
+        (NetworkMode::Bridge, Some(host), Some(bridge)) => {
             let guard = create_veth(host, PEER_TEMP, bridge, netns.as_fd(), net.mtu)?;
             let (iface, addr, gw, mtu) =
                 (net.interface.as_str(), net.address, net.gateway, net.mtu);

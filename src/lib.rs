@@ -29,6 +29,7 @@ pub mod registry;
 pub mod rootfs;
 pub mod runtimes;
 pub mod seccomp;
+pub mod signal;
 pub mod source;
 pub mod spec;
 pub mod tarball;

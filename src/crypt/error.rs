@@ -178,3 +178,13 @@ impl CryptError {
         }
     }
 }
+
+impl From<crate::plan::encrypt::EncryptError> for CryptError {
+    fn from(e: crate::plan::encrypt::EncryptError) -> Self {
+        CryptError::Spec {
+            container: e.container,
+            message: e.message,
+            fix: e.fix,
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod encode;
+pub mod encrypt;
 pub mod fragment;
 pub mod keys;
 pub mod limits;

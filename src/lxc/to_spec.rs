@@ -64,7 +64,7 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>>
     if let Some((v, o)) = last("lxc.rootfs.options") {
         // `encrypt=fscrypt[,...]` is how an LXC config asks for an encrypted root (LXC itself
         // accepts and ignores the option on a dir: rootfs).
-        let (wish, rest) = crate::crypt::lxc::from_rootfs_options(&v, &c.name).map_err(|e| {
+        let (wish, rest) = super::encrypt::from_rootfs_options(&v, &c.name).map_err(|e| {
             err(
                 &o,
                 "lxc.rootfs.options",

@@ -328,6 +328,14 @@ pub fn for_user(
 /// What a container on the single-id map cannot do, for the plan's warning.
 pub const SINGLE_LOSES: &str = "root inside is you and no other id exists: files the rootfs gives to other users become yours, and chown or setuid to any other id fails inside";
 
+/// The text of one `/proc/PID/{uid,gid}_map` file (`inside outside count` per line).
+pub fn map_text(lines: &[IdMapLine]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("{} {} {}\n", l.inside, l.outside, l.count))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,20 +457,14 @@ mod tests {
         let host = HostSnapshot::laptop_as_user();
         let user = host.user.clone().expect("user");
         let m = unprivileged(&user, 100_000, 200_000, RANGE);
-        assert_eq!(
-            crate::launch::idmap::map_text(&m.uid),
-            "0 1000 1\n1 100000 65535\n"
-        );
-        assert_eq!(
-            crate::launch::idmap::map_text(&m.gid),
-            "0 1000 1\n1 200000 65535\n"
-        );
+        assert_eq!(map_text(&m.uid), "0 1000 1\n1 100000 65535\n");
+        assert_eq!(map_text(&m.gid), "0 1000 1\n1 200000 65535\n");
         // inside id k >= 1 is host id first + k
         assert_eq!(m.host_uid.first + 1, 100_000);
         assert_eq!(m.host_gid.first + 65_535, 265_534);
         assert_eq!(single_reason(&host), None);
         let s = single(&user);
-        assert_eq!(crate::launch::idmap::map_text(&s.uid), "0 1000 1\n");
+        assert_eq!(map_text(&s.uid), "0 1000 1\n");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod check;
 pub mod claims;
 pub mod devices;
+pub mod encrypt;
 pub mod error;
 pub mod grant;
 pub mod host;

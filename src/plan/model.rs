@@ -3,7 +3,7 @@
 
 use crate::origin::Origin;
 use crate::plan::host::{CgroupMode, IdRange};
-use crate::seccomp::{Action, Policy};
+use crate::seccomp::Policy;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -208,29 +208,12 @@ impl InitPlan {
         self.halt_signal
             .as_deref()
             .and_then(signal_number)
-            .unwrap_or(libc::SIGTERM)
+            .unwrap_or(crate::signal::SIGTERM)
     }
 }
 
-/// `SIGTERM`, `SIGPWR`, `SIGRTMIN+3` ... as a number; `None` for an unknown name.
-pub fn signal_number(name: &str) -> Option<i32> {
-    let n = name.strip_prefix("SIG").unwrap_or(name);
-    if let Some(k) = n.strip_prefix("RTMIN+") {
-        let k: i32 = k.parse().ok()?;
-        let sig = libc::SIGRTMIN() + k;
-        return (sig <= libc::SIGRTMAX()).then_some(sig);
-    }
-    Some(match n {
-        "TERM" => libc::SIGTERM,
-        "INT" => libc::SIGINT,
-        "HUP" => libc::SIGHUP,
-        "PWR" => libc::SIGPWR,
-        "QUIT" => libc::SIGQUIT,
-        "USR1" => libc::SIGUSR1,
-        "USR2" => libc::SIGUSR2,
-        _ => return None,
-    })
-}
+/// `SIGTERM`, `SIGPWR`, `SIGRTMIN+3` ... as a number ([`crate::signal`] holds the table).
+pub use crate::signal::number as signal_number;
 
 /// AppArmor confinement of one container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,16 +248,9 @@ pub struct SeccompPlan {
     pub effective: BTreeMap<String, EffectiveDecision>,
 }
 
-/// The effective result of stacked filters for one syscall.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EffectiveDecision {
-    /// The winning action for an unconditional call (no argument rule matched).
-    pub action: Action,
-    /// Whether some filter checks this syscall's arguments (the result then depends on them).
-    pub conditional: bool,
-    /// The container whose filter decided, and the rule's origin.
-    pub decided_by: Option<(String, Origin)>,
-}
+/// The stacked decision is computed by the seccomp layer ([`crate::seccomp::decide`]), which
+/// owns its type; the plan only holds it.
+pub use crate::seccomp::decide::EffectiveDecision;
 
 /// How the container's cgroup is prepared inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

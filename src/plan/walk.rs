@@ -398,10 +398,9 @@ impl<'a> Walker<'a> {
         path: &str,
         depth: u32,
     ) -> Option<crate::plan::model::EncryptPlan> {
-        let (message, fix) = match crate::crypt::plan::plan(c, path) {
+        let (message, fix) = match super::encrypt::plan(c, path) {
             Ok(e) => return e,
-            Err(crate::crypt::CryptError::Spec { message, fix, .. }) => (message, fix),
-            Err(other) => (other.to_string(), "see docs/encryption.md".to_string()),
+            Err(super::encrypt::EncryptError { message, fix, .. }) => (message, fix),
         };
         let origin = c.origin.clone();
         self.findings.push(Finding {

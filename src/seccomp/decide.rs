@@ -3,7 +3,8 @@
 
 use super::model::{Action, Arch, ArgCmp, CmpOp, Mode, Policy, Rule};
 use super::multiplex;
-use crate::plan::model::EffectiveDecision;
+use crate::origin::Origin;
+use serde::{Deserialize, Serialize};
 
 /// The result of one policy for one syscall.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +122,17 @@ pub fn decide_call(
         Some(r) => (r.action, Some(r.clone())),
         None => (p.default_action, None),
     }
+}
+
+/// The effective result of stacked filters for one syscall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EffectiveDecision {
+    /// The winning action for an unconditional call (no argument rule matched).
+    pub action: Action,
+    /// Whether some filter checks this syscall's arguments (the result then depends on them).
+    pub conditional: bool,
+    /// The container whose filter decided, and the rule's origin.
+    pub decided_by: Option<(String, Origin)>,
 }
 
 /// The effective result of stacked policies (outermost first, each with its container path):

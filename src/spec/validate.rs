@@ -60,7 +60,7 @@ fn container(c: &ContainerSpec, _source: &str) -> Result<(), SpecError> {
         }
     }
     if let Some(sig) = &c.halt_signal {
-        if crate::plan::model::signal_number(sig).is_none() {
+        if crate::signal::number(sig).is_none() {
             return Err(invalid(
                 &c.origin,
                 format!("container `{}`: unknown halt_signal `{sig}`", c.name),

@@ -4,7 +4,7 @@
 //! [,encrypt_metadata=/PATH]`. LXC mounts a directory rootfs with a bind mount, for which the
 //! kernel ignores mount data, so LXC itself tolerates these options (docs/encryption.md).
 
-use super::error::CryptError;
+use crate::plan::encrypt::EncryptError;
 use crate::spec::model::{EncryptMethod, EncryptWish, KeySource};
 
 /// Splits `lxc.rootfs.options` into lxnest's encryption wish and the options meant for the
@@ -12,9 +12,9 @@ use crate::spec::model::{EncryptMethod, EncryptWish, KeySource};
 pub fn from_rootfs_options(
     value: &str,
     container: &str,
-) -> Result<(Option<EncryptWish>, Vec<String>), CryptError> {
+) -> Result<(Option<EncryptWish>, Vec<String>), EncryptError> {
     let err = |message: String| {
-        CryptError::Spec {
+        EncryptError {
         container: container.to_string(),
         message,
         fix: "lxc.rootfs.options = encrypt=fscrypt[,encrypt_key=passphrase|stdin|file:/PATH][,encrypt_metadata=/PATH]"

@@ -1,10 +1,40 @@
 //! Planning an encrypted root: from the spec's `encrypt:` wish and `rootfs: dir:PATH` to an
-//! [`EncryptPlan`]. Pure: no I/O.
+//! [`EncryptPlan`]. Pure: no I/O. The planner calls it; `crate::crypt` (apply) carries it out.
 
-use super::error::CryptError;
-use super::{fscrypt, meta};
-use crate::plan::model::{EncryptPlan, KdfPlan};
+use crate::plan::model::{EncryptPlan, FscryptPolicyPlan, KdfPlan};
 use crate::spec::model::ContainerSpec;
+use thiserror::Error;
+
+/// The spec asks for an encryption that cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{container}: {message}\n  fix: {fix}")]
+pub struct EncryptError {
+    /// Container path.
+    pub container: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+/// fscrypt's policy version 2 (`FSCRYPT_POLICY_V2`), the only one lxnest plans.
+pub const POLICY_V2: u8 = 2;
+
+/// The policy lxnest gives new directories: AES-256-XTS contents, AES-256-CTS names, names padded
+/// to 32 bytes (hides name lengths best), policy v2.
+pub fn default_policy() -> FscryptPolicyPlan {
+    FscryptPolicyPlan {
+        version: POLICY_V2,
+        contents: "AES-256-XTS".into(),
+        filenames: "AES-256-CTS".into(),
+        padding: 32,
+    }
+}
+
+/// Where a directory's key metadata lives unless the spec says: beside it, `<dir>.crypt.json`.
+pub fn default_metadata_path(dir: &str) -> String {
+    format!("{}.crypt.json", dir.trim_end_matches('/'))
+}
 
 /// Argon2id costs for new passphrase-derived keys: 64 MiB, 3 passes, 4 lanes (RFC 9106's
 /// recommendation for memory-constrained settings): about 0.35 s on the CI machines.
@@ -17,12 +47,12 @@ pub const DEFAULT_KDF: KdfPlan = KdfPlan {
 /// The encryption plan of container `c` (at plan path `path`), `None` when it asks for none.
 /// Only a `dir:` root can be encrypted: the built-in root is a fresh tmpfs (nothing persists to
 /// protect, and tmpfs has no fscrypt) and a tarball is unpacked by lxnest into its own directory.
-/// Every error is a [`CryptError::Spec`] (container, message, fix), ready to become a plan finding.
-pub fn plan(c: &ContainerSpec, path: &str) -> Result<Option<EncryptPlan>, CryptError> {
+/// Every error names the container, what is wrong and the fix, ready to become a plan finding.
+pub fn plan(c: &ContainerSpec, path: &str) -> Result<Option<EncryptPlan>, EncryptError> {
     let Some(wish) = &c.encrypt else {
         return Ok(None);
     };
-    let spec_err = |message: String, fix: &str| CryptError::Spec {
+    let spec_err = |message: String, fix: &str| EncryptError {
         container: path.to_string(),
         message,
         fix: fix.to_string(),
@@ -54,7 +84,7 @@ pub fn plan(c: &ContainerSpec, path: &str) -> Result<Option<EncryptPlan>, CryptE
     let metadata = wish
         .metadata
         .clone()
-        .unwrap_or_else(|| meta::default_path(&dir));
+        .unwrap_or_else(|| default_metadata_path(&dir));
     if !metadata.starts_with('/') {
         return Err(spec_err(
             format!("encrypt.metadata `{metadata}` is not absolute"),
@@ -71,7 +101,7 @@ pub fn plan(c: &ContainerSpec, path: &str) -> Result<Option<EncryptPlan>, CryptE
         method: wish.method,
         dir,
         key: wish.key.clone(),
-        policy: fscrypt::default_policy(),
+        policy: default_policy(),
         kdf: DEFAULT_KDF,
         metadata,
     }))

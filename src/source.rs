@@ -1,16 +1,19 @@
-//! One entry point for what users hand lxnest: a YAML nesting spec, a built-in example
-//! (`builtin:NAME`), or an LXC configuration file (its first setting is an `lxc.` key); and the one
-//! reader every input file goes through ([`read_input`]).
+//! The one reader every input file goes through ([`read_input`], [`open_input`]): the core
+//! layers read nothing else from the filesystem (templates and policies are embedded), and the
+//! readers of specs, includes, LXC configs, seccomp policies and OpenVZ configs all call it.
+//! Which kind of input a path is ([`crate::input`]) is decided above it.
 
-use crate::spec::Stack;
 use std::io::Read;
 use std::path::Path;
-use thiserror::Error;
-
 /// Largest input file lxnest reads (spec, include, LXC config, seccomp policy, OpenVZ config).
 /// Real ones are a few KiB (Docker's seccomp profile, the largest, is about 25 KiB); the limit
 /// keeps `/dev/zero` or a runaway file from exhausting memory.
 pub const INPUT_LIMIT: u64 = 4 << 20;
+
+/// `O_NONBLOCK` and `O_NOCTTY` of Linux's generic ABI (x86_64, aarch64), written here so that the
+/// core crate needs no libc; a unit test holds them against libc's. std opens with `O_CLOEXEC`.
+const O_NONBLOCK: i32 = 0o4000;
+const O_NOCTTY: i32 = 0o400;
 
 /// Open an input file for reading: only a regular file (after following symlinks). The file is
 /// opened with `O_NONBLOCK`, so that a FIFO cannot block the open, and checked with `fstat` on the
@@ -21,7 +24,7 @@ pub fn open_input(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .custom_flags(O_NONBLOCK | O_NOCTTY)
         .open(path)?;
     let ft = file.metadata()?.file_type();
     if ft.is_file() {
@@ -81,119 +84,29 @@ pub fn read_input(path: &Path) -> std::io::Result<String> {
     })
 }
 
-/// Reading the input failed.
-#[derive(Debug, Error)]
-pub enum SourceError {
-    /// A YAML spec could not be read.
-    #[error(transparent)]
-    Spec(#[from] crate::spec::SpecError),
-    /// An LXC config could not be read or mapped.
-    #[error(transparent)]
-    Lxc(#[from] crate::lxc::to_spec::LoadError),
+/// The regular files (after following symlinks) named `*.EXTENSION` in directory `dir`, sorted:
+/// what an `lxc.include` of a directory reads, each then through [`read_input`].
+pub fn files_in(dir: &Path, extension: &str) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == extension) && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
-/// A stack ready to plan, and notes for the user (LXC keys read but not enforced...).
-pub struct Loaded {
-    /// The stack.
-    pub stack: Stack,
-    /// Notes to print as warnings.
-    pub notes: Vec<String>,
-}
-
-/// Read a spec, a built-in example, or an LXC config.
-pub fn load(path: &Path) -> Result<Loaded, SourceError> {
-    let is_lxc = !path
-        .to_string_lossy()
-        .starts_with(crate::spec::load::BUILTIN_PREFIX)
-        && read_input(path).is_ok_and(|t| crate::lxc::to_spec::looks_like_lxc(&t));
-    if is_lxc {
-        let m = crate::lxc::to_spec::load(path, None)?;
-        return Ok(Loaded {
-            stack: m.stack,
-            notes: m.notes,
-        });
-    }
-    Ok(Loaded {
-        stack: crate::spec::load(path)?,
-        notes: Vec::new(),
-    })
+/// Whether `path` names a directory (after following symlinks).
+pub fn is_dir(path: &Path) -> bool {
+    path.is_dir()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
-    fn mkfifo(p: &Path) {
-        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    }
-
-    /// Every way an input file is named must refuse special files at once, naming the file.
     #[test]
-    fn special_and_huge_files_are_refused_naming_the_file() {
-        let d = tempfile::tempdir().unwrap();
-        let fifo = d.path().join("fifo.yaml");
-        mkfifo(&fifo);
-        let big = d.path().join("big.yaml");
-        std::fs::write(&big, vec![b'#'; INPUT_LIMIT as usize + 1]).unwrap();
-        let started = Instant::now();
-        for (name, text, names, why) in [
-            (
-                "inc-zero.yaml",
-                "include: [/dev/zero]\n",
-                "/dev/zero",
-                "character device",
-            ),
-            (
-                "inc-fifo.yaml",
-                "include: [fifo.yaml]\n",
-                "fifo.yaml",
-                "a FIFO",
-            ),
-            ("inc-dir.yaml", "include: [/usr]\n", "/usr", "a directory"),
-            ("inc-big.yaml", "include: [big.yaml]\n", "big.yaml", "4 MiB"),
-            (
-                "seccomp-zero.yaml",
-                "containers:\n  - name: a\n    seccomp: {files: [/dev/zero]}\n",
-                "/dev/zero",
-                "character device",
-            ),
-            (
-                "lxc-zero.conf",
-                "lxc.uts.name = a\nlxc.include = /dev/zero\n",
-                "/dev/zero",
-                "character device",
-            ),
-            (
-                "lxc-fifo.conf",
-                "lxc.uts.name = a\nlxc.include = fifo.yaml\n",
-                "fifo.yaml",
-                "a FIFO",
-            ),
-        ] {
-            let p = d.path().join(name);
-            std::fs::write(&p, text).unwrap();
-            let err = match load(&p) {
-                Ok(_) => panic!("{name} was accepted"),
-                Err(e) => e.to_string(),
-            };
-            assert!(
-                err.contains(&format!("{name}:")) && err.contains(names) && err.contains(why),
-                "{name}: {err}"
-            );
-        }
-        // A rootfs tarball has no size limit but must be a regular file too.
-        let e = crate::tarball::unpack_fresh(&fifo, &d.path().join("root"), None).unwrap_err();
-        assert!(e.to_string().contains("a FIFO"), "{e}");
-        assert!(!d.path().join("root.partial").exists());
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "a special file blocked"
-        );
-        let e = read_input(Path::new("/dev/zero")).unwrap_err();
-        assert!(e.to_string().contains("character device"), "{e}");
+    fn open_flags_are_libcs() {
+        assert_eq!((O_NONBLOCK, O_NOCTTY), (libc::O_NONBLOCK, libc::O_NOCTTY));
     }
 
     #[test]

@@ -196,7 +196,7 @@ impl Reader {
     }
 
     fn include(&mut self, target: &Path, at: &Origin) -> Result<(), LxcConfigError> {
-        if !target.is_dir() {
+        if !crate::source::is_dir(target) {
             return self.file(target, at);
         }
         let rerr = |source| LxcConfigError::Read {
@@ -204,12 +204,7 @@ impl Reader {
             path: target.display().to_string(),
             source,
         };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(target)
-            .map_err(rerr)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "conf") && p.is_file())
-            .collect();
-        files.sort();
+        let files = crate::source::files_in(target, "conf").map_err(rerr)?;
         files.iter().try_for_each(|f| self.file(f, at))
     }
 }

@@ -1,7 +1,8 @@
 //! LXC config: rendering fragments for lxc-start, and reading LXC configuration files.
 
 pub mod config;
-pub mod encode;
+/// How values are written into LXC config text: below the spec, which checks that its values fit.
+pub use crate::lxc_encode as encode;
 pub mod encrypt;
 pub mod fragment;
 pub mod keys;

@@ -86,9 +86,8 @@ mod tests {
 
     #[test]
     fn a_nesting_tree_claims_the_host_bridge_its_inner_bridges_and_its_id_block() {
-        let stack = crate::source::load(std::path::Path::new("builtin:juju-laptop"))
-            .expect("builtin")
-            .stack;
+        let stack =
+            crate::spec::load(std::path::Path::new("builtin:juju-laptop")).expect("builtin");
         let plan = crate::plan::plan(&stack, &HostSnapshot::laptop()).expect("plan");
         let top = plan.containers[0].path.clone();
         let claims = of_tree(&plan, &top);
@@ -107,9 +106,8 @@ mod tests {
     }
 
     fn juju(name: &str) -> crate::spec::model::Stack {
-        let mut s = crate::source::load(std::path::Path::new("builtin:juju-laptop"))
-            .expect("builtin")
-            .stack;
+        let mut s =
+            crate::spec::load(std::path::Path::new("builtin:juju-laptop")).expect("builtin");
         s.name = name.into();
         s
     }

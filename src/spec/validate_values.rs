@@ -1,7 +1,7 @@
 //! Checks on the values of a spec that reach generated files (LXC config, hook scripts, AppArmor
 //! profile, YAML, JSON) or the kernel: what no artifact can carry is refused here, naming the
 //! container's `name:` line and the fix; everything else is encoded by each renderer
-//! ([`crate::lxc::encode`]). A NUL byte fits in no C string (execve, mount, LXC's parser); a
+//! ([`crate::lxc_encode`]). A NUL byte fits in no C string (execve, mount, LXC's parser); a
 //! newline ends an LXC config line and would let a value add keys of its own.
 
 use crate::origin::Origin;
@@ -12,7 +12,7 @@ use crate::spec::model::ContainerSpec;
 pub fn container(c: &ContainerSpec) -> Result<(), SpecError> {
     let at = Check { c };
     for (k, v) in &c.environment {
-        crate::lxc::encode::env_name(k).map_err(|e| {
+        crate::lxc_encode::env_name(k).map_err(|e| {
             at.bad(
                 e.why,
                 "name environment variables with letters, digits and `_`, not starting with a digit",

@@ -4,9 +4,8 @@
 //! would allow it: a template flag the planner can switch on, or a rule for the container's
 //! `apparmor.rules`. Pure: it reads the plan, never the kernel.
 
-use crate::apparmor::matcher::{
-    explain, parse_audit_line, Access, AuditEvent, Decision, Explanation, RuleRef,
-};
+use crate::apparmor::audit::{parse_audit_line, AuditEvent};
+use crate::apparmor::matcher::{explain, Access, Decision, Explanation, RuleRef};
 use crate::apparmor::{known_flags, names, render, ProfileParams};
 use crate::plan::model::{LevelPlan, Plan};
 

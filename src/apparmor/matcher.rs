@@ -8,8 +8,6 @@
 use super::glob::Glob;
 use std::collections::BTreeMap;
 
-pub use super::audit::{parse_audit_line, AuditEvent};
-
 /// What is being done to a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {

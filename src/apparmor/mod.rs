@@ -4,7 +4,7 @@
 //! Planning code uses [`names`], [`render`] and [`known_flags`] (pure); `lxnest explain` uses
 //! [`explain`] and [`parse_audit_line`]; the launcher uses [`install`] and [`kernel`].
 
-mod audit;
+pub mod audit;
 pub mod error;
 mod glob;
 mod install;
@@ -13,8 +13,9 @@ pub mod matcher;
 pub mod naming;
 pub mod render;
 
+pub use audit::{parse_audit_line, AuditEvent};
 pub use error::AppArmorError;
 pub use install::{install, Installed};
-pub use matcher::{explain, parse_audit_line, Access, AuditEvent, Decision, Explanation, RuleRef};
+pub use matcher::{explain, Access, Decision, Explanation, RuleRef};
 pub use naming::{container_of, names, Names};
 pub use render::{default_rootfs_dirs, known_flags, render, runtime_rootfs_dirs, ProfileParams};

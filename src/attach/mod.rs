@@ -26,6 +26,7 @@ pub mod execute;
 pub mod handoff;
 pub use crate::inroot;
 pub mod landlock;
+pub mod level;
 pub mod ns;
 pub mod options;
 pub mod prepare;

@@ -1,7 +1,7 @@
 //! Errors of encrypted roots. Each names the directory or file and, where the user can act,
 //! says how.
 
-use super::key::KeyId;
+use super::keyid::KeyId;
 use nix::errno::Errno;
 use std::path::{Path, PathBuf};
 use thiserror::Error;

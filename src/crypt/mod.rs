@@ -11,6 +11,7 @@
 pub mod error;
 pub mod fscrypt;
 pub mod key;
+mod keyid;
 pub mod luks;
 /// The LXC config form of an encrypted root is read with the rest of an LXC config.
 pub use crate::lxc::encrypt as lxc;

@@ -233,7 +233,7 @@ fn own_proc_is_never_a_bind_source_even_with_mount_bind() {
 fn audit_event_replays_through_explain() {
     let text = profile(&["systemd"]);
     let line = r#"audit: type=1400 apparmor="DENIED" operation="mount" info="failed flags match" error=-13 profile="lxnest-a" name="/run/systemd/unit-root/proc/" pid=1 comm="(d)" fstype="proc" srcname="proc" flags="rw, nosuid, nodev, noexec""#;
-    let ev = parse_audit_line(line).unwrap();
+    let ev = crate::apparmor::audit::parse_audit_line(line).unwrap();
     let (path, access) = ev.access().unwrap();
     assert_eq!(explain(&text, &path, &access).decision, Decision::Allowed);
     assert_eq!(

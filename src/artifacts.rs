@@ -127,7 +127,7 @@ pub fn render_all(
 }
 
 /// The program as the kernel reads it: 8 bytes per instruction, native endianness.
-pub fn bpf_bytes(prog: &[seccompiler::sock_filter]) -> Vec<u8> {
+pub fn bpf_bytes(prog: &[crate::seccomp::bpf::sock_filter]) -> Vec<u8> {
     let mut v = Vec::with_capacity(prog.len() * 8);
     for i in prog {
         v.extend_from_slice(&i.code.to_ne_bytes());

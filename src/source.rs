@@ -95,6 +95,21 @@ pub fn files_in(dir: &Path, extension: &str) -> std::io::Result<Vec<std::path::P
     Ok(files)
 }
 
+/// `path` made absolute with every symlink resolved (how includes are told apart, and cycles found).
+pub fn canonical(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    path.canonicalize()
+}
+
+/// Whether `path` names something (after following symlinks): an optional include that is absent.
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
+
+/// The working directory, to show paths below it relative to it (`None` when it is gone).
+pub fn current_dir() -> Option<std::path::PathBuf> {
+    std::env::current_dir().ok()
+}
+
 /// Whether `path` names a directory (after following symlinks).
 pub fn is_dir(path: &Path) -> bool {
     path.is_dir()

@@ -147,7 +147,7 @@ impl Reader {
             path: path.display().to_string(),
             source,
         };
-        let canonical = path.canonicalize().map_err(rerr)?;
+        let canonical = crate::source::canonical(path).map_err(rerr)?;
         let display = crate::spec::load::display_path(path);
         if self.chain.contains(&canonical) {
             let mut names: Vec<String> = self
@@ -187,7 +187,7 @@ impl Reader {
             let origin = e.origin.clone();
             self.entries.push(e);
             match include {
-                Some(target) if optional && !target.exists() => {}
+                Some(target) if optional && !crate::source::exists(&target) => {}
                 Some(target) => self.include(&target, &origin)?,
                 None => {}
             }

@@ -2,8 +2,24 @@
 //! that emits a program back to front so every forward jump knows its distance.
 
 use super::model::Action;
-use seccompiler::sock_filter;
 use std::collections::HashMap;
+
+/// One classic BPF instruction, laid out as the kernel's `struct sock_filter` (linux/filter.h),
+/// which `seccomp(2)` reads: our own type rather than seccompiler's or libc's, so that the
+/// compiler's crate needs neither (a unit test holds the layout against libc's).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct sock_filter {
+    /// Opcode.
+    pub code: u16,
+    /// Jump offset when the condition holds.
+    pub jt: u8,
+    /// Jump offset when it does not.
+    pub jf: u8,
+    /// Operand.
+    pub k: u32,
+}
 
 /// `BPF_LD | BPF_W | BPF_ABS`: load a 32-bit word of `seccomp_data`.
 pub const LD_ABS: u16 = 0x20;
@@ -183,6 +199,26 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sock_filter_has_the_kernels_layout() {
+        use std::mem::{align_of, offset_of, size_of};
+        assert_eq!(size_of::<sock_filter>(), size_of::<libc::sock_filter>());
+        assert_eq!(align_of::<sock_filter>(), align_of::<libc::sock_filter>());
+        assert_eq!(
+            offset_of!(sock_filter, code),
+            offset_of!(libc::sock_filter, code)
+        );
+        assert_eq!(
+            offset_of!(sock_filter, jt),
+            offset_of!(libc::sock_filter, jt)
+        );
+        assert_eq!(
+            offset_of!(sock_filter, jf),
+            offset_of!(libc::sock_filter, jf)
+        );
+        assert_eq!(offset_of!(sock_filter, k), offset_of!(libc::sock_filter, k));
+    }
 
     #[test]
     fn ret_values_round_trip() {

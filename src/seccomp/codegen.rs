@@ -12,12 +12,12 @@
 //! ranges in halves with `jge` down to a few, which a short `jeq` chain finishes. Argument checks
 //! compare both 32-bit words on x86_64 and the low word on i386 (its arguments are 32 bits).
 
+use super::bpf::sock_filter;
 use super::bpf::{self, Builder, Target};
 use super::error::SeccompError;
 use super::model::{Action, Arch, ArgCmp, CmpOp, Mode, Policy};
 use super::multiplex;
 use super::syscalls::{self, X32_SYSCALL_BIT};
-use seccompiler::sock_filter;
 use std::collections::{BTreeMap, HashMap};
 
 pub use super::disasm::disasm;

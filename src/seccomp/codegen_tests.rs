@@ -298,6 +298,10 @@ fn agrees_with_seccompiler_on_single_action_policies() {
         let filter =
             SeccompFilter::new(rules, miss, matched, TargetArch::x86_64).expect("valid filter");
         let theirs: seccompiler::BpfProgram = filter.try_into().expect("seccompiler compiles");
+        let theirs: Vec<crate::seccomp::bpf::sock_filter> = theirs
+            .iter()
+            .map(|i| crate::seccomp::bpf::insn(i.code, i.jt, i.jf, i.k))
+            .collect();
         for nr in 0..470 {
             for _ in 0..4 {
                 let args = interesting_args(&p, &mut rng, false);

@@ -3,9 +3,9 @@
 //! branch is known to run for.
 
 use super::bpf;
+use super::bpf::sock_filter;
 use super::model::Arch;
 use super::syscalls::{self, X32_SYSCALL_BIT};
-use seccompiler::sock_filter;
 use std::fmt::Write as _;
 
 const ARCH_X86_64: u8 = 1;

@@ -2,9 +2,9 @@
 //! without installing anything. Used by tests (against seccompiler and the kernel) and `explain`.
 
 use super::bpf;
+use super::bpf::sock_filter;
 use super::model::{Action, Arch};
 use super::syscalls::X32_SYSCALL_BIT;
-use seccompiler::sock_filter;
 use thiserror::Error;
 
 /// The kernel's `struct seccomp_data`.

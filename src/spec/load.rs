@@ -52,7 +52,10 @@ struct Files;
 
 impl Source for Files {
     fn read(&self, path: &Path) -> std::io::Result<(PathBuf, String)> {
-        Ok((path.canonicalize()?, crate::source::read_input(path)?))
+        Ok((
+            crate::source::canonical(path)?,
+            crate::source::read_input(path)?,
+        ))
     }
 }
 
@@ -405,7 +408,7 @@ fn prepend<T: Clone>(own: &mut Vec<T>, first: &[T]) {
 
 /// A path as the user should see it: relative to the working directory when below it.
 pub fn display_path(path: &Path) -> String {
-    let cwd = std::env::current_dir().ok();
+    let cwd = crate::source::current_dir();
     let shown = cwd
         .as_deref()
         .and_then(|cwd| path.strip_prefix(cwd).ok())

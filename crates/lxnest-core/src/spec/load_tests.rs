@@ -173,7 +173,7 @@ fn value_errors_name_the_container_line_and_fix() {
 
 #[test]
 fn every_example_loads() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("nesting/examples");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../nesting/examples");
     for name in [
         "juju-laptop.yaml",
         "docker-in-lxc.yaml",

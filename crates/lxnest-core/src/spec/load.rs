@@ -13,19 +13,19 @@ pub const INCLUDE_DEPTH_LIMIT: usize = 8;
 const BUILTIN: &[(&str, &str)] = &[
     (
         "common.yaml",
-        include_str!("../../nesting/examples/common.yaml"),
+        include_str!("../../../../nesting/examples/common.yaml"),
     ),
     (
         "juju-laptop.yaml",
-        include_str!("../../nesting/examples/juju-laptop.yaml"),
+        include_str!("../../../../nesting/examples/juju-laptop.yaml"),
     ),
     (
         "docker-in-lxc.yaml",
-        include_str!("../../nesting/examples/docker-in-lxc.yaml"),
+        include_str!("../../../../nesting/examples/docker-in-lxc.yaml"),
     ),
     (
         "three-levels.yaml",
-        include_str!("../../nesting/examples/three-levels.yaml"),
+        include_str!("../../../../nesting/examples/three-levels.yaml"),
     ),
 ];
 

@@ -56,14 +56,23 @@ pub struct CgroupNeeds {
 /// The presets shipped in `nesting/runtimes/`, compiled in. `systemd` is an init, not a runtime,
 /// but it is described the same way and combined with a runtime's needs.
 const BUILTIN: &[(&str, &str)] = &[
-    ("lxc", include_str!("../../nesting/runtimes/lxc.yaml")),
-    ("lxnest", include_str!("../../nesting/runtimes/lxnest.yaml")),
-    ("docker", include_str!("../../nesting/runtimes/docker.yaml")),
-    ("lxd", include_str!("../../nesting/runtimes/lxd.yaml")),
-    ("podman", include_str!("../../nesting/runtimes/podman.yaml")),
+    ("lxc", include_str!("../../../../nesting/runtimes/lxc.yaml")),
+    (
+        "lxnest",
+        include_str!("../../../../nesting/runtimes/lxnest.yaml"),
+    ),
+    (
+        "docker",
+        include_str!("../../../../nesting/runtimes/docker.yaml"),
+    ),
+    ("lxd", include_str!("../../../../nesting/runtimes/lxd.yaml")),
+    (
+        "podman",
+        include_str!("../../../../nesting/runtimes/podman.yaml"),
+    ),
     (
         "systemd",
-        include_str!("../../nesting/runtimes/systemd.yaml"),
+        include_str!("../../../../nesting/runtimes/systemd.yaml"),
     ),
 ];
 

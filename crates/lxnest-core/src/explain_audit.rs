@@ -318,7 +318,7 @@ mod tests {
 
     fn juju() -> Plan {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("nesting/examples/juju-laptop.yaml");
+            .join("../../nesting/examples/juju-laptop.yaml");
         let stack = crate::spec::load(&path).expect("example loads");
         crate::plan::plan(&stack, &HostSnapshot::laptop()).expect("example plans")
     }

@@ -10,9 +10,9 @@ pub const DEFAULT_FILE: &str = "policy/seccomp/default.seccomp";
 pub const NO_NESTING_FILE: &str = "policy/seccomp/no-nesting.seccomp";
 
 /// Text of [`DEFAULT_FILE`].
-pub const DEFAULT_TEXT: &str = include_str!("../../policy/seccomp/default.seccomp");
+pub const DEFAULT_TEXT: &str = include_str!("../../../../policy/seccomp/default.seccomp");
 /// Text of [`NO_NESTING_FILE`].
-pub const NO_NESTING_TEXT: &str = include_str!("../../policy/seccomp/no-nesting.seccomp");
+pub const NO_NESTING_TEXT: &str = include_str!("../../../../policy/seccomp/no-nesting.seccomp");
 
 /// The denylist every lxnest container gets.
 pub fn default_policy() -> Result<Policy, SeccompError> {

@@ -14,7 +14,7 @@ fn plan_text(text: &str) -> Result<Plan, PlanError> {
 
 fn example(name: &str) -> Plan {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("nesting/examples")
+        .join("../../nesting/examples")
         .join(name);
     let stack = crate::spec::load(&path).unwrap();
     plan(&stack, &HostSnapshot::laptop()).unwrap_or_else(|e| panic!("{name}: {e}"))

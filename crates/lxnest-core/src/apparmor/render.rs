@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 const TEMPLATE_NAME: &str = "container.aa";
-const TEMPLATE: &str = include_str!("../../policy/apparmor/container.aa.hbs");
-const FLAGS: &str = include_str!("../../policy/apparmor/flags.txt");
-const NESTED_ROOTFS: &str = include_str!("../../policy/apparmor/nested-rootfs.txt");
+const TEMPLATE: &str = include_str!("../../../../policy/apparmor/container.aa.hbs");
+const FLAGS: &str = include_str!("../../../../policy/apparmor/flags.txt");
+const NESTED_ROOTFS: &str = include_str!("../../../../policy/apparmor/nested-rootfs.txt");
 
 /// What one profile is made of.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -10,33 +10,36 @@ use std::collections::BTreeMap;
 
 /// Templates by name, compiled in.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("lxc-net", include_str!("../../policy/runtimes/lxc-net.hbs")),
+    (
+        "lxc-net",
+        include_str!("../../../../policy/runtimes/lxc-net.hbs"),
+    ),
     (
         "lxc-default",
-        include_str!("../../policy/runtimes/lxc-default.conf.hbs"),
+        include_str!("../../../../policy/runtimes/lxc-default.conf.hbs"),
     ),
     (
         "docker-daemon",
-        include_str!("../../policy/runtimes/docker-daemon.json.hbs"),
+        include_str!("../../../../policy/runtimes/docker-daemon.json.hbs"),
     ),
     (
         "podman-containers",
-        include_str!("../../policy/runtimes/podman-containers.conf.hbs"),
+        include_str!("../../../../policy/runtimes/podman-containers.conf.hbs"),
     ),
     (
         "lxd-preseed",
-        include_str!("../../policy/runtimes/lxd-preseed.yaml.hbs"),
+        include_str!("../../../../policy/runtimes/lxd-preseed.yaml.hbs"),
     ),
 ];
 
 /// Podman's image trust policy: Debian's default (accept what is pulled or loaded).
-const PODMAN_POLICY: &str = include_str!("../../policy/runtimes/podman-policy.json");
+const PODMAN_POLICY: &str = include_str!("../../../../policy/runtimes/podman-policy.json");
 
 /// /etc/default/lxc for a root without one: Debian's lxc-net reads lxc-net through it.
-const LXC_DEFAULTS: &str = include_str!("../../policy/runtimes/lxc-default-lxc");
+const LXC_DEFAULTS: &str = include_str!("../../../../policy/runtimes/lxc-default-lxc");
 
 /// Podman's registries: none searched for short names, so it stays offline.
-const PODMAN_REGISTRIES: &str = include_str!("../../policy/runtimes/podman-registries.conf");
+const PODMAN_REGISTRIES: &str = include_str!("../../../../policy/runtimes/podman-registries.conf");
 
 /// Rendering failed (only a defect in a template can cause this).
 #[derive(Debug, thiserror::Error)]

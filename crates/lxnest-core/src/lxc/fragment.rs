@@ -8,7 +8,7 @@ use handlebars::Handlebars;
 use serde::Serialize;
 use std::sync::OnceLock;
 
-const TEMPLATE: &str = include_str!("../../policy/lxc/container.conf.hbs");
+const TEMPLATE: &str = include_str!("../../../../policy/lxc/container.conf.hbs");
 
 /// Rendering failed.
 #[derive(Debug, thiserror::Error)]

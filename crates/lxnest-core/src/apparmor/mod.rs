@@ -7,15 +7,12 @@
 pub mod audit;
 pub mod error;
 mod glob;
-mod install;
-pub mod kernel;
 pub mod matcher;
 pub mod naming;
 pub mod render;
 
 pub use audit::{parse_audit_line, AuditEvent};
 pub use error::AppArmorError;
-pub use install::{install, Installed};
 pub use matcher::{explain, Access, Decision, Explanation, RuleRef};
 pub use naming::{container_of, names, Names};
 pub use render::{default_rootfs_dirs, known_flags, render, runtime_rootfs_dirs, ProfileParams};

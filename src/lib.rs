@@ -8,9 +8,16 @@
 
 // The pure layers live in the `lxnest-core` crate (no kernel, no libc) and keep their paths here.
 pub use lxnest_core::{
-    artifacts, diff, explain, explain_audit, input, lxc, lxc_encode, names, openvz, origin, plan,
-    runtimes, signal, source, spec,
+    diff, explain, explain_audit, input, lxc, lxc_encode, names, openvz, origin, plan, runtimes,
+    signal, source, spec,
 };
+
+/// Artifacts rendered from a plan ([`lxnest_core::artifacts`]) and, here, written to a directory.
+pub mod artifacts {
+    pub use lxnest_core::artifacts::*;
+    mod write;
+    pub use write::write;
+}
 
 /// AppArmor: the profile model and renderer ([`lxnest_core::apparmor`]) and, here, loading
 /// profiles into the kernel.

@@ -137,26 +137,3 @@ pub fn bpf_bytes(prog: &[crate::seccomp::bpf::sock_filter]) -> Vec<u8> {
     }
     v
 }
-
-/// Write artifacts below `out_dir`, creating directories; files are replaced only when their
-/// content changed, so tools watching them see no spurious updates.
-pub fn write(out_dir: &Path, artifacts: &[Artifact]) -> Result<(), ArtifactError> {
-    for a in artifacts {
-        let path = out_dir.join(&a.file);
-        let werr = |source| ArtifactError::Write {
-            path: path.display().to_string(),
-            source,
-        };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(werr)?;
-        }
-        if std::fs::read(&path).ok().as_deref() == Some(a.bytes.as_slice()) {
-            continue;
-        }
-        std::fs::write(&path, &a.bytes).map_err(|source| ArtifactError::Write {
-            path: path.display().to_string(),
-            source,
-        })?;
-    }
-    Ok(())
-}

@@ -2,22 +2,12 @@
 //! onto the spec's `limits`. "No limit" is spelled as the kernel spells it (`max` on cgroup v2,
 //! `-1` on v1) and maps to no limit; anything else that is not a number names its line.
 
-use crate::lxc::to_spec::MapError;
+use super::map_error::{err, MapError};
 use crate::origin::Origin;
 use crate::spec::model::ContainerSpec;
 use std::collections::BTreeMap;
 
 type Values = Vec<(String, Origin)>;
-
-fn err(o: &Origin, key: &str, value: &str, message: &str, fix: &str) -> Box<MapError> {
-    Box::new(MapError {
-        origin: o.clone(),
-        key: key.into(),
-        value: value.into(),
-        message: message.into(),
-        fix: fix.into(),
-    })
-}
 
 /// Whether a cgroup value means "no limit".
 fn unlimited(v: &str) -> bool {

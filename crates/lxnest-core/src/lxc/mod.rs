@@ -7,6 +7,7 @@ pub mod encrypt;
 pub mod fragment;
 pub mod keys;
 pub mod limits;
+pub mod map_error;
 pub mod to_spec;
 
 pub use config::{read as read_config, LxcConfig, LxcConfigError};

@@ -8,21 +8,8 @@ use crate::spec::model::{ContainerSpec, IdMapWish, MountWish, NetworkWish, Rootf
 use std::collections::BTreeMap;
 use thiserror::Error;
 
-/// A value could not be mapped.
-#[derive(Debug, Error)]
-#[error("{origin}: {key} = {value}: {message}\n  fix: {fix}")]
-pub struct MapError {
-    /// Where the value was set.
-    pub origin: Origin,
-    /// Key.
-    pub key: String,
-    /// Value.
-    pub value: String,
-    /// What is wrong.
-    pub message: String,
-    /// What to write instead.
-    pub fix: String,
-}
+use super::map_error::err;
+pub use super::map_error::MapError;
 
 /// The stack for one LXC container, and notes about what was not (fully) mapped.
 pub struct Mapped {
@@ -155,16 +142,6 @@ pub fn map(cfg: &LxcConfig, name: Option<&str>) -> Result<Mapped, Box<MapError>>
         containers: vec![c],
     };
     Ok(Mapped { stack, notes })
-}
-
-fn err(o: &Origin, key: &str, value: &str, message: &str, fix: &str) -> Box<MapError> {
-    Box::new(MapError {
-        origin: o.clone(),
-        key: key.into(),
-        value: value.into(),
-        message: message.into(),
-        fix: fix.into(),
-    })
 }
 
 fn rootfs(v: &str, o: &Origin) -> Result<String, Box<MapError>> {

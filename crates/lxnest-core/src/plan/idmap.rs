@@ -6,8 +6,8 @@ use crate::plan::host::{HostSnapshot, HostUser, IdRange};
 use crate::plan::model::{IdMapLine, IdMapPlan};
 use crate::spec::model::ContainerSpec;
 
-/// Ids a single container's own root range covers (uid 0..65535 inside).
-pub const RANGE: u32 = 65_536;
+pub use super::idblock::{block_size, RANGE};
+use super::idblock::{block_size_bare, without_reservation};
 
 /// How many ids lxnest reserves for root's containers when root has no /etc/subuid entry (as
 /// LXD and Incus give root a billion): room for thousands of container trees.
@@ -59,17 +59,6 @@ pub fn held_by_others(host: &HostSnapshot, stack: &str, gids: bool) -> Vec<IdRan
         .filter(|r| r.stack.as_deref() != Some(stack))
         .filter_map(|r| if gids { r.gids } else { r.uids })
         .collect()
-}
-
-/// How many ids a container's block needs: its own range, the range reserved for its runtime
-/// ([`runtime_ids`]) and the blocks of its mapped descendants.
-pub fn block_size(c: &ContainerSpec) -> u64 {
-    let own = if c.idmap.as_ref().is_some_and(|m| m.privileged) {
-        0
-    } else {
-        u64::from(RANGE) + u64::from(crate::plan::idreserve::runtime_ids(c))
-    };
-    own + c.children.iter().map(block_size).sum::<u64>()
 }
 
 /// Hands out blocks from one range, lowest first, around ranges already taken.
@@ -276,7 +265,7 @@ pub fn for_user(
         ));
     }
     let size = block_size(c);
-    let bare = crate::plan::idreserve::block_size_bare(c);
+    let bare = block_size_bare(c);
     if let Some(why) = single_reason(host) {
         if bare > u64::from(RANGE) {
             return Err((
@@ -312,7 +301,7 @@ pub fn for_user(
     // range reserved for its runtime's own containers rather than not at all.
     if size > bare {
         if let Some(map) = take(wish.max(bare)) {
-            let warning = crate::plan::idreserve::without_reservation(size - bare);
+            let warning = without_reservation(size - bare);
             return Ok((map, Some(warning)));
         }
     }

@@ -10,6 +10,7 @@ pub mod encrypt;
 pub mod error;
 pub mod grant;
 pub mod host;
+pub mod idblock;
 pub mod idmap;
 pub mod idreserve;
 pub mod model;

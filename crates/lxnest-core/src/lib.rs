@@ -22,3 +22,4 @@ pub mod seccomp;
 pub mod signal;
 pub mod source;
 pub mod spec;
+pub mod template;

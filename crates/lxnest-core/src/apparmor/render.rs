@@ -5,13 +5,13 @@
 //! the template is embedded, nothing is read from disk.
 
 use super::error::AppArmorError;
-use handlebars::Handlebars;
+use crate::template::Template;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 const TEMPLATE_NAME: &str = "container.aa";
-const TEMPLATE: &str = include_str!("../../../../policy/apparmor/container.aa.hbs");
+pub(crate) const TEMPLATE: &str = include_str!("../../../../policy/apparmor/container.aa.hbs");
 const FLAGS: &str = include_str!("../../../../policy/apparmor/flags.txt");
 const NESTED_ROOTFS: &str = include_str!("../../../../policy/apparmor/nested-rootfs.txt");
 
@@ -87,16 +87,8 @@ static DEFAULT_ROOTFS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     all
 });
 
-static REGISTRY: LazyLock<Result<Handlebars<'static>, String>> = LazyLock::new(|| {
-    let mut hb = Handlebars::new();
-    // Strict: a flag the template names but the context lacks is an error, not an empty string.
-    hb.set_strict_mode(true);
-    // Profiles are not HTML; inputs are validated instead of escaped.
-    hb.register_escape_fn(handlebars::no_escape);
-    hb.register_template_string(TEMPLATE_NAME, TEMPLATE)
-        .map_err(|e| e.to_string())?;
-    Ok(hb)
-});
+static PARSED: LazyLock<Result<Template, String>> =
+    LazyLock::new(|| Template::parse(TEMPLATE).map_err(|e| e.to_string()));
 
 /// Every template flag with a one-line reason, in the order of `policy/apparmor/flags.txt`.
 pub fn known_flags() -> &'static [(&'static str, &'static str)] {
@@ -150,11 +142,24 @@ pub fn render(p: &ProfileParams) -> Result<String, AppArmorError> {
     for rule in &p.extra_rules {
         check_rule(&p.name, rule)?;
     }
-    let flags: serde_json::Map<String, serde_json::Value> = known
+    let ctx = context(p, &rootfs);
+    let template = PARSED.as_ref().map_err(|m| AppArmorError::Template {
+        template: TEMPLATE_NAME,
+        message: m.clone(),
+    })?;
+    template.render(&ctx).map_err(|e| AppArmorError::Template {
+        template: TEMPLATE_NAME,
+        message: e.to_string(),
+    })
+}
+
+/// The template's context: every known flag (on or off), the names and the rootfs directories.
+pub(crate) fn context(p: &ProfileParams, rootfs: &[&str]) -> serde_json::Value {
+    let flags: serde_json::Map<String, serde_json::Value> = known_flags()
         .iter()
         .map(|(k, _)| ((*k).to_string(), json!(p.flags.contains(*k))))
         .collect();
-    let ctx = json!({
+    json!({
         "name": p.name,
         "namespace": p.namespace,
         "child_namespace": p.child_namespace,
@@ -162,16 +167,7 @@ pub fn render(p: &ProfileParams) -> Result<String, AppArmorError> {
         "children": !rootfs.is_empty(),
         "rootfs_dirs": rootfs,
         "extra_rules": p.extra_rules.iter().map(|r| r.trim()).collect::<Vec<_>>(),
-    });
-    let hb = REGISTRY.as_ref().map_err(|m| AppArmorError::Template {
-        template: TEMPLATE_NAME,
-        message: m.clone(),
-    })?;
-    hb.render(TEMPLATE_NAME, &ctx)
-        .map_err(|e| AppArmorError::Template {
-            template: TEMPLATE_NAME,
-            message: e.to_string(),
-        })
+    })
 }
 
 /// Profile and namespace names: `[A-Za-z0-9]` first, then `[A-Za-z0-9._-]`, at most 255 bytes.

@@ -4,11 +4,11 @@
 use crate::lxc::encode::{self, Unencodable};
 use crate::plan::host::CgroupMode;
 use crate::plan::model::{LevelPlan, Premount, RootfsPlan};
-use handlebars::Handlebars;
+use crate::template::Template;
 use serde::Serialize;
 use std::sync::OnceLock;
 
-const TEMPLATE: &str = include_str!("../../../../policy/lxc/container.conf.hbs");
+pub(crate) const TEMPLATE: &str = include_str!("../../../../policy/lxc/container.conf.hbs");
 
 /// Rendering failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,16 +30,9 @@ pub enum FragmentError {
     },
 }
 
-fn registry() -> &'static Result<Handlebars<'static>, String> {
-    static REG: OnceLock<Result<Handlebars<'static>, String>> = OnceLock::new();
-    REG.get_or_init(|| {
-        let mut h = Handlebars::new();
-        h.set_strict_mode(true);
-        h.register_escape_fn(handlebars::no_escape);
-        h.register_template_string("container", TEMPLATE)
-            .map_err(|e| e.to_string())?;
-        Ok(h)
-    })
+fn template() -> &'static Result<Template, String> {
+    static PARSED: OnceLock<Result<Template, String>> = OnceLock::new();
+    PARSED.get_or_init(|| Template::parse(TEMPLATE).map_err(|e| e.to_string()))
 }
 
 #[derive(Serialize)]
@@ -169,9 +162,10 @@ pub fn render(
         hooks,
         init,
     };
-    match registry() {
-        Ok(h) => h
-            .render("container", &ctx)
+    let ctx = serde_json::to_value(&ctx).map_err(|e| FragmentError::Template(e.to_string()))?;
+    match template() {
+        Ok(t) => t
+            .render(&ctx)
             .map_err(|e| FragmentError::Template(e.to_string())),
         Err(e) => Err(FragmentError::Template(e.clone())),
     }

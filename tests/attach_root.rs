@@ -127,12 +127,12 @@ fn section<'a>(out: &'a str, begin: &str, end: &str) -> &'a str {
 
 /// The init records what a denied syscall and a Landlock-denied write do to it, then sleeps.
 const INIT_PROBES: &str =
-    "unshare -U true 2>/tmp/init-unshare; (echo x > /dev/shm/init) 2>/tmp/init-shm; exec sleep 600";
+    "unshare -U true 2>/tmp/init-unshare; (echo x > /dev/lxnest-init) 2>/tmp/init-shm; exec sleep 600";
 
 /// The attached process dumps its own and the init's confinement and tries the same things.
 const COMPARE: &str = "echo '<self>'; cat /proc/self/status; echo '<init>'; cat /proc/1/status; echo '<cg-self>'; \
 cat /proc/self/cgroup; echo '<cg-init>'; cat /proc/1/cgroup; echo '<unshare>'; unshare -U true 2>&1; \
-echo '<shm>'; (echo x > /dev/shm/attached) 2>&1; echo '<init-unshare>'; cat /tmp/init-unshare; \
+echo '<shm>'; (echo x > /dev/lxnest-attached) 2>&1; echo '<init-unshare>'; cat /tmp/init-unshare; \
 echo '<init-shm>'; cat /tmp/init-shm; echo '<end>'";
 
 fn assert_same_confinement(out: &str, filters: &str) {

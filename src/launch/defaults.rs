@@ -109,33 +109,10 @@ pub fn seccomp(nesting: bool) -> SeccompPlan {
     }
 }
 
-/// Landlock for a plain container: read everywhere, write only to scratch places and the
-/// standard devices. Nesting hosts get none (Landlock forbids mount and pivot_root).
+/// Landlock as the planner gives it ([`crate::plan::landlock`]): a plain container gets the
+/// policy, a nesting host none (its runtime, lxnest, mounts).
 pub fn landlock(nesting: bool) -> LandlockPlan {
-    if nesting {
-        return LandlockPlan {
-            enabled: false,
-            reason: Some("nesting host: Landlock forbids the mounts its runtime makes".into()),
-            ..Default::default()
-        };
-    }
-    let rw = [
-        "/tmp",
-        "/var",
-        "/run",
-        "/dev/null",
-        "/dev/zero",
-        "/dev/full",
-        "/dev/tty",
-        "/dev/pts",
-        "/dev/ptmx",
-    ];
-    LandlockPlan {
-        enabled: true,
-        reason: None,
-        read_only: vec!["/".into()],
-        read_write: rw.map(String::from).to_vec(),
-    }
+    crate::plan::landlock::plan(nesting.then_some("lxnest"), true)
 }
 
 /// The level this process runs at: lxnest's marker `/run/lxnest/level` inside a container it

@@ -149,8 +149,8 @@ fn parse_expr(src: &str, line: usize) -> Result<Expr, TemplateError> {
     let err = |message: String| TemplateError::Parse { line, message };
     let spaced = src.replace('(', " ( ").replace(')', " ) ");
     let words: Vec<&str> = spaced.split_whitespace().collect();
-    fn one<'a>(
-        w: &[&'a str],
+    fn one(
+        w: &[&str],
         at: &mut usize,
         err: &dyn Fn(String) -> TemplateError,
     ) -> Result<Expr, TemplateError> {

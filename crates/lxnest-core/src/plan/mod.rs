@@ -13,6 +13,7 @@ pub mod host;
 pub mod idblock;
 pub mod idmap;
 pub mod idreserve;
+pub mod landlock;
 pub mod model;
 pub mod needs;
 pub mod network;

@@ -297,7 +297,10 @@ impl<'a> Walker<'a> {
             devices: self.devices(c, &path, depth, &subtree),
             idmap,
             mounts: mounts(c),
-            landlock: landlock(&own, self.host),
+            landlock: super::landlock::plan(
+                (!own.is_empty()).then(|| join_names(&own)).as_deref(),
+                self.host.kernel.landlock_abi.is_some(),
+            ),
             hooks: hooks(c),
         };
         Ok(Some(level))
@@ -504,31 +507,6 @@ fn mounts(c: &ContainerSpec) -> Vec<MountPlan> {
             origin: c.origin.clone(),
         })
         .collect()
-}
-
-/// Landlock denies mount and pivot_root to the processes it restricts, so only containers that
-/// start nothing themselves get it; they may write everywhere but /proc, /sys and /boot.
-fn landlock(own: &Needs, host: &HostSnapshot) -> LandlockPlan {
-    let writable = [
-        "/bin", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt",
-        "/opt", "/root", "/run", "/sbin", "/srv", "/tmp", "/usr", "/var",
-    ];
-    let reason = if host.kernel.landlock_abi.is_none() {
-        Some("the kernel has no Landlock".to_string())
-    } else if !own.is_empty() {
-        Some(format!(
-            "runs {}, which mounts; Landlock forbids mount to restricted processes",
-            join_names(own)
-        ))
-    } else {
-        None
-    };
-    LandlockPlan {
-        enabled: reason.is_none(),
-        reason,
-        read_only: vec!["/".into()],
-        read_write: writable.iter().map(|s| s.to_string()).collect(),
-    }
 }
 
 fn join_names(n: &Needs) -> String {

@@ -5,7 +5,7 @@
 //! only read the two proc files and call them.
 
 use super::{io_err, CgroupError, Result};
-use crate::plan::host::{CgroupLayout, CgroupMode};
+use crate::plan::host::CgroupLayout;
 use std::path::{Path, PathBuf};
 
 /// Controllers a v1 hierarchy can carry; other super options (`rw`, `clone_children`,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::plan::host::CgroupMode;
 
 const HYBRID_MOUNTINFO: &str = "\
 22 1 8:1 / / rw,relatime - ext4 /dev/vda rw

@@ -201,12 +201,12 @@ fn attach_root_level1_is_confined_like_init() {
             "/bin/sh",
             "-c",
         ])
-        .arg("echo x > /dev/shm/host && rm /dev/shm/host")
+        .arg("echo x > /dev/lxnest-host && rm /dev/lxnest-host")
         .status()
         .expect("nsenter");
     assert!(
         nsenter.success(),
-        "the host itself could not write the container's /dev/shm"
+        "the host itself could not write a new entry in the container's /dev"
     );
     wait_for("the init's probes", || {
         std::fs::read_to_string(format!("/proc/{init}/root/tmp/init-shm"))

@@ -110,9 +110,17 @@ pub fn seccomp(nesting: bool) -> SeccompPlan {
 }
 
 /// Landlock as the planner gives it ([`crate::plan::landlock`]): a plain container gets the
-/// policy, a nesting host none (its runtime, lxnest, mounts).
-pub fn landlock(nesting: bool) -> LandlockPlan {
-    crate::plan::landlock::plan(nesting.then_some("lxnest"), true)
+/// policy (with its devices), a nesting host none (its runtime, lxnest, mounts).
+pub fn landlock(nesting: bool, devices: &[DevicePlan]) -> LandlockPlan {
+    crate::plan::landlock::plan(nesting.then_some("lxnest"), true, devices)
+}
+
+/// The device nodes every container gets.
+fn devices() -> Vec<DevicePlan> {
+    crate::plan::devices::DEFAULT
+        .iter()
+        .filter_map(|d| crate::plan::devices::lookup(d))
+        .collect()
 }
 
 /// The level this process runs at: lxnest's marker `/run/lxnest/level` inside a container it
@@ -202,13 +210,10 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
             runtime_pool: None,
         },
         capabilities: caps,
-        devices: crate::plan::devices::DEFAULT
-            .iter()
-            .filter_map(|d| crate::plan::devices::lookup(d))
-            .collect(),
+        devices: devices(),
         idmap: Some(idmap(nesting)),
         mounts: Vec::new(),
-        landlock: landlock(nesting),
+        landlock: landlock(nesting, &devices()),
         hooks: BTreeMap::new(),
     }
 }

@@ -279,6 +279,7 @@ impl<'a> Walker<'a> {
             self.warnings
                 .push(format!("{path}: seccomp.lxc: {origin}: {what}"));
         }
+        let devices = self.devices(c, &path, depth, &subtree);
         let level = LevelPlan {
             name: c.name.clone(),
             path: path.clone(),
@@ -294,13 +295,14 @@ impl<'a> Walker<'a> {
             cgroup: cg,
             network: net,
             capabilities,
-            devices: self.devices(c, &path, depth, &subtree),
-            idmap,
-            mounts: mounts(c),
             landlock: super::landlock::plan(
                 (!own.is_empty()).then(|| join_names(&own)).as_deref(),
                 self.host.kernel.landlock_abi.is_some(),
+                &devices,
             ),
+            devices,
+            idmap,
+            mounts: mounts(c),
             hooks: hooks(c),
         };
         Ok(Some(level))

@@ -1,6 +1,6 @@
 //! Which cgroup hierarchies are mounted where, and where this process sits in each.
 //!
-//! Pure parsers ([`parse_mountinfo`], [`parse_proc_cgroup`], [`layout_from`], [`own_from`]) work
+//! Pure parsers ([`parse_mountinfo`], [`parse_proc_cgroup`], [`layout_of`], [`own_from`]) work
 //! on text and are unit-tested on v1, hybrid and unified samples; [`detect`] and [`own_paths`]
 //! only read the two proc files and call them.
 

@@ -2,7 +2,7 @@
 //! decides an access, and loading profiles and changing labels where the kernel has AppArmor.
 //!
 //! Planning code uses [`names`], [`render`] and [`known_flags`] (pure); `lxnest explain` uses
-//! [`explain`] and [`parse_audit_line`]; the launcher uses [`install`] and [`kernel`].
+//! [`explain`] and [`parse_audit_line`]; the launcher loads profiles with `lxnest::apparmor::{install, kernel}`.
 
 pub mod audit;
 pub mod error;

@@ -104,7 +104,7 @@ pub struct LevelPlan {
     pub origin: Origin,
     /// Root filesystem.
     pub rootfs: RootfsPlan,
-    /// Encryption of the root directory, when asked for (see [`crate::crypt`]). Left out of the
+    /// Encryption of the root directory, when asked for (see `lxnest::crypt`). Left out of the
     /// serialized plan when absent, so plans without encryption read exactly as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypt: Option<EncryptPlan>,
@@ -144,7 +144,7 @@ pub enum RootfsPlan {
     Tar(String),
 }
 
-/// How a container's root directory is encrypted: pure data, applied by [`crate::crypt`].
+/// How a container's root directory is encrypted: pure data, applied by `lxnest::crypt`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EncryptPlan {
     /// The method (`fscrypt`).

@@ -2,7 +2,7 @@
 //! default.conf, Docker's daemon.json, Podman's containers.conf, policy.json and registries.conf,
 //! LXD's preseed, and root's /etc/subuid and /etc/subgid with the id range the plan reserved.
 //! Pure: the texts come from `policy/runtimes/` and the [`LevelPlan`]; the start sequence writes
-//! them inside the container's root (see [`crate::rootfs::runtime_etc`]) and `lxnest generate`
+//! them inside the container's root (see `lxnest::rootfs::runtime_etc`) and `lxnest generate`
 //! writes them next to the other artifacts.
 
 use crate::plan::model::{BridgePlan, LevelPlan};

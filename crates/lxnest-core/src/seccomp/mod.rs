@@ -2,7 +2,7 @@
 //! and installing a filter on the current process.
 //!
 //! Flow: [`lxc_text::parse`] (or [`lxc_text::parse_rule`] for spec rules) -> [`Policy`] ->
-//! [`decide()`]/[`effective`] for the planner and `explain` -> [`compile`] -> [`install()`].
+//! [`decide()`]/[`effective`] for the planner and `explain` -> [`compile`] -> `lxnest::seccomp::install` (the kernel side).
 //! See docs/seccomp.md for the codegen design.
 
 pub mod bpf;

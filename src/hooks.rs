@@ -315,4 +315,41 @@ mod tests {
         let h = hooks(HookKind::PostStop, &["exit 1"]);
         assert!(run(&h, HookKind::PreStart, &HookEnv::default()).is_ok());
     }
+
+    /// OpenVZ's DNS settings become start hooks (`lxnest import-openvz`); the hook runs for real (through the same runner as
+    /// every hook, with LXC's appended arguments), writing to a file of the test's instead of /etc/resolv.conf.
+    #[test]
+    fn dns_values_are_written_literally_never_run() {
+        let d = tempfile::tempdir().unwrap();
+        let marker = d.path().join("ran");
+        let mut s = crate::openvz::parse::Settings::new();
+        let conf = format!(
+            "NAMESERVER=\"192.0.2.53 'x' $(touch {m})\"\nSEARCHDOMAIN=\"a$(touch {m})b `touch {m}` 'q' ;x\"\n",
+            m = marker.display()
+        );
+        crate::openvz::parse::parse_into(&conf, "101.conf", "101", &mut s).unwrap();
+        let (c, _) = crate::openvz::map::map("101", &s, "101.conf");
+        let resolv = d.path().join("resolv.conf");
+        let hooks: Vec<String> = c
+            .hooks
+            .get(HookKind::Start)
+            .iter()
+            .map(|h| h.replace("/etc/resolv.conf", &resolv.display().to_string()))
+            .collect();
+        assert_eq!(hooks.len(), 2);
+        let map =
+            crate::spec::model::Hooks(std::collections::BTreeMap::from([(HookKind::Start, hooks)]));
+        let env = HookEnv {
+            name: "web1".into(),
+            ..Default::default()
+        };
+        run(&map, HookKind::Start, &env).unwrap();
+        let text = std::fs::read_to_string(&resolv).unwrap();
+        let want = format!(
+            "nameserver 192.0.2.53\nnameserver 'x'\nnameserver $(touch\nnameserver {m})\nsearch a$(touch {m})b `touch {m}` 'q' ;x\n",
+            m = marker.display()
+        );
+        assert_eq!(text, want);
+        assert!(!marker.exists(), "a value was run as a command");
+    }
 }

@@ -6,29 +6,49 @@
 //! machine into a [`plan::host::HostSnapshot`] value that the pure planner consumes.
 #![deny(missing_docs)]
 
+// The pure layers live in the `lxnest-core` crate (no kernel, no libc) and keep their paths here.
+pub use lxnest_core::{
+    diff, explain, explain_audit, input, lxc, lxc_encode, names, openvz, origin, plan, runtimes,
+    signal, source, spec,
+};
+
+/// Artifacts rendered from a plan ([`lxnest_core::artifacts`]) and, here, written to a directory.
+pub mod artifacts {
+    pub use lxnest_core::artifacts::*;
+    mod write;
+    pub use write::write;
+}
+
+/// AppArmor: the profile model and renderer ([`lxnest_core::apparmor`]) and, here, loading
+/// profiles into the kernel.
+pub mod apparmor {
+    pub use lxnest_core::apparmor::*;
+    mod install;
+    pub mod kernel;
+    pub use install::{install, Installed};
+}
+
+/// seccomp: the policy model and compiler ([`lxnest_core::seccomp`]) and, here, installing a
+/// filter in the kernel.
+pub mod seccomp {
+    pub use lxnest_core::seccomp::*;
+    pub mod install;
+    pub use install::{filter_count, install, install_with_listener, NoNewPrivs};
+}
+
 pub mod api;
-pub mod apparmor;
-pub mod artifacts;
 pub mod attach;
 pub mod cgroup;
 pub mod crypt;
-pub mod diff;
-pub mod explain;
-pub mod explain_audit;
+pub mod forkfds;
 pub mod hooks;
 pub mod host;
 pub mod inroot;
 pub mod launch;
-pub mod lxc;
-pub mod names;
+pub mod mounts;
 pub mod net;
-pub mod openvz;
-pub mod origin;
-pub mod plan;
+pub mod pty;
 pub mod registry;
 pub mod rootfs;
-pub mod runtimes;
-pub mod seccomp;
-pub mod source;
-pub mod spec;
+pub mod statedir;
 pub mod tarball;

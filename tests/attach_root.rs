@@ -127,12 +127,12 @@ fn section<'a>(out: &'a str, begin: &str, end: &str) -> &'a str {
 
 /// The init records what a denied syscall and a Landlock-denied write do to it, then sleeps.
 const INIT_PROBES: &str =
-    "unshare -U true 2>/tmp/init-unshare; (echo x > /dev/shm/init) 2>/tmp/init-shm; exec sleep 600";
+    "unshare -U true 2>/tmp/init-unshare; (echo x > /dev/lxnest-init) 2>/tmp/init-shm; exec sleep 600";
 
 /// The attached process dumps its own and the init's confinement and tries the same things.
 const COMPARE: &str = "echo '<self>'; cat /proc/self/status; echo '<init>'; cat /proc/1/status; echo '<cg-self>'; \
 cat /proc/self/cgroup; echo '<cg-init>'; cat /proc/1/cgroup; echo '<unshare>'; unshare -U true 2>&1; \
-echo '<shm>'; (echo x > /dev/shm/attached) 2>&1; echo '<init-unshare>'; cat /tmp/init-unshare; \
+echo '<shm>'; (echo x > /dev/lxnest-attached) 2>&1; echo '<init-unshare>'; cat /tmp/init-unshare; \
 echo '<init-shm>'; cat /tmp/init-shm; echo '<end>'";
 
 fn assert_same_confinement(out: &str, filters: &str) {
@@ -201,12 +201,12 @@ fn attach_root_level1_is_confined_like_init() {
             "/bin/sh",
             "-c",
         ])
-        .arg("echo x > /dev/shm/host && rm /dev/shm/host")
+        .arg("echo x > /dev/lxnest-host && rm /dev/lxnest-host")
         .status()
         .expect("nsenter");
     assert!(
         nsenter.success(),
-        "the host itself could not write the container's /dev/shm"
+        "the host itself could not write a new entry in the container's /dev"
     );
     wait_for("the init's probes", || {
         std::fs::read_to_string(format!("/proc/{init}/root/tmp/init-shm"))

@@ -285,8 +285,8 @@ fn unknown_kind_exits_2() {
 
 #[test]
 fn root_host_and_cgroup_modules_agree_on_the_layout() {
-    // Two modules parse the cgroup layout (host for planning and check, cgroup for applying);
-    // on the machine the tests run on they must say the same.
+    // The host snapshot (planning, check) and the launcher's detect (applying) compute the
+    // layout with one reader, host::cgroup; on the machine the tests run on they must agree.
     let host = lxnest::host::read().expect("host::read").cgroup;
     let cgroup = lxnest::cgroup::layout::detect().expect("cgroup::layout::detect");
     assert_eq!(host, cgroup);

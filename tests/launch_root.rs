@@ -108,7 +108,7 @@ fn run_root_enforces_namespaces_ids_masks_caps_seccomp_landlock_and_passes_exit_
         for n in mnt pid net uts ipc user cgroup; do echo "ns_$n=$(readlink /proc/self/ns/$n)"; done
         grep -E '^(CapEff|CapBnd|Seccomp_filters|NoNewPrivs):' /proc/self/status
         echo x > /tmp/ok && echo "tmp=ok"
-        echo x > /dev/shm/denied 2>/dev/null; echo "shm=$?"
+        echo x > /dev/lxnest-denied 2>/dev/null; echo "shm=$?"
         echo 1 > /proc/sys/kernel/domainname 2>/dev/null; echo "procsys=$?"
         echo "kcore=$(cat /proc/keys 2>/dev/null | wc -c)"
         touch /etc/x 2>/dev/null; echo "rootro=$?"

@@ -3,11 +3,11 @@
 //! (x86_64 + x86 + x32). The libseccomp figures were measured with scripts/bench-filter-size.sh,
 //! which also runs this test with LXNEST_FILTER_BENCH_DIR set to print the comparison table.
 
+use lxnest::seccomp::bpf::sock_filter;
 use lxnest::seccomp::builtin;
 use lxnest::seccomp::interp::{run_counted, SeccompData};
 use lxnest::seccomp::lxc_text::parse;
 use lxnest::seccomp::{compile, decide, syscalls, Action, Arch, Policy};
-use seccompiler::sock_filter;
 use std::path::Path;
 
 /// libseccomp 2.5.4 instruction counts (linear, the default) for the policies below.

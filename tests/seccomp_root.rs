@@ -5,13 +5,13 @@
 
 mod support;
 
+use lxnest::seccomp::bpf::sock_filter;
 use lxnest::seccomp::install::{install_report, no_new_privs};
 use lxnest::seccomp::lxc_text::parse;
 use lxnest::seccomp::{compile, filter_count, install, NoNewPrivs};
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe, ForkResult};
-use seccompiler::sock_filter;
 use std::io::Read;
 use std::os::fd::AsRawFd;
 

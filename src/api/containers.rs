@@ -255,7 +255,7 @@ fn plan_locked(spec: &Path, held: &crate::registry::Held) -> Result<crate::plan:
     if spec.extension().is_some_and(|e| e == "json") {
         return super::plan(spec);
     }
-    let loaded = crate::source::load(spec)?;
+    let loaded = crate::input::load(spec)?;
     let host = reserve::snapshot(held)?;
     Ok(crate::plan::plan(&loaded.stack, &host)?)
 }

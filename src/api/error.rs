@@ -12,7 +12,7 @@ pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 pub enum ApiError {
     /// The spec, built-in example or LXC config could not be read.
     #[error(transparent)]
-    Source(Box<crate::source::SourceError>),
+    Source(Box<crate::input::SourceError>),
     /// A plan JSON (as `lxnest plan --output json` writes) could not be read.
     #[error("{path}: {message}")]
     PlanFile {
@@ -179,7 +179,7 @@ macro_rules! boxed_from {
 }
 
 boxed_from!(
-    Source: crate::source::SourceError,
+    Source: crate::input::SourceError,
     Plan: crate::plan::PlanError,
     Artifacts: crate::artifacts::ArtifactError,
     Explain: crate::explain::ExplainError,

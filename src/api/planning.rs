@@ -59,7 +59,7 @@ pub fn plan_with(spec: &Path, host_fixture: Option<&str>) -> Result<Planned> {
             notes: Vec::new(),
         });
     }
-    let loaded = crate::source::load(spec)?;
+    let loaded = crate::input::load(spec)?;
     let host = host_snapshot(host_fixture)?;
     let plan = crate::plan::plan(&loaded.stack, &host)?;
     Ok(Planned {
@@ -77,7 +77,7 @@ pub fn generate(spec: &Path, out_dir: &Path) -> Result<Generated> {
 /// only when that host has AppArmor.
 pub fn generate_with(spec: &Path, out_dir: &Path, host_fixture: Option<&str>) -> Result<Generated> {
     let host = host_snapshot(host_fixture)?;
-    let loaded = crate::source::load(spec)?;
+    let loaded = crate::input::load(spec)?;
     let plan = crate::plan::plan(&loaded.stack, &host)?;
     // The fragments name their seccomp file and rootfs by absolute path.
     let out_abs = std::path::absolute(out_dir).unwrap_or_else(|_| out_dir.to_path_buf());

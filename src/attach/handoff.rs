@@ -5,7 +5,7 @@
 //! ends in 1) and sits in the planned cgroup; the cgroup directories come from its
 //! /proc/PID/cgroup, mapped onto our own cgroup mounts (so they are already paths we can open).
 
-use super::target::{nspid, Level, NESTED_STATE_DIR};
+use super::level::{nspid, ppid, Level, NESTED_STATE_DIR};
 use crate::cgroup::layout::{own_from, parse_mountinfo, parse_proc_cgroup};
 use crate::launch::nested::{localize, Handoff};
 use crate::launch::state::{self, State};
@@ -26,13 +26,6 @@ pub fn child_names(parent: &Level) -> Vec<String> {
         .children(&h.own_path)
         .map(|c| c.name.clone())
         .collect()
-}
-
-fn ppid(pid: i32) -> Option<i32> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Whether `cgroup_text` (a /proc/PID/cgroup) puts the process in `plan_path` or its init leaf.

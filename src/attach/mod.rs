@@ -26,10 +26,12 @@ pub mod execute;
 pub mod handoff;
 pub use crate::inroot;
 pub mod landlock;
+pub mod level;
 pub mod ns;
 pub mod options;
 pub mod prepare;
-pub mod pty;
+/// The host-side pseudo-terminal (shared with the launcher's foreground mode).
+pub use crate::pty;
 pub mod run;
 pub mod status;
 pub mod target;

@@ -7,8 +7,8 @@ use super::error::{step_err, AttachError, Result};
 use super::options::AttachOptions;
 use super::target::{self, Target};
 use super::{caps, env, landlock, ns, status};
+use crate::seccomp::bpf::sock_filter;
 use ::landlock::RulesetCreated;
-use seccompiler::sock_filter;
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
 

@@ -9,23 +9,11 @@ use crate::launch::LaunchError;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-/// Where a nesting host's launcher keeps its children's state, inside the nesting host.
-pub const NESTED_STATE_DIR: &str = "run/lxnest";
+use super::level::ppid;
+pub use super::level::{nspid, Level, NESTED_STATE_DIR};
 
 /// How deep a bare name is searched for through nesting hosts.
 const SEARCH_DEPTH: usize = 4;
-
-/// One level of the chain from our own position to the container.
-#[derive(Debug, Clone)]
-pub struct Level {
-    /// The state its launcher recorded.
-    pub state: State,
-    /// The init's pid in our pid namespace.
-    pub host_pid: i32,
-    /// For a state its nesting host wrote: the host pid of that nesting host's init, in whose
-    /// root the state's paths (cgroup directories) are; `None` when they are paths of ours.
-    pub parent_pid: Option<i32>,
-}
 
 /// A resolved container: every level from the outermost one we see down to it.
 #[derive(Debug, Clone)]
@@ -196,21 +184,6 @@ fn search(state_dir: &Path, name: &str, depth: usize) -> Option<Vec<String>> {
         queue = next;
     }
     None
-}
-
-/// `NSpid` of a process: its pid in every pid namespace from ours down to its own.
-pub fn nspid(pid: i32) -> Option<Vec<i32>> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
-    line.split_whitespace().map(|v| v.parse().ok()).collect()
-}
-
-fn ppid(pid: i32) -> Option<i32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 fn descends_from(mut pid: i32, ancestor: i32) -> bool {

@@ -1,7 +1,7 @@
 //! Removing a container's cgroups: kill every task of the subtree, wait for it to empty, rmdir
 //! bottom-up (cgroupfs only removes leaves), then the empty intermediate directories.
 
-use super::tree::Place;
+use super::place::Place;
 use super::{io_err, v2, CgroupError, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;

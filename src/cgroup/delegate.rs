@@ -6,7 +6,7 @@
 //! `cgroup.threads`, `cgroup.subtree_control`, ...), on v1 `tasks` and `cgroup.procs`. Limit
 //! files stay root's: the container cannot raise its own limits.
 
-use super::tree::Place;
+use super::place::Place;
 use super::{io_err, Result};
 use std::path::Path;
 

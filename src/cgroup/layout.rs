@@ -1,11 +1,11 @@
 //! Which cgroup hierarchies are mounted where, and where this process sits in each.
 //!
-//! Pure parsers ([`parse_mountinfo`], [`parse_proc_cgroup`], [`layout_from`], [`own_from`]) work
+//! Pure parsers ([`parse_mountinfo`], [`parse_proc_cgroup`], [`layout_of`], [`own_from`]) work
 //! on text and are unit-tested on v1, hybrid and unified samples; [`detect`] and [`own_paths`]
 //! only read the two proc files and call them.
 
 use super::{io_err, CgroupError, Result};
-use crate::plan::host::{CgroupLayout, CgroupMode};
+use crate::plan::host::CgroupLayout;
 use std::path::{Path, PathBuf};
 
 /// Controllers a v1 hierarchy can carry; other super options (`rw`, `clone_children`,
@@ -144,11 +144,6 @@ fn relative_to_root<'a>(path: &'a str, root: &str) -> Option<&'a str> {
     Some(rest)
 }
 
-/// Undoes mountinfo's octal escapes (`\040` for a space): one implementation, the host reader's.
-fn unescape(s: &str) -> String {
-    crate::host::mountinfo::unescape(s)
-}
-
 /// The cgroup and cgroup2 mounts of a mountinfo text, in order.
 pub fn parse_mountinfo(text: &str) -> Result<Vec<CgroupMount>> {
     let mut out = Vec::new();
@@ -161,14 +156,10 @@ pub fn parse_mountinfo(text: &str) -> Result<Vec<CgroupMount>> {
             line: n + 1,
             text: line.to_string(),
         };
-        let (left, right) = line.split_once(" - ").ok_or_else(bad)?;
-        let l: Vec<&str> = left.split(' ').collect();
-        let r: Vec<&str> = right.split(' ').collect();
-        if l.len() < 6 || r.len() < 3 {
-            return Err(bad());
-        }
-        let opts: Vec<&str> = r[2].split(',').collect();
-        let kind = match r[0] {
+        // One mountinfo reader for lxnest: the host's.
+        let m = crate::host::mountinfo::parse_line(line).ok_or_else(bad)?;
+        let opts: Vec<&str> = m.super_options.iter().map(String::as_str).collect();
+        let kind = match m.fstype.as_str() {
             "cgroup2" => HierarchyKind::Unified,
             "cgroup" => {
                 let controllers: Vec<String> = opts
@@ -183,8 +174,8 @@ pub fn parse_mountinfo(text: &str) -> Result<Vec<CgroupMount>> {
         out.push(CgroupMount {
             nsdelegate: kind == HierarchyKind::Unified && opts.contains(&"nsdelegate"),
             kind,
-            mount_point: PathBuf::from(unescape(l[4])),
-            root: unescape(l[3]),
+            mount_point: PathBuf::from(&m.mount_point),
+            root: m.root.clone(),
         });
     }
     Ok(out)
@@ -270,52 +261,24 @@ pub fn own_from(mounts: &[CgroupMount], lines: &[ProcCgroupLine]) -> OwnCgroups 
     OwnCgroups { hierarchies }
 }
 
-/// The layout from the parsed texts; `unified_controllers` is the content of the cgroup2 mount's
-/// `cgroup.controllers` (what the caller read, empty when there is no cgroup2 mount).
-pub fn layout_from(
-    own: &OwnCgroups,
-    mounts: &[CgroupMount],
+/// The layout from the texts of mountinfo, /proc/self/cgroup and the cgroup2 mount's
+/// `cgroup.controllers` (empty when there is no cgroup2 mount), computed by lxnest's one reader of
+/// the layout, the host's (so `plan`, `check` and the launcher agree); an error when no cgroup
+/// filesystem is mounted (lxnest can only act where it sees a mount).
+pub fn layout_of(
+    mountinfo: &str,
+    self_cgroup: &str,
     unified_controllers: &str,
 ) -> Result<CgroupLayout> {
-    if mounts.is_empty() {
+    if parse_mountinfo(mountinfo)?.is_empty() {
         return Err(CgroupError::NoCgroupMounts);
     }
-    let mut v1_controllers: Vec<String> = own
-        .v1()
-        .flat_map(|h| match &h.kind {
-            HierarchyKind::V1(c) => c.clone(),
-            HierarchyKind::Unified => Vec::new(),
-        })
-        .filter(|c| !c.starts_with("name="))
-        .collect();
-    v1_controllers.sort();
-    v1_controllers.dedup();
-    let unified = own.unified();
-    let unified_mount = unified.map(|h| h.mount_point.to_string_lossy().into_owned());
-    let nsdelegate = mounts
-        .iter()
-        .any(|m| m.kind == HierarchyKind::Unified && m.nsdelegate);
-    let has_v1 = own.v1().next().is_some();
-    let mode = match (has_v1, unified.is_some()) {
-        (true, true) => CgroupMode::Hybrid,
-        (false, true) => CgroupMode::Unified,
-        _ => CgroupMode::V1,
-    };
-    let unified_controllers = if unified.is_some() {
-        unified_controllers
-            .split_whitespace()
-            .map(String::from)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    Ok(CgroupLayout {
-        mode,
-        v1_controllers,
-        unified_controllers,
-        unified_mount,
-        nsdelegate,
-    })
+    let (mounts, _) = crate::host::mountinfo::parse(mountinfo);
+    Ok(crate::host::cgroup::layout(
+        &mounts,
+        self_cgroup,
+        Some(unified_controllers),
+    ))
 }
 
 fn read(path: &str) -> Result<String> {
@@ -331,9 +294,12 @@ pub fn own_paths() -> Result<OwnCgroups> {
 
 /// Detects the cgroup layout of the running system as this process sees it.
 pub fn detect() -> Result<CgroupLayout> {
-    let mounts = parse_mountinfo(&read("/proc/self/mountinfo")?)?;
-    let lines = parse_proc_cgroup(&read("/proc/self/cgroup")?)?;
-    let own = own_from(&mounts, &lines);
+    let mountinfo = read("/proc/self/mountinfo")?;
+    let self_cgroup = read("/proc/self/cgroup")?;
+    let own = own_from(
+        &parse_mountinfo(&mountinfo)?,
+        &parse_proc_cgroup(&self_cgroup)?,
+    );
     // The controllers available to lxnest's cgroups are those of the cgroup2 mount's root (the
     // cgroup namespace root when nested), as the brief for CgroupLayout defines.
     let controllers = match own.unified() {
@@ -343,7 +309,7 @@ pub fn detect() -> Result<CgroupLayout> {
         }
         None => String::new(),
     };
-    layout_from(&own, &mounts, &controllers)
+    layout_of(&mountinfo, &self_cgroup, &controllers)
 }
 
 /// Whether `dir` is a cgroup2 directory (it has `cgroup.controllers`).

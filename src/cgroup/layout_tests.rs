@@ -1,4 +1,5 @@
 use super::*;
+use crate::plan::host::CgroupMode;
 
 const HYBRID_MOUNTINFO: &str = "\
 22 1 8:1 / / rw,relatime - ext4 /dev/vda rw
@@ -44,8 +45,8 @@ fn own_of(mi: &str, cg: &str) -> (Vec<CgroupMount>, OwnCgroups) {
 
 #[test]
 fn hybrid_layout() {
-    let (mounts, own) = own_of(HYBRID_MOUNTINFO, HYBRID_CGROUP);
-    let layout = layout_from(&own, &mounts, "hugetlb\n").expect("layout");
+    let (_, own) = own_of(HYBRID_MOUNTINFO, HYBRID_CGROUP);
+    let layout = layout_of(HYBRID_MOUNTINFO, HYBRID_CGROUP, "hugetlb\n").expect("layout");
     assert_eq!(layout.mode, CgroupMode::Hybrid);
     assert_eq!(layout.v1_controllers, ["cpu", "cpuacct", "memory", "pids"]);
     assert_eq!(layout.unified_controllers, ["hugetlb"]);
@@ -75,8 +76,13 @@ fn hybrid_layout() {
 
 #[test]
 fn unified_layout() {
-    let (mounts, own) = own_of(UNIFIED_MOUNTINFO, UNIFIED_CGROUP);
-    let layout = layout_from(&own, &mounts, "cpuset cpu io memory pids").expect("layout");
+    let (_, own) = own_of(UNIFIED_MOUNTINFO, UNIFIED_CGROUP);
+    let layout = layout_of(
+        UNIFIED_MOUNTINFO,
+        UNIFIED_CGROUP,
+        "cpuset cpu io memory pids",
+    )
+    .expect("layout");
     assert_eq!(layout.mode, CgroupMode::Unified);
     assert!(layout.v1_controllers.is_empty());
     assert_eq!(layout.unified_controllers.len(), 5);
@@ -90,8 +96,8 @@ fn unified_layout() {
 
 #[test]
 fn v1_layout_with_bind_root_and_escapes() {
-    let (mounts, own) = own_of(V1_MOUNTINFO, V1_CGROUP);
-    let layout = layout_from(&own, &mounts, "").expect("layout");
+    let (_, own) = own_of(V1_MOUNTINFO, V1_CGROUP);
+    let layout = layout_of(V1_MOUNTINFO, V1_CGROUP, "").expect("layout");
     assert_eq!(layout.mode, CgroupMode::V1);
     assert_eq!(layout.v1_controllers, ["cpu", "cpuacct", "memory", "pids"]);
     assert_eq!(layout.unified_mount, None);
@@ -136,10 +142,11 @@ fn garbage_is_a_parse_error_with_line() {
 
 #[test]
 fn no_mounts_is_an_error() {
-    let (mounts, own) = own_of("22 1 8:1 / / rw - ext4 /dev/vda rw\n", "0::/\n");
+    let mi = "22 1 8:1 / / rw - ext4 /dev/vda rw\n";
+    let (_, own) = own_of(mi, "0::/\n");
     assert!(own.hierarchies.is_empty());
     assert!(matches!(
-        layout_from(&own, &mounts, ""),
+        layout_of(mi, "0::/\n", ""),
         Err(CgroupError::NoCgroupMounts)
     ));
 }

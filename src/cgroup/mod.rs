@@ -18,6 +18,7 @@ pub mod delegate;
 pub mod devbpf;
 pub mod devices;
 pub mod layout;
+mod place;
 pub mod premount;
 pub mod tree;
 pub mod user;

@@ -5,6 +5,7 @@
 pub(crate) use super::cleanup::kill_and_remove;
 use super::cleanup::teardown;
 use super::layout::{own_paths, Hierarchy, HierarchyKind, OwnCgroups};
+pub(crate) use super::place::Place;
 use super::{io_err, v2, CgroupError, Result};
 use crate::plan::host::CgroupLayout;
 use crate::plan::model::CgroupPlan;
@@ -34,25 +35,6 @@ pub enum Base {
 pub struct CreateOptions {
     /// Where the plan's path is rooted.
     pub base: Base,
-}
-
-/// The container's cgroup in one hierarchy.
-#[derive(Debug, Clone)]
-pub(crate) struct Place {
-    /// Which hierarchy.
-    pub hierarchy: Hierarchy,
-    /// Directory the plan's path is relative to.
-    pub base: PathBuf,
-    /// The container's cgroup directory.
-    pub dir: PathBuf,
-    /// The init leaf, when one was created.
-    pub leaf: Option<PathBuf>,
-}
-
-impl Place {
-    pub(crate) fn is_v2(&self) -> bool {
-        self.hierarchy.kind == HierarchyKind::Unified
-    }
 }
 
 /// A container's cgroup in every hierarchy. Dropping it kills what runs inside and removes the

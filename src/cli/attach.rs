@@ -92,7 +92,7 @@ fn load_plan(path: &Path) -> anyhow::Result<Plan> {
         return serde_json::from_str(&text)
             .with_context(|| format!("parse plan {}", path.display()));
     }
-    let loaded = lxnest::source::load(path)?;
+    let loaded = lxnest::input::load(path)?;
     let host = lxnest::host::read().context("reading this machine's facts")?;
     Ok(lxnest::plan::plan(&loaded.stack, &host)?)
 }

@@ -41,7 +41,7 @@ impl DemoCommand {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         let DemoCommand::Demo { keep, state_dir } = self;
         let spec = Path::new("builtin:juju-laptop");
-        let loaded = lxnest::source::load(spec)?;
+        let loaded = lxnest::input::load(spec)?;
         let host = lxnest::host::read().context("reading this machine's facts")?;
         let plan = lxnest::plan::plan(&loaded.stack, &host)?;
         println!("== 1. the plan (against this machine)\n");

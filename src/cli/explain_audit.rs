@@ -31,7 +31,7 @@ fn plan_of(
         return serde_json::from_str(&text)
             .with_context(|| format!("parse plan {}", spec.display()));
     }
-    let loaded = lxnest::source::load(spec)?;
+    let loaded = lxnest::input::load(spec)?;
     let host = match fixture {
         Some("laptop") => lxnest::plan::host::HostSnapshot::laptop(),
         Some(other) => anyhow::bail!("unknown host fixture `{other}`; the only one is `laptop`"),

@@ -149,7 +149,7 @@ fn load_plan(path: &Path) -> anyhow::Result<Plan> {
         return serde_json::from_str(&text)
             .with_context(|| format!("parse plan {}", path.display()));
     }
-    let loaded = lxnest::source::load(path)?;
+    let loaded = lxnest::input::load(path)?;
     for note in &loaded.notes {
         eprintln!("lxnest: note: {note}");
     }

@@ -170,7 +170,7 @@ impl PlanningCommand {
 }
 
 fn load_plan(spec: &std::path::Path, host: &HostArgs) -> anyhow::Result<Plan> {
-    let loaded = lxnest::source::load(spec)?;
+    let loaded = lxnest::input::load(spec)?;
     for note in &loaded.notes {
         eprintln!("lxnest: note: {note}");
     }

@@ -1,7 +1,7 @@
 //! Errors of encrypted roots. Each names the directory or file and, where the user can act,
 //! says how.
 
-use super::key::KeyId;
+use super::keyid::KeyId;
 use nix::errno::Errno;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -175,6 +175,16 @@ impl CryptError {
             op,
             path: path.to_path_buf(),
             errno,
+        }
+    }
+}
+
+impl From<crate::plan::encrypt::EncryptError> for CryptError {
+    fn from(e: crate::plan::encrypt::EncryptError) -> Self {
+        CryptError::Spec {
+            container: e.container,
+            message: e.message,
+            fix: e.fix,
         }
     }
 }

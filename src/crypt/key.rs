@@ -5,7 +5,6 @@
 use super::error::CryptError;
 use super::sys::{KEY_IDENTIFIER_SIZE, MAX_KEY_SIZE};
 use crate::plan::model::KdfPlan;
-use crate::spec::model::KeySource;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io::Read;
@@ -147,40 +146,8 @@ pub enum Secret {
     Passphrase(Passphrase),
 }
 
-/// A v2 key identifier (16 bytes, shown as 32 hex digits). Not secret: it is a one-way hash.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct KeyId(pub [u8; KEY_IDENTIFIER_SIZE]);
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
-
-impl fmt::Debug for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyId({self})")
-    }
-}
-
-impl TryFrom<String> for KeyId {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, String> {
-        let v = decode_hex(&s).ok_or_else(|| format!("key identifier `{s}` is not hex"))?;
-        let id: [u8; KEY_IDENTIFIER_SIZE] = v
-            .try_into()
-            .map_err(|_| format!("key identifier `{s}` is not 32 hex digits"))?;
-        Ok(KeyId(id))
-    }
-}
-
-impl From<KeyId> for String {
-    fn from(k: KeyId) -> String {
-        k.to_string()
-    }
-}
+pub use super::keyid::KeyId;
+use super::keyid::{decode_hex, hex_val};
 
 /// A random salt, shown as hex in the metadata.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,28 +212,6 @@ impl KdfParams {
     }
 }
 
-/// Reads what `source` names: a key file, a key on stdin, or a passphrase from the terminal (or
-/// from stdin's first line when there is no terminal).
-pub fn read_secret(source: &KeySource) -> Result<Secret, CryptError> {
-    match source {
-        KeySource::File(p) => read_key_file(Path::new(p)).map(Secret::Key),
-        KeySource::Stdin => read_key_from(unbuffered_stdin()?, "stdin").map(Secret::Key),
-        KeySource::Passphrase => {
-            super::tty::read_passphrase("passphrase: ").map(Secret::Passphrase)
-        }
-    }
-}
-
-/// Standard input without std's buffer, which would keep a copy of the key after it is wiped.
-pub(crate) fn unbuffered_stdin() -> Result<std::fs::File, CryptError> {
-    use std::os::fd::AsFd;
-    std::io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map(std::fs::File::from)
-        .map_err(|e| CryptError::io("duplicate", Path::new("stdin"), e))
-}
-
 /// Reads a key file (64 raw bytes or 128 hex digits).
 pub fn read_key_file(path: &Path) -> Result<Key, CryptError> {
     let f = std::fs::File::open(path).map_err(|e| CryptError::io("open key file", path, e))?;
@@ -304,25 +249,6 @@ pub fn random_bytes(buf: &mut [u8]) -> Result<(), CryptError> {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    let pairs = s.as_bytes().chunks_exact(2);
-    if !pairs.remainder().is_empty() {
-        return None;
-    }
-    pairs
-        .map(|p| Some(hex_val(p[0])? << 4 | hex_val(p[1])?))
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {

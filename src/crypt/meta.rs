@@ -37,7 +37,7 @@ pub struct Metadata {
 /// The default metadata path for an encrypted directory: `<dir>.crypt.json`, beside it (inside
 /// it would be encrypted too, and unreadable before the key that it describes exists).
 pub fn default_path(dir: &str) -> String {
-    format!("{}.crypt.json", dir.trim_end_matches('/'))
+    crate::plan::encrypt::default_metadata_path(dir)
 }
 
 /// Reads a metadata file; `None` when it does not exist.

@@ -11,10 +11,13 @@
 pub mod error;
 pub mod fscrypt;
 pub mod key;
+mod keyid;
 pub mod luks;
-pub mod lxc;
+/// The LXC config form of an encrypted root is read with the rest of an LXC config.
+pub use crate::lxc::encrypt as lxc;
 pub mod meta;
-pub mod plan;
+/// The pure planning step lives with the planner; kept here under its old name too.
+pub use crate::plan::encrypt as plan;
 pub mod policy;
 pub mod root;
 mod support;

@@ -25,16 +25,8 @@ const MODES: &[(&str, u8)] = &[
     ("Adiantum", sys::MODE_ADIANTUM),
 ];
 
-/// The policy lxnest gives new directories: AES-256-XTS contents, AES-256-CTS names, names padded
-/// to 32 bytes (hides name lengths best), policy v2.
-pub fn default_policy() -> FscryptPolicyPlan {
-    FscryptPolicyPlan {
-        version: sys::POLICY_V2,
-        contents: "AES-256-XTS".into(),
-        filenames: "AES-256-CTS".into(),
-        padding: 32,
-    }
-}
+/// The policy lxnest gives new directories (planned in [`crate::plan::encrypt`]).
+pub use crate::plan::encrypt::default_policy;
 
 impl Policy {
     /// The kernel policy for a planned one and a key.

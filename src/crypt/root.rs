@@ -3,8 +3,9 @@
 
 use super::error::CryptError;
 use super::fscrypt::{self, KeyGuard, LockOutcome, Policy};
-use super::key::{read_secret, KdfParams, Key, KeyId, Secret};
+use super::key::{KdfParams, Key, KeyId, Secret};
 use super::meta::{self, Metadata};
+use super::tty::read_secret;
 use crate::plan::model::EncryptPlan;
 use nix::errno::Errno;
 use std::os::unix::fs::DirBuilderExt;

@@ -4,52 +4,8 @@
 use super::error::CryptError;
 use std::path::Path;
 
-/// The three mountinfo fields this module needs (crate::host's parser is private to it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Mount {
-    mount_point: String,
-    fstype: String,
-    source: String,
-}
-
-/// Parses mountinfo lines: field 5 is the mount point, the two after ` - ` type and source.
-fn parse_mounts(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let mount_point = unescape(left.split(' ').nth(4)?);
-            let mut r = right.split(' ');
-            Some(Mount {
-                mount_point,
-                fstype: r.next()?.to_string(),
-                source: unescape(r.next()?),
-            })
-        })
-        .collect()
-}
-
-/// Undoes the kernel's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let octal = b
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match octal {
-            Some(d) if b[i] == b'\\' => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            _ => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// A mountinfo line, parsed by the one mountinfo reader ([`crate::host::mountinfo`]).
+use crate::host::mountinfo::Mount;
 
 /// Present when the kernel's ext4 was built with encryption (CONFIG_FS_ENCRYPTION).
 const EXT4_FEATURE: &str = "/sys/fs/ext4/features/encryption";
@@ -79,7 +35,7 @@ pub(crate) fn mount_of(mountinfo_text: &str, path: &str) -> Option<(String, Stri
 
 /// The deepest mount point above `path`, the last one mounted when several stack on one point.
 fn deepest(mountinfo_text: &str, path: &str) -> Option<Mount> {
-    let mounts = parse_mounts(mountinfo_text);
+    let (mounts, _) = crate::host::mountinfo::parse(mountinfo_text);
     let under = |mp: &str| {
         mp == "/" || path == mp || path.strip_prefix(mp).is_some_and(|r| r.starts_with('/'))
     };

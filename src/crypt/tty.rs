@@ -2,7 +2,8 @@
 //! pipes), the first line of standard input.
 
 use super::error::CryptError;
-use super::key::Passphrase;
+use super::key::{read_key_file, read_key_from, Passphrase, Secret};
+use crate::spec::model::KeySource;
 use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg, Termios};
 use std::fs::File;
 use std::io::{Read, Write};
@@ -48,7 +49,7 @@ pub fn read_passphrase(prompt: &str) -> Result<Passphrase, CryptError> {
             let _echo = EchoOff::new(&tty)?;
             read_line(&tty, "/dev/tty")
         }
-        Err(_) => read_line(super::key::unbuffered_stdin()?, "stdin"),
+        Err(_) => read_line(unbuffered_stdin()?, "stdin"),
     }
 }
 
@@ -76,6 +77,28 @@ pub fn read_line(mut r: impl Read, what: &str) -> Result<Passphrase, CryptError>
         line.pop();
     }
     Passphrase::new(std::mem::take(&mut *line))
+}
+
+/// Reads what `source` names: a key file, a key on stdin, or a passphrase from the terminal (or
+/// from stdin's first line when there is no terminal).
+pub fn read_secret(source: &KeySource) -> Result<Secret, CryptError> {
+    match source {
+        KeySource::File(p) => read_key_file(Path::new(p)).map(Secret::Key),
+        KeySource::Stdin => read_key_from(unbuffered_stdin()?, "stdin").map(Secret::Key),
+        KeySource::Passphrase => {
+            super::tty::read_passphrase("passphrase: ").map(Secret::Passphrase)
+        }
+    }
+}
+
+/// Standard input without std's buffer, which would keep a copy of the key after it is wiped.
+fn unbuffered_stdin() -> Result<std::fs::File, CryptError> {
+    use std::os::fd::AsFd;
+    std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .map_err(|e| CryptError::io("duplicate", Path::new("stdin"), e))
 }
 
 #[cfg(test)]

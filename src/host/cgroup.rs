@@ -1,4 +1,6 @@
-//! cgroup layout (v1 / hybrid / unified) from mountinfo and /proc/self/cgroup.
+//! cgroup layout (v1 / hybrid / unified) from mountinfo and /proc/self/cgroup: lxnest's one
+//! reader of it, for the host snapshot (`plan`, `check`) and for the launcher
+//! ([`crate::cgroup::layout::detect`]).
 
 use super::mountinfo::Mount;
 use crate::plan::host::{CgroupLayout, CgroupMode};

@@ -6,7 +6,7 @@
 //! unit tests beside it; the readers are thin and only open files, sockets and child processes.
 
 mod caps;
-mod cgroup;
+pub(crate) mod cgroup;
 mod delegation;
 mod facts;
 mod fsread;

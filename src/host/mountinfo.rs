@@ -1,4 +1,5 @@
-//! /proc/self/mountinfo: the mounts this process sees, and which proc/sysfs mounts are clean
+//! /proc/self/mountinfo: lxnest's one parser of it (the cgroup layout and the encryption checks
+//! read it through here too): the mounts this process sees, and which proc/sysfs mounts are clean
 //! (not overmounted) so that an inner runtime may mount fresh copies.
 
 /// One mountinfo line.
@@ -40,7 +41,7 @@ pub(crate) fn unescape(s: &str) -> String {
 }
 
 /// Parses one line; `None` when it does not have mountinfo's shape.
-fn parse_line(line: &str) -> Option<Mount> {
+pub(crate) fn parse_line(line: &str) -> Option<Mount> {
     let (left, right) = line.split_once(" - ")?;
     let l: Vec<&str> = left.split(' ').collect();
     let r: Vec<&str> = right.split(' ').collect();

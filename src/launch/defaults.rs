@@ -109,33 +109,18 @@ pub fn seccomp(nesting: bool) -> SeccompPlan {
     }
 }
 
-/// Landlock for a plain container: read everywhere, write only to scratch places and the
-/// standard devices. Nesting hosts get none (Landlock forbids mount and pivot_root).
-pub fn landlock(nesting: bool) -> LandlockPlan {
-    if nesting {
-        return LandlockPlan {
-            enabled: false,
-            reason: Some("nesting host: Landlock forbids the mounts its runtime makes".into()),
-            ..Default::default()
-        };
-    }
-    let rw = [
-        "/tmp",
-        "/var",
-        "/run",
-        "/dev/null",
-        "/dev/zero",
-        "/dev/full",
-        "/dev/tty",
-        "/dev/pts",
-        "/dev/ptmx",
-    ];
-    LandlockPlan {
-        enabled: true,
-        reason: None,
-        read_only: vec!["/".into()],
-        read_write: rw.map(String::from).to_vec(),
-    }
+/// Landlock as the planner gives it ([`crate::plan::landlock`]): a plain container gets the
+/// policy (with its devices), a nesting host none (its runtime, lxnest, mounts).
+pub fn landlock(nesting: bool, devices: &[DevicePlan]) -> LandlockPlan {
+    crate::plan::landlock::plan(nesting.then_some("lxnest"), true, devices)
+}
+
+/// The device nodes every container gets.
+fn devices() -> Vec<DevicePlan> {
+    crate::plan::devices::DEFAULT
+        .iter()
+        .filter_map(|d| crate::plan::devices::lookup(d))
+        .collect()
 }
 
 /// The level this process runs at: lxnest's marker `/run/lxnest/level` inside a container it
@@ -225,13 +210,10 @@ pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan 
             runtime_pool: None,
         },
         capabilities: caps,
-        devices: crate::plan::devices::DEFAULT
-            .iter()
-            .filter_map(|d| crate::plan::devices::lookup(d))
-            .collect(),
+        devices: devices(),
         idmap: Some(idmap(nesting)),
         mounts: Vec::new(),
-        landlock: landlock(nesting),
+        landlock: landlock(nesting, &devices()),
         hooks: Default::default(),
     }
 }

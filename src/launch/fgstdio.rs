@@ -54,8 +54,7 @@ fn dup(fd: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
 pub fn prepare() -> std::io::Result<(Arc<ChildStdio>, Option<Relay>)> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        let (master, slave) =
-            crate::attach::pty::open(stdin.as_fd()).map_err(std::io::Error::from)?;
+        let (master, slave) = crate::pty::open(stdin.as_fd()).map_err(std::io::Error::from)?;
         let fds = [dup(slave.as_fd())?, dup(slave.as_fd())?, slave];
         let raw = raw_mode(stdin.as_fd());
         let relay = Relay {

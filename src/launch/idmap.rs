@@ -5,13 +5,8 @@ use crate::plan::model::{IdMapLine, IdMapPlan};
 use nix::unistd::Pid;
 use std::io::Write;
 
-/// The text of one map file (`inside outside count` per line).
-pub fn map_text(lines: &[IdMapLine]) -> String {
-    lines
-        .iter()
-        .map(|l| format!("{} {} {}\n", l.inside, l.outside, l.count))
-        .collect()
-}
+/// The text of one map file (`inside outside count` per line): rendered by the planner.
+pub use crate::plan::idmap::map_text;
 
 /// Whether the gid map maps exactly one id, in which case `setgroups` must be denied first (an
 /// unprivileged-style map; the kernel demands it so that dropping groups cannot be undone).

@@ -19,7 +19,8 @@ pub mod landlock;
 pub mod lock;
 pub mod loopmount;
 pub mod monitor;
-pub mod mounts;
+/// Mount helpers (shared with the rootfs code, which the launcher calls).
+pub use crate::mounts;
 pub mod nested;
 pub mod netif;
 pub mod network;

@@ -325,7 +325,7 @@ pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
             drop(r);
             // The starting process keeps the allocation registry locked until we report; our
             // inherited copy of its descriptor would hold the lock for the monitor's whole life.
-            crate::registry::lock::close_inherited();
+            crate::forkfds::close_inherited();
             let _ = setsid();
             // SAFETY: as above; the intermediate child exits at once so the monitor is reparented.
             match unsafe { fork() } {

@@ -8,30 +8,15 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The registry's file name inside its directory.
 pub const FILE: &str = "registry.json";
 const LOCK: &str = "lock";
 
-/// Descriptors of locks this process holds now. A process forked while one is held (the detached
-/// monitor) closes its copies at once ([`close_inherited`]): a shared file description would
-/// otherwise keep the lock held for the monitor's whole life.
-static HELD_FDS: [AtomicI32; 8] = [const { AtomicI32::new(-1) }; 8];
-
-/// In a child just forked: closes the inherited copies of registry lock descriptors, without
-/// allocating or taking locks (async-signal-safe), so the parent alone decides when the lock goes.
-pub fn close_inherited() {
-    for slot in &HELD_FDS {
-        let fd = slot.swap(-1, Ordering::SeqCst);
-        if fd >= 0 {
-            // SAFETY: close(2) of a descriptor number this process inherited; the parent's copy
-            // (and its lock) is unaffected.
-            unsafe { libc::close(fd) };
-        }
-    }
-}
+/// In a child just forked: closes the inherited copies of registry lock descriptors (the lock's
+/// descriptor is registered in [`crate::forkfds`] while held).
+pub use crate::forkfds::close_inherited;
 
 /// The registry, locked: read at [`acquire`], written by [`Held::save`], unlocked on drop.
 #[derive(Debug)]
@@ -84,10 +69,7 @@ pub fn acquire(dir: &Path) -> Result<Held> {
         }
     }
     let waited = asked.elapsed();
-    let slot = HELD_FDS.iter().position(|s| {
-        s.compare_exchange(-1, file.as_raw_fd(), Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-    });
+    let slot = crate::forkfds::register(file.as_raw_fd());
     let path = dir.join(FILE);
     let registry = read(&path)?;
     Ok(Held {
@@ -145,7 +127,7 @@ impl Held {
     /// Releases the lock early (the content may no longer be saved).
     pub fn unlock(&mut self) {
         if let Some(i) = self.slot.take() {
-            HELD_FDS[i].store(-1, Ordering::SeqCst);
+            crate::forkfds::unregister(i);
         }
         self.locked = false;
         // SAFETY: flock(2) on the descriptor `self.file` owns.
@@ -166,7 +148,7 @@ impl Held {
 impl Drop for Held {
     fn drop(&mut self) {
         if let Some(i) = self.slot {
-            HELD_FDS[i].store(-1, Ordering::SeqCst);
+            crate::forkfds::unregister(i);
         }
         // The benchmark (scripts/bench-registry.sh) reads these two figures from the log.
         tracing::debug!(

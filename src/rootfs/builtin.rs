@@ -3,7 +3,7 @@
 //! [`LXNEST_PATH`] so that a nesting host can run lxnest inside without a download.
 
 use super::{etc, BuiltinInputs, RootfsError};
-use crate::launch::mounts::{bind_ro, mkdir_p, mount_fs};
+use crate::mounts::{bind_ro, mkdir_p, mount_fs};
 use nix::mount::MsFlags;
 use std::os::unix::fs::symlink;
 use std::path::Path;

@@ -7,7 +7,7 @@ pub mod builtin;
 pub mod etc;
 pub mod runtime_etc;
 
-use crate::launch::mounts::{bind, MountError};
+use crate::mounts::{bind, MountError};
 use crate::plan::model::RootfsPlan;
 use std::path::{Path, PathBuf};
 
@@ -95,10 +95,10 @@ pub fn prepare(
 /// (/run is a tmpfs, lost at reboot and costly in memory), else `<statedir>/.rootfs/NAME`;
 /// NAME is the container path with `/` as `.`.
 pub fn tar_tree(state_dir: &Path, container_path: &str) -> PathBuf {
-    let base = if state_dir == Path::new(crate::launch::state::DEFAULT_DIR) {
+    let base = if state_dir == Path::new(crate::statedir::DEFAULT_DIR) {
         PathBuf::from("/var/lib/lxnest/rootfs")
-    } else if state_dir == crate::launch::state::default_dir() {
-        crate::launch::state::user_data_dir().join("rootfs")
+    } else if state_dir == crate::statedir::default_dir() {
+        crate::statedir::user_data_dir().join("rootfs")
     } else {
         state_dir.join(".rootfs")
     };

@@ -10,7 +10,7 @@
 
 use super::{builtin, RootfsError};
 use crate::inroot;
-use crate::launch::mounts::{mkdir_p, mount_fs};
+use crate::mounts::{mkdir_p, mount_fs};
 use crate::plan::model::{LevelPlan, RootfsPlan};
 use crate::runtimes::WriteMode;
 use nix::mount::MsFlags;

@@ -4,8 +4,8 @@
 //! neither NNP nor CAP_SYS_ADMIN in its user namespace. LXC leaves NNP off so that setuid
 //! programs inside a container (su, sudo, ping) keep working; lxnest does the same unless asked.
 
+use super::bpf::sock_filter;
 use super::error::SeccompError;
-use seccompiler::sock_filter;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 /// When to set `PR_SET_NO_NEW_PRIVS` before installing.

@@ -221,3 +221,20 @@ mod beside_tests {
         assert_ne!(a, b);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A rootfs tarball has no size limit but must be a regular file, like every input: a FIFO
+    /// is refused at once (it would block the open), naming what it is, and nothing is left.
+    #[test]
+    fn a_fifo_tarball_is_refused_at_once() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo.tar");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let started = std::time::Instant::now();
+        let e = super::unpack_fresh(&fifo, &d.path().join("root"), None).unwrap_err();
+        assert!(e.to_string().contains("a FIFO"), "{e}");
+        assert!(!d.path().join("root.partial").exists());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+}

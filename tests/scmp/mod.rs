@@ -13,7 +13,7 @@ pub mod reference;
 use cbpf::Insn;
 
 /// lxnest's program in the test interpreter's form.
-pub fn insns(prog: &[seccompiler::sock_filter]) -> Vec<Insn> {
+pub fn insns(prog: &[lxnest::seccomp::bpf::sock_filter]) -> Vec<Insn> {
     prog.iter()
         .map(|i| Insn {
             code: i.code,

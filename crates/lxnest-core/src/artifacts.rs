@@ -1,0 +1,139 @@
+//! `generate`: every artifact of a plan, rendered in memory (pure), then written by [`write`].
+//! Per container: the AppArmor profile, the seccomp filter as LXC v2 text, as OCI JSON, as
+//! compiled BPF (raw `struct sock_filter` array) with a disassembly, an LXC config fragment and
+//! the files written into a nesting host for its runtime (`files/etc/...`, see
+//! [`crate::runtimes`]); plus the whole plan as JSON.
+
+use crate::plan::model::Plan;
+use std::path::Path;
+use thiserror::Error;
+
+/// Rendering or writing artifacts failed.
+#[derive(Debug, Error)]
+pub enum ArtifactError {
+    /// The seccomp filter of a container could not be compiled.
+    #[error("container {container}: compiling its seccomp filter: {source}")]
+    Compile {
+        /// Container path.
+        container: String,
+        /// Compiler error.
+        source: crate::seccomp::SeccompError,
+    },
+    /// The LXC fragment could not be rendered.
+    #[error("container {container}: {source}")]
+    Lxc {
+        /// Container path.
+        container: String,
+        /// Renderer error.
+        source: Box<crate::lxc::FragmentError>,
+    },
+    /// A runtime's configuration could not be rendered.
+    #[error("container {container}: {source}")]
+    Runtime {
+        /// Container path.
+        container: String,
+        /// Renderer error.
+        source: crate::runtimes::RuntimeConfigError,
+    },
+    /// Serialising the plan failed.
+    #[error("plan.json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Writing a file failed.
+    #[error("{path}: {source}")]
+    Write {
+        /// File.
+        path: String,
+        /// I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// One generated file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Path relative to the output directory (`juju-host/unit-1/seccomp.lxc`).
+    pub file: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+}
+
+/// Render every artifact. `out_dir` is only used inside the LXC fragments, which must name their
+/// seccomp file and rootfs by absolute path.
+pub fn render_all(
+    plan: &Plan,
+    out_dir: &Path,
+    apparmor: bool,
+) -> Result<Vec<Artifact>, ArtifactError> {
+    let mut out = Vec::new();
+    for c in &plan.containers {
+        let dir = &c.path;
+        let err = |source| ArtifactError::Compile {
+            container: c.path.clone(),
+            source,
+        };
+        let prog = crate::seccomp::codegen::compile(&c.seccomp.own).map_err(err)?;
+        let seccomp_abs = out_dir.join(dir).join("seccomp.lxc");
+        let rootfs_abs = out_dir.join(dir).join("rootfs");
+        let fragment = crate::lxc::render_fragment(
+            &plan.stack,
+            c,
+            &seccomp_abs.to_string_lossy(),
+            &rootfs_abs.to_string_lossy(),
+            apparmor,
+        )
+        .map_err(|source| ArtifactError::Lxc {
+            container: c.path.clone(),
+            source: Box::new(source),
+        })?;
+        let oci = serde_json::to_string_pretty(&crate::seccomp::oci::render(&c.seccomp.own))?;
+        let files: [(&str, Vec<u8>); 6] = [
+            ("apparmor.profile", c.apparmor.text.clone().into_bytes()),
+            (
+                "seccomp.lxc",
+                crate::seccomp::lxc_text::render(&c.seccomp.own).into_bytes(),
+            ),
+            ("seccomp.oci.json", oci.into_bytes()),
+            ("seccomp.bpf", bpf_bytes(&prog)),
+            (
+                "seccomp.bpf.txt",
+                crate::seccomp::codegen::disasm(&prog).into_bytes(),
+            ),
+            ("lxc.conf", fragment.into_bytes()),
+        ];
+        // Level 3 and deeper have no profile of their own (see docs/apparmor.md).
+        let files = files
+            .into_iter()
+            .filter(|(f, b)| !(*f == "apparmor.profile" && b.is_empty()));
+        out.extend(files.map(|(f, bytes)| Artifact {
+            file: format!("{dir}/{f}"),
+            bytes,
+        }));
+        // What the start sequence writes into the container's root for its runtime, under
+        // `files/` at the same path (`juju-host/files/etc/default/lxc-net`).
+        let runtime_files = crate::runtimes::files(c).map_err(|source| ArtifactError::Runtime {
+            container: c.path.clone(),
+            source,
+        })?;
+        out.extend(runtime_files.into_iter().map(|f| Artifact {
+            file: format!("{dir}/files{}", f.path),
+            bytes: f.text.into_bytes(),
+        }));
+    }
+    out.push(Artifact {
+        file: "plan.json".into(),
+        bytes: serde_json::to_vec_pretty(plan)?,
+    });
+    Ok(out)
+}
+
+/// The program as the kernel reads it: 8 bytes per instruction, native endianness.
+pub fn bpf_bytes(prog: &[crate::seccomp::bpf::sock_filter]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(prog.len() * 8);
+    for i in prog {
+        v.extend_from_slice(&i.code.to_ne_bytes());
+        v.push(i.jt);
+        v.push(i.jf);
+        v.extend_from_slice(&i.k.to_ne_bytes());
+    }
+    v
+}

@@ -64,6 +64,19 @@ pub enum AttachError {
         /// The error text.
         message: String,
     },
+    /// The attach or execute ran in an exec'd `lxnest __monitor` (the caller is multi-threaded)
+    /// and failed there, or could not run.
+    #[error(
+        "container {name}: {}",
+        crate::launch::error::strip_container(name, source)
+    )]
+    Helper {
+        /// Container path.
+        name: String,
+        /// What the helper reported, or why it could not run.
+        #[source]
+        source: crate::launch::helper::HelperError,
+    },
     /// The launcher failed (for `execute`).
     #[error(transparent)]
     Launch(#[from] crate::launch::LaunchError),

@@ -123,9 +123,11 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
         ..
     } = relay;
     let caller = nix::unistd::getpid();
-    // SAFETY: the child only uses memory it owns (its copy of `prep`) and makes system calls
-    // until it execs or exits; glibc's fork leaves the allocator usable in the child even when
-    // the caller is multi-threaded (a library caller such as the Python binding).
+    // A multi-threaded caller's attach runs in an exec'd helper (attach::helper); checked here.
+    crate::launch::helper::single_threaded(&name, "fork")?;
+    // SAFETY: this process is single-threaded (checked just now), so no lock another thread
+    // held can be held in the child; it uses its copy of `prep` and makes system calls until
+    // it execs or exits.
     let p1 = match unsafe { fork() }.map_err(step_err(&name, "fork"))? {
         ForkResult::Child => {
             drop((ch_r, go_w, master, capture, fwd));

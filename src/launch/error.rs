@@ -60,6 +60,26 @@ pub enum LaunchError {
         /// Why.
         message: String,
     },
+    /// A fork or clone that runs lxnest's code in the child was about to happen in a process
+    /// with several threads (see `launch::helper`): refused, it could hang on a lock.
+    #[error("container {container}: step {step}: this process has {threads} threads; lxnest forks only in a single-threaded process (a multi-threaded caller's work runs in an exec'd `lxnest __monitor`)")]
+    Threaded {
+        /// Container path.
+        container: String,
+        /// The step that would have forked.
+        step: &'static str,
+        /// Threads counted.
+        threads: usize,
+    },
+    /// The job ran in an exec'd `lxnest __monitor` (for a multi-threaded caller) and failed.
+    #[error("container {container}: {}", strip_container(container, source))]
+    Helper {
+        /// Container path.
+        container: String,
+        /// What the helper reported, or why it could not run.
+        #[source]
+        source: super::helper::HelperError,
+    },
     /// Preparing the root filesystem failed.
     #[error("container {container}: rootfs: {source}")]
     Rootfs {
@@ -69,6 +89,24 @@ pub enum LaunchError {
         #[source]
         source: crate::rootfs::RootfsError,
     },
+}
+
+impl LaunchError {
+    /// [`LaunchError::Helper`] for `container`.
+    pub fn helper(container: &str, source: super::helper::HelperError) -> LaunchError {
+        LaunchError::Helper {
+            container: container.into(),
+            source,
+        }
+    }
+}
+
+/// A helper's message without the `container NAME: ` it starts with (the error says it once).
+pub fn strip_container(container: &str, e: &impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    text.strip_prefix(&format!("container {container}: "))
+        .map(str::to_string)
+        .unwrap_or(text)
 }
 
 /// Result alias of the launcher.

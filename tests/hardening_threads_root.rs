@@ -211,10 +211,17 @@ fn root_start_attach_stop_execute_destroy_from_threads_while_stdout_is_locked() 
             Ok(Ok(())) => {}
             Ok(Err(e)) => errors.push(e),
             Err(_) => {
-                // Whatever hangs keeps its container: remove them so nothing is left behind.
-                for n in &names {
-                    let _ = lxnest::api::destroy(&state, n, Duration::from_secs(1));
-                }
+                // Whatever hangs keeps its container: try to remove them, for a while (the
+                // removal may hang on the same process).
+                let (names, state) = (names.clone(), state.clone());
+                let (done_tx, done_rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    for n in &names {
+                        let _ = lxnest::api::destroy(&state, n, Duration::from_secs(1));
+                    }
+                    let _ = done_tx.send(());
+                });
+                let _ = done_rx.recv_timeout(Duration::from_secs(30));
                 panic!("a call hung (no answer within 300 s); errors so far: {errors:?}");
             }
         }

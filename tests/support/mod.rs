@@ -3,6 +3,8 @@
 
 use std::process::{Command, Output};
 
+pub mod users;
+
 /// Run the lxnest binary under test.
 pub fn lxnest(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lxnest"))

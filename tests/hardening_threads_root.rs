@@ -164,7 +164,10 @@ fn root_start_attach_stop_execute_destroy_from_threads_while_stdout_is_locked() 
     if !root() {
         return;
     }
-    std::env::set_var("LXNEST_BINARY", env!("CARGO_BIN_EXE_lxnest"));
+    // The binary under test, unless LXNEST_BINARY names another (a build of older code).
+    if std::env::var_os("LXNEST_BINARY").is_none() {
+        std::env::set_var("LXNEST_BINARY", env!("CARGO_BIN_EXE_lxnest"));
+    }
     let d = traversable_tempdir();
     let state = d.path().join("state");
     let id = std::process::id();

@@ -178,7 +178,7 @@ pub fn execute_output(opts: &ExecuteOptions) -> Result<Output> {
                 return Err(AttachError::Step {
                     name,
                     step: "launch",
-                    message: report,
+                    source: super::error::StepFailure::refused(report),
                 });
             }
             Ok(Output {

@@ -3,7 +3,7 @@
 //! P1's exit status (which mirrors the command's) once P1 is gone.
 
 use super::child;
-use super::error::{step_err, AttachError, Result};
+use super::error::{step_err, AttachError, Result, StepFailure};
 use super::prepare::{Prepared, StdioPlan};
 use super::{pty, target};
 use nix::fcntl::OFlag;
@@ -150,13 +150,15 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
     };
     let Some(p2) = p2 else {
         let code = wait_p1(p1);
-        return Err(step_err(&name, "fork")(format!(
+        return Err(step_err(&name, "fork")(StepFailure::refused(format!(
             "the attaching process exited ({code}) without a report"
-        )));
+        ))));
     };
     if nix::unistd::write(&go_w, b"g").is_err() {
         wait_p1(p1);
-        return Err(step_err(&name, "fork")("the attaching process is gone"));
+        return Err(step_err(&name, "fork")(StepFailure::refused(
+            "the attaching process is gone",
+        )));
     }
     drop(go_w);
 

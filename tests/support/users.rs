@@ -157,8 +157,10 @@ pub fn setup() -> Option<Setup> {
     let d = traversable_tempdir();
     let bin = d.path().join("lxnest");
     // The binary under test, unless LXNEST_BINARY names another (a build of older code).
-    let under_test = std::env::var_os("LXNEST_BINARY")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lxnest")), PathBuf::from);
+    let under_test = std::env::var_os("LXNEST_BINARY").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_lxnest")),
+        PathBuf::from,
+    );
     std::fs::copy(under_test, &bin).unwrap();
     let tarball = d.path().join("rootfs.tar.gz");
     busybox_tarball(&tarball, &[("home/u/", 1000, 1000)]);

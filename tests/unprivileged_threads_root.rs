@@ -45,6 +45,10 @@ fn root_an_unprivileged_users_threaded_destroy_removes_its_tarball_trees() {
         .arg(format!("PATH={PATH}"))
         .arg(format!("LXNEST_BINARY={}", bin.display()))
         .arg(format!("{NAMES}={}", names.join(",")))
+        // One malloc arena for every thread: the noise threads then keep the very lock a child
+        // cloned from the caller needs (clone(2) does not run glibc's fork handlers, which
+        // release the allocator's locks in a forked child).
+        .arg("MALLOC_ARENA_MAX=1")
         .arg(&me)
         .args([
             "--exact",

@@ -101,3 +101,4 @@ def test_root_start_attach_stop_execute_destroy_from_threads_repeatedly(
     assert not errors, errors
     assert sorted(done) == sorted(names)
     assert [c.name for c in lxnest.containers(state_dir) if c.name in names] == []
+

@@ -33,8 +33,7 @@ pub fn attach_job(
 /// [`super::attach`] in a helper that shares our stdio; SIGINT, SIGTERM, SIGHUP and SIGQUIT
 /// sent to us go to the helper, which forwards them to the command, when `opts` says so.
 pub fn attach(opts: &AttachOptions) -> Result<i32> {
-    // Typed errors for what the caller branches on (not found, not running) before any exec.
-    super::target::resolve(&opts.state_dir, &opts.name)?;
+    check(opts)?;
     let name = opts.name.as_str();
     let forward = if opts.forward_signals {
         Some(Forwarder::new().map_err(super::error::step_err(name, "signals"))?)
@@ -53,7 +52,7 @@ pub fn attach(opts: &AttachOptions) -> Result<i32> {
 /// [`super::attach_output`] in a helper whose stdin is /dev/null and whose stdout and stderr
 /// are pipes we read.
 pub fn attach_output(opts: &AttachOptions) -> Result<Output> {
-    super::target::resolve(&opts.state_dir, &opts.name)?;
+    check(opts)?;
     let mut opts = opts.clone();
     opts.pty = super::PtyMode::Never;
     opts.forward_signals = false;
@@ -61,6 +60,14 @@ pub fn attach_output(opts: &AttachOptions) -> Result<Output> {
     captured(&name, |stdio| {
         helper::spawn(JOB_ATTACH, &opts, Some(stdio)).map_err(failed(&name))
     })
+}
+
+/// Everything the attach checks before it forks, here in the caller, so that what a caller
+/// branches on stays a typed error (not found, not running, weaker than the init, a bad option)
+/// instead of the helper's message. What it prepared is dropped again (an `attach` cgroup leaf
+/// it made is removed); the helper prepares its own.
+fn check(opts: &AttachOptions) -> Result<()> {
+    super::prepare::prepare(opts, super::prepare::StdioPlan::Inherit).map(drop)
 }
 
 /// Starts a helper with `spawn` on capture pipes, collects its output, and returns it with the

@@ -136,6 +136,24 @@ fn rounds(dir: &std::path::Path, state: &std::path::Path, name: &str) -> Result<
         if String::from_utf8_lossy(&out.stdout).trim() != name || out.code != 0 {
             return Err(at("attach", &format!("{out:?}")));
         }
+        // A command that leaves a child holding its stdout: the call returns when the command
+        // ends, not when the pipe closes.
+        let t0 = Instant::now();
+        let out = lxnest::api::attach(
+            state,
+            name,
+            &cmd(&["/bin/sh", "-c", "sleep 60 & echo bg"]),
+            &Default::default(),
+        )
+        .map_err(|e| at("attach (background)", &e))?;
+        if String::from_utf8_lossy(&out.stdout).trim() != "bg"
+            || t0.elapsed() > Duration::from_secs(20)
+        {
+            return Err(at(
+                "attach (background)",
+                &format!("{out:?} after {:?}", t0.elapsed()),
+            ));
+        }
         lxnest::api::stop(state, name, grace).map_err(|e| at("stop", &e))?;
         let out = lxnest::api::execute(
             state,

@@ -224,27 +224,35 @@ impl Spawned {
         let mut bufs = (Vec::new(), Vec::new());
         let mut open = [true, true];
         loop {
+            let ends = [&out, &err];
+            let polled: Vec<usize> = (0..2).filter(|i| open[*i]).collect();
             let mut fds = vec![nix::poll::PollFd::new(
                 pidfd.as_fd(),
                 nix::poll::PollFlags::POLLIN,
             )];
-            for (i, fd) in [&out, &err].into_iter().enumerate() {
-                if open[i] {
-                    fds.push(nix::poll::PollFd::new(
-                        fd.as_fd(),
-                        nix::poll::PollFlags::POLLIN,
-                    ));
-                }
-            }
+            fds.extend(
+                polled.iter().map(|i| {
+                    nix::poll::PollFd::new(ends[*i].as_fd(), nix::poll::PollFlags::POLLIN)
+                }),
+            );
             match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(e.into()),
             }
-            let exited = fds[0].revents().is_some_and(|r| !r.is_empty());
+            let ready = |f: &nix::poll::PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
+            let exited = ready(&fds[0]);
+            // Only what poll says is readable: a blocking read of a quiet pipe that a command's
+            // background child keeps open would never return.
+            let readable: Vec<usize> = polled
+                .iter()
+                .zip(&fds[1..])
+                .filter(|(_, f)| ready(f))
+                .map(|(i, _)| *i)
+                .collect();
             drop(fds);
-            for (i, fd) in [&out, &err].into_iter().enumerate() {
+            for i in readable {
                 let sink = if i == 0 { &mut bufs.0 } else { &mut bufs.1 };
-                if open[i] && !read_ready(fd.as_fd(), sink) {
+                if !read_ready(ends[i].as_fd(), sink) {
                     open[i] = false;
                 }
             }

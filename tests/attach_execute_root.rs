@@ -55,6 +55,7 @@ fn execute_root_runs_confined_and_cleans_up() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     let name = format!("ax{}", std::process::id() % 100_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let _g = Cleanup(dir.path().to_path_buf(), name.clone());
@@ -131,6 +132,7 @@ fn execute_root_library_and_saved_plan_of_a_stale_state() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     let name = format!("ay{}", std::process::id() % 100_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let _g = Cleanup(dir.path().to_path_buf(), name.clone());

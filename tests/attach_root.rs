@@ -174,6 +174,7 @@ fn attach_root_level1_is_confined_like_init() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     // Controls: outside the container the same attempts succeed, so a denial inside is the
     // container's confinement.
     assert!(Command::new("unshare")
@@ -274,6 +275,7 @@ fn attach_root_level2_from_host_stacks_both_levels() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     let inner = format!("lxnest run -n inner -- /bin/sh -c '{INIT_PROBES}'");
     let c = Container::start("n", true, &inner);
     let l1 = c.pid();
@@ -356,6 +358,7 @@ fn attach_root_joe_works_without_the_containers_devpts() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     let c = Container::start("j", false, "exec sleep 600");
     let pid = c.pid().to_string();
     let umount = Command::new("nsenter")
@@ -411,6 +414,7 @@ fn attach_root_exit_codes_and_signals_pass_through() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     let c = Container::start("s", false, "exec sleep 600");
     let code = |script: &str| {
         c.cli(&["-n", &c.name, "--", "/bin/sh", "-c", script])
@@ -508,6 +512,7 @@ fn attach_root_errors_are_clear() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     let empty = tempfile::tempdir().expect("tempdir");
     let o = Command::new(LXNEST)
         .args(["attach", "-n", "nope", "-P"])
@@ -581,6 +586,7 @@ fn attach_root_init_nested_stack_with_init_leaf() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     use lxnest::launch::defaults::level_plan;
     let host = format!("ah{}", std::process::id() % 100_000);
     let mut l1 = level_plan(&host, Vec::new(), true);
@@ -672,6 +678,7 @@ fn attach_root_proc_ns_fallback_joins_every_namespace() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     let c = Container::start("f", false, "exec sleep 600");
     let pid = c.pid();
     let kinds = ["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"];
@@ -743,6 +750,7 @@ fn attach_root_forged_nested_state_cannot_redirect_host_writes() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     let canary = tempfile::tempdir().expect("tempdir");
     std::fs::write(canary.path().join("cgroup.procs"), "untouched").expect("write");
     let inner = "lxnest run -n inner -- /bin/sleep 600";
@@ -803,6 +811,7 @@ fn attach_root_refuses_fewer_filters_than_the_init() {
     if !support::root() {
         return;
     }
+    support::use_built_binary();
     let c = Container::start("w", true, "lxnest run -n inner -- /bin/sleep 600");
     let l1 = c.pid();
     let inner_state = PathBuf::from(format!("/proc/{l1}/root/run/lxnest/inner/state.json"));

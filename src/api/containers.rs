@@ -360,13 +360,12 @@ pub fn destroy(state_dir: &Path, name: &str, grace: Duration) -> Result<()> {
         Some(p) => p.idmap.clone(),
         None => Some(crate::launch::defaults::idmap(false)),
     };
-    let had_tree = crate::launch::tarroot::remove(map.as_ref(), &tree).map_err(|message| {
-        LaunchError::State {
+    let had_tree =
+        crate::launch::tarroot::remove(map.as_ref(), &tree).map_err(|e| LaunchError::State {
             container: name.into(),
             path: tree.display().to_string(),
-            message,
-        }
-    })?;
+            message: e.to_string(),
+        })?;
     if stopped || had_tree {
         Ok(())
     } else {

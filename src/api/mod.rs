@@ -34,3 +34,25 @@ pub use run::{attach, execute, AttachOpts, Output};
 /// Default state directory (`-P`) of root, and of whoever runs this process, as the command
 /// line uses them.
 pub use crate::launch::state::{default_dir, DEFAULT_DIR};
+
+/// The jobs `lxnest __monitor` runs for a multi-threaded caller (see `launch::helper`).
+pub const HELPER_JOBS: &[(&str, crate::launch::helper::Handler)] = &[
+    (
+        crate::launch::helper::JOB_START,
+        crate::launch::helper::start_job,
+    ),
+    (
+        crate::launch::helper::JOB_MAPPED,
+        crate::launch::tarroot::mapped_job,
+    ),
+    (
+        crate::attach::helper::JOB_ATTACH,
+        crate::attach::helper::attach_job,
+    ),
+];
+
+/// `lxnest __monitor`: runs the job its caller handed it ([`HELPER_JOBS`]); returns its exit
+/// status.
+pub fn serve_helper() -> i32 {
+    crate::launch::helper::serve(HELPER_JOBS)
+}

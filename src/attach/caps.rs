@@ -3,6 +3,7 @@
 //! Landlock and seccomp without NO_NEW_PRIVS) until exec, where the kernel gives a root program
 //! exactly the bounding set, as it gave the init (see docs/attach.md).
 
+use super::error::StepFailure;
 use caps::{CapSet, Capability, CapsHashSet};
 
 /// The capabilities whose bits are set in `mask`.
@@ -23,26 +24,25 @@ pub fn last_cap() -> u8 {
 
 /// Shrinks the bounding set to `bounding`, sets the inheritable set, clears ambient, and raises
 /// the effective set to the permitted one (a uid change cleared it).
-pub fn restrict(bounding: u64, inheritable: u64, last_cap: u8) -> Result<(), String> {
+pub fn restrict(bounding: u64, inheritable: u64, last_cap: u8) -> Result<(), StepFailure> {
     for cap in 0..=u32::from(last_cap).min(63) {
         if bounding & (1u64 << cap) == 0 {
             // SAFETY: prctl with integer arguments only.
             let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
             // EINVAL: a capability this kernel does not have.
             if rc != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
-                return Err(format!(
-                    "drop capability {cap} from the bounding set: {}",
-                    std::io::Error::last_os_error()
-                ));
+                return Err(StepFailure::doing(format!(
+                    "drop capability {cap} from the bounding set"
+                ))(std::io::Error::last_os_error()));
             }
         }
     }
-    caps::clear(None, CapSet::Ambient).map_err(|e| format!("clear ambient: {e}"))?;
-    let permitted =
-        caps::read(None, CapSet::Permitted).map_err(|e| format!("read permitted: {e}"))?;
-    caps::set(None, CapSet::Effective, &permitted).map_err(|e| format!("raise effective: {e}"))?;
+    let fail = |doing: &'static str| move |e| StepFailure::doing(doing)(std::io::Error::other(e));
+    caps::clear(None, CapSet::Ambient).map_err(fail("clear ambient"))?;
+    let permitted = caps::read(None, CapSet::Permitted).map_err(fail("read permitted"))?;
+    caps::set(None, CapSet::Effective, &permitted).map_err(fail("raise effective"))?;
     let inh: CapsHashSet = set_of(inheritable & bounding);
-    caps::set(None, CapSet::Inheritable, &inh).map_err(|e| format!("set inheritable: {e}"))?;
+    caps::set(None, CapSet::Inheritable, &inh).map_err(fail("set inheritable"))?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 //! mount namespace: they are resolved inside its root, must be cgroup directories, and everything
 //! below them is opened without symlinks or mount crossings (see [`super::inroot`]).
 
+use super::error::StepFailure;
 use super::inroot::{fd_path, is_cgroupfs, open_beneath, open_in_root, root_of};
 use super::target::Level;
 use std::io::{Read, Write};
@@ -43,20 +44,23 @@ pub fn choose(dir: &OwnedFd, init_leaf: Option<&str>, delegate: bool) -> (Option
 }
 
 /// Opens the container's cgroup directory `dir` of `level` (in its launcher's view).
-fn open_dir(level: &Level, dir: &Path) -> Result<OwnedFd, String> {
+fn open_dir(level: &Level, dir: &Path) -> Result<OwnedFd, StepFailure> {
     let fd = match level.parent_pid {
         Some(p) => root_of(p).and_then(|r| open_in_root(&r, dir, libc::O_PATH | libc::O_DIRECTORY)),
         None => std::fs::File::open(dir).map(OwnedFd::from),
     }
-    .map_err(|e| format!("the container's cgroup {}: {e}", dir.display()))?;
+    .map_err(|e| StepFailure::doing("the container's cgroup")(e).with_path(dir))?;
     if !is_cgroupfs(&fd) {
-        return Err(format!("{} is not a cgroup directory", dir.display()));
+        return Err(StepFailure::refused(format!(
+            "{} is not a cgroup directory",
+            dir.display()
+        )));
     }
     Ok(fd)
 }
 
 /// Opens the `cgroup.procs` files for `level`, creating `attach` leaves where needed.
-pub fn prepare(level: &Level) -> Result<CgroupJoin, String> {
+pub fn prepare(level: &Level) -> Result<CgroupJoin, StepFailure> {
     let plan = &level.state.plan.cgroup;
     let mut join = CgroupJoin::default();
     for (label, dir) in &level.state.cgroups {
@@ -70,20 +74,22 @@ pub fn prepare(level: &Level) -> Result<CgroupJoin, String> {
             ) {
                 Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
                 Err(e) => {
-                    return Err(format!(
-                        "{label}: mkdir {}/{ATTACH_LEAF}: {e}",
-                        dir.display()
-                    ))
+                    return Err(StepFailure::doing(format!("{label}: mkdir"))(e.into())
+                        .with_path(dir.join(ATTACH_LEAF)))
                 }
             }
-            inherit_cpuset(&dirfd).map_err(|e| format!("{label}: {e}"))?;
+            inherit_cpuset(&dirfd).map_err(|e| StepFailure {
+                doing: Some(format!("{label}: {}", e.doing.unwrap_or_default())),
+                ..e
+            })?;
         }
         let rel = leaf.map_or_else(
             || PathBuf::from("cgroup.procs"),
             |l| Path::new(&l).join("cgroup.procs"),
         );
-        let procs = open_beneath(&dirfd, &rel, libc::O_WRONLY)
-            .map_err(|e| format!("{label}: open {}/{}: {e}", dir.display(), rel.display()))?;
+        let procs = open_beneath(&dirfd, &rel, libc::O_WRONLY).map_err(|e| {
+            StepFailure::doing(format!("{label}: open"))(e).with_path(dir.join(&rel))
+        })?;
         join.procs.push((label.clone(), procs));
         if is_attach_leaf {
             join.leaves.push(dirfd);
@@ -94,7 +100,7 @@ pub fn prepare(level: &Level) -> Result<CgroupJoin, String> {
 
 /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and the kernel refuses tasks
 /// there (ENOSPC): give the `attach` leaf its parent's.
-fn inherit_cpuset(dir: &OwnedFd) -> Result<(), String> {
+fn inherit_cpuset(dir: &OwnedFd) -> Result<(), StepFailure> {
     for file in ["cpuset.cpus", "cpuset.mems"] {
         let leaf_file = Path::new(ATTACH_LEAF).join(file);
         let Ok(fd) = open_beneath(dir, &leaf_file, libc::O_RDWR) else {
@@ -110,9 +116,9 @@ fn inherit_cpuset(dir: &OwnedFd) -> Result<(), String> {
         open_beneath(dir, Path::new(file), libc::O_RDONLY)
             .map(std::fs::File::from)
             .and_then(|mut p| p.read_to_string(&mut theirs))
-            .map_err(|e| format!("read {file}: {e}"))?;
+            .map_err(|e| StepFailure::doing("read")(e).with_path(file))?;
         f.write_all(theirs.trim().as_bytes())
-            .map_err(|e| format!("write {}: {e}", leaf_file.display()))?;
+            .map_err(|e| StepFailure::doing("write")(e).with_path(&leaf_file))?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 /// How the caller's environment is used.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EnvPolicy {
     /// Start from the init's environment only (`--clear-env`).
     pub clear: bool,

@@ -1,5 +1,6 @@
 //! The error type of attach and execute: every variant names the container and what failed.
 
+pub use crate::launch::error::StepFailure;
 use thiserror::Error;
 
 /// Why an attach or execute failed (the command itself never ran, or its exit status is lost).
@@ -45,14 +46,15 @@ pub enum AttachError {
         message: String,
     },
     /// A step on the host side failed (before or while running the command).
-    #[error("container {name}: attach step {step}: {message}")]
+    #[error("container {name}: attach step {step}: {source}")]
     Step {
         /// Container path.
         name: String,
         /// Step name (`pidfd`, `cgroup`, `setns`, `seccomp` ...), as in docs/attach.md.
         step: &'static str,
-        /// The error text, with the OS error.
-        message: String,
+        /// The OS error, with the path and the operation it concerned.
+        #[source]
+        source: StepFailure,
     },
     /// A step in the attaching process failed (it reported it before exiting).
     #[error("container {name}: attach step {step} (in the container): {message}")]
@@ -63,6 +65,19 @@ pub enum AttachError {
         step: String,
         /// The error text.
         message: String,
+    },
+    /// The attach or execute ran in an exec'd `lxnest __monitor` (the caller is multi-threaded)
+    /// and failed there, or could not run.
+    #[error(
+        "container {name}: {}",
+        crate::launch::error::strip_container(name, source)
+    )]
+    Helper {
+        /// Container path.
+        name: String,
+        /// What the helper reported, or why it could not run.
+        #[source]
+        source: crate::launch::helper::HelperError,
     },
     /// The launcher failed (for `execute`).
     #[error(transparent)]
@@ -75,8 +90,9 @@ pub enum AttachError {
 /// Result alias of the attach module.
 pub type Result<T, E = AttachError> = std::result::Result<T, E>;
 
-/// Context for a failing host-side step.
-pub(crate) fn step_err<E: std::fmt::Display>(
+/// Context for a failing host-side step: turns an OS error (or a [`StepFailure`]) into
+/// [`AttachError::Step`].
+pub(crate) fn step_err<E: Into<StepFailure>>(
     name: &str,
     step: &'static str,
 ) -> impl FnOnce(E) -> AttachError {
@@ -84,6 +100,6 @@ pub(crate) fn step_err<E: std::fmt::Display>(
     move |e| AttachError::Step {
         name,
         step,
-        message: e.to_string(),
+        source: e.into(),
     }
 }

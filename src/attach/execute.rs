@@ -127,14 +127,27 @@ pub fn execute_output(opts: &ExecuteOptions) -> Result<Output> {
         bridge,
         ..Default::default()
     };
+    // From a multi-threaded caller, the launcher runs in an exec'd lxnest (launch::helper),
+    // whose stdio are the capture pipes.
+    if crate::launch::helper::multi_threaded() {
+        return super::helper::captured(&name, |stdio| {
+            crate::launch::helper::spawn_start(&lp, &start, opts.grace, true, Some(stdio)).map_err(
+                |source| AttachError::Helper {
+                    name: name.clone(),
+                    source,
+                },
+            )
+        });
+    }
     let pipe =
         || nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(&name, "stdio"));
     let ((out_r, out_w), (err_r, err_w), (rep_r, rep_w)) = (pipe()?, pipe()?, pipe()?);
     let null: OwnedFd = std::fs::File::open("/dev/null")
         .map_err(step_err(&name, "stdio"))?
         .into();
-    // SAFETY: the child only runs the launcher (which forks and execs the init) and exits; the
-    // allocator stays usable after glibc's fork even in a multi-threaded caller.
+    crate::launch::helper::single_threaded(&name, "fork")?;
+    // SAFETY: this process is single-threaded (checked just now); the child runs the launcher
+    // (which forks and execs the init) and exits.
     match unsafe { fork() }.map_err(step_err(&name, "fork"))? {
         ForkResult::Child => {
             for (from, to) in [(&null, 0), (&out_w, 1), (&err_w, 2)] {
@@ -165,7 +178,7 @@ pub fn execute_output(opts: &ExecuteOptions) -> Result<Output> {
                 return Err(AttachError::Step {
                     name,
                     step: "launch",
-                    message: report,
+                    source: super::error::StepFailure::refused(report),
                 });
             }
             Ok(Output {

@@ -5,6 +5,7 @@
 //! absolute symlinks inside the container resolve against its root, not ours. The attaching
 //! process only calls `restrict_self`.
 
+use super::error::StepFailure;
 use super::inroot::{open_in_root, root_of};
 use super::target::Level;
 use landlock::{
@@ -16,18 +17,22 @@ use std::path::Path;
 const ABI_WANTED: ABI = ABI::V5;
 
 /// Builds the rulesets of every level with Landlock enabled, outermost first.
-pub fn prepare(levels: &[Level]) -> Result<Vec<RulesetCreated>, String> {
+pub fn prepare(levels: &[Level]) -> Result<Vec<RulesetCreated>, StepFailure> {
     let mut out = Vec::new();
     for level in levels {
         let plan = &level.state.plan.landlock;
         if !plan.enabled {
             continue;
         }
-        let root =
-            root_of(level.host_pid).map_err(|e| format!("/proc/{}/root: {e}", level.host_pid))?;
+        let root = root_of(level.host_pid)
+            .map_err(StepFailure::at(format!("/proc/{}/root", level.host_pid)))?;
         let all = AccessFs::from_all(ABI_WANTED);
         let read = AccessFs::from_read(ABI_WANTED);
-        let lerr = |e: landlock::RulesetError| format!("{}: {e}", level.state.name);
+        let lerr = |e: landlock::RulesetError| {
+            StepFailure::doing(format!("the ruleset of {}", level.state.name))(
+                std::io::Error::other(e),
+            )
+        };
         let mut created = Ruleset::default()
             .handle_access(all)
             .map_err(lerr)?

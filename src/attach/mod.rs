@@ -24,6 +24,7 @@ pub mod env;
 pub mod error;
 pub mod execute;
 pub mod handoff;
+pub mod helper;
 pub use crate::inroot;
 pub mod landlock;
 pub mod level;
@@ -49,6 +50,10 @@ use std::os::fd::OwnedFd;
 /// pseudo-terminal when stdin is a terminal, see [`PtyMode`]); returns its exit code (128 +
 /// signal number when a signal ended it).
 pub fn attach(opts: &AttachOptions) -> Result<i32> {
+    // From a multi-threaded caller, the fork happens in an exec'd lxnest (attach::helper).
+    if crate::launch::helper::multi_threaded() {
+        return helper::attach(opts);
+    }
     let want_pty = match opts.pty {
         PtyMode::Auto => std::io::stdin().is_terminal(),
         PtyMode::Always => true,
@@ -110,6 +115,9 @@ fn no_terminal(name: &str) -> Result<(StdioPlan, (OwnedFd, OwnedFd))> {
 
 /// [`attach`] with stdin from /dev/null and stdout/stderr captured.
 pub fn attach_output(opts: &AttachOptions) -> Result<Output> {
+    if crate::launch::helper::multi_threaded() {
+        return helper::attach_output(opts);
+    }
     let name = opts.name.as_str();
     let (out_r, out_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(error::step_err(name, "stdio"))?;

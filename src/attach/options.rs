@@ -1,10 +1,11 @@
 //! What the caller asks for.
 
 use super::env::EnvPolicy;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// When to give the attached process a new pseudo-terminal.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PtyMode {
     /// When our stdin is a terminal.
     #[default]
@@ -16,7 +17,7 @@ pub enum PtyMode {
 }
 
 /// Options of [`super::attach`] and [`super::attach_output`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AttachOptions {
     /// Container name, or `A/B` for a nested container (a bare nested name is searched for).
     pub name: String,

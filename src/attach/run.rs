@@ -3,7 +3,7 @@
 //! P1's exit status (which mirrors the command's) once P1 is gone.
 
 use super::child;
-use super::error::{step_err, AttachError, Result};
+use super::error::{step_err, AttachError, Result, StepFailure};
 use super::prepare::{Prepared, StdioPlan};
 use super::{pty, target};
 use nix::fcntl::OFlag;
@@ -123,9 +123,11 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
         ..
     } = relay;
     let caller = nix::unistd::getpid();
-    // SAFETY: the child only uses memory it owns (its copy of `prep`) and makes system calls
-    // until it execs or exits; glibc's fork leaves the allocator usable in the child even when
-    // the caller is multi-threaded (a library caller such as the Python binding).
+    // A multi-threaded caller's attach runs in an exec'd helper (attach::helper); checked here.
+    crate::launch::helper::single_threaded(&name, "fork")?;
+    // SAFETY: this process is single-threaded (checked just now), so no lock another thread
+    // held can be held in the child; it uses its copy of `prep` and makes system calls until
+    // it execs or exits.
     let p1 = match unsafe { fork() }.map_err(step_err(&name, "fork"))? {
         ForkResult::Child => {
             drop((ch_r, go_w, master, capture, fwd));
@@ -148,13 +150,15 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
     };
     let Some(p2) = p2 else {
         let code = wait_p1(p1);
-        return Err(step_err(&name, "fork")(format!(
+        return Err(step_err(&name, "fork")(StepFailure::refused(format!(
             "the attaching process exited ({code}) without a report"
-        )));
+        ))));
     };
     if nix::unistd::write(&go_w, b"g").is_err() {
         wait_p1(p1);
-        return Err(step_err(&name, "fork")("the attaching process is gone"));
+        return Err(step_err(&name, "fork")(StepFailure::refused(
+            "the attaching process is gone",
+        )));
     }
     drop(go_w);
 

@@ -454,7 +454,7 @@ impl LaunchCommand {
                 Ok(ExitCode::SUCCESS)
             }
             LaunchCommand::InitNested { plan } => Ok(code(nested::init_nested(plan)?)),
-            LaunchCommand::Monitor => Ok(code(launch::helper::serve())),
+            LaunchCommand::Monitor => Ok(code(lxnest::api::serve_helper())),
             LaunchCommand::Probe { name, args } => Ok(code(launch::probe::run(&name, &args))),
         }
     }

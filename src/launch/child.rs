@@ -2,7 +2,7 @@
 //! exec, in the order the kernel requires. Each step reports its failure to the parent through
 //! the sync channel and the child exits; the parent then undoes its own steps.
 
-use super::error::{step_err, LaunchError, Result};
+use super::error::{step_err, LaunchError, Result, StepFailure};
 use super::sync::{Channel, Enforced, Msg};
 use super::{apparmor, caps, dev, hooks, idmap, inject, landlock, mounts, netif, pivot, proc};
 use crate::plan::model::LevelPlan;
@@ -48,7 +48,7 @@ pub fn run(spec: &ChildSpec<'_>, ch: &mut Channel) -> isize {
         Ok(never) => match never {},
         Err(e) => {
             let (step, message) = match &e {
-                LaunchError::Step { step, message, .. } => (step.to_string(), message.clone()),
+                LaunchError::Step { step, source, .. } => (step.to_string(), source.to_string()),
                 LaunchError::Injected { step, .. } => (step.to_string(), "injected failure".into()),
                 LaunchError::Rootfs { source, .. } => ("rootfs".into(), source.to_string()),
                 other => ("child".into(), other.to_string()),
@@ -62,9 +62,9 @@ pub fn run(spec: &ChildSpec<'_>, ch: &mut Channel) -> isize {
 fn wait_continue(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
     match ch.recv() {
         Ok(Msg::Continue) => Ok(()),
-        Ok(other) => Err(step_err(c, step)(format!(
+        Ok(other) => Err(step_err(c, step)(StepFailure::refused(format!(
             "unexpected {other:?} from the parent"
-        ))),
+        )))),
         Err(e) => Err(step_err(c, step)(e)),
     }
 }
@@ -103,7 +103,7 @@ fn cstrings<I: IntoIterator<Item = String>>(it: I) -> Option<Vec<CString>> {
 }
 
 /// The level marker `lxnest check` reads, and a nesting host's handoff plan.
-fn write_run_files(spec: &ChildSpec<'_>, root: &Path) -> std::result::Result<(), String> {
+fn write_run_files(spec: &ChildSpec<'_>, root: &Path) -> std::result::Result<(), StepFailure> {
     let plan = spec.plan;
     let level = plan
         .init
@@ -113,9 +113,10 @@ fn write_run_files(spec: &ChildSpec<'_>, root: &Path) -> std::result::Result<(),
         .unwrap_or_else(|| plan.depth.to_string());
     // Resolved inside the tree: a `dir:` or `tar:` root is the container's, and a symlink it
     // planted at run/, run/lxnest or the file itself must not steer this write.
-    let tree = crate::inroot::create::open_root(root).map_err(|e| e.to_string())?;
+    let tree = crate::inroot::create::open_root(root).map_err(StepFailure::at(root))?;
     let write = |path: &str, text: &str, mode: u32| {
-        crate::inroot::create::write(&tree, Path::new(path), text, mode).map_err(|e| e.to_string())
+        crate::inroot::create::write(&tree, Path::new(path), text, mode)
+            .map_err(StepFailure::at(root.join(path.trim_start_matches('/'))))
     };
     write("/run/lxnest/level", &format!("{level}\n"), 0o644)?;
     if let Some(json) = &spec.nested_json {
@@ -291,12 +292,15 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         .init
         .command
         .first()
-        .ok_or_else(|| step_err(c, "exec")("empty command"))?;
-    let exe = resolve(argv0, &env_path)
-        .ok_or_else(|| step_err(c, "exec")(format!("{argv0}: not found in {env_path}")))?;
+        .ok_or_else(|| step_err(c, "exec")(StepFailure::refused("empty command")))?;
+    let exe = resolve(argv0, &env_path).ok_or_else(|| {
+        step_err(c, "exec")(StepFailure::refused(format!(
+            "{argv0}: not found in {env_path}"
+        )))
+    })?;
     let exe = CString::new(exe.as_os_str().as_encoded_bytes()).map_err(step_err(c, "exec"))?;
-    let argv =
-        cstrings(plan.init.command.clone()).ok_or_else(|| step_err(c, "exec")("NUL in argv"))?;
+    let argv = cstrings(plan.init.command.clone())
+        .ok_or_else(|| step_err(c, "exec")(StepFailure::refused("NUL in argv")))?;
     let mut env = plan.init.environment.clone();
     env.entry("PATH".into()).or_insert(env_path);
     env.entry("HOME".into()).or_insert_with(|| "/root".into());
@@ -306,7 +310,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         env.entry("TERM".into()).or_insert(t);
     }
     let envp = cstrings(env.into_iter().map(|(k, v)| format!("{k}={v}")))
-        .ok_or_else(|| step_err(c, "exec")("NUL in environment"))?;
+        .ok_or_else(|| step_err(c, "exec")(StepFailure::refused("NUL in environment")))?;
 
     // Capabilities: shrink the bounding set now; the init gets exactly that set at exec. The
     // effective set keeps CAP_SYS_ADMIN until exec, which the seccomp step needs to install its
@@ -363,5 +367,7 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    Err(step_err(c, "exec")(format!("execve {argv0}: {err}")))
+    Err(step_err(c, "exec")(StepFailure::doing(format!(
+        "execve {argv0}"
+    ))(err.into())))
 }

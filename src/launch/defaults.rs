@@ -58,11 +58,16 @@ pub fn idmap(nesting: bool) -> IdMapPlan {
 
 /// The error of a failed map write, with why it failed when our own maps do not cover the
 /// planned ids (a nesting host without a reserved range) and what to do about it.
-pub fn explain_map_error(map: &IdMapPlan, err: std::io::Error) -> String {
+pub fn explain_map_error(map: &IdMapPlan, err: std::io::Error) -> super::error::StepFailure {
     let own = |f: &str| std::fs::read_to_string(format!("/proc/self/{f}")).unwrap_or_default();
+    let failure = super::error::StepFailure::from(err);
     match crate::plan::idreserve::unmapped(map, &own("uid_map"), &own("gid_map")) {
-        Some(why) => format!("{err}: {why}"),
-        None => err.to_string(),
+        // What the OS error alone does not say: which ids this user may not map.
+        Some(why) => super::error::StepFailure {
+            doing: Some(format!("write the id maps ({why})")),
+            ..failure
+        },
+        None => failure,
     }
 }
 

@@ -1,29 +1,399 @@
-//! Starting containers from a multi-threaded caller (the Python binding, a Rust program calling
-//! `lxnest::api` from threads). The start sequence forks and clones, and the children run Rust
-//! code that allocates and takes locks; a lock that another thread of the caller held at the
-//! fork stays held forever in the child (a test saw exactly that hang). So when the calling
-//! process has more than one thread, the start runs in a fresh `lxnest __monitor` process,
-//! started by exec (`std::process::Command`, which only makes async-signal-safe calls between
-//! its fork and exec); that process is single-threaded, and forks and clones safely.
+//! Forking from a multi-threaded caller (the Python binding, a Rust program calling
+//! `lxnest::api` from threads). A lock that another thread of the caller held at a fork or clone
+//! stays held forever in the child (a test saw exactly that hang, on Rust's stdout lock); so
+//! every fork or clone that runs lxnest's code in the child happens in a process known to be
+//! single-threaded ([`single_threaded`] checks it right before), and a multi-threaded caller
+//! hands the job to a fresh `lxnest __monitor` process, started by exec
+//! (`std::process::Command`, which only makes async-signal-safe calls between its fork and exec).
 //!
-//! The job (plan and options) reaches it as JSON on descriptor 4; it answers with one line on
-//! descriptor 3: `ok N` (the init's pid, or a foreground container's exit code) or `err MESSAGE`.
-//! A foreground container keeps the caller's stdio, relayed by the helper (`launch::fgstdio`).
+//! One protocol for every job ([`JOB_START`], `attach`, [`JOB_MAPPED`]): the job, as JSON
+//! `{"kind": K, "job": {...}}`, on descriptor 4 (an anonymous file); one line back on
+//! descriptor 3: `ok N [TEXT]` (a pid, an exit code; a note) or `err MESSAGE`. The helper's
+//! stdio is the caller's, or pipes the caller reads ([`Spawned::collect`]). The table of jobs is
+//! `api::HELPER_JOBS` (attach lives above the launcher).
 
-use super::error::{step_err, Result};
+use super::error::{LaunchError, Result};
 use super::start::StartOptions;
 use crate::cgroup::{Base, CreateOptions};
 use crate::plan::model::{BridgePlan, LevelPlan};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::time::Duration;
+use thiserror::Error;
 
-/// What `lxnest __monitor` is asked to do.
+/// Kind of a start job.
+pub const JOB_START: &str = "start";
+/// Kind of a job run as root of a mapped user namespace ([`super::userns`]).
+pub const JOB_MAPPED: &str = "mapped";
+
+/// Why a job handed to `lxnest __monitor` failed, on the caller's side.
+#[derive(Debug, Error)]
+pub enum HelperError {
+    /// No lxnest executable to exec: a multi-threaded caller must not fork and run lxnest's
+    /// code in the child, so it cannot go on without one.
+    #[error("this process has several threads, so lxnest runs the {job} in an exec'd `lxnest __monitor`, but no lxnest executable was found (set LXNEST_BINARY to the lxnest executable, or install lxnest on PATH)")]
+    NoBinary {
+        /// The job's kind.
+        job: String,
+    },
+    /// Setting the helper up or waiting for it failed.
+    #[error("lxnest __monitor ({binary}): {what}: {source}")]
+    Io {
+        /// The executable.
+        binary: String,
+        /// What was being done (`job file`, `report pipe`, `exec`, `wait`).
+        what: &'static str,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The job could not be written as JSON.
+    #[error("encoding the {job} job: {source}")]
+    Encode {
+        /// The job's kind.
+        job: String,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The helper ended without its one-line report.
+    #[error("lxnest __monitor ({binary}) ended ({status}) without a report")]
+    NoReport {
+        /// The executable.
+        binary: String,
+        /// Its exit status.
+        status: String,
+    },
+    /// The job failed; the helper's message (which names the container and the step).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Whether this process has more than one thread.
+pub fn multi_threaded() -> bool {
+    threads() > 1
+}
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(1, |rd| rd.count())
+}
+
+/// Checks, right before a fork or clone whose child runs lxnest's code, that this process is
+/// single-threaded. A thread that was just joined may stay listed for a moment while the kernel
+/// releases it (a tarball's decompression thread, for one): it holds no lock any more, so that
+/// moment is waited out, briefly.
+pub fn single_threaded(container: &str, step: &'static str) -> Result<()> {
+    for _ in 0..50 {
+        if threads() <= 1 {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Err(LaunchError::Threaded {
+        container: container.into(),
+        step,
+        threads: threads(),
+    })
+}
+
+/// The lxnest executable to exec: `$LXNEST_BINARY`, the running executable when it is lxnest,
+/// else `lxnest` on PATH.
+pub fn binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("LXNEST_BINARY").map(PathBuf::from) {
+        return p.is_file().then_some(p);
+    }
+    let exe = std::env::current_exe().ok();
+    if exe
+        .as_deref()
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "lxnest")
+    {
+        return exe;
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("lxnest"))
+        .find(|p| p.is_file())
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<J> {
+    kind: String,
+    job: J,
+}
+
+/// A helper started for one job.
+pub struct Spawned {
+    child: std::process::Child,
+    report: OwnedFd,
+    binary: PathBuf,
+}
+
+/// Execs `lxnest __monitor` for the job `kind`. `stdio` (stdin, stdout, stderr) replaces the
+/// caller's, which the helper otherwise shares.
+pub fn spawn<J: Serialize>(
+    kind: &str,
+    job: &J,
+    stdio: Option<[OwnedFd; 3]>,
+) -> std::result::Result<Spawned, HelperError> {
+    let bin = binary().ok_or_else(|| HelperError::NoBinary { job: kind.into() })?;
+    let io = |what| {
+        let binary = bin.display().to_string();
+        move |source| HelperError::Io {
+            binary,
+            what,
+            source,
+        }
+    };
+    let text = serde_json::to_vec(&Envelope {
+        kind: kind.to_string(),
+        job,
+    })
+    .map_err(|source| HelperError::Encode {
+        job: kind.into(),
+        source,
+    })?;
+    // The job through an anonymous file: no pipe to fill, no thread to feed it.
+    let fd = nix::sys::memfd::memfd_create(c"lxnest-job", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+        .map_err(|e| io("job file")(e.into()))?;
+    let mut job_file = std::fs::File::from(fd);
+    job_file
+        .write_all(&text)
+        .and_then(|_| std::io::Seek::rewind(&mut job_file))
+        .map_err(io("job file"))?;
+    let (report_r, report_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| io("report pipe")(e.into()))?;
+    let w = report_w.as_raw_fd();
+    let j = job_file.as_raw_fd();
+    let mut cmd = std::process::Command::new(&bin);
+    cmd.arg("__monitor");
+    if let Some([i, o, e]) = stdio {
+        cmd.stdin(i).stdout(o).stderr(e);
+    }
+    // SAFETY: fcntl and dup2 are async-signal-safe; they put the report pipe at descriptor 3
+    // and the job at 4, without close-on-exec, for the helper.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Out of the way first: either may sit at 3 or 4 already.
+            let (w2, j2) = (
+                libc::fcntl(w, libc::F_DUPFD_CLOEXEC, 10),
+                libc::fcntl(j, libc::F_DUPFD_CLOEXEC, 10),
+            );
+            if w2 < 0 || j2 < 0 || libc::dup2(w2, 3) < 0 || libc::dup2(j2, 4) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(io("exec"))?;
+    // Dropped here, with `cmd`: the copies of the pipes' write ends that the helper got.
+    drop(cmd);
+    drop(report_w);
+    Ok(Spawned {
+        child,
+        report: report_r,
+        binary: bin,
+    })
+}
+
+impl Spawned {
+    /// The helper's pid.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// A descriptor that becomes readable when the helper exits.
+    pub fn pidfd(&self) -> std::io::Result<OwnedFd> {
+        // SAFETY: pidfd_open with a pid and no flags returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid(), 0) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a fresh descriptor of ours.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    }
+
+    /// Reads the helper's stdout and stderr (`out`, `err`: the read ends of the pipes it got)
+    /// until it exits, then what they still hold, without waiting for processes that keep a
+    /// copy (a command's background child); returns them.
+    pub fn collect(&self, out: OwnedFd, err: OwnedFd) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+        let pidfd = self.pidfd()?;
+        let mut bufs = (Vec::new(), Vec::new());
+        let mut open = [true, true];
+        loop {
+            let ends = [&out, &err];
+            let polled: Vec<usize> = (0..2).filter(|i| open[*i]).collect();
+            let mut fds = vec![nix::poll::PollFd::new(
+                pidfd.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            fds.extend(
+                polled.iter().map(|i| {
+                    nix::poll::PollFd::new(ends[*i].as_fd(), nix::poll::PollFlags::POLLIN)
+                }),
+            );
+            match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let ready = |f: &nix::poll::PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
+            let exited = ready(&fds[0]);
+            // Only what poll says is readable: a blocking read of a quiet pipe that a command's
+            // background child keeps open would never return.
+            let readable: Vec<usize> = polled
+                .iter()
+                .zip(&fds[1..])
+                .filter(|(_, f)| ready(f))
+                .map(|(i, _)| *i)
+                .collect();
+            drop(fds);
+            for i in readable {
+                let sink = if i == 0 { &mut bufs.0 } else { &mut bufs.1 };
+                if !read_ready(ends[i].as_fd(), sink) {
+                    open[i] = false;
+                }
+            }
+            if exited || open == [false, false] {
+                break;
+            }
+        }
+        for (fd, sink) in [(&out, &mut bufs.0), (&err, &mut bufs.1)] {
+            nonblocking(fd.as_fd());
+            while read_ready(fd.as_fd(), sink) {}
+        }
+        Ok(bufs)
+    }
+
+    /// Waits for the helper to exit and returns its report: `(N, TEXT)` of `ok N TEXT`.
+    pub fn finish(mut self) -> std::result::Result<(i64, String), HelperError> {
+        let status = loop {
+            match self.child.wait() {
+                Ok(s) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(HelperError::Io {
+                        binary: self.binary.display().to_string(),
+                        what: "wait",
+                        source,
+                    })
+                }
+            }
+        };
+        // What the helper wrote is in the pipe now; a detached monitor it forked keeps a copy
+        // of the pipe, so no end-of-file is waited for.
+        nonblocking(self.report.as_fd());
+        let mut line = Vec::new();
+        let mut r = std::fs::File::from(self.report);
+        let mut b = [0u8; 1];
+        while let Ok(1) = r.read(&mut b) {
+            if b[0] == b'\n' {
+                break;
+            }
+            line.push(b[0]);
+        }
+        let line = String::from_utf8_lossy(&line).into_owned();
+        parse_report(&line).unwrap_or_else(|| {
+            Err(HelperError::NoReport {
+                binary: self.binary.display().to_string(),
+                status: status.to_string(),
+            })
+        })
+    }
+}
+
+/// Reads what `fd` has now into `sink`; false at end-of-file or on an error.
+fn read_ready(fd: BorrowedFd<'_>, sink: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 8192];
+    loop {
+        match nix::unistd::read(fd, &mut buf) {
+            Ok(0) => return false,
+            Ok(n) => {
+                sink.extend_from_slice(&buf[..n]);
+                return true;
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+fn nonblocking(fd: BorrowedFd<'_>) {
+    let _ = nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
+}
+
+/// A report line: `ok N [TEXT]` or `err MESSAGE`; `None` when it is neither.
+pub fn parse_report(line: &str) -> Option<std::result::Result<(i64, String), HelperError>> {
+    match line.split_once(' ')? {
+        ("ok", rest) => {
+            let (n, text) = rest.trim().split_once(' ').unwrap_or((rest.trim(), ""));
+            Some(n.parse().map(|n| (n, text.to_string())).map_err(|_| {
+                HelperError::Failed(format!("a report the caller cannot read: {line}"))
+            }))
+        }
+        ("err", msg) => Some(Err(HelperError::Failed(msg.trim().to_string()))),
+        _ => None,
+    }
+}
+
+/// Writes the one-line report of a job's outcome.
+pub fn write_report(
+    out: &mut impl Write,
+    outcome: &std::result::Result<(i64, String), Box<dyn std::error::Error>>,
+) {
+    let line = match outcome {
+        Ok((n, t)) if t.is_empty() => format!("ok {n}"),
+        Ok((n, t)) => format!("ok {n} {t}"),
+        Err(e) => format!("err {e}"),
+    };
+    let _ = writeln!(out, "{}", line.replace('\n', " "));
+}
+
+/// A job handler of `lxnest __monitor`: the job's JSON in, `(N, TEXT)` of the report out.
+pub type Handler =
+    fn(serde_json::Value) -> std::result::Result<(i64, String), Box<dyn std::error::Error>>;
+
+/// `lxnest __monitor`: reads the job on descriptor 4, runs it with the handler of its kind,
+/// reports on descriptor 3; returns the exit status of the helper.
+pub fn serve(handlers: &[(&str, Handler)]) -> i32 {
+    // SAFETY: descriptor 3 is the report pipe our caller put there (see `spawn`); we take
+    // ownership of it once.
+    let report = unsafe { OwnedFd::from_raw_fd(3) };
+    // Not to be inherited by what the job execs (a forked monitor keeps it, harmlessly).
+    let _ = nix::fcntl::fcntl(
+        &report,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    );
+    let mut out = std::fs::File::from(report);
+    // SAFETY: descriptor 4 is the job our caller put there; owned (and closed) here once.
+    let mut job_file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(4) });
+    let mut text = Vec::new();
+    let envelope = job_file
+        .read_to_end(&mut text)
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            serde_json::from_slice::<Envelope<serde_json::Value>>(&text).map_err(|e| e.to_string())
+        });
+    drop(job_file);
+    let outcome = match envelope {
+        Ok(env) => match handlers.iter().find(|(k, _)| *k == env.kind) {
+            Some((_, handler)) => handler(env.job),
+            None => Err(format!("no job of kind {}", env.kind).into()),
+        },
+        Err(e) => Err(format!("reading the job: {e}").into()),
+    };
+    write_report(&mut out, &outcome);
+    i32::from(outcome.is_err())
+}
+
+/// A start, as `lxnest __monitor` is asked to run it.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Job {
+pub struct StartJob {
     plan: LevelPlan,
     state_dir: PathBuf,
     require_apparmor: bool,
@@ -51,55 +421,47 @@ fn base_of(s: &str) -> Base {
     }
 }
 
-/// Whether this process has more than one thread.
-pub fn multi_threaded() -> bool {
-    std::fs::read_dir("/proc/self/task").is_ok_and(|rd| rd.count() > 1)
-}
-
-/// The lxnest executable to exec: `$LXNEST_BINARY`, the running executable when it is lxnest,
-/// else `lxnest` on PATH.
-pub fn binary() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("LXNEST_BINARY").map(PathBuf::from) {
-        return p.is_file().then_some(p);
-    }
-    let exe = std::env::current_exe().ok();
-    if exe
-        .as_deref()
-        .and_then(|p| p.file_name())
-        .is_some_and(|n| n == "lxnest")
-    {
-        return exe;
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("lxnest"))
-        .find(|p| p.is_file())
-}
-
-/// Runs the start in `lxnest __monitor` when the caller is multi-threaded and lxnest is
-/// installed; `None`: start in this process (single-threaded, or no binary to exec).
+/// Runs the start in `lxnest __monitor` when the caller is multi-threaded; `None`: start in
+/// this process (single-threaded: no extra exec for the command line). A foreground start
+/// shares the caller's stdio, or gets `stdio` (stdin, stdout, stderr).
 pub fn delegate(
     plan: &LevelPlan,
     opts: &StartOptions,
     grace: Duration,
     foreground: bool,
 ) -> Option<Result<i32>> {
-    if !multi_threaded() || opts.stdio.is_some() || opts.console_log {
+    if !multi_threaded() {
         return None;
     }
-    let bin = binary()?;
-    Some(run_helper(&bin, plan, opts, grace, foreground))
+    Some(start_in_helper(plan, opts, grace, foreground, None))
 }
 
-fn run_helper(
-    bin: &std::path::Path,
+/// A start job in `lxnest __monitor`; returns the init's pid, or a foreground container's exit
+/// code.
+pub fn start_in_helper(
     plan: &LevelPlan,
     opts: &StartOptions,
     grace: Duration,
     foreground: bool,
+    stdio: Option<[OwnedFd; 3]>,
 ) -> Result<i32> {
     let c = plan.path.as_str();
-    let job = Job {
+    let as_launch = |source| LaunchError::helper(c, source);
+    let (n, _) = spawn_start(plan, opts, grace, foreground, stdio)
+        .and_then(Spawned::finish)
+        .map_err(as_launch)?;
+    i32::try_from(n).map_err(|_| as_launch(HelperError::Failed(format!("report {n}"))))
+}
+
+/// Starts `lxnest __monitor` on a start job (see [`start_in_helper`]).
+pub fn spawn_start(
+    plan: &LevelPlan,
+    opts: &StartOptions,
+    grace: Duration,
+    foreground: bool,
+    stdio: Option<[OwnedFd; 3]>,
+) -> std::result::Result<Spawned, HelperError> {
+    let job = StartJob {
         plan: plan.clone(),
         state_dir: opts.state_dir.clone(),
         require_apparmor: opts.require_apparmor,
@@ -109,85 +471,14 @@ fn run_helper(
         grace_ms: grace.as_millis() as u64,
         foreground,
     };
-    let text = serde_json::to_vec(&job).map_err(step_err(c, "monitor"))?;
-    // The job on stdin through an anonymous file: no pipe to fill, no thread to feed it.
-    let fd = nix::sys::memfd::memfd_create(c"lxnest-job", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
-        .map_err(step_err(c, "monitor"))?;
-    let mut job_file = std::fs::File::from(fd);
-    job_file
-        .write_all(&text)
-        .and_then(|_| std::io::Seek::rewind(&mut job_file))
-        .map_err(step_err(c, "monitor"))?;
-    let (report_r, report_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(c, "monitor"))?;
-    let w = report_w.as_raw_fd();
-    let j = job_file.as_raw_fd();
-    let mut cmd = std::process::Command::new(bin);
-    cmd.arg("__monitor");
-    // SAFETY: fcntl and dup2 are async-signal-safe; they put the report pipe at descriptor 3 and the job at
-    // 4, without close-on-exec, for the helper. Our stdio is the helper's (a foreground
-    // container's, relayed).
-    unsafe {
-        cmd.pre_exec(move || {
-            // Out of the way first: either may sit at 3 or 4 already.
-            let (w2, j2) = (
-                libc::fcntl(w, libc::F_DUPFD_CLOEXEC, 10),
-                libc::fcntl(j, libc::F_DUPFD_CLOEXEC, 10),
-            );
-            if w2 < 0 || j2 < 0 || libc::dup2(w2, 3) < 0 || libc::dup2(j2, 4) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let status = cmd.status().map_err(step_err(c, "monitor"))?;
-    drop(report_w);
-    // One line; a detached monitor keeps a copy of the pipe, so no end-of-file is waited for.
-    let mut line = Vec::new();
-    let mut r = std::fs::File::from(report_r);
-    let mut b = [0u8; 1];
-    while let Ok(1) = r.read(&mut b) {
-        if b[0] == b'\n' {
-            break;
-        }
-        line.push(b[0]);
-    }
-    let line = String::from_utf8_lossy(&line).into_owned();
-    super::monitor::read_report(c, &line).unwrap_or_else(|| {
-        Err(step_err(c, "monitor")(format!(
-            "lxnest __monitor ({}) ended ({status}) without a report",
-            bin.display()
-        )))
-    })
+    spawn(JOB_START, &job, stdio)
 }
 
-/// `lxnest __monitor`: reads a [`Job`] on stdin, runs it, reports on descriptor 3; returns the
-/// exit status of the helper.
-pub fn serve() -> i32 {
-    // SAFETY: descriptor 3 is the report pipe our caller put there (see `run_helper`); we take
-    // ownership of it once.
-    let report = unsafe { OwnedFd::from_raw_fd(3) };
-    // Not to be inherited by the container's init (a forked monitor keeps it, harmlessly).
-    let _ = nix::fcntl::fcntl(
-        &report,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-    );
-    let mut out = std::fs::File::from(report);
-    // SAFETY: descriptor 4 is the job our caller put there; owned (and closed) here once.
-    let mut job_file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(4) });
-    let mut text = Vec::new();
-    let job: Job = match job_file
-        .read_to_end(&mut text)
-        .map_err(|e| e.to_string())
-        .and_then(|_| serde_json::from_slice(&text).map_err(|e| e.to_string()))
-    {
-        Ok(j) => j,
-        Err(e) => {
-            let _ = writeln!(out, "err reading the job: {e}");
-            return 1;
-        }
-    };
-    drop(job_file);
+/// The start job's handler.
+pub fn start_job(
+    job: serde_json::Value,
+) -> std::result::Result<(i64, String), Box<dyn std::error::Error>> {
+    let job: StartJob = serde_json::from_value(job)?;
     let opts = StartOptions {
         state_dir: job.state_dir,
         require_apparmor: job.require_apparmor,
@@ -199,19 +490,47 @@ pub fn serve() -> i32 {
         ..Default::default()
     };
     let grace = Duration::from_millis(job.grace_ms);
-    let r = if job.foreground {
-        super::monitor::run_foreground(&job.plan, &opts, grace)
+    let n = if job.foreground {
+        super::monitor::run_foreground(&job.plan, &opts, grace)?
     } else {
-        super::monitor::start_detached(&job.plan, &opts, grace)
+        super::monitor::start_detached(&job.plan, &opts, grace)?
     };
-    match r {
-        Ok(n) => {
-            let _ = writeln!(out, "ok {n}");
-            0
+    Ok((i64::from(n), String::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_round_trip() {
+        let mut v = Vec::new();
+        write_report(&mut v, &Ok((42, "a note\nover lines".into())));
+        write_report(&mut v, &Err("container c: step x: boom".into()));
+        let text = String::from_utf8(v).expect("utf-8");
+        let mut lines = text.lines();
+        match parse_report(lines.next().expect("ok line")) {
+            Some(Ok((42, t))) => assert_eq!(t, "a note over lines"),
+            other => panic!("{other:?}"),
         }
-        Err(e) => {
-            let _ = writeln!(out, "err {}", e.to_string().replace('\n', " "));
-            1
+        match parse_report(lines.next().expect("err line")) {
+            Some(Err(HelperError::Failed(m))) => assert_eq!(m, "container c: step x: boom"),
+            other => panic!("{other:?}"),
         }
+        assert!(parse_report("garbage").is_none());
+        assert!(matches!(parse_report("ok x"), Some(Err(_))));
+    }
+
+    #[test]
+    fn a_second_thread_is_seen_and_refused() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        assert!(multi_threaded());
+        assert!(matches!(
+            single_threaded("c", "spawn"),
+            Err(LaunchError::Threaded { .. })
+        ));
+        drop(tx);
+        let _ = other.join();
     }
 }

@@ -3,6 +3,7 @@
 //! attached to a loop device and mounted on the host side, under the container's state
 //! directory, and the child bind-mounts that mount into place like any other bind.
 
+use super::error::StepFailure;
 use crate::plan::model::{LevelPlan, MountPlan};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use std::fs::OpenOptions;
@@ -67,7 +68,7 @@ pub fn is_loop(m: &MountPlan) -> bool {
 
 /// Mount every loop entry of `plan` below `state/loop/N` and return the plan with those entries
 /// turned into bind mounts of them.
-pub fn prepare(plan: &LevelPlan, state: &Path) -> Result<(LevelPlan, LoopMounts), String> {
+pub fn prepare(plan: &LevelPlan, state: &Path) -> Result<(LevelPlan, LoopMounts), StepFailure> {
     let mut out = plan.clone();
     let mut mounts = LoopMounts::default();
     for (i, m) in out
@@ -77,17 +78,17 @@ pub fn prepare(plan: &LevelPlan, state: &Path) -> Result<(LevelPlan, LoopMounts)
         .filter(|(_, m)| is_loop(m))
     {
         if !nix::unistd::geteuid().is_root() {
-            return Err(format!(
+            return Err(StepFailure::refused(format!(
                 "{}: mounting a loop image needs root (the kernel mounts block devices only for the initial user namespace); start the container as root, or unpack the image into a directory or tarball rootfs",
                 m.source
-            ));
+            )));
         }
         let ro = m.options.iter().any(|o| o == "ro");
         // Our descriptor keeps the device until the mount holds it (AUTOCLEAR frees it at the
         // last close otherwise), and is closed right after.
         let (dev, _held) = attach(Path::new(&m.source), ro)?;
         let point = state.join("loop").join(i.to_string());
-        std::fs::create_dir_all(&point).map_err(|e| format!("{}: {e}", point.display()))?;
+        std::fs::create_dir_all(&point).map_err(StepFailure::at(&point))?;
         let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
         if ro {
             flags |= MsFlags::MS_RDONLY;
@@ -101,12 +102,8 @@ pub fn prepare(plan: &LevelPlan, state: &Path) -> Result<(LevelPlan, LoopMounts)
             None::<&str>,
         )
         .map_err(|e| {
-            format!(
-                "mount {} ({}) on {}: {e}",
-                m.source,
-                dev.display(),
-                point.display()
-            )
+            StepFailure::doing(format!("mount {} ({})", m.source, dev.display()))(e.into())
+                .with_path(&point)
         })?;
         mounts.points.push(point.clone());
         m.source = point.display().to_string();
@@ -121,18 +118,17 @@ pub fn prepare(plan: &LevelPlan, state: &Path) -> Result<(LevelPlan, LoopMounts)
 }
 
 /// Attach `image` to a free loop device; returns the device path and an open descriptor of it.
-fn attach(image: &Path, ro: bool) -> Result<(PathBuf, std::fs::File), String> {
+fn attach(image: &Path, ro: bool) -> Result<(PathBuf, std::fs::File), StepFailure> {
     let ctl = OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/loop-control")
-        .map_err(|e| format!("/dev/loop-control: {e}"))?;
+        .map_err(StepFailure::at("/dev/loop-control"))?;
     // SAFETY: LOOP_CTL_GET_FREE takes no argument and returns a device number or -1.
     let n = unsafe { libc::ioctl(ctl.as_raw_fd(), LOOP_CTL_GET_FREE) };
     if n < 0 {
-        return Err(format!(
-            "no free loop device: {}",
-            std::io::Error::last_os_error()
+        return Err(StepFailure::doing("no free loop device")(
+            std::io::Error::last_os_error(),
         ));
     }
     let dev = PathBuf::from(format!("/dev/loop{n}"));
@@ -140,12 +136,12 @@ fn attach(image: &Path, ro: bool) -> Result<(PathBuf, std::fs::File), String> {
         .read(true)
         .write(!ro)
         .open(&dev)
-        .map_err(|e| format!("{}: {e}", dev.display()))?;
+        .map_err(StepFailure::at(&dev))?;
     let backing = OpenOptions::new()
         .read(true)
         .write(!ro)
         .open(image)
-        .map_err(|e| format!("{}: {e}", image.display()))?;
+        .map_err(StepFailure::at(image))?;
     // SAFETY: an all-zero loop_config is a valid value of this plain-data C struct.
     let mut cfg: LoopConfig = unsafe { std::mem::zeroed() };
     cfg.fd = backing.as_raw_fd() as u32;
@@ -160,12 +156,10 @@ fn attach(image: &Path, ro: bool) -> Result<(PathBuf, std::fs::File), String> {
         )
     };
     if r < 0 {
-        return Err(format!(
-            "attach {} to {}: {}",
-            image.display(),
-            dev.display(),
-            std::io::Error::last_os_error()
-        ));
+        return Err(StepFailure::doing(format!("attach {}", image.display()))(
+            std::io::Error::last_os_error(),
+        )
+        .with_path(&dev));
     }
     Ok((dev, loopdev))
 }

@@ -277,24 +277,15 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
     code
 }
 
-/// A monitor's report, `ok PID` or `err MESSAGE` (which names the container already); `None`
-/// when `text` is neither.
-pub(super) fn read_report(c: &str, text: &str) -> Option<Result<i32>> {
-    match text.split_once(' ')? {
-        ("ok", pid) => Some(
-            pid.trim()
-                .parse()
-                .map_err(|_| step_err(c, "monitor")(text.to_string())),
-        ),
-        ("err", msg) => Some(Err(LaunchError::Refused {
-            container: c.into(),
-            message: msg
-                .trim()
-                .trim_start_matches(&format!("container {c}: "))
-                .to_string(),
-        })),
-        _ => None,
-    }
+/// A forked monitor's report (`ok PID` or `err MESSAGE`, as `launch::helper` reads them);
+/// `None` when `text` is neither.
+fn read_report(c: &str, text: &str) -> Option<Result<i32>> {
+    let r = super::helper::parse_report(text.lines().next().unwrap_or_default())?;
+    Some(r.map_err(|e| LaunchError::helper(c, e)).and_then(|(n, _)| {
+        i32::try_from(n).map_err(|_| {
+            LaunchError::helper(c, super::helper::HelperError::Failed(text.to_string()))
+        })
+    }))
 }
 
 /// Starts `plan` under a detached monitor process; returns the init's pid once it runs.
@@ -308,7 +299,10 @@ pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
     // would never see end-of-file.
     let (r, w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(c, "monitor"))?;
-    // SAFETY: the CLI process is single-threaded, so the child may run arbitrary code after fork.
+    // A multi-threaded caller's start was handed to an exec'd helper above; checked, not assumed.
+    super::helper::single_threaded(c, "monitor")?;
+    // SAFETY: this process is single-threaded (checked just now), so the child may run
+    // arbitrary code after fork.
     match unsafe { fork() }.map_err(step_err(c, "monitor"))? {
         ForkResult::Parent { child } => {
             drop(w);
@@ -316,8 +310,11 @@ pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
             let mut text = String::new();
             let _ = std::fs::File::from(r).read_to_string(&mut text);
             read_report(c, &text).unwrap_or_else(|| {
-                Err(step_err(c, "monitor")(
-                    "the monitor exited without a report",
+                Err(LaunchError::helper(
+                    c,
+                    super::helper::HelperError::Failed(
+                        "the monitor exited without a report".into(),
+                    ),
                 ))
             })
         }

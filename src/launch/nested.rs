@@ -3,7 +3,7 @@
 //! checked is what runs), then acts as an init: reaps everything and, on SIGTERM, stops its
 //! children before exiting.
 
-use super::error::{step_err, Result};
+use super::error::{path_err, step_err, Result};
 use super::monitor::teardown;
 use super::start::{start, StartOptions, Started};
 use super::state;
@@ -77,12 +77,14 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
         // A container that hosts nothing: lxnest is its minimal init.
         return Ok(reap_loop(Vec::new(), true));
     }
-    let text = std::fs::read_to_string(&path).map_err(step_err("init-nested", "state"))?;
+    let text = std::fs::read_to_string(&path).map_err(path_err("init-nested", "state", &path))?;
     let h: Handoff = serde_json::from_str(&text).map_err(step_err("init-nested", "state"))?;
-    let me =
-        h.plan.get(&h.own_path).cloned().ok_or_else(|| {
-            step_err("init-nested", "state")(format!("{} not in plan", h.own_path))
-        })?;
+    let me = h.plan.get(&h.own_path).cloned().ok_or_else(|| {
+        step_err("init-nested", "state")(super::error::StepFailure::refused(format!(
+            "{} not in plan",
+            h.own_path
+        )))
+    })?;
     // NAT is a convenience for the children's outbound traffic; without it they still reach
     // each other and this host, so a failure is reported, not fatal. Kept until we exit.
     let _nat = me

@@ -3,7 +3,7 @@
 //! its own mount namespace and vanish with it).
 
 use super::child::{self, ChildSpec};
-use super::error::{step_err, LaunchError, Result};
+use super::error::{path_err, step_err, LaunchError, Result, StepFailure};
 use super::network::{self, BridgeGuard, VethGuard};
 use super::state::StateDirGuard;
 use super::sync::{Channel, Enforced, Msg, SyncError};
@@ -108,9 +108,14 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // before anything else is touched, and it holds the rootfs mount point.
     inject::check(c, "state")?;
     let state = StateDirGuard::create(&opts.state_dir, &plan.name)?;
-    super::private::restrict_state_dir(state.path(), plan).map_err(step_err(c, "state"))?;
+    super::private::restrict_state_dir(state.path(), plan).map_err(path_err(
+        c,
+        "state",
+        state.path(),
+    ))?;
     if opts.console_log {
-        redirect_stdio(&state.path().join("console.log")).map_err(step_err(c, "state"))?;
+        let log = state.path().join("console.log");
+        redirect_stdio(&log).map_err(path_err(c, "state", &log))?;
     }
 
     // pre-start hooks on the host before anything else is set up, as in LXC; they may fill
@@ -124,9 +129,9 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         Some(e) => {
             let interactive = !matches!(e.key, crate::spec::model::KeySource::File(_));
             if opts.console_log && interactive {
-                return Err(step_err(c, "crypt")(
+                return Err(step_err(c, "crypt")(StepFailure::refused(
                     "a detached start cannot ask for a passphrase or read stdin: use `key: file:/PATH`, or start it in the foreground (-F, run, execute)",
-                ));
+                )));
             }
             Some((
                 crate::crypt::unlock_for_start(e).map_err(step_err(c, "crypt"))?,
@@ -182,12 +187,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
                 format!("unavailable: {why} (profile planned, not loaded)"),
             )
         }
-        Err(message) => {
-            return Err(LaunchError::Refused {
-                container: c.into(),
-                message,
-            })
-        }
+        Err(e) => return Err(step_err(c, "apparmor")(e)),
     };
 
     // cgroup before clone, so the child can be placed in it before it runs any of its own
@@ -244,6 +244,8 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         stdio: opts.stdio.clone(),
     };
     let mut child_end = Some(child_end);
+    // The child runs the rest of the start sequence: only from a single-threaded process.
+    super::helper::single_threaded(c, "spawn")?;
     let pid = spawn::spawn(
         plan,
         Box::new(|| match child_end.as_mut() {
@@ -354,8 +356,16 @@ fn parent_steps(
                 message,
             })
         }
-        Ok(other) => return Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
-        Err(e) => return Err(step_err(c, "exec")(format!("child died before exec: {e}"))),
+        Ok(other) => {
+            return Err(step_err(c, "exec")(StepFailure::refused(format!(
+                "unexpected {other:?}"
+            ))))
+        }
+        Err(e) => {
+            return Err(step_err(c, "exec")(StepFailure::doing(
+                "the child died before exec",
+            )(std::io::Error::other(e))))
+        }
     };
     match ch.recv() {
         Err(SyncError::Closed) => Ok((enforced, veth)),
@@ -364,7 +374,9 @@ fn parent_steps(
             step,
             message,
         }),
-        Ok(other) => Err(step_err(c, "exec")(format!("unexpected {other:?}"))),
+        Ok(other) => Err(step_err(c, "exec")(StepFailure::refused(format!(
+            "unexpected {other:?}"
+        )))),
         Err(e) => Err(step_err(c, "exec")(e)),
     }
 }
@@ -400,16 +412,18 @@ fn expect(ch: &mut Channel, c: &str, step: &'static str, ok: impl Fn(&Msg) -> bo
             step,
             message,
         }),
-        Ok(other) => Err(step_err(c, step)(format!("unexpected {other:?}"))),
+        Ok(other) => Err(step_err(c, step)(StepFailure::refused(format!(
+            "unexpected {other:?}"
+        )))),
         Err(e) => Err(step_err(c, step)(e)),
     }
 }
 
 /// AppArmor for an unprivileged user: loading a profile needs CAP_MAC_ADMIN in the initial user
 /// namespace, so the container keeps the user's own confinement.
-fn unprivileged_apparmor(require: bool) -> Result<apparmor::Outcome, String> {
+fn unprivileged_apparmor(require: bool) -> Result<apparmor::Outcome, StepFailure> {
     if require {
-        return Err("--require-apparmor: loading AppArmor profiles needs root; start it as root, or drop the option".into());
+        return Err(StepFailure::refused("--require-apparmor: loading AppArmor profiles needs root; start it as root, or drop the option"));
     }
     Ok(apparmor::Outcome::Unavailable(
         "started by an unprivileged user, who cannot load profiles; the container keeps your own AppArmor label".into(),

@@ -3,50 +3,172 @@
 //! unprivileged user (who may not chown to subordinate ids), or all given to the user on a
 //! single-id map, where no other id exists.
 
-use super::{idmap, userns};
+use super::{helper, idmap, userns};
 use crate::plan::model::{IdMapPlan, LevelPlan};
 use crate::tarball::{self, Shift, Summary};
-use std::path::Path;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why unpacking or removing a tarball tree failed.
+#[derive(Debug, Error)]
+pub enum TarRootError {
+    /// The 0700 directory above the trees.
+    #[error("{}: {source}", path.display())]
+    Private {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Unpacking failed.
+    #[error(transparent)]
+    Tarball(#[from] crate::tarball::TarError),
+    /// Removing the tree failed.
+    #[error("remove {}: {source}", path.display())]
+    Remove {
+        /// The tree.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The job as root of the container's user namespace failed.
+    #[error(transparent)]
+    Userns(#[from] userns::UsernsError),
+    /// The job ran in an exec'd helper (the caller is multi-threaded) and failed.
+    #[error(transparent)]
+    Helper(#[from] helper::HelperError),
+}
+
+/// What an unprivileged user does as root of a namespace with the container's map.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Work {
+    /// Unpack `tarball` at `dest`, owners shifted to ids 0..count of the namespace.
+    Unpack {
+        /// The archive.
+        tarball: PathBuf,
+        /// The tree.
+        dest: PathBuf,
+        /// How many ids the map covers.
+        count: u32,
+    },
+    /// Remove the tree `dest`.
+    Remove {
+        /// The tree.
+        dest: PathBuf,
+    },
+}
+
+impl Work {
+    fn run(&self) -> Result<String, TarRootError> {
+        match self {
+            Work::Unpack {
+                tarball,
+                dest,
+                count,
+            } => unpack_shifted(
+                tarball,
+                dest,
+                Some(Shift {
+                    uid: 0,
+                    gid: 0,
+                    count: *count,
+                    squash: false,
+                }),
+            ),
+            Work::Remove { dest } => std::fs::remove_dir_all(dest)
+                .map(|_| String::new())
+                .map_err(|source| TarRootError::Remove {
+                    path: dest.clone(),
+                    source,
+                }),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct MappedJob {
+    map: IdMapPlan,
+    work: Work,
+}
+
+/// Runs `work` as root of a user namespace with `map`: cloned from this process when it is
+/// single-threaded, else in an exec'd `lxnest __monitor` (which clones from its single thread).
+pub fn run_work(map: &IdMapPlan, work: &Work) -> Result<String, TarRootError> {
+    if helper::multi_threaded() {
+        let job = MappedJob {
+            map: map.clone(),
+            work: work.clone(),
+        };
+        let (_, note) = helper::spawn(helper::JOB_MAPPED, &job, None)?.finish()?;
+        return Ok(note);
+    }
+    Ok(userns::run_mapped(map, || work.run().map_err(Into::into))?)
+}
+
+/// The mapped job's handler in `lxnest __monitor`.
+pub fn mapped_job(
+    job: serde_json::Value,
+) -> std::result::Result<(i64, String), Box<dyn std::error::Error>> {
+    let job: MappedJob = serde_json::from_value(job)?;
+    Ok((0, run_work(&job.map, &job.work)?))
+}
+
+fn unpack_shifted(tar: &Path, dest: &Path, shift: Option<Shift>) -> Result<String, TarRootError> {
+    let summary = tarball::ensure(tar, dest, shift)?;
+    Ok(summary
+        .map(|s| note(&tar.display().to_string(), &s))
+        .unwrap_or_default())
+}
 
 /// Unpacks (or reuses) the tree of `tarball` for `plan` at `dest`; returns a note for the log.
-pub fn unpack(plan: &LevelPlan, dest: &Path, tarball: &str) -> Result<Option<String>, String> {
+pub fn unpack(
+    plan: &LevelPlan,
+    dest: &Path,
+    tarball: &str,
+) -> Result<Option<String>, TarRootError> {
     // Trees live behind a 0700 directory (launch::private) from the first file on.
     if nix::unistd::geteuid().is_root() {
         if let Some(base) = dest.parent() {
-            super::private::private_dir(base).map_err(|e| format!("{}: {e}", base.display()))?;
+            super::private::private_dir(base).map_err(|source| TarRootError::Private {
+                path: base.to_path_buf(),
+                source,
+            })?;
         }
     }
     let tar = Path::new(tarball);
-    let run = |shift| {
-        tarball::ensure(tar, dest, shift)
-            .map(|s| s.map(|s| note(tarball, &s)).unwrap_or_default())
-            .map_err(|e| e.to_string())
-    };
     let text = match &plan.idmap {
-        None => run(None)?,
-        Some(m) if nix::unistd::geteuid().is_root() => run(Some(Shift {
-            uid: m.host_uid.first,
-            gid: m.host_gid.first,
-            count: m.host_uid.count.min(m.host_gid.count),
-            squash: false,
-        }))?,
-        Some(m) if idmap::single_id(&m.uid) => run(Some(Shift {
-            uid: nix::unistd::getuid().as_raw(),
-            gid: nix::unistd::getgid().as_raw(),
-            count: 1,
-            squash: true,
-        }))?,
-        Some(m) => {
-            let count = ids(m);
-            userns::run_mapped(m, || {
-                run(Some(Shift {
-                    uid: 0,
-                    gid: 0,
-                    count,
-                    squash: false,
-                }))
-            })?
-        }
+        None => unpack_shifted(tar, dest, None)?,
+        Some(m) if nix::unistd::geteuid().is_root() => unpack_shifted(
+            tar,
+            dest,
+            Some(Shift {
+                uid: m.host_uid.first,
+                gid: m.host_gid.first,
+                count: m.host_uid.count.min(m.host_gid.count),
+                squash: false,
+            }),
+        )?,
+        Some(m) if idmap::single_id(&m.uid) => unpack_shifted(
+            tar,
+            dest,
+            Some(Shift {
+                uid: nix::unistd::getuid().as_raw(),
+                gid: nix::unistd::getgid().as_raw(),
+                count: 1,
+                squash: true,
+            }),
+        )?,
+        Some(m) => run_work(
+            m,
+            &Work::Unpack {
+                tarball: tar.to_path_buf(),
+                dest: dest.to_path_buf(),
+                count: ids(m),
+            },
+        )?,
     };
     Ok((!text.is_empty()).then_some(text))
 }
@@ -54,21 +176,19 @@ pub fn unpack(plan: &LevelPlan, dest: &Path, tarball: &str) -> Result<Option<Str
 /// Removes the unpacked tree `dest` (and its stamp), which holds files of the container's ids: an
 /// unprivileged user removes it as root of a namespace with the container's map `map`. Returns
 /// whether there was a tree.
-pub fn remove(map: Option<&IdMapPlan>, dest: &Path) -> Result<bool, String> {
+pub fn remove(map: Option<&IdMapPlan>, dest: &Path) -> Result<bool, TarRootError> {
     let _ = std::fs::remove_file(crate::tarball::beside(dest, "stamp"));
     if std::fs::symlink_metadata(dest).is_err() {
         return Ok(false);
     }
-    let rm = || {
-        std::fs::remove_dir_all(dest)
-            .map(|_| String::new())
-            .map_err(|e| format!("remove {}: {e}", dest.display()))
+    let work = Work::Remove {
+        dest: dest.to_path_buf(),
     };
     match map {
         Some(m) if !nix::unistd::geteuid().is_root() && !idmap::single_id(&m.uid) => {
-            userns::run_mapped(m, rm)?
+            run_work(m, &work)?
         }
-        _ => rm()?,
+        _ => work.run()?,
     };
     Ok(true)
 }

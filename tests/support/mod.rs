@@ -3,6 +3,8 @@
 
 use std::process::{Command, Output};
 
+pub mod users;
+
 /// Run the lxnest binary under test.
 pub fn lxnest(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lxnest"))
@@ -325,4 +327,13 @@ pub fn dir_tree(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         i += 1;
     }
     all
+}
+
+/// Points the library at the lxnest binary under test (unless LXNEST_BINARY names one): a test
+/// process has threads, so the library runs what forks in an exec'd `lxnest __monitor`
+/// (docs/launch.md, "Processes lxnest forks, and threads").
+pub fn use_built_binary() {
+    if std::env::var_os("LXNEST_BINARY").is_none() {
+        std::env::set_var("LXNEST_BINARY", env!("CARGO_BIN_EXE_lxnest"));
+    }
 }

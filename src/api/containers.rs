@@ -302,13 +302,13 @@ fn start_one(
         // This process holds the reservations while the container runs; the lock goes now, as
         // another start only needs to see them recorded (a foreground start runs for long).
         held.unlock();
-        let code = monitor::run_foreground(&c, &sopts, grace);
+        let code = crate::launch::run_foreground(&c, &sopts, grace);
         reserve::release(&opts.state_dir, &c.name)?;
         (None, Some(code?))
     } else {
         // Detached: the lock is held until the monitor reports that the init runs, so the
         // bridge and the id map exist before the next start reads the host.
-        let pid = monitor::start_detached(&c, &sopts, grace);
+        let pid = crate::launch::start_detached(&c, &sopts, grace);
         reserve::started(held, &opts.state_dir, &c.name, pid.is_ok())?;
         (Some(pid?), None)
     };

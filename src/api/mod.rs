@@ -39,7 +39,7 @@ pub use crate::launch::state::{default_dir, DEFAULT_DIR};
 pub const HELPER_JOBS: &[(&str, crate::launch::helper::Handler)] = &[
     (
         crate::launch::helper::JOB_START,
-        crate::launch::helper::start_job,
+        crate::launch::start_job::start_job,
     ),
     (
         crate::launch::helper::JOB_MAPPED,

@@ -131,12 +131,11 @@ pub fn execute_output(opts: &ExecuteOptions) -> Result<Output> {
     // whose stdio are the capture pipes.
     if crate::launch::helper::multi_threaded() {
         return super::helper::captured(&name, |stdio| {
-            crate::launch::helper::spawn_start(&lp, &start, opts.grace, true, Some(stdio)).map_err(
-                |source| AttachError::Helper {
+            crate::launch::start_job::spawn_start(&lp, &start, opts.grace, true, Some(stdio))
+                .map_err(|source| AttachError::Helper {
                     name: name.clone(),
                     source,
-                },
-            )
+                })
         });
     }
     let pipe =

@@ -7,7 +7,7 @@
 use crate::cli::table::Table;
 use anyhow::{bail, Context};
 use lxnest::attach::{attach_output, AttachOptions};
-use lxnest::launch::{monitor, nested, probe, StartOptions};
+use lxnest::launch::{nested, probe, StartOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -114,7 +114,7 @@ fn start_nesting_host(
         nested_json,
         ..Default::default()
     };
-    let pid = monitor::start_detached(&c, &opts, Duration::from_secs(10))?;
+    let pid = lxnest::launch::start_detached(&c, &opts, Duration::from_secs(10))?;
     println!("juju-host started (pid {pid}); waiting for the units");
     let deadline = Instant::now() + Duration::from_secs(20);
     for unit in ["juju-host/unit-1", "juju-host/unit-2", "juju-host/unit-3"] {

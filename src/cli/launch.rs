@@ -407,7 +407,7 @@ impl LaunchCommand {
                     bridge,
                     ..Default::default()
                 };
-                Ok(code(monitor::run_foreground(
+                Ok(code(lxnest::launch::run_foreground(
                     &plan,
                     &opts,
                     monitor::DEFAULT_GRACE,

@@ -80,7 +80,7 @@ pub enum LaunchError {
         container: String,
         /// What the helper reported, or why it could not run.
         #[source]
-        source: super::helper::HelperError,
+        source: super::helper_error::HelperError,
     },
     /// Preparing the root filesystem failed.
     #[error("container {container}: rootfs: {source}")]
@@ -95,7 +95,7 @@ pub enum LaunchError {
 
 impl LaunchError {
     /// [`LaunchError::Helper`] for `container`.
-    pub fn helper(container: &str, source: super::helper::HelperError) -> LaunchError {
+    pub fn helper(container: &str, source: super::helper_error::HelperError) -> LaunchError {
         LaunchError::Helper {
             container: container.into(),
             source,
@@ -211,8 +211,8 @@ step_cause!(
     crate::seccomp::SeccompError,
     crate::crypt::CryptError,
     crate::net::NetError,
-    super::tarroot::TarRootError,
-    super::helper::HelperError,
+    super::tarroot_error::TarRootError,
+    super::helper_error::HelperError,
     serde_json::Error,
 );
 
@@ -243,4 +243,14 @@ pub(crate) fn path_err<E: Into<std::io::Error>>(
         step,
         source: StepFailure::at(path)(e.into()),
     }
+}
+
+/// Ok when this process is single-threaded ([`super::threads::single_threaded`]), else
+/// [`LaunchError::Threaded`] naming the container and the step that would have forked.
+pub fn single_threaded(container: &str, step: &'static str) -> Result<()> {
+    super::threads::single_threaded(step).map_err(|t| LaunchError::Threaded {
+        container: container.into(),
+        step,
+        threads: t.threads,
+    })
 }

@@ -12,92 +12,21 @@
 //! stdio is the caller's, or pipes the caller reads ([`Spawned::collect`]). The table of jobs is
 //! `api::HELPER_JOBS` (attach lives above the launcher).
 
-use super::error::{LaunchError, Result};
-use super::start::StartOptions;
-use crate::cgroup::{Base, CreateOptions};
-use crate::plan::model::{BridgePlan, LevelPlan};
+pub use super::helper_error::HelperError;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::time::Duration;
-use thiserror::Error;
 
 /// Kind of a start job.
 pub const JOB_START: &str = "start";
 /// Kind of a job run as root of a mapped user namespace ([`super::userns`]).
 pub const JOB_MAPPED: &str = "mapped";
 
-/// Why a job handed to `lxnest __monitor` failed, on the caller's side.
-#[derive(Debug, Error)]
-pub enum HelperError {
-    /// No lxnest executable to exec: a multi-threaded caller must not fork and run lxnest's
-    /// code in the child, so it cannot go on without one.
-    #[error("this process has several threads, so lxnest runs the {job} in an exec'd `lxnest __monitor`, but no lxnest executable was found (set LXNEST_BINARY to the lxnest executable, or install lxnest on PATH)")]
-    NoBinary {
-        /// The job's kind.
-        job: String,
-    },
-    /// Setting the helper up or waiting for it failed.
-    #[error("lxnest __monitor ({binary}): {what}: {source}")]
-    Io {
-        /// The executable.
-        binary: String,
-        /// What was being done (`job file`, `report pipe`, `exec`, `wait`).
-        what: &'static str,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The job could not be written as JSON.
-    #[error("encoding the {job} job: {source}")]
-    Encode {
-        /// The job's kind.
-        job: String,
-        /// The encoder's error.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// The helper ended without its one-line report.
-    #[error("lxnest __monitor ({binary}) ended ({status}) without a report")]
-    NoReport {
-        /// The executable.
-        binary: String,
-        /// Its exit status.
-        status: String,
-    },
-    /// The job failed; the helper's message (which names the container and the step).
-    #[error("{0}")]
-    Failed(String),
-}
+pub use super::threads::multi_threaded;
 
-/// Whether this process has more than one thread.
-pub fn multi_threaded() -> bool {
-    threads() > 1
-}
-
-fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(1, |rd| rd.count())
-}
-
-/// Checks, right before a fork or clone whose child runs lxnest's code, that this process is
-/// single-threaded. A thread that was just joined may stay listed for a moment while the kernel
-/// releases it (a tarball's decompression thread, for one): it holds no lock any more, so that
-/// moment is waited out, briefly.
-pub fn single_threaded(container: &str, step: &'static str) -> Result<()> {
-    for _ in 0..50 {
-        if threads() <= 1 {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    Err(LaunchError::Threaded {
-        container: container.into(),
-        step,
-        threads: threads(),
-    })
-}
+pub use super::error::single_threaded;
 
 /// The lxnest executable to exec: `$LXNEST_BINARY`, the running executable when it is lxnest,
 /// else `lxnest` on PATH.
@@ -391,113 +320,6 @@ pub fn serve(handlers: &[(&str, Handler)]) -> i32 {
     i32::from(outcome.is_err())
 }
 
-/// A start, as `lxnest __monitor` is asked to run it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StartJob {
-    plan: LevelPlan,
-    state_dir: PathBuf,
-    require_apparmor: bool,
-    /// `own`, `own-parent` or `mount-root` ([`Base`]).
-    base: String,
-    bridge: Option<BridgePlan>,
-    nested_json: Option<String>,
-    grace_ms: u64,
-    foreground: bool,
-}
-
-fn base_name(b: &Base) -> &'static str {
-    match b {
-        Base::Own => "own",
-        Base::OwnParent => "own-parent",
-        Base::MountRoot => "mount-root",
-    }
-}
-
-fn base_of(s: &str) -> Base {
-    match s {
-        "own-parent" => Base::OwnParent,
-        "mount-root" => Base::MountRoot,
-        _ => Base::Own,
-    }
-}
-
-/// Runs the start in `lxnest __monitor` when the caller is multi-threaded; `None`: start in
-/// this process (single-threaded: no extra exec for the command line). A foreground start
-/// shares the caller's stdio, or gets `stdio` (stdin, stdout, stderr).
-pub fn delegate(
-    plan: &LevelPlan,
-    opts: &StartOptions,
-    grace: Duration,
-    foreground: bool,
-) -> Option<Result<i32>> {
-    if !multi_threaded() {
-        return None;
-    }
-    Some(start_in_helper(plan, opts, grace, foreground, None))
-}
-
-/// A start job in `lxnest __monitor`; returns the init's pid, or a foreground container's exit
-/// code.
-pub fn start_in_helper(
-    plan: &LevelPlan,
-    opts: &StartOptions,
-    grace: Duration,
-    foreground: bool,
-    stdio: Option<[OwnedFd; 3]>,
-) -> Result<i32> {
-    let c = plan.path.as_str();
-    let as_launch = |source| LaunchError::helper(c, source);
-    let (n, _) = spawn_start(plan, opts, grace, foreground, stdio)
-        .and_then(Spawned::finish)
-        .map_err(as_launch)?;
-    i32::try_from(n).map_err(|_| as_launch(HelperError::Failed(format!("report {n}"))))
-}
-
-/// Starts `lxnest __monitor` on a start job (see [`start_in_helper`]).
-pub fn spawn_start(
-    plan: &LevelPlan,
-    opts: &StartOptions,
-    grace: Duration,
-    foreground: bool,
-    stdio: Option<[OwnedFd; 3]>,
-) -> std::result::Result<Spawned, HelperError> {
-    let job = StartJob {
-        plan: plan.clone(),
-        state_dir: opts.state_dir.clone(),
-        require_apparmor: opts.require_apparmor,
-        base: base_name(&opts.cgroup.base).into(),
-        bridge: opts.bridge.clone(),
-        nested_json: opts.nested_json.clone(),
-        grace_ms: grace.as_millis() as u64,
-        foreground,
-    };
-    spawn(JOB_START, &job, stdio)
-}
-
-/// The start job's handler.
-pub fn start_job(
-    job: serde_json::Value,
-) -> std::result::Result<(i64, String), Box<dyn std::error::Error>> {
-    let job: StartJob = serde_json::from_value(job)?;
-    let opts = StartOptions {
-        state_dir: job.state_dir,
-        require_apparmor: job.require_apparmor,
-        cgroup: CreateOptions {
-            base: base_of(&job.base),
-        },
-        bridge: job.bridge,
-        nested_json: job.nested_json,
-        ..Default::default()
-    };
-    let grace = Duration::from_millis(job.grace_ms);
-    let n = if job.foreground {
-        super::monitor::run_foreground(&job.plan, &opts, grace)?
-    } else {
-        super::monitor::start_detached(&job.plan, &opts, grace)?
-    };
-    Ok((i64::from(n), String::new()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,7 +350,7 @@ mod tests {
         assert!(multi_threaded());
         assert!(matches!(
             single_threaded("c", "spawn"),
-            Err(LaunchError::Threaded { .. })
+            Err(crate::launch::LaunchError::Threaded { .. })
         ));
         drop(tx);
         let _ = other.join();

@@ -232,12 +232,9 @@ fn lock_root(crypt: Option<(crate::crypt::Opened, crate::plan::model::EncryptPla
     }
 }
 
-/// Starts `plan` and waits in the foreground; returns the init's exit code.
-pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
-    // From a multi-threaded caller, in an exec'd lxnest (launch::helper).
-    if let Some(r) = super::helper::delegate(plan, opts, grace, true) {
-        return r;
-    }
+/// Starts `plan` and waits in the foreground, in this process (single-threaded: see
+/// `launch::entry`); returns the init's exit code.
+pub fn run_foreground_here(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
     // Never the caller's terminal: a pty or pipes (launch::fgstdio).
     let mut relay = None;
     let mut opts = opts.clone();
@@ -288,19 +285,16 @@ fn read_report(c: &str, text: &str) -> Option<Result<i32>> {
     }))
 }
 
-/// Starts `plan` under a detached monitor process; returns the init's pid once it runs.
-pub fn start_detached(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
-    // From a multi-threaded caller, in an exec'd lxnest (launch::helper).
-    if let Some(r) = super::helper::delegate(plan, opts, grace, false) {
-        return r;
-    }
+/// Starts `plan` under a detached monitor process forked from this one (single-threaded: see
+/// `launch::entry`); returns the init's pid once it runs.
+pub fn start_detached_here(plan: &LevelPlan, opts: &StartOptions, grace: Duration) -> Result<i32> {
     let c = plan.path.as_str();
     // Close-on-exec: the container's init must not inherit the report pipe, or the reader
     // would never see end-of-file.
     let (r, w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(step_err(c, "monitor"))?;
     // A multi-threaded caller's start was handed to an exec'd helper above; checked, not assumed.
-    super::helper::single_threaded(c, "monitor")?;
+    super::error::single_threaded(c, "monitor")?;
     // SAFETY: this process is single-threaded (checked just now), so the child may run
     // arbitrary code after fork.
     match unsafe { fork() }.map_err(step_err(c, "monitor"))? {

@@ -245,7 +245,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     };
     let mut child_end = Some(child_end);
     // The child runs the rest of the start sequence: only from a single-threaded process.
-    super::helper::single_threaded(c, "spawn")?;
+    super::error::single_threaded(c, "spawn")?;
     let pid = spawn::spawn(
         plan,
         Box::new(|| match child_end.as_mut() {

@@ -3,44 +3,12 @@
 //! unprivileged user (who may not chown to subordinate ids), or all given to the user on a
 //! single-id map, where no other id exists.
 
+pub use super::tarroot_error::TarRootError;
 use super::{helper, idmap, userns};
 use crate::plan::model::{IdMapPlan, LevelPlan};
 use crate::tarball::{self, Shift, Summary};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use thiserror::Error;
-
-/// Why unpacking or removing a tarball tree failed.
-#[derive(Debug, Error)]
-pub enum TarRootError {
-    /// The 0700 directory above the trees.
-    #[error("{}: {source}", path.display())]
-    Private {
-        /// The directory.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Unpacking failed.
-    #[error(transparent)]
-    Tarball(#[from] crate::tarball::TarError),
-    /// Removing the tree failed.
-    #[error("remove {}: {source}", path.display())]
-    Remove {
-        /// The tree.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The job as root of the container's user namespace failed.
-    #[error(transparent)]
-    Userns(#[from] userns::UsernsError),
-    /// The job ran in an exec'd helper (the caller is multi-threaded) and failed.
-    #[error(transparent)]
-    Helper(#[from] helper::HelperError),
-}
 
 /// What an unprivileged user does as root of a namespace with the container's map.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -38,7 +38,7 @@ pub enum UsernsError {
     Died(String),
     /// This process has several threads: the clone's child could hang on a lock.
     #[error(transparent)]
-    Threaded(Box<super::LaunchError>),
+    Threaded(#[from] super::threads::ThreadedError),
 }
 
 /// The outcome of a job in the namespace: its note, or its error (sent back as text).
@@ -51,8 +51,7 @@ pub fn run_mapped<F>(map: &IdMapPlan, job: F) -> Result<String, UsernsError>
 where
     F: FnOnce() -> JobResult,
 {
-    super::helper::single_threaded("", "mapped user namespace")
-        .map_err(|e| UsernsError::Threaded(Box::new(e)))?;
+    super::threads::single_threaded("mapped user namespace")?;
     let setup = |what| {
         move |e: nix::Error| UsernsError::Setup {
             what,

@@ -67,7 +67,9 @@ fn every_command_has_a_man_page_that_man_renders() {
     want.sort();
     assert_eq!(written, want, "one page per visible command, nothing else");
     assert!(
-        !written.iter().any(|w| w.contains("monitor") || w.contains("init-nested")),
+        !written
+            .iter()
+            .any(|w| w.contains("monitor") || w.contains("init-nested")),
         "internal commands have no page"
     );
 
@@ -81,7 +83,12 @@ fn every_command_has_a_man_page_that_man_renders() {
         .output()
         .expect("man (man-db) is installed");
     let text = stdout_ok(o, "man -l lxnest-start.1");
-    for want in ["lxnest-start", "SYNOPSIS", "--nested", "Start the containers of a spec"] {
+    for want in [
+        "lxnest-start",
+        "SYNOPSIS",
+        "--nested",
+        "Start the containers of a spec",
+    ] {
         assert!(text.contains(want), "no {want:?} in:\n{text}");
     }
     let top = stdout_ok(
@@ -92,7 +99,10 @@ fn every_command_has_a_man_page_that_man_renders() {
             .unwrap(),
         "man -l lxnest.1",
     );
-    assert!(top.contains("lxnest-start(1)"), "lxnest(1) lists its pages:\n{top}");
+    assert!(
+        top.contains("lxnest-start(1)"),
+        "lxnest(1) lists its pages:\n{top}"
+    );
 }
 
 /// Bash's own completion machinery on the generated script: the words offered for `WORDS`.
@@ -111,7 +121,10 @@ fn bash_complete(script: &Path, words: &[&str]) -> Vec<String> {
         prev = words[words.len() - 2],
     );
     let out = stdout_ok(
-        Command::new("bash").args(["--norc", "-c", &prog]).output().unwrap(),
+        Command::new("bash")
+            .args(["--norc", "-c", &prog])
+            .output()
+            .unwrap(),
         "bash completion",
     );
     assert!(out.starts_with("complete "), "complete -p lxnest: {out}");
@@ -137,7 +150,10 @@ fn completions_work_in_bash_and_parse_in_zsh_and_fish() {
         ("fish", "lxnest.fish", vec!["fish", "--no-execute"]),
     ] {
         let text = stdout_ok(lxnest(&["completions", shell]), shell);
-        assert!(text.contains("start") && text.contains("nested"), "{shell}: {text}");
+        assert!(
+            text.contains("start") && text.contains("nested"),
+            "{shell}: {text}"
+        );
         let path = dir.path().join(file);
         std::fs::write(&path, text).unwrap();
         let o = Command::new(check[0])
@@ -152,7 +168,11 @@ fn completions_work_in_bash_and_parse_in_zsh_and_fish() {
         );
     }
     let bad = lxnest(&["completions", "tcsh"]);
-    assert_eq!(bad.status.code(), Some(2), "an unknown shell is a usage error");
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("bash, zsh, fish"));
 }
 
@@ -170,11 +190,13 @@ fn version_names_the_package_version_and_the_commit() {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     // What build.rs saw: this checkout's HEAD, or "unknown" outside git.
-    let in_git = git(&["rev-parse", "--show-toplevel"]).is_some_and(|t| {
-        std::fs::canonicalize(t).ok() == std::fs::canonicalize(manifest).ok()
-    });
+    let in_git = git(&["rev-parse", "--show-toplevel"])
+        .is_some_and(|t| std::fs::canonicalize(t).ok() == std::fs::canonicalize(manifest).ok());
     // LXNEST_COMMIT in the test's environment: the builder named the commit (build.rs).
-    let commit = match std::env::var("LXNEST_COMMIT").ok().filter(|c| !c.is_empty()) {
+    let commit = match std::env::var("LXNEST_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty())
+    {
         Some(c) => c,
         None if in_git => git(&["rev-parse", "--short=12", "HEAD"]).expect("HEAD"),
         None => "unknown".into(),

@@ -55,10 +55,21 @@ impl ManualCommand {
 }
 
 /// One page per visible command and subcommand (hidden ones are internal: `__monitor`,
-/// `init-nested`, `man`).
+/// `init-nested`, `man`), each footed with lxnest's version and commit.
 fn write_man_pages(dir: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
+    fn write(cmd: &clap::Command, dir: &Path) -> std::io::Result<()> {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            write(sub, dir)?;
+        }
+        clap_mangen::Man::new(cmd.clone())
+            .source(format!("lxnest {}", super::VERSION))
+            .generate_to(dir)
+            .map(drop)
+    }
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    clap_mangen::generate_to(super::command(), dir)
-        .with_context(|| format!("write man pages to {}", dir.display()))
+    // Built, a subcommand knows its display name (`lxnest-config-show`): the page's name.
+    let mut cmd = super::command().disable_help_subcommand(true);
+    cmd.build();
+    write(&cmd, dir).with_context(|| format!("write man pages to {}", dir.display()))
 }

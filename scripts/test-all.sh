@@ -39,11 +39,12 @@ cd "$(dirname "$0")/.."
 #   zsh fish          the generated completions parse (tests/cli_manual.rs) and load from Debian's
 #                     completion directories (test-deb.sh)
 #   python3-venv      fresh virtual environments for the Python tests and the wheel test
+#   git               build.rs names the commit in --version (tests/build_commit.rs makes repositories)
 # (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
 # host on the Debian rootfs, where they cannot start daemons or change the host's network.)
 PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
   golang-github-docker-docker-dev golang-github-containers-common mmdebstrap util-linux dnsmasq-base
-  systemd passwd dpkg-dev binutils man-db groff-base bash-completion zsh fish python3-venv)
+  systemd passwd dpkg-dev binutils man-db groff-base bash-completion zsh fish python3-venv git)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

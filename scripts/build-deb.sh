@@ -17,12 +17,14 @@ for tool in dpkg-gencontrol dpkg-shlibdeps dpkg-deb strip cargo; do
   }
 done
 
-# The package version is debian/changelog's; its upstream part must be Cargo's version.
+# The package version is debian/changelog's and must be Cargo's version. The package is native
+# (debian/ lives upstream, debian/source/format), so the version has no Debian revision; a
+# revision (`-N`) is accepted for a rebuild and stripped for the comparison.
 deb_version=$(dpkg-parsechangelog -S Version)
 cargo_version=$(awk '/^\[/ { pkg = ($0 == "[package]") } pkg && /^version *=/ { gsub(/[" ]/, ""); sub(/version=/, ""); print; exit }' Cargo.toml)
 if [ "${deb_version%-*}" != "$cargo_version" ]; then
   echo "build-deb: debian/changelog is at $deb_version but Cargo.toml's version is $cargo_version:" \
-    "add a debian/changelog entry for $cargo_version-1" >&2
+    "add a debian/changelog entry for $cargo_version" >&2
   exit 1
 fi
 

@@ -82,7 +82,8 @@ got=$(in_root bash --norc -c "source /usr/share/bash-completion/bash_completion
   _completion_loader lxnest; $complete_st") || fail "bash-completion's loader"
 [ "$(tail -1 <<<"$got")" = "start stop " ] || fail "bash-completion's loader: $got"
 echo "test-deb: bash completes lxnest st<TAB> to start, stop"
-got=$(in_root zsh -fc 'autoload -U compinit; compinit -u -d /dev/null; print -r -- $_comps[lxnest]')
+# -D: no dump file. (compinit replaces its dump file: `-d /dev/null` deleted the host's /dev/null.)
+got=$(in_root env HOME="$work/zsh" zsh -fc 'autoload -U compinit; compinit -D -u; print -r -- $_comps[lxnest]')
 [ "$got" = _lxnest ] || fail "zsh does not find _lxnest in its fpath: '$got'"
 # Not --no-config: that also skips fish's own share/config.fish, which sets the completion path.
 got=$(in_root env XDG_CONFIG_HOME="$work/xdg" XDG_DATA_HOME="$work/xdg" fish -c 'complete -C"lxnest st"' \
@@ -107,3 +108,5 @@ left=$(LC_ALL=C comm -23 "$work/package-paths" "$work/existed" | while read -r p
 lxnest_paths > "$work/after"
 diff -u "$work/before" "$work/after" >&2 || fail "paths naming lxnest differ after purge"
 echo "test-deb: purged; no file of the package is left"
+# The shells above run with this machine's /dev: it must still be the device.
+[ -c /dev/null ] || fail "/dev/null is no longer a character device"

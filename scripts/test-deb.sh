@@ -8,13 +8,25 @@
 #   directories, and `lxnest demo` (starts the juju-laptop stack and removes it again);
 # then `dpkg --purge lxnest`, and checks that no file of the package is left, that dpkg no longer
 # knows it, and that the paths naming lxnest under /usr, /etc and /var/lib/dpkg are what they
-# were before. Run as root; refuses if an lxnest package is installed already (it would be
-# replaced, then purged). Exit status non-zero on the first failure, with what failed.
+# were before. First, the same install, use (without the demo) and purge in a clean Debian 12
+# (mmdebstrap minbase with man-db and bash-completion, cached in target/rootfs-cache/; about
+# 100 s the first time) entered with chroot, a machine without the repository, where the whole
+# file list before the install and after the purge is compared. Run as root; refuses if an
+# lxnest package is installed already (it would be replaced, then purged). Exit status non-zero
+# on the first failure, with what failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "run as root (dpkg -i, lxnest demo)"
+# Bash completing `lxnest st<TAB>` once the completion is defined: prints `complete -p`, then the
+# sorted words offered on the last line.
+complete_st='
+  complete -p lxnest
+  fn=$(complete -p lxnest | sed -n "s/.*-F \([^ ]*\).*/\1/p")
+  COMP_WORDS=(lxnest st); COMP_CWORD=1; COMP_LINE="lxnest st"; COMP_POINT=9
+  "$fn" lxnest st lxnest
+  printf "%s\n" "${COMPREPLY[@]}" | LC_ALL=C sort | tr "\n" " "'
 if dpkg-query -W -f='${Status}' lxnest 2>/dev/null | grep -q 'ok installed'; then
   fail "an lxnest package is installed already; dpkg --purge lxnest first"
 fi
@@ -29,6 +41,65 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# A clean Debian 12 for the package test, cached by the package list and the apt sources.
+clean_rootfs() {
+  local cache sources key out tmp
+  cache=${LXNEST_ROOTFS_CACHE:-$repo/target/rootfs-cache}
+  mkdir -p "$cache"
+  for sources in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list ""; do
+    [ -s "$sources" ] && break
+  done
+  [ -n "$sources" ] || fail "no apt sources on this machine for mmdebstrap"
+  key=$( (echo "minbase man-db bash-completion"; cat "$sources") | sha256sum | cut -c1-16)
+  out=$cache/pkgtest-debian12-$key.tar
+  (
+    flock 9
+    if [ ! -s "$out" ]; then
+      tmp=$cache/.pkgtest-partial-$$.tar
+      echo "test-deb: building a clean Debian 12 for the package ($out)" >&2
+      mmdebstrap --quiet --variant=minbase --include=man-db,bash-completion bookworm "$tmp" \
+        "$sources" >&2 || { rm -f "$tmp"; exit 1; }
+      mv "$tmp" "$out"
+      find "$cache" -maxdepth 1 -name 'pkgtest-debian12-*.tar' ! -name "$(basename "$out")" -delete
+    fi
+  ) 9>"$cache/.pkgtest.lock" || fail "mmdebstrap of the clean rootfs"
+  echo "$out"
+}
+
+# The whole file list of the clean system, without what any first dpkg run or man-db trigger
+# makes for itself (dpkg's log, man-db's cache tags and index): those are the system's.
+root_files() {
+  (cd "$1" && find . -xdev | grep -v -e '^\./var/log/dpkg\.log$' \
+    -e '^\./var/cache/man/.*CACHEDIR\.TAG$' -e '^\./var/cache/man/\(.*/\)\?index\.db$' \
+    | LC_ALL=C sort)
+}
+
+echo "test-deb: in a clean Debian 12 (chroot)"
+root="$work/clean"
+mkdir "$root"
+tar -C "$root" -xf "$(clean_rootfs)"
+in_clean() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 "$@"; }
+root_files "$root" > "$work/clean-before"
+cp "$deb" "$root/tmp/lxnest.deb"
+in_clean dpkg -i /tmp/lxnest.deb >/dev/null || fail "dpkg -i in the clean rootfs"
+rm "$root/tmp/lxnest.deb"
+in_clean lxnest --version >/dev/null || fail "lxnest --version in the clean rootfs"
+in_clean lxnest plan builtin:juju-laptop --host-fixture laptop | grep -q 'juju-host/unit-1' \
+  || fail "lxnest plan builtin:juju-laptop in the clean rootfs"
+# At 80 columns man-db also keeps a formatted copy in /var/cache/man/cat1: the purge must take it.
+in_clean sh -c 'MANWIDTH=80 man -P cat lxnest-start' | grep -q -- '--nested' \
+  || fail "man lxnest-start in the clean rootfs"
+[ -e "$root/var/cache/man/cat1/lxnest-start.1.gz" ] \
+  || fail "man-db kept no formatted page (the purge check below relies on one)"
+got=$(in_clean bash --norc -c "source /usr/share/bash-completion/bash_completion
+  _completion_loader lxnest; $complete_st") || fail "bash completion in the clean rootfs"
+[ "$(tail -1 <<<"$got")" = "start stop " ] || fail "lxnest st<TAB> in the clean rootfs: $got"
+in_clean dpkg --purge lxnest >/dev/null || fail "dpkg --purge in the clean rootfs"
+root_files "$root" > "$work/clean-after"
+diff -u "$work/clean-before" "$work/clean-after" >&2 || fail "the clean rootfs differs after the purge"
+rm -rf "$root"
+echo "test-deb: clean rootfs: installed, used, purged; its file list is as before"
 
 # Every path the package holds, and which of them exist before (/usr, /usr/share/man ... do).
 dpkg-deb --fsys-tarfile "$deb" | tar -t | sed -e 's|^\./|/|' -e 's|/$||' | grep -v '^/\?$' \
@@ -69,12 +140,6 @@ echo "test-deb: man lxnest-start renders"
 
 # Bash: the installed file sourced by hand, then loaded on demand by bash-completion, as an
 # interactive shell does on the first <TAB>.
-complete_st='
-  complete -p lxnest
-  fn=$(complete -p lxnest | sed -n "s/.*-F \([^ ]*\).*/\1/p")
-  COMP_WORDS=(lxnest st); COMP_CWORD=1; COMP_LINE="lxnest st"; COMP_POINT=9
-  "$fn" lxnest st lxnest
-  printf "%s\n" "${COMPREPLY[@]}" | LC_ALL=C sort | tr "\n" " "'
 got=$(in_root bash --norc -c "source /usr/share/bash-completion/completions/lxnest; $complete_st") \
   || fail "bash completion from the sourced file"
 [ "$(tail -1 <<<"$got")" = "start stop " ] || fail "lxnest st<TAB> in bash offered: $got"

@@ -6,9 +6,11 @@
 # source tree, and used: a plan of builtin:juju-laptop against the built-in laptop host.
 #
 # Environment:
-#   CARGO_TARGET_DIR     cargo's target dir (default: the workspace's target/, so the release
-#                        build of scripts/build-deb.sh is reused)
-#   MATURIN_PEP517_ARGS  extra maturin build arguments (default none: a release wheel, as shipped)
+#   CARGO_TARGET_DIR     cargo's target dir (default: the workspace's target/, shared with the
+#                        other builds)
+#   MATURIN_PEP517_ARGS  extra maturin build arguments (default none: a release wheel, as shipped;
+#                        scripts/test-all.sh passes --profile dev to reuse python/run-tests.sh's
+#                        build)
 # Exit status non-zero on the first failure, with what failed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -39,12 +39,14 @@ cd "$(dirname "$0")/.."
 #   zsh fish          the generated completions parse (tests/cli_manual.rs) and load from Debian's
 #                     completion directories (test-deb.sh)
 #   python3-venv      fresh virtual environments for the Python tests and the wheel test
+#   lintian           Debian's checks of the built package (scripts/test-deb.sh)
 #   git               build.rs names the commit in --version (tests/build_commit.rs makes repositories)
 # (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
 # host on the Debian rootfs, where they cannot start daemons or change the host's network.)
 PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
   golang-github-docker-docker-dev golang-github-containers-common mmdebstrap util-linux dnsmasq-base
-  systemd passwd dpkg-dev binutils man-db groff-base bash-completion zsh fish python3-venv git)
+  systemd passwd dpkg-dev binutils man-db groff-base bash-completion zsh fish python3-venv git
+  lintian)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -34,6 +34,11 @@ fi
 # LXNEST_DEB: a package built before (by scripts/build-deb.sh) instead of building it here.
 deb=$(realpath "${LXNEST_DEB:-$(scripts/build-deb.sh)}")
 echo "test-deb: built $deb"
+# Debian's own checks of a package: errors and warnings fail (debian/lintian-overrides says why
+# the one override is there).
+lintian --fail-on error,warning "$deb" >&2 \
+  || fail "lintian: $deb"
+echo "test-deb: lintian has no error or warning"
 work=$(mktemp -d /tmp/lxnest-deb-test.XXXXXX)
 installed=0
 cleanup() {

@@ -31,11 +31,22 @@ cd "$(dirname "$0")/.."
 #   passwd            useradd/userdel: a user made after lxnest reserved root's subordinate range
 #                     (tests/registry_root.rs); setpriv (util-linux) sends signals as a user's
 #                     subordinate uid there
+#   dpkg-dev          dpkg-gencontrol, dpkg-shlibdeps, dpkg-parsechangelog: scripts/build-deb.sh
+#   binutils          strip, for the packaged binary (debian/rules)
+#   man-db groff-base `man -l` renders the generated pages (tests/cli_manual.rs), `man lxnest-start`
+#                     from the installed package (scripts/test-deb.sh)
+#   bash-completion   its loader finds the installed completion on `lxnest <TAB>` (test-deb.sh)
+#   zsh fish          the generated completions parse (tests/cli_manual.rs) and load from Debian's
+#                     completion directories (test-deb.sh)
+#   python3-venv      fresh virtual environments for the Python tests and the wheel test
+#   lintian           Debian's checks of the built package (scripts/test-deb.sh)
+#   git               build.rs names the commit in --version (tests/build_commit.rs makes repositories)
 # (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
 # host on the Debian rootfs, where they cannot start daemons or change the host's network.)
 PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
   golang-github-docker-docker-dev golang-github-containers-common mmdebstrap util-linux dnsmasq-base
-  systemd passwd)
+  systemd passwd dpkg-dev binutils man-db groff-base bash-completion zsh fish python3-venv git
+  lintian)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -79,6 +90,18 @@ bash scripts/fuzz.sh 20
 
 step "python bindings (pip install ./python, pytest)"
 bash python/run-tests.sh
+
+# The package as a user gets it: built with scripts/build-deb.sh (a release build, --locked),
+# dpkg -i'd on this machine, used from / (version, plan, man page, completions, `lxnest demo`),
+# then purged, checking nothing of it is left (docs/packaging.md).
+step "Debian package (scripts/test-deb.sh)"
+bash scripts/test-deb.sh
+
+# `pip wheel ./python`, installed into a fresh venv from an environment without cargo or rustc,
+# imported and used. A dev-profile wheel, as python/run-tests.sh builds: it reuses that build
+# (what is tested is that the wheel installs and runs without Rust, the same for any profile).
+step "Python wheel without a Rust toolchain (python/test-wheel.sh)"
+MATURIN_PEP517_ARGS="--profile dev" bash python/test-wheel.sh
 
 # AppArmor enforced for real: Debian 12's stock kernel under qemu (tests/guest/run.sh; about two
 # minutes, most of it the guest under software emulation; the first run also downloads ~95 MB of

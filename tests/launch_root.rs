@@ -217,7 +217,15 @@ fn start_root_stop_removes_everything() {
         st.enforced
     );
     let ls = lxnest(&["ls", "-P", c.p(), "--output", "json"]);
-    let listed: Vec<lxnest::launch::State> = serde_json::from_slice(&ls.stdout).expect("ls json");
+    // `ls --output json` is `{"schema": "lxnest/v1", "containers": [...]}` (docs/json.md).
+    #[derive(serde::Deserialize)]
+    struct Ls {
+        schema: String,
+        containers: Vec<lxnest::launch::State>,
+    }
+    let doc: Ls = serde_json::from_slice(&ls.stdout).expect("ls json");
+    assert_eq!(doc.schema, "lxnest/v1");
+    let listed = doc.containers;
     assert_eq!(
         listed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         ["rt-daemon"]

@@ -148,7 +148,7 @@ impl Plan {
         })
     }
 
-    /// The plan as JSON (what `lxnest plan --output json` prints).
+    /// The plan as JSON (what `lxnest plan --output json` prints, without its `schema` key).
     fn to_json(&self) -> PyResult<String> {
         serde_json::to_string_pretty(&*self.plan)
             .map_err(|e| crate::errors::LxnestError::new_err(e.to_string()))

@@ -89,8 +89,7 @@ fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     let text =
         lxnest::source::read_input(path).with_context(|| format!("read {}", path.display()))?;
     if text.trim_start().starts_with('{') {
-        return serde_json::from_str(&text)
-            .with_context(|| format!("parse plan {}", path.display()));
+        return super::json::read_plan(&text, path);
     }
     let loaded = lxnest::input::load(path)?;
     let host = lxnest::host::read().context("reading this machine's facts")?;

@@ -63,7 +63,7 @@ fn check(for_kind: Option<&str>, output: Output) -> anyhow::Result<ExitCode> {
     match output {
         Output::Json => {
             let doc = serde_json::json!({ "facts": facts, "verdicts": vs });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            super::json::print_object(&doc)?;
         }
         Output::Text => print!("{}", render(&facts, &vs)),
     }

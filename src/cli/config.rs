@@ -48,7 +48,7 @@ impl ConfigCommand {
                     .iter()
                     .flat_map(|(k, vs)| vs.iter().map(move |(v, o)| serde_json::json!({"key": k, "value": v, "file": o.file, "line": o.line})))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                super::json::print_list("values", &items)?;
             }
             Format::Text => {
                 let lines: Vec<(String, String)> = eff

@@ -28,8 +28,7 @@ fn plan_of(
 ) -> anyhow::Result<lxnest::plan::model::Plan> {
     let text = lxnest::source::read_input(spec).unwrap_or_default();
     if text.trim_start().starts_with('{') {
-        return serde_json::from_str(&text)
-            .with_context(|| format!("parse plan {}", spec.display()));
+        return super::json::read_plan(&text, spec);
     }
     let loaded = lxnest::input::load(spec)?;
     let host = match fixture {

@@ -146,8 +146,7 @@ fn load_plan(path: &Path) -> anyhow::Result<Plan> {
     if path.extension().is_some_and(|e| e == "json") {
         let text =
             lxnest::source::read_input(path).with_context(|| format!("read {}", path.display()))?;
-        return serde_json::from_str(&text)
-            .with_context(|| format!("parse plan {}", path.display()));
+        return super::json::read_plan(&text, path);
     }
     let loaded = lxnest::input::load(path)?;
     for note in &loaded.notes {
@@ -159,7 +158,7 @@ fn load_plan(path: &Path) -> anyhow::Result<Plan> {
 
 fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(states)?),
+        Output::Json => super::json::print_list("containers", states)?,
         Output::Text => {
             println!(
                 "{:<20} {:<8} {:>8} {:>5} {:<28} ADDRESS",
@@ -198,8 +197,7 @@ fn print_ls(states: &[state::State], output: Output) -> anyhow::Result<()> {
 
 fn print_info(s: &state::State, state_dir: &Path, output: Output) -> anyhow::Result<()> {
     if let Output::Json = output {
-        println!("{}", serde_json::to_string_pretty(s)?);
-        return Ok(());
+        return super::json::print_object(s);
     }
     let e = &s.enforced;
     println!("name:        {}", s.name);

@@ -7,7 +7,9 @@ mod config;
 mod crypt;
 mod demo;
 mod explain_audit;
+mod json;
 mod launch;
+mod manual;
 mod openvz;
 mod planning;
 mod table;
@@ -15,9 +17,17 @@ mod table;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// `lxnest --version`: the package version and the commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("LXNEST_COMMIT"),
+    ")"
+);
+
 /// lxnest: plan, check, generate and launch nested container stacks.
 #[derive(Debug, Parser)]
-#[command(name = "lxnest", version, about)]
+#[command(name = "lxnest", version = VERSION, about)]
 pub struct Cli {
     /// Log filter (`info`, `debug`, `lxnest=trace`); also from LXNEST_LOG.
     #[arg(long, global = true)]
@@ -46,6 +56,13 @@ enum Command {
     Demo(demo::DemoCommand),
     #[command(flatten)]
     Crypt(crypt::CryptCommand),
+    #[command(flatten)]
+    Manual(manual::ManualCommand),
+}
+
+/// The whole command line as clap sees it: for man pages and completions.
+pub(crate) fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
@@ -65,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Attach(c) => c.run(),
         Command::Demo(c) => c.run(),
         Command::Crypt(c) => c.run(),
+        Command::Manual(c) => c.run(),
     };
     match result {
         Ok(code) => code,
@@ -86,7 +104,8 @@ impl Command {
             | Command::Check(_)
             | Command::Config(_)
             | Command::ExplainAudit(_)
-            | Command::OpenVz(_) => true,
+            | Command::OpenVz(_)
+            | Command::Manual(_) => true,
             Command::Attach(_) | Command::Demo(_) | Command::Crypt(_) => false,
         }
     }

@@ -107,7 +107,7 @@ impl PlanningCommand {
             PlanningCommand::Plan { spec, output, host } => {
                 let plan = load_plan(&spec, &host)?;
                 match output {
-                    Output::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+                    Output::Json => super::json::print_object(&plan)?,
                     Output::Text => print!("{}", plan_text(&plan)),
                 }
             }
@@ -348,8 +348,7 @@ fn explain(
     if what.starts_with('/') {
         let ans = lxnest::explain::path(plan, container, what, access)?;
         if output == Output::Json {
-            println!("{}", serde_json::to_string_pretty(&ans)?);
-            return Ok(());
+            return super::json::print_object(&ans);
         }
         let mut t = Table::new(&["LEVEL", "CONTAINER", "PROFILE", "RESULT", "RULE"]);
         for l in &ans.levels {
@@ -381,8 +380,7 @@ fn explain(
     }
     let ans = lxnest::explain::syscall(plan, container, what)?;
     if output == Output::Json {
-        println!("{}", serde_json::to_string_pretty(&ans)?);
-        return Ok(());
+        return super::json::print_object(&ans);
     }
     let mut t = Table::new(&["LEVEL", "CONTAINER", "ACTION", "RULE", "WHERE"]);
     for l in &ans.levels {
@@ -420,8 +418,7 @@ fn verdict(ok: bool) -> String {
 
 fn print_diff(changes: &[lxnest::diff::Change], output: Output) -> anyhow::Result<()> {
     if output == Output::Json {
-        println!("{}", serde_json::to_string_pretty(changes)?);
-        return Ok(());
+        return super::json::print_list("changes", changes);
     }
     if changes.is_empty() {
         println!("no differences");

@@ -35,7 +35,9 @@ cd "$(dirname "$0")/.."
 # host on the Debian rootfs, where they cannot start daemons or change the host's network.)
 PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
   golang-github-docker-docker-dev golang-github-containers-common mmdebstrap util-linux dnsmasq-base
-  systemd passwd)
+  systemd passwd
+  # scripts/bench-start.sh: hyperfine times the starts; libc6-dev links its static getpid program.
+  hyperfine libc6-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

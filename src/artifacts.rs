@@ -5,7 +5,9 @@
 //! [`crate::runtimes`]); plus the whole plan as JSON.
 
 use crate::plan::model::Plan;
-use std::path::Path;
+use crate::seccomp::Policy;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// Rendering or writing artifacts failed.
@@ -57,6 +59,30 @@ pub struct Artifact {
     pub bytes: Vec<u8>,
 }
 
+/// The four seccomp files of one filter: LXC text, OCI JSON, BPF, disassembly.
+struct SeccompFiles {
+    lxc: Vec<u8>,
+    oci: Vec<u8>,
+    bpf: Vec<u8>,
+    disasm: Vec<u8>,
+}
+
+impl SeccompFiles {
+    fn render(p: &Policy, container: &str) -> Result<Self, ArtifactError> {
+        let prog =
+            crate::seccomp::codegen::compile(p).map_err(|source| ArtifactError::Compile {
+                container: container.to_string(),
+                source,
+            })?;
+        Ok(SeccompFiles {
+            lxc: crate::seccomp::lxc_text::render(p).into_bytes(),
+            oci: serde_json::to_string_pretty(&crate::seccomp::oci::render(p))?.into_bytes(),
+            bpf: bpf_bytes(&prog),
+            disasm: crate::seccomp::codegen::disasm(&prog).into_bytes(),
+        })
+    }
+}
+
 /// Render every artifact. `out_dir` is only used inside the LXC fragments, which must name their
 /// seccomp file and rootfs by absolute path.
 pub fn render_all(
@@ -65,13 +91,18 @@ pub fn render_all(
     apparmor: bool,
 ) -> Result<Vec<Artifact>, ArtifactError> {
     let mut out = Vec::new();
+    // A fleet's containers mostly share a filter: compile and render each distinct one once.
+    let mut seccomp: HashMap<&Policy, SeccompFiles> = HashMap::new();
     for c in &plan.containers {
         let dir = &c.path;
-        let err = |source| ArtifactError::Compile {
-            container: c.path.clone(),
-            source,
+        let policy = &c.seccomp.own;
+        let sc = match seccomp.get(policy) {
+            Some(sc) => sc,
+            None => {
+                let sc = SeccompFiles::render(policy, &c.path)?;
+                seccomp.entry(policy).or_insert(sc)
+            }
         };
-        let prog = crate::seccomp::codegen::compile(&c.seccomp.own).map_err(err)?;
         let seccomp_abs = out_dir.join(dir).join("seccomp.lxc");
         let rootfs_abs = out_dir.join(dir).join("rootfs");
         let fragment = crate::lxc::render_fragment(
@@ -85,19 +116,12 @@ pub fn render_all(
             container: c.path.clone(),
             source: Box::new(source),
         })?;
-        let oci = serde_json::to_string_pretty(&crate::seccomp::oci::render(&c.seccomp.own))?;
         let files: [(&str, Vec<u8>); 6] = [
             ("apparmor.profile", c.apparmor.text.clone().into_bytes()),
-            (
-                "seccomp.lxc",
-                crate::seccomp::lxc_text::render(&c.seccomp.own).into_bytes(),
-            ),
-            ("seccomp.oci.json", oci.into_bytes()),
-            ("seccomp.bpf", bpf_bytes(&prog)),
-            (
-                "seccomp.bpf.txt",
-                crate::seccomp::codegen::disasm(&prog).into_bytes(),
-            ),
+            ("seccomp.lxc", sc.lxc.clone()),
+            ("seccomp.oci.json", sc.oci.clone()),
+            ("seccomp.bpf", sc.bpf.clone()),
+            ("seccomp.bpf.txt", sc.disasm.clone()),
             ("lxc.conf", fragment.into_bytes()),
         ];
         // Level 3 and deeper have no profile of their own (see docs/apparmor.md).
@@ -126,6 +150,16 @@ pub fn render_all(
     Ok(out)
 }
 
+/// Whether `path` already holds exactly `bytes` (its size is compared before its content).
+fn same_content(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {
+            std::fs::read(path).ok().as_deref() == Some(bytes)
+        }
+        _ => false,
+    }
+}
+
 /// The program as the kernel reads it: 8 bytes per instruction, native endianness.
 pub fn bpf_bytes(prog: &[seccompiler::sock_filter]) -> Vec<u8> {
     let mut v = Vec::with_capacity(prog.len() * 8);
@@ -141,16 +175,24 @@ pub fn bpf_bytes(prog: &[seccompiler::sock_filter]) -> Vec<u8> {
 /// Write artifacts below `out_dir`, creating directories; files are replaced only when their
 /// content changed, so tools watching them see no spurious updates.
 pub fn write(out_dir: &Path, artifacts: &[Artifact]) -> Result<(), ArtifactError> {
+    // Directories made (or found) once each, not once per file.
+    let mut made: HashSet<PathBuf> = HashSet::new();
     for a in artifacts {
         let path = out_dir.join(&a.file);
         let werr = |source| ArtifactError::Write {
             path: path.display().to_string(),
             source,
         };
+        let mut fresh = false;
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(werr)?;
+            if !made.contains(parent) {
+                // A directory that did not exist holds no file to compare with.
+                fresh = !parent.exists();
+                std::fs::create_dir_all(parent).map_err(werr)?;
+                made.insert(parent.to_path_buf());
+            }
         }
-        if std::fs::read(&path).ok().as_deref() == Some(a.bytes.as_slice()) {
+        if !fresh && same_content(&path, &a.bytes) {
             continue;
         }
         std::fs::write(&path, &a.bytes).map_err(|source| ArtifactError::Write {

@@ -12,6 +12,7 @@ pub mod kernel;
 pub mod matcher;
 pub mod naming;
 pub mod render;
+mod shape;
 
 pub use error::AppArmorError;
 pub use install::{install, Installed};

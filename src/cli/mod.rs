@@ -50,6 +50,7 @@ enum Command {
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
 pub fn main() -> ExitCode {
+    lxnest::launch::timing::mark("", "main");
     let cli = Cli::parse();
     init_logging(cli.log.as_deref());
     if cli.command.only_prints() {

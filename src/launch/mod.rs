@@ -34,6 +34,7 @@ pub mod state;
 pub mod sweep;
 pub mod sync;
 pub mod tarroot;
+pub mod timing;
 pub mod usernic;
 pub mod userns;
 

@@ -248,6 +248,7 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
     // Our copies of the init's ends go, or the relay would never see their end-of-file.
     opts.stdio = None;
     let started = started?;
+    super::timing::mark(&plan.path, "running");
     let _ = wait_mask().thread_block();
     let st = state_of(plan, &started, std::process::id() as i32);
     if let Err(e) = state::write(&opts.state_dir, &st) {
@@ -262,6 +263,7 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
         relay.as_mut().map(|r| r as &mut dyn super::console::Pump),
     )
     .map_err(step_err(&plan.path, "monitor"));
+    super::timing::mark(&plan.path, "exited");
     if let Some(r) = relay {
         r.finish();
     }
@@ -272,6 +274,7 @@ pub fn run_foreground(plan: &LevelPlan, opts: &StartOptions, grace: Duration) ->
         let _ = pid.release();
     }
     teardown(started);
+    super::timing::mark(&plan.path, "removed");
     code
 }
 

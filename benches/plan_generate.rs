@@ -79,8 +79,8 @@ fn main() {
     };
     host.subuids = vec![big];
     host.subgids = vec![big];
-    let (plan, planning) = timed(|| lxnest::plan::plan(&stack, &host));
-    let plan = match plan {
+    let (plan, planning) = timed(|| lxnest::plan::plan(&stack, &host).map_err(Box::new));
+    let plan = match plan.map_err(|e| *e) {
         Ok(p) => p,
         Err(lxnest::plan::PlanError::Rejected(f)) => {
             eprintln!("{} findings, the first: {:#?}", f.len(), f.first());

@@ -103,11 +103,15 @@ int main(void) {
 	return 0;
 }
 C
-# A root of its own (a static program needs nothing else), bound into the nesting host at
-# /opt/bench for the level-2 start; run/ and tmp/ writable for whichever root the level maps.
-mkdir -p "$work/bench/root/"{bin,proc,sys,dev,tmp,etc,run}
-chmod 1777 "$work/bench/root/run" "$work/bench/root/tmp"
+# A root of its own per level (a static program needs nothing else; each level's root leaves
+# run/lxnest behind, owned by its mapped root), the level-2 one bound into the nesting host at
+# /opt/bench; run/ and tmp/ writable for whichever root the level maps.
+for r in root root2; do
+  mkdir -p "$work/bench/$r/"{bin,proc,sys,dev,tmp,etc,run}
+  chmod 1777 "$work/bench/$r/run" "$work/bench/$r/tmp"
+done
 cc -O2 -static -o "$work/bench/root/getpid" "$work/getpid.c"
+cp "$work/bench/root/getpid" "$work/bench/root2/getpid"
 tag=$$
 cat > "$work/bench/host.yaml" <<Y
 name: bench-h$tag
@@ -139,10 +143,10 @@ echo "load average before: $load1 $load5 $load15"
 cat > "$work/run.sh" <<RUN
 set -e
 umount -l /sys/fs/cgroup/unified
-getpid() { for _ in 1 2 3; do "\$@"; done | sort -n | sed -n 2p; }
+getpid() { for _ in 1 2 3; do "\$@" 2>>$work/getpid.err; done | sort -n | sed -n 2p; }
 echo "getpid host \$(getpid $work/bench/root/getpid)" > $work/getpid.txt
 echo "getpid level1 \$(getpid $LXNEST run -P $work/state --rootfs dir:$work/bench/root -- /getpid)" >> $work/getpid.txt
-echo "getpid level2 \$(getpid $LXNEST run -P $work/state --spec $work/bench/host.yaml -- lxnest run --rootfs dir:/opt/bench/root -- /getpid)" >> $work/getpid.txt
+echo "getpid level2 \$(getpid $LXNEST run -P $work/state --spec $work/bench/host.yaml -- lxnest run --rootfs dir:/opt/bench/root2 -- /getpid)" >> $work/getpid.txt
 $LXNEST start -P $work/state -f $work/attach.yaml
 env PATH=/usr/sbin:/sbin /usr/bin/lxc-start -P $work/lxc -n a -d
 stopall() {
@@ -193,11 +197,14 @@ m, l = mem(mon), mem(lxc)
 print(f"rss lxnest {m.get('VmRSS', 0)} {m.get('Pss', 0)}")
 print(f"rss lxc {l.get('VmRSS', 0)} {l.get('Pss', 0)}")
 PY
-unshare -m --propagation private bash "$work/run.sh" >"$work/hyperfine.log" 2>&1 || { cat "$work/hyperfine.log"; exit 1; }
-read -r load1b load5b load15b _ < /proc/loadavg
-
 out_dir=$(dirname "$LXNEST")/../bench
 mkdir -p "$out_dir"
+# What each tool printed stays beside the JSON (the work directory goes at exit).
+keep() { cp "$work"/{hyperfine.log,getpid.txt,getpid.err,rss.txt,result.json} "$out_dir/" 2>/dev/null || true; }
+unshare -m --propagation private bash "$work/run.sh" >"$work/hyperfine.log" 2>&1 || { keep; cat "$work/hyperfine.log"; exit 1; }
+keep
+read -r load1b load5b load15b _ < /proc/loadavg
+
 python3 - "$work" "$out_dir/start.json" "$load1 $load5 $load15" "$load1b $load5b $load15b" <<'PY'
 import json, platform, statistics, sys, time
 work, out, before, after = sys.argv[1:5]
@@ -207,7 +214,8 @@ ms = lambda n: med(n) * 1e3
 extra = {}
 for line in open(f"{work}/getpid.txt").read().splitlines() + open(f"{work}/rss.txt").read().splitlines():
     k, what, *v = line.split()
-    extra[f"{k} {what}"] = [float(x) for x in v]
+    # A run that failed printed no figure (its error is in getpid.err): NaN, and the row says so.
+    extra[f"{k} {what}"] = [float(x) for x in v] or [float("nan"), float("nan")]
 l2_extra = med("lxnest-level2") - med("lxnest-level1-nesting-host")
 rows = [
     # (figure, value, target, holds?)

@@ -366,6 +366,12 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     }
     report(&mut w, &format!("ok {}\n", st.pid));
     drop(w);
+    // The monitor lives as long as the container: hand the heap the start used (the plan's
+    // parse, the CLI's own work before the fork) back to the kernel instead of keeping it
+    // resident (docs/performance.md, monitor RSS).
+    // SAFETY: malloc_trim only releases free memory at the top of the heap and unused pages of
+    // free chunks; no allocation is touched.
+    unsafe { libc::malloc_trim(0) };
     let mut console = super::console::take();
     let code = wait_relaying(
         started.child.pid(),

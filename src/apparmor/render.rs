@@ -153,20 +153,8 @@ pub fn render(p: &ProfileParams) -> Result<String, AppArmorError> {
     super::shape::cached(p, |q| fill(q, &rootfs))
 }
 
-/// [`render`] without the shape cache, for the test that holds the two equal.
-#[cfg(test)]
-pub(super) fn render_uncached(p: &ProfileParams) -> Result<String, AppArmorError> {
-    let mut rootfs: Vec<&str> = Vec::new();
-    for dir in &p.rootfs_dirs {
-        if !rootfs.contains(&dir.as_str()) {
-            rootfs.push(dir);
-        }
-    }
-    fill(p, &rootfs)
-}
-
 /// Fills the template for `p` (checked by [`render`]; `rootfs` is its deduplicated dirs).
-fn fill(p: &ProfileParams, rootfs: &[&str]) -> Result<String, AppArmorError> {
+pub(super) fn fill(p: &ProfileParams, rootfs: &[&str]) -> Result<String, AppArmorError> {
     let flags: serde_json::Map<String, serde_json::Value> = known_flags()
         .iter()
         .map(|(k, _)| ((*k).to_string(), json!(p.flags.contains(*k))))

@@ -108,7 +108,8 @@ mod tests {
                     p.extra_rules = vec!["  deny /secret rw,".into()];
                 }
                 let cached = render(&p).expect("renders");
-                let direct = super::super::render::render_uncached(&p).expect("renders");
+                let dirs: Vec<&str> = p.rootfs_dirs.iter().map(String::as_str).collect();
+                let direct = super::super::render::fill(&p, &dirs).expect("renders");
                 assert_eq!(cached, direct, "{name} with {flag_set:?}");
                 assert!(cached.contains(&format!("profile {name} ")));
                 assert!(!cached.contains('\0'));

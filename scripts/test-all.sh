@@ -46,7 +46,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
   golang-github-docker-docker-dev golang-github-containers-common mmdebstrap util-linux dnsmasq-base
   systemd passwd dpkg-dev binutils man-db groff-base bash-completion zsh fish python3-venv git
-  lintian)
+  lintian
+  # scripts/bench-start.sh: hyperfine times the starts; libc6-dev links its static getpid program.
+  hyperfine libc6-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -2,21 +2,35 @@
 //! the filesystem, kept out of the pure core that renders them.
 
 use lxnest_core::artifacts::{Artifact, ArtifactError};
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 /// Write artifacts below `out_dir`, creating directories; files are replaced only when their
 /// content changed, so tools watching them see no spurious updates.
 pub fn write(out_dir: &Path, artifacts: &[Artifact]) -> Result<(), ArtifactError> {
+    // Directories made (or found) once each, not once per file; `true` for one made now, whose
+    // files need no comparison with an old content.
+    let mut made: HashMap<PathBuf, bool> = HashMap::new();
     for a in artifacts {
         let path = out_dir.join(&a.file);
         let werr = |source| ArtifactError::Write {
             path: path.display().to_string(),
             source,
         };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(werr)?;
-        }
-        if std::fs::read(&path).ok().as_deref() == Some(a.bytes.as_slice()) {
+        let fresh = match path.parent() {
+            Some(parent) => match made.get(parent) {
+                Some(f) => *f,
+                None => {
+                    // A directory that did not exist holds no file to compare with.
+                    let f = !parent.exists();
+                    std::fs::create_dir_all(parent).map_err(werr)?;
+                    made.insert(parent.to_path_buf(), f);
+                    f
+                }
+            },
+            None => false,
+        };
+        if !fresh && same_content(&path, &a.bytes) {
             continue;
         }
         std::fs::write(&path, &a.bytes).map_err(|source| ArtifactError::Write {
@@ -25,4 +39,14 @@ pub fn write(out_dir: &Path, artifacts: &[Artifact]) -> Result<(), ArtifactError
         })?;
     }
     Ok(())
+}
+
+/// Whether `path` already holds exactly `bytes` (its size is compared before its content).
+fn same_content(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {
+            std::fs::read(path).ok().as_deref() == Some(bytes)
+        }
+        _ => false,
+    }
 }

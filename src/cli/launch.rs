@@ -398,6 +398,7 @@ impl LaunchCommand {
                 plan.init.command = command;
                 // Root's one-shot container takes its host ids from the allocation registry, so
                 // it shares none with a stack, another run or a user's subordinate range.
+                lxnest::launch::timing::mark(&name, "planned");
                 let _reserved = lxnest::api::reserve_for_run(&mut plan, &state_dir)?;
                 let opts = StartOptions {
                     state_dir,

@@ -67,6 +67,7 @@ pub(crate) fn command() -> clap::Command {
 
 /// Parse arguments and run; errors are printed with their whole cause chain.
 pub fn main() -> ExitCode {
+    lxnest::launch::timing::mark("", "main");
     let cli = Cli::parse();
     init_logging(cli.log.as_deref());
     if cli.command.only_prints() {

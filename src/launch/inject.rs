@@ -37,8 +37,10 @@ pub const STEPS: &[&str] = &[
     "monitor",
 ];
 
-/// Fails with [`LaunchError::Injected`] when `LXNEST_FAIL_AT` names `step`.
+/// Fails with [`LaunchError::Injected`] when `LXNEST_FAIL_AT` names `step`. Every step passes
+/// here, so this is also where its start is timed ([`super::timing`]).
 pub fn check(container: &str, step: &'static str) -> Result<()> {
+    super::timing::mark(container, step);
     match std::env::var(ENV) {
         Ok(v) if v == step => Err(LaunchError::Injected {
             container: container.to_string(),

@@ -40,6 +40,7 @@ pub mod sync;
 pub mod tarroot;
 pub mod tarroot_error;
 pub mod threads;
+pub mod timing;
 pub mod usernic;
 pub mod userns;
 

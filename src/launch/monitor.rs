@@ -247,6 +247,7 @@ pub fn run_foreground_here(plan: &LevelPlan, opts: &StartOptions, grace: Duratio
     // Our copies of the init's ends go, or the relay would never see their end-of-file.
     opts.stdio = None;
     let started = started?;
+    super::timing::mark(&plan.path, "running");
     let _ = wait_mask().thread_block();
     let st = state_of(plan, &started, std::process::id() as i32);
     if let Err(e) = state::write(&opts.state_dir, &st) {
@@ -261,6 +262,7 @@ pub fn run_foreground_here(plan: &LevelPlan, opts: &StartOptions, grace: Duratio
         relay.as_mut().map(|r| r as &mut dyn super::console::Pump),
     )
     .map_err(step_err(&plan.path, "monitor"));
+    super::timing::mark(&plan.path, "exited");
     if let Some(r) = relay {
         r.finish();
     }
@@ -271,6 +273,7 @@ pub fn run_foreground_here(plan: &LevelPlan, opts: &StartOptions, grace: Duratio
         let _ = pid.release();
     }
     teardown(started);
+    super::timing::mark(&plan.path, "removed");
     code
 }
 
@@ -356,6 +359,12 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     }
     report(&mut w, &format!("ok {}\n", st.pid));
     drop(w);
+    // The monitor lives as long as the container: hand the heap the start used (the plan's
+    // parse, the CLI's own work before the fork) back to the kernel instead of keeping it
+    // resident (docs/performance.md, monitor RSS).
+    // SAFETY: malloc_trim only releases free memory at the top of the heap and unused pages of
+    // free chunks; no allocation is touched.
+    unsafe { libc::malloc_trim(0) };
     let mut console = super::console::take();
     let code = wait_relaying(
         started.child.pid(),

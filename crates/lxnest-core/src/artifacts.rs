@@ -1,10 +1,12 @@
-//! `generate`: every artifact of a plan, rendered in memory (pure), then written by [`write`].
+//! `generate`: every artifact of a plan, rendered in memory (pure), then written by `lxnest::artifacts::write`.
 //! Per container: the AppArmor profile, the seccomp filter as LXC v2 text, as OCI JSON, as
 //! compiled BPF (raw `struct sock_filter` array) with a disassembly, an LXC config fragment and
 //! the files written into a nesting host for its runtime (`files/etc/...`, see
 //! [`crate::runtimes`]); plus the whole plan as JSON.
 
 use crate::plan::model::Plan;
+use crate::seccomp::Policy;
+use std::collections::HashMap;
 use std::path::Path;
 use thiserror::Error;
 
@@ -57,6 +59,30 @@ pub struct Artifact {
     pub bytes: Vec<u8>,
 }
 
+/// The four seccomp files of one filter: LXC text, OCI JSON, BPF, disassembly.
+struct SeccompFiles {
+    lxc: Vec<u8>,
+    oci: Vec<u8>,
+    bpf: Vec<u8>,
+    disasm: Vec<u8>,
+}
+
+impl SeccompFiles {
+    fn render(p: &Policy, container: &str) -> Result<Self, ArtifactError> {
+        let prog =
+            crate::seccomp::codegen::compile(p).map_err(|source| ArtifactError::Compile {
+                container: container.to_string(),
+                source,
+            })?;
+        Ok(SeccompFiles {
+            lxc: crate::seccomp::lxc_text::render(p).into_bytes(),
+            oci: serde_json::to_string_pretty(&crate::seccomp::oci::render(p))?.into_bytes(),
+            bpf: bpf_bytes(&prog),
+            disasm: crate::seccomp::codegen::disasm(&prog).into_bytes(),
+        })
+    }
+}
+
 /// Render every artifact. `out_dir` is only used inside the LXC fragments, which must name their
 /// seccomp file and rootfs by absolute path.
 pub fn render_all(
@@ -65,13 +91,18 @@ pub fn render_all(
     apparmor: bool,
 ) -> Result<Vec<Artifact>, ArtifactError> {
     let mut out = Vec::new();
+    // A fleet's containers mostly share a filter: compile and render each distinct one once.
+    let mut seccomp: HashMap<&Policy, SeccompFiles> = HashMap::new();
     for c in &plan.containers {
         let dir = &c.path;
-        let err = |source| ArtifactError::Compile {
-            container: c.path.clone(),
-            source,
+        let policy = &c.seccomp.own;
+        let sc = match seccomp.get(policy) {
+            Some(sc) => sc,
+            None => {
+                let sc = SeccompFiles::render(policy, &c.path)?;
+                seccomp.entry(policy).or_insert(sc)
+            }
         };
-        let prog = crate::seccomp::codegen::compile(&c.seccomp.own).map_err(err)?;
         let seccomp_abs = out_dir.join(dir).join("seccomp.lxc");
         let rootfs_abs = out_dir.join(dir).join("rootfs");
         let fragment = crate::lxc::render_fragment(
@@ -85,19 +116,12 @@ pub fn render_all(
             container: c.path.clone(),
             source: Box::new(source),
         })?;
-        let oci = serde_json::to_string_pretty(&crate::seccomp::oci::render(&c.seccomp.own))?;
         let files: [(&str, Vec<u8>); 6] = [
             ("apparmor.profile", c.apparmor.text.clone().into_bytes()),
-            (
-                "seccomp.lxc",
-                crate::seccomp::lxc_text::render(&c.seccomp.own).into_bytes(),
-            ),
-            ("seccomp.oci.json", oci.into_bytes()),
-            ("seccomp.bpf", bpf_bytes(&prog)),
-            (
-                "seccomp.bpf.txt",
-                crate::seccomp::codegen::disasm(&prog).into_bytes(),
-            ),
+            ("seccomp.lxc", sc.lxc.clone()),
+            ("seccomp.oci.json", sc.oci.clone()),
+            ("seccomp.bpf", sc.bpf.clone()),
+            ("seccomp.bpf.txt", sc.disasm.clone()),
             ("lxc.conf", fragment.into_bytes()),
         ];
         // Level 3 and deeper have no profile of their own (see docs/apparmor.md).
@@ -119,9 +143,13 @@ pub fn render_all(
             bytes: f.text.into_bytes(),
         }));
     }
+    // The whole plan is about 45 KB per container: sized up front, so a fleet's gigabyte is not
+    // copied again at every doubling of the buffer.
+    let mut json = Vec::with_capacity(plan.containers.len().saturating_mul(48 << 10) + 4096);
+    serde_json::to_writer_pretty(&mut json, plan)?;
     out.push(Artifact {
         file: "plan.json".into(),
-        bytes: serde_json::to_vec_pretty(plan)?,
+        bytes: json,
     });
     Ok(out)
 }

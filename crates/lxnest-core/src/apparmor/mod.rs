@@ -9,7 +9,9 @@ pub mod error;
 mod glob;
 pub mod matcher;
 pub mod naming;
+pub mod params;
 pub mod render;
+mod shape;
 
 pub use audit::{parse_audit_line, AuditEvent};
 pub use error::AppArmorError;

@@ -7,7 +7,6 @@
 use super::error::AppArmorError;
 use handlebars::Handlebars;
 use serde_json::json;
-use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 const TEMPLATE_NAME: &str = "container.aa";
@@ -15,46 +14,7 @@ const TEMPLATE: &str = include_str!("../../../../policy/apparmor/container.aa.hb
 const FLAGS: &str = include_str!("../../../../policy/apparmor/flags.txt");
 const NESTED_ROOTFS: &str = include_str!("../../../../policy/apparmor/nested-rootfs.txt");
 
-/// What one profile is made of.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProfileParams {
-    /// Profile name (see [`super::names`]).
-    pub name: String,
-    /// Namespace the profile will be loaded into, for the header comment only: the loader, not
-    /// the text, decides the namespace (a level-1 lxnest sees its namespace as the root).
-    pub namespace: Option<String>,
-    /// Named flags switched on; each must be one of [`known_flags`].
-    pub flags: BTreeSet<String>,
-    /// Extra rules from the spec, one AppArmor rule each (ending with `,`).
-    pub extra_rules: Vec<String>,
-    /// The policy namespace the container's children live in (level 1 only).
-    pub child_namespace: Option<String>,
-    /// Where the nested runtime puts its children's root filesystems, usually
-    /// [`runtime_rootfs_dirs`] of the runtime the container hosts ([`default_rootfs_dirs`] for
-    /// every known one). Empty: the container starts no children, and the rules that flags add
-    /// for children's root filesystems are left out (the flags' other rules stay).
-    pub rootfs_dirs: Vec<String>,
-}
-
-impl ProfileParams {
-    /// Parameters for a profile with only the base rules.
-    pub fn new(name: impl Into<String>) -> Self {
-        ProfileParams {
-            name: name.into(),
-            ..Default::default()
-        }
-    }
-
-    /// Adds flags (builder style, for the planner and tests).
-    pub fn with_flags<I, S>(mut self, flags: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.flags.extend(flags.into_iter().map(Into::into));
-        self
-    }
-}
+pub use super::params::ProfileParams;
 
 static KNOWN_FLAGS: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
     FLAGS
@@ -150,7 +110,24 @@ pub fn render(p: &ProfileParams) -> Result<String, AppArmorError> {
     for rule in &p.extra_rules {
         check_rule(&p.name, rule)?;
     }
-    let ctx = context(p, &rootfs);
+    super::shape::cached(p, |q| fill(q, &rootfs))
+}
+
+/// Fills the template for `p` (checked by [`render`]; `rootfs` is its deduplicated dirs).
+pub(super) fn fill(p: &ProfileParams, rootfs: &[&str]) -> Result<String, AppArmorError> {
+    let flags: serde_json::Map<String, serde_json::Value> = known_flags()
+        .iter()
+        .map(|(k, _)| ((*k).to_string(), json!(p.flags.contains(*k))))
+        .collect();
+    let ctx = json!({
+        "name": p.name,
+        "namespace": p.namespace,
+        "child_namespace": p.child_namespace,
+        "flags": flags,
+        "children": !rootfs.is_empty(),
+        "rootfs_dirs": rootfs,
+        "extra_rules": p.extra_rules.iter().map(|r| r.trim()).collect::<Vec<_>>(),
+    });
     let hb = REGISTRY.as_ref().map_err(|m| AppArmorError::Template {
         template: TEMPLATE_NAME,
         message: m.clone(),
@@ -160,23 +137,6 @@ pub fn render(p: &ProfileParams) -> Result<String, AppArmorError> {
             template: TEMPLATE_NAME,
             message: e.to_string(),
         })
-}
-
-/// The template's context: every known flag (on or off), the names and the rootfs directories.
-fn context(p: &ProfileParams, rootfs: &[&str]) -> serde_json::Value {
-    let flags: serde_json::Map<String, serde_json::Value> = known_flags()
-        .iter()
-        .map(|(k, _)| ((*k).to_string(), json!(p.flags.contains(*k))))
-        .collect();
-    json!({
-        "name": p.name,
-        "namespace": p.namespace,
-        "child_namespace": p.child_namespace,
-        "flags": flags,
-        "children": !rootfs.is_empty(),
-        "rootfs_dirs": rootfs,
-        "extra_rules": p.extra_rules.iter().map(|r| r.trim()).collect::<Vec<_>>(),
-    })
 }
 
 /// Profile and namespace names: `[A-Za-z0-9]` first, then `[A-Za-z0-9._-]`, at most 255 bytes.

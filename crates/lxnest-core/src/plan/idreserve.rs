@@ -86,26 +86,32 @@ pub fn allocate(
     earlier: (Option<IdRange>, Option<IdRange>),
 ) -> Result<(u32, u32, u32, Option<String>), u64> {
     let wish = c.idmap.clone().unwrap_or_default();
+    // Both allocators move only when both have room: find both blocks first, then take them
+    // (no copy of an allocator, which grows with every block handed out).
     let mut take = |count: u64| {
-        let (mut u, mut g) = (ids.0.clone(), ids.1.clone());
-        let one = |a: &mut Option<IdAllocator>, at: Option<u32>, before: Option<IdRange>| {
-            let a = a.as_mut()?;
+        let one = |a: &Option<IdAllocator>, at: Option<u32>, before: Option<IdRange>| {
+            let a = a.as_ref()?;
             let before = before.filter(|r| u64::from(r.count) >= count);
             match (at, before) {
-                (Some(first), _) => a.take_at(first, count),
-                (None, Some(r)) => a.take_at(r.first, count).or_else(|| a.take(count)),
-                (None, None) => a.take(count),
+                (Some(first), _) => a.fits_at(first, count).then_some(first),
+                (None, Some(r)) if a.fits_at(r.first, count) => Some(r.first),
+                _ => a.peek(count),
             }
         };
         let got = (
-            one(&mut u, wish.uid, earlier.0),
-            one(&mut g, wish.gid, earlier.1),
+            one(ids.0, wish.uid, earlier.0),
+            one(ids.1, wish.gid, earlier.1),
             u32::try_from(count),
         );
         let (Some(uid), Some(gid), Ok(n)) = got else {
             return None;
         };
-        (*ids.0, *ids.1) = (u, g);
+        if let Some(a) = ids.0.as_mut() {
+            a.commit(uid, count);
+        }
+        if let Some(a) = ids.1.as_mut() {
+            a.commit(gid, count);
+        }
         Some((uid, gid, n))
     };
     let want = |size: u64| u64::from(wish.count.unwrap_or(0)).max(size);

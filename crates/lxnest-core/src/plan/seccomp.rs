@@ -9,11 +9,11 @@
 
 use crate::origin::Origin;
 use crate::plan::error::PlanError;
-use crate::plan::model::{Plan, PlanIndex, SeccompPlan};
+use crate::plan::model::{EffectiveDecision, Plan, PlanIndex, SeccompPlan};
 use crate::plan::needs::Needs;
 use crate::seccomp::{builtin, decide, lxc_text, oci_in, Action, Mode, Policy, Rule};
 use crate::spec::model::ContainerSpec;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// lxnest's base policies, parsed once per plan.
 pub struct Base {
@@ -91,7 +91,8 @@ pub fn own_policy(
         policy.reject_force_umount |= p.reject_force_umount;
         rules.extend(p.rules);
     }
-    let mut base_rules = policy.rules.clone();
+    // The base rules go after the spec's (first match decides); moved, not copied.
+    let mut base_rules = std::mem::take(&mut policy.rules);
     if own.is_empty() && c.children.is_empty() {
         base_rules.extend(base.no_nesting.rules.iter().cloned());
     }
@@ -107,9 +108,16 @@ pub fn own_policy(
 }
 
 /// Fill `inherited_from` and `effective` for every container once the whole tree is planned.
+///
+/// The decisions depend only on the filters of the chain (ancestors, then the container), not on
+/// whose they are: a fleet of containers with the same filters is decided once, and each
+/// container gets that result with its own ancestors' paths in `decided_by`.
 pub fn fill_effective(plan: &mut Plan) {
     let mut computed = Vec::with_capacity(plan.containers.len());
     let index = PlanIndex::new(plan);
+    // Chain of filters -> (the paths of the chain it was computed for, its decisions).
+    type Decided<'p> = (Vec<&'p str>, BTreeMap<String, EffectiveDecision>);
+    let mut cache: HashMap<Vec<&Policy>, Decided> = HashMap::new();
     for c in &plan.containers {
         let ancestors = index.ancestors(&c.path);
         let mut chain: Vec<(&str, &Policy)> = ancestors
@@ -117,20 +125,21 @@ pub fn fill_effective(plan: &mut Plan) {
             .map(|a| (a.path.as_str(), &a.seccomp.own))
             .collect();
         chain.push((c.path.as_str(), &c.seccomp.own));
-        let names: BTreeSet<&str> = chain
-            .iter()
-            .flat_map(|(_, p)| p.rules.iter().map(|r| r.syscall.as_str()))
-            .collect();
-        let mut effective = BTreeMap::new();
-        let denies_by_default = chain.iter().any(|(_, p)| p.default_action != Action::Allow);
-        for name in names {
-            let d = decide::effective(&chain, name);
-            if d.action != Action::Allow || d.conditional {
-                effective.insert(name.to_string(), d);
+        let key: Vec<&Policy> = chain.iter().map(|(_, p)| *p).collect();
+        let paths: Vec<&str> = chain.iter().map(|(p, _)| *p).collect();
+        let (first, decided) = cache
+            .entry(key)
+            .or_insert_with(|| (paths.clone(), decide_chain(&chain)));
+        let mut effective = decided.clone();
+        if *first != paths {
+            // Same filters, other containers: name this chain's level in `decided_by`.
+            for d in effective.values_mut() {
+                if let Some((who, _)) = d.decided_by.as_mut() {
+                    if let Some(i) = first.iter().position(|p| p == who) {
+                        *who = paths[i].to_string();
+                    }
+                }
             }
-        }
-        if denies_by_default {
-            effective.insert("*".into(), decide::effective(&chain, "*"));
         }
         computed.push((
             ancestors.iter().map(|a| a.path.clone()).collect::<Vec<_>>(),
@@ -141,4 +150,25 @@ pub fn fill_effective(plan: &mut Plan) {
         c.seccomp.inherited_from = inherited;
         c.seccomp.effective = effective;
     }
+}
+
+/// The effective decision for every syscall some filter of `chain` names that is not a plain
+/// allow, plus `*` (unlisted syscalls) when some filter denies by default.
+fn decide_chain(chain: &[(&str, &Policy)]) -> BTreeMap<String, EffectiveDecision> {
+    let names: BTreeSet<&str> = chain
+        .iter()
+        .flat_map(|(_, p)| p.rules.iter().map(|r| r.syscall.as_str()))
+        .collect();
+    let mut effective = BTreeMap::new();
+    let denies_by_default = chain.iter().any(|(_, p)| p.default_action != Action::Allow);
+    for name in names {
+        let d = decide::effective(chain, name);
+        if d.action != Action::Allow || d.conditional {
+            effective.insert(name.to_string(), d);
+        }
+    }
+    if denies_by_default {
+        effective.insert("*".into(), decide::effective(chain, "*"));
+    }
+    effective
 }

@@ -3,6 +3,7 @@
 //! (so no level reuses an ancestor's or a sibling's subnet).
 
 use ipnet::Ipv4Net;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Networks never handed out: Docker's default bridge and LXC's lxcbr0 default, which a nested
@@ -22,7 +23,12 @@ const POOLS: &[&str] = &[
 /// Hands out subnets in increasing address order from [`POOLS`], skipping anything taken.
 #[derive(Debug, Clone)]
 pub struct SubnetAllocator {
+    /// Everything taken, in the order it was taken (a conflict names the first it meets).
     taken: Vec<Ipv4Net>,
+    /// The same addresses as disjoint ranges, first address -> last address: whether a
+    /// candidate is free is one lookup instead of a scan of every taken subnet, which made
+    /// planning a fleet quadratic (a pick per bridge, each against all bridges before it).
+    ranges: BTreeMap<u32, u32>,
     pool: usize,
     cursor: u32,
 }
@@ -38,20 +44,47 @@ impl SubnetAllocator {
             IpAddr::V6(_) => None,
         }));
         let cursor = first_of(0);
-        SubnetAllocator {
-            taken,
+        let mut a = SubnetAllocator {
+            taken: Vec::new(),
+            ranges: BTreeMap::new(),
             pool: 0,
             cursor,
+        };
+        for net in taken {
+            a.reserve(net);
         }
+        a
     }
 
     /// Mark a subnet as taken (a user-chosen one), so no later pick overlaps it.
     pub fn reserve(&mut self, net: Ipv4Net) {
         self.taken.push(net);
+        let (mut first, mut last) = (u32::from(net.network()), u32::from(net.broadcast()));
+        // Ranges that overlap or touch [first, last] merge into one.
+        let merged: Vec<(u32, u32)> = self
+            .ranges
+            .range(..=last.saturating_add(1))
+            .rev()
+            .take_while(|(_, l)| l.saturating_add(1) >= first)
+            .map(|(f, l)| (*f, *l))
+            .collect();
+        for (f, l) in merged {
+            self.ranges.remove(&f);
+            first = first.min(f);
+            last = last.max(l);
+        }
+        self.ranges.insert(first, last);
+    }
+
+    /// The last address of a taken range that overlaps `[first, last]`, if any.
+    fn blocked(&self, first: u32, last: u32) -> Option<u32> {
+        let (_, end) = self.ranges.range(..=last).next_back()?;
+        (*end >= first).then_some(*end)
     }
 
     /// Whether `net` overlaps anything taken; returns the first overlap.
     pub fn conflict(&self, net: &Ipv4Net) -> Option<Ipv4Net> {
+        self.blocked(u32::from(net.network()), u32::from(net.broadcast()))?;
         self.taken.iter().copied().find(|t| overlaps(t, net))
     }
 
@@ -66,14 +99,15 @@ impl SubnetAllocator {
             let mut start = align_up(u64::from(self.cursor), size);
             while start + size <= end {
                 let net = Ipv4Net::new(Ipv4Addr::from(start as u32), prefix).ok()?;
-                match self.conflict(&net) {
+                match self.blocked(start as u32, (start + size - 1) as u32) {
                     None => {
                         self.cursor = (start + size).min(u64::from(u32::MAX)) as u32;
-                        self.taken.push(net);
+                        self.reserve(net);
                         return Some(net);
                     }
+                    // Past the whole taken range: every aligned block before its end overlaps it.
                     Some(t) => {
-                        let past = u64::from(u32::from(t.broadcast())) + 1;
+                        let past = u64::from(t) + 1;
                         start = align_up(past.max(start + size), size);
                     }
                 }
@@ -170,6 +204,30 @@ mod tests {
     fn default_route_does_not_block_everything() {
         let mut a = SubnetAllocator::new(&[net("0.0.0.0/0")], &[], &[]);
         assert!(a.pick(1).is_some());
+    }
+
+    #[test]
+    fn touching_and_nested_reservations_merge_and_still_name_the_first() {
+        let mut a = SubnetAllocator::new(&[], &[], &[]);
+        a.reserve(net("10.100.1.0/24"));
+        a.reserve(net("10.100.0.0/24"));
+        a.reserve(net("10.100.0.128/25"));
+        a.reserve(net("10.100.3.0/24"));
+        assert_eq!(
+            a.ranges.len(),
+            4,
+            "RESERVED's two plus 10.100.0-1 and 10.100.3"
+        );
+        assert_eq!(a.pick(1), Some(net("10.100.2.0/24")));
+        assert_eq!(a.ranges.len(), 3, "the pick filled the gap");
+        assert_eq!(a.pick(1), Some(net("10.100.4.0/24")));
+        assert_eq!(
+            a.conflict(&net("10.100.0.0/23")),
+            Some(net("10.100.1.0/24"))
+        );
+        assert_eq!(a.conflict(&net("10.100.5.0/24")), None);
+        // A /22 skips the whole merged run 10.100.0-4 in one step.
+        assert_eq!(a.pick(1000), Some(net("10.100.8.0/22")));
     }
 
     #[test]

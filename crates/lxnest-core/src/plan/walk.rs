@@ -99,13 +99,14 @@ pub fn plan(stack: &Stack, host: &HostSnapshot) -> Result<Plan, PlanError> {
         depth: host.level,
     };
     w.siblings(&stack.containers, &top, &mut ids)?;
-    network::runtime_bridges(&mut w.out, &mut w.alloc, &w.pinned, &mut w.findings);
+    let mut containers: Vec<LevelPlan> = std::mem::take(&mut w.out).into_iter().flatten().collect();
+    network::runtime_bridges(&mut containers, &mut w.alloc, &w.pinned, &mut w.findings);
     let mut plan = Plan {
         stack: stack.name.clone(),
         source: stack.source.clone(),
         base_level: host.level,
         host_bridge,
-        containers: w.out,
+        containers,
         warnings: w.warnings,
         reserved: host.reserved.clone(),
     };
@@ -124,7 +125,9 @@ struct Walker<'a> {
     alloc: SubnetAllocator,
     /// This stack's own earlier subnets, by [`crate::plan::host::Reservation::what`], taken again.
     pinned: BTreeMap<String, ipnet::Ipv4Net>,
-    out: Vec<LevelPlan>,
+    /// Planned containers, parents first; a parent's slot is empty while its children are
+    /// planned (they borrow it), so that no level is copied.
+    out: Vec<Option<LevelPlan>>,
     findings: Vec<Finding>,
     warnings: Vec<String>,
     base: crate::plan::seccomp::Base,
@@ -175,17 +178,15 @@ impl<'a> Walker<'a> {
                 ),
                 None => (ids.0.clone(), ids.1.clone()),
             };
-            let own_bridge = level.network.own_bridge.clone();
-            let depth = level.depth;
-            self.out.push(level);
+            self.out.push(None);
             let me = self.out.len() - 1;
-            let snapshot = self.out[me].clone();
             let next = Parent {
-                level: Some(&snapshot),
-                bridge: own_bridge.as_ref(),
-                depth,
+                level: Some(&level),
+                bridge: level.network.own_bridge.as_ref(),
+                depth: level.depth,
             };
             self.siblings(&c.children, &next, &mut kid_ids)?;
+            self.out[me] = Some(level);
         }
         Ok(())
     }

@@ -115,7 +115,7 @@ pub enum Arch {
 }
 
 /// One rule: a syscall, optional argument conditions, an action, and where it was written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Rule {
     /// Syscall name as in the x86_64 table (`mount`, `keyctl`).
     pub syscall: String,
@@ -131,7 +131,7 @@ pub struct Rule {
 }
 
 /// Whether unlisted syscalls are allowed (denylist) or denied (allowlist).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Unlisted syscalls get `default_action`, which is restrictive.
@@ -140,8 +140,9 @@ pub enum Mode {
     Denylist,
 }
 
-/// One level's filter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One level's filter. `Hash`, so that the planner and the artifact renderer can do the work of
+/// identical filters once (a fleet's containers mostly share one).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Policy {
     /// Allowlist or denylist.
     pub mode: Mode,

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests that drive the `lxnest` binary.
 #![allow(dead_code)]
 
+pub mod child;
+
 use std::process::{Command, Output};
 
 /// Run the lxnest binary under test.

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests that drive the `lxnest` binary.
 #![allow(dead_code)]
 
+pub mod cgroup2;
 pub mod child;
 
 use std::process::{Command, Output};

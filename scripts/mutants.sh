@@ -33,4 +33,9 @@ case " $* " in
 *" --in-place "*) ;;
 *) opts+=(--jobs 1 --copy-target true) ;;
 esac
-exec nice -n 19 cargo mutants "${opts[@]}" "${files[@]}" "$@" -- --lib
+# --cargo-arg=--lib on every cargo call: cargo-mutants builds with `cargo test --no-run`, which
+# without it compiles all ~60 integration test binaries per mutant although only the unit tests
+# run. No debug info for lxnest itself: the link of the test binary is most of an incremental
+# build.
+opts+=(--cargo-arg=--lib --cargo-arg=--config=profile.dev.package.lxnest.debug=0)
+exec nice -n 19 cargo mutants "${opts[@]}" "${files[@]}" "$@"

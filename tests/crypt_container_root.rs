@@ -8,6 +8,7 @@ mod crypt_fixture;
 mod support;
 
 use crypt_fixture::*;
+use lxnest::crypt::fscrypt::{self, KeyStatus};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -73,7 +74,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
     let hex: String = (0..64)
         .map(|i| format!("{:02x}", (i * 37 + 11) % 256))
         .collect();
-    std::fs::write(&key, hex).unwrap();
+    std::fs::write(&key, &hex).unwrap();
     let key_src = format!("file:{}", key.display());
     ok(&lxnest(&[
         "crypt",
@@ -160,6 +161,19 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
     ]));
     assert_eq!(back.trim(), SECRET);
 
+    // Unlocked again when destroy runs (as a key left in the kernel by a crash would be):
+    // --crypto-erase must take the key out of the kernel, not find it gone already.
+    let meta = std::path::PathBuf::from(format!("{}.crypt.json", root.display()));
+    let id = lxnest::crypt::meta::read(&meta)
+        .unwrap()
+        .expect("metadata beside the root")
+        .key_identifier;
+    let k = lxnest::crypt::Key::from_encoded(hex.as_bytes(), "test key").unwrap();
+    fscrypt::unlock(&root, &k).unwrap().persist();
+    assert!(matches!(
+        fscrypt::key_status(&fs.mnt, id).unwrap(),
+        KeyStatus::Present { .. }
+    ));
     ok(&lxnest(&[
         "destroy",
         "-P",
@@ -171,4 +185,10 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         spec,
     ]));
     assert!(!root.exists(), "the encrypted root is gone");
+    assert_eq!(
+        fscrypt::key_status(&fs.mnt, id).unwrap(),
+        KeyStatus::Absent,
+        "the key is out of the kernel"
+    );
+    assert!(!meta.exists(), "the metadata is erased");
 }

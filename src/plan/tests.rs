@@ -336,3 +336,71 @@ fn systemd_halts_on_sigrtmin3_unless_the_spec_says_otherwise() {
         "{err}"
     );
 }
+
+/// The defaults docs/launch.md ("Limits") promises: `pids: 1024`, `memory: 4G` at level 1, and
+/// `pids: 4096`, `memory: 8G` for a nesting host. Stated as numbers here, not through the
+/// constants, so a wrong constant fails (the mutation run found `4 << 30` -> `4 >> 30` missed).
+#[test]
+fn default_limits_are_the_documented_ones() {
+    let p = plan_text("containers:\n  - name: a\n  - name: h\n    runtime: lxnest\n").unwrap();
+    let a = &p.get("a").unwrap().cgroup.limits;
+    assert_eq!(
+        (a.memory, a.pids),
+        (Some(4 * 1024 * 1024 * 1024), Some(1024))
+    );
+    let h = &p.get("h").unwrap().cgroup.limits;
+    assert_eq!(
+        (h.memory, h.pids),
+        (Some(8 * 1024 * 1024 * 1024), Some(4096))
+    );
+}
+
+/// Each rootfs form plans as itself; `builtin` is not a path (a guard that took every
+/// non-`dir:` value for a tarball made `builtin` the tarball `ltin`).
+#[test]
+fn rootfs_forms_plan_as_themselves() {
+    use crate::plan::model::RootfsPlan;
+    let p = plan_text(
+        "containers:\n  - name: b\n    rootfs: builtin\n  - name: d\n    rootfs: dir:/srv/d\n  - name: t\n    rootfs: tar:/srv/t.tar\n  - name: n\n",
+    )
+    .unwrap();
+    let r = |n: &str| p.get(n).unwrap().rootfs.clone();
+    assert_eq!(r("b"), RootfsPlan::Builtin);
+    assert_eq!(r("d"), RootfsPlan::Dir("/srv/d".into()));
+    assert_eq!(r("t"), RootfsPlan::Tar("/srv/t.tar".into()));
+    assert_eq!(r("n"), RootfsPlan::Builtin);
+}
+
+/// A stack's own earlier subnet is kept on a new plan only while the spec does not now fix it
+/// for one of its containers: the user's `network.subnet` wins and the host bridge moves.
+#[test]
+fn an_own_earlier_subnet_yields_to_a_subnet_the_spec_now_fixes() {
+    use crate::plan::host::{Reservation, HOST_BRIDGE};
+    let net: ipnet::Ipv4Net = "10.123.0.0/24".parse().unwrap();
+    let mut host = HostSnapshot::laptop();
+    host.reserved.push(Reservation {
+        holder: "stack t, container a (-P /run/lxnest, monitor pid 1)".into(),
+        stack: Some("t".into()),
+        what: HOST_BRIDGE.into(),
+        subnet: Some(net),
+        uids: None,
+        gids: None,
+    });
+    let text = "name: t\ncontainers:\n  - name: a\n  - name: h\n    runtime: lxnest\n    network: {subnet: 10.123.0.0/24}\n    children:\n      - name: c\n";
+    let stack = parse_str(text, "t.yaml").expect("spec parses");
+    let p = plan(&stack, &host).unwrap();
+    let own = p
+        .get("h")
+        .unwrap()
+        .network
+        .own_bridge
+        .clone()
+        .expect("h's bridge");
+    assert_eq!(own.subnet, net, "the fixed subnet");
+    let top = p.host_bridge.clone().expect("host bridge");
+    assert!(
+        !overlaps(&top.subnet, &net),
+        "host bridge {} kept the old subnet",
+        top.subnet
+    );
+}

@@ -404,3 +404,15 @@ fn an_own_earlier_subnet_yields_to_a_subnet_the_spec_now_fixes() {
         top.subnet
     );
 }
+
+/// A container left without Landlock says which of its workloads mount (the mutation run found
+/// the names dropped from that reason missed).
+#[test]
+fn landlock_off_names_what_mounts() {
+    let p = plan_text("containers:\n  - name: d\n    runtime: docker\n  - name: plain\n").unwrap();
+    let d = &p.get("d").unwrap().landlock;
+    let reason = d.reason.clone().unwrap_or_default();
+    assert!(!d.enabled, "{reason}");
+    assert!(reason.contains("runs docker"), "{reason}");
+    assert!(p.get("plain").unwrap().landlock.enabled);
+}

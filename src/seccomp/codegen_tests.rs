@@ -405,6 +405,31 @@ fn only_one_set_bit_becomes_an_any_bits_test() {
     );
 }
 
+/// The disassembly keeps naming syscalls where only a long jump (`ja`) leads: the i386 section
+/// of a long program, entered from the architecture checks by a `ja`. What the listing knows
+/// (the accumulator holds the number, the architecture is i386) must flow along the jump (the
+/// mutation run found the `ja` arm of that flow deletable unnoticed).
+#[test]
+fn disasm_names_syscalls_past_long_jumps() {
+    let mut text = String::from("2\ndenylist\n");
+    for (i, name) in syscalls::all_names().enumerate().take(150) {
+        text.push_str(&format!("{name} errno {} [0,{i},!=] [1,5,<]\n", i % 50 + 1));
+    }
+    let prog = compile(&parse(&text, "long").expect("parses")).expect("compiles");
+    let listing = disasm(&prog);
+    let lines: Vec<&str> = listing.lines().collect();
+    let target: usize = lines
+        .iter()
+        .find_map(|l| l.split_once(": ja ").map(|(_, t)| t.trim()))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no long jump in:\n{listing}"));
+    let compare = lines[target..]
+        .iter()
+        .find(|l| l.contains(": jge  #") || l.contains(": jeq  #"))
+        .unwrap_or_else(|| panic!("no compare after {target}:\n{listing}"));
+    assert!(compare.contains("  ; "), "not named: {compare}");
+}
+
 #[test]
 fn small_policy_bpf_is_pinned() {
     let text = "2\ndenylist\nreject_force_umount\n[all]\nkexec_load errno 1\nkeyctl errno 38\nclone errno 1 [0,0x10000000,&=,0x10000000]\nclone errno 1 [0,0x20000,&=,0x20000]\n[x86_64]\nioperm kill [2,0x100000000,>=]\n";

@@ -416,3 +416,22 @@ fn landlock_off_names_what_mounts() {
     assert!(reason.contains("runs docker"), "{reason}");
     assert!(p.get("plain").unwrap().landlock.enabled);
 }
+
+/// Each stack's host bridge has a name of its own that the kernel takes (IFNAMSIZ: 15 bytes),
+/// `lxnbr-` and six hex digits of the stack name's hash (the mutation run found a constant
+/// name for every stack missed).
+#[test]
+fn host_bridge_names_differ_per_stack_and_fit_the_kernel() {
+    use crate::plan::network::host_bridge_name;
+    let (a, b) = (host_bridge_name("a"), host_bridge_name("b"));
+    assert_ne!(a, b);
+    for n in [&a, &b] {
+        let hex = n.strip_prefix("lxnbr-").unwrap_or_else(|| panic!("{n}"));
+        assert!(
+            hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()),
+            "{n}"
+        );
+    }
+    let p = plan_text("name: s\ncontainers:\n  - name: a\n").unwrap();
+    assert_eq!(p.host_bridge.expect("bridge").name, host_bridge_name("s"));
+}

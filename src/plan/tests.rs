@@ -435,3 +435,24 @@ fn host_bridge_names_differ_per_stack_and_fit_the_kernel() {
     let p = plan_text("name: s\ncontainers:\n  - name: a\n").unwrap();
     assert_eq!(p.host_bridge.expect("bridge").name, host_bridge_name("s"));
 }
+
+/// The hooks a spec names reach the plan under their LXC names, and no others (the mutation run
+/// found the hooks map replaceable unnoticed).
+#[test]
+fn hooks_reach_the_plan_as_named() {
+    let p = plan_text(
+        "containers:\n  - name: h\n    hooks:\n      pre-start: [/bin/true]\n      post-stop: [/bin/echo done, /bin/true]\n",
+    )
+    .unwrap();
+    let hooks = &p.get("h").unwrap().hooks;
+    let want: std::collections::BTreeMap<String, Vec<String>> = [
+        ("pre-start".to_string(), vec!["/bin/true".to_string()]),
+        (
+            "post-stop".to_string(),
+            vec!["/bin/echo done".to_string(), "/bin/true".to_string()],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(hooks, &want);
+}

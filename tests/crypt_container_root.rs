@@ -11,27 +11,10 @@ use crypt_fixture::*;
 use lxnest::crypt::fscrypt::{self, KeyStatus};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use support::{lxnest, ok};
 
 const SECRET: &str = "rupert-application-data-7f3a";
 const NAME: &str = "ledger-2f9c.db";
-
-fn lxnest(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lxnest"))
-        .args(args)
-        .output()
-        .expect("lxnest runs")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// busybox and a few applets, owned by the container's mapped root (host uid `uid`).
 fn populate(root: &Path, uid: u64) {
@@ -76,7 +59,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         .collect();
     std::fs::write(&key, &hex).unwrap();
     let key_src = format!("file:{}", key.display());
-    ok(&lxnest(&[
+    ok(lxnest(&[
         "crypt",
         "init",
         root.to_str().unwrap(),
@@ -91,7 +74,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         root.display()
     );
     std::fs::write(&spec, text).unwrap();
-    let planned = ok(&lxnest(&[
+    let planned = ok(lxnest(&[
         "plan",
         "--output",
         "json",
@@ -102,7 +85,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         .as_u64()
         .unwrap();
     populate(&root, uid);
-    ok(&lxnest(&["crypt", "lock", root.to_str().unwrap()]));
+    ok(lxnest(&["crypt", "lock", root.to_str().unwrap()]));
     assert!(
         std::fs::read_dir(&root)
             .unwrap()
@@ -112,7 +95,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
 
     let state = fs.mnt.parent().unwrap().join("state");
     let (spec, state) = (spec.to_str().unwrap(), state.to_str().unwrap());
-    ok(&lxnest(&[
+    ok(lxnest(&[
         "run",
         "-P",
         state,
@@ -149,7 +132,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
 
     // With the key again: the container reads its data back.
     fs.mount();
-    let back = ok(&lxnest(&[
+    let back = ok(lxnest(&[
         "run",
         "-P",
         state,
@@ -174,7 +157,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         fscrypt::key_status(&fs.mnt, id).unwrap(),
         KeyStatus::Present { .. }
     ));
-    ok(&lxnest(&[
+    ok(lxnest(&[
         "destroy",
         "-P",
         state,

@@ -184,6 +184,16 @@ mod tests {
         assert!(!decide(&p, "keyctl").conditional);
     }
 
+    /// Only on i386 does a socket rule make socketcall conditional; other calls stay plain (the
+    /// mutation run found `&&` -> `||` there missed).
+    #[test]
+    fn socketcall_is_conditional_on_i386_only() {
+        let p = policy("2\ndenylist\nsocket errno 97\n", "t");
+        assert!(decide_on(&p, Arch::I386, "socketcall").conditional);
+        assert!(!decide_on(&p, Arch::I386, "read").conditional);
+        assert!(!decide_on(&p, Arch::X86_64, "socketcall").conditional);
+    }
+
     #[test]
     fn exact_calls_follow_the_first_matching_rule() {
         let p = policy(

@@ -456,3 +456,26 @@ fn hooks_reach_the_plan_as_named() {
     .collect();
     assert_eq!(hooks, &want);
 }
+
+/// `init: systemd` runs /sbin/init; otherwise lxnest's own init (the mutation run found the
+/// comparison invertible unnoticed).
+#[test]
+fn the_init_command_follows_the_init_key() {
+    let p = plan_text(
+        "containers:\n  - name: s\n    runtime: lxc\n    init: systemd\n  - name: l\n    runtime: lxnest\n",
+    )
+    .unwrap();
+    assert_eq!(p.get("s").unwrap().init.command, ["/sbin/init"]);
+    assert_eq!(p.get("l").unwrap().init.command, ["lxnest", "init-nested"]);
+}
+
+/// A child may have exactly its parent's limits; only more is refused.
+#[test]
+fn a_child_may_equal_its_parents_limits() {
+    let p = plan_text(
+        "containers:\n  - name: p\n    runtime: lxnest\n    limits: {memory: 1G, pids: 100}\n    children:\n      - name: c\n        limits: {memory: 1G, pids: 100}\n",
+    );
+    let p = p.unwrap_or_else(|e| panic!("{e}"));
+    let c = &p.get("p/c").unwrap().cgroup.limits;
+    assert_eq!((c.memory, c.pids), (Some(1 << 30), Some(100)));
+}

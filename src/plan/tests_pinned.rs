@@ -212,3 +212,32 @@ fn a_stack_takes_its_own_id_block_back_among_its_other_claims() {
     let m2 = again.get("a").unwrap().idmap.clone().expect("a map");
     assert_eq!(m2.host_uid, old(m.host_uid));
 }
+
+/// Sizes in messages are whole units only: 1536M is not "1G" (the mutation run found `&&` ->
+/// `||` in the unit choice missed).
+#[test]
+fn sizes_print_in_whole_units_only() {
+    use crate::plan::cgroup::human;
+    assert_eq!(human(4 << 30), "4G");
+    assert_eq!(human(1536 << 20), "1536M");
+    assert_eq!(human(3 << 10), "3K");
+    assert_eq!(human(1000), "1000");
+}
+
+/// A runtime's bridge and address pool are claimed under keys of their own per container, so
+/// two nesting hosts of one stack never share a pinned subnet (the mutation run found constant
+/// keys missed).
+#[test]
+fn runtime_claim_keys_are_per_container_and_kind() {
+    use crate::plan::host::{runtime_bridge_key, runtime_pool_key};
+    let keys = [
+        runtime_bridge_key("a"),
+        runtime_bridge_key("b"),
+        runtime_pool_key("a"),
+        runtime_pool_key("b"),
+    ];
+    for (i, k) in keys.iter().enumerate() {
+        assert!(!k.is_empty());
+        assert!(keys[i + 1..].iter().all(|o| o != k), "{keys:?}");
+    }
+}

@@ -225,6 +225,17 @@ mod tests {
         assert_eq!(decide_on(&p, Arch::I386, "stime").action, Action::Errno(1));
     }
 
+    /// A call is conditional when any filter of the chain checks its arguments (the mutation
+    /// run found `|=` -> `&=` there missed).
+    #[test]
+    fn effective_is_conditional_when_any_filter_checks_arguments() {
+        let outer = policy("2\ndenylist\nclone errno 1 [0,1,==]\n", "outer");
+        let inner = policy("2\ndenylist\nkeyctl errno 38\n", "inner");
+        let chain = [("a", &outer), ("a/b", &inner)];
+        assert!(effective(&chain, "clone").conditional);
+        assert!(!effective(&chain, "keyctl").conditional);
+    }
+
     #[test]
     fn strictest_wins_and_ties_go_inward() {
         let outer = policy("2\ndenylist\nkeyctl errno 1\nmount kill\n", "outer");

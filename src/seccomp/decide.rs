@@ -236,6 +236,26 @@ mod tests {
         assert!(!effective(&chain, "keyctl").conditional);
     }
 
+    /// `Action::stricter` picks the stricter action either way round (no caller in lxnest yet;
+    /// the mutation run found it invertible unnoticed).
+    #[test]
+    fn stricter_picks_the_stricter_either_way_round() {
+        let order = [
+            Action::Allow,
+            Action::Log,
+            Action::Errno(1),
+            Action::Trap,
+            Action::KillThread,
+            Action::KillProcess,
+        ];
+        for (i, a) in order.iter().enumerate() {
+            for b in &order[i + 1..] {
+                assert_eq!(a.stricter(*b), *b, "{a:?} {b:?}");
+                assert_eq!(b.stricter(*a), *b, "{b:?} {a:?}");
+            }
+        }
+    }
+
     #[test]
     fn strictest_wins_and_ties_go_inward() {
         let outer = policy("2\ndenylist\nkeyctl errno 1\nmount kill\n", "outer");

@@ -163,6 +163,22 @@ mod tests {
         assert_eq!(a.pick(1).unwrap(), net("10.100.1.0/24"));
     }
 
+    /// Picks are whole networks, one block after another.
+    #[test]
+    fn picks_are_consecutive_whole_networks() {
+        let mut a = SubnetAllocator::new(&[], &[], &[]);
+        let got: Vec<Ipv4Net> = (0..3).map(|_| a.pick(1).unwrap()).collect();
+        assert_eq!(
+            got,
+            [
+                net("10.100.0.0/24"),
+                net("10.100.1.0/24"),
+                net("10.100.2.0/24")
+            ]
+        );
+        assert_eq!(a.pick(10_000).unwrap(), net("10.100.64.0/18"));
+    }
+
     #[test]
     fn reserved_user_subnets_are_skipped() {
         let mut a = SubnetAllocator::new(&[], &[], &[]);

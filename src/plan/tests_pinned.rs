@@ -241,3 +241,26 @@ fn runtime_claim_keys_are_per_container_and_kind() {
         assert!(keys[i + 1..].iter().all(|o| o != k), "{keys:?}");
     }
 }
+
+/// A nesting host that loads its children's AppArmor profiles keeps mac_admin, unless its spec
+/// drops it (the mutation run found the drop check invertible unnoticed).
+#[test]
+fn a_dropped_mac_admin_stays_dropped() {
+    let text = |drop: &str| {
+        format!("containers:\n  - name: h\n    runtime: lxc\n    capabilities: {{drop: [{drop}]}}\n    children:\n      - name: c\n")
+    };
+    let caps = |drop: &str| {
+        plan_text(&text(drop))
+            .unwrap()
+            .get("h")
+            .unwrap()
+            .capabilities
+            .clone()
+    };
+    assert!(
+        caps("sys_time").iter().any(|c| c == "mac_admin"),
+        "{:?}",
+        caps("sys_time")
+    );
+    assert!(!caps("mac_admin").iter().any(|c| c == "mac_admin"));
+}

@@ -120,3 +120,22 @@ fn trace_is_read_and_escaped_quotes_keep_error_lines_right() {
     .to_string();
     assert!(e.starts_with("e.json:3: syscalls[1].action"), "{e}");
 }
+
+/// Two different arguments in one entry are fine; the same one twice is refused, as libseccomp
+/// does (the mutation run found the comparison invertible unnoticed).
+#[test]
+fn an_argument_checked_twice_is_refused_two_different_are_not() {
+    let entry = |a: u32, b: u32| {
+        format!(
+            r#"{{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+  {{"names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": {a}, "value": 1, "op": "SCMP_CMP_EQ"}}, {{"index": {b}, "value": 2, "op": "SCMP_CMP_EQ"}}]}}
+]}}"#
+        )
+    };
+    let p = parse_profile(&entry(0, 1), "two.json").unwrap();
+    assert_eq!(names(&p), vec![("clone".to_string(), Action::Errno(1), 2)]);
+    let e = parse_profile(&entry(0, 0), "twice.json")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("checked twice"), "{e}");
+}

@@ -229,8 +229,10 @@ fn sizes_print_in_whole_units_only() {
 /// keys missed).
 #[test]
 fn runtime_claim_keys_are_per_container_and_kind() {
-    use crate::plan::host::{runtime_bridge_key, runtime_pool_key};
+    use crate::plan::host::{bridge_key, runtime_bridge_key, runtime_pool_key};
     let keys = [
+        bridge_key("a"),
+        bridge_key("b"),
         runtime_bridge_key("a"),
         runtime_bridge_key("b"),
         runtime_pool_key("a"),

@@ -103,12 +103,19 @@ fn errors_name_file_line_and_json_path() {
 fn trace_is_read_and_escaped_quotes_keep_error_lines_right() {
     let p = parse_profile(
         r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
-  {"names": ["ptrace"], "action": "SCMP_ACT_TRACE", "errnoRet": 7}
+  {"names": ["ptrace"], "action": "SCMP_ACT_TRACE", "errnoRet": 7},
+  {"names": ["acct"], "action": "SCMP_ACT_LOG"}
 ]}"#,
         "t.json",
     )
     .unwrap();
-    assert_eq!(names(&p), vec![("ptrace".to_string(), Action::Trace(7), 0)]);
+    assert_eq!(
+        names(&p),
+        vec![
+            ("ptrace".to_string(), Action::Trace(7), 0),
+            ("acct".to_string(), Action::Log, 0)
+        ]
+    );
     let e = parse_profile(
         r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
   {"names": ["read"], "action": "SCMP_ACT_ALLOW", "comment": "a \"quoted\" word"},

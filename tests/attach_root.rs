@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 const LXNEST: &str = env!("CARGO_BIN_EXE_lxnest");
 
+test_children!(join_through_proc);
+
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(40);
     while !ok() {
@@ -695,50 +697,55 @@ fn attach_root_proc_ns_fallback_joins_every_namespace() {
     assert!(join
         .flags
         .contains(nix::sched::CloneFlags::CLONE_NEWUSER | nix::sched::CloneFlags::CLONE_NEWPID));
-    // SAFETY: the child only joins, forks once more and exits; nothing it calls takes a lock
-    // that another test thread could hold at fork time, other than the allocator, which glibc's
-    // fork resets.
-    match unsafe { nix::unistd::fork() }.expect("fork") {
-        nix::unistd::ForkResult::Child => {
-            let code = match join.join() {
-                Ok("proc") => {
-                    // A grandchild is in the container's pid namespace and sees its own /proc/self.
-                    // SAFETY: as above; the grandchild reads links and exits.
-                    match unsafe { nix::unistd::fork() } {
-                        Ok(nix::unistd::ForkResult::Child) => {
-                            let got: Vec<String> = kinds
-                                .iter()
-                                .map(|k| {
-                                    std::fs::read_link(format!("/proc/self/ns/{k}"))
-                                        .map(|p| p.display().to_string())
-                                        .unwrap_or_default()
-                                })
-                                .collect();
-                            // SAFETY: ends the forked grandchild at once.
-                            unsafe { libc::_exit(if got == want { 0 } else { 3 }) }
-                        }
-                        Ok(nix::unistd::ForkResult::Parent { child }) => {
-                            match nix::sys::wait::waitpid(child, None) {
-                                Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
-                                _ => 4,
-                            }
-                        }
-                        Err(_) => 5,
-                    }
-                }
-                _ => 2,
-            };
-            // SAFETY: ends the forked child without running the test harness's exit handlers.
-            unsafe { libc::_exit(code) }
+    // Joining a user namespace needs a single-threaded caller: a test child (this binary again).
+    let pid_text = pid.to_string();
+    let want = want.join(",");
+    let out = support::child::run(
+        "join_through_proc",
+        &[("LXNEST_TEST_PID", &pid_text), ("LXNEST_TEST_WANT", &want)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "namespaces differ after the /proc join: {}",
+        support::child::describe(&out)
+    );
+}
+
+/// Child: joins container `LXNEST_TEST_PID` through /proc and forks once more; the grandchild
+/// (in the container's pid namespace) compares its /proc/self/ns links with `LXNEST_TEST_WANT`.
+/// Exit 0 when equal, 2 when the join did not take the /proc path, 3 when they differ.
+fn join_through_proc() -> i32 {
+    let pid: i32 = support::child::param("LXNEST_TEST_PID")
+        .parse()
+        .expect("pid");
+    let want = support::child::param("LXNEST_TEST_WANT");
+    let kinds = ["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"];
+    let join = attach::ns::prepare(pid, None).expect("prepare");
+    if join.join().ok() != Some("proc") {
+        return 2;
+    }
+    // SAFETY: this process is single-threaded (a test child started before the harness), so
+    // the forked copy may allocate; it reads links and leaves with _exit.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            let got: Vec<String> = kinds
+                .iter()
+                .map(|k| {
+                    std::fs::read_link(format!("/proc/self/ns/{k}"))
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                })
+                .collect();
+            // SAFETY: ends the forked grandchild at once.
+            unsafe { libc::_exit(if got.join(",") == want { 0 } else { 3 }) }
         }
-        nix::unistd::ForkResult::Parent { child } => {
-            let ws = nix::sys::wait::waitpid(child, None).expect("wait");
-            assert_eq!(
-                ws,
-                nix::sys::wait::WaitStatus::Exited(child, 0),
-                "namespaces differ after the /proc join"
-            );
-        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => match nix::sys::wait::waitpid(child, None)
+        {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, c)) => c,
+            _ => 4,
+        },
+        Err(_) => 5,
     }
 }
 

@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+// The tests that need a cgroup2 hierarchy run as children in a mount namespace where one is
+// mounted (support::cgroup2), so they run whatever the host mounted.
+test_children!(devices_bpf, nested_in_cgroup2);
+
 fn unique() -> String {
     format!(
         "lxnest-test-{}-{}",
@@ -410,10 +414,16 @@ fn root_devices_allowlist_is_enforced() {
 /// The cgroup2 program alone (no v1 list written) enforces the same policy.
 #[test]
 fn root_devices_bpf_program_is_enforced() {
-    let layout = cgroup::detect().expect("detect");
-    if !support::require(layout.unified_mount.is_some(), "a cgroup2 mount") {
-        return;
+    if support::root() {
+        support::child::assert_ok(&support::child::run("devices_bpf", &[]));
     }
+}
+
+/// Child of `root_devices_bpf_program_is_enforced`, with a cgroup2 mount.
+fn devices_bpf() -> i32 {
+    support::cgroup2::ensure_cgroup2();
+    let layout = cgroup::detect().expect("detect");
+    assert!(layout.unified_mount.is_some(), "{layout:?}");
     let (_tmp, script) = device_probe();
     let guard = cgroup::create(&layout, &plan(&unique(), LimitPlan::default())).expect("create");
     let status = cgroup::devices::apply_devices_bpf(&guard, &[kmsg_read()]).expect("bpf");
@@ -426,6 +436,7 @@ fn root_devices_bpf_program_is_enforced() {
         );
     }
     check_probe_in(&guard, &script);
+    0
 }
 
 /// Helper role for `root_nested_create_in_cgroup_namespace`, run in a re-executed test binary.
@@ -483,7 +494,7 @@ fn nested_helper_role() {
         mode: layout.mode,
         controllers: vec![],
         limits: LimitPlan {
-            pids: Some(5),
+            pids: has_pids(&layout).then_some(5),
             ..Default::default()
         },
         delegate: false,
@@ -524,6 +535,13 @@ fn nested_helper_role() {
     println!("removed");
 }
 
+/// Whether the pids controller is in this view: a pure cgroup2 view of a hybrid host has no
+/// controller that v1 holds, so the nested test sets its limits only where they can exist.
+fn has_pids(layout: &lxnest::plan::host::CgroupLayout) -> bool {
+    let pids = "pids".to_string();
+    layout.v1_controllers.contains(&pids) || layout.unified_controllers.contains(&pids)
+}
+
 fn expect_line(out: &mut BufReader<ChildStdout>, want: &str) {
     let deadline = Instant::now() + support::PATIENCE;
     let mut line = String::new();
@@ -542,23 +560,27 @@ fn expect_line(out: &mut BufReader<ChildStdout>, want: &str) {
 
 #[test]
 fn root_nested_create_in_cgroup_namespace() {
+    if support::root() {
+        support::child::assert_ok(&support::child::run("nested_in_cgroup2", &[]));
+    }
+}
+
+/// Child of `root_nested_create_in_cgroup_namespace`, with a cgroup2 mount (the init leaf
+/// lives there).
+fn nested_in_cgroup2() -> i32 {
+    support::cgroup2::ensure_cgroup2();
     let layout = cgroup::detect().expect("detect");
     let mut p = plan(
         &unique(),
         LimitPlan {
-            pids: Some(50),
+            pids: has_pids(&layout).then_some(50),
             ..Default::default()
         },
     );
     p.delegate = true;
     p.init_leaf = Some("init".into());
     let guard = cgroup::create(&layout, &p).expect("create");
-    if !support::require(
-        !guard.leaf_dirs().is_empty(),
-        "a cgroup2 mount (the init leaf lives there)",
-    ) {
-        return;
-    }
+    assert!(!guard.leaf_dirs().is_empty(), "no init leaf on cgroup2");
     let mut cmd = Command::new(std::env::current_exe().expect("exe"));
     cmd.args([
         "--exact",
@@ -615,6 +637,7 @@ fn root_nested_create_in_cgroup_namespace() {
     expect_line(&mut out, "removed");
     let st = wait_timeout(&mut child, 20);
     assert!(st.success(), "helper failed: {st:?}");
+    0
 }
 
 /// Helper role for `root_pure_cgroup2_view`: in a private mount namespace where only cgroup2 is
@@ -626,15 +649,8 @@ fn unified_helper_role() {
     }
     let name = std::env::var("LXNEST_CG_NAME").expect("name");
     let target = Path::new("/sys/fs/cgroup");
-    nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH).expect("umount");
-    nix::mount::mount(
-        Some("cgroup2"),
-        target,
-        Some("cgroup2"),
-        nix::mount::MsFlags::empty(),
-        None::<&str>,
-    )
-    .expect("mount cgroup2");
+    // The helper's mount namespace is already private (in_private_mount_ns).
+    support::cgroup2::replace_with_cgroup2();
     let layout = cgroup::detect().expect("detect");
     assert_eq!(layout.mode, lxnest::plan::host::CgroupMode::Unified);
     assert!(layout.v1_controllers.is_empty());
@@ -692,10 +708,10 @@ fn unified_helper_role() {
 
 #[test]
 fn root_pure_cgroup2_view() {
-    let layout = cgroup::detect().expect("detect");
-    if !support::require(layout.unified_mount.is_some(), "a cgroup2 mount") {
+    if !support::root() {
         return;
     }
+    let layout = cgroup::detect().expect("detect");
     let name = unique();
     let mut cmd = Command::new(std::env::current_exe().expect("exe"));
     cmd.args([
@@ -715,8 +731,14 @@ fn root_pure_cgroup2_view() {
         st.success() && out.contains("unified-ok"),
         "helper failed: {st:?}\n{out}"
     );
-    let unified = PathBuf::from(layout.unified_mount.expect("mount"));
-    assert!(!unified.join(&name).exists(), "left behind on the host");
+    // The helper checked the removal in its own view of the hierarchy; a host that mounts
+    // cgroup2 itself is checked from outside too.
+    if let Some(unified) = layout.unified_mount {
+        assert!(
+            !Path::new(&unified).join(&name).exists(),
+            "left behind on the host"
+        );
+    }
 }
 
 /// The helper process gets a private mount namespace of its own (its cgroup mounts stay there).

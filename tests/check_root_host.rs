@@ -18,11 +18,15 @@ fn filter(syscalls: &[i64], action: SeccompAction) -> BpfProgram {
     BpfProgram::try_from(f).expect("compile")
 }
 
-/// A pre_exec hook installing the given filters (no_new_privs first, as seccompiler does).
+/// A pre_exec hook installing the given filters (no_new_privs first, as seccompiler does). It
+/// runs in the forked copy of the threaded test harness, so it must not allocate or lock:
+/// `apply_filter` is two syscalls on the prepared programs, and its error is mapped to an errno
+/// (no formatting).
 fn install(progs: Vec<BpfProgram>) -> Box<dyn FnMut() -> std::io::Result<()> + Send + Sync> {
     Box::new(move || {
         for p in &progs {
-            seccompiler::apply_filter(p).map_err(|e| std::io::Error::other(e.to_string()))?;
+            seccompiler::apply_filter(p)
+                .map_err(|_| std::io::Error::from_raw_os_error(libc::EPERM))?;
         }
         Ok(())
     })

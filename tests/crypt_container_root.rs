@@ -8,29 +8,13 @@ mod crypt_fixture;
 mod support;
 
 use crypt_fixture::*;
+use lxnest::crypt::fscrypt::{self, KeyStatus};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use support::{lxnest, ok};
 
 const SECRET: &str = "rupert-application-data-7f3a";
 const NAME: &str = "ledger-2f9c.db";
-
-fn lxnest(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lxnest"))
-        .args(args)
-        .output()
-        .expect("lxnest runs")
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// busybox and a few applets, owned by the container's mapped root (host uid `uid`).
 fn populate(root: &Path, uid: u64) {
@@ -73,9 +57,9 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
     let hex: String = (0..64)
         .map(|i| format!("{:02x}", (i * 37 + 11) % 256))
         .collect();
-    std::fs::write(&key, hex).unwrap();
+    std::fs::write(&key, &hex).unwrap();
     let key_src = format!("file:{}", key.display());
-    ok(&lxnest(&[
+    ok(lxnest(&[
         "crypt",
         "init",
         root.to_str().unwrap(),
@@ -90,7 +74,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         root.display()
     );
     std::fs::write(&spec, text).unwrap();
-    let planned = ok(&lxnest(&[
+    let planned = ok(lxnest(&[
         "plan",
         "--output",
         "json",
@@ -101,7 +85,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         .as_u64()
         .unwrap();
     populate(&root, uid);
-    ok(&lxnest(&["crypt", "lock", root.to_str().unwrap()]));
+    ok(lxnest(&["crypt", "lock", root.to_str().unwrap()]));
     assert!(
         std::fs::read_dir(&root)
             .unwrap()
@@ -111,7 +95,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
 
     let state = fs.mnt.parent().unwrap().join("state");
     let (spec, state) = (spec.to_str().unwrap(), state.to_str().unwrap());
-    ok(&lxnest(&[
+    ok(lxnest(&[
         "run",
         "-P",
         state,
@@ -148,7 +132,7 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
 
     // With the key again: the container reads its data back.
     fs.mount();
-    let back = ok(&lxnest(&[
+    let back = ok(lxnest(&[
         "run",
         "-P",
         state,
@@ -160,7 +144,20 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
     ]));
     assert_eq!(back.trim(), SECRET);
 
-    ok(&lxnest(&[
+    // Unlocked again when destroy runs (as a key left in the kernel by a crash would be):
+    // --crypto-erase must take the key out of the kernel, not find it gone already.
+    let meta = std::path::PathBuf::from(format!("{}.crypt.json", root.display()));
+    let id = lxnest::crypt::meta::read(&meta)
+        .unwrap()
+        .expect("metadata beside the root")
+        .key_identifier;
+    let k = lxnest::crypt::Key::from_encoded(hex.as_bytes(), "test key").unwrap();
+    fscrypt::unlock(&root, &k).unwrap().persist();
+    assert!(matches!(
+        fscrypt::key_status(&fs.mnt, id).unwrap(),
+        KeyStatus::Present { .. }
+    ));
+    ok(lxnest(&[
         "destroy",
         "-P",
         state,
@@ -171,4 +168,10 @@ fn crypt_root_container_writes_data_that_is_unreadable_after_stop() {
         spec,
     ]));
     assert!(!root.exists(), "the encrypted root is gone");
+    assert_eq!(
+        fscrypt::key_status(&fs.mnt, id).unwrap(),
+        KeyStatus::Absent,
+        "the key is out of the kernel"
+    );
+    assert!(!meta.exists(), "the metadata is erased");
 }

@@ -12,7 +12,76 @@ use crypt_fixture::*;
 use lxnest::crypt::fscrypt::{self, KeyStatus, LockOutcome};
 use lxnest::crypt::{close_root, crypto_erase, open_root, CryptError, Key, Passphrase};
 use lxnest::spec::model::KeySource;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+test_children!(claim_as_nobody);
+
+/// Child: adds the key (128 hex digits on stdin) to the filesystem mounted at `LXNEST_TEST_MNT`
+/// as uid/gid 65534, with the kernel's ioctl directly: a second user's claim on the key, such as
+/// a container's unprivileged user could hold. lxnest's `unlock` refuses a key that is already
+/// present, which is why this goes around it. Exit 0 once the kernel took the claim.
+fn claim_as_nobody() -> i32 {
+    let mut hex = String::new();
+    std::io::stdin().read_line(&mut hex).unwrap();
+    let raw: Vec<u8> = (0..hex.trim().len() / 2)
+        .map(|i| u8::from_str_radix(&hex.trim()[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(raw.len(), 64, "a 512-bit key");
+    let mnt = std::fs::File::open(support::child::param("LXNEST_TEST_MNT")).unwrap();
+    // SAFETY: plain syscalls; setgroups reads an empty list.
+    let dropped = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setgid(65534) == 0
+            && libc::setuid(65534) == 0
+    };
+    assert!(
+        dropped,
+        "drop to 65534: {}",
+        std::io::Error::last_os_error()
+    );
+    // struct fscrypt_add_key_arg: key_spec (type u32, reserved u32, 32 bytes of identifier,
+    // filled in by the kernel), raw_size u32, key_id u32, 8 reserved u32, then the raw key.
+    const FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER: u32 = 2;
+    let mut arg = vec![0u8; 80 + raw.len()];
+    arg[0..4].copy_from_slice(&FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER.to_ne_bytes());
+    arg[40..44].copy_from_slice(&(raw.len() as u32).to_ne_bytes());
+    arg[80..].copy_from_slice(&raw);
+    // _IOWR('f', 23, struct fscrypt_add_key_arg): 80 bytes of fixed header.
+    const FS_IOC_ADD_ENCRYPTION_KEY: libc::c_ulong = 0xc050_6617;
+    // SAFETY: `arg` is a complete fscrypt_add_key_arg with its raw key, alive for the call; the
+    // kernel writes only the identifier inside it.
+    let r = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&mnt),
+            FS_IOC_ADD_ENCRYPTION_KEY,
+            arg.as_mut_ptr(),
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "add key as 65534: {}",
+        std::io::Error::last_os_error()
+    );
+    0
+}
+
+/// Runs [`claim_as_nobody`] for `key` on the filesystem mounted at `mnt`.
+fn claim_key_as_nobody(mnt: &Path, key: &Key) {
+    let mut child = support::child::command("claim_as_nobody")
+        .env("LXNEST_TEST_MNT", mnt)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(key.to_hex().as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    support::child::assert_ok(&out);
+}
 
 #[test]
 fn crypt_root_lock_hides_names_and_contents_even_on_disk() {
@@ -138,6 +207,10 @@ fn crypt_root_passphrase_open_close_and_crypto_erase() {
         return;
     }
     let mut fs = Fs::new(true);
+    // uid 65534 reaches the mount point to add its claim below.
+    for p in [fs.mnt.parent().unwrap(), fs.mnt.as_path()] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let plan = plan(&fs);
     let (dir, meta) = (PathBuf::from(&plan.dir), PathBuf::from(&plan.metadata));
 
@@ -182,23 +255,56 @@ fn crypt_root_passphrase_open_close_and_crypto_erase() {
     drop(opened);
     assert_eq!(key_status(&dir, id), KeyStatus::Absent);
 
-    // The raw image holds neither secret while locked.
+    // The raw image holds neither secret while locked; the salt (hex in the metadata file) is
+    // on it, so the search after crypto-erase below can find one that survived.
+    let salt = String::from(kdf.salt.clone());
     let raw = fs.raw_image();
     assert!(!contains(&raw, SECRET) && !contains(&raw, NAME));
+    assert!(
+        contains(&raw, &salt),
+        "the salt is on the disk before erase"
+    );
     fs.mount();
 
-    // Crypto-erase while unlocked: the key goes for every user, the salt is destroyed, and the
-    // old passphrase can no longer open the directory.
+    // Crypto-erase while unlocked and while a second user (uid 65534) holds a claim of its own:
+    // the key goes for every user, the salt is destroyed, and the old passphrase can no longer
+    // open the directory.
     let opened = open_root(&plan, pass("correct horse battery")).unwrap();
+    claim_key_as_nobody(&fs.mnt, &key);
+    assert!(
+        matches!(key_status(&dir, id), KeyStatus::Present { users: 2, .. }),
+        "{:?}",
+        key_status(&dir, id)
+    );
     let report = crypto_erase(&dir, &meta).unwrap();
     assert_eq!(report.key, Some((id, LockOutcome::Removed)));
     assert!(report.all_users);
     assert!(report.metadata_erased && !meta.exists());
     assert_eq!(key_status(&dir, id), KeyStatus::Absent);
     drop(opened);
+    // The kernel itself has no key left: names are ciphertext and every file refuses to open.
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
+    assert!(!entries.is_empty(), "the ciphertext is still there");
+    for e in &entries {
+        assert_ne!(e.file_name().to_string_lossy(), NAME, "a name in plaintext");
+        if e.file_type().unwrap().is_file() {
+            let err = std::fs::File::open(e.path()).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::ENOKEY), "{err}");
+        }
+    }
+    drop(entries); // they hold the directory open, which would keep the filesystem busy
     let e = open_root(&plan, pass("correct horse battery")).unwrap_err();
     assert!(matches!(e, CryptError::MetadataMissing { .. }), "{e}");
     assert!(e.to_string().contains("salt"), "{e}");
+    // Nothing on the medium leads back to the key: the salt's blocks were overwritten before
+    // the metadata file was unlinked, and the plaintext never reached the disk.
+    let raw = fs.raw_image();
+    assert!(!contains(&raw, &salt), "the salt survived on the disk");
+    assert!(!contains(&raw, SECRET) && !contains(&raw, NAME));
+    fs.mount();
     // The ciphertext can be deleted without any key (what destroy does next).
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,6 +2,10 @@
 //! a key guard does not lock its parent's directory, files still open make a lock incomplete, and
 //! a nested lxnest (root of a user namespace mapped to host uid 100000) can unlock and lock but
 //! remove a key only for itself.
+//!
+//! What needs a fork or a new user namespace runs in a child process that is this test binary
+//! again (tests/support/child.rs), single-threaded, so it may fork and unshare without the
+//! hazards of forking the threaded test harness.
 
 mod support;
 
@@ -10,13 +14,15 @@ mod crypt_fixture;
 use crypt_fixture::*;
 use lxnest::crypt::fscrypt::{self, KeyStatus, LockOutcome};
 use lxnest::crypt::{CryptError, Key};
+use std::io::{BufRead, Write};
 use std::path::Path;
 
-#[test]
-fn crypt_root_forked_child_keeps_the_key_and_open_files_make_lock_incomplete() {
-    if !support::root() {
-        return;
-    }
+test_children!(forked_guard, nested);
+
+/// Child (the whole test, single-threaded so that it may fork): a forked copy of a key guard
+/// that is dropped does not lock the directory under its owner; files still open make a lock
+/// incomplete.
+fn forked_guard() -> i32 {
     let fs = Fs::new(true);
     let root = fs.mnt.join("rootfs");
     std::fs::create_dir(&root).unwrap();
@@ -26,15 +32,17 @@ fn crypt_root_forked_child_keeps_the_key_and_open_files_make_lock_incomplete() {
     write_from_child(&root);
     // A forked child (the launcher forks the container's init) that drops its copy of the
     // guard does not lock the directory under its parent.
-    // SAFETY: the child only drops the guard (a getpid and a comparison) and exits at once.
+    // SAFETY: this process is single-threaded (a test child started before the harness), so
+    // the forked copy may run anything; it drops the guard and leaves without unwinding.
     match unsafe { nix::unistd::fork() }.unwrap() {
         nix::unistd::ForkResult::Child => {
             drop(guard);
-            // SAFETY: _exit ends the child without running the parent's atexit handlers.
+            // SAFETY: _exit ends the forked copy without running its parent's exit handlers.
             unsafe { libc::_exit(0) }
         }
         nix::unistd::ForkResult::Parent { child } => {
-            nix::sys::wait::waitpid(child, None).unwrap();
+            let status = nix::sys::wait::waitpid(child, None).unwrap();
+            assert_eq!(status, nix::sys::wait::WaitStatus::Exited(child, 0));
             assert!(matches!(key_status(&root, id), KeyStatus::Present { .. }));
             assert_eq!(
                 std::fs::read_to_string(root.join(NAME)).unwrap(),
@@ -43,6 +51,15 @@ fn crypt_root_forked_child_keeps_the_key_and_open_files_make_lock_incomplete() {
             lock_with_open_file(&root, id, guard);
         }
     }
+    0
+}
+
+#[test]
+fn crypt_root_forked_child_keeps_the_key_and_open_files_make_lock_incomplete() {
+    if !support::root() {
+        return;
+    }
+    support::child::assert_ok(&support::child::run("forked_guard", &[]));
 }
 
 /// Repeats a removal that reported busy while the kernel still evicts the inodes of files just
@@ -124,40 +141,48 @@ fn crypt_root_nested_user_namespace_unlocks_and_erases_only_its_own_claim() {
     let first = guard.lock().unwrap();
     assert_eq!(until_removed(&root, id, first), LockOutcome::Removed);
 
-    let (ready_r, ready_w) = nix::unistd::pipe().unwrap();
-    let (go_r, go_w) = nix::unistd::pipe().unwrap();
-    // SAFETY: the child only makes syscalls and small allocations (glibc's malloc is fork-safe),
-    // then leaves with _exit.
-    match unsafe { nix::unistd::fork() }.unwrap() {
-        nix::unistd::ForkResult::Child => {
-            let code = (|| {
-                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER).ok()?;
-                nix::unistd::write(&ready_w, b"u").ok()?;
-                let mut b = [0u8; 1];
-                nix::unistd::read(&go_r, &mut b).ok()?;
-                let zero = nix::unistd::Uid::from_raw(0);
-                nix::unistd::setresgid(0.into(), 0.into(), 0.into()).ok()?;
-                nix::unistd::setresuid(zero, zero, zero).ok()?;
-                Some(nested_child(&root, &key))
-            })()
-            .unwrap_or(0x40);
-            // SAFETY: ends the child at once, without the parent's atexit handlers.
-            unsafe { libc::_exit(code) }
-        }
-        nix::unistd::ForkResult::Parent { child } => {
-            let mut b = [0u8; 1];
-            nix::unistd::read(&ready_r, &mut b).unwrap();
-            let pid = child.as_raw();
-            std::fs::write(format!("/proc/{pid}/uid_map"), "0 100000 65536\n").unwrap();
-            std::fs::write(format!("/proc/{pid}/setgroups"), "deny\n").unwrap();
-            std::fs::write(format!("/proc/{pid}/gid_map"), "0 100000 65536\n").unwrap();
-            nix::unistd::write(&go_w, b"g").unwrap();
-            let status = nix::sys::wait::waitpid(child, None).unwrap();
-            assert_eq!(
-                status,
-                nix::sys::wait::WaitStatus::Exited(child, 1 | 2 | 4 | 8 | 16)
-            );
-            assert_eq!(key_status(&root, id), KeyStatus::Absent);
-        }
-    }
+    // The child gets the key on stdin, says "u" once it is in a new user namespace, waits for
+    // "g" (its maps written), becomes that namespace's root and reports bits as its exit code.
+    let mut child = support::child::command("nested")
+        .env("LXNEST_TEST_ROOT", &root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the nested child");
+    let mut to_child = child.stdin.take().expect("stdin");
+    to_child.write_all(key.to_hex().as_bytes()).unwrap();
+    let mut from_child = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    from_child.read_line(&mut line).unwrap();
+    assert_eq!(line, "u\n", "the child could not make a user namespace");
+    let pid = child.id();
+    std::fs::write(format!("/proc/{pid}/uid_map"), "0 100000 65536\n").unwrap();
+    std::fs::write(format!("/proc/{pid}/setgroups"), "deny\n").unwrap();
+    std::fs::write(format!("/proc/{pid}/gid_map"), "0 100000 65536\n").unwrap();
+    to_child.write_all(b"g\n").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1 | 2 | 4 | 8 | 16), "{status:?}");
+    assert_eq!(key_status(&root, id), KeyStatus::Absent);
+}
+
+/// Child: reads the key from stdin, enters a new user namespace, and once its parent mapped it
+/// to host uid 100000 runs [`nested_child`] as its root; the bits are the exit code.
+fn nested() -> i32 {
+    let mut stdin = std::io::stdin().lock();
+    let mut hex = String::new();
+    stdin.read_line(&mut hex).unwrap();
+    let key = Key::from_encoded(hex.as_bytes(), "stdin").unwrap();
+    let root = std::path::PathBuf::from(support::child::param("LXNEST_TEST_ROOT"));
+    (|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER).ok()?;
+        println!("u");
+        std::io::stdout().flush().ok()?;
+        let mut go = String::new();
+        stdin.read_line(&mut go).ok()?;
+        let zero = nix::unistd::Uid::from_raw(0);
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into()).ok()?;
+        nix::unistd::setresuid(zero, zero, zero).ok()?;
+        Some(nested_child(&root, &key))
+    })()
+    .unwrap_or(0x40)
 }

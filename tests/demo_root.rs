@@ -13,20 +13,7 @@ fn root_demo_runs_lxc_at_level_two_next_to_the_units() {
     if !root_with("/usr/share/lxc/templates/lxc-busybox", "lxc-templates") {
         return;
     }
-    let ns = TestNetns::new(&format!("lxnrt-demo-{}", std::process::id()));
-    for args in [
-        &["link", "set", "lo", "up"][..],
-        &["link", "add", "lxcbr0", "type", "bridge"],
-        &["addr", "add", "10.0.3.1/24", "dev", "lxcbr0"],
-        &["link", "set", "lxcbr0", "up"],
-    ] {
-        let o = Command::new("ip")
-            .args(["-n", &ns.0])
-            .args(args)
-            .output()
-            .expect("ip");
-        assert!(o.status.success(), "ip {args:?}: {o:?}");
-    }
+    let ns = TestNetns::with_lxc_bridge(&format!("lxnrt-demo-{}", std::process::id()));
     let dir = tempfile::tempdir().expect("tempdir");
     let state = dir.path().join("demo");
     let o = Command::new("nsenter")

@@ -6,6 +6,9 @@
 //! LXC configs are read back twice: by lxnest's reader, which follows LXC 5's rules, and for a
 //! sample by LXC itself (`lxc-info -c KEY`, Debian's lxc package).
 
+#[path = "support/odd.rs"]
+mod odd;
+
 use lxnest::hooks::HookKind;
 use lxnest::lxc::config::{parse_text, Entry};
 use lxnest::lxc::encode::{decode_mount_field, split_init_cmd};
@@ -32,40 +35,9 @@ impl Rng {
     }
 }
 
-/// Pieces that break naive formats.
-const NASTY: &[&str] = &[
-    "\n",
-    "\0",
-    "\r",
-    "\"",
-    "'",
-    "$(id)",
-    "`id`",
-    "\\",
-    "\\040",
-    "#",
-    "=",
-    " ",
-    "  ",
-    "\t",
-    "ü",
-    "—",
-    "{",
-    "}",
-    ",",
-    ";",
-    "\nlxc.apparmor.profile = unconfined\n",
-    "a",
-    "b",
-    "/",
-    "x",
-    "-",
-    "%s",
-];
-
+/// Up to five odd pieces (tests/support/odd.rs, shared with the fuzzer).
 fn nasty(r: &mut Rng) -> String {
-    let n = r.below(6);
-    (0..n).map(|_| NASTY[r.below(NASTY.len())]).collect()
+    odd::odd("", &mut |n| r.below(n), 6)
 }
 
 /// Mostly plain, sometimes nasty: plain values keep most specs valid so artifacts get checked.

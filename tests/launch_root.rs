@@ -11,6 +11,8 @@ use std::process::{Command, Output};
 mod support;
 use support::TestNetns;
 
+test_children!(cleanup_on_pure_cgroup2);
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_lxnest")
 }
@@ -514,4 +516,49 @@ fn run_root_prints_nothing_on_stderr_at_the_default_log_level() {
         "--log warn shows the dependency's warnings: {}",
         text(&o)
     );
+}
+
+/// The cleanup checks on a pure cgroup2 host, on any machine: a child of this test in a mount
+/// namespace where cgroup2 alone is mounted at /sys/fs/cgroup (support::cgroup2). The running
+/// container's cgroup is seen there (so the check can fail), and a stop or a failed start at
+/// every step leaves none.
+#[test]
+fn start_root_on_pure_cgroup2_leaves_no_cgroup() {
+    if support::root() {
+        support::child::assert_ok(&support::child::run("cleanup_on_pure_cgroup2", &[]));
+    }
+}
+
+/// Child of `start_root_on_pure_cgroup2_leaves_no_cgroup`.
+fn cleanup_on_pure_cgroup2() -> i32 {
+    support::cgroup2::pure_cgroup2_view();
+    let c = Cleanup::new(&["rt-pure"]);
+    let mut plan = defaults::level_plan("rt-pure", vec!["/bin/sleep".into(), "1000".into()], false);
+    // A pure cgroup2 view of a hybrid host has none of the controllers v1 holds (memory, pids):
+    // no limits, the cgroup itself is what this test follows.
+    plan.cgroup.limits = Default::default();
+    let pf = plan_file(c.dir.path(), plan);
+    let o = lxnest(&["start", "-P", c.p(), pf.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "start: {}", text(&o));
+    let running = cgroup_dirs("rt-pure");
+    assert_eq!(running.len(), 1, "one hierarchy, one cgroup: {running:?}");
+    assert!(running[0].starts_with("/sys/fs/cgroup"), "{running:?}");
+    let o = lxnest(&["stop", "-n", "rt-pure", "-P", c.p(), "-t", "1"]);
+    assert!(o.status.success(), "stop: {}", text(&o));
+    assert!(cgroup_dirs("rt-pure").is_empty(), "cgroup left after stop");
+    for step in inject::STEPS {
+        let o = Command::new(bin())
+            .args(["start", "-P", c.p(), pf.to_str().expect("utf-8")])
+            .env(inject::ENV, step)
+            .output()
+            .expect("spawn");
+        assert!(!o.status.success(), "step {step} must fail: {}", text(&o));
+        assert!(
+            !c.dir.path().join("rt-pure").exists(),
+            "step {step}: state dir left behind"
+        );
+        let left = cgroup_dirs("rt-pure");
+        assert!(left.is_empty(), "step {step}: cgroup left behind: {left:?}");
+    }
+    0
 }

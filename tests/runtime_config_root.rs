@@ -7,9 +7,8 @@
 //! subnet from which it reaches its gateway; files written
 //! into a tarball's tree stay inside it whatever its symlinks name. Nothing is left behind.
 
-mod runtime_support;
 mod support;
-use runtime_support::*;
+use support::stack::*;
 use support::*;
 
 use std::path::Path;
@@ -20,8 +19,6 @@ fn an_lxc_host_gets_a_writable_etc_with_its_runtime_configuration_and_the_hosts_
     if !root() {
         return;
     }
-    let dir = traversable_tempdir();
-    let state = dir.path().join("state");
     let name = unique("rtlxc");
     let probe = format!("/etc/lxnest-probe-{name}");
     let script = format!(
@@ -31,24 +28,15 @@ fn an_lxc_host_gets_a_writable_etc_with_its_runtime_configuration_and_the_hosts_
          getent group systemd-journal; touch $HOME/x; test -d /etc/docker; \
          test -d /etc/containers; cat /proc/self/uid_map"
     );
-    let spec = write_spec(
-        dir.path(),
-        &format!(
-            "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    network: {{ mode: loopback }}\n"
-        ),
-    );
-    let st = state.to_str().expect("utf-8").to_string();
-    ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
-    let _guard = scopeguard(&st, &[&name]);
-    let c = started_plan(&st, &name);
+    let mut stack = Stack::new(&one_container(&name, "lxc"));
+    stack.start(&[], &[&name]);
+    let c = stack.plan_of(&name);
     let subnet = c["network"]["runtime_bridge"]["subnet"]
         .as_str()
         .expect("lxcbr0 planned")
         .to_string();
     let reserved = c["idmap"]["runtime"].clone();
-    let out = ok(lxnest(&[
-        "attach", "-P", &st, "-n", &name, "--", "/bin/sh", "-c", &script,
-    ]));
+    let out = stack.sh(&name, &script);
     assert!(out.starts_with("inside\n"), "{out}");
     assert!(
         !Path::new(&probe).exists(),
@@ -89,9 +77,7 @@ fn an_lxc_host_gets_a_writable_etc_with_its_runtime_configuration_and_the_hosts_
         end <= mapped,
         "reserved ids end at {end}, the map has {mapped}"
     );
-    ok(lxnest(&["stop", "-P", &st, "-n", &name]));
-    assert_no_state_left(&state);
-    assert!(cgroup_gone(&name));
+    stack.stop_and_check();
 }
 
 /// A busybox tree whose /etc/docker is an absolute symlink naming `victim`, a host directory;
@@ -116,30 +102,15 @@ fn hostile_tarball(path: &Path, victim: &Path) {
         dirs.push(acc.clone());
     }
     for d in dirs {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(0o755);
-        h.set_size(0);
-        h.set_cksum();
-        b.append_data(&mut h, d, std::io::empty()).expect("dir");
+        tar_dir(&mut b, &d, 0o755, 0, 0);
     }
-    let bb = std::fs::read("/bin/busybox").expect("busybox-static installed");
-    let mut h = tar::Header::new_gnu();
-    h.set_mode(0o755);
-    h.set_size(bb.len() as u64);
-    h.set_cksum();
-    b.append_data(&mut h, "bin/busybox", bb.as_slice())
-        .expect("busybox");
+    tar_busybox(&mut b);
     for (link, target) in [
         ("bin/sh", Path::new("busybox")),
         ("bin/cat", Path::new("busybox")),
         ("etc/docker", victim),
     ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_size(0);
-        h.set_mode(0o777);
-        b.append_link(&mut h, link, target).expect("link");
+        tar_symlink(&mut b, link, target);
     }
     b.into_inner().expect("tar").finish().expect("gzip");
 }
@@ -149,28 +120,21 @@ fn runtime_files_written_into_a_tarball_root_stay_inside_whatever_it_links_to() 
     if !root_with("/bin/busybox", "busybox-static") {
         return;
     }
-    let dir = traversable_tempdir();
     let victim = tempfile::tempdir().expect("victim");
-    let tarball = dir.path().join("hostile.tar.gz");
+    let tarball_dir = traversable_tempdir();
+    let tarball = tarball_dir.path().join("hostile.tar.gz");
     hostile_tarball(&tarball, victim.path());
-    let state = dir.path().join("state");
     let name = unique("rtdock");
     let inside = victim.path().join("daemon.json");
-    let spec = write_spec(
-        dir.path(),
+    let mut stack = Stack::new(
         &format!(
             "name: {name}\ncontainers:\n  - name: {name}\n    runtime: docker\n    rootfs: tar:{}\n    network: {{ mode: loopback }}\n    command: [\"/bin/cat\", \"/etc/docker/daemon.json\", {:?}]\n",
             tarball.display(),
             inside.display()
         ),
     );
-    let out = ok(lxnest(&[
-        "start",
-        "-F",
-        "-P",
-        state.to_str().expect("utf-8"),
-        spec.to_str().expect("utf-8"),
-    ]));
+    // In the foreground: the command prints and the container ends (destroy below removes it).
+    let out = stack.start(&["-F"], &[]);
     // Both names reach the same file inside the container: the link resolved inside its root.
     assert_eq!(out.matches("\"bip\"").count(), 2, "{out}");
     assert!(
@@ -180,9 +144,9 @@ fn runtime_files_written_into_a_tarball_root_stay_inside_whatever_it_links_to() 
             .is_none(),
         "the host directory the symlink names got a file"
     );
-    let _ = lxnest(&["destroy", "-P", state.to_str().expect("utf-8"), "-n", &name]);
-    assert_no_state_left(&state);
-    assert!(cgroup_gone(&name));
+    let _ = lxnest(&["destroy", "-P", stack.st(), "-n", &name]);
+    stack.guard(&[&name]);
+    stack.check_nothing_left();
 }
 
 #[test]
@@ -192,36 +156,20 @@ fn lxc_net_brings_lxcbr0_up_on_the_planned_subnet_with_nat_inside_only() {
     {
         return;
     }
-    let dir = traversable_tempdir();
-    let state = dir.path().join("state");
-    let st = state.to_str().expect("utf-8").to_string();
     let name = unique("rtnet");
-    let spec = write_spec(
-        dir.path(),
-        &format!(
-            "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    network: {{ mode: loopback }}\n"
-        ),
-    );
-    ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
-    let _guard = scopeguard(&st, &[&name]);
-    let bridge = started_plan(&st, &name)["network"]["runtime_bridge"].clone();
+    let mut stack = Stack::new(&one_container(&name, "lxc"));
+    stack.start(&[], &[&name]);
+    let bridge = stack.plan_of(&name)["network"]["runtime_bridge"].clone();
     let (subnet, address) = (
         bridge["subnet"].as_str().expect("subnet").to_string(),
         bridge["address"].as_str().expect("address").to_string(),
     );
     // Debian's own lxc-net script, unchanged, reading what lxnest wrote.
-    let out = ok(lxnest(&[
-        "attach",
-        "-P",
-        &st,
-        "-n",
+    let out = stack.sh(
         &name,
-        "--",
-        "/bin/sh",
-        "-c",
         "/usr/libexec/lxc/lxc-net start >/dev/null && ip -4 -o addr show lxcbr0 && \
          cat /run/lxc/dnsmasq.pid >/dev/null && nft list table ip lxc",
-    ]));
+    );
     assert!(out.contains(&format!("inet {address}")), "{out}");
     assert!(!out.contains("10.0.3."), "{out}");
     assert!(
@@ -236,9 +184,7 @@ fn lxc_net_brings_lxcbr0_up_on_the_planned_subnet_with_nat_inside_only() {
         !String::from_utf8_lossy(&host_rules.stdout).contains(&subnet),
         "the host's rule set never sees the nested subnet"
     );
-    ok(lxnest(&["stop", "-P", &st, "-n", &name]));
-    assert_no_state_left(&state);
-    assert!(cgroup_gone(&name));
+    stack.stop_and_check();
 }
 
 #[test]
@@ -249,19 +195,10 @@ fn unprivileged_lxc_with_common_conf_inside_gets_the_reserved_ids_a_stacked_filt
     {
         return;
     }
-    let dir = traversable_tempdir();
-    let state = dir.path().join("state");
-    let st = state.to_str().expect("utf-8").to_string();
     let name = unique("rtulx");
-    let spec = write_spec(
-        dir.path(),
-        &format!(
-            "name: {name}\ncontainers:\n  - name: {name}\n    runtime: lxc\n    network: {{ mode: loopback }}\n"
-        ),
-    );
-    ok(lxnest(&["start", "-P", &st, spec.to_str().expect("utf-8")]));
-    let _guard = scopeguard(&st, &[&name]);
-    let plan = started_plan(&st, &name);
+    let mut stack = Stack::new(&one_container(&name, "lxc"));
+    stack.start(&[], &[&name]);
+    let plan = stack.plan_of(&name);
     let first = plan["idmap"]["runtime"]["first"]
         .as_u64()
         .expect("reserved range");
@@ -273,15 +210,8 @@ fn unprivileged_lxc_with_common_conf_inside_gets_the_reserved_ids_a_stacked_filt
     // sys:mixed), with nothing but what lxnest wrote: default.conf's lxc.idmap makes the
     // container unprivileged, /etc/subuid lets root map it, allow_nesting stacks LXC's filter,
     // lxc-net gives it an address on the planned subnet. Traffic stays inside the nesting host.
-    let out = ok(lxnest(&[
-        "attach",
-        "-P",
-        &st,
-        "-n",
+    let out = stack.sh(
         &name,
-        "--",
-        "/bin/sh",
-        "-c",
         "set -e; /usr/libexec/lxc/lxc-net start >/dev/null; \
          lxc-create -t busybox -n u1 >/dev/null 2>&1; \
          printf 'lxc.include = /usr/share/lxc/config/common.conf\\nlxc.mount.auto = cgroup:mixed proc:mixed sys:mixed\\n' >> /var/lib/lxc/u1/config; \
@@ -290,7 +220,7 @@ fn unprivileged_lxc_with_common_conf_inside_gets_the_reserved_ids_a_stacked_filt
            udhcpc -i eth0 -n -q -t 10 >/dev/null 2>&1; echo addr=$(ip -4 -o addr show eth0 | sed -n \"s/.*inet \\([0-9.]*\\).*/\\1/p\"); \
            gw=$(ip route | sed -n \"s/^default via \\([0-9.]*\\).*/\\1/p\"); ping -c1 -W3 $gw >/dev/null && echo gateway=ok'; \
          lxc-stop -n u1 -k",
-    ]));
+    );
     let line: Vec<&str> = out
         .lines()
         .find(|l| l.split_whitespace().next() == Some("0"))
@@ -314,7 +244,5 @@ fn unprivileged_lxc_with_common_conf_inside_gets_the_reserved_ids_a_stacked_filt
         .unwrap_or_else(|| panic!("a DHCP address: {out}"));
     assert!(subnet.contains(&addr), "{addr} in {subnet}");
     assert!(out.contains("gateway=ok"), "{out}");
-    ok(lxnest(&["stop", "-P", &st, "-n", &name]));
-    assert_no_state_left(&state);
-    assert!(cgroup_gone(&name));
+    stack.stop_and_check();
 }

@@ -80,17 +80,7 @@ fn launch_and_check(nest: &Nest, checks: &mut Checks, c: &str, extra: &str) {
     let gw = nest.ok(&format!("lxc network get {bridge} ipv4.address"));
     let gw = gw.trim().split('/').next().unwrap_or("").to_string();
     let ping = nest.sh(&format!("lxc exec {c} -- ping -c 1 -W 3 {gw}"));
-    checks.check(
-        ping.status.success(),
-        format!(
-            "{label}: ping of its gateway `{}`: {}",
-            gw.trim(),
-            String::from_utf8_lossy(&ping.stderr)
-                .lines()
-                .next()
-                .unwrap_or("")
-        ),
-    );
+    checks.ping_ok(&label, &gw, &ping);
     nest.ok(&format!("lxc delete -f {c}"));
 }
 

@@ -26,6 +26,17 @@ fn lxc_start(nest: &Nest, c: &str) {
     ));
 }
 
+/// LXC's busybox template as container `c`, including the distro config `conf` (under
+/// /usr/share/lxc/config) with `cgroup:mixed proc:mixed sys:mixed`, as the issue checks it.
+fn create_busybox(nest: &Nest, c: &str, conf: &str) {
+    nest.ok(&format!(
+        "lxc-create -t busybox -n {c} && cat >> /var/lib/lxc/{c}/config <<EOF
+lxc.include = /usr/share/lxc/config/{conf}
+lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed
+EOF"
+    ));
+}
+
 /// Everything an LXC test checks on one running inner container `c` in `nest`.
 fn check_inner_lxc(nest: &Nest, checks: &mut Checks, c: &str) {
     let pid = nest.ok(&format!("lxc-info -n {c} -pH")).trim().to_string();
@@ -52,41 +63,21 @@ fn check_inner_lxc(nest: &Nest, checks: &mut Checks, c: &str) {
         "lxc-attach -n {c} -- ping -c 1 -W 3 {}",
         gw.trim()
     ));
-    checks.check(
-        ping.status.success(),
-        format!(
-            "{label}: ping of its gateway `{}`: {}",
-            gw.trim(),
-            String::from_utf8_lossy(&ping.stderr)
-                .lines()
-                .next()
-                .unwrap_or("")
-        ),
-    );
+    checks.ping_ok(&label, &gw, &ping);
 }
 
 /// lxc-net with the bridge lxnest planned, a busybox container with common.conf as the issue
 /// checks it, and one with debian.common.conf: start, attach, stop, execute.
 fn lxc_as_distros_run_it(nest: &Nest, checks: &mut Checks) {
     nest.ok("/usr/libexec/lxc/lxc-net start");
-    nest.ok(
-        "lxc-create -t busybox -n c1 && cat >> /var/lib/lxc/c1/config <<EOF
-lxc.include = /usr/share/lxc/config/common.conf
-lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed
-EOF",
-    );
+    create_busybox(nest, "c1", "common.conf");
     lxc_start(nest, "c1");
     check_inner_lxc(nest, checks, "c1");
     let out = nest.ok("lxc-attach -n c1 -- /bin/sh -c 'echo attached; cat /proc/self/status'");
     assert!(out.contains("attached"), "{out}");
     nest.ok("lxc-stop -n c1 -t 10 && lxc-wait -n c1 -s STOPPED -t 10");
 
-    nest.ok(
-        "lxc-create -t busybox -n c2 && cat >> /var/lib/lxc/c2/config <<EOF
-lxc.include = /usr/share/lxc/config/debian.common.conf
-lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed
-EOF",
-    );
+    create_busybox(nest, "c2", "debian.common.conf");
     lxc_start(nest, "c2");
     check_inner_lxc(nest, checks, "c2");
     nest.ok("lxc-stop -n c2 -t 10");
@@ -236,12 +227,7 @@ fn root_systemd_boots_the_debian_rootfs_and_runs_lxc() {
         format!("systemd reaches running with no failed unit: {state} {failed}"),
     );
     nest.ok("systemctl is-active lxc-net");
-    nest.ok(
-        "lxc-create -t busybox -n c1 && cat >> /var/lib/lxc/c1/config <<EOF
-lxc.include = /usr/share/lxc/config/common.conf
-lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed
-EOF",
-    );
+    create_busybox(&nest, "c1", "common.conf");
     lxc_start(&nest, "c1");
     check_inner_lxc(&nest, &mut checks, "c1");
     let took = nest.stop();

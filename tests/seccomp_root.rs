@@ -1,189 +1,79 @@
-//! seccomp against the real kernel: each test forks a child, installs compiled filters in it,
-//! makes syscalls (raw x86_64, x32 numbers, i386 through `int 0x80`) and reports what the kernel
-//! answered through a pipe. The parent only compiles, waits and checks, so nothing it holds is
+//! seccomp against the real kernel: each test runs a child process (this test binary again, see
+//! tests/support/child.rs: single-threaded, no fork of the harness), which installs compiled
+//! filters, makes syscalls (raw x86_64, x32 numbers, i386 through `int 0x80`) and reports what
+//! the kernel answered on stdout. The parent only waits and checks, so nothing it holds is
 //! filtered. Needs root (CAP_SYS_ADMIN lets a filter go in without NO_NEW_PRIVS).
 
+mod seccomp_children;
 mod support;
 
-use lxnest::seccomp::bpf::sock_filter;
-use lxnest::seccomp::install::{install_report, no_new_privs};
-use lxnest::seccomp::lxc_text::parse;
-use lxnest::seccomp::{compile, filter_count, install, NoNewPrivs};
 use nix::sys::signal::Signal;
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, pipe, ForkResult};
-use std::io::Read;
-use std::os::fd::AsRawFd;
+use seccomp_children::*;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
 
-/// Compile LXC text (test policies are known-good).
-fn prog(text: &str) -> Vec<sock_filter> {
-    compile(&parse(text, "test.seccomp").unwrap_or_else(|e| panic!("{e}")))
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A syscall's result as `ret` or `-errno`.
-fn raw(nr: i64, args: [u64; 3]) -> i64 {
-    // SAFETY: the syscalls used here take integers (or a NUL-terminated path we own), never
-    // memory the call could corrupt.
-    let ret = unsafe { libc::syscall(nr, args[0], args[1], args[2]) };
-    if ret == -1 {
-        -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
-    } else {
-        ret
-    }
-}
-
-/// An i386 syscall without arguments through `int 0x80` (returns `-errno` on failure).
-fn int80(nr: u32) -> i64 {
-    let ret: u32;
-    // SAFETY: `int 0x80` with an argument-less i386 syscall number reads only eax and writes
-    // eax; the kernel preserves every other register for compat callers.
-    unsafe { std::arch::asm!("int 0x80", inlateout("eax") nr => ret, options(nostack)) };
-    i64::from(ret as i32)
-}
-
-/// An i386 syscall with two arguments through `int 0x80`.
-fn int80_2(nr: u32, a0: u32, a1: u32) -> i64 {
-    let ret: u32;
-    // SAFETY: as `int80`; LLVM reserves rbx, so the first argument is swapped into ebx around
-    // the call and rbx restored before the asm block ends.
-    unsafe {
-        std::arch::asm!(
-            "xchg {b:r}, rbx",
-            "int 0x80",
-            "xchg {b:r}, rbx",
-            b = inout(reg) u64::from(a0) => _,
-            inlateout("eax") nr => ret,
-            in("ecx") a1,
-            options(nostack),
-        )
-    };
-    i64::from(ret as i32)
-}
-
-/// A filter returning `errno` for syscall number `nr` and allowing everything else. Installed
-/// before lxnest's filter it marks whether that filter decided `nr` itself: the kernel runs both
-/// and, for two errno answers, takes the later filter's (lxnest's); if lxnest's filter allowed
-/// `nr`, the marker's errno comes back. Unlike the kernel's own ENOSYS for a disabled ABI, this
-/// tells "the filter refused it" from "the kernel does not know it".
-fn marker(nr: i64, errno: u32) -> Vec<sock_filter> {
-    let ins = |code: u16, jt: u8, jf: u8, k: u32| sock_filter { code, jt, jf, k };
-    vec![
-        ins((libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, 0, 0, 0), // seccomp_data.nr
-        ins(
-            (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-            0,
-            1,
-            nr as u32,
-        ),
-        ins(
-            (libc::BPF_RET | libc::BPF_K) as u16,
-            0,
-            0,
-            libc::SECCOMP_RET_ERRNO | errno,
-        ),
-        ins(
-            (libc::BPF_RET | libc::BPF_K) as u16,
-            0,
-            0,
-            libc::SECCOMP_RET_ALLOW,
-        ),
-    ]
-}
+test_children!(
+    abis_natively,
+    rules,
+    x32_under_a_marker,
+    allowlist,
+    trap_uncaught,
+    trap_caught,
+    kill_caught,
+    stacked,
+    stacked_trap,
+    nnp_auto,
+    nnp_always,
+    nnp_without_sys_admin,
+    notify,
+    setuid_id,
+    shipped_stacked,
+    i386_multiplexers,
+);
 
 /// What a child reported, and how it ended.
 struct Child {
-    status: WaitStatus,
+    status: ExitStatus,
     values: Vec<i64>,
 }
 
-/// Run `f` in a forked child; its return values come back through a pipe.
-fn in_child(f: impl FnOnce() -> Vec<i64>) -> Child {
-    let (rd, wr) = pipe().expect("pipe");
-    // SAFETY: the child only makes syscalls and small allocations (glibc's malloc is fork-safe)
-    // and leaves with _exit, so no state shared with the parent's other threads is touched.
-    match unsafe { fork() }.expect("fork") {
-        ForkResult::Child => {
-            drop(rd);
-            // A panic must not unwind into the forked copy of the test harness.
-            let values = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-                Ok(values) => values,
-                // SAFETY: leaving the child at once, without running anything of the parent's.
-                Err(_) => unsafe { libc::_exit(101) },
-            };
-            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_ne_bytes()).collect();
-            // SAFETY: writing our own buffer to our own pipe end, then leaving without unwinding.
-            unsafe {
-                libc::write(wr.as_raw_fd(), bytes.as_ptr().cast(), bytes.len());
-                libc::_exit(0)
-            }
-        }
-        ForkResult::Parent { child } => {
-            drop(wr);
-            let mut buf = Vec::new();
-            let _ = std::fs::File::from(rd).read_to_end(&mut buf);
-            let status = waitpid(child, None).expect("waitpid");
-            let values = buf
-                .chunks_exact(8)
-                .map(|c| i64::from_ne_bytes(c.try_into().unwrap_or([0; 8])))
-                .collect();
-            Child { status, values }
-        }
+/// Runs child body `name` (a function registered above) with `params` in its environment.
+fn in_child(name: &str, params: &[(&str, &str)]) -> Child {
+    let out = support::child::run(name, params);
+    if !out.stderr.is_empty() {
+        eprintln!("{name}: {}", String::from_utf8_lossy(&out.stderr));
     }
+    Child {
+        status: out.status,
+        values: support::child::values(&out),
+    }
+}
+
+/// Whether the child was killed by SIGSYS (a trap not caught, or a kill action).
+fn killed_by_sigsys(c: &Child) -> bool {
+    c.status.signal() == Some(Signal::SIGSYS as i32)
 }
 
 fn exited_ok(c: &Child) {
     assert_eq!(
-        c.status,
-        WaitStatus::Exited(c.status.pid().expect("pid"), 0),
-        "child did not finish"
+        c.status.code(),
+        Some(0),
+        "child did not finish: {:?}",
+        c.status
     );
 }
-
-const POLICY: &str = "2
-denylist
-reject_force_umount
-[all]
-getppid errno 42
-getpriority errno 5 [0,2,==]
-getpriority errno 6 [1,0x100000000,==]
-[i386]
-getuid errno 33
-";
 
 #[test]
 fn seccomp_root_rules_errnos_args_and_arches() {
     if !support::root() {
         return;
     }
-    let p = prog(POLICY);
-    let x32_getpid = 0x4000_0000 | libc::SYS_getpid;
     // Before any filter: is x32 / i386 available in this kernel?
-    let before = in_child(|| vec![raw(x32_getpid, [0; 3]), int80(20)]);
+    let before = in_child("abis_natively", &[]);
     exited_ok(&before);
     let (x32_native, i386_native) = (before.values[0], before.values[1]);
 
-    let c = in_child(move || {
-        if install(&p, NoNewPrivs::Auto).is_err() {
-            return vec![];
-        }
-        let path = c"/nonexistent-lxnest-seccomp-test".as_ptr() as u64;
-        vec![
-            raw(libc::SYS_getppid, [0; 3]),
-            raw(libc::SYS_getpriority, [2, 0, 0]),
-            raw(libc::SYS_getpriority, [0, 0x1_0000_0000, 0]),
-            raw(libc::SYS_getpriority, [0, 0, 0]),
-            raw(libc::SYS_umount2, [path, libc::MNT_FORCE as u64, 0]),
-            raw(libc::SYS_umount2, [path, 0, 0]),
-            raw(libc::SYS_getuid, [0; 3]),
-            raw(x32_getpid, [0; 3]),
-            int80(24), // i386 getuid
-            int80(64), // i386 getppid
-            raw(libc::SYS_getpid, [0; 3]),
-            int80_2(96, 2, 0), // i386 getpriority(PRIO_USER, 0)
-            int80_2(96, 0, 0), // i386 getpriority(PRIO_PROCESS, 0)
-        ]
-    });
+    let c = in_child("rules", &[]);
     exited_ok(&c);
     let v = &c.values;
     assert_eq!(v.len(), 13, "the child could not install the filter");
@@ -209,17 +99,7 @@ fn seccomp_root_rules_errnos_args_and_arches() {
     );
     // The same ENOSYS is the kernel's answer when x32 is off: decided by the filter only if a
     // marker filter underneath (errno 77 for x32 getpid) is overridden.
-    let (mark, p2) = (marker(x32_getpid, 77), prog(POLICY));
-    let m = in_child(move || {
-        if install(&mark, NoNewPrivs::Auto).is_err() {
-            return vec![];
-        }
-        let alone = raw(x32_getpid, [0; 3]);
-        if install(&p2, NoNewPrivs::Auto).is_err() {
-            return vec![];
-        }
-        vec![alone, raw(x32_getpid, [0; 3])]
-    });
+    let m = in_child("x32_under_a_marker", &[]);
     exited_ok(&m);
     assert_eq!(m.values.len(), 2, "the child could not install the filters");
     assert_eq!(m.values[0], -77, "the marker alone answers x32 getpid");
@@ -250,24 +130,7 @@ fn seccomp_root_allowlist_closes_x32() {
     if !support::root() {
         return;
     }
-    // An allowlist that allows everything a Rust child needs to report, then denies getpid.
-    let mut text = String::from("2\nallowlist errno 1\n[all]\n");
-    for name in lxnest::seccomp::syscalls::all_names().filter(|n| *n != "getpid") {
-        text.push_str(name);
-        text.push('\n');
-    }
-    let p = prog(&text);
-    let x32_getpid = 0x4000_0000 | libc::SYS_getpid;
-    let c = in_child(move || {
-        if install(&p, NoNewPrivs::Auto).is_err() {
-            return vec![];
-        }
-        vec![
-            raw(libc::SYS_getpid, [0; 3]),
-            raw(x32_getpid, [0; 3]),
-            raw(libc::SYS_getppid, [0; 3]),
-        ]
-    });
+    let c = in_child("allowlist", &[]);
     exited_ok(&c);
     // x32 getpid answers EPERM from the filter, not the kernel's ENOSYS: the guard ran.
     assert_eq!(c.values.len(), 3, "the child could not install the filter");
@@ -284,47 +147,18 @@ fn seccomp_root_trap_and_kill() {
     if !support::root() {
         return;
     }
-    let p = prog("2\ndenylist\ngetppid trap\ngetpid kill\n");
-    let trap = {
-        let p = p.clone();
-        in_child(move || {
-            let _ = install(&p, NoNewPrivs::Auto);
-            raw(libc::SYS_getppid, [0; 3]);
-            vec![]
-        })
-    };
-    assert!(
-        matches!(trap.status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
-        "trap: {:?}",
-        trap.status
-    );
+    let trap = in_child("trap_uncaught", &[]);
+    assert!(killed_by_sigsys(&trap), "trap: {:?}", trap.status);
     // SIGSYS from trap can be caught; from kill it cannot. Catch it to tell the two apart.
-    extern "C" fn on_sigsys(_: libc::c_int) {
-        // SAFETY: _exit is async-signal-safe.
-        unsafe { libc::_exit(77) }
-    }
-    let handler = nix::sys::signal::SigHandler::Handler(on_sigsys);
-    let catch = |p: Vec<sock_filter>, nr: i64| {
-        in_child(move || {
-            // SAFETY: the handler only calls _exit.
-            let _ = unsafe { nix::sys::signal::signal(Signal::SIGSYS, handler) };
-            let _ = install(&p, NoNewPrivs::Auto);
-            raw(nr, [0; 3]);
-            vec![]
-        })
-    };
-    let trapped = catch(p.clone(), libc::SYS_getppid);
-    assert!(
-        matches!(trapped.status, WaitStatus::Exited(_, 77)),
+    let trapped = in_child("trap_caught", &[]);
+    assert_eq!(
+        trapped.status.code(),
+        Some(77),
         "trap is catchable: {:?}",
         trapped.status
     );
-    let killed = catch(p, libc::SYS_getpid);
-    assert!(
-        matches!(killed.status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
-        "kill: {:?}",
-        killed.status
-    );
+    let killed = in_child("kill_caught", &[]);
+    assert!(killed_by_sigsys(&killed), "kill: {:?}", killed.status);
 }
 
 #[test]
@@ -332,22 +166,7 @@ fn seccomp_root_stacked_filters_strictest_wins() {
     if !support::root() {
         return;
     }
-    let outer = prog("2\ndenylist\ngetppid errno 1\ngetpriority errno 2\nsched_yield errno 3\n");
-    let inner = prog("2\ndenylist\ngetppid errno 38\ngetpriority trap\n");
-    let c = in_child(move || {
-        let before = filter_count().map(i64::from).unwrap_or(-100);
-        if install(&outer, NoNewPrivs::Auto).is_err() || install(&inner, NoNewPrivs::Auto).is_err()
-        {
-            return vec![];
-        }
-        let count = filter_count().map(i64::from).unwrap_or(-100);
-        vec![
-            before,
-            count,
-            raw(libc::SYS_getppid, [0; 3]),
-            raw(libc::SYS_sched_yield, [0; 3]),
-        ]
-    });
+    let c = in_child("stacked", &[]);
     exited_ok(&c);
     let before = c.values.first().copied().unwrap_or(-100);
     assert_eq!(
@@ -365,16 +184,9 @@ fn seccomp_root_stacked_filters_strictest_wins() {
         Some(-3),
         "the outer filter still applies"
     );
-    let trap = in_child(|| {
-        let outer = prog("2\ndenylist\ngetpriority errno 2\n");
-        let inner = prog("2\ndenylist\ngetpriority trap\n");
-        let _ = install(&outer, NoNewPrivs::Auto);
-        let _ = install(&inner, NoNewPrivs::Auto);
-        raw(libc::SYS_getpriority, [0, 0, 0]);
-        vec![]
-    });
+    let trap = in_child("stacked_trap", &[]);
     assert!(
-        matches!(trap.status, WaitStatus::Signaled(_, Signal::SIGSYS, _)),
+        killed_by_sigsys(&trap),
         "trap beats errno: {:?}",
         trap.status
     );
@@ -385,50 +197,15 @@ fn seccomp_root_no_new_privs_only_when_needed() {
     if !support::root() {
         return;
     }
-    let p = prog("2\ndenylist\nkexec_load errno 1\n");
-    let auto = {
-        let p = p.clone();
-        in_child(move || {
-            let set = install_report(&p, NoNewPrivs::Auto)
-                .map(|r| i64::from(r.set_no_new_privs))
-                .unwrap_or(-1);
-            vec![set, no_new_privs().map(i64::from).unwrap_or(-1)]
-        })
-    };
+    let auto = in_child("nnp_auto", &[]);
     exited_ok(&auto);
     // As root (CAP_SYS_ADMIN) the filter goes in without NNP, so setuid programs keep working.
     assert_eq!(auto.values, vec![0, 0]);
-    let always = {
-        let p = p.clone();
-        in_child(move || {
-            vec![no_new_privs().map(i64::from).unwrap_or(-1), {
-                let _ = install(&p, NoNewPrivs::Always);
-                no_new_privs().map(i64::from).unwrap_or(-1)
-            }]
-        })
-    };
+    let always = in_child("nnp_always", &[]);
     exited_ok(&always);
     assert_eq!(always.values, vec![0, 1]);
     // Without CAP_SYS_ADMIN, Auto must set NNP or the kernel refuses the filter.
-    let unprivileged = in_child(move || {
-        if caps::drop(
-            None,
-            caps::CapSet::Effective,
-            caps::Capability::CAP_SYS_ADMIN,
-        )
-        .is_err()
-        {
-            return vec![];
-        }
-        let set = install_report(&p, NoNewPrivs::Auto)
-            .map(|r| i64::from(r.set_no_new_privs))
-            .unwrap_or(-1);
-        vec![
-            set,
-            no_new_privs().map(i64::from).unwrap_or(-1),
-            raw(libc::SYS_kexec_load, [0; 3]),
-        ]
-    });
+    let unprivileged = in_child("nnp_without_sys_admin", &[]);
     exited_ok(&unprivileged);
     assert_eq!(unprivileged.values, vec![1, 1, -1]);
 }
@@ -438,37 +215,7 @@ fn seccomp_root_notify_goes_to_the_listener() {
     if !support::root() {
         return;
     }
-    use lxnest::seccomp::install::install_with_listener;
-    let p = prog("2\ndenylist\ngetppid notify\n");
-    let c = in_child(move || {
-        let Ok((_, listener)) = install_with_listener(&p, NoNewPrivs::Auto) else {
-            return vec![];
-        };
-        let fd = listener.as_raw_fd();
-        // A supervisor thread answers the first notification with errno 77.
-        let supervisor = std::thread::spawn(move || {
-            // SAFETY: both structs are plain data the kernel fills or reads; they outlive the
-            // ioctls, and `fd` stays open until the thread is joined.
-            unsafe {
-                let mut req: libc::seccomp_notif = std::mem::zeroed();
-                if libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) != 0 {
-                    return -1;
-                }
-                let mut resp: libc::seccomp_notif_resp = std::mem::zeroed();
-                resp.id = req.id;
-                resp.error = -77;
-                if libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp) != 0 {
-                    return -2;
-                }
-                i64::from(req.data.nr)
-            }
-        });
-        let answered = raw(libc::SYS_getppid, [0; 3]);
-        let seen_nr = supervisor.join().unwrap_or(-3);
-        drop(listener);
-        // With the listener gone the kernel answers ENOSYS itself.
-        vec![answered, seen_nr, raw(libc::SYS_getppid, [0; 3])]
-    });
+    let c = in_child("notify", &[]);
     exited_ok(&c);
     assert_eq!(
         c.values,
@@ -572,11 +319,11 @@ fn seccomp_root_lxc_loads_the_shipped_policies() {
     assert!(!ok, "{out}");
 }
 
-/// `id -u` run through a setuid-root copy of `id` by uid 65534 under `filter`, installed with
-/// `nnp` while still root: what a setuid program inside a container gets.
-fn setuid_id_under(filter: &[sock_filter], nnp: NoNewPrivs) -> String {
+/// `id -u` run through a setuid-root copy of `id` by uid 65534 under lxnest's default filter,
+/// installed with `nnp` (`auto`, `always`) while still root: what a setuid program inside a
+/// container gets.
+fn setuid_id_under(nnp: &str) -> String {
     use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
     let dir = tempfile::Builder::new()
         .prefix("lxnest-suid")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
@@ -585,24 +332,12 @@ fn setuid_id_under(filter: &[sock_filter], nnp: NoNewPrivs) -> String {
     std::fs::copy("/usr/bin/id", &id).expect("copy id");
     std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o4755)).expect("setuid bit");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("dir mode");
-    let filter = filter.to_vec();
-    let mut cmd = std::process::Command::new(&id);
-    cmd.arg("-u");
-    // SAFETY: the hook runs in the forked child before exec and only installs the filter and
-    // drops the ids (syscalls plus a small allocation; glibc's malloc is fork-safe).
-    unsafe {
-        cmd.pre_exec(move || {
-            install(&filter, nnp).map_err(std::io::Error::other)?;
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(65534) != 0
-                || libc::setuid(65534) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        })
-    };
-    let out = cmd.output().expect("run the setuid id");
+    let id = id.to_str().expect("a UTF-8 temporary path");
+    let out = support::child::run(
+        "setuid_id",
+        &[("LXNEST_TEST_NNP", nnp), ("LXNEST_TEST_ID", id)],
+    );
+    support::child::assert_ok(&out);
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -611,12 +346,10 @@ fn seccomp_root_setuid_programs_keep_working() {
     if !support::root() {
         return;
     }
-    let filter =
-        compile(&lxnest::seccomp::builtin::default_policy().expect("parses")).expect("compiles");
     // NoNewPrivs::Auto as root leaves NNP off: the setuid bit still raises the effective uid.
-    assert_eq!(setuid_id_under(&filter, NoNewPrivs::Auto), "0");
+    assert_eq!(setuid_id_under("auto"), "0");
     // With NNP the kernel ignores the setuid bit: this is what LXC and lxnest avoid.
-    assert_eq!(setuid_id_under(&filter, NoNewPrivs::Always), "65534");
+    assert_eq!(setuid_id_under("always"), "65534");
 }
 
 #[test]
@@ -624,37 +357,7 @@ fn seccomp_root_shipped_policies_stacked() {
     if !support::root() {
         return;
     }
-    use lxnest::seccomp::builtin;
-    let default = compile(&builtin::default_policy().expect("parses")).expect("compiles");
-    let no_nesting = compile(&builtin::no_nesting_policy().expect("parses")).expect("compiles");
-    let c = in_child(move || {
-        if install(&default, NoNewPrivs::Auto).is_err()
-            || install(&no_nesting, NoNewPrivs::Auto).is_err()
-        {
-            return vec![];
-        }
-        // glibc tries clone3 for a new thread, gets ENOSYS and falls back to clone without
-        // CLONE_NEW* flags, which the filter lets through.
-        let thread = std::thread::spawn(|| 7).join().map(i64::from).unwrap_or(-1);
-        let flags = |f: libc::c_int| f as u64;
-        vec![
-            filter_count().map(i64::from).unwrap_or(-1),
-            thread,
-            raw(libc::SYS_unshare, [flags(libc::CLONE_NEWUSER), 0, 0]),
-            raw(
-                libc::SYS_clone,
-                [flags(libc::CLONE_NEWUSER | libc::SIGCHLD), 0, 0],
-            ),
-            raw(
-                libc::SYS_clone,
-                [flags(libc::CLONE_NEWNET | libc::SIGCHLD), 0, 0],
-            ),
-            raw(libc::SYS_clone3, [0, 0, 0]),
-            raw(libc::SYS_keyctl, [0, 0, 0]),
-            raw(libc::SYS_mount, [0, 0, 0]),
-            raw(libc::SYS_syslog, [3, 0, 0]),
-        ]
-    });
+    let c = in_child("shipped_stacked", &[]);
     exited_ok(&c);
     let (eperm, enosys) = (-(libc::EPERM as i64), -(libc::ENOSYS as i64));
     assert_eq!(c.values.len(), 9, "the child could not install the filters");
@@ -676,27 +379,12 @@ fn seccomp_root_i386_multiplexers_truncation_and_masked_datum() {
     if !support::root() {
         return;
     }
-    let p = prog(
-        "2\ndenylist\nsocket errno 97\nshmget errno 1\nkill errno 3 [0,0xffffffffffffffff,SCMP_CMP_EQ]\npersonality errno 1 [0,0x7E020000,SCMP_CMP_MASKED_EQ,0x7E000000]\n",
-    );
-    let i386_native = in_child(|| vec![int80(20)])
+    let i386_native = in_child("abis_natively", &[])
         .values
-        .first()
+        .get(1)
         .copied()
         .unwrap_or(-1);
-    let c = in_child(move || {
-        if install(&p, NoNewPrivs::Auto).is_err() {
-            return vec![];
-        }
-        vec![
-            raw(libc::SYS_personality, [0x7e00_0000, 0, 0]),
-            int80_2(102, 1, 0),          // i386 socketcall(SYS_SOCKET, NULL)
-            int80_2(102, 3, 0),          // i386 socketcall(SYS_CONNECT, NULL)
-            int80_2(117, 23, 0),         // i386 ipc(SHMGET, 0)
-            int80_2(37, 0xffff_ffff, 0), // i386 kill(-1, 0)
-            raw(libc::SYS_kill, [u64::MAX, 0, 0]), // x86_64 kill(-1, 0): [0,-1 (64 bits),==]
-        ]
-    });
+    let c = in_child("i386_multiplexers", &[]);
     exited_ok(&c);
     let v = &c.values;
     assert_eq!(v.len(), 6, "the child could not install the filter");

@@ -8,6 +8,9 @@
 //! A failing input is saved as fuzz/artifacts/TARGET/KIND-HASH and the exit status is 1.
 
 mod driver;
+// The odd-string alphabet of tests/injection_props.rs, one list for both.
+#[path = "../../tests/support/odd.rs"]
+mod odd;
 mod targets;
 mod values;
 

@@ -1,39 +1,8 @@
-//! The `spec_values` target: specs generated from the input bytes, with odd strings in every field
-//! that reaches an artifact.
+//! The `spec_values` target: specs generated from the input bytes, with odd strings (the
+//! alphabet of tests/support/odd.rs, shared with tests/injection_props.rs) in every field that
+//! reaches an artifact.
 
 use std::path::Path;
-
-/// Pieces that break naive formats.
-const NASTY: &[&str] = &[
-    "\n",
-    "\0",
-    "\r",
-    "\"",
-    "'",
-    "$(id)",
-    "`id`",
-    "\\",
-    "\\040",
-    "#",
-    "=",
-    " ",
-    "\t",
-    "ü",
-    "{",
-    "}",
-    ",",
-    ";",
-    "\nlxc.apparmor.profile = unconfined",
-    "a",
-    "/",
-    "-",
-    "%s",
-    "..",
-    "*",
-    "[",
-    "]",
-    ":",
-];
 
 /// A spec generated from the input's bytes (they seed the choices), with odd strings in every
 /// field that reaches an artifact, serialized as YAML so it carries them exactly; then loaded,
@@ -49,11 +18,7 @@ pub fn spec_values(data: &[u8], dir: &Path) -> usize {
         }
     };
     let text = |pick: &mut dyn FnMut(usize) -> usize, plain: &str| {
-        let mut t = plain.to_string();
-        for _ in 0..pick(4) {
-            t.push_str(NASTY[pick(NASTY.len())]);
-        }
-        Value::String(t)
+        Value::String(crate::odd::odd(plain, pick, 4))
     };
     let s = |v: &str| Value::String(v.into());
     let container = |pick: &mut dyn FnMut(usize) -> usize, name: &str| {

@@ -161,4 +161,28 @@ mod tests {
         // This process's own counters are readable (any kernel lxnest supports has them).
         assert!(filter_count().is_ok());
     }
+
+    /// An empty or oversized program is refused before anything reaches the kernel, so no
+    /// filter goes in and NO_NEW_PRIVS stays as it was (the mutation run found the empty case
+    /// let through unnoticed).
+    #[test]
+    fn empty_and_oversized_programs_are_refused_before_the_kernel() {
+        let before = (filter_count().ok(), no_new_privs().ok());
+        for len in [0, super::super::bpf::MAX_INSNS + 1] {
+            // `ret ALLOW`: harmless even if a broken check let it into the kernel.
+            let allow = sock_filter {
+                code: 6,
+                jt: 0,
+                jf: 0,
+                k: 0x7fff_0000,
+            };
+            let prog = vec![allow; len];
+            let r = install(&prog, NoNewPrivs::Always);
+            assert!(
+                matches!(r, Err(SeccompError::TooLong { len: l, .. }) if l == len),
+                "{len}: {r:?}"
+            );
+        }
+        assert_eq!((filter_count().ok(), no_new_privs().ok()), before);
+    }
 }

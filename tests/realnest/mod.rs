@@ -109,20 +109,7 @@ impl Nest {
     /// name) in a fresh network namespace that has a bridge on 10.0.3.1/24.
     pub fn start(tag: &str, container_yaml: &str) -> Nest {
         let name = format!("rt{tag}{}", std::process::id());
-        let netns = TestNetns::new(&format!("lxnrt-{tag}-{}", std::process::id()));
-        for args in [
-            &["link", "set", "lo", "up"][..],
-            &["link", "add", "lxcbr0", "type", "bridge"],
-            &["addr", "add", "10.0.3.1/24", "dev", "lxcbr0"],
-            &["link", "set", "lxcbr0", "up"],
-        ] {
-            let o = Command::new("ip")
-                .args(["-n", &netns.0])
-                .args(args)
-                .output()
-                .expect("ip");
-            assert!(o.status.success(), "ip {args:?}: {o:?}");
-        }
+        let netns = TestNetns::with_lxc_bridge(&format!("lxnrt-{tag}-{}", std::process::id()));
         let dir = crate::support::traversable_tempdir();
         let state = dir.path().join("state");
         let spec = dir.path().join("spec.yaml");
@@ -354,6 +341,24 @@ impl Checks {
             eprintln!("CHECK FAILED: {what}");
             self.0.push(what);
         }
+    }
+
+    /// Records a failed ping (`ping`, run by `nest.sh`) of the gateway `gw` of inner container
+    /// `label`, with the first line ping printed.
+    pub fn ping_ok(&mut self, label: &str, gw: &str, ping: &Output) {
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&ping.stdout),
+            String::from_utf8_lossy(&ping.stderr)
+        );
+        self.check(
+            ping.status.success(),
+            format!(
+                "{label}: ping of its gateway `{}`: {}",
+                gw.trim(),
+                said.lines().last().unwrap_or("")
+            ),
+        );
     }
 
     /// Panics with every failed check.

@@ -1,6 +1,10 @@
 //! Helpers shared by the integration tests that drive the `lxnest` binary.
 #![allow(dead_code)]
 
+pub mod cgroup2;
+pub mod child;
+pub mod stack;
+
 use std::process::{Command, Output};
 
 pub mod users;
@@ -80,6 +84,49 @@ pub fn traversable_tempdir() -> tempfile::TempDir {
     d
 }
 
+/// Appends directory `path` (ending in `/`) with `mode`, owned by `uid`:`gid`.
+pub fn tar_dir<W: std::io::Write>(
+    b: &mut tar::Builder<W>,
+    path: &str,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+) {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_mode(mode);
+    h.set_uid(uid);
+    h.set_gid(gid);
+    h.set_size(0);
+    h.set_cksum();
+    b.append_data(&mut h, path, std::io::empty())
+        .expect("dir entry");
+}
+
+/// Appends this machine's static busybox as `bin/busybox` (busybox-static).
+pub fn tar_busybox<W: std::io::Write>(b: &mut tar::Builder<W>) {
+    let bb = std::fs::read("/bin/busybox").expect("busybox-static installed");
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o755);
+    h.set_size(bb.len() as u64);
+    h.set_cksum();
+    b.append_data(&mut h, "bin/busybox", bb.as_slice())
+        .expect("busybox entry");
+}
+
+/// Appends symbolic link `link` -> `target`.
+pub fn tar_symlink<W: std::io::Write>(
+    b: &mut tar::Builder<W>,
+    link: &str,
+    target: &std::path::Path,
+) {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, link, target).expect("link entry");
+}
+
 /// Writes a gzip'd busybox root (busybox-static) with `sh id touch ls cat true sleep chown mkdir
 /// stat` and `/etc/passwd`, plus `extra` directories `(path, uid, gid)` owned by other users.
 pub fn busybox_tarball(path: &std::path::Path, extra: &[(&str, u64, u64)]) {
@@ -90,33 +137,24 @@ pub fn busybox_tarball(path: &std::path::Path, extra: &[(&str, u64, u64)]) {
     let dirs = ["bin/", "etc/", "tmp/", "proc/", "sys/", "dev/", "root/"];
     let extra_dirs = extra.iter().map(|(p, u, g)| (*p, *u, *g));
     for (d, uid, gid) in dirs.iter().map(|d| (*d, 0, 0)).chain(extra_dirs) {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(if d == "tmp/" { 0o1777 } else { 0o755 });
-        h.set_uid(uid);
-        h.set_gid(gid);
-        h.set_size(0);
-        h.set_cksum();
-        b.append_data(&mut h, d, std::io::empty())
-            .expect("dir entry");
+        tar_dir(
+            &mut b,
+            d,
+            if d == "tmp/" { 0o1777 } else { 0o755 },
+            uid,
+            gid,
+        );
     }
-    let bb = std::fs::read("/bin/busybox").expect("busybox-static installed");
-    let mut h = tar::Header::new_gnu();
-    h.set_mode(0o755);
-    h.set_size(bb.len() as u64);
-    h.set_cksum();
-    b.append_data(&mut h, "bin/busybox", bb.as_slice())
-        .expect("busybox entry");
+    tar_busybox(&mut b);
     let applets = [
         "sh", "id", "touch", "ls", "cat", "true", "sleep", "chown", "mkdir", "stat",
     ];
     for applet in applets {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_size(0);
-        h.set_mode(0o777);
-        b.append_link(&mut h, format!("bin/{applet}"), "busybox")
-            .expect("applet link");
+        tar_symlink(
+            &mut b,
+            &format!("bin/{applet}"),
+            std::path::Path::new("busybox"),
+        );
     }
     let passwd = b"root:x:0:0::/root:/bin/sh\n";
     let mut h = tar::Header::new_gnu();
@@ -141,6 +179,28 @@ impl TestNetns {
             .expect("ip netns add");
         assert!(o.status.success(), "ip netns add {name}: {o:?}");
         TestNetns(name.to_string())
+    }
+}
+
+impl TestNetns {
+    /// [`TestNetns::new`] with loopback up and a bridge `lxcbr0` on 10.0.3.1/24, as a laptop
+    /// with LXC has: a plan must steer every bridge of a stack away from LXC's default subnet.
+    pub fn with_lxc_bridge(name: &str) -> TestNetns {
+        let ns = TestNetns::new(name);
+        for args in [
+            &["link", "set", "lo", "up"][..],
+            &["link", "add", "lxcbr0", "type", "bridge"],
+            &["addr", "add", "10.0.3.1/24", "dev", "lxcbr0"],
+            &["link", "set", "lxcbr0", "up"],
+        ] {
+            let o = Command::new("ip")
+                .args(["-n", &ns.0])
+                .args(args)
+                .output()
+                .expect("ip");
+            assert!(o.status.success(), "ip {args:?}: {o:?}");
+        }
+        ns
     }
 }
 

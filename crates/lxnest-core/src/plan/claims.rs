@@ -152,6 +152,31 @@ mod tests {
         }
     }
 
+    /// A docker host's address pool is routed inside it only, so the host's routes do not show
+    /// it: the claim is what keeps a second stack's pool off it (the mutation run found the
+    /// pool's subnet dropped from its claim missed).
+    #[test]
+    fn a_second_docker_host_keeps_clear_of_the_first_ones_address_pool() {
+        let docker = |name: &str| {
+            crate::spec::parse_str(
+                &format!("name: {name}\ncontainers:\n  - name: {name}\n    runtime: docker\n"),
+                "t.yaml",
+            )
+            .expect("spec")
+        };
+        let host = HostSnapshot::laptop();
+        let a = crate::plan::plan(&docker("a"), &host).expect("plan a");
+        let pool_a = a.containers[0].network.runtime_pool.expect("a's pool");
+        let mut host_b = host.clone();
+        host_b.reserved = all_claims(&a, "stack a");
+        let b = crate::plan::plan(&docker("b"), &host_b).expect("plan b");
+        let pool_b = b.containers[0].network.runtime_pool.expect("b's pool");
+        assert!(
+            !crate::plan::subnet::overlaps(&pool_a, &pool_b),
+            "{pool_a} {pool_b}"
+        );
+    }
+
     #[test]
     fn a_stack_started_again_takes_its_own_subnets_and_ids_back() {
         let host = HostSnapshot::laptop();

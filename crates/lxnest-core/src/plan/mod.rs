@@ -27,3 +27,5 @@ pub use walk::plan;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pinned;

@@ -416,6 +416,17 @@ mod signal_tests {
     fn halt_signals_by_name() {
         assert_eq!(signal_number("SIGRTMIN+3"), Some(libc::SIGRTMIN() + 3));
         assert_eq!(signal_number("PWR"), Some(libc::SIGPWR));
+        for (name, sig) in [
+            ("SIGTERM", libc::SIGTERM),
+            ("TERM", libc::SIGTERM),
+            ("SIGINT", libc::SIGINT),
+            ("SIGHUP", libc::SIGHUP),
+            ("SIGQUIT", libc::SIGQUIT),
+            ("SIGUSR1", libc::SIGUSR1),
+            ("SIGUSR2", libc::SIGUSR2),
+        ] {
+            assert_eq!(signal_number(name), Some(sig), "{name}");
+        }
         assert_eq!(signal_number("SIGKILLME"), None);
         assert_eq!(signal_number("SIGRTMIN+99"), None);
         let init = InitPlan {

@@ -189,6 +189,30 @@ mod tests {
         assert_eq!(u32::from(big.network()) % (1 << 14), 0, "aligned block");
     }
 
+    /// A small net inside the first candidate (a DNS server's /32) moves the pick to the next
+    /// block of the same pool, not to another pool (the mutation run found that step missed).
+    #[test]
+    fn a_small_conflict_moves_the_pick_one_block_on() {
+        let mut a = SubnetAllocator::new(&[], &[], &["10.100.0.1".parse().unwrap()]);
+        assert_eq!(a.pick(1).unwrap(), net("10.100.1.0/24"));
+    }
+
+    /// Picks are whole networks, one block after another.
+    #[test]
+    fn picks_are_consecutive_whole_networks() {
+        let mut a = SubnetAllocator::new(&[], &[], &[]);
+        let got: Vec<Ipv4Net> = (0..3).map(|_| a.pick(1).unwrap()).collect();
+        assert_eq!(
+            got,
+            [
+                net("10.100.0.0/24"),
+                net("10.100.1.0/24"),
+                net("10.100.2.0/24")
+            ]
+        );
+        assert_eq!(a.pick(10_000).unwrap(), net("10.100.64.0/18"));
+    }
+
     #[test]
     fn reserved_user_subnets_are_skipped() {
         let mut a = SubnetAllocator::new(&[], &[], &[]);

@@ -236,6 +236,28 @@ mod tests {
         }
     }
 
+    /// An instruction that continues at an earlier-emitted one which is not its neighbour gets
+    /// a `ja` over what lies between (the mutation run found that offset changeable unnoticed:
+    /// the code generator rarely needs it).
+    #[test]
+    fn op_then_jumps_over_what_lies_between() {
+        let allow = ret_value(Action::Allow);
+        let errno = ret_value(Action::Errno(1));
+        let mut b = Builder::default();
+        b.rets([allow, errno]);
+        let cmp = b.jump(JEQ, 1, Target::Ret(errno), Target::Ret(allow));
+        // Between the load and the compare: an instruction that must be skipped (it would
+        // replace the syscall number with the architecture).
+        b.op_then(LD_ABS, OFF_ARCH, cmp);
+        let entry = b.op_then(LD_ABS, OFF_NR, cmp);
+        let prog = b.finish(entry);
+        assert!(prog.iter().any(|i| i.code == JA), "a ja was needed");
+        let run =
+            |nr| crate::seccomp::interp::evaluate(&prog, crate::seccomp::Arch::X86_64, nr, [0; 6]);
+        assert_eq!(run(1), Ok(Action::Errno(1)));
+        assert_eq!(run(2), Ok(Action::Allow));
+    }
+
     #[test]
     fn far_jumps_go_through_hops() {
         let allow = ret_value(Action::Allow);

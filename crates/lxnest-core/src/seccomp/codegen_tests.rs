@@ -370,6 +370,70 @@ fn any_bits_in_the_high_word_match() {
     assert_eq!(call(0xffff_ffff), Ok(Action::Allow), "low word only");
 }
 
+/// Neighbouring one-bit rules merge into one `jset` only when they test the same argument with
+/// the same action; a bit with another action, or of another argument, keeps its own test.
+#[test]
+fn one_bit_rules_merge_only_with_the_same_argument_and_action() {
+    let text = "2\ndenylist\n[x86_64]\nclone errno 7 [0,0x10000000,&=,0x10000000]\nclone errno 8 [0,0x20000,&=,0x20000]\nclone errno 8 [1,0x40,&=,0x40]\n";
+    let prog = compile(&parse(text, "bits").expect("parses")).expect("compiles");
+    let clone = 56;
+    let call = |a0: u64, a1: u64| evaluate(&prog, Arch::X86_64, clone, [a0, a1, 0, 0, 0, 0]);
+    assert_eq!(call(0x1000_0000, 0), Ok(Action::Errno(7)));
+    assert_eq!(call(0x2_0000, 0), Ok(Action::Errno(8)), "its own action");
+    assert_eq!(call(0, 0x40), Ok(Action::Errno(8)), "argument 1's bit");
+    assert_eq!(call(0x40, 0), Ok(Action::Allow), "that bit of argument 0");
+    assert_eq!(
+        call(0, 0x2_0000),
+        Ok(Action::Allow),
+        "argument 0's bit in argument 1"
+    );
+}
+
+/// Only a masked test of exactly one bit that must be set becomes an any-bits test: "bit clear"
+/// (`value` 0) and "all of two bits set" keep their meaning (the mutation run found `&&` -> `||`
+/// in that guard missed, which turned both into "any of these bits set").
+#[test]
+fn only_one_set_bit_becomes_an_any_bits_test() {
+    let text =
+        "2\ndenylist\n[x86_64]\nclone errno 9 [0,0x0,&=,0x10]\nunshare errno 9 [0,0x30,&=,0x30]\n";
+    let prog = compile(&parse(text, "bits").expect("parses")).expect("compiles");
+    let (clone, unshare) = (56, 272);
+    let call = |nr: u32, a0: u64| evaluate(&prog, Arch::X86_64, nr, [a0, 0, 0, 0, 0, 0]);
+    assert_eq!(call(clone, 0), Ok(Action::Errno(9)), "bit 4 clear matches");
+    assert_eq!(call(clone, 0x10), Ok(Action::Allow), "bit 4 set does not");
+    assert_eq!(call(unshare, 0x30), Ok(Action::Errno(9)), "both bits set");
+    assert_eq!(
+        call(unshare, 0x10),
+        Ok(Action::Allow),
+        "one of the two is not enough"
+    );
+}
+
+/// The disassembly keeps naming syscalls where only a long jump (`ja`) leads: the i386 section
+/// of a long program, entered from the architecture checks by a `ja`. What the listing knows
+/// (the accumulator holds the number, the architecture is i386) must flow along the jump (the
+/// mutation run found the `ja` arm of that flow deletable unnoticed).
+#[test]
+fn disasm_names_syscalls_past_long_jumps() {
+    let mut text = String::from("2\ndenylist\n");
+    for (i, name) in syscalls::all_names().enumerate().take(150) {
+        text.push_str(&format!("{name} errno {} [0,{i},!=] [1,5,<]\n", i % 50 + 1));
+    }
+    let prog = compile(&parse(&text, "long").expect("parses")).expect("compiles");
+    let listing = disasm(&prog);
+    let lines: Vec<&str> = listing.lines().collect();
+    let target: usize = lines
+        .iter()
+        .find_map(|l| l.split_once(": ja ").map(|(_, t)| t.trim()))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no long jump in:\n{listing}"));
+    let compare = lines[target..]
+        .iter()
+        .find(|l| l.contains(": jge  #") || l.contains(": jeq  #"))
+        .unwrap_or_else(|| panic!("no compare after {target}:\n{listing}"));
+    assert!(compare.contains("  ; "), "not named: {compare}");
+}
+
 #[test]
 fn small_policy_bpf_is_pinned() {
     let text = "2\ndenylist\nreject_force_umount\n[all]\nkexec_load errno 1\nkeyctl errno 38\nclone errno 1 [0,0x10000000,&=,0x10000000]\nclone errno 1 [0,0x20000,&=,0x20000]\n[x86_64]\nioperm kill [2,0x100000000,>=]\n";

@@ -196,6 +196,16 @@ mod tests {
         assert!(!decide(&p, "keyctl").conditional);
     }
 
+    /// Only on i386 does a socket rule make socketcall conditional; other calls stay plain (the
+    /// mutation run found `&&` -> `||` there missed).
+    #[test]
+    fn socketcall_is_conditional_on_i386_only() {
+        let p = policy("2\ndenylist\nsocket errno 97\n", "t");
+        assert!(decide_on(&p, Arch::I386, "socketcall").conditional);
+        assert!(!decide_on(&p, Arch::I386, "read").conditional);
+        assert!(!decide_on(&p, Arch::X86_64, "socketcall").conditional);
+    }
+
     #[test]
     fn exact_calls_follow_the_first_matching_rule() {
         let p = policy(
@@ -225,6 +235,37 @@ mod tests {
         assert_eq!(decide(&p, "mount").action, Action::Errno(1));
         assert_eq!(decide_on(&p, Arch::I386, "mount").action, Action::Allow);
         assert_eq!(decide_on(&p, Arch::I386, "stime").action, Action::Errno(1));
+    }
+
+    /// A call is conditional when any filter of the chain checks its arguments (the mutation
+    /// run found `|=` -> `&=` there missed).
+    #[test]
+    fn effective_is_conditional_when_any_filter_checks_arguments() {
+        let outer = policy("2\ndenylist\nclone errno 1 [0,1,==]\n", "outer");
+        let inner = policy("2\ndenylist\nkeyctl errno 38\n", "inner");
+        let chain = [("a", &outer), ("a/b", &inner)];
+        assert!(effective(&chain, "clone").conditional);
+        assert!(!effective(&chain, "keyctl").conditional);
+    }
+
+    /// `Action::stricter` picks the stricter action either way round (no caller in lxnest yet;
+    /// the mutation run found it invertible unnoticed).
+    #[test]
+    fn stricter_picks_the_stricter_either_way_round() {
+        let order = [
+            Action::Allow,
+            Action::Log,
+            Action::Errno(1),
+            Action::Trap,
+            Action::KillThread,
+            Action::KillProcess,
+        ];
+        for (i, a) in order.iter().enumerate() {
+            for b in &order[i + 1..] {
+                assert_eq!(a.stricter(*b), *b, "{a:?} {b:?}");
+                assert_eq!(b.stricter(*a), *b, "{b:?} {a:?}");
+            }
+        }
     }
 
     #[test]

@@ -94,3 +94,55 @@ fn errors_name_file_line_and_json_path() {
     assert!(!e.contains("expected the version"), "{e}");
     assert!(is_json(" \n{") && !is_json("2\ndenylist\n"));
 }
+
+/// Every action libseccomp profiles name is read, trace with its message number; and a string
+/// holding an escaped quote (a comment in a name, say) does not shift the lines errors name
+/// (the mutation run found both the trace arm and the escape handling of the line finder
+/// deletable unnoticed).
+#[test]
+fn trace_is_read_and_escaped_quotes_keep_error_lines_right() {
+    let p = parse_profile(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+  {"names": ["ptrace"], "action": "SCMP_ACT_TRACE", "errnoRet": 7},
+  {"names": ["acct"], "action": "SCMP_ACT_LOG"}
+]}"#,
+        "t.json",
+    )
+    .unwrap();
+    assert_eq!(
+        names(&p),
+        vec![
+            ("ptrace".to_string(), Action::Trace(7), 0),
+            ("acct".to_string(), Action::Log, 0)
+        ]
+    );
+    let e = parse_profile(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+  {"names": ["read"], "action": "SCMP_ACT_ALLOW", "comment": "a \"quoted\" word"},
+  {"names": ["write"], "action": "SCMP_ACT_NOPE"}
+]}"#,
+        "e.json",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("e.json:3: syscalls[1].action"), "{e}");
+}
+
+/// Two different arguments in one entry are fine; the same one twice is refused, as libseccomp
+/// does (the mutation run found the comparison invertible unnoticed).
+#[test]
+fn an_argument_checked_twice_is_refused_two_different_are_not() {
+    let entry = |a: u32, b: u32| {
+        format!(
+            r#"{{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+  {{"names": ["clone"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": {a}, "value": 1, "op": "SCMP_CMP_EQ"}}, {{"index": {b}, "value": 2, "op": "SCMP_CMP_EQ"}}]}}
+]}}"#
+        )
+    };
+    let p = parse_profile(&entry(0, 1), "two.json").unwrap();
+    assert_eq!(names(&p), vec![("clone".to_string(), Action::Errno(1), 2)]);
+    let e = parse_profile(&entry(0, 0), "twice.json")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("checked twice"), "{e}");
+}

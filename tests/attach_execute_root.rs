@@ -63,7 +63,7 @@ fn execute_root_runs_confined_and_cleans_up() {
 
     // The CLI: the command is the init (pid 1), under the plan's seccomp filter and Landlock.
     // It runs until the test closes its stdin (no time window to hit).
-    let script = "echo pid=$$; grep Seccomp_filters /proc/self/status; (echo x > /dev/shm/f) 2>&1; read _; exit 3";
+    let script = "echo pid=$$; grep Seccomp_filters /proc/self/status; (echo x > /dev/lxnest-denied) 2>&1; read _; exit 3";
     let mut child = Command::new(LXNEST)
         .args(["execute", "-P"])
         .arg(dir.path())

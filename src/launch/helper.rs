@@ -29,7 +29,7 @@ pub use super::threads::multi_threaded;
 pub use super::error::single_threaded;
 
 /// The lxnest executable to exec: `$LXNEST_BINARY`, the running executable when it is lxnest,
-/// else `lxnest` on PATH.
+/// else `lxnest` in an absolute PATH entry.
 pub fn binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("LXNEST_BINARY").map(PathBuf::from) {
         return p.is_file().then_some(p);
@@ -43,7 +43,10 @@ pub fn binary() -> Option<PathBuf> {
         return exe;
     }
     let path = std::env::var_os("PATH")?;
+    // Absolute entries only: an empty or relative one (a trailing `:`, `.`) would resolve
+    // against the working directory, which another user may write (/tmp).
     std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
         .map(|d| d.join("lxnest"))
         .find(|p| p.is_file())
 }

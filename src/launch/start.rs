@@ -395,7 +395,10 @@ fn lxnest_binary() -> Option<PathBuf> {
         return exe;
     }
     let path = std::env::var_os("PATH")?;
+    // Absolute entries only: an empty or relative one (a trailing `:`, `.`) would resolve
+    // against the working directory, which another user may write (/tmp).
     std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
         .map(|d| d.join("lxnest"))
         .find(|p| p.is_file())
 }

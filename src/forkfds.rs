@@ -37,3 +37,63 @@ pub fn close_inherited() {
         }
     }
 }
+
+/// In a forked process that lives on (the detached monitor): closes every descriptor from 3 up
+/// but those in `keep`, so nothing the caller left inheritable (a shell's `9>lock`, a pipe its
+/// parent reads) stays open for the container's whole life. Only for descriptors no live object
+/// of the child owns: the caller passes the ones it goes on using. System calls only.
+pub fn close_all_but(keep: &[i32]) {
+    let mut keep: Vec<u32> = keep.iter().filter_map(|&f| u32::try_from(f).ok()).collect();
+    keep.sort_unstable();
+    let mut first: u32 = 3;
+    for k in keep.into_iter().filter(|&k| k >= 3) {
+        if k > first {
+            close_range(first, k - 1);
+        }
+        first = first.max(k.saturating_add(1));
+    }
+    close_range(first, u32::MAX);
+}
+
+fn close_range(first: u32, last: u32) {
+    // SAFETY: close_range(2) with no flags closes descriptor numbers of this process only; the
+    // caller guarantees that no object it still uses owns one of them.
+    unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    /// Run in a child process so closing descriptors cannot touch the test harness's own.
+    #[test]
+    fn everything_but_the_kept_descriptors_is_closed() {
+        let keep = std::fs::File::open("/dev/null").expect("open");
+        let gone = std::fs::File::open("/dev/null").expect("open");
+        let (k, g) = (keep.as_raw_fd(), gone.as_raw_fd());
+        // SAFETY: the child only makes system calls and exits; the harness's threads are not
+        // copied into it, and it takes no lock.
+        match unsafe { libc::fork() } {
+            0 => {
+                super::close_all_but(&[k]);
+                // SAFETY: fcntl on descriptor numbers; no memory is touched.
+                let ok = unsafe {
+                    libc::fcntl(k, libc::F_GETFD) >= 0
+                        && libc::fcntl(g, libc::F_GETFD) < 0
+                        && libc::fcntl(2, libc::F_GETFD) >= 0
+                };
+                // SAFETY: _exit ends the child without running the harness's atexit handlers.
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+            }
+            pid => {
+                let mut status = 0;
+                // SAFETY: waits for our own child, into a local.
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                assert!(
+                    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                    "{status}"
+                );
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@
 
 use super::error::{step_err, AttachError, Result};
 use super::options::Output;
+use crate::launch::capture::Captured;
 use crate::launch::{ops, state, LaunchError, StartOptions};
 use crate::plan::model::{LevelPlan, Plan};
 use nix::sys::wait::waitpid;
@@ -109,11 +110,20 @@ pub fn execute(opts: &ExecuteOptions) -> Result<i32> {
     Ok(crate::launch::run_foreground(&lp, &start, opts.grace)?)
 }
 
-fn read_all(fd: OwnedFd) -> std::thread::JoinHandle<Vec<u8>> {
+fn read_all(fd: OwnedFd) -> std::thread::JoinHandle<Captured> {
     std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::fs::File::from(fd).read_to_end(&mut v);
-        v
+        let mut c = Captured::default();
+        let mut f = std::fs::File::from(fd);
+        let mut buf = [0u8; 8192];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => c.push(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        c
     })
 }
 
@@ -170,9 +180,12 @@ pub fn execute_output(opts: &ExecuteOptions) -> Result<Output> {
             let (out, err, rep) = (read_all(out_r), read_all(err_r), read_all(rep_r));
             let ws = waitpid(child, None).map_err(step_err(&name, "wait"))?;
             let code = crate::launch::monitor::exit_code(ws).unwrap_or(1);
-            let stdout = out.join().unwrap_or_default();
-            let stderr = err.join().unwrap_or_default();
-            let report = String::from_utf8_lossy(&rep.join().unwrap_or_default()).into_owned();
+            let (stdout, stderr) = crate::launch::capture::finish(
+                out.join().unwrap_or_default(),
+                err.join().unwrap_or_default(),
+            );
+            let report = rep.join().unwrap_or_default().into_bytes();
+            let report = String::from_utf8_lossy(&report).into_owned();
             if !report.is_empty() {
                 return Err(AttachError::Step {
                     name,

@@ -6,6 +6,7 @@ use super::child;
 use super::error::{step_err, AttachError, Result, StepFailure};
 use super::prepare::{Prepared, StdioPlan};
 use super::{pty, target};
+use crate::launch::capture::Captured;
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
@@ -170,8 +171,8 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
         master,
         capture,
         stream,
-        out: Vec::new(),
-        err: Vec::new(),
+        out: Captured::default(),
+        err: Captured::default(),
         report: Vec::new(),
         stdin_open: true,
     };
@@ -195,15 +196,16 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
     if let Some(l) = report.lines().find(|l| l.starts_with("err ")) {
         return Err(child_error(&name, l));
     }
-    Ok((code, io.out, io.err))
+    let (out, err) = crate::launch::capture::finish(io.out, io.err);
+    Ok((code, out, err))
 }
 
 struct Io {
     master: Option<OwnedFd>,
     capture: Option<(OwnedFd, OwnedFd)>,
     stream: bool,
-    out: Vec<u8>,
-    err: Vec<u8>,
+    out: Captured,
+    err: Captured,
     report: Vec<u8>,
     stdin_open: bool,
 }
@@ -319,7 +321,7 @@ impl Io {
                     } else {
                         &mut self.err
                     }
-                    .extend_from_slice(&buf[..n]),
+                    .push(&buf[..n]),
                     None => closed.push(fd.as_raw_fd()),
                 },
             }
@@ -367,7 +369,7 @@ impl Io {
             for (fd, sink) in [(o, &mut self.out), (e, &mut self.err)] {
                 nonblock(fd.as_fd());
                 while let Some(n) = read_some(fd.as_fd(), &mut buf) {
-                    sink.extend_from_slice(&buf[..n]);
+                    sink.push(&buf[..n]);
                 }
             }
         }

@@ -24,6 +24,13 @@ pub struct ChildStdio {
     pty: bool,
 }
 
+impl ChildStdio {
+    /// The three descriptors' numbers (a forked monitor keeps them open: `forkfds`).
+    pub fn raw_fds(&self) -> [std::os::fd::RawFd; 3] {
+        self.fds.each_ref().map(std::os::fd::AsRawFd::as_raw_fd)
+    }
+}
+
 /// Where lxnest copies from and to while the container runs.
 #[derive(Debug)]
 enum Route {

@@ -12,6 +12,7 @@
 //! stdio is the caller's, or pipes the caller reads ([`Spawned::collect`]). The table of jobs is
 //! `api::HELPER_JOBS` (attach lives above the launcher).
 
+use super::capture::Captured;
 pub use super::helper_error::HelperError;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -153,7 +154,7 @@ impl Spawned {
     /// copy (a command's background child); returns them.
     pub fn collect(&self, out: OwnedFd, err: OwnedFd) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
         let pidfd = self.pidfd()?;
-        let mut bufs = (Vec::new(), Vec::new());
+        let mut bufs = (Captured::default(), Captured::default());
         let mut open = [true, true];
         loop {
             let ends = [&out, &err];
@@ -196,7 +197,7 @@ impl Spawned {
             nonblocking(fd.as_fd());
             while read_ready(fd.as_fd(), sink) {}
         }
-        Ok(bufs)
+        Ok(super::capture::finish(bufs.0, bufs.1))
     }
 
     /// Waits for the helper to exit and returns its report: `(N, TEXT)` of `ok N TEXT`.
@@ -237,13 +238,13 @@ impl Spawned {
 }
 
 /// Reads what `fd` has now into `sink`; false at end-of-file or on an error.
-fn read_ready(fd: BorrowedFd<'_>, sink: &mut Vec<u8>) -> bool {
+fn read_ready(fd: BorrowedFd<'_>, sink: &mut Captured) -> bool {
     let mut buf = [0u8; 8192];
     loop {
         match nix::unistd::read(fd, &mut buf) {
             Ok(0) => return false,
             Ok(n) => {
-                sink.extend_from_slice(&buf[..n]);
+                sink.push(&buf[..n]);
                 return true;
             }
             Err(nix::errno::Errno::EINTR) => continue,

@@ -4,6 +4,7 @@
 
 pub mod apparmor;
 pub mod caps;
+pub mod capture;
 pub mod child;
 pub mod console;
 pub mod defaults;

@@ -320,6 +320,13 @@ pub fn start_detached_here(plan: &LevelPlan, opts: &StartOptions, grace: Duratio
             // The starting process keeps the allocation registry locked until we report; our
             // inherited copy of its descriptor would hold the lock for the monitor's whole life.
             crate::forkfds::close_inherited();
+            // Nor any other descriptor the caller left inheritable (a lock, a pipe its parent
+            // reads): the monitor keeps only its report pipe and the container's stdio.
+            let mut keep = vec![std::os::fd::AsRawFd::as_raw_fd(&w)];
+            if let Some(s) = &opts.stdio {
+                keep.extend(s.raw_fds());
+            }
+            crate::forkfds::close_all_but(&keep);
             let _ = setsid();
             // SAFETY: as above; the intermediate child exits at once so the monitor is reparented.
             match unsafe { fork() } {

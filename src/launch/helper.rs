@@ -30,11 +30,16 @@ pub use super::threads::multi_threaded;
 pub use super::error::single_threaded;
 
 /// The lxnest executable to exec: `$LXNEST_BINARY`, the running executable when it is lxnest,
-/// else `lxnest` in an absolute PATH entry.
+/// else `lxnest` in an absolute PATH entry; a candidate must be [`trusted`].
 pub fn binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("LXNEST_BINARY").map(PathBuf::from) {
-        return p.is_file().then_some(p);
+        return trusted(&p).then_some(p);
     }
+    installed()
+}
+
+/// The lxnest that runs, or else `lxnest` in an absolute PATH entry (a [`trusted`] file).
+pub fn installed() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok();
     if exe
         .as_deref()
@@ -49,7 +54,19 @@ pub fn binary() -> Option<PathBuf> {
     std::env::split_paths(&path)
         .filter(|d| d.is_absolute())
         .map(|d| d.join("lxnest"))
-        .find(|p| p.is_file())
+        .find(|p| trusted(p))
+}
+
+/// Whether `p` may run as the caller with the caller's job (its plan, hooks and environment):
+/// an absolute path to a regular file owned by root or by the caller, that neither its group nor
+/// others may write. What another user could replace is never exec'd.
+pub fn trusted(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = std::fs::metadata(p) else {
+        return false;
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    p.is_absolute() && m.is_file() && (m.uid() == 0 || m.uid() == me) && m.mode() & 0o022 == 0
 }
 
 #[derive(Serialize, Deserialize)]
@@ -358,5 +375,21 @@ mod tests {
         ));
         drop(tx);
         let _ = other.join();
+    }
+
+    #[test]
+    fn only_a_binary_nobody_else_may_replace_is_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().expect("tempdir");
+        let b = d.path().join("lxnest");
+        std::fs::write(&b, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert!(trusted(&b));
+        assert!(!trusted(std::path::Path::new("lxnest")), "relative");
+        std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o775)).expect("chmod");
+        assert!(!trusted(&b), "group-writable");
+        std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o757)).expect("chmod");
+        assert!(!trusted(&b), "world-writable");
+        assert!(!trusted(d.path()), "a directory");
     }
 }

@@ -9,7 +9,7 @@ use thiserror::Error;
 pub enum HelperError {
     /// No lxnest executable to exec: a multi-threaded caller must not fork and run lxnest's
     /// code in the child, so it cannot go on without one.
-    #[error("this process has several threads, so lxnest runs the {job} in an exec'd `lxnest __monitor`, but no lxnest executable was found (set LXNEST_BINARY to the lxnest executable, or install lxnest on PATH)")]
+    #[error("this process has several threads, so lxnest runs the {job} in an exec'd `lxnest __monitor`, but no lxnest executable was found (set LXNEST_BINARY to the absolute path of the lxnest executable, or install lxnest on PATH; a file that is not owned by root or by you, or that others may write, is not used)")]
     NoBinary {
         /// The job's kind.
         job: String,

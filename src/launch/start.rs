@@ -386,21 +386,7 @@ fn parent_steps(
 /// the library (the Python module) is not lxnest: binding it there would be wrong, and where
 /// lxnest is not installed the container gets none.
 fn lxnest_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok();
-    if exe
-        .as_deref()
-        .and_then(|p| p.file_name())
-        .is_some_and(|n| n == "lxnest")
-    {
-        return exe;
-    }
-    let path = std::env::var_os("PATH")?;
-    // Absolute entries only: an empty or relative one (a trailing `:`, `.`) would resolve
-    // against the working directory, which another user may write (/tmp).
-    std::env::split_paths(&path)
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join("lxnest"))
-        .find(|p| p.is_file())
+    super::helper::installed()
 }
 
 fn send(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {

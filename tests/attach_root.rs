@@ -591,13 +591,14 @@ fn attach_root_init_nested_stack_with_init_leaf() {
     support::use_built_binary();
     use lxnest::launch::defaults::level_plan;
     let host = format!("ah{}", std::process::id() % 100_000);
-    let mut l1 = level_plan(&host, Vec::new(), true);
+    let mut l1 = level_plan(&host, Vec::new(), true).expect("ad hoc plan");
     l1.cgroup.init_leaf = Some("init".into());
     let mut l2 = level_plan(
         "leaf",
         vec!["/bin/sh".into(), "-c".into(), INIT_PROBES.into()],
         false,
-    );
+    )
+    .expect("ad hoc plan");
     l2.path = format!("{host}/leaf");
     l2.parent = Some(host.clone());
     l2.depth = 2;

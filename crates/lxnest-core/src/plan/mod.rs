@@ -1,5 +1,6 @@
 //! The pure planner: spec + host snapshot -> [`model::Plan`]. No I/O, no root.
 
+pub mod adhoc;
 pub mod apparmor;
 pub mod caps;
 pub mod cgroup;

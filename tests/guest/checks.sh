@@ -209,6 +209,11 @@ info "level-1 probe: $(tr '\t\n' '= ' < $W/probe-l1)"
 denials > $W/audit-l1
 sed 's/^.*audit(/@@ INFO   audit(/' $W/audit-l1 | head -n 20
 judge "level 1" lxnest-juju-host $W/probe-l1 $W/audit-l1 "mount_bind_root"
+# A container without a spec (`lxnest run -- CMD`) is planned like a one-container spec
+# (plan::adhoc): its profile is loaded and its command runs under the planned label.
+timeout 60 $L run -n adhoc-l1 --require-apparmor -- cat /proc/self/attr/current > $W/adhoc 2>&1
+grep -q '^lxnest-adhoc-l1//&:lxnest-adhoc-l1' $W/adhoc
+check $? "run without a spec: the command runs under its planned label ($(head -c 160 $W/adhoc | tr '\n' ' '))"
 left=$(grep -c '^lxnest-' $AAFS/profiles; ls $AAFS/policy/namespaces | grep -c '^lxnest-')
 [ "$(echo $left)" = "0 0" ]
 check $? "run: no lxnest profile or policy namespace left after the one-shot container (profiles, namespaces: $(echo $left))"

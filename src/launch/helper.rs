@@ -427,5 +427,16 @@ mod tests {
         std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o757)).expect("chmod");
         assert!(!trusted(&b), "world-writable");
         assert!(!trusted(d.path()), "a directory");
+        // Owned by someone else (neither root nor the caller): root gives it away; another
+        // caller finds root's own file, which is trusted, and a file of its own likewise.
+        std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        if nix::unistd::geteuid().is_root() {
+            let other = Some(nix::unistd::Uid::from_raw(54_321));
+            nix::unistd::chown(&b, other, None).expect("chown");
+            assert!(!trusted(&b), "owned by another user");
+        } else {
+            assert!(trusted(&b), "owned by the caller");
+            assert!(trusted(std::path::Path::new("/bin/sh")), "owned by root");
+        }
     }
 }

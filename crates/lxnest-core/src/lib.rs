@@ -9,6 +9,7 @@ pub mod apparmor;
 pub mod artifacts;
 pub mod diff;
 pub mod explain;
+pub mod export;
 pub mod explain_audit;
 pub mod input;
 pub mod lxc;

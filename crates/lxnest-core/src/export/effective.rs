@@ -305,8 +305,9 @@ fn one_conditional(view: &View, default: Action) -> Option<Vec<(Vec<ArgCmp>, Act
     }
     // The match gives the default: say the fallback on the complement (one rule only).
     match conds {
-        [(args, _)] if on_match == default => complement(args)
-            .map(|alts| alts.into_iter().map(|c| (vec![c], on_fallback)).collect()),
+        [(args, _)] if on_match == default => {
+            complement(args).map(|alts| alts.into_iter().map(|c| (vec![c], on_fallback)).collect())
+        }
         _ => None,
     }
 }
@@ -332,13 +333,16 @@ fn complement(args: &[ArgCmp]) -> Option<Vec<ArgCmp>> {
                 if m.count_ones() > MAX_COMPLEMENT_BITS {
                     return None;
                 }
-                out.extend((0..64).map(|b| 1u64 << b).filter(|b| m & b != 0).map(|b| {
-                    ArgCmp {
-                        index: c.index,
-                        value: (c.value & b) ^ b,
-                        op: CmpOp::MaskedEq(b),
-                    }
-                }));
+                out.extend(
+                    (0..64)
+                        .map(|b| 1u64 << b)
+                        .filter(|b| m & b != 0)
+                        .map(|b| ArgCmp {
+                            index: c.index,
+                            value: (c.value & b) ^ b,
+                            op: CmpOp::MaskedEq(b),
+                        }),
+                );
             }
         }
     }

@@ -84,7 +84,11 @@ fn a_syscall_an_ancestor_denies_stays_denied_though_the_child_allows_it() {
     let keyctl: Vec<_> = p.rules.iter().filter(|r| r.syscall == "keyctl").collect();
     assert_eq!(keyctl.len(), 1);
     assert_eq!(keyctl[0].action, Action::Errno(38));
-    let mount = p.rules.iter().find(|r| r.syscall == "mount").expect("mount");
+    let mount = p
+        .rules
+        .iter()
+        .find(|r| r.syscall == "mount")
+        .expect("mount");
     assert_eq!(mount.action, Action::KillProcess);
     let read = p.rules.iter().find(|r| r.syscall == "read").expect("read");
     assert_eq!(read.action, Action::Allow);

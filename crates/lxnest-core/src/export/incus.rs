@@ -45,11 +45,12 @@ pub fn render(plan: &Plan, c: &LevelPlan, chain: &[&LevelPlan]) -> Result<String
     config.insert("raw.lxc".into(), json!(raw_lxc(c)));
     security(c, &mut config);
     limits(c, &mut config);
-    for (k, v) in &c.init.environment {
+    // `container` names the container manager to systemd: Incus sets its own.
+    for (k, v) in c.init.environment.iter().filter(|(k, _)| *k != "container") {
         config.insert(format!("environment.{k}"), json!(v));
     }
+    // No `name`: the command line gives it (`incus profile create NAME`).
     let doc = json!({
-        "name": name,
         "description": format!("lxnest {} / {}", plan.stack, c.path),
         "config": config,
         "devices": devices(c),

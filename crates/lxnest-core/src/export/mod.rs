@@ -160,12 +160,13 @@ fn header(
     reg.render(template, ctx).map_err(|e| err(e.to_string()))
 }
 
-/// The notes of a flattened filter as comment lines (`# ...`).
+/// The notes of a flattened filter as comment lines (`#   ...`), without a final newline.
 fn note_lines(notes: &[effective::Note]) -> String {
     notes
         .iter()
-        .map(|n| format!("#   {}: {}\n", n.syscall, n.what))
-        .collect()
+        .map(|n| format!("#   {}: {}", n.syscall, n.what))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

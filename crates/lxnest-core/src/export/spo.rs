@@ -79,14 +79,18 @@ fn apparmor_exported(c: &LevelPlan) -> bool {
 }
 
 fn apparmor_why(c: &LevelPlan) -> String {
-    if c.depth > 1 {
+    if c.apparmor.text.is_empty() {
+        "this container has no profile of its own; its ancestors' profiles confine it \
+         (docs/apparmor.md)"
+            .into()
+    } else if c.depth > 1 {
         format!(
             "a level-{} profile is loaded by its nesting host into its own policy namespace \
              (docs/apparmor.md), not by the node",
             c.depth
         )
     } else {
-        "this container has no AppArmor profile of its own".into()
+        "this container has no AppArmor profile".into()
     }
 }
 
@@ -106,7 +110,10 @@ fn annotations(
             .iter()
             .map(|n| format!("{}: {}", n.syscall, n.what))
             .collect();
-        a.insert("lxnest.io/stricter-than-lxnest".into(), json!(text.join("; ")));
+        a.insert(
+            "lxnest.io/stricter-than-lxnest".into(),
+            json!(text.join("; ")),
+        );
     }
     Value::Object(a)
 }
@@ -127,7 +134,11 @@ mod tests {
     #[test]
     fn documents_parse_back_with_the_effective_filter() {
         let plan = example_plan("juju-laptop");
-        let c = plan.containers.iter().find(|c| c.depth == 2).expect("level 2");
+        let c = plan
+            .containers
+            .iter()
+            .find(|c| c.depth == 2)
+            .expect("level 2");
         let chain = crate::export::chain(&crate::plan::model::PlanIndex::new(&plan), c);
         let text = render(&plan, c, &chain).expect("renders");
         let docs: Vec<Value> = serde_yaml_ng::Deserializer::from_str(&text)

@@ -181,7 +181,7 @@ fn limits(c: &LevelPlan, config: &mut Map<String, Value>) {
 
 /// Microseconds as Incus's allowance takes them (`50ms`, `12500us`).
 fn duration(us: u64) -> String {
-    if us % 1000 == 0 {
+    if us.is_multiple_of(1000) {
         format!("{}ms", us / 1000)
     } else {
         format!("{us}us")

@@ -132,7 +132,8 @@ fn expand(rule: &str, vars: &BTreeMap<String, Vec<String>>, depth: usize) -> Vec
 }
 
 /// What of lxnest's LXC fragment Incus lets a profile say: the capability set, as the drops
-/// (Incus sets `lxc.cap.drop` itself, and LXC refuses `lxc.cap.keep` beside it).
+/// (Incus sets `lxc.cap.drop` itself, and LXC refuses `lxc.cap.keep` beside it), and the
+/// filter's loading where a filter is already in place.
 pub fn raw_lxc(c: &LevelPlan) -> String {
     let drop: Vec<&str> = crate::plan::caps::ALL
         .iter()
@@ -141,7 +142,10 @@ pub fn raw_lxc(c: &LevelPlan) -> String {
         .collect();
     let mut out = String::from(
         "# lxnest: the capabilities the plan keeps, as drops. Left to Incus: rootfs, network,\n\
-         # mounts, the cgroup device policy, hooks and the init command (docs/export.md).\n",
+         # mounts, the cgroup device policy, hooks and the init command (docs/export.md).\n\
+         # allow_nesting: LXC loads raw.seccomp also where Incus itself runs under a filter\n\
+         # (nested); without it LXC would skip it there.\n\
+         lxc.seccomp.allow_nesting = 1\n",
     );
     if !drop.is_empty() {
         out.push_str(&format!("lxc.cap.drop = {}\n", drop.join(" ")));

@@ -12,7 +12,8 @@ use crate::seccomp::decide::rejects_force_umount;
 use crate::seccomp::model::{Action, Arch, ArgCmp, CmpOp, Mode, Policy, Rule};
 use std::collections::BTreeSet;
 
-/// The arches the flat filter is read at (x32 is refused as a whole, see [`flatten`]).
+/// The arches the flat filter is read at (x32: [`super::spo::seccomp_spec`],
+/// [`super::incus::raw_seccomp`]).
 const ARCHES: [Arch; 2] = [Arch::X86_64, Arch::I386];
 
 /// Masked compares with more mask bits than this are not complemented bit by bit.
@@ -30,7 +31,7 @@ pub struct Note {
 /// The flat filter and its notes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flat {
-    /// One policy: its rules apply to x86_64 and i386 (see [`x32_refusals`] for x32).
+    /// One policy: its rules apply to x86_64 and i386.
     pub policy: Policy,
     /// Where it is stricter than lxnest's stack.
     pub notes: Vec<Note>,
@@ -347,25 +348,6 @@ fn complement(args: &[ArgCmp]) -> Option<Vec<ArgCmp>> {
         }
     }
     Some(out)
-}
-
-/// lxnest refuses every x32 call (docs/seccomp.md, "The x32 choice"). For a filter whose
-/// default is looser than that, the rules that say so in an LXC `[x32]` section: every known
-/// x86_64 syscall, `errno 38`.
-pub fn x32_refusals(p: &Policy) -> Vec<Rule> {
-    if p.default_action.strictness() >= Action::Errno(38).strictness() {
-        return Vec::new();
-    }
-    crate::seccomp::syscalls::all_names()
-        .filter(|n| crate::seccomp::syscalls::number(Arch::X86_64, n).is_some())
-        .map(|n| Rule {
-            syscall: n.to_string(),
-            args: Vec::new(),
-            action: Action::Errno(38),
-            arches: vec![Arch::X32],
-            origin: crate::origin::Origin::builtin("lxnest export (x32 refused)"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -249,13 +249,3 @@ fn the_base_policy_under_itself_is_exact() {
     assert!(flat.notes.is_empty(), "{:?}", flat.notes);
     assert_never_looser(&chain, &flat);
 }
-
-#[test]
-fn x32_is_refused_only_under_a_looser_default() {
-    let deny = policy("2\ndenylist\nkeyctl errno 38\n", "d");
-    let x32 = x32_refusals(&deny);
-    assert!(x32.len() > 300);
-    assert!(x32.iter().all(|r| r.arches == vec![Arch::X32]));
-    let allow = policy("2\nallowlist errno 1\nread\n", "a");
-    assert!(x32_refusals(&allow).is_empty());
-}

@@ -64,10 +64,16 @@ pub fn render(plan: &Plan, c: &LevelPlan, chain: &[&LevelPlan]) -> Result<String
     Ok(out)
 }
 
-/// LXC seccomp v2 text of the flat filter, with x32 refused as lxnest refuses it.
+/// LXC seccomp v2 text of the flat filter, every rule in `[all]` as LXC's and Incus's own
+/// policies write them. x32 thereby gets the x86_64 rules, not lxnest's refusal of every x32
+/// call: with an `[x32]` section that refuses every syscall, LXC 5.0 (Debian 12) could not
+/// start the container at all, where a one-rule `[x32]` section started (found in the LXD of
+/// tests/export_lxd_root.rs), so the export says so instead (docs/export.md).
 pub fn raw_seccomp(p: &Policy) -> String {
     let mut p = p.clone();
-    p.rules.extend(effective::x32_refusals(&p));
+    for r in &mut p.rules {
+        r.arches = crate::seccomp::lxc_text::ALL_ARCHES.to_vec();
+    }
     crate::seccomp::lxc_text::render(&p)
 }
 

@@ -324,3 +324,33 @@ fn a_childs_export_carries_its_ancestors_denials() {
         );
     }
 }
+
+/// `lxnest generate --format spo|incus` writes one file per container, and `--format` left out
+/// writes lxnest's own artifacts as before.
+#[test]
+fn generate_writes_the_chosen_format() {
+    for (format, file) in [
+        (Some("spo"), "juju-host/unit-1/spo.yaml"),
+        (Some("incus"), "juju-host/unit-1/incus-profile.yaml"),
+        (None, "juju-host/unit-1/seccomp.lxc"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lxnest"));
+        cmd.args([
+            "generate",
+            "builtin:juju-laptop",
+            "--host-fixture",
+            "laptop",
+            "-o",
+        ])
+        .arg(dir.path());
+        if let Some(f) = format {
+            cmd.args(["--format", f]);
+        }
+        let out = cmd.output().expect("lxnest runs");
+        assert!(out.status.success(), "{out:?}");
+        assert!(dir.path().join(file).is_file(), "{format:?}: {file}");
+        let spo = dir.path().join("juju-host/unit-1/spo.yaml").exists();
+        assert_eq!(spo, format == Some("spo"), "{format:?}");
+    }
+}

@@ -107,7 +107,7 @@ pub fn seccomp(nesting: bool) -> SeccompPlan {
         own.rules.extend(extra.rules);
     }
     SeccompPlan {
-        own,
+        own: std::sync::Arc::new(own),
         inherited_from: Vec::new(),
         allow_nesting: nesting,
         effective: BTreeMap::new(),

@@ -83,6 +83,38 @@ impl SeccompFiles {
     }
 }
 
+/// A fleet's containers mostly share a filter: each distinct one is compiled and rendered once.
+/// The planner shares equal filters (`Arc`), so the cheap lookup by address finds most; equal
+/// filters that are not shared are found by their content.
+#[derive(Default)]
+struct Filters<'p> {
+    rendered: Vec<SeccompFiles>,
+    by_content: HashMap<&'p Policy, usize>,
+    by_address: HashMap<*const Policy, usize>,
+}
+
+impl<'p> Filters<'p> {
+    fn get(&mut self, policy: &'p Policy, container: &str) -> Result<&SeccompFiles, ArtifactError> {
+        let address = policy as *const Policy;
+        let i = match self.by_address.get(&address) {
+            Some(&i) => i,
+            None => {
+                let i = match self.by_content.get(policy) {
+                    Some(&i) => i,
+                    None => {
+                        self.rendered.push(SeccompFiles::render(policy, container)?);
+                        self.by_content.insert(policy, self.rendered.len() - 1);
+                        self.rendered.len() - 1
+                    }
+                };
+                self.by_address.insert(address, i);
+                i
+            }
+        };
+        Ok(&self.rendered[i])
+    }
+}
+
 /// Render every artifact. `out_dir` is only used inside the LXC fragments, which must name their
 /// seccomp file and rootfs by absolute path.
 pub fn render_all(
@@ -91,18 +123,10 @@ pub fn render_all(
     apparmor: bool,
 ) -> Result<Vec<Artifact>, ArtifactError> {
     let mut out = Vec::new();
-    // A fleet's containers mostly share a filter: compile and render each distinct one once.
-    let mut seccomp: HashMap<&Policy, SeccompFiles> = HashMap::new();
+    let mut filters = Filters::default();
     for c in &plan.containers {
         let dir = &c.path;
-        let policy = &c.seccomp.own;
-        let sc = match seccomp.get(policy) {
-            Some(sc) => sc,
-            None => {
-                let sc = SeccompFiles::render(policy, &c.path)?;
-                seccomp.entry(policy).or_insert(sc)
-            }
-        };
+        let sc = filters.get(&c.seccomp.own, &c.path)?;
         let seccomp_abs = out_dir.join(dir).join("seccomp.lxc");
         let rootfs_abs = out_dir.join(dir).join("rootfs");
         let fragment = crate::lxc::render_fragment(

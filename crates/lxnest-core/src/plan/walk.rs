@@ -274,7 +274,7 @@ impl<'a> Walker<'a> {
             caps::for_container(c, &subtree, parent.level, &apparmor, idmap.is_some());
         // After the capabilities: an OCI profile's includes/excludes depend on them.
         let seccomp =
-            crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree, &capabilities)?;
+            crate::plan::seccomp::own_policy(&mut self.base, c, &own, &subtree, &capabilities)?;
         // seccomp.lxc is written for every level; say where LXC would refuse or misread it.
         for (origin, what) in crate::seccomp::lxc_text::lxc_incompatibilities(&seccomp.own) {
             self.warnings

@@ -232,6 +232,7 @@ pub struct AppArmorPlan {
 pub struct SeccompPlan {
     /// This level's own filter. Shared: a fleet's containers mostly have the same filter, and
     /// one copy per distinct filter keeps a large plan small (the JSON is the same).
+    #[serde(serialize_with = "crate::plan::shared_json::serialize")]
     pub own: std::sync::Arc<Policy>,
     /// Paths of the containers whose filters sit above this one, outermost first.
     pub inherited_from: Vec<String>,

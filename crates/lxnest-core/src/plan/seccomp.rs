@@ -23,7 +23,14 @@ pub struct Base {
     /// Filters of containers without seccomp rules or files of their own, by the syscalls their
     /// subtree needs, `[with the no-nesting denials, without]`: such a filter depends on nothing
     /// else, so a fleet builds each once and its containers share it.
-    built: HashMap<BTreeSet<String>, [Option<Arc<Policy>>; 2]>,
+    built: HashMap<BTreeSet<String>, [Option<Built>; 2]>,
+}
+
+/// A filter and what LXC would refuse or misread in it (`seccomp.lxc` is written for every level).
+#[derive(Clone)]
+struct Built {
+    policy: Arc<Policy>,
+    lxc_issues: Vec<(Origin, String)>,
 }
 
 impl Base {
@@ -44,14 +51,14 @@ impl Base {
     }
 }
 
-/// The container's own filter.
+/// The container's own filter, and what LXC would refuse or misread in it.
 pub fn own_policy(
     base: &mut Base,
     c: &ContainerSpec,
     own: &Needs,
     subtree: &Needs,
     capabilities: &[String],
-) -> Result<SeccompPlan, PlanError> {
+) -> Result<(SeccompPlan, Vec<(Origin, String)>), PlanError> {
     let plain = c.seccomp.rules.is_empty() && c.seccomp.file_texts.is_empty();
     let no_nesting = own.is_empty() && c.children.is_empty();
     let slot = usize::from(!no_nesting);
@@ -59,23 +66,28 @@ pub fn own_policy(
         Some(b) if plain => b[slot].clone(),
         _ => None,
     };
-    let own = match built {
-        Some(p) => p,
+    let built = match built {
+        Some(b) => b,
         None => {
-            let p = Arc::new(build(base, c, no_nesting, subtree, capabilities)?);
+            let policy = build(base, c, no_nesting, subtree, capabilities)?;
+            let b = Built {
+                lxc_issues: lxc_text::lxc_incompatibilities(&policy),
+                policy: Arc::new(policy),
+            };
             if plain {
                 let entry = base.built.entry(subtree.syscalls.clone()).or_default();
-                entry[slot] = Some(p.clone());
+                entry[slot] = Some(b.clone());
             }
-            p
+            b
         }
     };
-    Ok(SeccompPlan {
-        own,
+    let plan = SeccompPlan {
+        own: built.policy,
         inherited_from: Vec::new(),
         allow_nesting: subtree.stacks_seccomp,
         effective: BTreeMap::new(),
-    })
+    };
+    Ok((plan, built.lxc_issues))
 }
 
 /// Build the filter: the spec's rules and files first, then the base rules it keeps.

@@ -89,3 +89,29 @@ fn same_content(path: &Path, bytes: &[u8]) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Enough files for two threads, some directories shared across the split.
+    #[test]
+    fn a_large_set_is_written_whole_by_two_threads_and_again_unchanged() {
+        let all: Vec<Artifact> = (0..600)
+            .map(|i| Artifact {
+                file: format!("c-{}/sub/f-{i}", i / 7),
+                bytes: format!("content {i}\n").into_bytes(),
+            })
+            .collect();
+        let (a, b) = halves(&all);
+        assert!(!a.is_empty() && !b.is_empty(), "split in two");
+        let dir = tempfile::tempdir().expect("temporary directory");
+        for _ in 0..2 {
+            write(dir.path(), &all).expect("writes");
+            for f in &all {
+                let got = std::fs::read(dir.path().join(&f.file)).expect("written");
+                assert_eq!(got, f.bytes, "{}", f.file);
+            }
+        }
+    }
+}

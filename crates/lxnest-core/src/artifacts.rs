@@ -264,5 +264,16 @@ mod tests {
         assert_eq!(render_plan_json(&plan).expect("renders").bytes, plain);
         // And the fragments are gone afterwards: a plain serialization is plain again.
         assert_eq!(serde_json::to_vec_pretty(&plan).expect("serializes"), plain);
+        // The prepared text is what gets written (a stand-in shows it).
+        let address = std::sync::Arc::as_ptr(&plan.containers[1].seccomp.own);
+        let stand_in = serde_json::value::RawValue::from_string("{}".into()).expect("JSON");
+        let text = crate::plan::shared_json::with_fragments([(address, stand_in)].into(), || {
+            serde_json::to_string_pretty(&plan).expect("serializes")
+        });
+        assert_eq!(
+            text.matches("\"own\": {}").count(),
+            3,
+            "the three `a` children"
+        );
     }
 }

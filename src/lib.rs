@@ -15,7 +15,10 @@ pub use lxnest_core::{
 /// Artifacts rendered from a plan ([`lxnest_core::artifacts`]) and, here, written to a directory.
 pub mod artifacts {
     pub use lxnest_core::artifacts::*;
+    mod render;
     mod write;
+    // Shadows the core's sequential `render_all` (same files, two threads).
+    pub use render::render_all;
     pub use write::write;
 }
 

@@ -27,7 +27,7 @@ const VARIABLE_DEPTH: usize = 4;
 
 /// The profile YAML for container `c` (`chain`: its ancestors and itself, outermost first).
 pub fn render(plan: &Plan, c: &LevelPlan, chain: &[&LevelPlan]) -> Result<String, ExportError> {
-    let policies: Vec<&Policy> = chain.iter().map(|l| &l.seccomp.own).collect();
+    let policies: Vec<&Policy> = chain.iter().map(|l| &*l.seccomp.own).collect();
     let flat = effective::flatten(&policies);
     let name = object_name(plan, c)?;
     let ctx = json!({

@@ -15,7 +15,7 @@ pub const APPARMOR_API: &str = "security-profiles-operator.x-k8s.io/v1alpha1";
 
 /// The YAML stream for container `c` (`chain`: its ancestors and itself, outermost first).
 pub fn render(plan: &Plan, c: &LevelPlan, chain: &[&LevelPlan]) -> Result<String, ExportError> {
-    let policies: Vec<&Policy> = chain.iter().map(|l| &l.seccomp.own).collect();
+    let policies: Vec<&Policy> = chain.iter().map(|l| &*l.seccomp.own).collect();
     let flat = effective::flatten(&policies);
     let name = object_name(plan, c)?;
     let apparmor = apparmor_exported(c);

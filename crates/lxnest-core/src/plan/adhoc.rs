@@ -67,7 +67,15 @@ pub fn level(
     .map_err(|f| findings(vec![*f]))?;
     let apparmor = apparmor::plan(&c, name, &subtree)?;
     let capabilities = caps::for_container(&c, &subtree, None, &apparmor, facts.idmap.is_some());
-    let seccomp = seccomp::own_policy(&seccomp::Base::load()?, &c, &own, &subtree, &capabilities)?;
+    // The warnings of seccomp.lxc's text concern `generate`, which a container without a spec
+    // never goes through.
+    let (seccomp, _lxc_issues) = seccomp::own_policy(
+        &mut seccomp::Base::load()?,
+        &c,
+        &own,
+        &subtree,
+        &capabilities,
+    )?;
     // The defaults and what lxnest's own preset asks for, all of them known devices.
     let wanted: std::collections::BTreeSet<&str> = devices::DEFAULT
         .iter()

@@ -19,6 +19,7 @@ pub mod model;
 pub mod needs;
 pub mod network;
 pub mod seccomp;
+pub mod shared_json;
 pub mod subnet;
 pub mod walk;
 

@@ -273,10 +273,10 @@ impl<'a> Walker<'a> {
         let capabilities =
             caps::for_container(c, &subtree, parent.level, &apparmor, idmap.is_some());
         // After the capabilities: an OCI profile's includes/excludes depend on them.
-        let seccomp =
-            crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree, &capabilities)?;
+        let (seccomp, lxc_issues) =
+            crate::plan::seccomp::own_policy(&mut self.base, c, &own, &subtree, &capabilities)?;
         // seccomp.lxc is written for every level; say where LXC would refuse or misread it.
-        for (origin, what) in crate::seccomp::lxc_text::lxc_incompatibilities(&seccomp.own) {
+        for (origin, what) in lxc_issues {
             self.warnings
                 .push(format!("{path}: seccomp.lxc: {origin}: {what}"));
         }

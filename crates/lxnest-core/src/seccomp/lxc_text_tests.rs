@@ -337,7 +337,10 @@ fn multi_arch_rules_render_once_per_arch() {
         text,
         "2\ndenylist allow\n[x86_64]\nmount errno 1\n[x86]\nmount errno 1\n"
     );
-    assert_eq!(parse(&text, "m").expect("reads its own text").rules.len(), 2);
+    assert_eq!(
+        parse(&text, "m").expect("reads its own text").rules.len(),
+        2
+    );
 }
 
 #[test]

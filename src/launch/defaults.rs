@@ -112,6 +112,12 @@ pub fn level_plan(
         cgroup,
         // The launcher's Landlock step says so when the kernel has none (docs/launch.md).
         landlock: true,
+        // The launcher's AppArmor step loads the text where the kernel has AppArmor, and
+        // refuses `--require-apparmor` where it has not (docs/launch.md).
+        apparmor: {
+            let st = crate::apparmor::kernel::status();
+            st.enabled && st.securityfs.is_some()
+        },
         idmap: Some(idmap(nesting)),
     };
     crate::plan::adhoc::level(name, command, nesting, facts).map_err(Box::new)

@@ -22,6 +22,9 @@ pub struct Facts {
     pub cgroup: CgroupLayout,
     /// Whether the kernel has Landlock.
     pub landlock: bool,
+    /// Whether the kernel has AppArmor (without it the profile's text is not rendered: nothing
+    /// would load it, and filling the template costs more than the rest of the plan).
+    pub apparmor: bool,
     /// The container's id map (the launcher reserves host ids; `None`: no user namespace).
     pub idmap: Option<IdMapPlan>,
 }
@@ -65,7 +68,7 @@ pub fn level(
         &mut no_subnets,
     )
     .map_err(|f| findings(vec![*f]))?;
-    let apparmor = apparmor::plan(&c, name, &subtree)?;
+    let apparmor = apparmor::plan_with(&c, name, &subtree, facts.apparmor)?;
     let capabilities = caps::for_container(&c, &subtree, None, &apparmor, facts.idmap.is_some());
     // The warnings of seccomp.lxc's text concern `generate`, which a container without a spec
     // never goes through.
@@ -124,6 +127,7 @@ mod tests {
             depth: 1,
             cgroup: HostSnapshot::laptop().cgroup,
             landlock: true,
+            apparmor: true,
             idmap: idmap
                 .then(|| crate::plan::idmap::map(100_000, 100_000, 65_536, 100_000, 100_000)),
         }
@@ -158,6 +162,17 @@ mod tests {
         let n = level("h1", Vec::new(), true, facts(true)).unwrap();
         assert!(n.apparmor.flags.iter().any(|f| f == "load_policy"));
         assert!(n.capabilities.iter().any(|c| c == "mac_admin"));
+        // Without AppArmor in the kernel the same names and flags, no text, and a note.
+        let bare = Facts {
+            apparmor: false,
+            ..facts(true)
+        };
+        let u = level("h1", Vec::new(), true, bare).unwrap();
+        assert!(u.apparmor.text.is_empty() && u.apparmor.note.is_some());
+        assert_eq!(
+            (&u.apparmor.label, &u.apparmor.flags),
+            (&n.apparmor.label, &n.apparmor.flags)
+        );
     }
 
     #[test]

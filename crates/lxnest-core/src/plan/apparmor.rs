@@ -9,6 +9,18 @@ use crate::spec::model::ContainerSpec;
 
 /// Plan the confinement of the container at `path` (`juju-host/unit-1`).
 pub fn plan(c: &ContainerSpec, path: &str, subtree: &Needs) -> Result<AppArmorPlan, PlanError> {
+    plan_with(c, path, subtree, true)
+}
+
+/// [`plan`]; `render: false` leaves the profile's text out (names, label and flags are planned
+/// all the same), with a note saying so: for a launcher whose kernel has no AppArmor, where the
+/// text would never be loaded and filling the template is the costliest part of its plan.
+pub fn plan_with(
+    c: &ContainerSpec,
+    path: &str,
+    subtree: &Needs,
+    render: bool,
+) -> Result<AppArmorPlan, PlanError> {
     let parts: Vec<&str> = path.split('/').collect();
     let names = apparmor::names(&parts);
     let extra_rules: Vec<(String, crate::origin::Origin)> = c
@@ -28,7 +40,7 @@ pub fn plan(c: &ContainerSpec, path: &str, subtree: &Needs) -> Result<AppArmorPl
         })
         .collect();
     let flags: Vec<String> = subtree.apparmor.iter().cloned().collect();
-    let text = if names.own_profile {
+    let text = if names.own_profile && render {
         let mut p = ProfileParams::new(names.profile.clone()).with_flags(flags.iter().cloned());
         p.namespace = names.namespace.clone();
         p.extra_rules = c.apparmor.rules.clone();
@@ -53,7 +65,10 @@ pub fn plan(c: &ContainerSpec, path: &str, subtree: &Needs) -> Result<AppArmorPl
         label: names.label,
         flags,
         extra_rules,
+        note: match (render, names.own_profile) {
+            (false, true) => Some("the kernel has no AppArmor: the profile is not rendered (`lxnest generate` renders it)".into()),
+            _ => names.note,
+        },
         text,
-        note: names.note,
     })
 }

@@ -47,6 +47,7 @@ pub mod inroot;
 pub mod launch;
 pub mod mounts;
 pub mod net;
+pub mod oci;
 pub mod pty;
 pub mod registry;
 pub mod rootfs;

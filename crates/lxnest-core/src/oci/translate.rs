@@ -42,6 +42,8 @@ pub struct Translated {
     pub hooks: Hooks,
     /// `cgroupsPath` was absolute: rooted at the cgroup mount, not the runtime's own cgroup.
     pub cgroup_absolute: bool,
+    /// The config's annotations, for the state JSON.
+    pub annotations: BTreeMap<String, String>,
 }
 
 fn unsupported(c: &Context, field: &str, why: &str) -> OciError {
@@ -187,6 +189,7 @@ pub fn translate(config: &Config, ctx: &Context) -> Result<Translated, OciError>
         process: oci_process(process, linux, root.readonly, ctx)?,
         hooks,
         cgroup_absolute,
+        annotations: config.annotations.clone(),
     })
 }
 
@@ -395,7 +398,7 @@ fn oci_process(
             hard: r.hard,
         });
     }
-    for (k, _) in &linux.sysctl {
+    for k in linux.sysctl.keys() {
         if !namespaced_sysctl(k) {
             return Err(unsupported(
                 c,

@@ -9,6 +9,7 @@ use crate::launch::fgstdio::ChildStdio;
 use crate::launch::StartOptions;
 use lxnest_core::oci::{Context, Translated};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,7 +93,7 @@ pub fn create(a: &CreateArgs) -> Result<()> {
     let name = state::name_for(&a.id)?;
     state::ensure_root(&a.root)?;
     let dir = state::dir(&a.root, &a.id)?;
-    match std::fs::create_dir(&dir) {
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(OciRunError::Exists(a.id.clone()))

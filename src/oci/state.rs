@@ -1,5 +1,8 @@
-//! The OCI runtime's own records under `--root` (default /run/lxnest-oci, mode 0700): one
-//! directory per container id with `record.json` and, until `start`, the exec gate `exec.fifo`.
+//! The OCI runtime's own records under `--root` (default /run/lxnest-oci): one directory per
+//! container id, mode 0700, with `record.json` and, until `start`, the exec gate `exec.fifo`.
+//! `--root` itself is 0711: a container in a user namespace reaches its state directory below
+//! `<root>/lxnest` as its mapped root after its identity change (launch::private), so it must
+//! traverse, but no one but root may list the ids.
 //! lxnest's launcher keeps its usual state for the same container under `<root>/lxnest`, so
 //! `lxnest -P <root>/lxnest ls|info|attach` see OCI containers too.
 
@@ -72,14 +75,14 @@ pub fn name_for(id: &str) -> Result<String> {
     )))
 }
 
-/// `<root>`, created 0700 when missing.
+/// `<root>`, created when missing, and made 0711 (see the module documentation).
 pub fn ensure_root(root: &Path) -> Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o700)
+        .mode(0o711)
         .create(root)
         .map_err(OciRunError::io(root))?;
-    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o711))
         .map_err(OciRunError::io(root))
 }
 

@@ -113,6 +113,12 @@ pub fn cgroup(linux: &Linux, nesting: bool, c: &Context) -> Result<(CgroupPlan, 
             limits.pids = int(p, "limit").filter(|l| *l > 0).map(|l| l as u64);
         }
         if let Some(cpu) = &r.cpu {
+            // 1024 is the kernel's default weight (containerd writes it always): no setting.
+            let mut cpu = cpu.clone();
+            if cpu.get("shares") == Some(&Value::from(1024)) {
+                cpu.remove("shares");
+            }
+            let cpu = &cpu;
             only(cpu, &["quota", "period"], "linux.resources.cpu", c)?;
             let quota = int(cpu, "quota").filter(|q| *q > 0);
             let period = cpu.get("period").and_then(Value::as_u64).filter(|p| *p > 0);

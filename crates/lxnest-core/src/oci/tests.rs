@@ -268,6 +268,16 @@ fn the_nesting_annotation_plans_a_nesting_host_and_needs_a_user_namespace() {
 }
 
 #[test]
+fn containerd_s_default_cpu_weight_is_no_setting() {
+    let t = run(&with(
+        &["linux", "resources", "cpu"],
+        json!({"shares": 1024}),
+    ))
+    .expect("translates");
+    assert_eq!(t.plan.cgroup.limits.cpu, None);
+}
+
+#[test]
 fn no_seccomp_profile_means_lxnest_s_base_policy_not_none() {
     let mut v = base();
     v["linux"]

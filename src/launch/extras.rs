@@ -11,6 +11,7 @@
 use lxnest_core::oci::OciProcess;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The extras of one start.
@@ -35,8 +36,6 @@ pub fn hold_gate(extras: Option<&Extras>) -> io::Result<Option<OwnedFd>> {
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     Ok(Some(f.into()))
 }
-
-use std::os::unix::fs::OpenOptionsExt;
 
 /// Waits at the gate: blocks until a reader opens the FIFO, then writes one byte. The write end
 /// closes at exec.

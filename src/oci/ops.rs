@@ -3,6 +3,7 @@
 use super::error::{OciRunError, Result};
 use super::state::{self, Record};
 use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -71,8 +72,6 @@ pub fn start(root: &Path, id: &str) -> Result<()> {
     let sj = state::state_json(root, &r)?;
     super::hooks::run("poststart", &r.poststart, &sj)
 }
-
-use std::os::unix::fs::OpenOptionsExt;
 
 /// A signal by runc's spellings: `TERM`, `SIGTERM`, `15`.
 pub fn signal(s: &str) -> Result<i32> {
@@ -201,6 +200,12 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// `ps`: the container's processes (our pid namespace's numbers).
+pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>> {
+    let r = state::read(root, id)?;
+    Ok(procs_of(&r.name, root))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -217,10 +222,4 @@ mod tests {
         }
         assert!(super::signal("NOPE").is_err() && super::signal("0").is_err());
     }
-}
-
-/// `ps`: the container's processes (our pid namespace's numbers).
-pub fn pids(root: &Path, id: &str) -> Result<Vec<i32>> {
-    let r = state::read(root, id)?;
-    Ok(procs_of(&r.name, root))
 }

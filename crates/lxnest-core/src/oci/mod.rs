@@ -4,6 +4,7 @@
 //! the host facts and applies the result; docs/oci.md says what is supported.
 
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod mounts;
 pub mod namespaces;

@@ -3,8 +3,8 @@
 //! config that asks to share one with the host, or to join an existing one, is refused by name.
 
 use super::config::{IdMapping, Linux};
+use super::context::Context;
 use super::error::OciError;
-use super::translate::Context;
 use crate::plan::host::IdRange;
 use crate::plan::model::{IdMapLine, IdMapPlan};
 

@@ -4,8 +4,8 @@
 //! exactly the nodes it creates (its defaults and `linux.devices`), which is never more.
 
 use super::config::Linux;
+use super::context::Context;
 use super::error::OciError;
-use super::translate::Context;
 use crate::plan::model::{CgroupPlan, DevicePlan, LimitPlan, Premount};
 use serde_json::Value;
 use std::collections::BTreeMap;

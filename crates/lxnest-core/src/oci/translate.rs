@@ -6,7 +6,6 @@ use super::error::OciError;
 use super::process::{namespaced_sysctl, OciProcess, RlimitPlan, RLIMITS};
 use super::resources;
 use crate::origin::Origin;
-use crate::plan::host::CgroupMode;
 use crate::plan::model::*;
 use crate::spec::model::{NetworkMode, Runtime};
 use std::collections::BTreeMap;
@@ -14,22 +13,7 @@ use std::collections::BTreeMap;
 /// The annotation that makes a container a nesting host planned by lxnest.
 pub const NESTING_ANNOTATION: &str = "org.lxnest.nesting";
 
-/// What the translation needs besides the config.
-#[derive(Debug, Clone)]
-pub struct Context {
-    /// lxnest's name for the container (a valid [`crate::names`] name).
-    pub name: String,
-    /// The bundle directory, absolute.
-    pub bundle: String,
-    /// The config file, for messages.
-    pub file: String,
-    /// The level the container runs at (the launcher's own plus one).
-    pub depth: u32,
-    /// This machine's cgroup layout.
-    pub cgroup_mode: CgroupMode,
-    /// The running kernel (major, minor) for seccomp's `minKernel`.
-    pub kernel: Option<(u32, u32)>,
-}
+pub use super::context::Context;
 
 /// A translated bundle.
 #[derive(Debug, Clone)]

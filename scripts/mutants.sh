@@ -7,6 +7,8 @@
 #   MUTANTS_FILES='src/seccomp/** src/plan/**' scripts/mutants.sh
 #   scripts/mutants.sh --shard 0/8 --sharding round-robin    # one of 8 machines
 #   scripts/mutants.sh --in-place           # in a checkout kept for this (edits files, no copy)
+#   MUTANTS_TESTS='launch_root hooks_root' MUTANTS_FILES='src/launch/**' scripts/mutants.sh --in-place
+#                                           # the launcher, judged by root tests too (as root)
 #
 # Extra arguments go to cargo-mutants. The report is mutants.out/ (outcomes.json, caught.txt,
 # missed.txt, ...) in the tree, or where -o DIR says.
@@ -37,6 +39,11 @@ esac
 # without it compiles all ~60 integration test binaries per mutant although only the unit tests
 # run. No debug info for lxnest itself: the link of the test binary is most of an incremental
 # build.
+# MUTANTS_TESTS: integration test binaries (tests/NAME.rs) that run beside the unit tests; the
+# launcher's code is reached only by the root tests.
+for t in ${MUTANTS_TESTS:-}; do
+    opts+=(--cargo-arg=--test="$t")
+done
 opts+=(--cargo-arg=--lib --cargo-arg=--config=profile.dev.package.lxnest.debug=0
     --cargo-arg=--config=profile.dev.package.lxnest-core.debug=0)
 exec nice -n 19 cargo mutants "${opts[@]}" "${files[@]}" "$@"

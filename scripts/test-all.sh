@@ -41,12 +41,16 @@ cd "$(dirname "$0")/.."
 #   python3-venv      fresh virtual environments for the Python tests and the wheel test
 #   lintian           Debian's checks of the built package (scripts/test-deb.sh)
 #   git               build.rs names the commit in --version (tests/build_commit.rs makes repositories)
+#   golang-github-opencontainers-specs-dev   the OCI runtime-spec JSON schema (data only) that
+#                     tests/export.rs checks exported SeccompProfiles against
+#   python3-jsonschema python3-yaml   run that schema check and read the exported YAML
+#                     (tests/export_validate.py, with /usr/bin/python3)
 # (docker.io, podman and lxd are NOT installed on the host: the tests run them inside a nesting
 # host on the Debian rootfs, where they cannot start daemons or change the host's network.)
 PACKAGES=(apparmor lxc lxc-templates crun busybox-static uidmap procps nftables iproute2 libseccomp-dev e2fsprogs gcc
   golang-github-docker-docker-dev golang-github-containers-common mmdebstrap util-linux dnsmasq-base
   systemd passwd dpkg-dev binutils man-db groff-base bash-completion zsh fish python3-venv git
-  lintian
+  lintian golang-github-opencontainers-specs-dev python3-jsonschema python3-yaml
   # scripts/bench-start.sh: hyperfine times the starts; libc6-dev links its static getpid program.
   hyperfine libc6-dev)
 

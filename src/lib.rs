@@ -8,14 +8,17 @@
 
 // The pure layers live in the `lxnest-core` crate (no kernel, no libc) and keep their paths here.
 pub use lxnest_core::{
-    diff, explain, explain_audit, input, lxc, lxc_encode, names, openvz, origin, plan, runtimes,
-    signal, source, spec,
+    diff, explain, explain_audit, export, input, lxc, lxc_encode, names, openvz, origin, plan,
+    runtimes, signal, source, spec,
 };
 
 /// Artifacts rendered from a plan ([`lxnest_core::artifacts`]) and, here, written to a directory.
 pub mod artifacts {
     pub use lxnest_core::artifacts::*;
+    mod render;
     mod write;
+    // Shadows the core's sequential `render_all` (same files, two threads).
+    pub use render::render_all;
     pub use write::write;
 }
 

@@ -19,7 +19,7 @@ fn plan_file(dir: &Path, name: &str) -> PathBuf {
         source: "tests/attach_execute_root.rs".into(),
         base_level: 0,
         host_bridge: None,
-        containers: vec![defaults::level_plan(name, Vec::new(), false)],
+        containers: vec![defaults::level_plan(name, Vec::new(), false).expect("ad hoc plan")],
         warnings: Vec::new(),
         reserved: Vec::new(),
     };

@@ -329,8 +329,9 @@ fn attach_root_level2_from_host_stacks_both_levels() {
         text(&o)
     );
 
-    // Level 1 itself delegates its cgroup without an init leaf: attached processes go to an
-    // `attach` leaf that is removed afterwards.
+    // Level 1 itself delegates its cgroup with an init leaf, as the planner plans every nesting
+    // host (also one without a spec): attached processes join the init's leaf, and no `attach`
+    // leaf is made (src/attach/cgroup.rs's unit tests cover a delegated plan without one).
     let o = c
         .cli(&[
             "-n",
@@ -344,7 +345,7 @@ fn attach_root_level2_from_host_stacks_both_levels() {
         .expect("cli");
     let t = text(&o);
     assert!(
-        t.contains("0::/attach") && t.contains("Seccomp_filters:\t1"),
+        t.contains("0::/init") && t.contains("Seccomp_filters:\t1"),
         "{t}"
     );
     for (label, dir) in cgroup_dirs(&c) {
@@ -591,13 +592,14 @@ fn attach_root_init_nested_stack_with_init_leaf() {
     support::use_built_binary();
     use lxnest::launch::defaults::level_plan;
     let host = format!("ah{}", std::process::id() % 100_000);
-    let mut l1 = level_plan(&host, Vec::new(), true);
+    let mut l1 = level_plan(&host, Vec::new(), true).expect("ad hoc plan");
     l1.cgroup.init_leaf = Some("init".into());
     let mut l2 = level_plan(
         "leaf",
         vec!["/bin/sh".into(), "-c".into(), INIT_PROBES.into()],
         false,
-    );
+    )
+    .expect("ad hoc plan");
     l2.path = format!("{host}/leaf");
     l2.parent = Some(host.clone());
     l2.depth = 2;

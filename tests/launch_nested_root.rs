@@ -15,7 +15,8 @@ fn bin() -> &'static str {
 }
 
 fn stack(child_script: &str) -> Plan {
-    let mut host = defaults::level_plan("nest-host", vec!["/bin/false".into()], true);
+    let mut host =
+        defaults::level_plan("nest-host", vec!["/bin/false".into()], true).expect("ad hoc plan");
     host.network.own_bridge = Some(BridgePlan {
         name: "lxnbr-test".into(),
         subnet: "10.213.7.0/24".parse().expect("literal"),
@@ -28,7 +29,8 @@ fn stack(child_script: &str) -> Plan {
         "kid",
         vec!["/bin/sh".into(), "-c".into(), child_script.into()],
         false,
-    );
+    )
+    .expect("ad hoc plan");
     kid.path = "nest-host/kid".into();
     kid.parent = Some("nest-host".into());
     kid.depth = 2;

@@ -200,7 +200,8 @@ fn run_root_enforces_namespaces_ids_masks_caps_seccomp_landlock_and_passes_exit_
 #[test]
 fn start_root_stop_removes_everything() {
     let c = Cleanup::new(&["rt-daemon"]);
-    let plan = defaults::level_plan("rt-daemon", vec!["/bin/sleep".into(), "1000".into()], false);
+    let plan = defaults::level_plan("rt-daemon", vec!["/bin/sleep".into(), "1000".into()], false)
+        .expect("ad hoc plan");
     let pf = plan_file(c.dir.path(), plan);
     let o = lxnest(&["start", "-P", c.p(), pf.to_str().expect("utf-8")]);
     assert!(o.status.success(), "start: {}", text(&o));
@@ -255,7 +256,8 @@ fn start_root_stop_removes_everything() {
 #[test]
 fn start_root_failure_at_every_step_leaves_nothing() {
     let c = Cleanup::new(&["rt-fail"]);
-    let plan = defaults::level_plan("rt-fail", vec!["/bin/sleep".into(), "1000".into()], false);
+    let plan = defaults::level_plan("rt-fail", vec!["/bin/sleep".into(), "1000".into()], false)
+        .expect("ad hoc plan");
     let pf = plan_file(c.dir.path(), plan);
     let mut table = Vec::new();
     for step in inject::STEPS {
@@ -292,7 +294,8 @@ fn start_root_failure_at_every_step_leaves_nothing() {
 #[test]
 fn run_root_missing_tarball_fails_cleanly() {
     let c = Cleanup::new(&["rt-tar"]);
-    let mut plan = defaults::level_plan("rt-tar", vec!["/bin/true".into()], false);
+    let mut plan =
+        defaults::level_plan("rt-tar", vec!["/bin/true".into()], false).expect("ad hoc plan");
     plan.rootfs = lxnest::plan::model::RootfsPlan::Tar("/nonexistent.tar".into());
     let pf = plan_file(c.dir.path(), plan);
     let o = lxnest(&["start", "-F", "-P", c.p(), pf.to_str().expect("utf-8")]);
@@ -323,7 +326,8 @@ fn start_root_bridge_failure_at_every_step_leaves_no_veth_or_bridge() {
     // bridge and the veth live there, and no traffic leaves it.
     let ns = TestNetns::new(&format!("lxnest-t{}", std::process::id()));
     let c = Cleanup::new(&["rt-net"]);
-    let mut plan = defaults::level_plan("rt-net", vec!["/bin/sleep".into(), "1000".into()], false);
+    let mut plan = defaults::level_plan("rt-net", vec!["/bin/sleep".into(), "1000".into()], false)
+        .expect("ad hoc plan");
     plan.network.mode = lxnest::spec::model::NetworkMode::Bridge;
     plan.network.parent_bridge = Some("lxnbr-t".into());
     plan.network.veth_host = Some("vrt-net".into());
@@ -422,7 +426,8 @@ fn run_root_hooks_run_in_order_and_the_mount_dir_appears_inside() {
             "cat /shared/hello; cat /run/lxnest/level".into(),
         ],
         false,
-    );
+    )
+    .expect("ad hoc plan");
     // Hooks get `NAME lxc TYPE` appended (LXC's convention); `true` swallows them here.
     let hook = |kind: HookKind, extra: &str| {
         (
@@ -533,7 +538,8 @@ fn start_root_on_pure_cgroup2_leaves_no_cgroup() {
 fn cleanup_on_pure_cgroup2() -> i32 {
     support::cgroup2::pure_cgroup2_view();
     let c = Cleanup::new(&["rt-pure"]);
-    let mut plan = defaults::level_plan("rt-pure", vec!["/bin/sleep".into(), "1000".into()], false);
+    let mut plan = defaults::level_plan("rt-pure", vec!["/bin/sleep".into(), "1000".into()], false)
+        .expect("ad hoc plan");
     // A pure cgroup2 view of a hybrid host has none of the controllers v1 holds (memory, pids):
     // no limits, the cgroup itself is what this test follows.
     plan.cgroup.limits = Default::default();

@@ -158,6 +158,8 @@ mod tests {
             (Some("init".into()), false)
         );
         assert_eq!(choose(&dir, None, false), (None, false));
+        // A delegated plan without an init leaf (a plan.json of an older lxnest).
+        assert_eq!(choose(&dir, None, true), (Some("attach".into()), true));
         // A symlinked "init leaf" is not followed.
         std::os::unix::fs::symlink("/", d.path().join("ln")).expect("symlink");
         assert_eq!(choose(&dir, Some("ln"), false), (None, false));

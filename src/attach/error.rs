@@ -1,5 +1,6 @@
 //! The error type of attach and execute: every variant names the container and what failed.
 
+pub(crate) use crate::launch::error::step_err;
 pub use crate::launch::error::StepFailure;
 use thiserror::Error;
 
@@ -45,17 +46,10 @@ pub enum AttachError {
         /// What would differ.
         message: String,
     },
-    /// A step on the host side failed (before or while running the command).
-    #[error("container {name}: attach step {step}: {source}")]
-    Step {
-        /// Container path.
-        name: String,
-        /// Step name (`pidfd`, `cgroup`, `setns`, `seccomp` ...), as in docs/attach.md.
-        step: &'static str,
-        /// The OS error, with the path and the operation it concerned.
-        #[source]
-        source: StepFailure,
-    },
+    /// A step on the host side failed (before or while running the command); the steps
+    /// (`pidfd`, `cgroup`, `setns`, `seccomp` ...) are those of docs/attach.md.
+    #[error("attach: {0}")]
+    Step(#[from] crate::launch::error::StepError),
     /// A step in the attaching process failed (it reported it before exiting).
     #[error("container {name}: attach step {step} (in the container): {message}")]
     Child {
@@ -89,17 +83,3 @@ pub enum AttachError {
 
 /// Result alias of the attach module.
 pub type Result<T, E = AttachError> = std::result::Result<T, E>;
-
-/// Context for a failing host-side step: turns an OS error (or a [`StepFailure`]) into
-/// [`AttachError::Step`].
-pub(crate) fn step_err<E: Into<StepFailure>>(
-    name: &str,
-    step: &'static str,
-) -> impl FnOnce(E) -> AttachError {
-    let name = name.to_string();
-    move |e| AttachError::Step {
-        name,
-        step,
-        source: e.into(),
-    }
-}

@@ -187,11 +187,9 @@ pub fn execute_output(opts: &ExecuteOptions) -> Result<Output> {
             let report = rep.join().unwrap_or_default().into_bytes();
             let report = String::from_utf8_lossy(&report).into_owned();
             if !report.is_empty() {
-                return Err(AttachError::Step {
-                    name,
-                    step: "launch",
-                    source: super::error::StepFailure::refused(report),
-                });
+                return Err(
+                    step_err(&name, "launch")(super::error::StepFailure::refused(report)).into(),
+                );
             }
             Ok(Output {
                 code,

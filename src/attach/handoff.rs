@@ -105,7 +105,8 @@ mod tests {
 
     #[test]
     fn planned_cgroup_match() {
-        let mut lp = crate::launch::defaults::level_plan("u1", Vec::new(), false);
+        let mut lp =
+            crate::launch::defaults::level_plan("u1", Vec::new(), false).expect("ad hoc plan");
         lp.cgroup.path = "lxnest/host/u1".into();
         assert!(in_planned_cgroup(
             "1:cpu:/lxnest/host/u1\n0::/lxnest/host/u1\n",

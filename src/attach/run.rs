@@ -153,13 +153,14 @@ pub fn run(mut prep: Prepared, relay: Relay) -> Result<(i32, Vec<u8>, Vec<u8>)> 
         let code = wait_p1(p1);
         return Err(step_err(&name, "fork")(StepFailure::refused(format!(
             "the attaching process exited ({code}) without a report"
-        ))));
+        )))
+        .into());
     };
     if nix::unistd::write(&go_w, b"g").is_err() {
         wait_p1(p1);
-        return Err(step_err(&name, "fork")(StepFailure::refused(
-            "the attaching process is gone",
-        )));
+        return Err(
+            step_err(&name, "fork")(StepFailure::refused("the attaching process is gone")).into(),
+        );
     }
     drop(go_w);
 

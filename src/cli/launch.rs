@@ -389,7 +389,7 @@ impl LaunchCommand {
                             first.with_context(|| format!("{} has no container", p.display()))?;
                         (first, full.host_bridge)
                     }
-                    None => (defaults::level_plan(&name, Vec::new(), nested), None),
+                    None => (defaults::level_plan(&name, Vec::new(), nested)?, None),
                 };
                 if let Some(r) = rootfs {
                     plan.rootfs = r;

@@ -16,6 +16,17 @@ pub enum Output {
     Json,
 }
 
+/// What `generate` writes (`lxnest::export::Format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// lxnest's own artifacts.
+    Lxnest,
+    /// Security Profiles Operator objects.
+    Spo,
+    /// Incus/LXD profiles.
+    Incus,
+}
+
 /// Where the host facts come from.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HostArgs {
@@ -56,6 +67,10 @@ pub enum PlanningCommand {
         /// Output directory (created).
         #[arg(short = 'o', long = "out", value_name = "DIR")]
         out: PathBuf,
+        /// What to write: lxnest's own artifacts, Security Profiles Operator objects (`spo`),
+        /// or Incus/LXD profiles (`incus`), one file per container (docs/export.md).
+        #[arg(long, value_enum, default_value_t = ExportFormat::Lxnest)]
+        format: ExportFormat,
         #[command(flatten)]
         host: HostArgs,
     },
@@ -111,11 +126,26 @@ impl PlanningCommand {
                     Output::Text => print!("{}", plan_text(&plan)),
                 }
             }
-            PlanningCommand::Generate { spec, out, host } => {
+            PlanningCommand::Generate {
+                spec,
+                out,
+                format,
+                host,
+            } => {
                 let plan = load_plan(&spec, &host)?;
-                let snapshot_has_aa = host.snapshot().map(|h| h.kernel.apparmor).unwrap_or(false);
-                let out_abs = std::path::absolute(&out).unwrap_or(out.clone());
-                let artifacts = lxnest::artifacts::render_all(&plan, &out_abs, snapshot_has_aa)?;
+                let artifacts = match format {
+                    ExportFormat::Lxnest => {
+                        let has_aa = host.snapshot().map(|h| h.kernel.apparmor).unwrap_or(false);
+                        let out_abs = std::path::absolute(&out).unwrap_or(out.clone());
+                        lxnest::artifacts::render_all(&plan, &out_abs, has_aa)?
+                    }
+                    ExportFormat::Spo => {
+                        lxnest::export::render(&plan, lxnest::export::Format::Spo)?
+                    }
+                    ExportFormat::Incus => {
+                        lxnest::export::render(&plan, lxnest::export::Format::Incus)?
+                    }
+                };
                 lxnest::artifacts::write(&out, &artifacts)?;
                 println!(
                     "wrote {} files for {} containers below {}",

@@ -51,7 +51,7 @@ pub fn run(spec: &ChildSpec<'_>, ch: &mut Channel) -> isize {
         Ok(never) => match never {},
         Err(e) => {
             let (step, message) = match &e {
-                LaunchError::Step { step, source, .. } => (step.to_string(), source.to_string()),
+                LaunchError::Step(e) => (e.step.to_string(), e.source.to_string()),
                 LaunchError::Injected { step, .. } => (step.to_string(), "injected failure".into()),
                 LaunchError::Rootfs { source, .. } => ("rootfs".into(), source.to_string()),
                 other => ("child".into(), other.to_string()),
@@ -67,8 +67,9 @@ fn wait_continue(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
         Ok(Msg::Continue) => Ok(()),
         Ok(other) => Err(step_err(c, step)(StepFailure::refused(format!(
             "unexpected {other:?} from the parent"
-        )))),
-        Err(e) => Err(step_err(c, step)(e)),
+        )))
+        .into()),
+        Err(e) => Err(step_err(c, step)(e).into()),
     }
 }
 
@@ -390,7 +391,5 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    Err(step_err(c, "exec")(StepFailure::doing(format!(
-        "execve {argv0}"
-    ))(err.into())))
+    Err(step_err(c, "exec")(StepFailure::doing(format!("execve {argv0}"))(err.into())).into())
 }

@@ -1,26 +1,12 @@
-//! A hand-built plan for one-shot containers (`lxnest run`) and for tests: the built-in rootfs,
-//! lxnest's base seccomp policy, the default capabilities, a 65,536-id user namespace, loopback
-//! networking and a Landlock domain (plain containers) or what a nested lxnest needs (nesting
-//! hosts). The spec planner produces the same shapes for spec-driven containers.
+//! The machine's part of a container without a spec (`lxnest run`, and the launcher's tests):
+//! its level, cgroup layout and id map. The plan itself is the planner's
+//! ([`crate::plan::adhoc`]): the same policies a one-container spec gets.
 
-use crate::origin::Origin;
-use crate::plan::host::CgroupMode;
-use crate::plan::model::*;
-use crate::seccomp::builtin;
-use std::collections::BTreeMap;
+use crate::plan::host::{CgroupLayout, CgroupMode};
+use crate::plan::model::{IdMapPlan, LevelPlan};
 
 /// Ids given to a plain container.
 pub const BLOCK: u32 = 65_536;
-
-/// Capabilities a nested lxnest needs on top of the defaults (mounts, namespaces, netns setup,
-/// map writing for its own children).
-pub const NESTING_CAPS: &[&str] = &[
-    "sys_admin",
-    "net_admin",
-    "sys_resource",
-    "sys_ptrace",
-    "dac_read_search",
-];
 
 /// Whether this process runs in a user namespace other than the initial one.
 pub fn in_user_namespace() -> bool {
@@ -97,37 +83,6 @@ fn user_idmap(count: u32) -> Option<IdMapPlan> {
     ))
 }
 
-/// lxnest's base seccomp policy, plus the no-nesting denials for a plain container.
-pub fn seccomp(nesting: bool) -> SeccompPlan {
-    let mut own = builtin::default_policy()
-        .expect("policy/seccomp/default.seccomp is compiled in and tested");
-    if !nesting {
-        let extra = builtin::no_nesting_policy()
-            .expect("policy/seccomp/no-nesting.seccomp is compiled in and tested");
-        own.rules.extend(extra.rules);
-    }
-    SeccompPlan {
-        own,
-        inherited_from: Vec::new(),
-        allow_nesting: nesting,
-        effective: BTreeMap::new(),
-    }
-}
-
-/// Landlock as the planner gives it ([`crate::plan::landlock`]): a plain container gets the
-/// policy (with its devices), a nesting host none (its runtime, lxnest, mounts).
-pub fn landlock(nesting: bool, devices: &[DevicePlan]) -> LandlockPlan {
-    crate::plan::landlock::plan(nesting.then_some("lxnest"), true, devices)
-}
-
-/// The device nodes every container gets.
-fn devices() -> Vec<DevicePlan> {
-    crate::plan::devices::DEFAULT
-        .iter()
-        .filter_map(|d| crate::plan::devices::lookup(d))
-        .collect()
-}
-
 /// The level this process runs at: lxnest's marker `/run/lxnest/level` inside a container it
 /// started, 0 on the host.
 pub fn own_level() -> u32 {
@@ -137,90 +92,29 @@ pub fn own_level() -> u32 {
         .unwrap_or(0)
 }
 
-/// A level-1 (or, inside a nesting host, next-level) container on the built-in rootfs.
-pub fn level_plan(name: &str, command: Vec<String>, nesting: bool) -> LevelPlan {
-    let depth = own_level() + 1;
-    let mut caps: Vec<String> = crate::plan::caps::DEFAULT_KEEP
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    if nesting {
-        caps.extend(NESTING_CAPS.iter().map(|s| s.to_string()));
-    }
-    let mode = crate::cgroup::detect()
-        .map(|l| l.mode)
-        .unwrap_or(CgroupMode::Hybrid);
-    let profile = format!("lxnest-{name}");
-    LevelPlan {
-        name: name.into(),
-        path: name.into(),
-        depth,
-        parent: None,
-        runtime: nesting.then_some(crate::spec::model::Runtime::Lxnest),
-        origin: Origin::builtin("run"),
-        rootfs: RootfsPlan::Builtin,
-        encrypt: None,
-        init: InitPlan {
-            command,
-            environment: BTreeMap::from([("LXNEST_LEVEL".to_string(), depth.to_string())]),
-            hostname: name.into(),
-            halt_signal: None,
-        },
-        apparmor: AppArmorPlan {
-            profile: profile.clone(),
-            namespace: None,
-            label: profile,
-            flags: Vec::new(),
-            extra_rules: Vec::new(),
-            text: String::new(),
-            note: Some("hand-built plan: no profile rendered".into()),
-        },
-        seccomp: seccomp(nesting),
-        cgroup: CgroupPlan {
-            path: format!("lxnest/{name}"),
-            mode,
-            controllers: Vec::new(),
-            // The planner's level-1 defaults (docs/launch.md, "Limits").
-            limits: LimitPlan {
-                memory: Some(if nesting {
-                    crate::plan::cgroup::DEFAULT_MEMORY_NESTING
-                } else {
-                    crate::plan::cgroup::DEFAULT_MEMORY
-                }),
-                pids: Some(if nesting {
-                    crate::plan::cgroup::DEFAULT_PIDS_NESTING
-                } else {
-                    crate::plan::cgroup::DEFAULT_PIDS
-                }),
-                cpu: None,
-            },
-            delegate: nesting,
-            init_leaf: None,
-            premount: if nesting {
-                Premount::Namespaced
-            } else {
-                Premount::ReadOnly
-            },
-        },
-        network: NetPlan {
-            mode: crate::spec::model::NetworkMode::Loopback,
-            parent_bridge: None,
-            veth_host: None,
-            interface: "eth0".into(),
-            address: None,
-            gateway: None,
-            mtu: 1500,
-            own_bridge: None,
-            runtime_bridge: None,
-            runtime_pool: None,
-        },
-        capabilities: caps,
-        devices: devices(),
+/// A level-1 (or, inside a nesting host, next-level) container on the built-in rootfs, as the
+/// planner plans a container without a spec ([`crate::plan::adhoc`]); this module adds only what
+/// the machine knows: the level, the cgroup layout, Landlock, and the id map.
+pub fn level_plan(
+    name: &str,
+    command: Vec<String>,
+    nesting: bool,
+) -> Result<LevelPlan, Box<crate::plan::PlanError>> {
+    let cgroup = crate::cgroup::detect().unwrap_or_else(|_| CgroupLayout {
+        mode: CgroupMode::Hybrid,
+        v1_controllers: Vec::new(),
+        unified_controllers: Vec::new(),
+        unified_mount: None,
+        nsdelegate: false,
+    });
+    let facts = crate::plan::adhoc::Facts {
+        depth: own_level() + 1,
+        cgroup,
+        // The launcher's Landlock step says so when the kernel has none (docs/launch.md).
+        landlock: true,
         idmap: Some(idmap(nesting)),
-        mounts: Vec::new(),
-        landlock: landlock(nesting, &devices()),
-        hooks: Default::default(),
-    }
+    };
+    crate::plan::adhoc::level(name, command, nesting, facts).map_err(Box::new)
 }
 
 #[cfg(test)]
@@ -228,15 +122,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_and_nesting_plans_differ_where_they_should() {
-        let p = level_plan("c1", vec!["/bin/true".into()], false);
-        assert!(p.landlock.enabled && p.runtime.is_none() && !p.cgroup.delegate);
-        assert!(!p.capabilities.iter().any(|c| c == "sys_admin"));
-        assert!(p.seccomp.own.rules.iter().any(|r| r.syscall == "mount"));
-        let n = level_plan("h1", vec!["/bin/sh".into()], true);
-        assert!(!n.landlock.enabled && n.cgroup.delegate);
-        assert!(n.capabilities.iter().any(|c| c == "sys_admin"));
-        assert!(!n.seccomp.own.rules.iter().any(|r| r.syscall == "mount"));
+    fn the_machine_facts_reach_the_plan() {
+        let p = level_plan("c1", vec!["/bin/true".into()], false).unwrap();
+        assert_eq!(p.depth, own_level() + 1);
+        assert_eq!(p.idmap.as_ref().map(|m| m.uid[0].count), Some(BLOCK));
+        let n = level_plan("h1", Vec::new(), true).unwrap();
         assert_eq!(n.idmap.as_ref().map(|m| m.uid[0].count), Some(3 * BLOCK));
     }
 }

@@ -3,20 +3,26 @@
 use std::path::PathBuf;
 use thiserror::Error;
 
+/// One container's failed step: what both the launcher's and attach's errors carry
+/// ([`LaunchError::Step`], [`crate::attach::AttachError::Step`]).
+#[derive(Debug, Error)]
+#[error("container {container}: step {step}: {source}")]
+pub struct StepError {
+    /// Container path (`juju-host/unit-1`).
+    pub container: String,
+    /// Step name (`spawn`, `idmap`, `mounts` ...), as in docs/launch.md and docs/attach.md.
+    pub step: &'static str,
+    /// The OS error, with the path and the operation it concerned.
+    #[source]
+    pub source: StepFailure,
+}
+
 /// A launcher failure.
 #[derive(Debug, Error)]
 pub enum LaunchError {
     /// A kernel call or file operation failed during a start step.
-    #[error("container {container}: step {step}: {source}")]
-    Step {
-        /// Container path (`juju-host/unit-1`).
-        container: String,
-        /// Step name (`spawn`, `idmap`, `mounts` ...), as in docs/launch.md.
-        step: &'static str,
-        /// The OS error, with the path and the operation it concerned.
-        #[source]
-        source: StepFailure,
-    },
+    #[error(transparent)]
+    Step(#[from] StepError),
     /// The child reported a failure over the sync channel.
     #[error("container {container}: step {step} (in the container): {message}")]
     Child {
@@ -216,14 +222,14 @@ step_cause!(
     serde_json::Error,
 );
 
-/// Context for a failing step: turns an OS error (or a [`StepFailure`]) into
-/// [`LaunchError::Step`].
+/// Context for a failing step: turns an OS error (or a [`StepFailure`]) into a [`StepError`],
+/// which `?` makes a [`LaunchError`] or an [`crate::attach::AttachError`].
 pub(crate) fn step_err<E: Into<StepFailure>>(
     container: &str,
     step: &'static str,
-) -> impl FnOnce(E) -> LaunchError {
+) -> impl FnOnce(E) -> StepError {
     let container = container.to_string();
-    move |e| LaunchError::Step {
+    move |e| StepError {
         container,
         step,
         source: e.into(),
@@ -235,10 +241,10 @@ pub(crate) fn path_err<E: Into<std::io::Error>>(
     container: &str,
     step: &'static str,
     path: impl Into<PathBuf>,
-) -> impl FnOnce(E) -> LaunchError {
+) -> impl FnOnce(E) -> StepError {
     let container = container.to_string();
     let path = path.into();
-    move |e| LaunchError::Step {
+    move |e| StepError {
         container,
         step,
         source: StepFailure::at(path)(e.into()),

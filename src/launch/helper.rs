@@ -277,18 +277,49 @@ fn nonblocking(fd: BorrowedFd<'_>) {
     );
 }
 
-/// A report line: `ok N [TEXT]` or `err MESSAGE`; `None` when it is neither.
+/// A report line: `ok N [TEXT]` or `err MESSAGE` (TEXT and MESSAGE as [`report_line`] escapes
+/// them); `None` when it is neither.
 pub fn parse_report(line: &str) -> Option<std::result::Result<(i64, String), HelperError>> {
     match line.split_once(' ')? {
         ("ok", rest) => {
             let (n, text) = rest.trim().split_once(' ').unwrap_or((rest.trim(), ""));
-            Some(n.parse().map(|n| (n, text.to_string())).map_err(|_| {
+            Some(n.parse().map(|n| (n, unescape(text))).map_err(|_| {
                 HelperError::Failed(format!("a report the caller cannot read: {line}"))
             }))
         }
-        ("err", msg) => Some(Err(HelperError::Failed(msg.trim().to_string()))),
+        ("err", msg) => Some(Err(HelperError::Failed(unescape(msg.trim())))),
         _ => None,
     }
+}
+
+/// The one-line report of a job's outcome, newline included. A message keeps its lines (a
+/// failed hook's stderr comes after the first): `\n` and `\\` stand for a newline and a
+/// backslash, so the report is one line whatever it says.
+pub fn report_line(outcome: &std::result::Result<(i64, String), String>) -> String {
+    let escape = |t: &str| t.replace('\\', "\\\\").replace('\n', "\\n");
+    match outcome {
+        Ok((n, t)) if t.is_empty() => format!("ok {n}\n"),
+        Ok((n, t)) => format!("ok {n} {}\n", escape(t)),
+        Err(e) => format!("err {}\n", escape(e)),
+    }
+}
+
+/// The text [`report_line`] escaped.
+fn unescape(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut chars = t.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// Writes the one-line report of a job's outcome.
@@ -296,12 +327,11 @@ pub fn write_report(
     out: &mut impl Write,
     outcome: &std::result::Result<(i64, String), Box<dyn std::error::Error>>,
 ) {
-    let line = match outcome {
-        Ok((n, t)) if t.is_empty() => format!("ok {n}"),
-        Ok((n, t)) => format!("ok {n} {t}"),
-        Err(e) => format!("err {e}"),
+    let outcome = match outcome {
+        Ok(v) => Ok(v.clone()),
+        Err(e) => Err(e.to_string()),
     };
-    let _ = writeln!(out, "{}", line.replace('\n', " "));
+    let _ = out.write_all(report_line(&outcome).as_bytes());
 }
 
 /// A job handler of `lxnest __monitor`: the job's JSON in, `(N, TEXT)` of the report out.
@@ -353,7 +383,7 @@ mod tests {
         let text = String::from_utf8(v).expect("utf-8");
         let mut lines = text.lines();
         match parse_report(lines.next().expect("ok line")) {
-            Some(Ok((42, t))) => assert_eq!(t, "a note over lines"),
+            Some(Ok((42, t))) => assert_eq!(t, "a note\nover lines"),
             other => panic!("{other:?}"),
         }
         match parse_report(lines.next().expect("err line")) {
@@ -362,6 +392,12 @@ mod tests {
         }
         assert!(parse_report("garbage").is_none());
         assert!(matches!(parse_report("ok x"), Some(Err(_))));
+        // A failed hook's stderr and a Windows-looking path both come back as they were.
+        let msg = "hook failed\n    0::/lxnest/c\n    C:\\n\\";
+        match parse_report(report_line(&Err(msg.into())).trim_end_matches('\n')) {
+            Some(Err(HelperError::Failed(m))) => assert_eq!(m, msg),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -391,5 +427,16 @@ mod tests {
         std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o757)).expect("chmod");
         assert!(!trusted(&b), "world-writable");
         assert!(!trusted(d.path()), "a directory");
+        // Owned by someone else (neither root nor the caller): root gives it away; another
+        // caller finds root's own file, which is trusted, and a file of its own likewise.
+        std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        if nix::unistd::geteuid().is_root() {
+            let other = Some(nix::unistd::Uid::from_raw(54_321));
+            nix::unistd::chown(&b, other, None).expect("chown");
+            assert!(!trusted(&b), "owned by another user");
+        } else {
+            assert!(trusted(&b), "owned by the caller");
+            assert!(trusted(std::path::Path::new("/bin/sh")), "owned by root");
+        }
     }
 }

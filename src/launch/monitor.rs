@@ -274,7 +274,7 @@ pub fn run_foreground_here(plan: &LevelPlan, opts: &StartOptions, grace: Duratio
     }
     teardown(started);
     super::timing::mark(&plan.path, "removed");
-    code
+    Ok(code?)
 }
 
 /// A forked monitor's report (`ok PID` or `err MESSAGE`, as `launch::helper` reads them);
@@ -353,18 +353,21 @@ fn monitor_main(plan: &LevelPlan, opts: &StartOptions, grace: Duration, w: Owned
     {
         Ok(s) => s,
         Err(e) => {
-            report(&mut w, &format!("err {e}\n"));
+            report(&mut w, &super::helper::report_line(&Err(e.to_string())));
             return 1;
         }
     };
     let _ = wait_mask().thread_block();
     let st = state_of(plan, &started, std::process::id() as i32);
     if let Err(e) = state::write(&opts.state_dir, &st) {
-        report(&mut w, &format!("err {e}\n"));
+        report(&mut w, &super::helper::report_line(&Err(e.to_string())));
         teardown(started);
         return 1;
     }
-    report(&mut w, &format!("ok {}\n", st.pid));
+    report(
+        &mut w,
+        &super::helper::report_line(&Ok((st.pid.into(), String::new()))),
+    );
     drop(w);
     // The monitor lives as long as the container: hand the heap the start used (the plan's
     // parse, the CLI's own work before the fork) back to the kernel instead of keeping it

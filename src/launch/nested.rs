@@ -210,13 +210,13 @@ mod tests {
     use crate::launch::defaults::level_plan;
 
     fn plan() -> Plan {
-        let mut a = level_plan("a", vec!["x".into()], true);
+        let mut a = level_plan("a", vec!["x".into()], true).expect("ad hoc plan");
         a.cgroup.path = "lxnest/a".into();
-        let mut kid = level_plan("k", vec!["x".into()], false);
+        let mut kid = level_plan("k", vec!["x".into()], false).expect("ad hoc plan");
         kid.path = "a/k".into();
         kid.parent = Some("a".into());
         kid.cgroup.path = "lxnest/a/k".into();
-        let b = level_plan("b", vec!["x".into()], true);
+        let b = level_plan("b", vec!["x".into()], true).expect("ad hoc plan");
         Plan {
             stack: "s".into(),
             source: "t".into(),

@@ -134,7 +134,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
             if opts.console_log && interactive {
                 return Err(step_err(c, "crypt")(StepFailure::refused(
                     "a detached start cannot ask for a passphrase or read stdin: use `key: file:/PATH`, or start it in the foreground (-F, run, execute)",
-                )));
+                )).into());
             }
             Some((
                 crate::crypt::unlock_for_start(e).map_err(step_err(c, "crypt"))?,
@@ -190,7 +190,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
                 format!("unavailable: {why} (profile planned, not loaded)"),
             )
         }
-        Err(e) => return Err(step_err(c, "apparmor")(e)),
+        Err(e) => return Err(step_err(c, "apparmor")(e).into()),
     };
 
     // cgroup before clone, so the child can be placed in it before it runs any of its own
@@ -210,7 +210,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
                     cgroup::user::create(&layout, &plan.cgroup).map_err(step_err(c, "cgroup"))?;
                 (u.guard, Some(u.note))
             }
-            Err(e) => return Err(step_err(c, "cgroup")(e)),
+            Err(e) => return Err(step_err(c, "cgroup")(e).into()),
         }
     };
     // The v1 devices controller only takes writes from the initial user namespace; a nested
@@ -363,14 +363,17 @@ fn parent_steps(
             })
         }
         Ok(other) => {
-            return Err(step_err(c, "exec")(StepFailure::refused(format!(
-                "unexpected {other:?}"
-            ))))
+            return Err(
+                step_err(c, "exec")(StepFailure::refused(format!("unexpected {other:?}"))).into(),
+            )
         }
         Err(e) => {
-            return Err(step_err(c, "exec")(StepFailure::doing(
-                "the child died before exec",
-            )(std::io::Error::other(e))))
+            return Err(
+                step_err(c, "exec")(StepFailure::doing("the child died before exec")(
+                    std::io::Error::other(e),
+                ))
+                .into(),
+            )
         }
     };
     // A gated init waits for `lxnest-oci start` before its exec: there is no exec to see yet.
@@ -384,10 +387,10 @@ fn parent_steps(
             step,
             message,
         }),
-        Ok(other) => Err(step_err(c, "exec")(StepFailure::refused(format!(
-            "unexpected {other:?}"
-        )))),
-        Err(e) => Err(step_err(c, "exec")(e)),
+        Ok(other) => {
+            Err(step_err(c, "exec")(StepFailure::refused(format!("unexpected {other:?}"))).into())
+        }
+        Err(e) => Err(step_err(c, "exec")(e).into()),
     }
 }
 
@@ -400,7 +403,7 @@ fn lxnest_binary() -> Option<PathBuf> {
 }
 
 fn send(ch: &mut Channel, c: &str, step: &'static str) -> Result<()> {
-    ch.send(&Msg::Continue).map_err(step_err(c, step))
+    Ok(ch.send(&Msg::Continue).map_err(step_err(c, step))?)
 }
 
 fn expect(ch: &mut Channel, c: &str, step: &'static str, ok: impl Fn(&Msg) -> bool) -> Result<()> {
@@ -411,10 +414,10 @@ fn expect(ch: &mut Channel, c: &str, step: &'static str, ok: impl Fn(&Msg) -> bo
             step,
             message,
         }),
-        Ok(other) => Err(step_err(c, step)(StepFailure::refused(format!(
-            "unexpected {other:?}"
-        )))),
-        Err(e) => Err(step_err(c, step)(e)),
+        Ok(other) => {
+            Err(step_err(c, step)(StepFailure::refused(format!("unexpected {other:?}"))).into())
+        }
+        Err(e) => Err(step_err(c, step)(e).into()),
     }
 }
 

@@ -209,6 +209,20 @@ info "level-1 probe: $(tr '\t\n' '= ' < $W/probe-l1)"
 denials > $W/audit-l1
 sed 's/^.*audit(/@@ INFO   audit(/' $W/audit-l1 | head -n 20
 judge "level 1" lxnest-juju-host $W/probe-l1 $W/audit-l1 "mount_bind_root"
+# A container without a spec (`lxnest run -- CMD`) is planned like a one-container spec
+# (plan::adhoc): its profile is loaded and its command runs under the planned label, read from
+# the root namespace (inside, the container's own policy namespace shows it as `unconfined`).
+timeout 60 $L run -n adhoc-l1 --require-apparmor -- sleep 30 > $W/adhoc 2>&1 &
+ADHOC=$!
+if wait_for adhoc-l1 20; then
+  got=$(label_of $(pids_of adhoc-l1 | head -n 1))
+  [ "$got" = "lxnest-adhoc-l1//&:lxnest-adhoc-l1:unconfined" ]
+  check $? "run without a spec: the command runs under its planned label: '$got'"
+  kill $(pids_of adhoc-l1) 2>/dev/null
+else
+  fail "run without a spec: no process of the container within 20 s: $(head -c 160 $W/adhoc | tr '\n' ' ')"
+fi
+wait $ADHOC
 left=$(grep -c '^lxnest-' $AAFS/profiles; ls $AAFS/policy/namespaces | grep -c '^lxnest-')
 [ "$(echo $left)" = "0 0" ]
 check $? "run: no lxnest profile or policy namespace left after the one-shot container (profiles, namespaces: $(echo $left))"

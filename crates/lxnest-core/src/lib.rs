@@ -10,6 +10,7 @@ pub mod artifacts;
 pub mod diff;
 pub mod explain;
 pub mod explain_audit;
+pub mod export;
 pub mod input;
 pub mod lxc;
 pub mod lxc_encode;

@@ -292,7 +292,7 @@ fn seccomp(
         }
     };
     Ok(SeccompPlan {
-        own,
+        own: own.into(),
         inherited_from: Vec::new(),
         allow_nesting: nesting,
         effective: BTreeMap::new(),

@@ -3,18 +3,12 @@
 
 use crate::apparmor::{self, ProfileParams};
 use crate::plan::error::PlanError;
-use crate::plan::host::HostSnapshot;
 use crate::plan::model::AppArmorPlan;
 use crate::plan::needs::Needs;
 use crate::spec::model::ContainerSpec;
 
 /// Plan the confinement of the container at `path` (`juju-host/unit-1`).
-pub fn plan(
-    c: &ContainerSpec,
-    path: &str,
-    subtree: &Needs,
-    _host: &HostSnapshot,
-) -> Result<AppArmorPlan, PlanError> {
+pub fn plan(c: &ContainerSpec, path: &str, subtree: &Needs) -> Result<AppArmorPlan, PlanError> {
     let parts: Vec<&str> = path.split('/').collect();
     let names = apparmor::names(&parts);
     let extra_rules: Vec<(String, crate::origin::Origin)> = c

@@ -1,5 +1,6 @@
 //! The pure planner: spec + host snapshot -> [`model::Plan`]. No I/O, no root.
 
+pub mod adhoc;
 pub mod apparmor;
 pub mod caps;
 pub mod cgroup;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod needs;
 pub mod network;
 pub mod seccomp;
+pub mod shared_json;
 pub mod subnet;
 pub mod walk;
 

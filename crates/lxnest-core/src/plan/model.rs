@@ -230,8 +230,10 @@ pub struct AppArmorPlan {
 /// seccomp for one container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeccompPlan {
-    /// This level's own filter.
-    pub own: Policy,
+    /// This level's own filter. Shared: a fleet's containers mostly have the same filter, and
+    /// one copy per distinct filter keeps a large plan small (the JSON is the same).
+    #[serde(serialize_with = "crate::plan::shared_json::serialize")]
+    pub own: std::sync::Arc<Policy>,
     /// Paths of the containers whose filters sit above this one, outermost first.
     pub inherited_from: Vec<String>,
     /// Whether the container may load filters of its own (it hosts a runtime that stacks them).

@@ -3,7 +3,8 @@
 
 use crate::spec::model::{ContainerSpec, Runtime};
 use crate::spec::runtime::{self, RuntimeNeeds};
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
 /// The union of the presets that apply to one container (or a subtree).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,10 +83,28 @@ pub fn preset_names(c: &ContainerSpec) -> Vec<String> {
 
 /// Needs of the container itself.
 pub fn own(c: &ContainerSpec) -> Needs {
+    let names = preset_names(c);
+    if names.is_empty() {
+        return Needs::default();
+    }
+    // The union depends on the names alone; a fleet asks for the same few unions again and again.
+    thread_local! {
+        static UNIONS: RefCell<HashMap<Vec<String>, Needs>> = RefCell::new(HashMap::new());
+    }
+    UNIONS.with(|u| {
+        u.borrow_mut()
+            .entry(names)
+            .or_insert_with_key(|names| union(names))
+            .clone()
+    })
+}
+
+/// The union of the presets called `names`.
+fn union(names: &[String]) -> Needs {
     let mut n = Needs::default();
-    for name in preset_names(c) {
+    for name in names {
         // Names were validated by the spec loader; an unknown one simply adds nothing.
-        if let Some(r) = runtime::builtin(&name) {
+        if let Some(r) = runtime::builtin(name) {
             n.add(&r);
         }
     }

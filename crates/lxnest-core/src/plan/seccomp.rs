@@ -14,11 +14,23 @@ use crate::plan::needs::Needs;
 use crate::seccomp::{builtin, decide, lxc_text, oci_in, Action, Mode, Policy, Rule};
 use crate::spec::model::ContainerSpec;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
-/// lxnest's base policies, parsed once per plan.
+/// lxnest's base policies, parsed once per plan, and the filters already built from them alone.
 pub struct Base {
     default: Policy,
     no_nesting: Policy,
+    /// Filters of containers without seccomp rules or files of their own, by the syscalls their
+    /// subtree needs, `[with the no-nesting denials, without]`: such a filter depends on nothing
+    /// else, so a fleet builds each once and its containers share it.
+    built: HashMap<BTreeSet<String>, [Option<Built>; 2]>,
+}
+
+/// A filter and what LXC would refuse or misread in it (`seccomp.lxc` is written for every level).
+#[derive(Clone)]
+struct Built {
+    policy: Arc<Policy>,
+    lxc_issues: Vec<(Origin, String)>,
 }
 
 impl Base {
@@ -34,18 +46,58 @@ impl Base {
                 origin: origin(builtin::NO_NESTING_FILE),
                 error,
             })?,
+            built: HashMap::new(),
         })
     }
 }
 
-/// The container's own filter.
+/// The container's own filter, and what LXC would refuse or misread in it.
 pub fn own_policy(
-    base: &Base,
+    base: &mut Base,
     c: &ContainerSpec,
     own: &Needs,
     subtree: &Needs,
     capabilities: &[String],
-) -> Result<SeccompPlan, PlanError> {
+) -> Result<(SeccompPlan, Vec<(Origin, String)>), PlanError> {
+    let plain = c.seccomp.rules.is_empty() && c.seccomp.file_texts.is_empty();
+    let no_nesting = own.is_empty() && c.children.is_empty();
+    let slot = usize::from(!no_nesting);
+    let built = match base.built.get(&subtree.syscalls) {
+        Some(b) if plain => b[slot].clone(),
+        _ => None,
+    };
+    let built = match built {
+        Some(b) => b,
+        None => {
+            let policy = build(base, c, no_nesting, subtree, capabilities)?;
+            let b = Built {
+                lxc_issues: lxc_text::lxc_incompatibilities(&policy),
+                policy: Arc::new(policy),
+            };
+            if plain {
+                let entry = base.built.entry(subtree.syscalls.clone()).or_default();
+                entry[slot] = Some(b.clone());
+            }
+            b
+        }
+    };
+    let plan = SeccompPlan {
+        own: built.policy,
+        inherited_from: Vec::new(),
+        allow_nesting: subtree.stacks_seccomp,
+        effective: BTreeMap::new(),
+    };
+    Ok((plan, built.lxc_issues))
+}
+
+/// Build the filter: the spec's rules and files first, then the base rules it keeps.
+fn build(
+    base: &Base,
+    c: &ContainerSpec,
+    no_nesting: bool,
+    subtree: &Needs,
+    capabilities: &[String],
+) -> Result<Policy, PlanError> {
     let mut rules: Vec<Rule> = Vec::new();
     for (i, text) in c.seccomp.rules.iter().enumerate() {
         let origin = c
@@ -93,18 +145,13 @@ pub fn own_policy(
     }
     // The base rules go after the spec's (first match decides); moved, not copied.
     let mut base_rules = std::mem::take(&mut policy.rules);
-    if own.is_empty() && c.children.is_empty() {
+    if no_nesting {
         base_rules.extend(base.no_nesting.rules.iter().cloned());
     }
     base_rules.retain(|r| !subtree.syscalls.contains(&r.syscall));
     rules.extend(base_rules);
     policy.rules = rules;
-    Ok(SeccompPlan {
-        own: policy,
-        inherited_from: Vec::new(),
-        allow_nesting: subtree.stacks_seccomp,
-        effective: BTreeMap::new(),
-    })
+    Ok(policy)
 }
 
 /// Fill `inherited_from` and `effective` for every container once the whole tree is planned.
@@ -115,32 +162,27 @@ pub fn own_policy(
 pub fn fill_effective(plan: &mut Plan) {
     let mut computed = Vec::with_capacity(plan.containers.len());
     let index = PlanIndex::new(plan);
-    // Chain of filters -> (the paths of the chain it was computed for, its decisions).
+    // Chain of filters (by address: containers share their filters, see [`Base`]) -> the paths
+    // of the chain it was computed for and its decisions.
     type Decided<'p> = (Vec<&'p str>, BTreeMap<String, EffectiveDecision>);
-    let mut cache: HashMap<Vec<&Policy>, Decided> = HashMap::new();
+    let mut cache: HashMap<Vec<*const Policy>, Decided> = HashMap::new();
     for c in &plan.containers {
         let ancestors = index.ancestors(&c.path);
         let mut chain: Vec<(&str, &Policy)> = ancestors
             .iter()
-            .map(|a| (a.path.as_str(), &a.seccomp.own))
+            .map(|a| (a.path.as_str(), &*a.seccomp.own))
             .collect();
         chain.push((c.path.as_str(), &c.seccomp.own));
-        let key: Vec<&Policy> = chain.iter().map(|(_, p)| *p).collect();
+        let key: Vec<*const Policy> = chain.iter().map(|(_, p)| *p as *const Policy).collect();
         let paths: Vec<&str> = chain.iter().map(|(p, _)| *p).collect();
         let (first, decided) = cache
             .entry(key)
             .or_insert_with(|| (paths.clone(), decide_chain(&chain)));
-        let mut effective = decided.clone();
-        if *first != paths {
-            // Same filters, other containers: name this chain's level in `decided_by`.
-            for d in effective.values_mut() {
-                if let Some((who, _)) = d.decided_by.as_mut() {
-                    if let Some(i) = first.iter().position(|p| p == who) {
-                        *who = paths[i].to_string();
-                    }
-                }
-            }
-        }
+        let effective = if *first == paths {
+            decided.clone()
+        } else {
+            renamed(decided, first, &paths)
+        };
         computed.push((
             ancestors.iter().map(|a| a.path.clone()).collect::<Vec<_>>(),
             effective,
@@ -150,6 +192,33 @@ pub fn fill_effective(plan: &mut Plan) {
         c.seccomp.inherited_from = inherited;
         c.seccomp.effective = effective;
     }
+}
+
+/// Decisions made for the chain `first`, for the chain `paths` of the same filters: each
+/// `decided_by` names this chain's level (built in order, so the map is built in one pass).
+fn renamed(
+    decided: &BTreeMap<String, EffectiveDecision>,
+    first: &[&str],
+    paths: &[&str],
+) -> BTreeMap<String, EffectiveDecision> {
+    let rename = |who: &String| match first.iter().position(|p| p == who) {
+        Some(i) => paths[i].to_string(),
+        None => who.clone(),
+    };
+    decided
+        .iter()
+        .map(|(name, d)| {
+            let d = EffectiveDecision {
+                action: d.action,
+                conditional: d.conditional,
+                decided_by: d
+                    .decided_by
+                    .as_ref()
+                    .map(|(who, origin)| (rename(who), origin.clone())),
+            };
+            (name.clone(), d)
+        })
+        .collect()
 }
 
 /// The effective decision for every syscall some filter of `chain` names that is not a plain

@@ -266,17 +266,17 @@ impl<'a> Walker<'a> {
         if let Some(m) = idmap.as_mut() {
             m.runtime = crate::plan::idreserve::runtime_range(c, m.host_uid.count);
         }
-        let apparmor = crate::plan::apparmor::plan(c, &path, &subtree, self.host)?;
+        let apparmor = crate::plan::apparmor::plan(c, &path, &subtree)?;
         if let Some(note) = &apparmor.note {
             self.warnings.push(format!("{path}: {note}"));
         }
         let capabilities =
             caps::for_container(c, &subtree, parent.level, &apparmor, idmap.is_some());
         // After the capabilities: an OCI profile's includes/excludes depend on them.
-        let seccomp =
-            crate::plan::seccomp::own_policy(&self.base, c, &own, &subtree, &capabilities)?;
+        let (seccomp, lxc_issues) =
+            crate::plan::seccomp::own_policy(&mut self.base, c, &own, &subtree, &capabilities)?;
         // seccomp.lxc is written for every level; say where LXC would refuse or misread it.
-        for (origin, what) in crate::seccomp::lxc_text::lxc_incompatibilities(&seccomp.own) {
+        for (origin, what) in lxc_issues {
             self.warnings
                 .push(format!("{path}: seccomp.lxc: {origin}: {what}"));
         }
@@ -461,7 +461,8 @@ fn collect_spec_devices(c: &ContainerSpec, into: &mut BTreeSet<String>) {
         .for_each(|k| collect_spec_devices(k, into));
 }
 
-fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
+/// The init of a container: its command, or systemd, or lxnest's own init; the environment.
+pub(crate) fn init(c: &ContainerSpec, path: &str, depth: u32, own: &Needs) -> InitPlan {
     let command = c.command.clone().unwrap_or_else(|| {
         if c.init == Some(Init::Systemd) {
             vec!["/sbin/init".into()]

@@ -207,7 +207,7 @@ fn parse_section(name: &str, origin: &Origin) -> Result<Option<Vec<Arch>>, Secco
                 origin: origin.clone(),
                 what: format!("unknown section `[{name}]`"),
                 fix:
-                    "use [all], [x86_64], [i386] (or [x86]), [x32], or another arch name LXC knows"
+                    "use [all], [x86_64], [x86] (lxnest also reads [i386]), [x32], or another arch name LXC knows"
                         .into(),
             })
         }
@@ -410,11 +410,12 @@ pub fn render(p: &Policy) -> String {
     out
 }
 
+/// The section header LXC reads for `arch` (its parser knows `[x86]`, not `[i386]`).
 fn section_name(arch: Arch) -> &'static str {
     match arch {
         Arch::X86_64 => "x86_64",
         Arch::X32 => "x32",
-        Arch::I386 => "i386",
+        Arch::I386 => "x86",
     }
 }
 

@@ -331,9 +331,15 @@ fn multi_arch_rules_render_once_per_arch() {
     let mut p = parse("2\ndenylist\nmount errno 1\n", "m").expect("parses");
     p.rules[0].arches = vec![Arch::I386, Arch::X86_64];
     let text = render(&p);
+    // LXC's parser knows `[x86]` and refuses `[i386]` (found by LXD loading an exported
+    // raw.seccomp); lxnest reads both.
     assert_eq!(
         text,
-        "2\ndenylist allow\n[x86_64]\nmount errno 1\n[i386]\nmount errno 1\n"
+        "2\ndenylist allow\n[x86_64]\nmount errno 1\n[x86]\nmount errno 1\n"
+    );
+    assert_eq!(
+        parse(&text, "m").expect("reads its own text").rules.len(),
+        2
     );
 }
 

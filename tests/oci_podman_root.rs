@@ -33,6 +33,11 @@ fn oci_podman_root_runs_execs_and_stops_a_container_with_lxnest_oci() {
         "{p} run --rm --network none lxnest-busybox /bin/sh -c 'echo hello-from-lxnest-oci; cat /proc/self/status'"
     ));
     assert!(out.contains("hello-from-lxnest-oci"), "{out}");
+    // -t: process.terminal, a pty whose master lxnest-oci sends to conmon's console socket.
+    let tty = nest.ok(&format!(
+        "{p} run --rm -t --network none lxnest-busybox /bin/sh -c 'test -t 0 && test -t 1 && echo on-a-tty'"
+    ));
+    assert!(tty.contains("on-a-tty"), "{tty}");
     nest.ok(&format!(
         "{p} run -d --network none --name oci1 lxnest-busybox /bin/sleep 1000"
     ));

@@ -63,6 +63,10 @@ fn oci_podman_root_runs_execs_and_stops_a_container_with_lxnest_oci() {
     );
     let e = nest.ok(&format!("{p} exec oci1 /bin/sh -c 'echo exec-ok; id -u'"));
     assert_eq!(e, "exec-ok\n0\n");
+    let e = nest.ok(&format!(
+        "{p} exec -t oci1 /bin/sh -c 'test -t 1 && echo exec-on-a-tty'"
+    ));
+    assert!(e.contains("exec-on-a-tty"), "{e}");
     nest.ok(&format!("{p} stop -t 2 oci1"));
     let st = nest.ok(&format!("{p} inspect -f '{{{{.State.Status}}}}' oci1"));
     assert!(st.contains("exited"), "{st}");

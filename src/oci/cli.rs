@@ -182,7 +182,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             process,
             detach,
             pid_file,
-            console_socket: _,
+            console_socket,
             tty,
             cwd,
             env,
@@ -199,6 +199,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 detach,
                 pid_file,
                 tty,
+                console_socket,
                 cwd,
                 env,
             })?;

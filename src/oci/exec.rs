@@ -6,6 +6,8 @@
 
 use super::error::{OciRunError, Result};
 use super::state;
+use crate::attach::prepare::StdioPlan;
+use crate::attach::run::Relay;
 use crate::attach::{AttachOptions, EnvPolicy, PtyMode};
 use lxnest_core::oci::config::Process;
 use nix::unistd::{fork, ForkResult};
@@ -28,6 +30,8 @@ pub struct ExecArgs {
     pub pid_file: Option<PathBuf>,
     /// `--tty`.
     pub tty: bool,
+    /// `--console-socket`: gets the pty master with `--tty`.
+    pub console_socket: Option<PathBuf>,
     /// `--cwd`.
     pub cwd: Option<String>,
     /// `--env`.
@@ -40,7 +44,8 @@ fn read_process(path: &Path) -> Result<Process> {
         .map_err(|e| OciRunError::Other(format!("{}: line {}: {e}", path.display(), e.line())))
 }
 
-fn options(a: &ExecArgs, name: &str) -> Result<AttachOptions> {
+/// The attach options, and whether the process gets a terminal.
+fn options(a: &ExecArgs, name: &str) -> Result<(AttachOptions, bool)> {
     let p = match &a.process {
         Some(f) => read_process(f)?,
         None => Process {
@@ -50,10 +55,10 @@ fn options(a: &ExecArgs, name: &str) -> Result<AttachOptions> {
             ..Default::default()
         },
     };
-    if p.terminal || a.tty {
+    let terminal = p.terminal || a.tty;
+    if terminal && a.console_socket.is_none() {
         return Err(OciRunError::Other(
-            "exec with a terminal (--tty, process.terminal) is not offered yet: run it without -t"
-                .into(),
+            "exec with a terminal (--tty, process.terminal) needs --console-socket".into(),
         ));
     }
     if p.args.is_empty() {
@@ -67,7 +72,7 @@ fn options(a: &ExecArgs, name: &str) -> Result<AttachOptions> {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    Ok(AttachOptions {
+    let opts = AttachOptions {
         name: name.into(),
         state_dir: state::lxnest_dir(&a.root),
         command: p.args.clone(),
@@ -85,7 +90,25 @@ fn options(a: &ExecArgs, name: &str) -> Result<AttachOptions> {
         }),
         pty: PtyMode::Never,
         forward_signals: true,
-    })
+    };
+    Ok((opts, terminal))
+}
+
+/// Runs the attach: with the engine's stdio, or with a new pty whose master goes to the
+/// console socket (the slave is the process's stdio and controlling terminal).
+fn attach(opts: &AttachOptions, console: Option<&Path>) -> Result<i32> {
+    let Some(socket) = console else {
+        return Ok(crate::attach::attach(opts)?);
+    };
+    let slave = super::console::open(socket)?;
+    let prep = crate::attach::prepare::prepare(opts, StdioPlan::Pty { slave })?;
+    let relay = Relay {
+        master: None,
+        capture: None,
+        forward: opts.forward_signals,
+        stream: false,
+    };
+    Ok(crate::attach::run::run(prep, relay)?.0)
 }
 
 /// Runs `exec`; returns the exit code this command exits with.
@@ -99,17 +122,18 @@ pub fn exec(a: &ExecArgs) -> Result<i32> {
             why: "exec needs a running container".into(),
         });
     }
-    let opts = options(a, &r.name)?;
+    let (opts, terminal) = options(a, &r.name)?;
+    let console = a.console_socket.as_deref().filter(|_| terminal);
     if !a.detach {
         if let Some(p) = &a.pid_file {
             super::create::write_pid_file(p, std::process::id() as i32)?;
         }
-        return Ok(crate::attach::attach(&opts)?);
+        return attach(&opts, console);
     }
     // SAFETY: lxnest-oci is single-threaded (no other thread can hold a lock across the fork).
     match unsafe { fork() }.map_err(|e| OciRunError::Other(format!("fork: {e}")))? {
         ForkResult::Child => {
-            let code = match crate::attach::attach(&opts) {
+            let code = match attach(&opts, console) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("lxnest-oci exec: {e}");

@@ -38,6 +38,26 @@ fn oci_podman_root_runs_execs_and_stops_a_container_with_lxnest_oci() {
         "{p} run --rm -t --network none lxnest-busybox /bin/sh -c 'test -t 0 && test -t 1 && echo on-a-tty'"
     ));
     assert!(tty.contains("on-a-tty"), "{tty}");
+    // The nesting annotation, in a user namespace of the ids the nesting host reserved for
+    // its runtime: the clean /proc and /sys copies nested runtimes mount from, and a cgroup
+    // delegated to the container's root.
+    let nesting = nest.ok(&format!(
+        "R=$(grep ^root: /etc/subuid | cut -d: -f2); \
+         {p} run --rm --network none --uidmap 0:$R:65536 --gidmap 0:$R:65536 \
+         --annotation org.lxnest.nesting=docker lxnest-busybox /bin/sh -c \
+         'ls /dev/.lxnest; ls -l /sys/fs/cgroup/unified/cgroup.subtree_control /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; true'"
+    ));
+    let lines: Vec<&str> = nesting.lines().collect();
+    assert!(
+        lines.contains(&"proc") && lines.contains(&"sys"),
+        "{nesting}"
+    );
+    assert!(
+        nesting
+            .lines()
+            .any(|l| l.contains("cgroup.subtree_control") && l.contains(" root ")),
+        "delegated cgroup: {nesting}"
+    );
     nest.ok(&format!(
         "{p} run -d --network none --name oci1 lxnest-busybox /bin/sleep 1000"
     ));

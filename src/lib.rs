@@ -50,6 +50,26 @@ pub mod inroot;
 pub mod launch;
 pub mod mounts;
 pub mod net;
+
+/// lxnest as an OCI runtime (`lxnest-oci`, runc's command line): the pure translation of a
+/// bundle is `lxnest_core::oci` (re-exported here); the modules below read bundles and state,
+/// start containers through lxnest's launcher with an exec gate, and answer the engine's
+/// commands. docs/oci.md says what is supported.
+pub mod oci {
+    pub use lxnest_core::oci::*;
+    pub mod cli;
+    pub mod console;
+    pub mod create;
+    pub mod error;
+    pub mod exec;
+    pub mod features;
+    pub mod hooks;
+    pub mod ops;
+    pub mod state;
+
+    /// The runtime spec version lxnest-oci reads and reports.
+    pub const OCI_VERSION: &str = "1.2.0";
+}
 pub mod pty;
 pub mod registry;
 pub mod rootfs;

@@ -40,6 +40,9 @@ pub struct ChildSpec<'a> {
     pub tar_tree: Option<PathBuf>,
     /// A foreground container's stdio (src/launch/fgstdio.rs).
     pub stdio: Option<std::sync::Arc<super::fgstdio::ChildStdio>>,
+    /// An OCI bundle's process settings and exec gate (src/launch/extras.rs); `None` for
+    /// lxnest's own containers.
+    pub extras: Option<std::sync::Arc<super::extras::Extras>>,
 }
 
 /// Runs the child side; returns only on failure (after telling the parent).
@@ -151,6 +154,8 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // launcher's uid (src/launch/private.rs).
     let held_tree =
         super::private::hold_tree(spec.tar_tree.as_deref()).map_err(step_err(c, "identity"))?;
+    let extras = spec.extras.as_deref();
+    let gate = super::extras::hold_gate(extras).map_err(step_err(c, "identity"))?;
     if let Some(map) = &plan.idmap {
         setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
             .map_err(step_err(c, "identity"))?;
@@ -244,6 +249,9 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
 
     inject::check(c, "hostname")?;
     sethostname(&plan.init.hostname).map_err(step_err(c, "hostname"))?;
+    if let Some(x) = extras {
+        super::extras::write_sysctls(&x.process).map_err(step_err(c, "sysctl"))?;
+    }
 
     // What belongs to the late namespaces: sysfs shows the mounter's network namespace, mqueue
     // its IPC namespace, cgroupfs its cgroup namespace. Not locked, and need not be: each shows
@@ -270,8 +278,15 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
     // pivot_root after every mount (sources name the parent's paths) and before Landlock (a
     // Landlock domain forbids pivot_root and mount). A locked root cannot be pivoted into, so it
     // gets an unlocked bind of itself first (its submounts stay locked).
+    if let Some(x) = extras {
+        super::extras::mask_paths(root, &x.process).map_err(step_err(c, "masks"))?;
+    }
     inject::check(c, "pivot")?;
-    pivot::pivot(root, prepared.read_only_root, locked).map_err(step_err(c, "pivot"))?;
+    let read_only_root = prepared.read_only_root || extras.is_some_and(|x| x.process.readonly_root);
+    pivot::pivot(root, read_only_root, locked).map_err(step_err(c, "pivot"))?;
+    if let Some(x) = extras {
+        super::extras::limits(&x.process).map_err(step_err(c, "rlimits"))?;
+    }
 
     inject::check(c, "loopback")?;
     if plan.network.mode != NetworkMode::None {
@@ -360,8 +375,16 @@ fn steps(spec: &ChildSpec<'_>, ch: &mut Channel) -> Result<Infallible> {
         apparmor,
         capabilities: kept,
     };
+    // An OCI process's own user and directory come after seccomp (see extras::identity).
+    if let Some(x) = extras {
+        super::extras::identity(&x.process).map_err(step_err(c, "identity"))?;
+    }
     ch.send(&Msg::Enforced(enforced))
         .map_err(step_err(c, "exec"))?;
+    // `lxnest-oci create` returns here; `start` opens the gate.
+    if let Some(g) = &gate {
+        super::extras::wait_at_gate(g).map_err(step_err(c, "exec"))?;
+    }
 
     inject::check(c, "exec")?;
     let err = match execve(&exe, &argv, &envp) {

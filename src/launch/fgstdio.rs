@@ -25,6 +25,11 @@ pub struct ChildStdio {
 }
 
 impl ChildStdio {
+    /// Descriptors a caller made itself (an OCI engine's pipes, or a pty slave when `pty`).
+    pub fn new(fds: [OwnedFd; 3], pty: bool) -> ChildStdio {
+        ChildStdio { fds, pty }
+    }
+
     /// The three descriptors' numbers (a forked monitor keeps them open: `forkfds`).
     pub fn raw_fds(&self) -> [std::os::fd::RawFd; 3] {
         self.fds.each_ref().map(std::os::fd::AsRawFd::as_raw_fd)

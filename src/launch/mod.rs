@@ -11,6 +11,7 @@ pub mod defaults;
 pub mod dev;
 pub mod entry;
 pub mod error;
+pub mod extras;
 pub mod fgstdio;
 pub mod helper;
 pub mod helper_error;

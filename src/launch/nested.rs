@@ -121,6 +121,7 @@ pub fn init_nested(handoff_path: Option<PathBuf>) -> Result<i32> {
             console_log: false,
             // Our own stdio, which is never the outer caller's terminal (launch::fgstdio).
             stdio: None,
+            extras: None,
         };
         match start(&local, &opts) {
             Ok(s) => {

@@ -35,6 +35,9 @@ pub struct StartOptions {
     pub console_log: bool,
     /// A foreground container's stdio (`launch::fgstdio`); `None`: our own descriptors 0-2.
     pub stdio: Option<std::sync::Arc<super::fgstdio::ChildStdio>>,
+    /// An OCI bundle's extras (`launch::extras`); with an exec gate the start returns before
+    /// the init execs.
+    pub extras: Option<std::sync::Arc<super::extras::Extras>>,
 }
 
 /// The container's init, killed and reaped on drop unless released.
@@ -242,6 +245,7 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
         apparmor_note: apparmor_note.clone(),
         tar_tree: matches!(plan.rootfs, RootfsPlan::Tar(_)).then_some(tar_tree),
         stdio: opts.stdio.clone(),
+        extras: opts.extras.clone(),
     };
     let mut child_end = Some(child_end);
     // The child runs the rest of the start sequence: only from a single-threaded process.
@@ -258,7 +262,8 @@ pub fn start(plan: &LevelPlan, opts: &StartOptions) -> Result<Started> {
     // Our copy of the child's end must go, or we would never see end-of-file at its exec.
     drop(child_end.take());
 
-    let result = parent_steps(plan, &cg, &mut parent_end, pid, state.path());
+    let gated = opts.extras.as_ref().is_some_and(|x| x.exec_gate.is_some());
+    let result = parent_steps(plan, &cg, &mut parent_end, pid, state.path(), gated);
     let (enforced, veth) = match result {
         Ok(v) => v,
         Err(e) => {
@@ -293,6 +298,7 @@ fn parent_steps(
     ch: &mut Channel,
     pid: Pid,
     state_dir: &std::path::Path,
+    gated: bool,
 ) -> Result<(Enforced, Option<VethGuard>)> {
     let c = plan.path.as_str();
     // Id maps first: until they exist the child's root is "nobody" and it can do nothing that
@@ -370,6 +376,10 @@ fn parent_steps(
             )
         }
     };
+    // A gated init waits for `lxnest-oci start` before its exec: there is no exec to see yet.
+    if gated {
+        return Ok((enforced, veth));
+    }
     match ch.recv() {
         Err(SyncError::Closed) => Ok((enforced, veth)),
         Ok(Msg::Failed { step, message }) => Err(LaunchError::Child {

@@ -15,6 +15,7 @@ pub mod input;
 pub mod lxc;
 pub mod lxc_encode;
 pub mod names;
+pub mod oci;
 pub mod openvz;
 pub mod origin;
 pub mod plan;

@@ -17,6 +17,19 @@ import pytest
 import lxnest
 
 
+def _use_built_binary() -> None:
+    """Every operation of a multi-threaded caller (these tests start threads) runs in an exec'd
+    `lxnest __monitor`: the one built in this checkout, unless LXNEST_BINARY names another."""
+    repo = Path(__file__).resolve().parents[2]
+    target = Path(os.environ.get("CARGO_TARGET_DIR", repo / "target"))
+    built = target / "debug" / "lxnest"
+    if built.is_file() and "LXNEST_BINARY" not in os.environ:
+        os.environ["LXNEST_BINARY"] = str(built)
+
+
+_use_built_binary()
+
+
 def unique_name(prefix: str = "py") -> str:
     """A container name no other test (or run) uses: [a-z0-9-], at most 32 characters."""
     return f"{prefix}-{os.getpid() % 100000}-{uuid.uuid4().hex[:6]}"

@@ -2,12 +2,11 @@
 
 A start from a multi-threaded process runs in an exec'd `lxnest __monitor` (launch::helper), so
 no forked child of ours can inherit a lock another thread holds. The binary is the one built in
-this checkout (LXNEST_BINARY), else `lxnest` on PATH.
+this checkout (LXNEST_BINARY, set by conftest.py), else `lxnest` on PATH.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -17,16 +16,7 @@ import lxnest
 from conftest import unique_name
 
 
-def _use_built_binary() -> None:
-    repo = Path(__file__).resolve().parents[2]
-    target = Path(os.environ.get("CARGO_TARGET_DIR", repo / "target"))
-    built = target / "debug" / "lxnest"
-    if built.is_file() and "LXNEST_BINARY" not in os.environ:
-        os.environ["LXNEST_BINARY"] = str(built)
-
-
 def test_root_starts_from_several_threads(state_dir: Path, spec_file: Callable[..., Path]) -> None:
-    _use_built_binary()
     names = [unique_name("thr") for _ in range(4)]
     errors: list[str] = []
 
@@ -56,7 +46,6 @@ def test_root_start_attach_stop_execute_destroy_from_threads_repeatedly(
     attach (a non-interactive command), stop, execute, destroy. Each runs in an exec'd helper
     (launch::helper, attach::helper), never in a child forked from this multi-threaded process;
     a call that hangs turns into a failure after the deadline."""
-    _use_built_binary()
     names = [unique_name("thy") for _ in range(4)]
     errors: list[str] = []
     done: list[str] = []

@@ -71,6 +71,7 @@ step() { echo; echo "==> $*"; }
 # What the host holds before any test runs (links, routes, nft rule sets, cgroups, mounts,
 # lxnest-* users, /run/lxnest and /var/lib/lxnest), compared with the state after the last step.
 HOST_BEFORE=$(mktemp /tmp/lxnest-host-before.XXXXXX)
+trap 'rm -f "$HOST_BEFORE"' EXIT
 bash scripts/check-host-clean.sh snapshot "$HOST_BEFORE"
 
 # The "juju machine" of tests/runtimes_*root*.rs: Debian 12 with systemd, LXC, Docker, Podman and

@@ -3,27 +3,17 @@
 //! runc shim (`ctr run --runc-binary`): the shim drives it with runc's command line. The root
 //! filesystem is a busybox tree the test builds; nothing comes from the internet.
 
-mod support;
-use support::*;
 mod realnest;
+mod support;
 use realnest::*;
-use std::path::Path;
 
 #[test]
 fn oci_containerd_root_ctr_runs_a_container_with_lxnest_oci() {
     let Some(tarball) = debian_rootfs() else {
         return;
     };
-    let nest = Nest::start("occ", &container_yaml(&["runtime: docker"], Some(&tarball)));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let bb = dir.path().join("busybox.tar.gz");
-    busybox_tarball(&bb, &[]);
-    nest.put(&bb, "/tmp/busybox.tar.gz");
-    nest.put(
-        Path::new(env!("CARGO_BIN_EXE_lxnest-oci")),
-        "/usr/local/bin/lxnest-oci",
-    );
-    nest.ok("chmod 755 /usr/local/bin/lxnest-oci; mkdir /tmp/bbroot; tar -xzf /tmp/busybox.tar.gz -C /tmp/bbroot");
+    let nest = oci_nest("occ", "runtime: docker", &tarball);
+    nest.ok("mkdir /tmp/bbroot; tar -xzf /tmp/busybox.tar.gz -C /tmp/bbroot");
     nest.ok("setsid containerd </dev/null >/var/log/containerd.log 2>&1 &");
     nest.wait_ok("ctr version", 60);
     let out = nest.ok(

@@ -4,27 +4,16 @@
 //! tarball the test builds and imports; nothing comes from the internet, and the containers
 //! have no network (`--network none`).
 
-mod support;
-use support::*;
 mod realnest;
+mod support;
 use realnest::*;
-use std::path::Path;
 
 #[test]
 fn oci_podman_root_runs_execs_and_stops_a_container_with_lxnest_oci() {
     let Some(tarball) = debian_rootfs() else {
         return;
     };
-    let nest = Nest::start("ocp", &container_yaml(&["runtime: podman"], Some(&tarball)));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let bb = dir.path().join("busybox.tar.gz");
-    busybox_tarball(&bb, &[]);
-    nest.put(&bb, "/tmp/busybox.tar.gz");
-    nest.put(
-        Path::new(env!("CARGO_BIN_EXE_lxnest-oci")),
-        "/usr/local/bin/lxnest-oci",
-    );
-    nest.ok("chmod 755 /usr/local/bin/lxnest-oci");
+    let nest = oci_nest("ocp", "runtime: podman", &tarball);
     nest.ok("podman import /tmp/busybox.tar.gz lxnest-busybox");
     // cgroupfs: lxnest manages the container's cgroup itself (systemd slices are refused).
     let p = "podman --runtime /usr/local/bin/lxnest-oci --cgroup-manager cgroupfs";

@@ -443,3 +443,21 @@ impl Inner<'_> {
         );
     }
 }
+
+/// A nesting host of `runtime` (`runtime: podman`...) on the Debian rootfs `tarball`, holding a
+/// busybox image at /tmp/busybox.tar.gz and this build's lxnest-oci at /usr/local/bin/lxnest-oci
+/// (the OCI clients' tests).
+#[allow(dead_code)] // used by the oci_*_root tests only
+pub fn oci_nest(tag: &str, runtime: &str, tarball: &Path) -> Nest {
+    let nest = Nest::start(tag, &container_yaml(&[runtime], Some(tarball)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bb = dir.path().join("busybox.tar.gz");
+    crate::support::busybox_tarball(&bb, &[]);
+    nest.put(&bb, "/tmp/busybox.tar.gz");
+    nest.put(
+        Path::new(env!("CARGO_BIN_EXE_lxnest-oci")),
+        "/usr/local/bin/lxnest-oci",
+    );
+    nest.ok("chmod 755 /usr/local/bin/lxnest-oci");
+    nest
+}

@@ -47,12 +47,7 @@ fn needs_allowed(
     if own.is_empty() {
         return;
     }
-    let runs = own
-        .sources
-        .iter()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" and ");
+    let runs = own.runs();
     let mut chain: Vec<&LevelPlan> = ancestors.to_vec();
     chain.push(c);
     for syscall in &own.syscalls {

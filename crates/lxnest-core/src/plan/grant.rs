@@ -36,12 +36,7 @@ fn capabilities_for(
     if own.is_empty() {
         return;
     }
-    let runs = own
-        .sources
-        .iter()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" and ");
+    let runs = own.runs();
     let mut chain: Vec<&LevelPlan> = ancestors.to_vec();
     chain.push(c);
     for cap in &own.capabilities {

@@ -63,6 +63,15 @@ impl Needs {
         self.overhead = self.overhead.max(o.overhead);
     }
 
+    /// The presets, as findings name them: `lxc and lxnest`.
+    pub fn runs(&self) -> String {
+        self.sources
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
     /// Whether the container hosts anything or boots something that manages namespaces.
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
